@@ -1,0 +1,392 @@
+"""The backward pass: reverse-mode accumulation over the tape.
+
+``backward`` and ``grad`` both run ``_run``, which is the whole algorithm:
+
+1. **Count consumers.** Walk the tape from the roots (an explicit stack, so a
+   chain of a million ops needs no recursion) and count, for every op, how many
+   recorded ops consume its output.
+2. **Reverse topological order.** Start from the roots; an op is *ready* when
+   all its consumers have sent their gradient contributions. Pop a ready op,
+   call its vjp with the summed upstream gradient, send each input its share
+   (summed back over broadcast axes, cast to the input's dtype), and release
+   the op's saved values unless ``retain_graph``. Leaves accumulate into
+   ``.grad``.
+
+This is the "step 4, error backpropagation" that seed page 001 could not find
+in TensorFlow code: ``loss.backward(trace=True)`` or ``rg.explain(loss)`` print
+each step of it as it runs.
+"""
+
+from __future__ import annotations
+
+import types
+
+from . import backend
+from .backend import xp
+from .tensor import AnomalyError, Tensor, _mode, _wrap
+
+# ---------------------------------------------------------------- namespaces
+# A vjp calls functions through ``ns`` so that one rule serves both passes:
+# arrays in an ordinary backward, differentiable rg ops under create_graph.
+
+
+def _index_add(shape, dtype, index, g):
+    out = xp.zeros(shape, dtype=dtype)
+    if _is_basic_index(index):
+        out[index] = g
+    else:
+        xp.add.at(out, index, g)  # repeated indices accumulate
+    return out
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+ARRAY_NS = types.SimpleNamespace(
+    value=lambda x: x,
+    sum=lambda x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
+    sum_to=backend.sum_to,
+    broadcast_to=xp.broadcast_to,
+    reshape=xp.reshape,
+    transpose=xp.transpose,
+    swapaxes=xp.swapaxes,
+    expand_dims=xp.expand_dims,
+    matmul=xp.matmul,
+    exp=xp.exp,
+    log=xp.log,
+    sqrt=xp.sqrt,
+    sin=xp.sin,
+    cos=xp.cos,
+    tanh=xp.tanh,
+    where=xp.where,
+    astype=lambda x, dtype: x.astype(dtype),
+    getitem=lambda x, index: x[index],
+    index_add=_index_add,
+    concatenate=xp.concatenate,
+    pad=lambda x, pad_width, value=0.0: xp.pad(x, pad_width, constant_values=value),
+    sigmoid=None,  # filled in by ops (needs the stable forward)
+    softmax=None,
+)
+"""First-order namespace: vjps see plain arrays."""
+
+TENSOR_NS = types.SimpleNamespace()
+"""Higher-order namespace: vjps see Tensors; filled in by ``retrograd.ops``."""
+
+
+def _value(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ---------------------------------------------------------------- tracing
+class BackwardTrace:
+    """The steps of one backward pass, in the order they ran.
+
+    Each row: step, op, input shapes, output (= upstream gradient) shape,
+    ‖upstream gradient‖, ‖gradient sent to each input‖, bytes the op saved.
+    ``print(trace)`` shows the table; ``rows`` holds the raw records.
+    """
+
+    header = ("step", "op", "inputs", "output", "|grad in|", "|grad out| per input", "saved")
+
+    def __init__(self, live: bool = False):
+        self.rows = []
+        self.live = live
+        if live:
+            print(self._fmt(self.header))
+
+    @staticmethod
+    def _fmt(row):
+        widths = (4, 16, 28, 14, 11, 30, 10)
+        return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
+
+    def record(self, node, g, inputs, needs, gs, saved):
+        shapes = ", ".join(str(tuple(_value(a).shape)) if hasattr(_value(a), "shape") else "const"
+                           for a in inputs)
+        outs = ", ".join(f"{_norm(gi):.4g}" if (need and gi is not None) else "-"
+                         for need, gi in zip(needs, gs))
+        row = (len(self.rows) + 1, node.name, shapes, str(tuple(_value(g).shape)),
+               f"{_norm(g):.4g}", outs, _fmt_bytes(saved))
+        self.rows.append(row)
+        if self.live:
+            print(self._fmt(row))
+
+    def __str__(self):
+        return "\n".join([self._fmt(self.header)] + [self._fmt(r) for r in self.rows])
+
+    def __len__(self):
+        return len(self.rows)
+
+
+def _norm(g) -> float:
+    v = _value(g)
+    return float(xp.sqrt(xp.sum(xp.square(v, dtype=xp.float64)))) if hasattr(v, "shape") else abs(float(v))
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def saved_bytes(node) -> int:
+    """Bytes of arrays an op keeps alive for its vjp (inputs and output)."""
+    total = 0 if node.ans is None else node.ans.nbytes
+    for a in node.inputs or ():
+        d = _value(a)
+        total += getattr(d, "nbytes", 0)
+    return total
+
+
+# ---------------------------------------------------------------- the engine
+def _freed_error(node):
+    return RuntimeError(
+        f"backward through op '{node.name}' a second time: the tape was freed after the first "
+        f"backward. Pass retain_graph=True to the first backward() if you need to backpropagate twice."
+    )
+
+
+def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=None):
+    """Backpropagate ``root_grads`` from ``roots``; see the module docstring.
+
+    ``capture`` (used by ``grad``): {leaf Tensor id or Op: slot}; captured
+    gradients are returned in a dict and nothing is written to ``.grad``.
+    """
+    ns = TENSOR_NS if create_graph else ARRAY_NS
+    grads = {}  # Op -> summed upstream gradient
+    deps = {}  # Op -> consumers not yet processed
+    captured = {}
+    assigned = set()  # ids of arrays handed to a leaf's .grad in this pass
+
+    def to_leaf(leaf, g):
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g, create_graph)
+        if capture is not None:
+            slot = capture.get(id(leaf))
+            if slot is not None:
+                captured[slot] = g if slot not in captured else captured[slot] + g
+            return
+        if create_graph:
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            return
+        if leaf.grad is None:
+            if type(g) is not backend.ndarray or not (g.flags.owndata and g.flags.writeable) or id(g) in assigned:
+                g = xp.array(g)  # a leaf's grad owns its memory: optimizers may update it in place
+            assigned.add(id(g))
+            leaf.grad = _wrap(g)
+        else:
+            leaf.grad = _wrap(leaf.grad.data + g)
+
+    # 1. count consumers (iterative DFS)
+    stack = []
+    for t, g in zip(roots, root_grads):
+        node = t._node
+        if node is None:
+            if t.requires_grad:
+                to_leaf(t, g)
+            continue
+        grads[node] = g if node not in grads else grads[node] + g
+        if node not in deps:
+            deps[node] = 0
+            stack.append(node)
+    root_nodes = list(deps)
+    while stack:
+        n = stack.pop()
+        inputs = n.inputs
+        if inputs is None:
+            raise _freed_error(n)
+        for a, need in zip(inputs, n.needs):
+            if need:
+                p = a._node
+                if p is not None:
+                    c = deps.get(p)
+                    if c is None:
+                        deps[p] = 1
+                        stack.append(p)
+                    else:
+                        deps[p] = c + 1
+
+    # 2. reverse topological order
+    ready = [n for n in root_nodes if deps[n] == 0]
+    anomaly = _mode.anomaly
+    prev_mode = _mode.grad_enabled
+    _mode.grad_enabled = create_graph
+    try:
+        while ready:
+            n = ready.pop()
+            g = grads.pop(n)
+            if n.hooks:
+                g = _run_hooks(n.hooks, g, create_graph)
+            if capture is not None:
+                slot = capture.get(n)
+                if slot is not None:
+                    captured[slot] = g
+            elif n.retained is not None:
+                t = n.retained()
+                if t is not None:
+                    gv = g if create_graph else _wrap(xp.array(g))
+                    t.grad = gv if t.grad is None else t.grad + gv
+            inputs = n.inputs
+            if create_graph:
+                xs = inputs
+                ans = _wrap(n.ans, n) if n.save_ans else None
+            else:
+                xs = [a.data if isinstance(a, Tensor) else a for a in inputs]
+                ans = n.ans
+            gs = n.vjp(ns, g, ans, *xs)
+            if anomaly:
+                _check_backward(n, gs)
+            if tracer is not None:
+                tracer.record(n, g, inputs, n.needs, gs, saved_bytes(n))
+            for a, need, gi in zip(inputs, n.needs, gs):
+                if not need or gi is None:
+                    continue
+                shape = a.data.shape
+                if gi.shape != shape:
+                    if n.broadcasts:
+                        gi = ns.sum_to(gi, shape)
+                    else:
+                        raise RuntimeError(f"internal error: vjp of {n.name} returned a gradient of shape "
+                                           f"{gi.shape} for an input of shape {shape}")
+                if gi.dtype != a.data.dtype:
+                    gi = ns.astype(gi, a.data.dtype)
+                p = a._node
+                if p is None:
+                    to_leaf(a, gi)
+                    continue
+                old = grads.get(p)
+                grads[p] = gi if old is None else old + gi
+                c = deps[p] - 1
+                deps[p] = c
+                if c == 0:
+                    ready.append(p)
+            if not retain_graph:
+                n.inputs = None
+                n.ans = None
+    finally:
+        _mode.grad_enabled = prev_mode
+    return captured
+
+
+def _run_hooks(hooks, g, create_graph):
+    for hook in list(hooks):
+        gt = g if create_graph else _wrap(g)
+        out = hook(gt)
+        if out is not None:
+            g = out if create_graph else (out.data if isinstance(out, Tensor) else xp.asarray(out))
+    return g
+
+
+def _check_backward(node, gs):
+    for i, gi in enumerate(gs):
+        v = _value(gi)
+        if v is not None and getattr(v, "dtype", None) is not None and v.dtype.kind in "fc" \
+                and not xp.isfinite(v).all():
+            where = f"; the op was created at {node.site}" if node.site else ""
+            raise AnomalyError(
+                f"detect_anomaly: backward of {node.name}{node._params()} produced "
+                f"{'NaN' if xp.isnan(v).any() else 'Inf'} in the gradient of input {i}{where}"
+            )
+
+
+def _root_grads(outputs, grad_outputs, create_graph):
+    gs = []
+    for i, t in enumerate(outputs):
+        g = None if grad_outputs is None else grad_outputs[i]
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for a scalar output, but the output "
+                    f"has shape {t.shape}; pass grad= (an array of that shape)")
+            g = xp.ones(t.data.shape, dtype=t.data.dtype)
+            gs.append(_wrap(g) if create_graph else g)
+            continue
+        if isinstance(g, Tensor):
+            gv = g.data
+        else:
+            gv = xp.asarray(g, dtype=t.data.dtype)
+        if gv.shape != t.data.shape:
+            raise ValueError(f"backward: grad has shape {gv.shape} but the output has shape {t.shape}")
+        if create_graph:
+            gs.append(g if isinstance(g, Tensor) else _wrap(gv))
+        else:
+            gs.append(xp.array(gv, dtype=t.data.dtype))  # copy: never alias the caller's array
+    return gs
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, trace=False):
+    """Accumulate d(tensors)/d(leaves) into the leaves' ``.grad``.
+
+    ``trace=True`` prints each step as it runs and returns the ``BackwardTrace``.
+    """
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+        grad_tensors = None if grad_tensors is None else [grad_tensors]
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("backward: tensor does not require grad and has no grad_fn "
+                               "(no input had requires_grad=True, or it was made under no_grad)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    tracer = BackwardTrace(live=True) if trace else None
+    _run(tensors, _root_grads(tensors, grad_tensors, create_graph), retain_graph=retain_graph,
+         create_graph=create_graph, tracer=tracer)
+    return tracer
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated.
+
+    Like ``torch.autograd.grad``: ``outputs`` and ``inputs`` are Tensors or
+    sequences of them; returns a tuple with one gradient per input (a Tensor,
+    or None for an unused input when ``allow_unused=True``). With
+    ``create_graph=True`` the returned gradients are on the tape, so they can
+    be differentiated again (Hessian-vector products, gradient penalties).
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if isinstance(grad_outputs, Tensor) or (grad_outputs is not None and hasattr(grad_outputs, "shape")):
+        grad_outputs = [grad_outputs]
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an output does not require grad (no input on its tape requires grad)")
+    capture = {}
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad")
+        capture[x._node if x._node is not None else id(x)] = i
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = _run(outputs, _root_grads(outputs, grad_outputs, create_graph), retain_graph=retain_graph,
+                    create_graph=create_graph, capture=capture)
+    result = []
+    for i, x in enumerate(inputs):
+        g = captured.get(i)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "
+                                   f"pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else _wrap(xp.asarray(g)))
+    return tuple(result)
+
+
+def explain(loss, grad=None) -> BackwardTrace:
+    """Print and return every step of ``loss``'s backward pass, in the order it runs.
+
+    Non-destructive: the tape is kept and no ``.grad`` is written, so you can
+    call ``loss.backward()`` afterwards. Each row names the op, its input
+    shapes, the output shape, the norm of the gradient arriving at the op and
+    of the gradient it passes to each input, and the bytes the op saved for
+    its vjp (which is what the backward pass costs in memory).
+    """
+    tracer = BackwardTrace()
+    _run([loss], _root_grads([loss], None if grad is None else [grad], False), retain_graph=True,
+         create_graph=False, capture={}, tracer=tracer)
+    print(tracer)
+    return tracer

@@ -1,0 +1,34 @@
+"""The ``retrograd`` command: ``retrograd demo --list`` and ``retrograd demo NAME``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import demos
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="retrograd", description="retrograd: see how backprop works")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run a demo (see --list)")
+    demo.add_argument("name", nargs="?", help="demo to run")
+    demo.add_argument("--list", action="store_true", help="list the demos")
+    demo.add_argument("--out", default=".", help="folder for plots and outputs (default: .)")
+    demo.add_argument("--seed", type=int, default=None, help="random seed")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        if args.list or not args.name:
+            width = max(len(n) for n in demos.DEMOS)
+            for name, text in demos.DEMOS.items():
+                print(f"{name:<{width}}  {text}")
+            return 0
+        kwargs = {"out_dir": args.out}
+        if args.seed is not None:
+            kwargs["seed"] = args.seed
+        demos.run(args.name, **kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

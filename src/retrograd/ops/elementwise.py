@@ -1,0 +1,419 @@
+"""Elementwise ops: a table of derivatives.
+
+Each class is one primitive: ``forward`` computes the value, ``vjp`` maps the
+upstream gradient ``g`` (ȳ) to the gradients of the inputs (x̄, ȳ…). Rules that
+are nicer in terms of the output (tanh, sigmoid, exp) use the saved output
+``y`` (``save_ans = True``). Binary ops broadcast; the engine sums their input
+gradients back to each input's shape, so no rule here does it.
+
+Kinks (relu, leaky_relu, elu, abs, clamp, maximum, minimum) consult
+``retrograd.conventions`` for the gradient at the tie, read when the op is
+recorded.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import conventions
+from ..backend import xp
+from ..tensor import Op, OpError, Tensor
+
+
+# ------------------------------------------------------------ arithmetic
+class Add(Op):
+    """z = x + y;  x̄ = z̄,  ȳ = z̄"""
+    name, broadcasts = "add", True
+    __slots__ = ()
+
+    def forward(self, x, y): return x + y
+    def vjp(self, ns, g, z, x, y): return g, g
+
+
+class Sub(Op):
+    """z = x − y;  x̄ = z̄,  ȳ = −z̄"""
+    name, broadcasts = "sub", True
+    __slots__ = ()
+
+    def forward(self, x, y): return x - y
+    def vjp(self, ns, g, z, x, y): return g, (-g if self.needs[1] else None)
+
+
+class Mul(Op):
+    """z = x·y;  x̄ = z̄·y,  ȳ = z̄·x"""
+    name, broadcasts = "mul", True
+    __slots__ = ()
+
+    def forward(self, x, y): return x * y
+
+    def vjp(self, ns, g, z, x, y):
+        n = self.needs
+        return (g * y if n[0] else None), (g * x if n[1] else None)
+
+
+class Div(Op):
+    """z = x / y;  x̄ = z̄ / y,  ȳ = −z̄·x / y²"""
+    name, broadcasts = "div", True
+    __slots__ = ()
+
+    def forward(self, x, y): return x / y
+
+    def vjp(self, ns, g, z, x, y):
+        n = self.needs
+        gx = g / y if n[0] else None
+        gy = -g * x / (y * y) if n[1] else None
+        return gx, gy
+
+
+class Neg(Op):
+    """y = −x;  x̄ = −ȳ"""
+    name = "neg"
+    __slots__ = ()
+
+    def forward(self, x): return -x
+    def vjp(self, ns, g, y, x): return (-g,)
+
+
+class PowScalar(Op):
+    """y = xᵖ (p a constant);  x̄ = ȳ·p·xᵖ⁻¹"""
+    name = "pow"
+    __slots__ = ("p",)
+
+    def __init__(self, p): self.p = p
+    def extra_repr(self): return f"p={self.p}"
+    def forward(self, x): return x * x if self.p == 2 else x ** self.p
+
+    def vjp(self, ns, g, y, x):
+        p = self.p
+        if p == 2:
+            return (g * (2 * x),)
+        return (g * (p * x ** (p - 1)),)
+
+
+class Pow(Op):
+    """z = xʸ;  x̄ = z̄·y·xʸ⁻¹,  ȳ = z̄·z·log x  (ȳ is 0 where x = 0)"""
+    name, broadcasts, save_ans = "pow", True, True
+    __slots__ = ()
+
+    def forward(self, x, y): return x ** y
+
+    def vjp(self, ns, g, z, x, y):
+        n = self.needs
+        gx = g * y * x ** (y - 1) if n[0] else None
+        gy = None
+        if n[1]:
+            pos = ns.value(x) > 0
+            gy = ns.where(pos, g * z * ns.log(ns.where(pos, x, 1.0)), 0.0)
+        return gx, gy
+
+
+# ------------------------------------------------------------ exp, log and friends
+class Exp(Op):
+    """y = eˣ;  x̄ = ȳ·y"""
+    name, save_ans = "exp", True
+    __slots__ = ()
+
+    def forward(self, x): return xp.exp(x)
+    def vjp(self, ns, g, y, x): return (g * y,)
+
+
+class Log(Op):
+    """y = log x;  x̄ = ȳ / x"""
+    name = "log"
+    __slots__ = ()
+
+    def forward(self, x): return xp.log(x)
+    def vjp(self, ns, g, y, x): return (g / x,)
+
+
+class Log1p(Op):
+    """y = log(1 + x);  x̄ = ȳ / (1 + x)"""
+    name = "log1p"
+    __slots__ = ()
+
+    def forward(self, x): return xp.log1p(x)
+    def vjp(self, ns, g, y, x): return (g / (1 + x),)
+
+
+class Sqrt(Op):
+    """y = √x;  x̄ = ȳ / (2y)"""
+    name, save_ans = "sqrt", True
+    __slots__ = ()
+
+    def forward(self, x): return xp.sqrt(x)
+    def vjp(self, ns, g, y, x): return (g / (2 * y),)
+
+
+class Sin(Op):
+    """y = sin x;  x̄ = ȳ·cos x"""
+    name = "sin"
+    __slots__ = ()
+
+    def forward(self, x): return xp.sin(x)
+    def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
+
+
+class Cos(Op):
+    """y = cos x;  x̄ = −ȳ·sin x"""
+    name = "cos"
+    __slots__ = ()
+
+    def forward(self, x): return xp.cos(x)
+    def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
+
+
+class Tanh(Op):
+    """y = tanh x;  x̄ = ȳ·(1 − y²)"""
+    name, save_ans = "tanh", True
+    __slots__ = ()
+
+    def forward(self, x): return xp.tanh(x)
+    def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
+
+
+class Sigmoid(Op):
+    """y = σ(x) = 1 / (1 + e⁻ˣ);  x̄ = ȳ·y·(1 − y)
+
+    Computed as exp(x − log(1 + eˣ)) with ``logaddexp``: no overflow for large
+    |x| and full relative precision in the lower tail.
+    """
+    name, save_ans = "sigmoid", True
+    __slots__ = ()
+
+    def forward(self, x): return xp.exp(x - xp.logaddexp(0, x))
+
+    def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
+
+
+class Softplus(Op):
+    """y = log(1 + eᵝˣ)/β;  x̄ = ȳ·σ(βx)  (stable for large |x|)"""
+    name = "softplus"
+    __slots__ = ("beta",)
+
+    def __init__(self, beta=1.0): self.beta = beta
+    def extra_repr(self): return f"beta={self.beta}"
+
+    def forward(self, x):
+        b = self.beta
+        return xp.logaddexp(0, x) if b == 1 else xp.logaddexp(0, b * x) / b
+
+    def vjp(self, ns, g, y, x):
+        b = self.beta
+        return (g * ns.sigmoid(x if b == 1 else b * x),)
+
+
+class Erf(Op):
+    """y = erf x;  x̄ = ȳ·(2/√π)·e^(−x²)"""
+    name = "erf"
+    __slots__ = ()
+
+    def forward(self, x): return _erf(x)
+    def vjp(self, ns, g, y, x): return (g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),)
+
+
+def _erf(x):
+    try:
+        from scipy.special import erf  # vectorised and exact when SciPy is installed
+    except ImportError:  # NumPy has no erf: fall back to the C library's, element by element
+        erf = xp.vectorize(math.erf, otypes=[x.dtype])
+    return xp.asarray(erf(x), dtype=x.dtype)
+
+
+# ------------------------------------------------------------ kinks (see conventions)
+def _tie(slopes):
+    """Tie slope under the policy in force now, i.e. when the op is recorded."""
+    return conventions.kink_slope(slopes)
+
+
+def _kink_mask(x, where_pos, tie):
+    """1 where the first branch is active, ``tie`` at the kink, 0 elsewhere."""
+    mask = where_pos.astype(x.dtype)
+    if tie:
+        mask += tie * (x == 0)
+    return mask
+
+
+class Relu(Op):
+    """y = max(x, 0);  x̄ = ȳ·[x > 0]  (at x = 0: the policy's relu tie value)"""
+    name = "relu"
+    __slots__ = ("tie",)
+
+    def __init__(self): self.tie = _tie((1.0, 0.0))
+    def forward(self, x): return xp.maximum(x, 0)
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        return (g * _kink_mask(xv, xv > 0, self.tie),)
+
+
+class LeakyRelu(Op):
+    """y = x (x > 0), αx (x ≤ 0);  x̄ = ȳ·(1 or α)  (tie: branches slopes 1, α)"""
+    name = "leaky_relu"
+    __slots__ = ("slope", "tie")
+
+    def __init__(self, negative_slope=0.01):
+        self.slope = negative_slope
+        self.tie = _tie((1.0, negative_slope))
+
+    def extra_repr(self): return f"negative_slope={self.slope}"
+    def forward(self, x): return xp.where(x > 0, x, x * self.slope)
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        a = self.slope
+        d = xp.where(xv > 0, 1.0, a).astype(xv.dtype)
+        d[xv == 0] = self.tie
+        return (g * d,)
+
+
+class Elu(Op):
+    """y = x (x > 0), α(eˣ − 1) (x ≤ 0);  x̄ = ȳ·(1 or y + α)  (tie: slopes 1, α)"""
+    name, save_ans = "elu", True
+    __slots__ = ("alpha", "tie")
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+        self.tie = _tie((1.0, alpha))
+
+    def extra_repr(self): return f"alpha={self.alpha}"
+
+    def forward(self, x):
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        d = ns.where(xv > 0, 1.0, y + self.alpha)  # below 0: d/dx α(eˣ − 1) = y + α
+        at_kink = xv == 0
+        if at_kink.any():
+            d = ns.where(at_kink, self.tie, d)
+        return (g * d,)
+
+
+class Abs(Op):
+    """y = |x|;  x̄ = ȳ·sign x  (at 0: the policy's tie of slopes 1, −1)"""
+    name = "abs"
+    __slots__ = ("tie",)
+
+    def __init__(self): self.tie = _tie((1.0, -1.0))
+    def forward(self, x): return xp.abs(x)
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        d = xp.sign(xv)
+        if self.tie:
+            d = d + self.tie * (xv == 0)
+        return (g * d,)
+
+
+class Clamp(Op):
+    """y = min(max(x, lo), hi);  x̄ = ȳ·[lo < x < hi]  (at a bound: tie of slopes 1, 0)"""
+    name = "clamp"
+    __slots__ = ("lo", "hi", "tie")
+
+    def __init__(self, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise OpError("clamp: at least one of min and max must be given")
+        self.lo, self.hi = lo, hi
+        self.tie = _tie((1.0, 0.0))
+
+    def extra_repr(self): return f"min={self.lo}, max={self.hi}"
+    def forward(self, x): return xp.clip(x, self.lo, self.hi)
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        inside = xp.ones(xv.shape, dtype=bool)
+        at_bound = xp.zeros(xv.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= xv > self.lo
+            at_bound |= xv == self.lo
+        if self.hi is not None:
+            inside &= xv < self.hi
+            at_bound |= xv == self.hi
+        d = inside.astype(xv.dtype)
+        if self.tie:
+            d += self.tie * at_bound
+        return (g * d,)
+
+
+class _Extremum(Op):
+    """z = max(x, y) / min(x, y), elementwise.
+
+    x̄ = z̄·[x wins] + z̄·wₓ·[x = y], ȳ likewise: at ties the weights (wₓ, w_y)
+    come from the policy applied to the branches that require grad.
+    """
+    broadcasts = True
+    __slots__ = ("w",)
+    better = None
+
+    def __call__(self, x, y):
+        nx = isinstance(x, Tensor) and x.requires_grad
+        ny = isinstance(y, Tensor) and y.requires_grad
+        if nx and ny:
+            self.w = conventions.tied_gradient([(1.0, 0.0), (0.0, 1.0)])
+        else:  # one side constant: a kink of one variable, like relu
+            t = _tie((1.0, 0.0)) if nx else 0.0
+            u = _tie((1.0, 0.0)) if ny else 0.0
+            # first-policy order: x is the first branch; for a variable y, y is
+            # second, so "first" gives it 0.
+            if ny and not nx and conventions.get_policy() == "first":
+                u = 0.0
+            self.w = (t, u)
+        return Op.__call__(self, x, y)
+
+    def vjp(self, ns, g, z, x, y):
+        xv, yv = ns.value(x), ns.value(y)
+        tie = xv == yv
+        x_wins = self.better(xv, yv)
+        n = self.needs
+        gx = gy = None
+        if n[0]:
+            gx = g * (x_wins + self.w[0] * tie).astype(xv.dtype)
+        if n[1]:
+            y_wins = ~(x_wins | tie)
+            gy = g * (y_wins + self.w[1] * tie).astype(yv.dtype)
+        return gx, gy
+
+
+class Maximum(_Extremum):
+    __doc__ = _Extremum.__doc__
+    name = "maximum"
+    __slots__ = ()
+    better = staticmethod(xp.greater)
+
+    def forward(self, x, y): return xp.maximum(x, y)
+
+
+class Minimum(_Extremum):
+    __doc__ = _Extremum.__doc__
+    name = "minimum"
+    __slots__ = ()
+    better = staticmethod(xp.less)
+
+    def forward(self, x, y): return xp.minimum(x, y)
+
+
+# ------------------------------------------------------------ selection and casts
+class Where(Op):
+    """z = where(c, x, y);  x̄ = where(c, z̄, 0),  ȳ = where(c, 0, z̄)  (c: a constant mask)"""
+    name, broadcasts = "where", True
+    __slots__ = ("cond",)
+
+    def __init__(self, cond): self.cond = cond
+    def forward(self, x, y): return xp.where(self.cond, x, y)
+
+    def vjp(self, ns, g, z, x, y):
+        n, c = self.needs, self.cond
+        gx = ns.where(c, g, 0.0) if n[0] else None
+        gy = ns.where(c, 0.0, g) if n[1] else None
+        return gx, gy
+
+
+class Cast(Op):
+    """y = x as dtype;  x̄ = ȳ as x's dtype"""
+    name = "cast"
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype): self.dtype = xp.dtype(dtype)
+    def extra_repr(self): return f"dtype={self.dtype}"
+    def forward(self, x): return x.astype(self.dtype)
+    def vjp(self, ns, g, y, x): return (ns.astype(g, x.dtype),)

@@ -1,0 +1,68 @@
+"""Linear algebra: matmul (batched, with NumPy's vector rules) and the fused
+affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout)."""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..tensor import Op
+
+
+def _mT(ns, a):
+    return ns.swapaxes(a, -1, -2)
+
+
+class MatMul(Op):
+    """C = A @ B;  Ā = C̄ @ Bᵀ,  B̄ = Aᵀ @ C̄
+
+    1-D operands follow NumPy: a vector on the left is a row, on the right a
+    column. Batch dimensions broadcast, and the engine sums the gradient back
+    over them.
+    """
+    name, broadcasts = "matmul", True
+    __slots__ = ()
+
+    def forward(self, a, b): return xp.matmul(a, b)
+
+    def vjp(self, ns, g, c, a, b):
+        n = self.needs
+        if a.ndim == 1 and b.ndim == 1:  # inner product: g is a scalar
+            return (g * b if n[0] else None), (g * a if n[1] else None)
+        if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
+            ga = ns.matmul(b, ns.expand_dims(g, -1))[..., 0] if n[0] else None
+            gb = ns.expand_dims(a, -1) * ns.expand_dims(g, -2) if n[1] else None
+            return ga, gb
+        if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
+            ga = ns.expand_dims(g, -1) * b if n[0] else None
+            gb = ns.matmul(ns.expand_dims(g, -2), a)[..., 0, :] if n[1] else None
+            return ga, gb
+        ga = ns.matmul(g, _mT(ns, b)) if n[0] else None
+        gb = ns.matmul(_mT(ns, a), g) if n[1] else None
+        return ga, gb
+
+
+class Linear(Op):
+    """y = x Wᵀ + b  (W: [out, in]);  x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ ȳ
+
+    One op instead of transpose + matmul + add: fewer tape entries on the
+    hottest path of every MLP. Leading dimensions of x are batch dimensions.
+    """
+    name = "linear"
+    __slots__ = ()
+
+    def forward(self, x, w, b=None):
+        y = xp.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def vjp(self, ns, g, y, x, w, b=None):
+        n = self.needs
+        gx = ns.matmul(g, w) if n[0] else None
+        gw = gb = None
+        if n[1] or (len(n) > 2 and n[2]):
+            g2 = ns.reshape(g, (-1, g.shape[-1]))
+            if n[1]:
+                gw = ns.matmul(_mT(ns, g2), ns.reshape(x, (-1, x.shape[-1])))
+            if len(n) > 2 and n[2]:
+                gb = ns.sum(g2, axis=0)
+        return gx, gw, gb

@@ -1,0 +1,136 @@
+"""Shape and indexing ops: reshape, transpose, broadcast, concatenate, stack,
+getitem (and its adjoint index_add), pad.
+
+These move or copy values without arithmetic, so each vjp is the adjoint
+movement: reshape back, transpose by the inverse permutation, sum over the
+broadcast axes, slice the concatenation apart, scatter-add into the indexed
+positions (repeated indices accumulate).
+"""
+
+from __future__ import annotations
+
+from ..backend import xp
+from ..tensor import Op, OpError
+
+
+class Reshape(Op):
+    """y = reshape(x, s);  x̄ = reshape(ȳ, shape(x))"""
+    name = "reshape"
+    __slots__ = ("shape",)
+
+    def __init__(self, shape): self.shape = shape
+    def extra_repr(self): return f"shape={self.shape}"
+    def forward(self, x): return xp.reshape(x, self.shape)
+    def vjp(self, ns, g, y, x): return (ns.reshape(g, x.shape),)
+
+
+class Transpose(Op):
+    """y = transpose(x, p);  x̄ = transpose(ȳ, p⁻¹)"""
+    name = "transpose"
+    __slots__ = ("axes",)
+
+    def __init__(self, axes=None): self.axes = axes
+    def extra_repr(self): return f"axes={self.axes}"
+    def forward(self, x): return xp.transpose(x, self.axes)
+
+    def vjp(self, ns, g, y, x):
+        if self.axes is None:
+            return (ns.transpose(g, None),)
+        inverse = tuple(int(i) for i in xp.argsort([a % x.ndim for a in self.axes]))
+        return (ns.transpose(g, inverse),)
+
+
+class BroadcastTo(Op):
+    """y = broadcast_to(x, s);  x̄ = Σ ȳ over the broadcast axes"""
+    name, broadcasts = "broadcast_to", True
+    __slots__ = ("shape",)
+
+    def __init__(self, shape): self.shape = tuple(shape)
+    def extra_repr(self): return f"shape={self.shape}"
+    def forward(self, x): return xp.broadcast_to(x, self.shape)
+    def vjp(self, ns, g, y, x): return (g,)  # the engine sums back to x's shape
+
+
+class Concatenate(Op):
+    """y = concat(x₁ … xₙ, axis);  x̄ᵢ = the i-th slab of ȳ"""
+    name = "concatenate"
+    __slots__ = ("axis",)
+
+    def __init__(self, axis=0): self.axis = axis
+    def extra_repr(self): return f"axis={self.axis}"
+    def forward(self, *xs): return xp.concatenate(xs, axis=self.axis)
+
+    def vjp(self, ns, g, y, *xs):
+        axis = self.axis % g.ndim
+        out, start = [], 0
+        for x, need in zip(xs, self.needs):
+            stop = start + x.shape[axis]
+            out.append(ns.getitem(g, (slice(None),) * axis + (slice(start, stop),)) if need else None)
+            start = stop
+        return tuple(out)
+
+
+class Stack(Op):
+    """y = stack(x₁ … xₙ, axis);  x̄ᵢ = ȳ[…, i, …]"""
+    name = "stack"
+    __slots__ = ("axis",)
+
+    def __init__(self, axis=0): self.axis = axis
+    def extra_repr(self): return f"axis={self.axis}"
+
+    def forward(self, *xs):
+        shapes = {x.shape for x in xs}
+        if len(shapes) > 1:
+            raise OpError(f"stack: all inputs must have the same shape, got {sorted(shapes)}")
+        return xp.stack(xs, axis=self.axis)
+
+    def vjp(self, ns, g, y, *xs):
+        axis = self.axis % g.ndim
+        return tuple(ns.getitem(g, (slice(None),) * axis + (i,)) if need else None
+                     for i, need in enumerate(self.needs))
+
+
+class GetItem(Op):
+    """y = x[index];  x̄ = zeros with ȳ added at ``index`` (repeats accumulate)"""
+    name = "getitem"
+    __slots__ = ("index",)
+
+    def __init__(self, index): self.index = index
+    def extra_repr(self): return f"index={_short(self.index)}"
+    def forward(self, x): return x[self.index]
+    def vjp(self, ns, g, y, x): return (ns.index_add(x.shape, x.dtype, self.index, g),)
+
+
+class IndexAdd(Op):
+    """y = zeros(shape) with x added at ``index``;  x̄ = ȳ[index]  (the adjoint of getitem)"""
+    name = "index_add"
+    __slots__ = ("shape", "dtype", "index")
+
+    def __init__(self, shape, dtype, index): self.shape, self.dtype, self.index = shape, dtype, index
+    def extra_repr(self): return f"shape={self.shape}, index={_short(self.index)}"
+
+    def forward(self, g):
+        from ..backprop import _index_add
+
+        return _index_add(self.shape, self.dtype, self.index, g)
+
+    def vjp(self, ns, g, y, x): return (ns.getitem(g, self.index),)
+
+
+class Pad(Op):
+    """y = pad(x, widths, value);  x̄ = ȳ with the padding sliced off"""
+    name = "pad"
+    __slots__ = ("widths", "value")
+
+    def __init__(self, widths, value=0.0): self.widths, self.value = widths, value
+    def extra_repr(self): return f"pad_width={self.widths}"
+    def forward(self, x): return xp.pad(x, self.widths, constant_values=self.value) if x.ndim else x.copy()
+
+    def vjp(self, ns, g, y, x):
+        index = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
+        return (ns.getitem(g, index),)
+
+
+def _short(index) -> str:
+    text = repr(index)
+    return text if len(text) < 40 else text[:37] + "..."
