@@ -294,3 +294,35 @@ def test_second_order_matmul_and_linear():
     assert rg.gradgradcheck(lambda x, y: rg.tanh(x @ y), [a, b]).ok
     assert rg.gradgradcheck(lambda x, w, bb: rg.tanh(rg.linear(x, w.T, bb[:2])), [a, b, c]).ok
     assert rg.gradgradcheck(lambda x, y: rg.tanh(x @ y), [c, b]).ok
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_fused_equals_composed(reduction):
+    rng = np.random.default_rng(11)
+    a, y = (rg.tensor(rng.standard_normal((5, 3)), requires_grad=True) for _ in range(2))
+    fused = rg.mse_loss(a, y, reduction=reduction)
+    sq = (a - y) ** 2
+    composed = {"mean": sq.mean(), "sum": sq.sum(), "none": sq}[reduction]
+    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-12)
+    v = rng.standard_normal(fused.shape)
+    for g1, g2 in zip(rg.grad(fused, [a, y], grad_outputs=v), rg.grad(composed, [a, y], grad_outputs=v)):
+        np.testing.assert_allclose(g1.data, g2.data, rtol=1e-10)
+    assert rg.gradcheck(lambda p, q: rg.mse_loss(p, q, reduction=reduction), [a, y]).ok
+    assert rg.gradgradcheck(lambda p, q: rg.mse_loss(p, q, reduction=reduction), [a, y]).ok
+
+
+def test_mse_loss_refuses_to_broadcast():
+    with pytest.raises(rg.OpError, match=r"mse_loss: input shape \(4, 1\) and target shape \(4,\) differ"):
+        rg.mse_loss(rg.tensor(np.zeros((4, 1))), rg.tensor(np.zeros(4)))
+
+
+@pytest.mark.parametrize("axis", [None, 0, (0, 2)])
+def test_mean_primitive_equals_sum_over_n(axis):
+    x = rg.tensor(np.random.default_rng(12).standard_normal((2, 3, 4)), requires_grad=True)
+    m = rg.mean(x, axis=axis)
+    n = x.size // max(m.size, 1) if axis is not None else x.size
+    s = rg.sum(x, axis=axis) * (1.0 / n)
+    np.testing.assert_allclose(m.data, s.data, rtol=1e-12)
+    v = np.random.default_rng(13).standard_normal(m.shape)
+    np.testing.assert_allclose(rg.grad(m, x, grad_outputs=v)[0].data, rg.grad(s, x, grad_outputs=v)[0].data,
+                               rtol=1e-10)

@@ -44,14 +44,24 @@ def _is_basic_index(index) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
 
 
+def _broadcast_to(x, shape):
+    """A materialised, writeable broadcast (cheaper than ``np.broadcast_to`` on
+    small arrays, and a leaf's gradient must own its memory anyway)."""
+    out = xp.empty(shape, dtype=x.dtype)
+    out[...] = x
+    return out
+
+
+# Methods, not NumPy's module functions: on small arrays the latter's Python
+# wrappers cost more than the arithmetic.
 ARRAY_NS = types.SimpleNamespace(
     value=lambda x: x,
-    sum=lambda x, axis=None, keepdims=False: xp.sum(x, axis=axis, keepdims=keepdims),
+    sum=lambda x, axis=None, keepdims=False: x.sum(axis=axis, keepdims=keepdims),
     sum_to=backend.sum_to,
-    broadcast_to=xp.broadcast_to,
-    reshape=xp.reshape,
-    transpose=xp.transpose,
-    swapaxes=xp.swapaxes,
+    broadcast_to=_broadcast_to,
+    reshape=lambda x, shape: x.reshape(shape),
+    transpose=lambda x, axes=None: x.transpose(axes),
+    swapaxes=lambda x, a, b: x.swapaxes(a, b),
     expand_dims=xp.expand_dims,
     matmul=xp.matmul,
     exp=xp.exp,
@@ -159,6 +169,7 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
     deps = {}  # Op -> consumers not yet processed
     captured = {}
     assigned = set()  # ids of arrays handed to a leaf's .grad in this pass
+    plain = capture is None and not create_graph  # leaves take the fast path below
 
     def to_leaf(leaf, g):
         if leaf._hooks:
@@ -167,12 +178,10 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
             slot = capture.get(id(leaf))
             if slot is not None:
                 captured[slot] = g if slot not in captured else captured[slot] + g
-            return
-        if create_graph:
+        elif create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g
-            return
-        if leaf.grad is None:
-            if type(g) is not backend.ndarray or not (g.flags.owndata and g.flags.writeable) or id(g) in assigned:
+        elif leaf.grad is None:
+            if type(g) is not backend.ndarray or g.base is not None or id(g) in assigned:
                 g = xp.array(g)  # a leaf's grad owns its memory: optimizers may update it in place
             assigned.add(id(g))
             leaf.grad = _wrap(g)
@@ -191,25 +200,22 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
         if node not in deps:
             deps[node] = 0
             stack.append(node)
-    root_nodes = list(deps)
+    ready = list(deps)
     while stack:
         n = stack.pop()
         inputs = n.inputs
         if inputs is None:
             raise _freed_error(n)
         for a, need in zip(inputs, n.needs):
-            if need:
-                p = a._node
-                if p is not None:
-                    c = deps.get(p)
-                    if c is None:
-                        deps[p] = 1
-                        stack.append(p)
-                    else:
-                        deps[p] = c + 1
+            if need and (p := a._node) is not None:
+                if p in deps:
+                    deps[p] += 1
+                else:
+                    deps[p] = 1
+                    stack.append(p)
+    ready = [n for n in ready if deps[n] == 0]
 
     # 2. reverse topological order
-    ready = [n for n in root_nodes if deps[n] == 0]
     anomaly = _mode.anomaly
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph
@@ -217,57 +223,66 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
         while ready:
             n = ready.pop()
             g = grads.pop(n)
-            if n.hooks:
-                g = _run_hooks(n.hooks, g, create_graph)
-            if capture is not None:
-                slot = capture.get(n)
-                if slot is not None:
-                    captured[slot] = g
-            elif n.retained is not None:
-                t = n.retained()
-                if t is not None:
-                    gv = g if create_graph else _wrap(xp.array(g))
-                    t.grad = gv if t.grad is None else t.grad + gv
-            inputs = n.inputs
+            if n.hooks is not None or n.retained is not None or capture is not None:
+                g = _node_extras(n, g, create_graph, capture, captured)
             if create_graph:
-                xs = inputs
-                ans = _wrap(n.ans, n) if n.save_ans else None
+                gs = n.vjp(ns, g, _wrap(n.ans, n) if n.save_ans else None, *n.inputs)
             else:
-                xs = [a.data if isinstance(a, Tensor) else a for a in inputs]
-                ans = n.ans
-            gs = n.vjp(ns, g, ans, *xs)
+                gs = n.vjp(ns, g, n.ans, *n.xs)
             if anomaly:
                 _check_backward(n, gs)
             if tracer is not None:
-                tracer.record(n, g, inputs, n.needs, gs, saved_bytes(n))
-            for a, need, gi in zip(inputs, n.needs, gs):
-                if not need or gi is None:
+                tracer.record(n, g, n.inputs, n.needs, gs, saved_bytes(n))
+            for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
+                if gi is None or not need:
                     continue
-                shape = a.data.shape
-                if gi.shape != shape:
-                    if n.broadcasts:
-                        gi = ns.sum_to(gi, shape)
-                    else:
+                if gi.shape != xd.shape:
+                    if not n.broadcasts:
                         raise RuntimeError(f"internal error: vjp of {n.name} returned a gradient of shape "
-                                           f"{gi.shape} for an input of shape {shape}")
-                if gi.dtype != a.data.dtype:
-                    gi = ns.astype(gi, a.data.dtype)
+                                           f"{gi.shape} for an input of shape {xd.shape}")
+                    gi = ns.sum_to(gi, xd.shape)
+                if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
+                    gi = ns.astype(gi, xd.dtype)
                 p = a._node
-                if p is None:
-                    to_leaf(a, gi)
-                    continue
-                old = grads.get(p)
-                grads[p] = gi if old is None else old + gi
-                c = deps[p] - 1
-                deps[p] = c
-                if c == 0:
-                    ready.append(p)
+                if p is None:  # a leaf
+                    if plain and a.grad is None and a._hooks is None and type(gi) is backend.ndarray \
+                            and gi.base is None and id(gi) not in assigned:
+                        assigned.add(id(gi))
+                        a.grad = _wrap(gi)
+                    else:
+                        to_leaf(a, gi)
+                elif p in grads:
+                    grads[p] = grads[p] + gi
+                    deps[p] -= 1
+                    if not deps[p]:
+                        ready.append(p)
+                else:
+                    grads[p] = gi
+                    deps[p] -= 1
+                    if not deps[p]:
+                        ready.append(p)
             if not retain_graph:
-                n.inputs = None
-                n.ans = None
+                n.inputs = n.xs = n.ans = None
     finally:
         _mode.grad_enabled = prev_mode
     return captured
+
+
+def _node_extras(n, g, create_graph, capture, captured):
+    """Hooks, ``retain_grad`` and ``grad()`` capture for a non-leaf whose
+    gradient is complete."""
+    if n.hooks:
+        g = _run_hooks(n.hooks, g, create_graph)
+    if capture is not None:
+        slot = capture.get(n)
+        if slot is not None:
+            captured[slot] = g
+    elif n.retained is not None:
+        t = n.retained()
+        if t is not None:
+            gv = g if create_graph else _wrap(xp.array(g))
+            t.grad = gv if t.grad is None else t.grad + gv
+    return g
 
 
 def _run_hooks(hooks, g, create_graph):
@@ -300,7 +315,7 @@ def _root_grads(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for a scalar output, but the output "
                     f"has shape {t.shape}; pass grad= (an array of that shape)")
-            g = xp.ones(t.data.shape, dtype=t.data.dtype)
+            g = xp.array(1, dtype=t.data.dtype).reshape(t.data.shape)  # (np.ones is 4x slower)
             gs.append(_wrap(g) if create_graph else g)
             continue
         if isinstance(g, Tensor):

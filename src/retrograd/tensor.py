@@ -129,11 +129,10 @@ class Op:
                     once, in the engine, not in every rule).
     """
 
-    __slots__ = ("inputs", "needs", "ans", "hooks", "retained", "site", "__weakref__")
+    __slots__ = ("inputs", "xs", "needs", "ans", "hooks", "retained", "site", "__weakref__")
     name = "op"
     save_ans = False
     broadcasts = False
-    differentiable = True
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -150,40 +149,43 @@ class Op:
 
     def __call__(self, *args) -> "Tensor":
         """Run the forward pass on ``args`` and record this op on the tape."""
-        datas = [a.data if isinstance(a, Tensor) else a for a in args]
+        xs, req = [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                xs.append(a.data)
+                req = req or a.requires_grad
+            else:
+                xs.append(a)
         try:
-            out = self.forward(*datas)
+            out = self.forward(*xs)
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
-            raise OpError(f"{self.name}{self._params()}: cannot apply to ({_describe(args)}): {e}") from e
+            raise self._fail(args, e) from e
         if type(out) is not backend.ndarray:
             out = xp.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data = out
-        t.grad = None
-        t._hooks = None
-        if _mode.anomaly:
+        t.data, t.grad, t._hooks = out, None, None
+        mode = _mode
+        if mode.anomaly:
             self._check_forward(out, args)
-        if _mode.grad_enabled and self.differentiable:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if True in needs:
-                self.inputs = args
-                self.needs = needs
-                self.ans = out if self.save_ans else None
-                self.hooks = None
-                self.retained = None
-                self.site = _user_site() if _mode.anomaly else None
-                t._node = self
-                t.requires_grad = True
-                return t
-        t._node = None
-        t.requires_grad = False
+        if req and mode.grad_enabled:
+            self.inputs, self.xs = args, tuple(xs)
+            self.needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            self.ans = out if self.save_ans else None
+            self.hooks = self.retained = None
+            self.site = _user_site() if mode.anomaly else None
+            t._node, t.requires_grad = self, True
+        else:
+            t._node, t.requires_grad = None, False
         return t
 
     def _params(self) -> str:
         extra = self.extra_repr()
         return f"({extra})" if extra else ""
+
+    def _fail(self, args, e):
+        return OpError(f"{self.name}{self._params()}: cannot apply to ({_describe(args)}): {e}")
 
     def _check_forward(self, out, args):
         if out.dtype.kind in "fc" and not xp.isfinite(out).all():
@@ -191,6 +193,84 @@ class Op:
                 f"detect_anomaly: forward of {self.name}{self._params()} on ({_describe(args)}) "
                 f"produced {'NaN' if xp.isnan(out).any() else 'Inf'}; called at {_user_site()}"
             )
+
+
+# Unary and binary ops are most of every graph: their ``__call__`` is the
+# general one unrolled (no *args, no loops), which halves the per-op overhead.
+class UnaryOp(Op):
+    """An op of one tensor argument (elementwise functions, reductions, shape ops)."""
+
+    __slots__ = ()
+
+    def __call__(self, x) -> "Tensor":
+        if isinstance(x, Tensor):
+            xd, req = x.data, x.requires_grad
+        else:
+            xd, req = x, False
+        try:
+            out = self.forward(xd)
+        except OpError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise self._fail((x,), e) from e
+        if type(out) is not backend.ndarray:
+            out = xp.asarray(out)
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._hooks = out, None, None
+        mode = _mode
+        if mode.anomaly:
+            self._check_forward(out, (x,))
+        if req and mode.grad_enabled:
+            self.inputs, self.xs, self.needs = (x,), (xd,), _NEED1
+            self.ans = out if self.save_ans else None
+            self.hooks = self.retained = None
+            self.site = _user_site() if mode.anomaly else None
+            t._node, t.requires_grad = self, True
+        else:
+            t._node, t.requires_grad = None, False
+        return t
+
+
+_NEED1 = (True,)
+_NEEDS2 = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True)}
+
+
+class BinaryOp(Op):
+    """An op of two arguments, each a tensor or a constant (arithmetic, maximum …)."""
+
+    __slots__ = ()
+
+    def __call__(self, x, y) -> "Tensor":
+        if isinstance(x, Tensor):
+            xd, rx = x.data, x.requires_grad
+        else:
+            xd, rx = x, False
+        if isinstance(y, Tensor):
+            yd, ry = y.data, y.requires_grad
+        else:
+            yd, ry = y, False
+        try:
+            out = self.forward(xd, yd)
+        except OpError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise self._fail((x, y), e) from e
+        if type(out) is not backend.ndarray:
+            out = xp.asarray(out)
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._hooks = out, None, None
+        mode = _mode
+        if mode.anomaly:
+            self._check_forward(out, (x, y))
+        if (rx or ry) and mode.grad_enabled:
+            self.inputs, self.xs, self.needs = (x, y), (xd, yd), _NEEDS2[rx, ry]
+            self.ans = out if self.save_ans else None
+            self.hooks = self.retained = None
+            self.site = _user_site() if mode.anomaly else None
+            t._node, t.requires_grad = self, True
+        else:
+            t._node, t.requires_grad = None, False
+        return t
 
 
 def _as_array(data, dtype=None):
@@ -370,10 +450,8 @@ class Tensor:
         gradients can be differentiated again. ``trace=True`` prints every step
         of the backward pass as it runs (see ``rg.explain``).
         """
-        from . import backprop
-
-        backprop.backward([self], None if grad is None else [grad], retain_graph=retain_graph,
-                          create_graph=create_graph, trace=trace)
+        return backprop.backward([self], None if grad is None else [grad], retain_graph=retain_graph,
+                                 create_graph=create_graph, trace=trace)
 
 
 class _HookHandle:
@@ -410,3 +488,6 @@ def from_numpy(array) -> Tensor:
 
 def as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+from . import backprop  # noqa: E402 - the engine imports Tensor from here

@@ -17,6 +17,7 @@ from ..backend import sum_to, xp
 from ..tensor import OpError, Tensor, _wrap
 from . import elementwise as E
 from . import linalg as L
+from . import losses as LS
 from . import reductions as R
 from . import shape as S
 
@@ -27,7 +28,7 @@ __all__ = [
     "max", "min", "prod", "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "reshape",
     "transpose", "permute", "swapaxes", "broadcast_to", "expand", "expand_dims", "unsqueeze",
     "squeeze", "flatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
-    "index_add", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
+    "index_add", "mse_loss", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
 ]
 
 # ------------------------------------------------------------ elementwise
@@ -144,7 +145,7 @@ def _count(x, axis):
 
 def mean(x, axis=None, keepdims=False):
     """Σx / n over ``axis``."""
-    return R.Sum(axis, keepdims)(x) * (1.0 / _count(x, axis))
+    return R.Mean(axis, keepdims)(x)
 
 
 def var(x, axis=None, keepdims=False, ddof: int = 0):
@@ -340,6 +341,12 @@ def pad(x, pad_width, value: float = 0.0):
 
 def index_add(shape, dtype, index, g):
     return S.IndexAdd(tuple(shape), dtype, index)(g)
+
+
+# ------------------------------------------------------------ losses
+def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - torch's names
+    """Mean (or summed) squared error, one op: its gradient is 2(a − y)/n."""
+    return LS.MSELoss(reduction)(input, target)
 
 
 # ------------------------------------------------------------ creation

@@ -17,11 +17,11 @@ import math
 
 from .. import conventions
 from ..backend import xp
-from ..tensor import Op, OpError, Tensor
+from ..tensor import BinaryOp, OpError, Tensor, UnaryOp
 
 
 # ------------------------------------------------------------ arithmetic
-class Add(Op):
+class Add(BinaryOp):
     """z = x + y;  x̄ = z̄,  ȳ = z̄"""
     name, broadcasts = "add", True
     __slots__ = ()
@@ -30,7 +30,7 @@ class Add(Op):
     def vjp(self, ns, g, z, x, y): return g, g
 
 
-class Sub(Op):
+class Sub(BinaryOp):
     """z = x − y;  x̄ = z̄,  ȳ = −z̄"""
     name, broadcasts = "sub", True
     __slots__ = ()
@@ -39,7 +39,7 @@ class Sub(Op):
     def vjp(self, ns, g, z, x, y): return g, (-g if self.needs[1] else None)
 
 
-class Mul(Op):
+class Mul(BinaryOp):
     """z = x·y;  x̄ = z̄·y,  ȳ = z̄·x"""
     name, broadcasts = "mul", True
     __slots__ = ()
@@ -51,7 +51,7 @@ class Mul(Op):
         return (g * y if n[0] else None), (g * x if n[1] else None)
 
 
-class Div(Op):
+class Div(BinaryOp):
     """z = x / y;  x̄ = z̄ / y,  ȳ = −z̄·x / y²"""
     name, broadcasts = "div", True
     __slots__ = ()
@@ -65,7 +65,7 @@ class Div(Op):
         return gx, gy
 
 
-class Neg(Op):
+class Neg(UnaryOp):
     """y = −x;  x̄ = −ȳ"""
     name = "neg"
     __slots__ = ()
@@ -74,7 +74,7 @@ class Neg(Op):
     def vjp(self, ns, g, y, x): return (-g,)
 
 
-class PowScalar(Op):
+class PowScalar(UnaryOp):
     """y = xᵖ (p a constant);  x̄ = ȳ·p·xᵖ⁻¹"""
     name = "pow"
     __slots__ = ("p",)
@@ -90,7 +90,7 @@ class PowScalar(Op):
         return (g * (p * x ** (p - 1)),)
 
 
-class Pow(Op):
+class Pow(BinaryOp):
     """z = xʸ;  x̄ = z̄·y·xʸ⁻¹,  ȳ = z̄·z·log x  (ȳ is 0 where x = 0)"""
     name, broadcasts, save_ans = "pow", True, True
     __slots__ = ()
@@ -108,7 +108,7 @@ class Pow(Op):
 
 
 # ------------------------------------------------------------ exp, log and friends
-class Exp(Op):
+class Exp(UnaryOp):
     """y = eˣ;  x̄ = ȳ·y"""
     name, save_ans = "exp", True
     __slots__ = ()
@@ -117,7 +117,7 @@ class Exp(Op):
     def vjp(self, ns, g, y, x): return (g * y,)
 
 
-class Log(Op):
+class Log(UnaryOp):
     """y = log x;  x̄ = ȳ / x"""
     name = "log"
     __slots__ = ()
@@ -126,7 +126,7 @@ class Log(Op):
     def vjp(self, ns, g, y, x): return (g / x,)
 
 
-class Log1p(Op):
+class Log1p(UnaryOp):
     """y = log(1 + x);  x̄ = ȳ / (1 + x)"""
     name = "log1p"
     __slots__ = ()
@@ -135,7 +135,7 @@ class Log1p(Op):
     def vjp(self, ns, g, y, x): return (g / (1 + x),)
 
 
-class Sqrt(Op):
+class Sqrt(UnaryOp):
     """y = √x;  x̄ = ȳ / (2y)"""
     name, save_ans = "sqrt", True
     __slots__ = ()
@@ -144,7 +144,7 @@ class Sqrt(Op):
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
 
 
-class Sin(Op):
+class Sin(UnaryOp):
     """y = sin x;  x̄ = ȳ·cos x"""
     name = "sin"
     __slots__ = ()
@@ -153,7 +153,7 @@ class Sin(Op):
     def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
 
 
-class Cos(Op):
+class Cos(UnaryOp):
     """y = cos x;  x̄ = −ȳ·sin x"""
     name = "cos"
     __slots__ = ()
@@ -162,7 +162,7 @@ class Cos(Op):
     def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
 
 
-class Tanh(Op):
+class Tanh(UnaryOp):
     """y = tanh x;  x̄ = ȳ·(1 − y²)"""
     name, save_ans = "tanh", True
     __slots__ = ()
@@ -171,7 +171,7 @@ class Tanh(Op):
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
 
 
-class Sigmoid(Op):
+class Sigmoid(UnaryOp):
     """y = σ(x) = 1 / (1 + e⁻ˣ);  x̄ = ȳ·y·(1 − y)
 
     Computed as exp(x − log(1 + eˣ)) with ``logaddexp``: no overflow for large
@@ -185,7 +185,7 @@ class Sigmoid(Op):
     def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
 
 
-class Softplus(Op):
+class Softplus(UnaryOp):
     """y = log(1 + eᵝˣ)/β;  x̄ = ȳ·σ(βx)  (stable for large |x|)"""
     name = "softplus"
     __slots__ = ("beta",)
@@ -202,7 +202,7 @@ class Softplus(Op):
         return (g * ns.sigmoid(x if b == 1 else b * x),)
 
 
-class Erf(Op):
+class Erf(UnaryOp):
     """y = erf x;  x̄ = ȳ·(2/√π)·e^(−x²)"""
     name = "erf"
     __slots__ = ()
@@ -233,7 +233,7 @@ def _kink_mask(x, where_pos, tie):
     return mask
 
 
-class Relu(Op):
+class Relu(UnaryOp):
     """y = max(x, 0);  x̄ = ȳ·[x > 0]  (at x = 0: the policy's relu tie value)"""
     name = "relu"
     __slots__ = ("tie",)
@@ -246,7 +246,7 @@ class Relu(Op):
         return (g * _kink_mask(xv, xv > 0, self.tie),)
 
 
-class LeakyRelu(Op):
+class LeakyRelu(UnaryOp):
     """y = x (x > 0), αx (x ≤ 0);  x̄ = ȳ·(1 or α)  (tie: branches slopes 1, α)"""
     name = "leaky_relu"
     __slots__ = ("slope", "tie")
@@ -266,7 +266,7 @@ class LeakyRelu(Op):
         return (g * d,)
 
 
-class Elu(Op):
+class Elu(UnaryOp):
     """y = x (x > 0), α(eˣ − 1) (x ≤ 0);  x̄ = ȳ·(1 or y + α)  (tie: slopes 1, α)"""
     name, save_ans = "elu", True
     __slots__ = ("alpha", "tie")
@@ -289,7 +289,7 @@ class Elu(Op):
         return (g * d,)
 
 
-class Abs(Op):
+class Abs(UnaryOp):
     """y = |x|;  x̄ = ȳ·sign x  (at 0: the policy's tie of slopes 1, −1)"""
     name = "abs"
     __slots__ = ("tie",)
@@ -305,7 +305,7 @@ class Abs(Op):
         return (g * d,)
 
 
-class Clamp(Op):
+class Clamp(UnaryOp):
     """y = min(max(x, lo), hi);  x̄ = ȳ·[lo < x < hi]  (at a bound: tie of slopes 1, 0)"""
     name = "clamp"
     __slots__ = ("lo", "hi", "tie")
@@ -335,7 +335,7 @@ class Clamp(Op):
         return (g * d,)
 
 
-class _Extremum(Op):
+class _Extremum(BinaryOp):
     """z = max(x, y) / min(x, y), elementwise.
 
     x̄ = z̄·[x wins] + z̄·wₓ·[x = y], ȳ likewise: at ties the weights (wₓ, w_y)
@@ -358,7 +358,7 @@ class _Extremum(Op):
             if ny and not nx and conventions.get_policy() == "first":
                 u = 0.0
             self.w = (t, u)
-        return Op.__call__(self, x, y)
+        return BinaryOp.__call__(self, x, y)
 
     def vjp(self, ns, g, z, x, y):
         xv, yv = ns.value(x), ns.value(y)
@@ -393,7 +393,7 @@ class Minimum(_Extremum):
 
 
 # ------------------------------------------------------------ selection and casts
-class Where(Op):
+class Where(BinaryOp):
     """z = where(c, x, y);  x̄ = where(c, z̄, 0),  ȳ = where(c, 0, z̄)  (c: a constant mask)"""
     name, broadcasts = "where", True
     __slots__ = ("cond",)
@@ -408,7 +408,7 @@ class Where(Op):
         return gx, gy
 
 
-class Cast(Op):
+class Cast(UnaryOp):
     """y = x as dtype;  x̄ = ȳ as x's dtype"""
     name = "cast"
     __slots__ = ("dtype",)

@@ -4,14 +4,14 @@ affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout)."""
 from __future__ import annotations
 
 from ..backend import xp
-from ..tensor import Op
+from ..tensor import BinaryOp, Op
 
 
 def _mT(ns, a):
     return ns.swapaxes(a, -1, -2)
 
 
-class MatMul(Op):
+class MatMul(BinaryOp):
     """C = A @ B;  Ā = C̄ @ Bᵀ,  B̄ = Aᵀ @ C̄
 
     1-D operands follow NumPy: a vector on the left is a row, on the right a
@@ -57,12 +57,15 @@ class Linear(Op):
 
     def vjp(self, ns, g, y, x, w, b=None):
         n = self.needs
-        gx = ns.matmul(g, w) if n[0] else None
+        gx = g @ w if n[0] else None
         gw = gb = None
-        if n[1] or (len(n) > 2 and n[2]):
-            g2 = ns.reshape(g, (-1, g.shape[-1]))
-            if n[1]:
-                gw = ns.matmul(_mT(ns, g2), ns.reshape(x, (-1, x.shape[-1])))
-            if len(n) > 2 and n[2]:
-                gb = ns.sum(g2, axis=0)
+        if len(n) > 2 and n[2]:
+            gb = g.sum(0) if g.ndim == 2 else g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 2 else g
+        if n[1]:
+            if x.ndim == 2:
+                gw = g.T @ x
+            elif x.ndim == 1:
+                gw = ns.reshape(g, (-1, 1)) @ ns.reshape(x, (1, -1))
+            else:
+                gw = _mT(ns, ns.reshape(g, (-1, g.shape[-1]))) @ ns.reshape(x, (-1, x.shape[-1]))
         return gx, gw, gb

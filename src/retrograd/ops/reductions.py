@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .. import conventions
 from ..backend import xp
-from ..tensor import Op, OpError
+from ..tensor import OpError, UnaryOp
 
 
 def _norm_axis(axis, ndim, op):
@@ -35,7 +35,7 @@ def _expand(ns, g, axes, keepdims):
     return ns.reshape(g, tuple(shape))
 
 
-class _Reduction(Op):
+class _Reduction(UnaryOp):
     __slots__ = ("axis", "keepdims")
 
     def __init__(self, axis=None, keepdims=False):
@@ -52,10 +52,30 @@ class Sum(_Reduction):
     name = "sum"
     __slots__ = ()
 
-    def forward(self, x): return xp.sum(x, axis=_norm_axis(self.axis, x.ndim, "sum"), keepdims=self.keepdims)
+    def forward(self, x): return x.sum(axis=_norm_axis(self.axis, x.ndim, "sum"), keepdims=self.keepdims)
 
     def vjp(self, ns, g, y, x):
         return (ns.broadcast_to(_expand(ns, g, self._axes(x), self.keepdims), x.shape),)
+
+
+class Mean(_Reduction):
+    """y = Σₐ x / n;  x̄ = broadcast ȳ / n over the averaged axes"""
+    name = "mean"
+    __slots__ = ()
+
+    def forward(self, x):
+        axes = _norm_axis(self.axis, x.ndim, "mean")
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        return x.sum(axis=axes, keepdims=self.keepdims) * (1.0 / n)  # ndarray.mean's wrapper is slow
+
+    def vjp(self, ns, g, y, x):
+        axes = self._axes(x)
+        n = 1
+        for a in axes:
+            n *= x.shape[a]
+        return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * (1.0 / n), x.shape),)
 
 
 class _MaxMin(_Reduction):
@@ -130,7 +150,7 @@ class Prod(_Reduction):
         return (_expand(ns, g, axes, self.keepdims) * others,)
 
 
-class ProdOthers(Op):
+class ProdOthers(UnaryOp):
     """y_i = Π_{j≠i} x_j over ``axes`` (the derivative of prod).
 
     Its own vjp: x̄_k = Σ_{i≠k} ȳ_i·Π_{j∉{i,k}} x_j, computed by brute force
@@ -188,7 +208,7 @@ class LogSumExp(_Reduction):
         return (_expand(ns, g, axes, self.keepdims) * ns.exp(x - _expand(ns, y, axes, self.keepdims)),)
 
 
-class Softmax(Op):
+class Softmax(UnaryOp):
     """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y)"""
     name, save_ans = "softmax", True
     __slots__ = ("axis",)
@@ -205,7 +225,7 @@ class Softmax(Op):
         return (y * (g - ns.sum(g * y, axis=self.axis, keepdims=True)),)
 
 
-class LogSoftmax(Op):
+class LogSoftmax(UnaryOp):
     """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ"""
     name, save_ans = "log_softmax", True
     __slots__ = ("axis",)

@@ -10,10 +10,10 @@ positions (repeated indices accumulate).
 from __future__ import annotations
 
 from ..backend import xp
-from ..tensor import Op, OpError
+from ..tensor import Op, OpError, UnaryOp
 
 
-class Reshape(Op):
+class Reshape(UnaryOp):
     """y = reshape(x, s);  x̄ = reshape(ȳ, shape(x))"""
     name = "reshape"
     __slots__ = ("shape",)
@@ -24,7 +24,7 @@ class Reshape(Op):
     def vjp(self, ns, g, y, x): return (ns.reshape(g, x.shape),)
 
 
-class Transpose(Op):
+class Transpose(UnaryOp):
     """y = transpose(x, p);  x̄ = transpose(ȳ, p⁻¹)"""
     name = "transpose"
     __slots__ = ("axes",)
@@ -40,7 +40,7 @@ class Transpose(Op):
         return (ns.transpose(g, inverse),)
 
 
-class BroadcastTo(Op):
+class BroadcastTo(UnaryOp):
     """y = broadcast_to(x, s);  x̄ = Σ ȳ over the broadcast axes"""
     name, broadcasts = "broadcast_to", True
     __slots__ = ("shape",)
@@ -90,7 +90,7 @@ class Stack(Op):
                      for i, need in enumerate(self.needs))
 
 
-class GetItem(Op):
+class GetItem(UnaryOp):
     """y = x[index];  x̄ = zeros with ȳ added at ``index`` (repeats accumulate)"""
     name = "getitem"
     __slots__ = ("index",)
@@ -101,7 +101,7 @@ class GetItem(Op):
     def vjp(self, ns, g, y, x): return (ns.index_add(x.shape, x.dtype, self.index, g),)
 
 
-class IndexAdd(Op):
+class IndexAdd(UnaryOp):
     """y = zeros(shape) with x added at ``index``;  x̄ = ȳ[index]  (the adjoint of getitem)"""
     name = "index_add"
     __slots__ = ("shape", "dtype", "index")
@@ -117,7 +117,7 @@ class IndexAdd(Op):
     def vjp(self, ns, g, y, x): return (ns.getitem(g, self.index),)
 
 
-class Pad(Op):
+class Pad(UnaryOp):
     """y = pad(x, widths, value);  x̄ = ȳ with the padding sliced off"""
     name = "pad"
     __slots__ = ("widths", "value")

@@ -1,0 +1,65 @@
+"""retrograd's MLP training step side by side with the shared NumPy / PyTorch /
+JAX references (``../shared/bench/anchors_mlp.py``), in one run.
+
+    python benchmarks/bench_mlp.py                       # xor and mnist, 2 threads
+    python benchmarks/bench_mlp.py --configs xor --threads 1
+
+Prints the harness's correctness check (every implementation against a
+float64 NumPy reference) and timing tables, then the ratios the issues set as
+targets: retrograd / numpy and retrograd / torch (nn + optim).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.environ.get("RETROGRAD_BENCH_DIR",
+                       os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench")))
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not os.path.isdir(BENCH):
+        raise SystemExit(f"shared benchmark harness not found at {BENCH} (set RETROGRAD_BENCH_DIR)")
+    sys.path[:0] = [BENCH, HERE]
+    import anchors_mlp
+
+    anchors_mlp.IMPLS["retrograd"] = ("impl_retrograd", "RetrogradMLP")
+    if not any(a.startswith("--impls") for a in argv):
+        argv += ["--impls", "numpy,torch,torch_raw,retrograd"]
+    json_path = None
+    if not any(a.startswith("--json") for a in argv):
+        json_path = os.path.join(tempfile.mkdtemp(), "mlp.json")
+        argv += ["--json", json_path]
+    sys.argv = ["anchors_mlp.py"] + argv
+    try:
+        anchors_mlp.main()
+    finally:
+        if json_path and os.path.exists(json_path):
+            report_ratios(json_path)
+
+
+def report_ratios(path):
+    with open(path) as f:
+        results = json.load(f)["results"]
+    by = {(r["config"], r["impl"]): r["median_s"] for r in results}
+    print("\n### retrograd ratios (median step time; lower is faster)\n")
+    print("| config | retrograd us | x numpy | x torch (nn+optim) | x torch raw |")
+    print("|---|---|---|---|---|")
+    for cfg in sorted({c for c, _ in by}):
+        rg_t = by.get((cfg, "retrograd"))
+        if rg_t is None:
+            continue
+        cells = [f"{rg_t * 1e6:.1f}"]
+        for ref in ("numpy", "torch", "torch_raw"):
+            t = by.get((cfg, ref))
+            cells.append(f"{rg_t / t:.2f}" if t else "-")
+        print(f"| {cfg} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
