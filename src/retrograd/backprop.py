@@ -2,15 +2,16 @@
 
 ``backward`` and ``grad`` both run ``_run``, which is the whole algorithm:
 
-1. **Count consumers.** Walk the tape from the roots (an explicit stack, so a
-   chain of a million ops needs no recursion) and count, for every op, how many
-   recorded ops consume its output.
-2. **Reverse topological order.** Start from the roots; an op is *ready* when
-   all its consumers have sent their gradient contributions. Pop a ready op,
-   call its vjp with the summed upstream gradient, send each input its share
-   (summed back over broadcast axes, cast to the input's dtype), and release
-   the op's saved values unless ``retain_graph``. Leaves accumulate into
-   ``.grad``.
+Every recorded op carries a sequence number (its creation order), and an op
+is always created after its inputs. So **reverse creation order is a reverse
+topological order** (PyTorch's ``sequence_nr``, Chainer's rank): keep the ops
+reached so far in a max-heap by sequence number; pop the latest op — all its
+consumers have been processed, so its gradient is complete — call its vjp with
+the summed upstream gradient, send each input its share (summed back over
+broadcast axes, cast to the input's dtype), push inputs not seen before, and
+release the op's saved values unless ``retain_graph``. Leaves accumulate into
+``.grad``. There is no recursion (a chain of a million ops is fine) and no
+separate pass to count consumers.
 
 This is the "step 4, error backpropagation" that seed page 001 could not find
 in TensorFlow code: ``loss.backward(trace=True)`` or ``rg.explain(loss)`` print
@@ -20,6 +21,7 @@ each step of it as it runs.
 from __future__ import annotations
 
 import types
+from heapq import heappop, heappush
 
 from . import backend
 from .backend import xp
@@ -166,7 +168,6 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
     """
     ns = TENSOR_NS if create_graph else ARRAY_NS
     grads = {}  # Op -> summed upstream gradient
-    deps = {}  # Op -> consumers not yet processed
     captured = {}
     assigned = set()  # ids of arrays handed to a leaf's .grad in this pass
     plain = capture is None and not create_graph  # leaves take the fast path below
@@ -188,41 +189,27 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
         else:
             leaf.grad = _wrap(leaf.grad.data + g)
 
-    # 1. count consumers (iterative DFS)
-    stack = []
+    heap = []  # (-seq, op): the latest op first
     for t, g in zip(roots, root_grads):
         node = t._node
         if node is None:
             if t.requires_grad:
                 to_leaf(t, g)
-            continue
-        grads[node] = g if node not in grads else grads[node] + g
-        if node not in deps:
-            deps[node] = 0
-            stack.append(node)
-    ready = list(deps)
-    while stack:
-        n = stack.pop()
-        inputs = n.inputs
-        if inputs is None:
-            raise _freed_error(n)
-        for a, need in zip(inputs, n.needs):
-            if need and (p := a._node) is not None:
-                if p in deps:
-                    deps[p] += 1
-                else:
-                    deps[p] = 1
-                    stack.append(p)
-    ready = [n for n in ready if deps[n] == 0]
+        elif node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            heappush(heap, (-node.seq, node))
 
-    # 2. reverse topological order
     anomaly = _mode.anomaly
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph
     try:
-        while ready:
-            n = ready.pop()
+        while heap:
+            n = heappop(heap)[1]
             g = grads.pop(n)
+            if n.inputs is None:
+                raise _freed_error(n)
             if n.hooks is not None or n.retained is not None or capture is not None:
                 g = _node_extras(n, g, create_graph, capture, captured)
             if create_graph:
@@ -253,14 +240,9 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                         to_leaf(a, gi)
                 elif p in grads:
                     grads[p] = grads[p] + gi
-                    deps[p] -= 1
-                    if not deps[p]:
-                        ready.append(p)
                 else:
                     grads[p] = gi
-                    deps[p] -= 1
-                    if not deps[p]:
-                        ready.append(p)
+                    heappush(heap, (-p.seq, p))
             if not retain_graph:
                 n.inputs = n.xs = n.ans = None
     finally:

@@ -26,6 +26,7 @@ This module imports only NumPy (through ``backend``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sys
 import threading
 import traceback
@@ -42,6 +43,7 @@ class _Mode(threading.local):
 
 
 _mode = _Mode()
+_next_seq = itertools.count().__next__  # creation order of recorded ops: a topological order
 
 
 def is_grad_enabled() -> bool:
@@ -129,7 +131,7 @@ class Op:
                     once, in the engine, not in every rule).
     """
 
-    __slots__ = ("inputs", "xs", "needs", "ans", "hooks", "retained", "site", "__weakref__")
+    __slots__ = ("inputs", "xs", "needs", "ans", "hooks", "retained", "site", "seq", "__weakref__")
     name = "op"
     save_ans = False
     broadcasts = False
@@ -175,6 +177,7 @@ class Op:
             self.ans = out if self.save_ans else None
             self.hooks = self.retained = None
             self.site = _user_site() if mode.anomaly else None
+            self.seq = _next_seq()
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
@@ -225,6 +228,7 @@ class UnaryOp(Op):
             self.ans = out if self.save_ans else None
             self.hooks = self.retained = None
             self.site = _user_site() if mode.anomaly else None
+            self.seq = _next_seq()
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
@@ -267,6 +271,7 @@ class BinaryOp(Op):
             self.ans = out if self.save_ans else None
             self.hooks = self.retained = None
             self.site = _user_site() if mode.anomaly else None
+            self.seq = _next_seq()
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
