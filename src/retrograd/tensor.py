@@ -356,6 +356,11 @@ class Tensor:
     def __len__(self):
         return len(self.data)
 
+    def __iter__(self):
+        if not self.data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
     def __repr__(self):
         body = repr(self.data)[len("array(") : -1] if isinstance(self.data, backend.ndarray) else repr(self.data)
         extra = ""

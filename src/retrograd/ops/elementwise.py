@@ -225,14 +225,6 @@ def _tie(slopes):
     return conventions.kink_slope(slopes)
 
 
-def _kink_mask(x, where_pos, tie):
-    """1 where the first branch is active, ``tie`` at the kink, 0 elsewhere."""
-    mask = where_pos.astype(x.dtype)
-    if tie:
-        mask += tie * (x == 0)
-    return mask
-
-
 class Relu(UnaryOp):
     """y = max(x, 0);  x̄ = ȳ·[x > 0]  (at x = 0: the policy's relu tie value)"""
     name = "relu"
@@ -243,7 +235,9 @@ class Relu(UnaryOp):
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
-        return (g * _kink_mask(xv, xv > 0, self.tie),)
+        if not self.tie:
+            return (g * (xv > 0),)  # multiplying by a bool mask: one pass, no float mask
+        return (g * ((xv > 0) + self.tie * (xv == 0)).astype(xv.dtype),)
 
 
 class LeakyRelu(UnaryOp):
