@@ -11,7 +11,7 @@ Layers: core (``tensor``, ``backprop``, ``conventions``) ← ``ops`` ← ``gradc
 ← ``cli`` and ``demos``.
 """
 
-from . import conventions
+from . import conventions, nn, optim, random
 from .backend import set_backend
 from .backprop import BackwardTrace, backward, explain, grad
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck
@@ -19,6 +19,8 @@ from .ops import *  # noqa: F401,F403 - the functional API
 from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad,
                      from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype,
                      tensor)
+
+from .random import manual_seed
 
 __version__ = "0.1.0"
 

@@ -73,6 +73,7 @@ ARRAY_NS = types.SimpleNamespace(
     cos=xp.cos,
     tanh=xp.tanh,
     where=xp.where,
+    maximum=xp.maximum,
     astype=lambda x, dtype: x.astype(dtype),
     getitem=lambda x, index: x[index],
     index_add=_index_add,

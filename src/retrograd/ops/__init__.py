@@ -9,6 +9,7 @@ operators and methods on ``Tensor``.
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 
@@ -20,6 +21,7 @@ from . import linalg as L
 from . import losses as LS
 from . import reductions as R
 from . import shape as S
+from . import conv as C  # noqa: E402 - conv's helpers import the functions above lazily
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
@@ -28,7 +30,8 @@ __all__ = [
     "max", "min", "prod", "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "reshape",
     "transpose", "permute", "swapaxes", "broadcast_to", "expand", "expand_dims", "unsqueeze",
     "squeeze", "flatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
-    "index_add", "mse_loss", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
+    "index_add", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "nll_loss", "conv2d", "max_pool2d", "avg_pool2d", "zeros", "ones", "full", "zeros_like", "ones_like", "arange", "eye",
 ]
 
 # ------------------------------------------------------------ elementwise
@@ -349,6 +352,53 @@ def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - torch's na
     return LS.MSELoss(reduction)(input, target)
 
 
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):  # noqa: A002
+    """Sigmoid + binary cross-entropy in one stable op: its gradient is σ(z) − y (÷ n)."""
+    return LS.BCEWithLogits(reduction)(input, target)
+
+
+def binary_cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
+    """Binary cross-entropy of probabilities (logs clamped at −100, like PyTorch)."""
+    return LS.BinaryCrossEntropy(reduction)(input, target)
+
+
+def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -100):  # noqa: A002
+    """Softmax cross-entropy from logits (N, C, ...) with class indices or
+    probabilities; one op whose gradient is softmax(z) − onehot(y) (÷ n)."""
+    return LS.CrossEntropy(reduction, ignore_index)(input, _data(target) if isinstance(target, Tensor)
+                                                    and not target.requires_grad else target)
+
+
+def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100):  # noqa: A002
+    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
+    y = _data(target)
+    keep = y != ignore_index
+    picked = gather(input, 1, xp.expand_dims(xp.where(keep, y, 0), 1))
+    losses = -reshape(picked, y.shape) * keep.astype(input.dtype)
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return sum(losses)
+    if reduction != "mean":
+        raise OpError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return sum(losses) * (1.0 / builtins.max(int(keep.sum()), 1))
+
+
+# ------------------------------------------------------------ convolution and pooling
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """2-D convolution (cross-correlation), PyTorch's layout and arguments."""
+    return C.conv2d(x, weight, bias, stride, padding, dilation)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
+    """Max-pooling; tied maxima follow ``rg.conventions``."""
+    return C.max_pool2d(x, kernel_size, stride, padding, dilation)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    return C.avg_pool2d(x, kernel_size, stride, padding)
+
+
 # ------------------------------------------------------------ creation
 def zeros(*shape, dtype=None, requires_grad=False):
     return Tensor(xp.zeros(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
@@ -411,6 +461,7 @@ backprop.TENSOR_NS.__dict__.update(
     sigmoid=sigmoid,
     softmax=softmax,
     where=lambda c, a, b: where(xp.asarray(c, dtype=bool), a, b),
+    maximum=maximum,
     astype=cast,
     getitem=getitem,
     index_add=index_add,

@@ -1,0 +1,91 @@
+"""``rg.nn.functional``: the functional forms of the layers (PyTorch's names).
+
+The differentiable primitives and losses come from ``retrograd.ops``; this
+module adds the compositions that need layer state or randomness (dropout,
+layer_norm, batch_norm, embedding).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import random as rg_random
+from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_logits, conv2d,  # noqa: F401
+                   cross_entropy, elu, gelu, leaky_relu, linear, log_softmax, max_pool2d, mse_loss, nll_loss,
+                   relu, sigmoid, softmax, softplus, tanh)
+from ..ops import mean, reshape, sqrt, take, var
+from ..tensor import OpError, Tensor, no_grad
+
+
+def dropout(x, p: float = 0.5, training: bool = True):
+    """Zero each element with probability p and scale the rest by 1/(1 − p)
+    (inverted dropout: nothing to undo at evaluation)."""
+    if not 0 <= p < 1:
+        if p == 1 and training:
+            return x * 0.0
+        if p != 1:
+            raise OpError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x
+    keep = rg_random.generator().random(x.shape) >= p
+    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+
+
+def embedding(indices, weight):
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices``;
+    gradients of repeated indices accumulate."""
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
+        raise OpError(f"embedding: indices must be integers, got {getattr(idx, 'dtype', type(idx))}")
+    return take(weight, idx, axis=0)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalise over the trailing ``normalized_shape`` axes, then scale and shift."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[len(x.shape) - len(shape):]) != shape:
+        raise OpError(f"layer_norm: input of shape {tuple(x.shape)} does not end in normalized_shape {shape}")
+    axes = tuple(range(len(x.shape) - len(shape), len(x.shape)))
+    mu = mean(x, axis=axes, keepdims=True)
+    y = (x - mu) / sqrt(var(x, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Normalise each channel (axis 1) over the batch and spatial axes.
+
+    Training uses the batch statistics and updates the running ones in place
+    (unbiased variance, like PyTorch); evaluation uses the running ones.
+    """
+    nd = len(x.shape)
+    if nd < 2:
+        raise OpError(f"batch_norm: expected (N, C, ...) input, got shape {tuple(x.shape)}")
+    axes = (0,) + tuple(range(2, nd))
+    bshape = (1, x.shape[1]) + (1,) * (nd - 2)
+    if training:
+        n = math.prod(x.shape[a] for a in axes)
+        if n <= 1:
+            raise OpError(f"batch_norm: need more than 1 value per channel when training, got input "
+                          f"shape {tuple(x.shape)}")
+        mu = mean(x, axis=axes, keepdims=True)
+        v = var(x, axis=axes, keepdims=True)
+        if running_mean is not None:
+            with no_grad():
+                running_mean.data *= 1 - momentum
+                running_mean.data += momentum * mu.data.reshape(-1)
+                running_var.data *= 1 - momentum
+                running_var.data += momentum * v.data.reshape(-1) * (n / (n - 1))
+    else:
+        mu = reshape(running_mean, bshape)
+        v = reshape(running_var, bshape)
+    y = (x - mu) / sqrt(v + eps)
+    if weight is not None:
+        y = y * reshape(weight, bshape)
+    if bias is not None:
+        y = y + reshape(bias, bshape)
+    return y

@@ -1,0 +1,326 @@
+"""``Module`` and ``Parameter``: PyTorch's model-building API on retrograd tensors.
+
+Assigning a ``Parameter`` or a ``Module`` to an attribute registers it, so
+``parameters()``, ``named_parameters()``, ``state_dict()`` and ``train()``
+find it; names are dotted paths (``"0.weight"``, ``"encoder.bias"``), as in
+PyTorch, so a PyTorch ``state_dict`` converted to arrays loads unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..backend import xp
+from ..tensor import Tensor, _as_array, no_grad
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as trainable (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        super().__init__(data, dtype=dtype, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(KeyError):
+    """``load_state_dict`` found missing, unexpected or mis-shaped entries."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses define ``forward``; calling the module calls it. Parameters,
+    buffers and submodules assigned as attributes are registered in order.
+    """
+
+    training: bool
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # ------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
+        if isinstance(value, (Parameter, Module)):
+            for store in (params, buffers, modules):
+                store.pop(name, None)
+            d.pop(name, None)
+            (params if isinstance(value, Parameter) else modules)[name] = value
+        elif name in buffers:
+            buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
+        elif name in params or name in modules:
+            if value is not None:
+                kind = "Parameter" if name in params else "Module"
+                raise TypeError(f"cannot assign {type(value).__name__} to '{name}' ({kind} or None expected)")
+            (params if name in params else modules)[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None):
+        if param is None:
+            self._parameters.pop(name, None)
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, value, persistent: bool = True):
+        """A non-trainable tensor that is part of the state (BatchNorm's running stats)."""
+        value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
+        self.__dict__.pop(name, None)
+        self._buffers[name] = value
+        if not persistent:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: "Module | None"):
+        self._modules[name] = module
+
+    # ------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_modules(self, prefix: str = ""):
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def named_children(self):
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
+    def children(self):
+        return (m for _, m in self.named_children())
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mprefix, m in mods:
+            for name, p in m._parameters.items():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{mprefix}.{name}" if mprefix else name), p
+
+    def parameters(self, recurse: bool = True):
+        return (p for _, p in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix: str = ""):
+        for mprefix, m in self.named_modules(prefix):
+            for name, b in m._buffers.items():
+                if b is not None:
+                    yield (f"{mprefix}.{name}" if mprefix else name), b
+
+    def buffers(self):
+        return (b for _, b in self.named_buffers())
+
+    # ------------------------------------------------------------ modes and grads
+    def train(self, mode: bool = True) -> "Module":
+        for m in self.modules():
+            object.__setattr__(m, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True):
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn) -> "Module":
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def to(self, dtype) -> "Module":
+        """Cast every floating parameter and buffer to ``dtype`` (in place)."""
+        dtype = np.dtype(dtype)
+        for t in list(self.parameters()) + list(self.buffers()):
+            if t.data.dtype.kind == "f" and t.data.dtype != dtype:
+                t.data = t.data.astype(dtype)
+                t.grad = None
+        return self
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def num_parameters(self) -> int:
+        return sum(p.size for p in self.parameters())
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Parameters and persistent buffers by dotted name, as arrays (no copies)."""
+        out = OrderedDict()
+        for mprefix, m in self.named_modules():
+            for name, p in m._parameters.items():
+                if p is not None:
+                    out[f"{mprefix}.{name}" if mprefix else name] = p.data
+            for name, b in m._buffers.items():
+                if b is not None and name not in m._non_persistent:
+                    out[f"{mprefix}.{name}" if mprefix else name] = b.data
+        return out
+
+    def _state_tensors(self):
+        out = OrderedDict()
+        for mprefix, m in self.named_modules():
+            for name, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items()
+                                                          if n not in m._non_persistent]:
+                if t is not None:
+                    out[f"{mprefix}.{name}" if mprefix else name] = t
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays (or Tensors, or PyTorch tensors) into this module's
+        parameters and buffers, in place and in their dtypes.
+
+        With ``strict=True`` (default) any missing or unexpected key, and with
+        any setting a shape mismatch, raises ``StateDictError`` listing them
+        all; nothing is modified then. Returns ``(missing, unexpected)``.
+        """
+        own = self._state_tensors()
+        values = {k: _to_array(v) for k, v in state_dict.items()}
+        missing = [k for k in own if k not in values]
+        unexpected = [k for k in values if k not in own]
+        mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
+                      for k in own if k in values and tuple(values[k].shape) != tuple(own[k].shape)]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
+        if mismatched:
+            problems.append(f"shape mismatches: {mismatched}")
+        if problems:
+            raise StateDictError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
+        with no_grad():
+            for k, t in own.items():
+                if k in values:
+                    v = values[k]
+                    if t.data.dtype.kind == "f" or v.dtype == t.data.dtype:
+                        xp.copyto(t.data, v, casting="unsafe")
+                    else:
+                        t.data = v.astype(t.data.dtype)
+        return missing, unexpected
+
+    # ------------------------------------------------------------ printing
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self):
+        lines = []
+        for name, m in self._modules.items():
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        extra = self.extra_repr()
+        if not lines:
+            return f"{type(self).__name__}({extra})"
+        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
+        return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _to_array(v):
+    if isinstance(v, Tensor):
+        return v.data
+    if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor
+        return v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+class Sequential(Module):
+    """Modules applied in order: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            modules = modules[0].items()
+        else:
+            modules = ((str(i), m) for i, m in enumerate(modules))
+        for name, m in modules:
+            self.add_module(name, m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, i):
+        mods = list(self._modules.values())
+        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for m in modules:
+            self.append(m)
+
+    def append(self, module):
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, i):
+        return list(self._modules.values())[i]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

@@ -1,0 +1,53 @@
+"""Gradient clipping and parameter-vector helpers (PyTorch's ``nn.utils``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> float:
+    """Scale all gradients together so their joint norm is at most ``max_norm``
+    (in place). Returns the norm before clipping."""
+    grads = _grads(parameters)
+    if not grads:
+        return 0.0
+    if norm_type == math.inf:
+        total = max(float(np.max(np.abs(g.data))) for g in grads)
+    else:
+        total = float(sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads)
+                      ** (1.0 / norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for g in grads:
+            g.data *= coef
+    return total
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value] (in place)."""
+    for g in _grads(parameters):
+        np.clip(g.data, -clip_value, clip_value, out=g.data)
+
+
+def parameters_to_vector(parameters) -> np.ndarray:
+    return np.concatenate([p.data.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters) -> None:
+    offset = 0
+    for p in parameters:
+        n = p.size
+        p.data[...] = np.asarray(vec[offset:offset + n]).reshape(p.shape)
+        offset += n

@@ -1,0 +1,8 @@
+"""``rg.optim``: SGD, Adagrad, RMSprop, Adam, AdamW and learning-rate schedules."""
+
+from . import lr_scheduler
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .optimizer import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+
+__all__ = ["lr_scheduler", "Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "LRScheduler", "StepLR",
+           "ExponentialLR", "CosineAnnealingLR"]

@@ -1,0 +1,277 @@
+"""Optimizers with PyTorch's update rules, hyper-parameter names and
+``state_dict`` layout, plus TensorFlow's two halves of ``minimize``.
+
+Seed page 001 asks where TensorFlow's ``minimize`` does backpropagation: it is
+``compute_gradients`` (the backward pass) followed by ``apply_gradients``
+(the update). Both are here, and ``minimize`` is literally the two in a row.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backprop import grad as _grad
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class: parameter groups, ``zero_grad``, ``step``, state save/load.
+
+    A subclass implements ``update(param, grad, state, group)``, which changes
+    ``param.data`` in place from the gradient array ``grad``.
+    """
+
+    defaults: dict = {}
+
+    def __init__(self, params, **hyper):
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = []
+        for g in groups:
+            group = {**type(self).defaults, **hyper, **{k: v for k, v in g.items() if k != "params"}}
+            group["params"] = list(g["params"])
+            for p in group["params"]:
+                if not isinstance(p, Tensor) or not p.requires_grad:
+                    raise ValueError(f"{type(self).__name__}: every parameter must be a Tensor that requires grad")
+            self._check(group)
+            self.param_groups.append(group)
+        self.state = {}  # id(param) -> dict of state arrays and counters
+
+    def _check(self, group):
+        if group.get("lr", 0) < 0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
+
+    def params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def zero_grad(self, set_to_none: bool = True):
+        for p in self.params():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. Returns the closure's loss if given."""
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self.update(p, p.grad.data, self.state.setdefault(id(p), {}), group)
+        return loss
+
+    def update(self, p, g, state, group):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ TensorFlow's two halves
+    def compute_gradients(self, loss, var_list=None):
+        """The backward pass alone: ``[(grad, param), ...]`` for every parameter
+        (grad is None for one the loss does not use). Nothing is updated."""
+        params = self.params() if var_list is None else list(var_list)
+        grads = _grad(loss, params, allow_unused=True)
+        return list(zip(grads, params))
+
+    def apply_gradients(self, grads_and_vars):
+        """The update alone: apply the given gradients to their parameters."""
+        owner = {id(p): g for g in self.param_groups for p in g["params"]}
+        for grad, p in grads_and_vars:
+            if grad is None:
+                continue
+            if id(p) not in owner:
+                raise ValueError("apply_gradients: a parameter is not managed by this optimizer")
+            gdata = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            if gdata.shape != p.shape:
+                raise ValueError(f"apply_gradients: gradient of shape {gdata.shape} for a parameter of "
+                                 f"shape {p.shape}")
+            self.update(p, gdata, self.state.setdefault(id(p), {}), owner[id(p)])
+
+    def minimize(self, loss, var_list=None):
+        """``apply_gradients(compute_gradients(loss))``: one training step."""
+        self.apply_gradients(self.compute_gradients(loss, var_list))
+
+    # ------------------------------------------------------------ state
+    def state_dict(self) -> dict:
+        """{"state": {index: {name: array or number}}, "param_groups": [...]} with
+        parameters numbered in order, as in PyTorch."""
+        index = {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                index[id(p)] = len(index)
+                ids.append(index[id(p)])
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+        state = {index[pid]: dict(s) for pid, s in self.state.items() if pid in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict):
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match "
+                             f"this optimizer's ({[len(g['params']) for g in groups]} vs "
+                             f"{[len(g['params']) for g in self.param_groups]} parameters)")
+        params = self.params()
+        for saved, group in zip(groups, self.param_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            restored = {}
+            for k, v in s.items():
+                if isinstance(v, np.ndarray):
+                    if v.shape != p.shape and v.ndim:
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter {i} "
+                                         f"has shape {v.shape}, the parameter {p.shape}")
+                    v = v.astype(p.dtype, copy=True)
+                restored[k] = v
+            self.state[id(p)] = restored
+
+    def __repr__(self):
+        hyper = {k: v for k, v in self.param_groups[0].items() if k != "params"}
+        return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+
+
+class SGD(Optimizer):
+    """p ← p − lr·d, d = g + λp, with momentum: b ← μb + (1 − τ)d, d = b (or d + μb, Nesterov)."""
+
+    defaults = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                         nesterov=nesterov)
+
+    def update(self, p, g, state, group):
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        mu = group["momentum"]
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
+            else:
+                buf *= mu
+                buf += (1 - group["dampening"]) * g
+            g = g + mu * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g
+
+
+class Adagrad(Optimizer):
+    """s ← s + g²;  p ← p − lr/(1 + (t − 1)·decay) · g / (√s + ε)"""
+
+    defaults = dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10)
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+
+    def update(self, p, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
+        state["step"] += 1
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        p.data -= clr * g / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class RMSprop(Optimizer):
+    """v ← αv + (1 − α)g²;  p ← p − lr·g / (√v + ε)  (centered: v − ḡ²; momentum: a buffer of the steps)"""
+
+    defaults = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False)
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
+                 momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered)
+
+    def update(self, p, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p.data)
+            if group["momentum"]:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        a = group["alpha"]
+        sq = state["square_avg"]
+        sq *= a
+        sq += (1 - a) * g * g
+        if group["centered"]:
+            ga = state["grad_avg"]
+            ga *= a
+            ga += (1 - a) * g
+            avg = np.sqrt(sq - ga * ga) + group["eps"]
+        else:
+            avg = np.sqrt(sq) + group["eps"]
+        if group["momentum"]:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += g / avg
+            p.data -= group["lr"] * buf
+        else:
+            p.data -= group["lr"] * g / avg
+
+
+class Adam(Optimizer):
+    """m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
+    p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)   (Kingma & Ba 2015)"""
+
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
+                 amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+    def update(self, p, g, state, group):
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        lr, wd, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
+        if wd:
+            if self.decoupled:
+                p.data *= 1 - lr * wd
+            else:
+                g = g + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        denom = np.sqrt(v) / math.sqrt(bc2) + group["eps"]
+        p.data -= (lr / bc1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p ← p·(1 − lr·λ) before the Adam step
+    (Loshchilov & Hutter 2019)."""
+
+    defaults = dict(Adam.defaults, weight_decay=1e-2)
+    decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
+                 amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
