@@ -7,18 +7,18 @@
     rg.explain(y2)          # print every step of a backward pass
     rg.gradcheck(f, [x])    # compare with finite differences (kink-aware)
 
-Layers: core (``tensor``, ``backprop``, ``conventions``) ← ``ops`` ← ``gradcheck``
-← ``cli`` and ``demos``.
+Layers: core (``tensor``, ``backprop``, ``conventions``, ``random``) ← ``ops`` ←
+``nn`` ← ``optim`` ← ``train``, ``checkpoint``, ``plot`` ← ``cli`` and ``demos``.
 """
 
-from . import conventions, nn, optim, random
+from . import conventions, data, nn, optim, random, train
+from .checkpoint import CheckpointError, load, save
 from .backend import set_backend
 from .backprop import BackwardTrace, backward, explain, grad
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403 - the functional API
-from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad,
-                     from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype,
-                     tensor)
+from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad, from_dlpack,
+                     from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
 
 from .random import manual_seed
 

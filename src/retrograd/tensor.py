@@ -387,6 +387,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __dlpack__(self, *args, **kwargs):
+        """DLPack export: zero-copy exchange with PyTorch, JAX, CuPy (``torch.from_dlpack(t)``)."""
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
     def numpy(self):
         """The underlying array (no copy)."""
         return self.data
@@ -494,6 +501,12 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 def from_numpy(array) -> Tensor:
     """A tensor sharing ``array``'s memory (no copy, dtype kept)."""
     return _wrap(xp.asarray(array))
+
+
+def from_dlpack(x) -> Tensor:
+    """A tensor sharing the memory of any DLPack producer (a PyTorch or JAX
+    array on the CPU, a NumPy array …)."""
+    return _wrap(xp.from_dlpack(x))
 
 
 def as_tensor(x) -> Tensor:

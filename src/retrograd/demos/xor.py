@@ -65,7 +65,7 @@ def run(out_dir: str = ".", seed: int = 3, steps: int = 500, lr: float = 1.0, ve
               f"{'learned XOR' if learned else 'did NOT learn XOR'}")
     plot_path = None
     if plot:
-        from ._plot import save_curves
+        from ..plot import save_curves
 
         plot_path = save_curves(os.path.join(out_dir, "xor_loss.png"), {"loss": losses},
                                 "XOR, 2-3-1 sigmoid, gradient descent lr=1.0", logy=True)

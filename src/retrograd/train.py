@@ -1,0 +1,243 @@
+"""``rg.train.fit``: the training loop, with progress bars, validation,
+metrics, callbacks (early stopping, checkpoints) and a history to plot.
+
+One epoch is::
+
+    for x, y in train_data:
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)     # forward
+        loss.backward()                 # backpropagate the error
+        optimizer.step()                # update
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from . import checkpoint
+from .tensor import Tensor, no_grad
+
+
+class History:
+    """Per-epoch values: ``history.history["loss"]``, ``["val_loss"]``, metrics."""
+
+    def __init__(self):
+        self.history: dict[str, list] = {}
+        self.epochs: list[int] = []
+
+    def append(self, epoch: int, logs: dict):
+        self.epochs.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+
+    def __getitem__(self, key):
+        return self.history[key]
+
+    def __contains__(self, key):
+        return key in self.history
+
+    def plot(self, path, title: str = "training"):
+        from .plot import plot_history
+
+        return plot_history(self, path, title)
+
+    def __repr__(self):
+        last = {k: round(v[-1], 5) for k, v in self.history.items() if v}
+        return f"History({len(self.epochs)} epochs, last={last})"
+
+
+def accuracy(output, target) -> float:
+    """Fraction of rows whose argmax (or, for one output, output > 0) matches the target."""
+    out = output.data if isinstance(output, Tensor) else np.asarray(output)
+    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if out.ndim > 1 and out.shape[1] > 1:
+        pred = out.argmax(axis=1)
+        if y.shape == out.shape:
+            y = y.argmax(axis=1)
+    else:
+        pred = (out > 0).astype(y.dtype).reshape(y.shape)
+    return float(np.mean(pred == y))
+
+
+METRICS = {"accuracy": accuracy}
+
+
+class Callback:
+    """Hooks called by ``fit``. Set ``loop.stop = True`` to end training."""
+
+    def on_train_begin(self, loop):
+        pass
+
+    def on_epoch_end(self, loop, epoch: int, logs: dict):
+        pass
+
+    def on_train_end(self, loop):
+        pass
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience``
+    epochs; optionally restore the best weights at the end."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, min_delta: float = 0.0, mode: str = "min",
+                 restore_best: bool = False):
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
+        self.restore_best = restore_best
+
+    def on_train_begin(self, loop):
+        self.best, self.wait, self.best_state, self.stopped_epoch = None, 0, None, None
+
+    def _better(self, value):
+        if self.best is None:
+            return True
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_epoch_end(self, loop, epoch, logs):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping: '{self.monitor}' is not logged; available: {sorted(logs)}")
+        value = logs[self.monitor]
+        if self._better(value):
+            self.best, self.wait = value, 0
+            if self.restore_best:
+                self.best_state = {k: v.copy() for k, v in loop.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                loop.stop = True
+                self.stopped_epoch = epoch
+
+    def on_train_end(self, loop):
+        if self.restore_best and self.best_state is not None:
+            loop.model.load_state_dict(self.best_state)
+
+
+class ModelCheckpoint(Callback):
+    """Save model, optimizer, RNG state and ``epoch`` after each epoch (or only
+    when ``monitor`` improves), atomically. ``path`` may contain ``{epoch}``."""
+
+    def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "min"):
+        self.path, self.monitor, self.save_best_only, self.mode = path, monitor, save_best_only, mode
+        self.best = None
+
+    def on_epoch_end(self, loop, epoch, logs):
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                raise KeyError(f"ModelCheckpoint: '{self.monitor}' is not logged; available: {sorted(logs)}")
+            if self.best is not None and (value >= self.best if self.mode == "min" else value <= self.best):
+                return
+            self.best = value
+        checkpoint.save(self.path.format(epoch=epoch), loop.model, loop.optimizer, loop.scheduler, epoch=epoch,
+                        logs={k: float(v) for k, v in logs.items()})
+
+
+class _Loop:
+    """What callbacks can see and change."""
+
+    def __init__(self, model, optimizer, scheduler):
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.stop = False
+
+
+def _progress(total, desc, enabled):
+    if enabled is False or (enabled is None and not sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def _evaluate(model, loss_fn, data, metrics):
+    model.eval()
+    total, count, sums = 0.0, 0, {name: 0.0 for name in metrics}
+    with no_grad():
+        for x, y in data:
+            out = model(x)
+            n = len(x)
+            total += float(loss_fn(out, y).data) * n
+            for name, fn in metrics.items():
+                sums[name] += fn(out, y) * n
+            count += n
+    logs = {"val_loss": total / max(count, 1)}
+    logs.update({f"val_{k}": v / max(count, 1) for k, v in sums.items()})
+    return logs
+
+
+def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, callbacks=(), metrics=(),
+        scheduler=None, clip_grad_norm: float | None = None, initial_epoch: int = 0, progress: bool | None = None,
+        verbose: bool = True) -> History:
+    """Train ``model`` and return its ``History``.
+
+    ``train_data`` / ``val_data``: re-iterable collections of ``(x, y)``
+    batches (a ``rg.data.DataLoader``). ``metrics``: names from ``METRICS``
+    or ``{name: fn(output, target)}``. ``initial_epoch`` resumes a run (use it
+    with ``rg.load``). The progress bar (tqdm) shows the running loss; it is
+    off when stderr is not a terminal, or with ``progress=False``.
+    """
+    from .nn.utils import clip_grad_norm_
+
+    metrics = {m: METRICS[m] for m in metrics} if not isinstance(metrics, dict) else dict(metrics)
+    history = History()
+    loop = _Loop(model, optimizer, scheduler)
+    for cb in callbacks:
+        cb.on_train_begin(loop)
+    for epoch in range(initial_epoch + 1, epochs + 1):
+        model.train()
+        total = count = 0
+        sums = {name: 0.0 for name in metrics}
+        n_batches = len(train_data) if hasattr(train_data, "__len__") else None
+        bar = _progress(n_batches, f"epoch {epoch}/{epochs}", progress)
+        for x, y in train_data:
+            optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, y)
+            value = float(loss.data)
+            if not math.isfinite(value):
+                raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch} "
+                                         f"(try a smaller learning rate or rg.detect_anomaly())")
+            loss.backward()
+            if clip_grad_norm is not None:
+                clip_grad_norm_(model.parameters(), clip_grad_norm)
+            optimizer.step()
+            n = len(x)
+            total += value * n
+            count += n
+            for name, fn in metrics.items():
+                sums[name] += fn(out, y) * n
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / count:.4f}")
+        if bar is not None:
+            bar.close()
+        logs = {"loss": total / max(count, 1)}
+        logs.update({k: v / max(count, 1) for k, v in sums.items()})
+        if val_data is not None:
+            logs.update(_evaluate(model, loss_fn, val_data, metrics))
+        if scheduler is not None:
+            scheduler.step()
+        history.append(epoch, logs)
+        if verbose:
+            print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()), flush=True)
+        for cb in callbacks:
+            cb.on_epoch_end(loop, epoch, logs)
+        if loop.stop:
+            break
+    for cb in callbacks:
+        cb.on_train_end(loop)
+    model.eval()
+    return history
+
+
+def evaluate(model, loss_fn, data, metrics=()) -> dict:
+    """Loss and metrics of ``model`` on ``data`` (no gradients), keys without ``val_``."""
+    metrics = {m: METRICS[m] for m in metrics} if not isinstance(metrics, dict) else dict(metrics)
+    logs = _evaluate(model, loss_fn, data, metrics)
+    return {k[len("val_"):]: v for k, v in logs.items()}
+
+
+__all__ = ["fit", "evaluate", "History", "Callback", "EarlyStopping", "ModelCheckpoint", "accuracy"]
