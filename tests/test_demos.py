@@ -30,3 +30,36 @@ def test_cli_lists_and_runs_demos(tmp_path):
     assert "learned XOR" in run.stdout
     bad = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown demo" in bad.stderr
+
+
+def test_output_delta_demo_says_which_delta_fits_which_loss(capsys):
+    r = demos.run("output-delta", verbose=True)
+    assert r[("sigmoid + cross-entropy", "a − y")] and not r[("sigmoid + cross-entropy", "(a − y)·f′(z)")]
+    assert r[("sigmoid + squared error", "(a − y)·f′(z)")] and not r[("sigmoid + squared error", "a − y")]
+    assert r[("linear + squared error", "a − y")] and r[("linear + squared error", "(a − y)·f′(z)")]
+    assert r["fused_bce_with_logits_max_diff"] < 1e-12
+    assert "a(1 − a)" in capsys.readouterr().out
+
+
+def test_sine_demo_reaches_its_stated_error(tmp_path):
+    r = demos.run("sine", out_dir=str(tmp_path), verbose=False)
+    assert r["gradcheck"] and r["reached"] and r["max_error"] < 0.01
+    assert all((tmp_path / name).exists() for name in ("sine_loss.png", "sine_fit.png"))
+
+
+def test_digits_demo_gradchecks_then_reaches_95_percent(tmp_path):
+    r = demos.run("digits", out_dir=str(tmp_path), verbose=False, progress=False)
+    assert r["gradcheck"]
+    assert r["test_accuracy"] >= 0.95
+    assert (tmp_path / "digits_history.png").exists()
+
+
+def test_cnn_demo_reaches_97_percent(tmp_path):
+    r = demos.run("cnn", out_dir=str(tmp_path), verbose=False, progress=False)
+    assert r["test_accuracy"] >= 0.97
+
+
+def test_cartpole_episode_length_rises(tmp_path):
+    r = demos.run("cartpole", out_dir=str(tmp_path), episodes=120, verbose=False)
+    assert r["last25"] > 2 * r["first25"]
+    assert (tmp_path / "cartpole_lengths.png").exists()

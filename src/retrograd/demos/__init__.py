@@ -10,6 +10,11 @@ import importlib
 
 DEMOS = {
     "xor": "2-3-1 sigmoid network learning XOR with plain gradient descent (seed page 001)",
+    "output-delta": "why the output delta a − y passes gradient checking and (a − y)·f′(z) does not (seed page 002)",
+    "sine": "tanh network learning sin(x) on [−π, π] to a stated error (seed page 002)",
+    "digits": "MLP on scikit-learn's 8×8 digits, gradient-checked before training (seed page 002)",
+    "cnn": "Conv2d + MaxPool2d network on the 8×8 digits, ≥ 97 % test accuracy (seed page 002)",
+    "cartpole": "REINFORCE policy-gradient agent on gymnasium's CartPole, softmax policy (seed page 002)",
 }
 
 

@@ -51,3 +51,46 @@ def vector_to_parameters(vec, parameters) -> None:
         n = p.size
         p.data[...] = np.asarray(vec[offset:offset + n]).reshape(p.shape)
         offset += n
+
+
+def functional_call(module, params: dict, *args, **kwargs):
+    """Call ``module`` with some parameters replaced by the given tensors (by
+    dotted name), like ``torch.func.functional_call``: gradients then flow to
+    those tensors. The module's own parameters are restored afterwards."""
+    owners = {}
+    for name in params:
+        prefix, _, leaf = name.rpartition(".")
+        owner = module
+        for part in prefix.split(".") if prefix else ():
+            owner = owner._modules[part]
+        if leaf not in owner._parameters:
+            raise KeyError(f"functional_call: {type(module).__name__} has no parameter '{name}'")
+        owners[name] = (owner, leaf, owner._parameters[leaf])
+    try:
+        for name, (owner, leaf, _) in owners.items():
+            owner._parameters[leaf] = params[name]
+        return module(*args, **kwargs)
+    finally:
+        for owner, leaf, original in owners.values():
+            owner._parameters[leaf] = original
+
+
+def gradcheck_module(module, loss_fn, x, y, **kwargs):
+    """Gradient-check every parameter of ``module`` on one batch, in float64.
+
+    Runs on a float64 copy (the module itself is untouched); ``kwargs`` go to
+    ``rg.gradcheck``. Returns the report.
+    """
+    import copy
+
+    from ..gradcheck import gradcheck
+
+    twin = copy.deepcopy(module).double().eval()
+    names = [n for n, _ in twin.named_parameters()]
+    xs = x.data if isinstance(x, Tensor) else x
+    x64 = Tensor(xs.astype(np.float64) if xs.dtype.kind == "f" else xs)
+
+    def loss_of(*params):
+        return loss_fn(functional_call(twin, dict(zip(names, params)), x64), y)
+
+    return gradcheck(loss_of, [Tensor(p.data, requires_grad=True) for p in twin.parameters()], **kwargs)
