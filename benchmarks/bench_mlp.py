@@ -29,8 +29,9 @@ def main(argv=None):
     import anchors_mlp
 
     anchors_mlp.IMPLS["retrograd"] = ("impl_retrograd", "RetrogradMLP")
+    anchors_mlp.IMPLS["retrograd_raw"] = ("impl_retrograd", "RetrogradMLPRaw")
     if not any(a.startswith("--impls") for a in argv):
-        argv += ["--impls", "numpy,torch,torch_raw,retrograd"]
+        argv += ["--impls", "numpy,torch,torch_raw,retrograd,retrograd_raw"]
     json_path = None
     if not any(a.startswith("--json") for a in argv):
         json_path = os.path.join(tempfile.mkdtemp(), "mlp.json")
@@ -48,17 +49,18 @@ def report_ratios(path):
         results = json.load(f)["results"]
     by = {(r["config"], r["impl"]): r["median_s"] for r in results}
     print("\n### retrograd ratios (median step time; lower is faster)\n")
-    print("| config | retrograd us | x numpy | x torch (nn+optim) | x torch raw |")
-    print("|---|---|---|---|---|")
+    print("| config | impl | us | x numpy | x torch (nn+optim) | x torch raw |")
+    print("|---|---|---|---|---|---|")
     for cfg in sorted({c for c, _ in by}):
-        rg_t = by.get((cfg, "retrograd"))
-        if rg_t is None:
-            continue
-        cells = [f"{rg_t * 1e6:.1f}"]
-        for ref in ("numpy", "torch", "torch_raw"):
-            t = by.get((cfg, ref))
-            cells.append(f"{rg_t / t:.2f}" if t else "-")
-        print(f"| {cfg} | " + " | ".join(cells) + " |")
+        for impl in ("retrograd", "retrograd_raw"):
+            rg_t = by.get((cfg, impl))
+            if rg_t is None:
+                continue
+            cells = [f"{rg_t * 1e6:.1f}"]
+            for ref in ("numpy", "torch", "torch_raw"):
+                t = by.get((cfg, ref))
+                cells.append(f"{rg_t / t:.2f}" if t else "-")
+            print(f"| {cfg} | {impl} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

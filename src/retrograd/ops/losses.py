@@ -117,10 +117,11 @@ class CrossEntropy(BinaryOp):
 
     ``y`` holds class indices (shape of z without axis 1) or class
     probabilities (same shape as z). Indices equal to ``ignore_index`` add
-    nothing and are not counted in the mean.
+    nothing and are not counted in the mean. The forward keeps softmax(z), so
+    the backward is one subtraction at the target entries.
     """
     name = "cross_entropy"
-    __slots__ = ("reduction", "ignore_index", "count")
+    __slots__ = ("reduction", "ignore_index", "count", "probs", "keep")
 
     def __init__(self, reduction="mean", ignore_index=-100):
         _check_reduction(self.name, reduction)
@@ -128,44 +129,80 @@ class CrossEntropy(BinaryOp):
 
     def extra_repr(self): return f"reduction={self.reduction!r}"
 
-    def _target(self, z, y):
-        """One-hot (or probability) targets with the class axis at 1, and the mask of counted rows."""
+    def _indices(self, z, y):
+        """(class indices with ignored ones set to 0, mask of counted entries or None when all
+        count) — or (None, None) for probability targets."""
         if y.shape == z.shape and y.dtype.kind == "f":
-            return y, None
+            return None, None
         if y.dtype.kind not in "iu":
             raise OpError(f"cross_entropy: target must hold class indices (integers) or probabilities of the "
                           f"input's shape {z.shape}; got {y.dtype}{list(y.shape)}")
         if y.shape != z.shape[:1] + z.shape[2:]:
             raise OpError(f"cross_entropy: input of shape {z.shape} needs class indices of shape "
                           f"{z.shape[:1] + z.shape[2:]}, got {y.shape}")
-        keep = y != self.ignore_index
         c = z.shape[1]
-        yi = xp.where(keep, y, 0)
-        if yi.size and (yi.min() < 0 or yi.max() >= c):
-            raise OpError(f"cross_entropy: class index out of range [0, {c}) (min {yi.min()}, max {yi.max()})")
-        onehot = xp.zeros(z.shape, dtype=z.dtype)
-        xp.put_along_axis(onehot, xp.expand_dims(yi, 1), xp.expand_dims(keep, 1).astype(z.dtype), axis=1)
-        return onehot, keep
+        lo, hi = (int(y.min()), int(y.max())) if y.size else (0, 0)
+        keep = None
+        if lo < 0:  # ignore_index entries (anything else negative is an error)
+            keep = y != self.ignore_index
+            y = xp.where(keep, y, 0)
+            lo = int(y.min())
+        if lo < 0 or hi >= c:
+            raise OpError(f"cross_entropy: class index out of range [0, {c}) (min {lo}, max {hi})")
+        return y, keep
 
     def forward(self, z, y):
         if z.ndim < 2:
             raise OpError(f"cross_entropy: input must be (N, C, ...) logits, got shape {z.shape}")
-        t, keep = self._target(z, y)
-        m = z.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(z - m).sum(axis=1, keepdims=True)) + m
-        loss = ((lse - z) * t).sum(axis=1)
-        self.count = loss.size if keep is None else int(keep.sum())
+        yi, keep = self._indices(z, y)
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        se = e.sum(axis=1, keepdims=True)
+        if yi is None:
+            loss = ((xp.log(se) - shifted) * y).sum(axis=1)
+            count = loss.size
+        else:
+            picked = xp.take_along_axis(shifted, xp.expand_dims(yi, 1), axis=1) if z.ndim > 2 else \
+                shifted[xp.arange(len(yi)), yi][:, None]
+            loss = (xp.log(se) - picked).squeeze(1)  # logsumexp(z) − z_y
+            if keep is not None:
+                loss *= keep
+            count = loss.size if keep is None else int(keep.sum())
+        e /= se
+        self.probs, self.keep, self.count = e, keep, count  # softmax(z) is reused by the backward pass
         if self.reduction == "none":
             return loss
         total = loss.sum()
-        return total / max(self.count, 1) if self.reduction == "mean" else total
+        return total * (1.0 / max(count, 1)) if self.reduction == "mean" else total
 
     def vjp(self, ns, g, loss, z, y):
-        t, keep = self._target(ns.value(z), ns.value(y))
+        yv = ns.value(y)
         if self.reduction == "none":
-            gz = ns.expand_dims(g, 1) * (ns.softmax(z, axis=1) * t.sum(axis=1, keepdims=True) - t)
+            scale = ns.expand_dims(g, 1)
         else:
-            s = g * (1.0 / max(self.count, 1) if self.reduction == "mean" else 1.0)
-            rows = t.sum(axis=1, keepdims=True)  # 1 for counted rows, 0 for ignored ones
-            gz = (ns.softmax(z, axis=1) * rows - t) * s
-        return gz, None
+            scale = g * (1.0 / max(self.count, 1) if self.reduction == "mean" else 1.0)
+        probability_targets = yv.shape == self.probs.shape and yv.dtype.kind == "f"
+        keep = self.keep
+        yi = None if probability_targets else (yv if keep is None else xp.where(keep, yv, 0))
+        if isinstance(z, xp.ndarray):  # first order: softmax from the forward, minus 1 at the targets
+            if yi is None:
+                return (self.probs * yv.sum(axis=1, keepdims=True) - yv) * scale, None
+            delta = self.probs.copy()
+            if delta.ndim == 2:
+                delta[xp.arange(len(yi)), yi] -= 1
+            else:
+                idx = xp.expand_dims(yi, 1)
+                xp.put_along_axis(delta, idx, xp.take_along_axis(delta, idx, axis=1) - 1, axis=1)
+            if keep is not None:
+                delta *= xp.expand_dims(keep, 1)
+            delta *= scale
+            return delta, None
+        # under create_graph: the same formula with differentiable ops
+        if yi is None:
+            t = yv
+        else:
+            t = xp.zeros(self.probs.shape, dtype=self.probs.dtype)
+            w = xp.ones(yi.shape, dtype=t.dtype) if keep is None else keep.astype(t.dtype)
+            xp.put_along_axis(t, xp.expand_dims(yi, 1), xp.expand_dims(w, 1), axis=1)
+        rows = t.sum(axis=1, keepdims=True)  # 1 for counted rows, 0 for ignored ones
+        return (ns.softmax(z, axis=1) * rows - t) * scale, None
