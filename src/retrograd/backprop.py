@@ -119,7 +119,9 @@ class BackwardTrace:
                            for a in inputs)
         outs = ", ".join(f"{_norm(gi):.4g}" if (need and gi is not None) else "-"
                          for need, gi in zip(needs, gs))
-        row = (len(self.rows) + 1, node.name, shapes, str(tuple(_value(g).shape)),
+        out_shape = (", ".join(str(tuple(_value(gi).shape)) for gi in g) if isinstance(g, list)
+                     else str(tuple(_value(g).shape)))
+        row = (len(self.rows) + 1, node.name, shapes, out_shape,
                f"{_norm(g):.4g}", outs, _fmt_bytes(saved))
         self.rows.append(row)
         if self.live:
@@ -133,6 +135,8 @@ class BackwardTrace:
 
 
 def _norm(g) -> float:
+    if isinstance(g, (list, tuple)):
+        return float(sum(_norm(gi) ** 2 for gi in g) ** 0.5)
     v = _value(g)
     return float(xp.sqrt(xp.sum(xp.square(v, dtype=xp.float64)))) if hasattr(v, "shape") else abs(float(v))
 
@@ -145,12 +149,13 @@ def _fmt_bytes(n: int) -> str:
 
 
 def saved_bytes(node) -> int:
-    """Bytes of arrays an op keeps alive for its vjp (inputs and output)."""
-    total = 0 if node.ans is None else node.ans.nbytes
-    for a in node.inputs or ():
-        d = _value(a)
-        total += getattr(d, "nbytes", 0)
-    return total
+    """Bytes of arrays an op keeps alive for its vjp: inputs, outputs and
+    whatever else it saved (a fused LSTM's gate activations)."""
+    arrays = list(node.xs or ())
+    ans = node.ans
+    arrays += list(ans) if isinstance(ans, tuple) else [ans]
+    arrays += list(node.saved_arrays())
+    return sum(getattr(a, "nbytes", 0) for a in arrays if a is not None)
 
 
 # ---------------------------------------------------------------- the engine
@@ -196,6 +201,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
         if node is None:
             if t.requires_grad:
                 to_leaf(t, g)
+        elif node.multi:
+            _send_multi(grads, heap, node, t._oi, g)
         elif node in grads:
             grads[node] = grads[node] + g
         else:
@@ -211,9 +218,15 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
             g = grads.pop(n)
             if n.inputs is None:
                 raise _freed_error(n)
+            if n.multi:  # outputs that received no gradient get zeros
+                g = [(_wrap(xp.zeros(*meta)) if create_graph else xp.zeros(*meta)) if gi is None else gi
+                     for gi, meta in zip(g, n.out_meta)]
             if n.hooks is not None or n.retained is not None or capture is not None:
                 g = _node_extras(n, g, create_graph, capture, captured)
             if create_graph:
+                if n.multi:
+                    raise NotImplementedError(f"{n.name}: second derivatives through this fused op are not "
+                                              f"implemented; use the composed cells (e.g. nn.LSTMCell) instead")
                 gs = n.vjp(ns, g, _wrap(n.ans, n) if n.save_ans else None, *n.inputs)
             else:
                 gs = n.vjp(ns, g, n.ans, *n.xs)
@@ -239,6 +252,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                         a.grad = _wrap(gi)
                     else:
                         to_leaf(a, gi)
+                elif p.multi:
+                    _send_multi(grads, heap, p, a._oi, gi)
                 elif p in grads:
                     grads[p] = grads[p] + gi
                 else:
@@ -251,15 +266,30 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
     return captured
 
 
+def _send_multi(grads, heap, node, index, g):
+    """Add ``g`` to output ``index`` of a multi-output op."""
+    slots = grads.get(node)
+    if slots is None:
+        slots = grads[node] = [None] * len(node.out_meta)
+        heappush(heap, (-node.seq, node))
+    slots[index] = g if slots[index] is None else slots[index] + g
+
+
 def _node_extras(n, g, create_graph, capture, captured):
     """Hooks, ``retain_grad`` and ``grad()`` capture for a non-leaf whose
     gradient is complete."""
     if n.hooks:
         g = _run_hooks(n.hooks, g, create_graph)
     if capture is not None:
-        slot = capture.get(n)
-        if slot is not None:
-            captured[slot] = g
+        if n.multi:
+            for i, gi in enumerate(g):
+                slot = capture.get((n, i))
+                if slot is not None:
+                    captured[slot] = gi
+        else:
+            slot = capture.get(n)
+            if slot is not None:
+                captured[slot] = g
     elif n.retained is not None:
         t = n.retained()
         if t is not None:
@@ -356,7 +386,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
-        capture[x._node if x._node is not None else id(x)] = i
+        node = x._node
+        capture[id(x) if node is None else (node, x._oi) if node.multi else node] = i
     if retain_graph is None:
         retain_graph = create_graph
     captured = _run(outputs, _root_grads(outputs, grad_outputs, create_graph), retain_graph=retain_graph,

@@ -135,6 +135,7 @@ class Op:
     name = "op"
     save_ans = False
     broadcasts = False
+    multi = False  # several outputs (see MultiOp)
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -144,6 +145,10 @@ class Op:
 
     def extra_repr(self) -> str:
         return ""
+
+    def saved_arrays(self):
+        """Arrays kept for the vjp besides inputs and outputs (for memory reports)."""
+        return ()
 
     def __repr__(self):
         extra = self.extra_repr()
@@ -278,6 +283,51 @@ class BinaryOp(Op):
         return t
 
 
+class MultiOp(Op):
+    """An op with several outputs (a recurrent layer returns its outputs and its
+    final state). ``forward`` returns a tuple of arrays; ``vjp`` receives the
+    list of output gradients, with zeros for outputs that received none, and
+    the tuple of outputs as ``ans`` when ``save_ans``."""
+
+    __slots__ = ("out_meta",)
+    multi = True
+
+    def __call__(self, *args) -> tuple:
+        xs, req = [], False
+        for a in args:
+            if isinstance(a, Tensor):
+                xs.append(a.data)
+                req = req or a.requires_grad
+            else:
+                xs.append(a)
+        try:
+            outs = self.forward(*xs)
+        except OpError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise self._fail(args, e) from e
+        outs = tuple(o if type(o) is backend.ndarray else xp.asarray(o) for o in outs)
+        mode = _mode
+        if mode.anomaly:
+            for o in outs:
+                self._check_forward(o, args)
+        record = req and mode.grad_enabled
+        if record:
+            self.inputs, self.xs = args, tuple(xs)
+            self.needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            self.ans = outs if self.save_ans else None
+            self.out_meta = tuple((o.shape, o.dtype) for o in outs)
+            self.hooks = self.retained = None
+            self.site = _user_site() if mode.anomaly else None
+            self.seq = _next_seq()
+        result = []
+        for i, o in enumerate(outs):
+            t = _wrap(o, self if record else None)
+            t._oi = i
+            result.append(t)
+        return tuple(result)
+
+
 def _as_array(data, dtype=None):
     if isinstance(data, Tensor):
         data = data.data
@@ -313,7 +363,7 @@ class Tensor:
     ``requires_grad``  whether ops on it are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __array_priority__ = 1000
 
@@ -429,6 +479,9 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad: tensor does not require grad")
             return self
+        if node.multi:
+            raise RuntimeError(f"retain_grad: not supported on an output of the multi-output op {node.name}; "
+                               f"use rg.grad(..., inputs=[this tensor]) instead")
         import weakref
 
         node.retained = weakref.ref(self)
@@ -443,6 +496,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         node = self._node
+        if node is not None and node.multi:
+            raise RuntimeError(f"register_hook: not supported on an output of the multi-output op {node.name}")
         if node is None:
             if self._hooks is None:
                 self._hooks = []

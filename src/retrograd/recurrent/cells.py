@@ -1,0 +1,154 @@
+"""Recurrent cells composed from primitives, readable gate by gate.
+
+Each cell is a stateless map ``(x, state) → new state`` with PyTorch's
+equations, parameter names and layouts (gates stacked in the rows of
+``weight_ih`` / ``weight_hh`` in PyTorch's order; both biases kept):
+
+RNNCell   h′ = tanh(W_ih x + b_ih + W_hh h + b_hh)                 (or relu)
+LSTMCell  i, f, g, o = σ, σ, tanh, σ of (W_ih x + b_ih + W_hh h + b_hh)
+          c′ = f ⊙ c + i ⊙ g,   h′ = o ⊙ tanh(c′)                 (gate order i, f, g, o)
+GRUCell   r = σ(W_ir x + b_ir + W_hr h + b_hr)
+          z = σ(W_iz x + b_iz + W_hz h + b_hz)
+          n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+          h′ = (1 − z) ⊙ n + z ⊙ h                                  (gate order r, z, n)
+
+Backpropagating through them is ordinary reverse mode over these ops; the
+sequence layers in ``layers.py`` do the same computation as one fused op
+with a hand-written per-gate BPTT, and are tested equal to these cells.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ops
+from ..nn import init
+from ..nn.module import Module, Parameter
+from ..tensor import OpError, get_default_dtype
+
+GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+GATE_NAMES = {"RNN": ("h",), "LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}
+
+
+def shapes_doc(kind: str, input_size: str = "input_size", hidden: str = "hidden_size") -> str:
+    """Parameter shapes of a cell kind, generated from one table so the docs of
+    the three kinds cannot drift apart."""
+    k = GATES[kind]
+    rows = f"{k}*{hidden}" if k > 1 else hidden
+    return (f"weight_ih: ({rows}, {input_size}), weight_hh: ({rows}, {hidden}), "
+            f"bias_ih: ({rows},), bias_hh: ({rows},)  [gates {', '.join(GATE_NAMES[kind])}]")
+
+
+def recurrent_parameters(module, kind, input_size, hidden_size, bias, suffix="", dtype=None):
+    """Create PyTorch-style recurrent parameters, initialised U(±1/√hidden_size)."""
+    rows = GATES[kind] * hidden_size
+    dt = dtype or get_default_dtype()
+    names = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size))]
+    if bias:
+        names += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
+    bound = 1.0 / math.sqrt(hidden_size)
+    for name, shape in names:
+        p = Parameter(np.zeros(shape, dtype=dt))
+        init.uniform_(p, -bound, bound)
+        setattr(module, name + suffix, p)
+    if not bias:
+        for name in ("bias_ih", "bias_hh"):
+            module.register_parameter(name + suffix, None)
+
+
+def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
+    return ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
+
+
+class _Cell(Module):
+    kind = "RNN"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        recurrent_parameters(self, self.kind, input_size, hidden_size, bias, dtype=dtype)
+
+    def _zeros(self, x):
+        batch = x.shape[:-1]
+        return ops.zeros(*batch, self.hidden_size, dtype=x.dtype)
+
+    def _check(self, x):
+        if x.shape[-1] != self.input_size:
+            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): input has "
+                          f"{x.shape[-1]} features (shape {tuple(x.shape)})")
+
+    def extra_repr(self):
+        return f"{self.input_size}, {self.hidden_size}"
+
+
+class RNNCell(_Cell):
+    __doc__ = "h′ = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu). " + shapes_doc("RNN")
+    kind = "RNN"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(input_size, hidden_size, bias, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, x, h=None):
+        self._check(x)
+        h = self._zeros(x) if h is None else h
+        a = _affine(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        _report_gates(self, (a,))
+        return ops.tanh(a) if self.nonlinearity == "tanh" else ops.relu(a)
+
+
+class LSTMCell(_Cell):
+    __doc__ = "c′ = f⊙c + i⊙g, h′ = o⊙tanh(c′); returns (h′, c′). " + shapes_doc("LSTM")
+    kind = "LSTM"
+
+    def forward(self, x, state=None):
+        self._check(x)
+        if state is None:
+            h = c = self._zeros(x)
+        else:
+            h, c = state
+        a = _affine(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        H = self.hidden_size
+        pre = (a[..., 0 * H:1 * H], a[..., 1 * H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:4 * H])
+        _report_gates(self, pre)  # pre-activations: their gradients are the per-gate deltas
+        i = ops.sigmoid(pre[0])  # input gate
+        f = ops.sigmoid(pre[1])  # forget gate
+        g = ops.tanh(pre[2])     # candidate cell
+        o = ops.sigmoid(pre[3])  # output gate
+        c = f * c + i * g
+        h = o * ops.tanh(c)
+        return h, c
+
+
+class GRUCell(_Cell):
+    __doc__ = "h′ = (1 − z)⊙n + z⊙h. " + shapes_doc("GRU")
+    kind = "GRU"
+
+    def forward(self, x, h=None):
+        self._check(x)
+        h = self._zeros(x) if h is None else h
+        H = self.hidden_size
+        gx = ops.linear(x, self.weight_ih, self.bias_ih)
+        gh = ops.linear(h, self.weight_hh, self.bias_hh)
+        r_pre = gx[..., 0:H] + gh[..., 0:H]
+        z_pre = gx[..., H:2 * H] + gh[..., H:2 * H]
+        r = ops.sigmoid(r_pre)                                   # reset gate
+        z = ops.sigmoid(z_pre)                                   # update gate
+        n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
+        _report_gates(self, (r_pre, z_pre, n_pre))
+        n = ops.tanh(n_pre)                                      # candidate
+        return (1.0 - z) * n + z * h
+
+
+# The gradient-flow recorder of rg.bptt.trace hooks here to see per-gate deltas.
+_gate_listeners = []
+
+
+def _report_gates(cell, gates):
+    for listener in _gate_listeners:
+        listener(cell, gates)

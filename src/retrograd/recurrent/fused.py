@@ -1,0 +1,284 @@
+"""Whole-sequence recurrent ops with a hand-written per-gate BPTT.
+
+One op runs a layer over all T steps: the input projection of every step is
+one GEMM, each step adds one (B×H)·(H×kH) GEMM, and the activations are saved
+in preallocated buffers. Its vjp is backpropagation through time written out
+gate by gate (the seed page 002 question "how does BPTT work for an LSTM, per
+gate?"), then the weight gradients as one GEMM each over all steps:
+
+LSTM, per step t (backwards), with δh the gradient arriving at hₜ:
+    δo = δh ⊙ tanh cₜ ⊙ o(1 − o)
+    δc = δc₊ + δh ⊙ o ⊙ (1 − tanh² cₜ)
+    δi = δc ⊙ g ⊙ i(1 − i)       δg = δc ⊙ i ⊙ (1 − g²)
+    δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)    δc₊ ← δc ⊙ f
+    δhₜ₋₁ = [δi δf δg δo] W_hh
+    W̄_ih = Σₜ δaₜᵀ xₜ,  W̄_hh = Σₜ δaₜᵀ hₜ₋₁,  b̄ = Σₜ δaₜ,  x̄ₜ = δaₜ W_ih
+
+Each op returns (outputs h₁…h_T, final h, final c) and is tested equal, in
+value and gradient, to the composed cells and to PyTorch's layers.
+"""
+
+from __future__ import annotations
+
+from .. import conventions
+from ..backend import xp
+from ..tensor import MultiOp, OpError
+
+
+def _sigmoid_(a):
+    """In place, stable: σ(a) = (1 + tanh(a/2))/2."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+# rg.bptt.trace listens here for per-step, per-gate deltas of the fused ops.
+_step_listeners = []
+
+
+def _report(op, t, dh, dc, da):
+    for listener in _step_listeners:
+        listener(op, t, dh, dc, da)
+
+
+def _check(name, x, h0, w_ih, w_hh, k):
+    if x.ndim != 3:
+        raise OpError(f"{name}: input must be (T, B, input_size), got shape {x.shape}")
+    rows, hidden = w_hh.shape
+    if rows != k * hidden or w_ih.shape != (rows, x.shape[2]):
+        raise OpError(f"{name}: weights of shapes {w_ih.shape}, {w_hh.shape} do not fit input {x.shape} "
+                      f"(expected ({k}*H, {x.shape[2]}) and ({k}*H, H))")
+    if h0.shape != (x.shape[1], hidden):
+        raise OpError(f"{name}: initial state of shape {h0.shape}, expected {(x.shape[1], hidden)}")
+
+
+def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
+    T, B, I = x.shape
+    G = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, w_ih.shape[0])
+    if b_ih is not None:
+        G += b_ih
+    if extra_bias and b_hh is not None:
+        G += b_hh
+    return G
+
+
+def _weight_grads(needs, dA, x, hs_prev, w_ih, bias_rows=None):
+    """x̄, W̄_ih, W̄_hh and b̄ from the stacked pre-activation deltas dA (T, B, kH)."""
+    T, B, I = x.shape
+    dA2 = dA.reshape(T * B, -1)
+    gx = (dA2 @ w_ih).reshape(T, B, I) if needs[0] else None
+    gw_ih = dA2.T @ x.reshape(T * B, I) if needs[3] else None
+    gw_hh = None
+    if needs[4]:
+        gw_hh = (bias_rows if bias_rows is not None else dA2).T @ hs_prev.reshape(T * B, -1)
+    return gx, gw_ih, gw_hh
+
+
+class LSTMLayer(MultiOp):
+    """(x, h₀, c₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T, c_T) over a whole sequence."""
+    name = "lstm_layer"
+    __slots__ = ("G", "hs", "cs", "tc")
+
+    def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        _check(self.name, x, h0, w_ih, w_hh, 4)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        G = _input_projection(x, w_ih, b_ih, b_hh)
+        hs = xp.empty((T + 1, B, H), dtype=G.dtype)
+        cs = xp.empty((T + 1, B, H), dtype=G.dtype)
+        tc = xp.empty((T, B, H), dtype=G.dtype)
+        hs[0], cs[0] = h0, c0
+        w_hhT = w_hh.T
+        tmp = xp.empty((B, 4 * H), dtype=G.dtype)
+        for t in range(T):
+            a = G[t]
+            xp.matmul(hs[t], w_hhT, out=tmp)
+            a += tmp
+            _sigmoid_(a[:, :2 * H])
+            xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+            _sigmoid_(a[:, 3 * H:])
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = cs[t + 1]
+            xp.multiply(f, cs[t], out=c)
+            c += i * g
+            xp.tanh(c, out=tc[t])
+            xp.multiply(o, tc[t], out=hs[t + 1])
+        self.G, self.hs, self.cs, self.tc = G, hs, cs, tc
+        return hs[1:], hs[T], cs[T]
+
+    def saved_arrays(self):
+        return (self.G, self.hs, self.cs, self.tc)
+
+    def vjp(self, ns, grads, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        g_hs, g_h, g_c = grads
+        G, hs, cs, tc = self.G, self.hs, self.cs, self.tc
+        T, B, H = tc.shape
+        dA = xp.empty_like(G)
+        dh = xp.array(g_h, dtype=G.dtype)
+        dc = xp.array(g_c, dtype=G.dtype)
+        listen = bool(_step_listeners)
+        for t in range(T - 1, -1, -1):
+            dh += g_hs[t]
+            a, da = G[t], dA[t]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+            tct = tc[t]
+            xp.multiply(dh, tct, out=d_o)                 # δo = δh ⊙ tanh c ⊙ o(1 − o)
+            d_o *= o * (1 - o)
+            dc += dh * o * (1 - tct * tct)                # δc += δh ⊙ o ⊙ (1 − tanh² c)
+            xp.multiply(dc, g, out=d_i)                   # δi = δc ⊙ g ⊙ i(1 − i)
+            d_i *= i * (1 - i)
+            xp.multiply(dc, i, out=d_g)                   # δg = δc ⊙ i ⊙ (1 − g²)
+            d_g *= 1 - g * g
+            xp.multiply(dc, cs[t], out=d_f)               # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
+            d_f *= f * (1 - f)
+            if listen:
+                _report(self, t, dh, dc, da)
+            dc *= f                                       # δcₜ₋₁
+            dh = da @ w_hh                                # δhₜ₋₁
+        n = self.needs
+        gx, gw_ih, gw_hh = _weight_grads(n, dA, x, hs[:-1], w_ih)
+        gb = dA.sum(axis=(0, 1)) if (b_ih is not None and (n[5] or n[6])) else None
+        return (gx, dh if n[1] else None, dc if n[2] else None, gw_ih, gw_hh,
+                gb if n[5] else None, gb if n[6] else None)
+
+
+class GRULayer(MultiOp):
+    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) over a whole sequence.
+
+    Backwards per step, δh arriving at hₜ = (1 − z)⊙n + z⊙hₜ₋₁:
+        δz = δh⊙(hₜ₋₁ − n)⊙z(1 − z)      δn = δh⊙(1 − z)⊙(1 − n²)
+        δr = δn⊙(W_hn hₜ₋₁ + b_hn)⊙r(1 − r)
+        δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
+    """
+    name = "gru_layer"
+    __slots__ = ("Z", "GHn", "hs")
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
+        _check(self.name, x, h0, w_ih, w_hh, 3)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        Z = _input_projection(x, w_ih, b_ih, None, extra_bias=False)  # becomes the gates r, z, n
+        GHn = xp.empty((T, B, H), dtype=Z.dtype)
+        hs = xp.empty((T + 1, B, H), dtype=Z.dtype)
+        hs[0] = h0
+        w_hhT = w_hh.T
+        for t in range(T):
+            gh = hs[t] @ w_hhT
+            if b_hh is not None:
+                gh += b_hh
+            a = Z[t]
+            a[:, :2 * H] += gh[:, :2 * H]
+            _sigmoid_(a[:, :2 * H])
+            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            GHn[t] = gh[:, 2 * H:]
+            n += r * GHn[t]
+            xp.tanh(n, out=n)
+            h = hs[t + 1]
+            xp.subtract(hs[t], n, out=h)   # h′ = n + z⊙(h − n)
+            h *= z
+            h += n
+        self.Z, self.GHn, self.hs = Z, GHn, hs
+        return hs[1:], hs[T]
+
+    def saved_arrays(self):
+        return (self.Z, self.GHn, self.hs)
+
+    def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
+        g_hs, g_h = grads
+        Z, GHn, hs = self.Z, self.GHn, self.hs
+        T, B, H = GHn.shape
+        dGX = xp.empty_like(Z)
+        dGH = xp.empty_like(Z)
+        dh = xp.array(g_h, dtype=Z.dtype)
+        listen = bool(_step_listeners)
+        for t in range(T - 1, -1, -1):
+            dh += g_hs[t]
+            a = Z[t]
+            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            dx_, dh_ = dGX[t], dGH[t]
+            d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
+            xp.subtract(hs[t], n, out=d_z)                # δz = δh⊙(h − n)⊙z(1 − z)
+            d_z *= dh
+            d_z *= z * (1 - z)
+            xp.multiply(dh, 1 - z, out=d_n)               # δn = δh⊙(1 − z)⊙(1 − n²)
+            d_n *= 1 - n * n
+            xp.multiply(d_n, GHn[t], out=d_r)             # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
+            d_r *= r * (1 - r)
+            dh_[:, :2 * H] = dx_[:, :2 * H]
+            xp.multiply(d_n, r, out=dh_[:, 2 * H:])
+            if listen:
+                _report(self, t, dh, None, dx_)
+            dh = dh * z + dh_ @ w_hh
+        n_ = self.needs
+        T_, B_, I = x.shape
+        gx = (dGX.reshape(T * B, -1) @ w_ih).reshape(T, B, I) if n_[0] else None
+        gw_ih = dGX.reshape(T * B, -1).T @ x.reshape(T * B, I) if n_[2] else None
+        gw_hh = dGH.reshape(T * B, -1).T @ hs[:-1].reshape(T * B, H) if n_[3] else None
+        gb_ih = dGX.sum(axis=(0, 1)) if n_[4] else None
+        gb_hh = dGH.sum(axis=(0, 1)) if n_[5] else None
+        return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh
+
+
+class RNNLayer(MultiOp):
+    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) with hₜ = tanh or relu of
+    (W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh); δaₜ = δh ⊙ (1 − hₜ²) (tanh) or the
+    relu mask (its tie at 0 from ``rg.conventions``), δhₜ₋₁ = δaₜ W_hh."""
+    name = "rnn_layer"
+    __slots__ = ("nonlinearity", "tie", "A", "hs")
+
+    def __init__(self, nonlinearity="tanh"):
+        self.nonlinearity = nonlinearity
+        self.tie = conventions.kink_slope((1.0, 0.0)) if nonlinearity == "relu" else 0.0
+
+    def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
+        _check(self.name, x, h0, w_ih, w_hh, 1)
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        A = _input_projection(x, w_ih, b_ih, b_hh)
+        hs = xp.empty((T + 1, B, H), dtype=A.dtype)
+        hs[0] = h0
+        w_hhT = w_hh.T
+        relu = self.nonlinearity == "relu"
+        for t in range(T):
+            A[t] += hs[t] @ w_hhT
+            if relu:
+                xp.maximum(A[t], 0, out=hs[t + 1])
+            else:
+                xp.tanh(A[t], out=hs[t + 1])
+        self.A, self.hs = (A if relu else None), hs
+        return hs[1:], hs[T]
+
+    def saved_arrays(self):
+        return (self.A, self.hs)
+
+    def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
+        g_hs, g_h = grads
+        hs, A = self.hs, self.A
+        T, B, H = g_hs.shape
+        dA = xp.empty((T, B, H), dtype=hs.dtype)
+        dh = xp.array(g_h, dtype=hs.dtype)
+        listen = bool(_step_listeners)
+        for t in range(T - 1, -1, -1):
+            dh += g_hs[t]
+            h = hs[t + 1]
+            if self.nonlinearity == "relu":
+                slope = (A[t] > 0).astype(hs.dtype)
+                if self.tie:
+                    slope += self.tie * (A[t] == 0)
+                xp.multiply(dh, slope, out=dA[t])
+            else:
+                xp.multiply(dh, 1 - h * h, out=dA[t])
+            if listen:
+                _report(self, t, dh, None, dA[t])
+            dh = dA[t] @ w_hh
+        n = self.needs
+        T_, B_, I = x.shape
+        dA2 = dA.reshape(T * B, H)
+        gx = (dA2 @ w_ih).reshape(T, B, I) if n[0] else None
+        gw_ih = dA2.T @ x.reshape(T * B, I) if n[2] else None
+        gw_hh = dA2.T @ hs[:-1].reshape(T * B, H) if n[3] else None
+        gb = dA.sum(axis=(0, 1)) if (n[4] or n[5]) else None
+        return gx, (dh if n[1] else None), gw_ih, gw_hh, (gb if n[4] else None), (gb if n[5] else None)
