@@ -1,0 +1,189 @@
+"""Recurrent cells and fused sequence layers: fused = composed cells =
+finite differences = PyTorch."""
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from retrograd import nn
+
+KINDS = ["RNN", "LSTM", "GRU"]
+
+
+def _unroll_cells(layer, x, state):
+    """The same layer computed by its composed cells, step by step."""
+    kind = type(layer).__name__
+    h = x
+    finals = []
+    for l in range(layer.num_layers):
+        cell = getattr(nn, kind + "Cell")(h.shape[2], layer.hidden_size, **(
+            {"nonlinearity": layer.nonlinearity} if kind == "RNN" else {})).double()
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            cell._parameters[name] = getattr(layer, f"{name}_l{l}")
+        s = (state[0][l], state[1][l]) if kind == "LSTM" else state[l]
+        outs = []
+        for t in range(h.shape[0]):
+            s = cell(h[t], s)
+            outs.append(s[0] if kind == "LSTM" else s)
+        h = rg.stack(outs)
+        finals.append(s)
+    if kind == "LSTM":
+        return h, (rg.stack([f[0] for f in finals]), rg.stack([f[1] for f in finals]))
+    return h, rg.stack(finals)
+
+
+def _state(kind, rng, L, B, H):
+    mk = lambda: rg.tensor(rng.standard_normal((L, B, H)), requires_grad=True)  # noqa: E731
+    return (mk(), mk()) if kind == "LSTM" else mk()
+
+
+def _flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+@pytest.mark.parametrize("kind", KINDS + ["RNN_relu"])
+def test_fused_layer_equals_composed_cells_in_value_and_gradient(kind):
+    rng = np.random.default_rng(0)
+    T, B, I, H, L = 6, 3, 4, 5, 2
+    name = kind.split("_")[0]
+    kwargs = {"nonlinearity": "relu"} if kind == "RNN_relu" else {}
+    layer = getattr(nn, name)(I, H, num_layers=L, **kwargs).double()
+    x = rg.tensor(rng.standard_normal((T, B, I)), requires_grad=True)
+    state = _state(name, rng, L, B, H)
+    out_f, st_f = layer(x, state)
+    out_c, st_c = _unroll_cells(layer, x, state)
+    np.testing.assert_allclose(out_f.data, out_c.data, rtol=1e-12, atol=1e-14)
+    wo = rng.standard_normal(out_f.shape)
+    ws = [rng.standard_normal(s.shape) for s in _flat(st_f)]
+
+    def objective(out, st):
+        return (out * rg.tensor(wo)).sum() + sum((s * rg.tensor(w)).sum() for s, w in zip(_flat(st), ws))
+
+    wrt = [x] + _flat(state) + list(layer.parameters())
+    g_f = rg.grad(objective(out_f, st_f), wrt)
+    g_c = rg.grad(objective(out_c, st_c), wrt)
+    for a, b in zip(g_f, g_c):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fused_layer_gradcheck(kind):
+    rng = np.random.default_rng(1)
+    layer = getattr(nn, kind)(3, 4).double()
+    x = rng.standard_normal((4, 2, 3))
+    h0 = rng.standard_normal((1, 2, 4))
+    params = list(layer.parameters())
+    names = [n for n, _ in layer.named_parameters()]
+
+    def f(x_, h_, *ps):
+        st = (h_, h_ * 0.5) if kind == "LSTM" else h_
+        out, s = nn.utils.functional_call(layer, dict(zip(names, ps)), x_, st)
+        return out.sum() + (_flat(s)[0] ** 2).sum()
+
+    report = rg.gradcheck(f, [x, h0] + [p.data for p in params])
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_gradcheck_and_second_order(kind):
+    rng = np.random.default_rng(2)
+    cell = getattr(nn, kind)(3, 2).double()
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 2))
+    names = [n for n, _ in cell.named_parameters()]
+
+    def f(x_, h_, *ps):
+        st = (h_, h_ * 2) if kind == "LSTMCell" else h_
+        out = nn.utils.functional_call(cell, dict(zip(names, ps)), x_, st)
+        return _flat(out)[0]
+
+    args = [x, h] + [p.data for p in cell.parameters()]
+    assert rg.gradcheck(f, args).ok
+    assert rg.gradgradcheck(f, args).ok
+
+
+def test_batch_first_unbatched_and_default_state():
+    rng = np.random.default_rng(3)
+    lstm = nn.LSTM(4, 5, batch_first=True).double()
+    x = rng.standard_normal((2, 6, 4))  # (B, T, I)
+    out, (h, c) = lstm(rg.tensor(x))
+    assert out.shape == (2, 6, 5) and h.shape == (1, 2, 5) and c.shape == (1, 2, 5)
+    lstm.batch_first = False
+    out_tm, _ = lstm(rg.tensor(x.transpose(1, 0, 2)))
+    np.testing.assert_allclose(out.data.transpose(1, 0, 2), out_tm.data)
+    out_u, (hu, cu) = lstm(rg.tensor(x[0].copy()[:, None, :].squeeze(1)))
+    assert out_u.shape == (6, 5) and hu.shape == (1, 5)
+    np.testing.assert_allclose(out_u.data, out_tm.data[:, 0])
+    with pytest.raises(rg.OpError, match=r"initial state has shape \(1, 3, 5\), expected \(1, 2, 5\)"):
+        lstm(rg.tensor(x.transpose(1, 0, 2)), (rg.zeros(1, 3, 5), rg.zeros(1, 3, 5)))
+    with pytest.raises(rg.OpError, match="expected input"):
+        lstm(rg.tensor(np.zeros((3, 2, 7))))
+
+
+def test_parameter_names_and_shapes_follow_pytorch():
+    gru = nn.GRU(3, 4, num_layers=2)
+    shapes = {n: p.shape for n, p in gru.named_parameters()}
+    assert shapes == {"weight_ih_l0": (12, 3), "weight_hh_l0": (12, 4), "bias_ih_l0": (12,), "bias_hh_l0": (12,),
+                      "weight_ih_l1": (12, 4), "weight_hh_l1": (12, 4), "bias_ih_l1": (12,), "bias_hh_l1": (12,)}
+    assert "(4*hidden_size, input_size)" in nn.LSTMCell.__doc__
+    assert "(3*hidden_size, input_size)" in nn.GRUCell.__doc__
+
+
+def test_fused_ops_report_saved_memory():
+    lstm = nn.LSTM(8, 16)
+    out, _ = lstm(rg.tensor(np.zeros((10, 4, 8), np.float32)))
+    saved = rg.backprop.saved_bytes(out.grad_fn)
+    # gates 4H, h and c (T+1 each), tanh c: about 7H floats per sample-step, plus x
+    assert 7 * 16 * 10 * 4 * 4 <= saved <= 12 * 16 * 11 * 4 * 4
+
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kind", KINDS + ["RNN_relu"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_layers_match_torch(kind, batch_first):
+    rng = np.random.default_rng(4)
+    name = kind.split("_")[0]
+    kwargs = {"nonlinearity": "relu"} if kind == "RNN_relu" else {}
+    tl = getattr(torch.nn, name)(4, 5, num_layers=2, batch_first=batch_first, **kwargs).double()
+    rl = getattr(nn, name)(4, 5, num_layers=2, batch_first=batch_first, **kwargs).double()
+    rl.load_state_dict(tl.state_dict())
+    x = rng.standard_normal((3, 7, 4))
+    h0 = rng.standard_normal((2, 7 if not batch_first else 3, 5))
+    if not batch_first:
+        h0 = rng.standard_normal((2, 7, 5))
+    else:
+        h0 = rng.standard_normal((2, 3, 5))
+    xr, xt = rg.tensor(x, requires_grad=True), torch.from_numpy(x).requires_grad_()
+    hr, ht = rg.tensor(h0, requires_grad=True), torch.from_numpy(h0).requires_grad_()
+    sr = (hr, hr * 0.5) if name == "LSTM" else hr
+    st = (ht, ht * 0.5) if name == "LSTM" else ht
+    out_r, fin_r = rl(xr, sr)
+    out_t, fin_t = tl(xt, st)
+    np.testing.assert_allclose(out_r.data, out_t.detach().numpy(), rtol=1e-10, atol=1e-13)
+    w = rng.standard_normal(out_r.shape)
+    loss_r = (out_r * rg.tensor(w)).sum() + sum((f ** 2).sum() for f in _flat(fin_r))
+    loss_t = (out_t * torch.from_numpy(w)).sum() + sum((f ** 2).sum() for f in (fin_t if name == "LSTM" else [fin_t]))
+    loss_r.backward()
+    loss_t.backward()
+    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(hr.grad.data, ht.grad.numpy(), rtol=1e-9, atol=1e-12)
+    tp = dict(tl.named_parameters())
+    for n, p in rl.named_parameters():
+        np.testing.assert_allclose(p.grad.data, tp[n].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=n)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_cells_match_torch(kind):
+    rng = np.random.default_rng(5)
+    tc = getattr(torch.nn, kind)(3, 4).double()
+    rc = getattr(nn, kind)(3, 4).double()
+    rc.load_state_dict(tc.state_dict())
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    sr = (rg.tensor(h), rg.tensor(h * 2)) if kind == "LSTMCell" else rg.tensor(h)
+    st = (torch.from_numpy(h), torch.from_numpy(h * 2)) if kind == "LSTMCell" else torch.from_numpy(h)
+    out_r, out_t = rc(rg.tensor(x), sr), tc(torch.from_numpy(x), st)
+    for a, b in zip(_flat(out_r), out_t if kind == "LSTMCell" else [out_t]):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12)
