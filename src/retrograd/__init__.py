@@ -11,7 +11,7 @@ Layers: core (``tensor``, ``backprop``, ``conventions``, ``random``) ← ``ops``
 ``nn`` ← ``optim`` ← ``train``, ``checkpoint``, ``plot`` ← ``cli`` and ``demos``.
 """
 
-from . import conventions, data, nn, optim, random, recurrent, train
+from . import bptt, conventions, data, nn, optim, random, recurrent, train
 from .checkpoint import CheckpointError, load, save
 from .backend import set_backend
 from .backprop import BackwardTrace, backward, explain, grad

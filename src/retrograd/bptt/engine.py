@@ -1,0 +1,287 @@
+"""The BPTT engine: run a recurrent model forward once, step by step, and
+execute a mode's jobs on the recorded graph.
+
+The forward pass is cut into **segments** at every step where some job may
+stop (a multiple of ``mode.segment(T)``). A segment starts from a *detached
+copy* of the incoming state, so the tape of each segment is separate, and its
+end state is remembered. A job then runs the recurrence of backpropagation
+through time across segments, exactly as in the papers:
+
+    δ_end = 0
+    for each segment from the job's last back to its first:
+        (W̄ += , δ_in) = vjp of the segment at (1 for each of its losses in the job, δ_out)
+        δ_out of the previous segment ← δ_in          # δₜ₋₁ = (∂hₜ/∂hₜ₋₁)ᵀ δₜ
+
+Each step's forward runs exactly once (no recomputation); a segment's tape is
+kept only while some future job still needs it, so memory is flat in T for
+``chunk`` and ``williams_peng``. Before an update the parameters are copied,
+so the tape of older steps keeps the weights those steps actually used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backprop import grad as _grad
+from ..tensor import Tensor, _wrap, no_grad
+from .modes import Full, Mode
+
+
+def _parts(state):
+    """A state as a tuple of Tensors (an LSTM's (h, c), an RNN's h, or none)."""
+    if state is None:
+        return ()
+    if isinstance(state, Tensor):
+        return (state,)
+    return tuple(_parts(s)[0] if isinstance(s, Tensor) else s for s in state)
+
+
+def _rebuild(like, parts):
+    if isinstance(like, Tensor):
+        return parts[0]
+    return type(like)(parts) if isinstance(like, tuple) else list(parts)
+
+
+def detach_state(state, requires_grad: bool = False):
+    """A copy of ``state`` cut from the tape (optionally a new leaf that requires grad)."""
+    if state is None:
+        return None
+    parts = tuple(p.detach() for p in _parts(state))
+    if requires_grad:
+        parts = tuple(p.requires_grad_() if p.dtype.kind == "f" else p for p in parts)
+    return _rebuild(state, parts)
+
+
+def _step_input(xs, t):
+    x = xs[t]
+    return x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+
+
+def _seg_input(xs, a, b):
+    if isinstance(xs, Tensor):
+        return xs[a:b]
+    if isinstance(xs, np.ndarray):
+        return _wrap(xs[a:b])
+    return _wrap(np.stack([np.asarray(x.data if isinstance(x, Tensor) else x) for x in xs[a:b]]))
+
+
+@dataclass
+class Segment:
+    """Steps [start, stop) recorded on one tape, from a detached incoming state."""
+    start: int
+    stop: int
+    state_in: tuple            # leaves (requires grad) or () for the first segment / a constant state
+    outputs: list              # output Tensor of each step
+    losses: list               # scalar loss Tensor of each step
+    state_out: tuple
+    step_states: list = field(default_factory=list)   # per-step states, for tracing
+
+
+class Runner:
+    """One pass of a mode over a sequence (used by ``gradient``, ``train``, ``trace``)."""
+
+    def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None):
+        if not isinstance(mode, Mode):
+            raise TypeError(f"rg.bptt: mode must be one of rg.bptt.full(), chunk(k), williams_peng(k1, k2), "
+                            f"window(k), tail(k); got {mode!r}")
+        self.model, self.xs, self.ys, self.loss_fn, self.mode = model, xs, ys, loss_fn, mode
+        self.T = len(xs)
+        if len(ys) != self.T:
+            raise ValueError(f"rg.bptt: {self.T} inputs but {len(ys)} targets")
+        if self.T == 0:
+            raise ValueError("rg.bptt: empty sequence")
+        self.state = state
+        self.params = [p for p in model.parameters()]
+        self.names = [n for n, _ in model.named_parameters()]
+        self.sequence_model = bool(getattr(model, "sequence_model", False))
+        self.listener = listener
+        self.seg_len = segment or mode.segment(self.T)
+        self.step_losses = np.zeros(self.T)
+
+    # ------------------------------------------------------------ forward
+    def _forward_segment(self, start, stop, state, record):
+        """Run steps [start, stop); returns a Segment."""
+        state_in = ()
+        if record and state is not None:
+            state = detach_state(state, requires_grad=True)
+            state_in = _parts(state)
+        outputs, losses, states = [], [], []
+        if self.listener is not None:
+            self.listener.forward_begin(start)
+        if self.sequence_model:
+            out, state = self.model(_seg_input(self.xs, start, stop), state)
+            for i in range(stop - start):
+                outputs.append(out[i])
+        else:
+            for t in range(start, stop):
+                out, state = self.model(_step_input(self.xs, t), state)
+                outputs.append(out)
+                states.append(state)
+        if self.listener is not None:
+            self.listener.forward_end()
+        for i, t in enumerate(range(start, stop)):
+            y = self.ys[t]
+            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) else _wrap(np.asarray(y)))
+            losses.append(loss)
+            self.step_losses[t] = float(loss.data)
+        return Segment(start, stop, state_in, outputs, losses, _parts(state), states), state
+
+    # ------------------------------------------------------------ backward
+    def _backprop_job(self, job, segments, acc):
+        """Run one job: δ flows from the job's last segment back to its first."""
+        delta = None
+        involved = [s for s in segments if s.start <= job.last and s.stop > job.first]
+        for seg in reversed(involved):
+            roots, root_grads = [], []
+            for t, loss in zip(range(seg.start, seg.stop), seg.losses):
+                if t in job.losses and loss.requires_grad:
+                    roots.append(loss)
+                    root_grads.append(None)
+            if delta is not None:
+                for part, d in zip(seg.state_out, delta):
+                    if part.requires_grad and d is not None:
+                        roots.append(part)
+                        root_grads.append(d)
+            if not roots:
+                delta = None
+                continue
+            wants_state = seg.start > job.first and bool(seg.state_in)
+            extra = self.listener.targets(seg) if self.listener is not None else []
+            targets = self.params + (list(seg.state_in) if wants_state else []) + extra
+            grad_outputs = [g if g is not None else _wrap(np.ones((), dtype=r.dtype)) for r, g in
+                            zip(roots, root_grads)]
+            with _listening(self.listener, seg):
+                grads = _grad(roots, targets, grad_outputs=grad_outputs, retain_graph=True, allow_unused=True)
+            n = len(self.params)
+            for name, g in zip(self.names, grads[:n]):
+                if g is not None:
+                    acc[name] = g.data.copy() if name not in acc else acc[name] + g.data
+            if self.listener is not None:
+                self.listener.segment_done(seg, job, self.names, grads[:n], grads[n + (len(seg.state_in)
+                                                                                        if wants_state else 0):])
+            if wants_state:
+                delta = [g if g is not None else None for g in grads[n:n + len(seg.state_in)]]
+                if self.listener is not None:
+                    self.listener.state_delta(seg, delta)
+            else:
+                delta = None
+
+    # ------------------------------------------------------------ the whole pass
+    def run(self, on_update=None):
+        """Forward the sequence once, running each job as soon as its last step
+        is computed; ``on_update(update_index, grads, tape_retained)`` is
+        called when an update's jobs are done. Returns the final state."""
+        T, mode = self.T, self.mode
+        jobs = mode.jobs(T)
+        remaining = {}
+        for j in jobs:
+            remaining[j.update] = remaining.get(j.update, 0) + 1
+        by_last = {}
+        for j in jobs:
+            by_last.setdefault(j.last, []).append(j)
+        acc = {}
+        segments = []
+        state = self.state
+        start = 0
+        skip = mode.no_grad_before(T)
+        if skip:  # tail(k): the first steps leave no tape at all
+            with no_grad():
+                seg, state = self._forward_segment(0, skip, state, record=False)
+            start = skip
+            state = detach_state(state)
+        while start < T:
+            stop = min(start + self.seg_len, T)
+            seg, state = self._forward_segment(start, stop, state, record=True)
+            segments.append(seg)
+            done = []
+            for t in range(start, stop):
+                for job in by_last.get(t, ()):
+                    self._backprop_job(job, segments, acc.setdefault(job.update, {}))
+                    remaining[job.update] -= 1
+                    if remaining[job.update] == 0:
+                        done.append(job.update)
+            # keep only the segments a future job can still reach: the rest of the tape is freed
+            future = [j.first for j in jobs if j.last >= stop]
+            horizon = min(future) if future else T
+            segments = [s for s in segments if s.stop > horizon]
+            for update in done:
+                grads = acc.pop(update)
+                if on_update is not None:
+                    on_update(update, grads, bool(segments))
+            start = stop
+        self.grads = acc
+        return detach_state(state)
+
+
+class _listening:
+    def __init__(self, listener, seg):
+        self.listener, self.seg = listener, seg
+
+    def __enter__(self):
+        if self.listener is not None:
+            self.listener.enter(self.seg)
+
+    def __exit__(self, *exc):
+        if self.listener is not None:
+            self.listener.exit(self.seg)
+
+
+def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> dict:
+    """The gradient a truncation ``mode`` computes over the sequence, with the
+    parameters held fixed (for modes that update several times: the sum of
+    every update's gradient), as ``{parameter name: ndarray}``.
+
+    ``model(x_t, state) → (output_t, state)``; ``loss_fn(output_t, y_t)`` a
+    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists).
+    """
+    runner = Runner(model, xs, ys, loss_fn, mode or Full(), state)
+    total = {}
+
+    def collect(update, grads, retained):
+        for k, v in grads.items():
+            total[k] = v if k not in total else total[k] + v
+
+    runner.run(collect)
+    return {name: total.get(name, np.zeros(p.shape, dtype=p.dtype)) for name, p in zip(runner.names, runner.params)}
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the final (detached) state, each step's loss,
+    and the summed loss of each update. Unpacks as ``state, losses``."""
+    state: object
+    losses: np.ndarray
+    update_losses: list
+
+    def __iter__(self):
+        return iter((self.state, self.losses))
+
+
+def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None) -> TrainResult:
+    """Run ``mode`` over one sequence with its parameter updates.
+
+    Each update sets the parameters' ``.grad`` to that update's gradient and
+    calls ``optimizer.step()``. Returns ``TrainResult(state, losses, update_losses)``.
+    """
+    mode = mode or Full()
+    runner = Runner(model, xs, ys, loss_fn, mode, state)
+    params = dict(zip(runner.names, runner.params))
+    jobs = mode.jobs(runner.T)
+    update_losses = []
+
+    def apply(update, grads, retained):
+        for name, p in params.items():
+            if retained:  # copy on write: the kept tape of older steps keeps the weights they used
+                p.data = p.data.copy()
+            g = grads.get(name)
+            p.grad = None if g is None else _wrap(np.asarray(g, dtype=p.dtype))
+        optimizer.step()
+        for p in params.values():
+            p.grad = None
+        steps = sorted({t for j in jobs if j.update == update for t in j.losses})
+        update_losses.append(float(runner.step_losses[steps].sum()))
+
+    final = runner.run(apply)
+    return TrainResult(final, runner.step_losses.copy(), update_losses)

@@ -1,0 +1,214 @@
+"""Truncation modes of backpropagation through time, each an exact schedule.
+
+A recurrent model is called as ``output_t, state = model(x_t, state)`` and the
+loss of a sequence is Σₜ ℓₜ with ℓₜ = loss_fn(output_t, y_t). A mode says
+which losses are backpropagated through which steps, and when the parameters
+are updated. Every mode is a list of **jobs**: "backpropagate the losses of
+steps ``losses`` through steps ``first … last(losses)``, the state entering
+step ``first`` being a constant", each job belonging to an **update**.
+
+==================  ===========================================================  =======================
+mode                which losses reach which steps                                 updates
+==================  ===========================================================  =======================
+``full()``          every ℓₜ reaches every step s ≤ t                              1, at the end
+``chunk(k)``        ℓₜ reaches the steps of its own chunk of k                     1 per chunk
+``williams_peng``   every k₁ steps, ℓ of the last k₁ steps reach the last k₂      1 per k₁ steps
+``(k1, k2)``        steps (the state k₂ steps back is a constant)
+``window(k)``       ℓₜ reaches steps t−k+1 … t (its own window)                    1, at the end
+``tail(k)``         only ℓₜ of the last k steps, through the last k steps;         1, at the end
+                    earlier losses and inputs get no gradient (Theano)
+==================  ===========================================================  =======================
+
+Picture (T = 8; ``x`` a loss whose gradient reaches the step, ``.`` not)::
+
+    full()          chunk(4)        williams_peng(2, 4)   window(3)        tail(3)
+    ℓ8 xxxxxxxx     ℓ8 ....xxxx     ℓ8 ....xxxx           ℓ8 .....xxx      ℓ8 .....xxx
+    ℓ7 xxxxxxx.     ℓ7 ....xxx.     ℓ7 ....xxx.           ℓ7 ....xxx.      ℓ7 .....xx.
+    ℓ6 xxxxxx..     ℓ6 ....xx..     ℓ6 ..xxxx..           ℓ6 ...xxx..      ℓ6 .....x..
+    ℓ5 xxxxx...     ℓ5 ....x...     ℓ5 ..xxx...           ℓ5 ..xxx...      ℓ5 ........
+    ℓ1 x.......     ℓ1 x.......     ℓ1 x.......           ℓ1 x.......      ℓ1 ........
+       12345678        12345678        12345678              12345678         12345678
+
+What other frameworks call these:
+
+* ``chunk(k)`` is TensorFlow's ``truncated_backprop_length`` tutorial loop
+  (seed page 004), Keras ``stateful=True`` with sequences cut into k steps, and
+  PyTorch's ``h = h.detach()`` idiom between chunks (seed page 003).
+  ``williams_peng(k, k)`` equals it.
+* ``williams_peng(k1, k2)`` is BPTT(h; h′) of Williams & Peng (1990), with
+  h = k₂ and h′ = k₁: each step's forward runs once, the graph of the last k₂
+  steps is kept and freed as the window slides (what pytorch/pytorch#2512
+  asks for).
+* ``window(k)`` is the per-loss truncation of hand-written NumPy BPTT, e.g.
+  seed page 003's "look back at most 10 steps" loop.
+* ``tail(k)`` is Theano's ``scan(truncate_gradient=k)``: the backward scan only
+  visits the last k steps. It is *not* a truncation per loss: losses before
+  the last k steps contribute nothing at all.
+
+Steps are numbered from 0 in the code (1 in the picture).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    """Backpropagate the losses of steps ``losses`` (a range) through steps
+    ``first … losses[-1]``; part of update number ``update``."""
+    update: int
+    losses: range
+    first: int
+
+    @property
+    def last(self) -> int:
+        return self.losses[-1]
+
+
+class Mode:
+    """A truncation mode: its jobs for a sequence of length T."""
+
+    name = "mode"
+
+    def jobs(self, T: int) -> list:
+        raise NotImplementedError
+
+    def segment(self, T: int) -> int:
+        """Steps per graph segment: every job boundary is a multiple of it."""
+        return T
+
+    def no_grad_before(self, T: int) -> int:
+        """Steps before this index run without recording (``tail``)."""
+        return 0
+
+    def n_updates(self, T: int) -> int:
+        return len({j.update for j in self.jobs(T)})
+
+    def reach(self, T: int):
+        """T×T boolean matrix: reach[t][s] is True when ℓₜ's gradient reaches step s."""
+        r = [[False] * T for _ in range(T)]
+        for job in self.jobs(T):
+            for t in job.losses:
+                for s in range(job.first, t + 1):
+                    r[t][s] = True
+        return r
+
+    def picture(self, T: int = 8) -> str:
+        rows = self.reach(T)
+        return "\n".join(f"l{t + 1:<2} " + "".join("x" if v else "." for v in rows[t]) for t in range(T - 1, -1, -1))
+
+    def __repr__(self):
+        return self.name
+
+
+def _check_k(k, name):
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"rg.bptt.{name}: the truncation length must be a positive int, got {k!r}")
+
+
+class Full(Mode):
+    """Exact gradient of Σₜ ℓₜ: every loss reaches every earlier step."""
+
+    name = "full()"
+
+    def jobs(self, T):
+        return [Job(0, range(T), 0)]
+
+
+class Chunk(Mode):
+    """Chunks of k steps; the state crosses chunk boundaries by value, the
+    gradient does not; one update per chunk."""
+
+    def __init__(self, k: int):
+        _check_k(k, "chunk")
+        self.k = k
+        self.name = f"chunk({k})"
+
+    def jobs(self, T):
+        return [Job(i, range(s, min(s + self.k, T)), s) for i, s in enumerate(range(0, T, self.k))]
+
+    def segment(self, T):
+        return self.k
+
+
+class WilliamsPeng(Mode):
+    """BPTT(h; h′) of Williams & Peng (1990) with h′ = k1, h = k2: every k1
+    steps, the losses of the last k1 steps are backpropagated through the last
+    k2 steps and one update is made. A final partial interval of r < k1 steps
+    reaches back r + (k2 − k1) steps, so ``williams_peng(k, k) == chunk(k)``."""
+
+    def __init__(self, k1: int, k2: int):
+        _check_k(k1, "williams_peng")
+        _check_k(k2, "williams_peng")
+        if k1 > k2:
+            raise ValueError(f"rg.bptt.williams_peng: need k1 ≤ k2 (losses of the last k1 steps backpropagated "
+                             f"through the last k2 steps), got k1={k1}, k2={k2}")
+        self.k1, self.k2 = k1, k2
+        self.name = f"williams_peng({k1}, {k2})"
+
+    def jobs(self, T):
+        out = []
+        for i, start in enumerate(range(0, T, self.k1)):
+            out.append(Job(i, range(start, min(start + self.k1, T)), max(0, start - (self.k2 - self.k1))))
+        return out
+
+    def segment(self, T):
+        return math.gcd(self.k1, self.k2)
+
+
+class Window(Mode):
+    """ℓₜ is backpropagated through steps t−k+1 … t only; the gradients of all
+    losses accumulate into one update at the end of the sequence."""
+
+    def __init__(self, k: int):
+        _check_k(k, "window")
+        self.k = k
+        self.name = f"window({k})"
+
+    def jobs(self, T):
+        return [Job(0, range(t, t + 1), max(0, t - self.k + 1)) for t in range(T)]
+
+    def segment(self, T):
+        return 1
+
+
+class Tail(Mode):
+    """Theano's ``scan(truncate_gradient=k)``: the backward pass visits only
+    the last k steps, so only their losses and inputs get gradient."""
+
+    def __init__(self, k: int):
+        _check_k(k, "tail")
+        self.k = k
+        self.name = f"tail({k})"
+
+    def jobs(self, T):
+        start = max(0, T - self.k)
+        return [Job(0, range(start, T), start)]
+
+    def no_grad_before(self, T):
+        return max(0, T - self.k)
+
+    def segment(self, T):
+        return max(1, min(self.k, T))
+
+
+def full() -> Full:
+    return Full()
+
+
+def chunk(k: int) -> Chunk:
+    return Chunk(k)
+
+
+def williams_peng(k1: int, k2: int) -> WilliamsPeng:
+    return WilliamsPeng(k1, k2)
+
+
+def window(k: int) -> Window:
+    return Window(k)
+
+
+def tail(k: int) -> Tail:
+    return Tail(k)
