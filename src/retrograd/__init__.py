@@ -21,6 +21,7 @@ from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomal
                      from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
 
 from .random import manual_seed
+from .recurrent import scan
 
 __version__ = "0.1.0"
 

@@ -40,3 +40,83 @@ class DataLoader:
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.n)
             idx = slice(lo, hi) if order is None else order[lo:hi]
             yield tuple(_wrap(a[idx]) for a in self.arrays)
+
+
+class StatefulBatch:
+    """One batch of ``stateful_batches``: ``x`` and ``y`` of shape (k, B, …)
+    (time-major) or (B, k, …), ``reset`` (B,) True where a row starts a new
+    sequence in this batch, ``valid`` (k, B) False on padding."""
+
+    __slots__ = ("x", "y", "reset", "valid", "sequence")
+
+    def __init__(self, x, y, reset, valid, sequence):
+        self.x, self.y, self.reset, self.valid, self.sequence = x, y, reset, valid, sequence
+
+    def __iter__(self):
+        return iter((self.x, self.y, self.reset))
+
+
+def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_major: bool = True,
+                     pad_value=0):
+    """Arrange many long sequences for stateful truncated BPTT.
+
+    Each of the ``batch_size`` rows is a lane that reads sequences one after
+    another, ``k`` steps per batch, so row i of batch b + 1 continues row i of
+    batch b, and ``reset`` marks the rows where a new sequence begins (reset
+    the state there). Sequences are read in place (a 2-D array of shape
+    (N, L) or a list of arrays): only the current batch is ever copied. A
+    sequence whose length is not a multiple of k ends with a padded chunk
+    (``valid`` False), and lanes with nothing left to read are padded until
+    all lanes finish.
+
+    ``targets`` (same lengths) gives ``y``; by default ``y`` is the next item
+    of each sequence (language modelling: the last step of a sequence has no
+    next item and is marked not valid).
+
+    The seed page 002 case — 125,973 sequences of length 1000, k = 25, batch
+    40 — is ``stateful_batches(seqs, 40, 25)``: 3,150 rounds of 40 batches.
+    """
+    if batch_size < 1 or k < 1:
+        raise ValueError(f"stateful_batches: batch_size and k must be positive, got {batch_size}, {k}")
+    n = len(sequences)
+    if targets is not None and len(targets) != n:
+        raise ValueError(f"stateful_batches: {n} sequences but {len(targets)} target sequences")
+    lanes = [None] * batch_size        # (sequence index, position) per row
+    next_seq = 0
+    sample = np.asarray(sequences[0]) if n else np.zeros(1)
+    item_shape, dtype = sample.shape[1:], sample.dtype
+    while True:
+        reset = np.zeros(batch_size, dtype=bool)
+        for i in range(batch_size):
+            if lanes[i] is not None and lanes[i][1] >= len(sequences[lanes[i][0]]):
+                lanes[i] = None
+            if lanes[i] is None and next_seq < n:
+                lanes[i] = (next_seq, 0)
+                next_seq += 1
+                reset[i] = True
+        if all(lane is None for lane in lanes):
+            return
+        x = np.full((batch_size, k) + item_shape, pad_value, dtype=dtype)
+        y = np.full((batch_size, k) + item_shape, pad_value, dtype=dtype if targets is None
+                    else np.asarray(targets[0]).dtype)
+        valid = np.zeros((batch_size, k), dtype=bool)
+        which = np.full(batch_size, -1)
+        for i, lane in enumerate(lanes):
+            if lane is None:
+                continue
+            s, pos = lane
+            seq = sequences[s]
+            stop = min(pos + k, len(seq))
+            x[i, :stop - pos] = seq[pos:stop]
+            if targets is None:
+                nxt = seq[pos + 1:stop + 1]
+                y[i, :len(nxt)] = nxt
+                valid[i, :len(nxt)] = True
+            else:
+                y[i, :stop - pos] = targets[s][pos:stop]
+                valid[i, :stop - pos] = True
+            which[i] = s
+            lanes[i] = (s, stop)
+        if time_major:
+            x, y, valid = np.swapaxes(x, 0, 1), np.swapaxes(y, 0, 1), valid.T
+        yield StatefulBatch(x, y, reset, valid, which)

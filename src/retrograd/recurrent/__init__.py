@@ -7,8 +7,9 @@ package registers them there: ``nn`` itself does not import upwards).
 from .. import nn as _nn
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import GRU, LSTM, RNN
+from .scan import scan
 
 for _cls in (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU):
     setattr(_nn, _cls.__name__, _cls)
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "scan"]
