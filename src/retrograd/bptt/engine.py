@@ -171,17 +171,12 @@ class Runner:
     # ------------------------------------------------------------ the whole pass
     def run(self, on_update=None):
         """Forward the sequence once, running each job as soon as its last step
-        is computed; ``on_update(update_index, grads, tape_retained)`` is
-        called when an update's jobs are done. Returns the final state."""
+        is computed; ``on_update(update_index, grads, tape_retained, loss_steps)``
+        is called when an update's jobs are done. Returns the final state."""
         T, mode = self.T, self.mode
-        jobs = mode.jobs(T)
-        remaining = {}
-        for j in jobs:
-            remaining[j.update] = remaining.get(j.update, 0) + 1
-        by_last = {}
-        for j in jobs:
-            by_last.setdefault(j.last, []).append(j)
-        acc = {}
+        jobs = mode.iter_jobs(T)
+        job = next(jobs, None)
+        acc, loss_steps = {}, []
         segments = []
         state = self.state
         start = 0
@@ -196,22 +191,23 @@ class Runner:
             seg, state = self._forward_segment(start, stop, state, record=True)
             segments.append(seg)
             done = []
-            for t in range(start, stop):
-                for job in by_last.get(t, ()):
-                    self._backprop_job(job, segments, acc.setdefault(job.update, {}))
-                    remaining[job.update] -= 1
-                    if remaining[job.update] == 0:
-                        done.append(job.update)
+            while job is not None and job.last < stop:
+                self._backprop_job(job, segments, acc)
+                loss_steps.extend(job.losses)
+                nxt = next(jobs, None)
+                if nxt is not None and (nxt.first < job.first or nxt.update < job.update):
+                    raise RuntimeError(f"{mode}: jobs must come with non-decreasing first step and update")
+                if nxt is None or nxt.update != job.update:
+                    done.append((job.update, acc, loss_steps))
+                    acc, loss_steps = {}, []
+                job = nxt
             # keep only the segments a future job can still reach: the rest of the tape is freed
-            future = [j.first for j in jobs if j.last >= stop]
-            horizon = min(future) if future else T
+            horizon = job.first if job is not None else T
             segments = [s for s in segments if s.stop > horizon]
-            for update in done:
-                grads = acc.pop(update)
+            for update, grads, steps in done:
                 if on_update is not None:
-                    on_update(update, grads, bool(segments))
+                    on_update(update, grads, bool(segments), steps)
             start = stop
-        self.grads = acc
         return detach_state(state)
 
 
@@ -239,7 +235,7 @@ def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> dict:
     runner = Runner(model, xs, ys, loss_fn, mode or Full(), state)
     total = {}
 
-    def collect(update, grads, retained):
+    def collect(update, grads, retained, steps):
         for k, v in grads.items():
             total[k] = v if k not in total else total[k] + v
 
@@ -268,10 +264,9 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None) -> T
     mode = mode or Full()
     runner = Runner(model, xs, ys, loss_fn, mode, state)
     params = dict(zip(runner.names, runner.params))
-    jobs = mode.jobs(runner.T)
     update_losses = []
 
-    def apply(update, grads, retained):
+    def apply(update, grads, retained, steps):
         for name, p in params.items():
             if retained:  # copy on write: the kept tape of older steps keeps the weights they used
                 p.data = p.data.copy()
@@ -280,8 +275,7 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None) -> T
         optimizer.step()
         for p in params.values():
             p.grad = None
-        steps = sorted({t for j in jobs if j.update == update for t in j.losses})
-        update_losses.append(float(runner.step_losses[steps].sum()))
+        update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
 
     final = runner.run(apply)
     return TrainResult(final, runner.step_losses.copy(), update_losses)

@@ -187,7 +187,7 @@ def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> GradientTrac
     runner = Runner(model, xs, ys, loss_fn, mode, state, listener=rec, segment=1)
     total = {}
 
-    def collect(update, grads, retained):
+    def collect(update, grads, retained, steps):
         for k, v in grads.items():
             total[k] = v if k not in total else total[k] + v
 

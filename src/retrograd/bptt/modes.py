@@ -68,12 +68,20 @@ class Job:
 
 
 class Mode:
-    """A truncation mode: its jobs for a sequence of length T."""
+    """A truncation mode: its jobs for a sequence of length T.
+
+    ``iter_jobs`` yields them lazily, ordered by their last loss step, with
+    non-decreasing ``first`` and ``update`` (the engine relies on this to free
+    the tape and to know when an update is complete without an O(T) list).
+    """
 
     name = "mode"
 
-    def jobs(self, T: int) -> list:
+    def iter_jobs(self, T: int):
         raise NotImplementedError
+
+    def jobs(self, T: int) -> list:
+        return list(self.iter_jobs(T))
 
     def segment(self, T: int) -> int:
         """Steps per graph segment: every job boundary is a multiple of it."""
@@ -83,8 +91,6 @@ class Mode:
         """Steps before this index run without recording (``tail``)."""
         return 0
 
-    def n_updates(self, T: int) -> int:
-        return len({j.update for j in self.jobs(T)})
 
     def reach(self, T: int):
         """T×T boolean matrix: reach[t][s] is True when ℓₜ's gradient reaches step s."""
@@ -113,8 +119,8 @@ class Full(Mode):
 
     name = "full()"
 
-    def jobs(self, T):
-        return [Job(0, range(T), 0)]
+    def iter_jobs(self, T):
+        yield Job(0, range(T), 0)
 
 
 class Chunk(Mode):
@@ -126,8 +132,9 @@ class Chunk(Mode):
         self.k = k
         self.name = f"chunk({k})"
 
-    def jobs(self, T):
-        return [Job(i, range(s, min(s + self.k, T)), s) for i, s in enumerate(range(0, T, self.k))]
+    def iter_jobs(self, T):
+        for i, s in enumerate(range(0, T, self.k)):
+            yield Job(i, range(s, min(s + self.k, T)), s)
 
     def segment(self, T):
         return self.k
@@ -148,11 +155,9 @@ class WilliamsPeng(Mode):
         self.k1, self.k2 = k1, k2
         self.name = f"williams_peng({k1}, {k2})"
 
-    def jobs(self, T):
-        out = []
+    def iter_jobs(self, T):
         for i, start in enumerate(range(0, T, self.k1)):
-            out.append(Job(i, range(start, min(start + self.k1, T)), max(0, start - (self.k2 - self.k1))))
-        return out
+            yield Job(i, range(start, min(start + self.k1, T)), max(0, start - (self.k2 - self.k1)))
 
     def segment(self, T):
         return math.gcd(self.k1, self.k2)
@@ -167,8 +172,9 @@ class Window(Mode):
         self.k = k
         self.name = f"window({k})"
 
-    def jobs(self, T):
-        return [Job(0, range(t, t + 1), max(0, t - self.k + 1)) for t in range(T)]
+    def iter_jobs(self, T):
+        for t in range(T):
+            yield Job(0, range(t, t + 1), max(0, t - self.k + 1))
 
     def segment(self, T):
         return 1
@@ -183,9 +189,9 @@ class Tail(Mode):
         self.k = k
         self.name = f"tail({k})"
 
-    def jobs(self, T):
+    def iter_jobs(self, T):
         start = max(0, T - self.k)
-        return [Job(0, range(start, T), start)]
+        yield Job(0, range(start, T), start)
 
     def no_grad_before(self, T):
         return max(0, T - self.k)

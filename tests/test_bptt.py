@@ -1,0 +1,381 @@
+"""The BPTT engine: every mode exact (hand-derived for a scalar linear RNN),
+equal to full() when k ≥ T, cells = fused layers under every mode, training
+schedules, flat memory, tracing, stateful rows and scan."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from retrograd import bptt, nn
+
+
+class ScalarRNN(nn.Module):
+    """h_t = w·h_{t−1} + x_t (h_{−1} = 0); output h_t."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(np.array(w, dtype=np.float64))
+
+    def forward(self, x, h):
+        h = x if h is None else self.w * h + x
+        return h, h
+
+
+def scalar_problem(T=9, seed=0):
+    rng = np.random.default_rng(seed)
+    xs, cs = rng.standard_normal(T), rng.standard_normal(T)
+    h = np.zeros(T)
+    for t in range(T):
+        h[t] = xs[t] + (0.7 * h[t - 1] if t else 0.0)
+    return xs, cs, h
+
+
+def hand_gradient(first_of, losses, cs, h, w=0.7):
+    """dL/dw for ℓ_t = c_t·h_t when ℓ_t's gradient may enter steps first_of(t) … t:
+    step s (≥ 1) contributes w^{t−s}·h_{s−1}."""
+    return sum(cs[t] * sum(w ** (t - s) * h[s - 1] for s in range(max(first_of(t), 1), t + 1)) for t in losses)
+
+
+def linear_loss(out, c):
+    return out * c
+
+
+@pytest.mark.parametrize("name", ["full", "chunk3", "chunk4", "wp2_5", "wp3_3", "wp1_4", "window3", "window1",
+                                  "tail4"])
+def test_every_mode_matches_the_hand_derived_gradient(name):
+    T = 9
+    xs, cs, h = scalar_problem(T)
+    model = ScalarRNN(0.7)
+    modes = {
+        "full": (bptt.full(), range(T), lambda t: 0),
+        "chunk3": (bptt.chunk(3), range(T), lambda t: t - t % 3),
+        "chunk4": (bptt.chunk(4), range(T), lambda t: t - t % 4),
+        # every k1 steps, the last k1 losses reach back k2 steps from the update: first = start − (k2 − k1)
+        "wp2_5": (bptt.williams_peng(2, 5), range(T), lambda t: max(0, t - t % 2 - 3)),
+        "wp3_3": (bptt.williams_peng(3, 3), range(T), lambda t: t - t % 3),
+        "wp1_4": (bptt.williams_peng(1, 4), range(T), lambda t: max(0, t - 3)),
+        "window3": (bptt.window(3), range(T), lambda t: max(0, t - 2)),
+        "window1": (bptt.window(1), range(T), lambda t: t),
+        "tail4": (bptt.tail(4), range(T - 4, T), lambda t: T - 4),
+    }
+    mode, losses, first_of = modes[name]
+    got = bptt.gradient(model, xs, cs, linear_loss, mode)["w"]
+    np.testing.assert_allclose(got, hand_gradient(first_of, losses, cs, h), rtol=1e-12)
+
+
+class CellModel(nn.Module):
+    def __init__(self, kind, I=3, H=4, O=2):
+        super().__init__()
+        self.kind = kind
+        self.cell = getattr(nn, kind + "Cell")(I, H)
+        self.out = nn.Linear(H, O)
+
+    def forward(self, x, state):
+        state = self.cell(x, state)
+        return self.out(state[0] if self.kind == "LSTM" else state), state
+
+
+class SeqModel(nn.Module):
+    sequence_model = True
+
+    def __init__(self, kind, I=3, H=4, O=2):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(I, H)
+        self.out = nn.Linear(H, O)
+
+    def forward(self, x, state):
+        h, state = self.rnn(x, state)
+        return self.out(h), state
+
+
+def twin_models(kind):
+    rg.manual_seed(0)
+    seq = SeqModel(kind).double()
+    cell = CellModel(kind).double()
+    cell.cell.load_state_dict({k[:-3]: v for k, v in seq.rnn.state_dict().items()})
+    cell.out.load_state_dict(seq.out.state_dict())
+    return cell, seq
+
+
+def lstm_data(T=10, B=3, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((T, B, 3)), rng.integers(0, 2, (T, B))
+
+
+ALL_MODES = [bptt.full(), bptt.chunk(3), bptt.williams_peng(2, 4), bptt.williams_peng(3, 3), bptt.window(3),
+             bptt.tail(4)]
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("mode", ALL_MODES, ids=str)
+def test_cells_and_fused_layers_give_the_same_gradient_under_every_mode(kind, mode):
+    cell, seq = twin_models(kind)
+    xs, ys = lstm_data()
+    g_cell = bptt.gradient(cell, xs, ys, rg.cross_entropy, mode)
+    g_seq = bptt.gradient(seq, xs, ys, rg.cross_entropy, mode)
+    for name, g in g_seq.items():
+        other = g_cell["cell." + name[4:-3]] if name.startswith("rnn.") else g_cell[name]
+        np.testing.assert_allclose(other, g, rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("mode", [bptt.chunk(10), bptt.chunk(50), bptt.williams_peng(10, 10),
+                                  bptt.williams_peng(3, 12), bptt.window(10), bptt.tail(10), bptt.tail(99)],
+                         ids=str)
+def test_every_mode_equals_full_when_k_covers_the_sequence(mode):
+    _, seq = twin_models("LSTM")
+    xs, ys = lstm_data(T=10)
+    full = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full())
+    got = bptt.gradient(seq, xs, ys, rg.cross_entropy, mode)
+    for k in full:
+        np.testing.assert_allclose(got[k], full[k], rtol=1e-12, atol=1e-15)
+
+
+def test_full_gradient_equals_backward_through_the_unrolled_sequence():
+    _, seq = twin_models("GRU")
+    xs, ys = lstm_data()
+    loss = sum(rg.cross_entropy(o, y) for o, y in zip(seq(rg.tensor(xs), None)[0], ys))
+    expected = rg.grad(loss, list(seq.parameters()))
+    got = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full())
+    for (name, _), e in zip(seq.named_parameters(), expected):
+        np.testing.assert_allclose(got[name], e.data, rtol=1e-12)
+
+
+def test_chunk_training_equals_the_detach_idiom():
+    """chunk(k) with updates = PyTorch's `h = h.detach()` loop (seed page 003)."""
+    _, a = twin_models("LSTM")
+    _, b = twin_models("LSTM")
+    xs, ys = lstm_data(T=11)
+    opt_a, opt_b = rg.optim.SGD(a.parameters(), lr=0.3), rg.optim.SGD(b.parameters(), lr=0.3)
+    state_a, losses = bptt.train(a, xs, ys, rg.cross_entropy, opt_a, bptt.chunk(4))
+    state = None
+    for s in range(0, 11, 4):
+        out, state = b(rg.tensor(xs[s:s + 4]), state)
+        loss = sum(rg.cross_entropy(out[i], ys[s + i]) for i in range(out.shape[0]))
+        opt_b.zero_grad()
+        loss.backward()
+        opt_b.step()
+        state = bptt.detach_state(state)
+    for (n, p), q in zip(a.named_parameters(), b.parameters()):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-12, err_msg=n)
+    np.testing.assert_allclose(state_a[0].data, state[0].data, rtol=1e-12)
+    assert losses.shape == (11,)
+
+
+def test_williams_peng_k_k_trains_exactly_like_chunk_k():
+    _, a = twin_models("GRU")
+    _, b = twin_models("GRU")
+    xs, ys = lstm_data(T=10)
+    ra = bptt.train(a, xs, ys, rg.cross_entropy, rg.optim.Adam(a.parameters(), lr=0.05), bptt.chunk(3))
+    rb = bptt.train(b, xs, ys, rg.cross_entropy, rg.optim.Adam(b.parameters(), lr=0.05), bptt.williams_peng(3, 3))
+    np.testing.assert_array_equal(ra.losses, rb.losses)
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert len(ra.update_losses) == 4
+
+
+def test_williams_peng_training_against_a_brute_force_reference():
+    """Scalar RNN, updates every k1 steps; each step's Jacobian uses the weight
+    that step ran with (the tape is never recomputed)."""
+    T, k1, k2, lr = 12, 2, 5, 0.05
+    xs, cs, _ = scalar_problem(T, seed=3)
+    model = ScalarRNN(0.7)
+    bptt.train(model, xs, cs, linear_loss, rg.optim.SGD(model.parameters(), lr=lr), bptt.williams_peng(k1, k2))
+    w, used, h = 0.7, [], []
+    for t in range(T):
+        used.append(w)
+        h.append(xs[t] + (w * h[t - 1] if t else 0.0))
+        if (t + 1) % k1 == 0 or t == T - 1:
+            start = t + 1 - ((t % k1) + 1)
+            first = max(0, start - (k2 - k1))
+            g = 0.0
+            for tau in range(start, t + 1):
+                for s in range(max(first, 1), tau + 1):
+                    g += cs[tau] * np.prod(used[s + 1:tau + 1]) * h[s - 1]
+            w -= lr * g
+    np.testing.assert_allclose(model.w.data, w, rtol=1e-12)
+
+
+def test_forward_runs_once_per_step():
+    calls = []
+
+    class Counting(ScalarRNN):
+        def forward(self, x, h):
+            calls.append(1)
+            return super().forward(x, h)
+
+    xs, cs, _ = scalar_problem(20)
+    m = Counting(0.5)
+    for mode in (bptt.williams_peng(2, 7), bptt.window(5), bptt.chunk(3), bptt.tail(6)):
+        calls.clear()
+        bptt.train(m, xs, cs, linear_loss, rg.optim.SGD(m.parameters(), lr=0.0), mode)
+        assert len(calls) == 20, mode
+
+
+def _peak_memory(mode, T):
+    """Peak traced memory of one pass (a tape of about 25 KiB per step, so
+    Python's allocator caches are noise)."""
+    rg.manual_seed(0)
+    model = SeqModel("RNN", I=8, H=64, O=4).double()
+    rng = np.random.default_rng(0)
+    xs, ys = rng.standard_normal((T, 16, 8)), rng.integers(0, 4, (T, 16))
+    tracemalloc.start()
+    bptt.gradient(model, xs, ys, rg.cross_entropy, mode)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak - 8 * T  # the per-step loss record is O(T) floats by design
+
+
+@pytest.mark.parametrize("mode", [bptt.chunk(25), bptt.williams_peng(5, 20)], ids=str)
+def test_memory_stays_flat_in_T(mode):
+    small, large = _peak_memory(mode, 100), _peak_memory(mode, 10_000)
+    assert large < 1.2 * small + 256 * 1024, f"peak {small / 1024:.0f} KiB at T=100, {large / 1024:.0f} KiB at T=10000"
+
+
+def test_full_bptt_memory_grows_with_T():
+    """The same measurement does see the growth of full BPTT (the test can fail)."""
+    assert _peak_memory(bptt.full(), 2000) > 5 * _peak_memory(bptt.full(), 100)
+
+
+def test_trace_sees_vanishing_and_exploding_gradients(tmp_path):
+    xs, ys = np.ones((30, 1, 1)), np.zeros((30, 1))
+    small, large = ScalarRNN(0.5), ScalarRNN(1.3)
+    only_last = [0.0] * 29 + [1.0]
+    h0 = rg.tensor(np.zeros((1, 1)))
+    tr_small = bptt.trace(small, xs, only_last, lambda o, c: o.sum() * c, state=h0)
+    tr_large = bptt.trace(large, xs, only_last, lambda o, c: o.sum() * c, state=h0)
+    np.testing.assert_allclose(tr_small.h_norm, 0.5 ** np.arange(29, -1, -1))   # ∂h_T/∂h_t = w^{T−t}
+    assert tr_small.vanishing_ratio() < 1e-8
+    assert tr_large.h_norm[0] > 1e3 * tr_large.h_norm[-1]
+    np.testing.assert_allclose(sum(tr_small.param_share["w"]), 1.0)
+    assert tr_small.plot(str(tmp_path / "t.png")) and (tmp_path / "t.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_trace_per_gate_deltas_cells_equal_fused(kind):
+    cell, seq = twin_models(kind)
+    xs, ys = lstm_data(T=8)
+    a = bptt.trace(cell, xs, ys, rg.cross_entropy, bptt.chunk(4))
+    b = bptt.trace(seq, xs, ys, rg.cross_entropy, bptt.chunk(4))
+    gates = ("i", "f", "g", "o") if kind == "LSTM" else ("r", "z", "n")
+    assert tuple(a.gate_norm) == gates and tuple(b.gate_norm) == gates
+    np.testing.assert_allclose(a.h_norm, b.h_norm, rtol=1e-10)
+    for g in gates:
+        np.testing.assert_allclose(a.gate_norm[g], b.gate_norm[g], rtol=1e-10, atol=1e-14)
+    if kind == "LSTM":
+        np.testing.assert_allclose(a.c_norm, b.c_norm, rtol=1e-10)
+    full = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.chunk(4))
+    for name, share in b.param_share.items():
+        if np.any(full[name]):
+            np.testing.assert_allclose(share.sum(), 1.0, rtol=1e-9)
+    assert "‖∂L/∂h‖" in str(a)
+
+
+def test_bias_report():
+    _, seq = twin_models("LSTM")
+    xs, ys = lstm_data(T=12)
+    exact = bptt.bias_report(seq, xs, ys, rg.cross_entropy, bptt.chunk(12)).as_dict()
+    assert all(v["rel_error"] < 1e-12 and v["cosine"] > 1 - 1e-12 for v in exact.values())
+    report = bptt.bias_report(seq, xs, ys, rg.cross_entropy, bptt.chunk(2))
+    d = report.as_dict()
+    assert d["rnn.weight_hh_l0"]["rel_error"] > 1e-3
+    assert d["out.weight"]["rel_error"] < 1e-12  # the readout sees no recurrence
+    assert "cosine" in str(report)
+
+
+def test_stateful_reset_and_detach_rows():
+    rg.manual_seed(0)
+    rnn = nn.RNN(2, 3).double()
+    model = bptt.Stateful(rnn, detach=False)
+    x = rg.tensor(np.random.default_rng(0).standard_normal((2, 4, 2)))
+    model(x)
+    carried = model.state.data.copy()
+    model.reset(np.array([True, False, False, True]))
+    np.testing.assert_array_equal(model.state.data[0, [0, 3]], 0)
+    np.testing.assert_array_equal(model.state.data[0, [1, 2]], carried[0, [1, 2]])
+    model.detach(np.array([False, True, False, False]))
+    out = model(x)
+    out.sum().backward()
+    # rows 1 (detached) and 0, 3 (reset) start from constants: only row 2's first-batch inputs get gradient
+    # through the state; here check the weight gradient equals the one with rows 0, 1, 3 cut
+    g_w = rnn.weight_hh_l0.grad.data.copy()
+    rnn.zero_grad()
+    m2 = bptt.Stateful(rnn, detach=False)
+    m2(x)
+    m2.state = bptt.detach_rows(bptt.reset_rows(m2.state, np.array([True, False, False, True])),
+                                np.array([True, True, False, True]))
+    m2(x).sum().backward()
+    np.testing.assert_allclose(g_w, rnn.weight_hh_l0.grad.data, rtol=1e-12)
+
+
+def test_stateful_carries_state_and_refuses_a_new_batch_size():
+    rnn = nn.GRU(2, 3)
+    model = bptt.Stateful(rnn)
+    x = rg.tensor(np.ones((5, 4, 2), np.float32))
+    model(x)
+    assert not model.state.requires_grad  # cut from the graph, value kept
+    first = model.state.data.copy()
+    model(x)
+    assert not np.array_equal(first, model.state.data)
+    with pytest.raises(rg.OpError, match="batch has 3 rows but the carried state has 4"):
+        model(rg.tensor(np.ones((5, 3, 2), np.float32)))
+    model.remap([0, 2, 3])
+    assert model(rg.tensor(np.ones((5, 3, 2), np.float32))).shape == (5, 3, 3)
+    model.reset()
+    assert model.state is None
+
+
+def test_stateful_batches_continue_rows_and_mark_resets():
+    seqs = np.arange(5 * 7).reshape(5, 7)
+    batches = list(rg.data.stateful_batches(seqs, batch_size=2, k=3))
+    first = batches[0]
+    assert first.x.shape == (3, 2) and first.reset.tolist() == [True, True]
+    assert first.x[:, 0].tolist() == [0, 1, 2] and first.y[:, 0].tolist() == [1, 2, 3]
+    assert batches[1].x[:, 0].tolist() == [3, 4, 5] and not batches[1].reset.any()
+    assert batches[3].reset.all() and batches[3].x[:, 0].tolist() == [14, 15, 16]
+    seen = [b.sequence[0] for b in batches]
+    assert seen == [0, 0, 0, 2, 2, 2, 4, 4, 4]
+    assert not batches[-1].valid[:, 1].any()  # lane 1 ran out: padding
+
+
+def test_stateful_batches_seed_case_without_copies():
+    """125,973 sequences of length 1000, k = 25, batch 40 (seed page 002), as a
+    zero-copy view: row i of batch b + 1 continues row i of batch b."""
+    base = np.arange(1000, dtype=np.int32)
+    seqs = np.lib.stride_tricks.as_strided(base, (125_973, 1000), (0, 4))  # no copy of 126 M items
+    gen = rg.data.stateful_batches(seqs, batch_size=40, k=25)
+    batches = [next(gen) for _ in range(41)]
+    assert batches[0].x.shape == (25, 40) and batches[0].reset.all()
+    for b in range(1, 40):
+        np.testing.assert_array_equal(batches[b].x[0], batches[b - 1].x[-1] + 1)
+        assert not batches[b].reset.any()
+    assert batches[40].reset.all()  # every lane starts its next sequence together
+    assert batches[40].sequence.tolist() == list(range(40, 80))
+
+
+def test_scan_equals_bptt_for_graph_cut_modes_and_refuses_schedules():
+    T = 9
+    xs, cs, _ = scalar_problem(T)
+    for mode in (bptt.full(), bptt.chunk(4), bptt.tail(3)):
+        w = rg.tensor(np.array(0.7), requires_grad=True)
+        _, ys = rg.scan(lambda h, x: (w * h + x, w * h + x), rg.tensor(np.array(0.0)), xs, mode)
+        (ys * rg.tensor(cs)).sum().backward()
+        expected = bptt.gradient(ScalarRNN(0.7), xs, cs, linear_loss, mode)["w"]
+        np.testing.assert_allclose(w.grad.data, expected, rtol=1e-12, err_msg=str(mode))
+    with pytest.raises(ValueError, match="schedule of several backward passes"):
+        rg.scan(lambda h, x: (h, x), None, xs, bptt.window(2))
+
+
+def test_mode_errors_and_pictures():
+    with pytest.raises(ValueError, match="k1 ≤ k2"):
+        bptt.williams_peng(5, 2)
+    with pytest.raises(ValueError, match="positive int"):
+        bptt.chunk(0)
+    with pytest.raises(TypeError, match="mode must be one of"):
+        bptt.gradient(ScalarRNN(0.5), [1.0], [1.0], linear_loss, "chunk")
+    with pytest.raises(ValueError, match="2 inputs but 3 targets"):
+        bptt.gradient(ScalarRNN(0.5), [1.0, 2.0], [1.0, 2.0, 3.0], linear_loss, bptt.full())
+    doc = bptt.modes.__doc__
+    assert "ℓ6 ..xxxx..   " in doc.replace("l6 ", "ℓ6 ") or "..xxxx.." in doc
+    assert bptt.williams_peng(2, 4).picture(8).splitlines()[2].endswith("..xxxx..")
