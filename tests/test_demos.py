@@ -24,7 +24,7 @@ def test_xor_demo_learns_and_prints_what_the_seed_prints(tmp_path, capsys):
 def test_cli_lists_and_runs_demos(tmp_path):
     listing = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "--list"],
                              capture_output=True, text=True, check=True)
-    assert "xor" in listing.stdout
+    assert "xor" in listing.stdout and "echo" in listing.stdout and "bptt-modes" in listing.stdout
     run = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "xor", "--out", str(tmp_path)],
                          capture_output=True, text=True, check=True)
     assert "learned XOR" in run.stdout
@@ -63,3 +63,33 @@ def test_cartpole_episode_length_rises(tmp_path):
     r = demos.run("cartpole", out_dir=str(tmp_path), episodes=120, verbose=False)
     assert r["last25"] > 2 * r["first25"]
     assert (tmp_path / "cartpole_lengths.png").exists()
+
+
+def test_echo_demo_learns_the_echo(tmp_path):
+    r = demos.run("echo", out_dir=str(tmp_path), epochs=1, total=15_000, verbose=False, progress=False)
+    assert r["accuracy"] > 0.95
+    assert r["losses"][-1] < r["losses"][0] / 10
+    assert (tmp_path / "echo.png").stat().st_size > 1000
+
+
+def test_series_demo_learns_the_alternating_series(tmp_path, capsys):
+    r = demos.run("series", out_dir=str(tmp_path))
+    assert r["learned"]
+    assert "vector-Jacobian products for 14 steps" in capsys.readouterr().out
+
+
+def test_charlm_demo_loss_drops_below_the_unigram_entropy(tmp_path):
+    r = demos.run("charlm", out_dir=str(tmp_path), updates=150, batch_size=16, k=24, hidden=64,
+                  max_chars=60_000, verbose=False, progress=False)
+    assert r["final_loss"] < r["unigram_entropy"]
+    assert r["losses"][-1] < r["losses"][0] - 1.0
+    assert r["sample"].startswith("import ")
+
+
+def test_bptt_modes_demo(tmp_path):
+    r = demos.run("bptt-modes", out_dir=str(tmp_path), verbose=False)
+    s = r["summary"]
+    assert s["williams_peng(4, 12)"]["rel_error_weight_hh"] < s["chunk(8)"]["rel_error_weight_hh"]
+    assert s["tail(8)"]["rel_error_weight_hh"] > s["window(8)"]["rel_error_weight_hh"]
+    assert r["decay"] < 0.5
+    assert (tmp_path / "bptt_modes.png").stat().st_size > 1000

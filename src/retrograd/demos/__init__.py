@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 
 DEMOS = {
+    "echo": "seed 004's echo RNN: truncated BPTT (chunk 15) on a carried state, learns to echo 3 steps back",
+    "series": "seed 000: an RNN learns the series 1, 0, 1, 0 … through rg.scan; the BPTT steps printed",
+    "charlm": "stateful LSTM character model, chunk TBPTT on standard-library source, prints samples as it learns",
+    "bptt-modes": "one sequence, every truncation mode's gradient against full BPTT, bias report, gradient heatmap",
     "xor": "2-3-1 sigmoid network learning XOR with plain gradient descent (seed page 001)",
     "output-delta": "why the output delta a − y passes gradient checking and (a − y)·f′(z) does not (seed page 002)",
     "sine": "tanh network learning sin(x) on [−π, π] to a stated error (seed page 002)",
