@@ -196,18 +196,23 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
             leaf.grad = _wrap(leaf.grad.data + g)
 
     heap = []  # (-seq, op): the latest op first
-    for t, g in zip(roots, root_grads):
-        node = t._node
-        if node is None:
-            if t.requires_grad:
-                to_leaf(t, g)
-        elif node.multi:
-            _send_multi(grads, heap, node, t._oi, g)
-        elif node in grads:
-            grads[node] = grads[node] + g
+
+    def send(t, g):
+        """Add ``g`` to the gradient arriving at the op that produced ``t``."""
+        p = t._node
+        if p.multi:
+            _send_multi(grads, heap, p, t._oi, g)
+        elif p in grads:
+            grads[p] = grads[p] + g
         else:
-            grads[node] = g
-            heappush(heap, (-node.seq, node))
+            grads[p] = g
+            heappush(heap, (-p.seq, p))
+
+    for t, g in zip(roots, root_grads):
+        if t._node is not None:
+            send(t, g)
+        elif t.requires_grad:
+            to_leaf(t, g)
 
     anomaly = _mode.anomaly
     prev_mode = _mode.grad_enabled
@@ -252,13 +257,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                         a.grad = _wrap(gi)
                     else:
                         to_leaf(a, gi)
-                elif p.multi:
-                    _send_multi(grads, heap, p, a._oi, gi)
-                elif p in grads:
-                    grads[p] = grads[p] + gi
                 else:
-                    grads[p] = gi
-                    heappush(heap, (-p.seq, p))
+                    send(a, gi)
             if not retain_graph:
                 n.inputs = n.xs = n.ans = None
     finally:

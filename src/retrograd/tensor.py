@@ -156,6 +156,15 @@ class Op:
 
     def __call__(self, *args) -> "Tensor":
         """Run the forward pass on ``args`` and record this op on the tape."""
+        xs, out, record = self._apply(args)
+        t = _wrap(out, self if record else None)
+        return t
+
+    def _apply(self, args):
+        """Forward on the arrays of ``args``; record the op if any input needs a
+        gradient. Returns (arrays, output, recorded). Shared by every op with a
+        variable number of inputs and by MultiOp; UnaryOp and BinaryOp unroll
+        the same steps because they are most of every graph."""
         xs, req = [], False
         for a in args:
             if isinstance(a, Tensor):
@@ -169,24 +178,22 @@ class Op:
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise self._fail(args, e) from e
-        if type(out) is not backend.ndarray:
-            out = xp.asarray(out)
-        t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._hooks = out, None, None
+        outs = out if self.multi else (out,)
+        outs = tuple(o if type(o) is backend.ndarray else xp.asarray(o) for o in outs)
         mode = _mode
         if mode.anomaly:
-            self._check_forward(out, args)
-        if req and mode.grad_enabled:
+            for o in outs:
+                self._check_forward(o, args)
+        record = req and mode.grad_enabled
+        if record:
             self.inputs, self.xs = args, tuple(xs)
             self.needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            self.ans = out if self.save_ans else None
+            ans = outs if self.multi else outs[0]
+            self.ans = ans if self.save_ans else None
             self.hooks = self.retained = None
             self.site = _user_site() if mode.anomaly else None
             self.seq = _next_seq()
-            t._node, t.requires_grad = self, True
-        else:
-            t._node, t.requires_grad = None, False
-        return t
+        return xs, (outs if self.multi else outs[0]), record
 
     def _params(self) -> str:
         extra = self.extra_repr()
@@ -293,33 +300,9 @@ class MultiOp(Op):
     multi = True
 
     def __call__(self, *args) -> tuple:
-        xs, req = [], False
-        for a in args:
-            if isinstance(a, Tensor):
-                xs.append(a.data)
-                req = req or a.requires_grad
-            else:
-                xs.append(a)
-        try:
-            outs = self.forward(*xs)
-        except OpError:
-            raise
-        except (ValueError, TypeError, IndexError) as e:
-            raise self._fail(args, e) from e
-        outs = tuple(o if type(o) is backend.ndarray else xp.asarray(o) for o in outs)
-        mode = _mode
-        if mode.anomaly:
-            for o in outs:
-                self._check_forward(o, args)
-        record = req and mode.grad_enabled
+        xs, outs, record = self._apply(args)
         if record:
-            self.inputs, self.xs = args, tuple(xs)
-            self.needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            self.ans = outs if self.save_ans else None
             self.out_meta = tuple((o.shape, o.dtype) for o in outs)
-            self.hooks = self.retained = None
-            self.site = _user_site() if mode.anomaly else None
-            self.seq = _next_seq()
         result = []
         for i, o in enumerate(outs):
             t = _wrap(o, self if record else None)

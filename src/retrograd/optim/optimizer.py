@@ -58,10 +58,14 @@ class Optimizer:
     def step(self, closure=None):
         """Update every parameter that has a gradient. Returns the closure's loss if given."""
         loss = closure() if closure is not None else None
+        states = self.state
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    self.update(p, p.grad.data, self.state.setdefault(id(p), {}), group)
+                    state = states.get(id(p))
+                    if state is None:
+                        state = states[id(p)] = {}
+                    self.update(p, p.grad.data, state, group)
         return loss
 
     def update(self, p, g, state, group):  # pragma: no cover - abstract
