@@ -103,3 +103,56 @@ class RetrogradMLPRaw:
         for p in self.p:
             p.grad = None
         return float(loss.data), grads
+
+
+class RetrogradLSTM:
+    """``nn.LSTM`` (one fused op over the sequence, hand-written per-gate BPTT),
+    a linear readout on every step, a fused loss and ``optim.SGD`` — the
+    counterpart of the harness's ``torch_nn`` and ``torch_cell``."""
+
+    name = "retrograd nn.LSTM"
+
+    def __init__(self, cfg, params, data, lr):
+        self.cfg = cfg
+        I, H, O = cfg["I"], cfg["H"], cfg["O"]
+        self.vocab = bool(cfg.get("V"))
+        self.rnn = nn.LSTM(I, H)
+        self.lin = nn.Linear(H, O)
+        self.rnn.load_state_dict({"weight_ih_l0": params["W_ih"], "weight_hh_l0": params["W_hh"],
+                                  "bias_ih_l0": params["b_ih"], "bias_hh_l0": params["b_hh"]})
+        self.lin.load_state_dict({"weight": params["W_out"], "bias": params["b_out"]})
+        modules = [self.rnn, self.lin]
+        if self.vocab:
+            self.emb = nn.Embedding(cfg["V"], I)
+            self.emb.load_state_dict({"weight": params["emb"]})
+            modules.append(self.emb)
+        self.map = {"W_ih": self.rnn.weight_ih_l0, "W_hh": self.rnn.weight_hh_l0, "b_ih": self.rnn.bias_ih_l0,
+                    "b_hh": self.rnn.bias_hh_l0, "W_out": self.lin.weight, "b_out": self.lin.bias}
+        if self.vocab:
+            self.map["emb"] = self.emb.weight
+        self.opt = optim.SGD([p for m in modules for p in m.parameters()], lr=lr)
+        self.x = data["x"] if self.vocab else rg.tensor(data["x"])
+        self.y = data["y"] if self.vocab else rg.tensor(data["y"])
+
+    def _loss(self):
+        x = self.emb(self.x) if self.vocab else self.x
+        out, _ = self.rnn(x)
+        y = self.lin(out)
+        if self.cfg["loss"] == "mse":
+            return rg.mse_loss(y, self.y)
+        return rg.cross_entropy(y.reshape(-1, y.shape[-1]), self.y.reshape(-1))
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self._loss()
+        loss.backward()
+        self.opt.step()
+        return float(loss.data)
+
+    def loss_and_grads(self):
+        self.opt.zero_grad()
+        loss = self._loss()
+        loss.backward()
+        grads = {k: p.grad.data.copy() for k, p in self.map.items()}
+        self.opt.zero_grad()
+        return float(loss.data), grads

@@ -150,7 +150,7 @@ def test_fit_stops_on_non_finite_loss():
     model = nn.Linear(4, 1)
     x, y = _data()
     bad = DataLoader((x * np.inf, y.astype(np.float32)[:, None]), batch_size=8)
-    with pytest.raises(FloatingPointError, match="loss became"):
+    with pytest.raises(FloatingPointError, match="loss became"), np.errstate(invalid="ignore"):
         rg.train.fit(model, rg.mse_loss, optim.SGD(model.parameters(), lr=0.1), bad, progress=False, verbose=False)
 
 
