@@ -64,15 +64,13 @@ def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
     return G
 
 
-def _weight_grads(needs, dA, x, hs_prev, w_ih, bias_rows=None):
-    """x̄, W̄_ih, W̄_hh and b̄ from the stacked pre-activation deltas dA (T, B, kH)."""
+def _weight_grads(needs, dA, x, hs_prev, w_ih):
+    """x̄, W̄_ih and W̄_hh of the LSTM from its stacked pre-activation deltas dA (T, B, 4H)."""
     T, B, I = x.shape
     dA2 = dA.reshape(T * B, -1)
     gx = (dA2 @ w_ih).reshape(T, B, I) if needs[0] else None
     gw_ih = dA2.T @ x.reshape(T * B, I) if needs[3] else None
-    gw_hh = None
-    if needs[4]:
-        gw_hh = (bias_rows if bias_rows is not None else dA2).T @ hs_prev.reshape(T * B, -1)
+    gw_hh = dA2.T @ hs_prev.reshape(T * B, -1) if needs[4] else None
     return gx, gw_ih, gw_hh
 
 
@@ -92,19 +90,21 @@ class LSTMLayer(MultiOp):
         hs[0], cs[0] = h0, c0
         w_hhT = w_hh.T
         tmp = xp.empty((B, 4 * H), dtype=G.dtype)
+        g_act, ig = xp.empty((B, H), dtype=G.dtype), xp.empty((B, H), dtype=G.dtype)
         for t in range(T):
             a = G[t]
             xp.matmul(hs[t], w_hhT, out=tmp)
             a += tmp
-            _sigmoid_(a[:, :2 * H])
-            xp.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            _sigmoid_(a[:, 3 * H:])
+            xp.tanh(a[:, 2 * H:3 * H], out=g_act)
+            _sigmoid_(a)                        # all four blocks at once (contiguous) …
+            a[:, 2 * H:3 * H] = g_act           # … then g gets its tanh back
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             c = cs[t + 1]
-            xp.multiply(f, cs[t], out=c)
-            c += i * g
+            xp.multiply(f, cs[t], out=c)        # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
+            xp.multiply(i, g, out=ig)
+            c += ig
             xp.tanh(c, out=tc[t])
-            xp.multiply(o, tc[t], out=hs[t + 1])
+            xp.multiply(o, tc[t], out=hs[t + 1])  # hₜ = o ⊙ tanh cₜ
         self.G, self.hs, self.cs, self.tc = G, hs, cs, tc
         return hs[1:], hs[T], cs[T]
 
@@ -115,29 +115,37 @@ class LSTMLayer(MultiOp):
         g_hs, g_h, g_c = grads
         G, hs, cs, tc = self.G, self.hs, self.cs, self.tc
         T, B, H = tc.shape
-        dA = xp.empty_like(G)
+        # The local derivatives of every step at once, in the delta buffer itself:
+        # σ′ = s(1 − s) for i, f, o and 1 − g² for g; then each step multiplies in place.
+        dA = xp.subtract(1, G)
+        dA *= G
+        gg = G[:, :, 2 * H:3 * H]
+        xp.multiply(gg, gg, out=dA[:, :, 2 * H:3 * H])
+        xp.subtract(1, dA[:, :, 2 * H:3 * H], out=dA[:, :, 2 * H:3 * H])
+        tanh_slope = xp.multiply(tc, tc)
+        xp.subtract(1, tanh_slope, out=tanh_slope)     # 1 − tanh² cₜ
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
+        tmp = xp.empty_like(dh)
         listen = bool(_step_listeners)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
             a, da = G[t], dA[t]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
-            tct = tc[t]
-            xp.multiply(dh, tct, out=d_o)                 # δo = δh ⊙ tanh c ⊙ o(1 − o)
-            d_o *= o * (1 - o)
-            dc += dh * o * (1 - tct * tct)                # δc += δh ⊙ o ⊙ (1 − tanh² c)
-            xp.multiply(dc, g, out=d_i)                   # δi = δc ⊙ g ⊙ i(1 − i)
-            d_i *= i * (1 - i)
-            xp.multiply(dc, i, out=d_g)                   # δg = δc ⊙ i ⊙ (1 − g²)
-            d_g *= 1 - g * g
-            xp.multiply(dc, cs[t], out=d_f)               # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
-            d_f *= f * (1 - f)
+            d_o *= dh                                     # δo = δh ⊙ tanh cₜ ⊙ o(1 − o)
+            d_o *= tc[t]
+            xp.multiply(dh, o, out=tmp)                   # δc += δh ⊙ o ⊙ (1 − tanh² cₜ)
+            tmp *= tanh_slope[t]
+            dc += tmp
+            da.reshape(B, 4, H)[:, :3] *= dc[:, None, :]  # δi, δf, δg all carry δc …
+            d_i *= g                                      # δi = δc ⊙ g ⊙ i(1 − i)
+            d_f *= cs[t]                                  # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
+            d_g *= i                                      # δg = δc ⊙ i ⊙ (1 − g²)
             if listen:
                 _report(self, t, dh, dc, da)
-            dc *= f                                       # δcₜ₋₁
-            dh = da @ w_hh                                # δhₜ₋₁
+            dc *= f                                       # δcₜ₋₁ = δc ⊙ f
+            dh = da @ w_hh                                # δhₜ₋₁ = [δi δf δg δo] W_hh
         n = self.needs
         gx, gw_ih, gw_hh = _weight_grads(n, dA, x, hs[:-1], w_ih)
         gb = dA.sum(axis=(0, 1)) if (b_ih is not None and (n[5] or n[6])) else None
