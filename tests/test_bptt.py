@@ -379,3 +379,29 @@ def test_mode_errors_and_pictures():
     doc = bptt.modes.__doc__
     assert "ℓ6 ..xxxx..   " in doc.replace("l6 ", "ℓ6 ") or "..xxxx.." in doc
     assert bptt.williams_peng(2, 4).picture(8).splitlines()[2].endswith("..xxxx..")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(T=st.integers(1, 14), k1=st.integers(1, 6), extra=st.integers(0, 6), k=st.integers(1, 8),
+       seed=st.integers(0, 1000))
+def test_modes_match_closed_forms_for_random_lengths(T, k1, extra, k, seed):
+    """Property: on random T and truncation lengths, each mode's gradient equals
+    its closed form for the scalar linear RNN."""
+    k2 = k1 + extra
+    xs, cs, h = scalar_problem(T, seed)
+    model = ScalarRNN(0.7)
+    forms = [
+        (bptt.full(), range(T), lambda t: 0),
+        (bptt.chunk(k), range(T), lambda t: t - t % k),
+        (bptt.williams_peng(k1, k2), range(T), lambda t: max(0, t - t % k1 - (k2 - k1))),
+        (bptt.window(k), range(T), lambda t: max(0, t - k + 1)),
+        (bptt.tail(k), range(max(0, T - k), T), lambda t: max(0, T - k)),
+    ]
+    for mode, losses, first_of in forms:
+        got = bptt.gradient(model, xs, cs, linear_loss, mode)["w"]
+        np.testing.assert_allclose(got, hand_gradient(first_of, losses, cs, h), rtol=1e-11, atol=1e-12,
+                                   err_msg=str(mode))

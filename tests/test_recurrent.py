@@ -187,3 +187,24 @@ def test_cells_match_torch(kind):
     out_r, out_t = rc(rg.tensor(x), sr), tc(torch.from_numpy(x), st)
     for a, b in zip(_flat(out_r), out_t if kind == "LSTMCell" else [out_t]):
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(kind=st.sampled_from(KINDS), T=st.integers(1, 5), B=st.integers(1, 3), I=st.integers(1, 4),
+       H=st.integers(1, 4), layers=st.integers(1, 2), seed=st.integers(0, 1000))
+def test_fused_equals_cells_on_random_shapes(kind, T, B, I, H, layers, seed):
+    rng = np.random.default_rng(seed)
+    layer = getattr(nn, kind)(I, H, num_layers=layers).double()
+    x = rg.tensor(rng.standard_normal((T, B, I)), requires_grad=True)
+    state = _state(kind, rng, layers, B, H)
+    out_f, st_f = layer(x, state)
+    out_c, st_c = _unroll_cells(layer, x, state)
+    np.testing.assert_allclose(out_f.data, out_c.data, rtol=1e-12, atol=1e-14)
+    w = rng.standard_normal(out_f.shape)
+    wrt = [x] + _flat(state) + list(layer.parameters())
+    for a, b in zip(rg.grad((out_f * rg.tensor(w)).sum(), wrt), rg.grad((out_c * rg.tensor(w)).sum(), wrt)):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-13)
