@@ -165,35 +165,32 @@ class Op:
         gradient. Returns (arrays, output, recorded). Shared by every op with a
         variable number of inputs and by MultiOp; UnaryOp and BinaryOp unroll
         the same steps because they are most of every graph."""
-        xs, req = [], False
-        for a in args:
-            if isinstance(a, Tensor):
-                xs.append(a.data)
-                req = req or a.requires_grad
-            else:
-                xs.append(a)
+        xs = tuple([a.data if isinstance(a, Tensor) else a for a in args])
         try:
             out = self.forward(*xs)
         except OpError:
             raise
         except (ValueError, TypeError, IndexError) as e:
             raise self._fail(args, e) from e
-        outs = out if self.multi else (out,)
-        outs = tuple(o if type(o) is backend.ndarray else xp.asarray(o) for o in outs)
+        if self.multi:
+            out = tuple(o if type(o) is backend.ndarray else xp.asarray(o) for o in out)
+        elif type(out) is not backend.ndarray:
+            out = xp.asarray(out)
         mode = _mode
         if mode.anomaly:
-            for o in outs:
+            for o in (out if self.multi else (out,)):
                 self._check_forward(o, args)
-        record = req and mode.grad_enabled
-        if record:
-            self.inputs, self.xs = args, tuple(xs)
-            self.needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            ans = outs if self.multi else outs[0]
-            self.ans = ans if self.save_ans else None
-            self.hooks = self.retained = None
-            self.site = _user_site() if mode.anomaly else None
-            self.seq = _next_seq()
-        return xs, (outs if self.multi else outs[0]), record
+        record = False
+        if mode.grad_enabled:
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            if True in needs:
+                record = True
+                self.inputs, self.xs, self.needs = args, xs, needs
+                self.ans = out if self.save_ans else None
+                self.hooks = self.retained = None
+                self.site = _user_site() if mode.anomaly else None
+                self.seq = _next_seq()
+        return xs, out, record
 
     def _params(self) -> str:
         extra = self.extra_repr()
