@@ -354,17 +354,33 @@ def test_stateful_batches_seed_case_without_copies():
     assert batches[40].sequence.tolist() == list(range(40, 80))
 
 
-def test_scan_equals_bptt_for_graph_cut_modes_and_refuses_schedules():
+@pytest.mark.parametrize("mode", [bptt.full(), bptt.chunk(4), bptt.tail(3), bptt.window(3),
+                                  bptt.williams_peng(2, 5)], ids=str)
+def test_scan_supports_every_mode(mode):
     T = 9
     xs, cs, _ = scalar_problem(T)
-    for mode in (bptt.full(), bptt.chunk(4), bptt.tail(3)):
-        w = rg.tensor(np.array(0.7), requires_grad=True)
-        _, ys = rg.scan(lambda h, x: (w * h + x, w * h + x), rg.tensor(np.array(0.0)), xs, mode)
-        (ys * rg.tensor(cs)).sum().backward()
-        expected = bptt.gradient(ScalarRNN(0.7), xs, cs, linear_loss, mode)["w"]
-        np.testing.assert_allclose(w.grad.data, expected, rtol=1e-12, err_msg=str(mode))
-    with pytest.raises(ValueError, match="schedule of several backward passes"):
-        rg.scan(lambda h, x: (h, x), None, xs, bptt.window(2))
+    w = rg.tensor(np.array(0.7), requires_grad=True)
+    _, ys = rg.scan(lambda h, x: (w * h + x, w * h + x), rg.tensor(np.array(0.0)), xs, mode)
+    (ys * rg.tensor(cs)).sum().backward()
+    expected = bptt.gradient(ScalarRNN(0.7), xs, cs, linear_loss, mode)["w"]
+    np.testing.assert_allclose(w.grad.data, expected, rtol=1e-12, err_msg=str(mode))
+
+
+def test_scheduled_scan_inputs_and_final_carry_gradients():
+    """window(k) on scan: gradients reach the inputs xs too, and a loss on the
+    final carry enters at the last step (checked against full() when k ≥ T)."""
+    rng = np.random.default_rng(5)
+    xs = rng.standard_normal((6, 2))
+    results = []
+    for mode in (bptt.window(6), bptt.full()):
+        w = rg.tensor(np.array([[0.5, -0.2], [0.1, 0.8]]), requires_grad=True)
+        x = rg.tensor(xs, requires_grad=True)
+        carry, ys = rg.scan(lambda h, xt: (rg.tanh(h @ w + xt), rg.tanh(h @ w + xt) * 2.0),
+                            rg.tensor(np.zeros(2)), x, mode)
+        (ys.sum() + (carry ** 2).sum()).backward()
+        results.append((w.grad.data.copy(), x.grad.data.copy()))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-12)
 
 
 def test_mode_errors_and_pictures():

@@ -99,6 +99,8 @@ class Runner:
         self.listener = listener
         self.seg_len = segment or mode.segment(self.T)
         self.step_losses = np.zeros(self.T)
+        self.loss_grad = None         # t -> gradient for step t's "loss" (scan: ∂L/∂yₜ); None means 1
+        self.final_state_grad = None  # gradient arriving at the final state (scan's carry)
 
     # ------------------------------------------------------------ forward
     def _forward_segment(self, start, stop, state, record):
@@ -123,22 +125,23 @@ class Runner:
             self.listener.forward_end()
         for i, t in enumerate(range(start, stop)):
             y = self.ys[t]
-            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) else _wrap(np.asarray(y)))
+            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) or y is None else _wrap(np.asarray(y)))
             losses.append(loss)
-            self.step_losses[t] = float(loss.data)
+            if loss.size == 1:
+                self.step_losses[t] = float(loss.data)
         return Segment(start, stop, state_in, outputs, losses, _parts(state), states), state
 
     # ------------------------------------------------------------ backward
     def _backprop_job(self, job, segments, acc):
         """Run one job: δ flows from the job's last segment back to its first."""
-        delta = None
+        delta = self.final_state_grad if job.last == self.T - 1 else None
         involved = [s for s in segments if s.start <= job.last and s.stop > job.first]
         for seg in reversed(involved):
             roots, root_grads = [], []
             for t, loss in zip(range(seg.start, seg.stop), seg.losses):
                 if t in job.losses and loss.requires_grad:
                     roots.append(loss)
-                    root_grads.append(None)
+                    root_grads.append(None if self.loss_grad is None else self.loss_grad(t))
             if delta is not None:
                 for part, d in zip(seg.state_out, delta):
                     if part.requires_grad and d is not None:
@@ -167,6 +170,31 @@ class Runner:
                     self.listener.state_delta(seg, delta)
             else:
                 delta = None
+
+    # ------------------------------------------------------------ forward now, jobs later (rg.scan)
+    def forward_all(self):
+        """Record every segment (the tape is kept whole) and return the final
+        state; ``run_jobs`` later runs the mode's jobs on it."""
+        T, state, start = self.T, self.state, 0
+        skip = self.mode.no_grad_before(T)
+        if skip:
+            with no_grad():
+                _, state = self._forward_segment(0, skip, state, record=False)
+            state, start = detach_state(state), skip
+        self.segments = []
+        while start < T:
+            stop = min(start + self.seg_len, T)
+            seg, state = self._forward_segment(start, stop, state, record=True)
+            self.segments.append(seg)
+            start = stop
+        return state
+
+    def run_jobs(self) -> dict:
+        """All of the mode's jobs on the recorded tape, summed (parameters fixed)."""
+        acc = {}
+        for job in self.mode.iter_jobs(self.T):
+            self._backprop_job(job, self.segments, acc)
+        return acc
 
     # ------------------------------------------------------------ the whole pass
     def run(self, on_update=None):
