@@ -21,32 +21,37 @@ BENCH = os.environ.get("RETROGRAD_BENCH_DIR",
                        os.path.normpath(os.path.join(HERE, "..", "..", "shared", "bench")))
 
 
-def main(argv=None):
+def run_harness(script: str, extra_impls: dict, default_impls: str, report, argv=None):
+    """Run one of the harness's anchor scripts with retrograd's classes
+    registered, then ``report(json results)``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not os.path.isdir(BENCH):
         raise SystemExit(f"shared benchmark harness not found at {BENCH} (set RETROGRAD_BENCH_DIR)")
     sys.path[:0] = [BENCH, HERE]
-    import anchors_mlp
-
-    anchors_mlp.IMPLS["retrograd"] = ("impl_retrograd", "RetrogradMLP")
-    anchors_mlp.IMPLS["retrograd_raw"] = ("impl_retrograd", "RetrogradMLPRaw")
+    anchors = __import__(script)
+    anchors.IMPLS.update(extra_impls)
     if not any(a.startswith("--impls") for a in argv):
-        argv += ["--impls", "numpy,torch,torch_raw,retrograd,retrograd_raw"]
+        argv += ["--impls", default_impls]
     json_path = None
     if not any(a.startswith("--json") for a in argv):
-        json_path = os.path.join(tempfile.mkdtemp(), "mlp.json")
+        json_path = os.path.join(tempfile.mkdtemp(), "results.json")
         argv += ["--json", json_path]
-    sys.argv = ["anchors_mlp.py"] + argv
+    sys.argv = [script + ".py"] + argv
     try:
-        anchors_mlp.main()
+        anchors.main()
     finally:
         if json_path and os.path.exists(json_path):
-            report_ratios(json_path)
+            with open(json_path) as f:
+                report(json.load(f)["results"])
 
 
-def report_ratios(path):
-    with open(path) as f:
-        results = json.load(f)["results"]
+def main(argv=None):
+    run_harness("anchors_mlp", {"retrograd": ("impl_retrograd", "RetrogradMLP"),
+                                "retrograd_raw": ("impl_retrograd", "RetrogradMLPRaw")},
+                "numpy,torch,torch_raw,retrograd,retrograd_raw", report_ratios, argv)
+
+
+def report_ratios(results):
     by = {(r["config"], r["impl"]): r["median_s"] for r in results}
     print("\n### retrograd ratios (median step time; lower is faster)\n")
     print("| config | impl | us | x numpy | x torch (nn+optim) | x torch raw |")

@@ -13,7 +13,27 @@ import retrograd as rg
 from retrograd import nn, optim
 
 
-class RetrogradMLP:
+class _NnOptimStep:
+    """``step`` and ``loss_and_grads`` for a model trained with ``self.opt``;
+    subclasses define ``_loss()`` and ``grad_map`` ({harness name: parameter})."""
+
+    def step(self):
+        self.opt.zero_grad()
+        loss = self._loss()
+        loss.backward()
+        self.opt.step()
+        return float(loss.data)
+
+    def loss_and_grads(self):
+        self.opt.zero_grad()
+        loss = self._loss()
+        loss.backward()
+        grads = {k: p.grad.data.copy() for k, p in self.grad_map.items()}
+        self.opt.zero_grad()
+        return float(loss.data), grads
+
+
+class RetrogradMLP(_NnOptimStep):
     """The MLP as a PyTorch user writes it: ``nn.Sequential`` of ``nn.Linear``,
     a fused loss, ``loss.backward()`` and ``optim.SGD`` (the counterpart of the
     harness's ``torch`` = nn + optim)."""
@@ -34,6 +54,9 @@ class RetrogradMLP:
                 layers.append(nn.ReLU() if cfg["act"] == "relu" else nn.Sigmoid())
         self.model = nn.Sequential(*layers)
         self.opt = optim.SGD(self.model.parameters(), lr=lr)
+        self.grad_map = {}
+        for li, lin in enumerate(self.linears):
+            self.grad_map[f"W{li}"], self.grad_map[f"b{li}"] = lin.weight, lin.bias
         self.x = rg.tensor(data["x"])
         self.y = rg.tensor(data["y"])
 
@@ -42,24 +65,6 @@ class RetrogradMLP:
         if self.cfg["loss"] == "sigmoid_mse":
             return rg.mse_loss(rg.sigmoid(z), self.y)
         return rg.cross_entropy(z, self.y)
-
-    def step(self):
-        self.opt.zero_grad()
-        loss = self._loss()
-        loss.backward()
-        self.opt.step()
-        return float(loss.data)
-
-    def loss_and_grads(self):
-        self.opt.zero_grad()
-        loss = self._loss()
-        loss.backward()
-        grads = {}
-        for li, lin in enumerate(self.linears):
-            grads[f"W{li}"] = lin.weight.grad.data.copy()
-            grads[f"b{li}"] = lin.bias.grad.data.copy()
-        self.opt.zero_grad()
-        return float(loss.data), grads
 
 
 class RetrogradMLPRaw:
@@ -105,7 +110,7 @@ class RetrogradMLPRaw:
         return float(loss.data), grads
 
 
-class RetrogradLSTM:
+class RetrogradLSTM(_NnOptimStep):
     """``nn.LSTM`` (one fused op over the sequence, hand-written per-gate BPTT),
     a linear readout on every step, a fused loss and ``optim.SGD`` — the
     counterpart of the harness's ``torch_nn`` and ``torch_cell``."""
@@ -126,10 +131,10 @@ class RetrogradLSTM:
             self.emb = nn.Embedding(cfg["V"], I)
             self.emb.load_state_dict({"weight": params["emb"]})
             modules.append(self.emb)
-        self.map = {"W_ih": self.rnn.weight_ih_l0, "W_hh": self.rnn.weight_hh_l0, "b_ih": self.rnn.bias_ih_l0,
+        self.grad_map = {"W_ih": self.rnn.weight_ih_l0, "W_hh": self.rnn.weight_hh_l0, "b_ih": self.rnn.bias_ih_l0,
                     "b_hh": self.rnn.bias_hh_l0, "W_out": self.lin.weight, "b_out": self.lin.bias}
         if self.vocab:
-            self.map["emb"] = self.emb.weight
+            self.grad_map["emb"] = self.emb.weight
         self.opt = optim.SGD([p for m in modules for p in m.parameters()], lr=lr)
         self.x = data["x"] if self.vocab else rg.tensor(data["x"])
         self.y = data["y"] if self.vocab else rg.tensor(data["y"])
@@ -141,18 +146,3 @@ class RetrogradLSTM:
         if self.cfg["loss"] == "mse":
             return rg.mse_loss(y, self.y)
         return rg.cross_entropy(y.reshape(-1, y.shape[-1]), self.y.reshape(-1))
-
-    def step(self):
-        self.opt.zero_grad()
-        loss = self._loss()
-        loss.backward()
-        self.opt.step()
-        return float(loss.data)
-
-    def loss_and_grads(self):
-        self.opt.zero_grad()
-        loss = self._loss()
-        loss.backward()
-        grads = {k: p.grad.data.copy() for k, p in self.map.items()}
-        self.opt.zero_grad()
-        return float(loss.data), grads
