@@ -60,3 +60,15 @@ def test_iteration_over_a_tensor():
     assert len(rows) == 3 and rows[2].tolist() == [4.0, 5.0]
     sum(r.sum() for r in rows).backward()
     assert x.grad.data.tolist() == [[1, 1], [1, 1], [1, 1]]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+def test_fused_recurrent_layers_saturate_without_overflow_warnings(kind):
+    layer = getattr(rg.nn, kind)(3, 4).double()
+    for p in layer.parameters():
+        p.data *= 1000.0  # pre-activations in the thousands: exp overflows inside the sigmoid
+    x = rg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)), requires_grad=True)
+    out, _ = layer(x)
+    out.sum().backward()
+    assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad.data))
+    assert np.all(np.abs(out.data) <= 1.0)

@@ -50,14 +50,19 @@ class Linear(Op):
     __slots__ = ()
 
     def forward(self, x, w, b=None):
-        y = xp.matmul(x, w.T)
+        if x.ndim > 2:  # one GEMM over all leading dimensions, not one per batch entry
+            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            y = xp.matmul(x, w.T)
         if b is not None:
             y += b
         return y
 
     def vjp(self, ns, g, y, x, w, b=None):
         n = self.needs
-        gx = g @ w if n[0] else None
+        gx = None
+        if n[0]:
+            gx = ns.reshape(ns.reshape(g, (-1, g.shape[-1])) @ w, x.shape) if g.ndim > 2 else g @ w
         gw = gb = None
         if len(n) > 2 and n[2]:
             gb = g.sum(0) if g.ndim == 2 else g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 2 else g
