@@ -3,27 +3,30 @@
     import retrograd as rg
     x = rg.tensor([1.0, -2.0], requires_grad=True)
     y = (rg.tanh(x) ** 2).sum()
+    rg.explain(y)           # print every step of the backward pass, in order
     y.backward()            # x.grad == 2·tanh(x)·(1 − tanh²(x))
-    rg.explain(y2)          # print every step of a backward pass
-    rg.gradcheck(f, [x])    # compare with finite differences (kink-aware)
+    rg.gradcheck(lambda t: rg.tanh(t) ** 2, [x])   # finite differences, kink-aware
 
-Layers: core (``tensor``, ``backprop``, ``conventions``, ``random``) ← ``ops`` ←
-``nn`` ← ``optim`` ← ``train``, ``checkpoint``, ``plot`` ← ``cli`` and ``demos``.
+Layers, each importing only those before it: core (``tensor``, ``backprop``,
+``conventions``, ``random``, ``backend``) ← ``ops`` ← ``gradcheck``, ``nn`` ←
+``recurrent``, ``bptt`` ← ``optim`` ← ``train``, ``checkpoint``, ``plot``,
+``data`` ← ``cli`` and ``demos``.
 """
 
+import numpy as _np
+
 from . import bptt, conventions, data, nn, optim, random, recurrent, train
-from .checkpoint import CheckpointError, load, save
 from .backend import set_backend
 from .backprop import BackwardTrace, backward, explain, grad
+from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403 - the functional API
+from .random import manual_seed
+from .recurrent import scan
 from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad, from_dlpack,
                      from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
 
-from .random import manual_seed
-from .recurrent import scan
-
 __version__ = "0.1.0"
 
-float32 = __import__("numpy").float32
-float64 = __import__("numpy").float64
+float32 = _np.float32
+float64 = _np.float64
