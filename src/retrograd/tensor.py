@@ -207,8 +207,9 @@ class Op:
             )
 
 
-# Unary and binary ops are most of every graph: their ``__call__`` is the
-# general one unrolled (no *args, no loops), which halves the per-op overhead.
+# Unary, binary and ternary ops are most of every graph: their ``__call__`` is
+# the general one (``Op._apply``) unrolled — no *args, no loops — which halves
+# the per-op overhead.
 class UnaryOp(Op):
     """An op of one tensor argument (elementwise functions, reductions, shape ops)."""
 
@@ -277,6 +278,41 @@ class BinaryOp(Op):
             self._check_forward(out, (x, y))
         if (rx or ry) and mode.grad_enabled:
             self.inputs, self.xs, self.needs = (x, y), (xd, yd), _NEEDS2[rx, ry]
+            self.ans = out if self.save_ans else None
+            self.hooks = self.retained = None
+            self.site = _user_site() if mode.anomaly else None
+            self.seq = _next_seq()
+            t._node, t.requires_grad = self, True
+        else:
+            t._node, t.requires_grad = None, False
+        return t
+
+
+class TernaryOp(Op):
+    """An op of three arguments (``linear``: x, W, b — the most common op of an
+    MLP), unrolled like UnaryOp and BinaryOp; b may be None."""
+
+    __slots__ = ()
+
+    def __call__(self, x, y, z=None) -> "Tensor":
+        xd, rx = (x.data, x.requires_grad) if isinstance(x, Tensor) else (x, False)
+        yd, ry = (y.data, y.requires_grad) if isinstance(y, Tensor) else (y, False)
+        zd, rz = (z.data, z.requires_grad) if isinstance(z, Tensor) else (z, False)
+        try:
+            out = self.forward(xd, yd, zd)
+        except OpError:
+            raise
+        except (ValueError, TypeError, IndexError) as e:
+            raise self._fail((x, y, z), e) from e
+        if type(out) is not backend.ndarray:
+            out = xp.asarray(out)
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._hooks = out, None, None
+        mode = _mode
+        if mode.anomaly:
+            self._check_forward(out, (x, y, z))
+        if (rx or ry or rz) and mode.grad_enabled:
+            self.inputs, self.xs, self.needs = (x, y, z), (xd, yd, zd), (rx, ry, rz)
             self.ans = out if self.save_ans else None
             self.hooks = self.retained = None
             self.site = _user_site() if mode.anomaly else None

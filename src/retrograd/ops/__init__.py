@@ -130,8 +130,6 @@ def matmul(a, b):
 
 def linear(x, weight, bias=None):
     """x·Wᵀ + b with PyTorch's layout (W: [out_features, in_features])."""
-    if bias is None:
-        return L.Linear()(x, weight)
     return L.Linear()(x, weight, bias)
 
 

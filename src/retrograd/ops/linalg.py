@@ -4,7 +4,7 @@ affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout)."""
 from __future__ import annotations
 
 from ..backend import xp
-from ..tensor import BinaryOp, Op
+from ..tensor import BinaryOp, TernaryOp
 
 
 def _mT(ns, a):
@@ -40,7 +40,7 @@ class MatMul(BinaryOp):
         return ga, gb
 
 
-class Linear(Op):
+class Linear(TernaryOp):
     """y = x Wᵀ + b  (W: [out, in]);  x̄ = ȳ W,  W̄ = ȳᵀ x,  b̄ = Σ ȳ
 
     One op instead of transpose + matmul + add: fewer tape entries on the
@@ -64,7 +64,7 @@ class Linear(Op):
         if n[0]:
             gx = ns.reshape(ns.reshape(g, (-1, g.shape[-1])) @ w, x.shape) if g.ndim > 2 else g @ w
         gw = gb = None
-        if len(n) > 2 and n[2]:
+        if n[2]:
             gb = g.sum(0) if g.ndim == 2 else g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 2 else g
         if n[1]:
             if x.ndim == 2:
