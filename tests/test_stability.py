@@ -72,3 +72,19 @@ def test_fused_recurrent_layers_saturate_without_overflow_warnings(kind):
     out.sum().backward()
     assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(x.grad.data))
     assert np.all(np.abs(out.data) <= 1.0)
+
+
+def test_numpy_only_fallbacks_for_sigmoid_and_erf(monkeypatch):
+    """Without SciPy, sigmoid and erf fall back to NumPy compositions with the same values."""
+    from retrograd import backend
+
+    x = np.array([-800.0, -30.0, -1.0, 0.0, 2.0, 40.0, 800.0])
+    fast_sig, fast_erf = backend.sigmoid(x), backend.erf(x)
+    monkeypatch.setattr(backend, "_special", None)
+    np.testing.assert_allclose(backend.sigmoid(x), fast_sig, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(backend.erf(x), fast_erf, rtol=1e-14)
+    buf = x.copy()
+    backend.sigmoid(buf, out=buf)
+    np.testing.assert_allclose(buf, fast_sig, rtol=1e-14, atol=1e-300)
+    assert rg.gradcheck(rg.sigmoid, [np.array([-3.0, 0.5, 4.0])]).ok
+    assert rg.gradcheck(rg.erf, [np.array([-1.5, 0.2, 2.0])]).ok

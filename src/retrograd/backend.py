@@ -35,6 +35,33 @@ def set_backend(name: str) -> None:
         raise ValueError(f"set_backend: unknown backend {name!r}; expected 'numpy' or 'cupy'")
 
 
+try:  # SciPy's special functions are single ufuncs: stable and several times faster
+    from scipy import special as _special
+except ImportError:  # pragma: no cover - NumPy-only installs use the compositions below
+    _special = None
+
+
+def sigmoid(x, out=None):
+    """σ(x) = 1 / (1 + e⁻ˣ), stable for any x and without overflow warnings
+    (``scipy.special.expit`` when SciPy is installed, else exp(x − log(1 + eˣ)))."""
+    if _special is not None:
+        return _special.expit(x, out=out)
+    y = numpy.exp(x - numpy.logaddexp(0, x))
+    if out is None:
+        return y
+    out[...] = y
+    return out
+
+
+def erf(x):
+    """The error function (``scipy.special.erf``, else the C library's, element by element)."""
+    if _special is not None:
+        return _special.erf(x)
+    import math
+
+    return numpy.asarray(numpy.vectorize(math.erf, otypes=[x.dtype])(x), dtype=x.dtype)
+
+
 def sum_to(x, shape: tuple):
     """Sum ``x`` down to ``shape``: the adjoint of broadcasting ``shape`` to ``x.shape``.
 

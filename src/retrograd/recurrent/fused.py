@@ -20,20 +20,15 @@ value and gradient, to the composed cells and to PyTorch's layers.
 
 from __future__ import annotations
 
-from .. import conventions
+from .. import backend, conventions
 from ..backend import xp
 from ..tensor import MultiOp, OpError
 
 
 def _sigmoid_(a):
-    """In place: σ(a) = 1 / (1 + e⁻ᵃ). Call inside ``xp.errstate(over="ignore")``:
-    e⁻ᵃ overflows to inf for very negative a and 1/(1 + inf) = 0 is the right
-    value (NumPy's exp is about twice as fast as its tanh, hence not (1 + tanh(a/2))/2)."""
-    xp.negative(a, out=a)
-    xp.exp(a, out=a)
-    a += 1.0
-    xp.reciprocal(a, out=a)
-    return a
+    """In place: σ(a) = 1 / (1 + e⁻ᵃ) (``backend.sigmoid``; the errstate around
+    the loops covers the NumPy-only fallback)."""
+    return backend.sigmoid(a, out=a)
 
 
 # rg.bptt.trace listens here for per-step, per-gate deltas of the fused ops.
