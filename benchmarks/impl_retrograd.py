@@ -7,8 +7,6 @@ pre-update loss) and ``loss_and_grads() -> (float, {name: ndarray})``.
 
 from __future__ import annotations
 
-import numpy as np
-
 import retrograd as rg
 from retrograd import nn, optim
 

@@ -239,7 +239,7 @@ def test_full_bptt_memory_grows_with_T():
 
 
 def test_trace_sees_vanishing_and_exploding_gradients(tmp_path):
-    xs, ys = np.ones((30, 1, 1)), np.zeros((30, 1))
+    xs = np.ones((30, 1, 1))
     small, large = ScalarRNN(0.5), ScalarRNN(1.3)
     only_last = [0.0] * 29 + [1.0]
     h0 = rg.tensor(np.zeros((1, 1)))

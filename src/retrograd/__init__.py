@@ -15,16 +15,17 @@ Layers, each importing only those before it: core (``tensor``, ``backprop``,
 
 import numpy as _np
 
-from . import bptt, conventions, data, nn, optim, random, recurrent, train
-from .backend import set_backend
-from .backprop import BackwardTrace, backward, explain, grad
-from .checkpoint import CheckpointError, load, save
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck
+# The public API, re-exported:
+from . import bptt, conventions, data, nn, optim, random, recurrent, train  # noqa: F401
+from .backend import set_backend  # noqa: F401
+from .backprop import BackwardTrace, backward, explain, grad  # noqa: F401
+from .checkpoint import CheckpointError, load, save  # noqa: F401
+from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
-from .random import manual_seed
-from .recurrent import scan
-from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad, from_dlpack,
-                     from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
+from .random import manual_seed  # noqa: F401
+from .recurrent import scan  # noqa: F401
+from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad,  # noqa: F401
+                     from_dlpack, from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
 
 __version__ = "0.1.0"
 

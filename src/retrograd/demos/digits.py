@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 import retrograd as rg
 from retrograd import nn, optim
 

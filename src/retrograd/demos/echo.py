@@ -51,7 +51,7 @@ def run(out_dir: str = ".", seed: int = 0, epochs: int = 5, total: int = 50_000,
     opt = optim.Adagrad(model.parameters(), lr=0.3)
     loss_fn = lambda logits, y: rg.cross_entropy(logits, y) * (1.0 / k)  # noqa: E731 - mean over the 15 steps
     num_batches = total // batch_size // k
-    losses, accuracies = [], []
+    losses = []
     bar = _bar(epochs * num_batches, progress)
     for epoch in range(epochs):
         x, y = generate_data(rng, total, echo_step, batch_size)
