@@ -339,3 +339,20 @@ def test_fused_losses_equal_their_composed_forms(reduction):
     v = rng.standard_normal(fused.shape)
     np.testing.assert_allclose(rg.grad(fused, z, grad_outputs=v)[0].data,
                                rg.grad(composed, z, grad_outputs=v)[0].data, rtol=1e-10)
+
+
+def test_parameter_reassignment_deletion_and_functional_call_stay_consistent():
+    lin = nn.Linear(2, 3)
+    new_w = nn.Parameter(np.zeros((3, 2), np.float32))
+    lin.weight = new_w
+    assert lin.weight is new_w and dict(lin.named_parameters())["weight"] is new_w
+    del lin.bias
+    assert [n for n, _ in lin.named_parameters()] == ["weight"] and not hasattr(lin, "bias")
+    lin.bias = None  # a plain attribute now, as in PyTorch after deletion
+    swapped = rg.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    out = nn.utils.functional_call(lin, {"weight": swapped}, rg.tensor(np.ones((1, 2), np.float32)))
+    assert out.data.tolist() == [[2.0, 2.0, 2.0]] and lin.weight is new_w
+    out.sum().backward()
+    assert swapped.grad.data.tolist() == [[1.0, 1.0]] * 3
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        lin.nope

@@ -19,7 +19,7 @@ def _unroll_cells(layer, x, state):
         cell = getattr(nn, kind + "Cell")(h.shape[2], layer.hidden_size, **(
             {"nonlinearity": layer.nonlinearity} if kind == "RNN" else {})).double()
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-            cell._parameters[name] = getattr(layer, f"{name}_l{l}")
+            cell._parameters[name] = cell.__dict__[name] = getattr(layer, f"{name}_l{l}")
         s = (state[0][l], state[1][l]) if kind == "LSTM" else state[l]
         outs = []
         for t in range(h.shape[0]):

@@ -60,49 +60,43 @@ class Module:
         if isinstance(value, (Parameter, Module)):
             for store in (params, buffers, modules):
                 store.pop(name, None)
-            d.pop(name, None)
             (params if isinstance(value, Parameter) else modules)[name] = value
         elif name in buffers:
-            buffers[name] = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
+            value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
+            buffers[name] = value
         elif name in params or name in modules:
             if value is not None:
                 kind = "Parameter" if name in params else "Module"
                 raise TypeError(f"cannot assign {type(value).__name__} to '{name}' ({kind} or None expected)")
             (params if name in params else modules)[name] = None
-        else:
-            object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store in d and name in d[store]:
-                return d[store][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        # The registries above are what parameters() and state_dict() walk; the
+        # instance dict holds the same object, so ``self.weight`` is a plain (fast)
+        # attribute lookup on the forward path.
+        d[name] = value
 
     def __delattr__(self, name):
         for store in (self._parameters, self._buffers, self._modules):
-            if name in store:
-                del store[name]
-                return
+            store.pop(name, None)
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None):
         if param is None:
-            self._parameters.pop(name, None)
-            object.__setattr__(self, name, None)
+            self._parameters[name] = None
+            self.__dict__[name] = None
         else:
             setattr(self, name, param)
 
     def register_buffer(self, name: str, value, persistent: bool = True):
         """A non-trainable tensor that is part of the state (BatchNorm's running stats)."""
         value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
-        self.__dict__.pop(name, None)
         self._buffers[name] = value
+        self.__dict__[name] = value
         if not persistent:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None"):
         self._modules[name] = module
+        self.__dict__[name] = module
 
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):

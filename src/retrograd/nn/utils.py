@@ -68,11 +68,11 @@ def functional_call(module, params: dict, *args, **kwargs):
         owners[name] = (owner, leaf, owner._parameters[leaf])
     try:
         for name, (owner, leaf, _) in owners.items():
-            owner._parameters[leaf] = params[name]
+            owner._parameters[leaf] = owner.__dict__[leaf] = params[name]
         return module(*args, **kwargs)
     finally:
         for owner, leaf, original in owners.values():
-            owner._parameters[leaf] = original
+            owner._parameters[leaf] = owner.__dict__[leaf] = original
 
 
 def gradcheck_module(module, loss_fn, x, y, **kwargs):
