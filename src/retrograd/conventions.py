@@ -151,10 +151,18 @@ def _min_norm_point(points):
     return tuple(x)
 
 
+_kink_cache = {}
+
+
 def kink_slope(slopes, name: str | None = None) -> float:
     """Tie value for an elementwise kink of one variable whose branches, in
-    order, have the scalar ``slopes`` (relu: ``(1, 0)``, abs: ``(1, -1)``)."""
-    return tied_gradient([(s,) for s in slopes], name)[0]
+    order, have the scalar ``slopes`` (relu: ``(1, 0)``, abs: ``(1, -1)``).
+    Memoised: every relu, clamp … asks this when it is recorded."""
+    key = (tuple(slopes), name or get_policy())
+    value = _kink_cache.get(key)
+    if value is None:
+        value = _kink_cache[key] = tied_gradient([(s,) for s in key[0]], key[1])[0]
+    return value
 
 
 def reduction_weights(name: str | None = None) -> str:
