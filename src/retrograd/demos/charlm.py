@@ -95,8 +95,10 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int =
             y = np.where(batch.valid, batch.y, -100)  # padding is ignored by the loss
             # chunk(k) on one batch of k steps: one update, state carried by value
             state, step_losses = bptt.train(model, batch.x, y, rg.cross_entropy, opt, bptt.chunk(k), state=state)
-            losses.append(float(step_losses.mean()))
             n += 1
+            counts = batch.valid.sum(axis=1)  # each step's loss is a mean over its valid targets
+            if counts.sum():
+                losses.append(float((step_losses * counts).sum() / counts.sum()))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
