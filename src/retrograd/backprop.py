@@ -237,10 +237,11 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                 gs = n.vjp(ns, g, n.ans, *n.xs)
             if anomaly:
                 _check_backward(n, gs)
-            if tracer is not None:
-                tracer.record(n, g, n.inputs, n.needs, gs, saved_bytes(n))
+            sent = [] if tracer is not None else None
             for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
                 if gi is None or not need:
+                    if sent is not None:
+                        sent.append(None)
                     continue
                 if gi.shape != xd.shape:
                     if not n.broadcasts:
@@ -249,6 +250,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                     gi = ns.sum_to(gi, xd.shape)
                 if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
                     gi = ns.astype(gi, xd.dtype)
+                if sent is not None:
+                    sent.append(gi)
                 p = a._node
                 if p is None:  # a leaf
                     if plain and a.grad is None and a._hooks is None and type(gi) is backend.ndarray \
@@ -259,6 +262,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                         to_leaf(a, gi)
                 else:
                     send(a, gi)
+            if tracer is not None:  # what each input received: after unbroadcasting and casting
+                tracer.record(n, g, n.inputs, n.needs, sent, saved_bytes(n))
             if not retain_graph:
                 n.inputs = n.xs = n.ans = None
     finally:
