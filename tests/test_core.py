@@ -240,3 +240,19 @@ def test_repr_item_and_numpy():
     assert "grad_fn=mul" in repr(x * 2)
     assert (x * 2).item() == 3.0
     assert np.asarray(x * 2).tolist() == [3.0]
+
+
+def test_leaf_hook_runs_once_on_the_summed_gradient():
+    """Like PyTorch: a leaf used twice gets one hook call with the total gradient."""
+    x = t64([1.0, 2.0])
+    calls = []
+
+    def clip(g):
+        calls.append(g.data.copy())
+        return rg.tensor(np.minimum(g.data, 3.0))
+
+    x.register_hook(clip)
+    (x * 2.0 + x * 2.0).sum().backward()  # total 4 per element, clipped to 3
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], [4.0, 4.0])
+    np.testing.assert_allclose(x.grad.data, [3.0, 3.0])

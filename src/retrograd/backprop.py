@@ -178,7 +178,13 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
     assigned = set()  # ids of arrays handed to a leaf's .grad in this pass
     plain = capture is None and not create_graph  # leaves take the fast path below
 
-    def to_leaf(leaf, g):
+    hooked = {}  # leaves with hooks: their gradient is summed first, the hooks run once (PyTorch's order)
+
+    def to_leaf(leaf, g, final=False):
+        if leaf._hooks and not final:
+            entry = hooked.get(id(leaf))
+            hooked[id(leaf)] = (leaf, g if entry is None else entry[1] + g)
+            return
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g, create_graph)
         if capture is not None:
@@ -266,6 +272,8 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=
                 tracer.record(n, g, n.inputs, n.needs, sent, saved_bytes(n))
             if not retain_graph:
                 n.inputs = n.xs = n.ans = None
+        for leaf, g in hooked.values():
+            to_leaf(leaf, g, final=True)
     finally:
         _mode.grad_enabled = prev_mode
     return captured
