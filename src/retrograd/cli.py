@@ -9,6 +9,7 @@ from . import demos
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``retrograd`` console script."""
     parser = argparse.ArgumentParser(prog="retrograd", description="retrograd: see how backprop works")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a demo (see --list)")

@@ -41,6 +41,7 @@ class ElementCheck:
 
     @property
     def error(self) -> float:
+        """|analytic − numeric|, or at a kink the distance outside [left, right]."""
         if self.kink:  # distance outside the [L, R] interval
             lo, hi = sorted((self.left, self.right))
             return max(lo - self.analytic, self.analytic - hi, 0.0)
@@ -66,13 +67,16 @@ class GradcheckReport:
 
     @property
     def failures(self):
+        """Elements that failed."""
         return [e for e in self.elements if not e.ok]
 
     @property
     def kinks(self):
+        """Elements where the function is not differentiable (one-sided slopes differ)."""
         return [e for e in self.elements if e.kink]
 
     def worst(self, k: int = 5):
+        """The k elements with the largest error."""
         return sorted(self.elements, key=lambda e: -e.error)[:k]
 
     def __str__(self):
@@ -95,7 +99,7 @@ class GradcheckReport:
 
 
 class GradcheckError(AssertionError):
-    pass
+    """Raised by ``gradcheck(..., raise_exception=True)``; its message is the report."""
 
 
 def _prepare(inputs):

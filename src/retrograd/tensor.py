@@ -367,6 +367,7 @@ def set_default_dtype(dtype) -> None:
 
 
 def get_default_dtype():
+    """The dtype of floating tensors made from Python numbers."""
     return _default_dtype
 
 
@@ -395,18 +396,22 @@ class Tensor:
     # ------------------------------------------------------------ basics
     @property
     def shape(self) -> tuple:
+        """The array's shape."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """Number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self):
+        """The array's dtype."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """Number of elements."""
         return self.data.size
 
     @property
@@ -471,6 +476,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists."""
         return self.data.tolist()
 
     def detach(self) -> "Tensor":
@@ -526,6 +532,7 @@ class Tensor:
         return _HookHandle(hooks, fn)
 
     def zero_grad_(self):
+        """Forget the accumulated gradient."""
         self.grad = None
 
     def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False,
@@ -549,6 +556,7 @@ class _HookHandle:
         self.hooks, self.fn = hooks, fn
 
     def remove(self):
+        """Unregister the hook."""
         if self.fn in self.hooks:
             self.hooks.remove(self.fn)
 
@@ -581,6 +589,7 @@ def from_dlpack(x) -> Tensor:
 
 
 def as_tensor(x) -> Tensor:
+    """``x`` if it is a Tensor, else a new Tensor of it."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 

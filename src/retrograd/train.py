@@ -29,6 +29,7 @@ class History:
         self.epochs: list[int] = []
 
     def append(self, epoch: int, logs: dict):
+        """Record one epoch's values."""
         self.epochs.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
@@ -40,6 +41,7 @@ class History:
         return key in self.history
 
     def plot(self, path, title: str = "training"):
+        """Save the curves as a PNG (matplotlib); returns the path."""
         from .plot import plot_history
 
         return plot_history(self, path, title)
@@ -69,12 +71,15 @@ class Callback:
     """Hooks called by ``fit``. Set ``loop.stop = True`` to end training."""
 
     def on_train_begin(self, loop):
+        """Called once before the first epoch."""
         pass
 
     def on_epoch_end(self, loop, epoch: int, logs: dict):
+        """Called after each epoch with its logs (loss, val_loss, metrics)."""
         pass
 
     def on_train_end(self, loop):
+        """Called once after the last epoch."""
         pass
 
 

@@ -134,6 +134,7 @@ class GradientTrace:
         return float(self.h_norm[0] / peak) if peak > 0 else 0.0
 
     def plot(self, path, title: str | None = None):
+        """Save the gradient-flow figure (‖∂L/∂hₜ‖ and the heatmap) as a PNG."""
         from ..plot import _prepare, _pyplot
 
         plt = _pyplot()
@@ -217,6 +218,7 @@ class BiasReport:
         return "\n".join(lines)
 
     def as_dict(self):
+        """{parameter: {"rel_error", "cosine"}}."""
         return {name: {"rel_error": rel, "cosine": cos} for name, rel, cos, _, _ in self.rows}
 
 

@@ -78,9 +78,11 @@ class Mode:
     name = "mode"
 
     def iter_jobs(self, T: int):
+        """The jobs for a sequence of length T, lazily, ordered by their last loss step."""
         raise NotImplementedError
 
     def jobs(self, T: int) -> list:
+        """All the jobs as a list."""
         return list(self.iter_jobs(T))
 
     def segment(self, T: int) -> int:
@@ -102,6 +104,7 @@ class Mode:
         return r
 
     def picture(self, T: int = 8) -> str:
+        """ASCII picture of ``reach(T)``: a row per loss (latest first), x where its gradient reaches."""
         rows = self.reach(T)
         return "\n".join(f"l{t + 1:<2} " + "".join("x" if v else "." for v in rows[t]) for t in range(T - 1, -1, -1))
 
@@ -201,20 +204,25 @@ class Tail(Mode):
 
 
 def full() -> Full:
+    """Exact BPTT of Σₜ ℓₜ (see ``Full``)."""
     return Full()
 
 
 def chunk(k: int) -> Chunk:
+    """Chunks of k steps, one update each (see ``Chunk``)."""
     return Chunk(k)
 
 
 def williams_peng(k1: int, k2: int) -> WilliamsPeng:
+    """BPTT(k2; k1) of Williams & Peng (see ``WilliamsPeng``)."""
     return WilliamsPeng(k1, k2)
 
 
 def window(k: int) -> Window:
+    """Each loss through its own last k steps (see ``Window``)."""
     return Window(k)
 
 
 def tail(k: int) -> Tail:
+    """Theano's truncate_gradient=k (see ``Tail``)."""
     return Tail(k)

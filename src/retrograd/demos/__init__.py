@@ -23,6 +23,7 @@ DEMOS = {
 
 
 def run(name: str, **kwargs):
+    """Run the demo ``name`` (see ``DEMOS``) and return its results dict."""
     if name not in DEMOS:
         raise SystemExit(f"unknown demo {name!r}; available: {', '.join(sorted(DEMOS))}")
     module = importlib.import_module(f"{__name__}.{name.replace('-', '_')}")

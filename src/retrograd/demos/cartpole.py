@@ -30,6 +30,7 @@ def discounted_returns(rewards, gamma):
 
 def run(out_dir: str = ".", seed: int = 0, episodes: int = 300, gamma: float = 0.99, lr: float = 0.01,
         verbose: bool = True, plot: bool = True) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     try:
         import gymnasium as gym
     except ImportError as e:

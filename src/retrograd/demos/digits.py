@@ -20,6 +20,7 @@ DESCRIPTION = "MLP on scikit-learn's 8×8 digits, gradient-checked before traini
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 30, verbose: bool = True, plot: bool = True,
         progress=None) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     rg.manual_seed(seed)
     (xtr, ytr), (xte, yte) = _digits_data.load(seed)
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))

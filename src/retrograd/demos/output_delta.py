@@ -64,6 +64,7 @@ class OutputLayer(UnaryOp):
 
 
 def run(out_dir: str = ".", seed: int = 0, verbose: bool = True) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((6, 3))
     y = rng.integers(0, 2, size=(6, 3)).astype(np.float64)

@@ -22,6 +22,7 @@ DESCRIPTION = "seed 000: an RNN learns the series 1, 0, 1, 0 … through rg.scan
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 200, length: int = 15, verbose: bool = True,
         plot: bool = True) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     rg.manual_seed(seed)
     series = np.array([1.0, 0.0] * length)[:length]
     xs = series[:-1].reshape(-1, 1, 1).astype(np.float32)   # input: the current value

@@ -29,6 +29,7 @@ def make_model(hidden=24, output="linear"):
 
 def run(out_dir: str = ".", seed: int = 0, target: float = 0.01, epochs: int = 1000, output: str = "linear",
         verbose: bool = True, plot: bool = True) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x = rng.uniform(-np.pi, np.pi, size=(512, 1)).astype(np.float32)

@@ -23,6 +23,7 @@ Y = [[0.0], [0.0], [1.0], [1.0]]
 
 def run(out_dir: str = ".", seed: int = 3, steps: int = 500, lr: float = 1.0, verbose: bool = True,
         plot: bool = True) -> dict:
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
     rng = np.random.default_rng(seed)
     uniform = lambda *shape: rg.tensor(rng.uniform(0.1, 0.9, size=shape), dtype=np.float32,
                                        requires_grad=True)

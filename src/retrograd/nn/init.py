@@ -41,22 +41,27 @@ def _fill(tensor, values):
 
 
 def uniform_(tensor, a: float = 0.0, b: float = 1.0):
+    """Fill with U(a, b) draws (in place)."""
     return _fill(tensor, rg_random.generator().uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0):
+    """Fill with N(mean, std²) draws (in place)."""
     return _fill(tensor, rg_random.generator().normal(mean, std, size=tensor.shape))
 
 
 def constant_(tensor, value: float):
+    """Fill with ``value`` (in place)."""
     return _fill(tensor, value)
 
 
 def zeros_(tensor):
+    """Fill with zeros (in place)."""
     return _fill(tensor, 0.0)
 
 
 def ones_(tensor):
+    """Fill with ones (in place)."""
     return _fill(tensor, 1.0)
 
 
@@ -68,6 +73,7 @@ def xavier_uniform_(tensor, gain: float = 1.0):
 
 
 def xavier_normal_(tensor, gain: float = 1.0):
+    """N(0, σ²) with σ = gain·√(2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
 
@@ -80,6 +86,7 @@ def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity:
 
 
 def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
+    """N(0, σ²) with σ = gain/√fan (He et al. 2015)."""
     fan = fan_in_and_fan_out(tensor)[0 if mode == "fan_in" else 1]
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan))
 

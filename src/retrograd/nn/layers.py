@@ -18,6 +18,8 @@ def _empty(*shape, dtype=None):
 
 
 class Identity(Module):
+    """Returns its input."""
+
     def forward(self, x):
         return x
 
@@ -53,18 +55,26 @@ class _Activation(Module):
 
 
 class ReLU(_Activation):
+    """max(x, 0); the gradient at 0 follows ``rg.conventions``."""
+
     fn = staticmethod(ops.relu)
 
 
 class Sigmoid(_Activation):
+    """σ(x) = 1/(1 + e⁻ˣ)."""
+
     fn = staticmethod(ops.sigmoid)
 
 
 class Tanh(_Activation):
+    """tanh x."""
+
     fn = staticmethod(ops.tanh)
 
 
 class GELU(Module):
+    """x·Φ(x) (``approximate="tanh"`` for the tanh form)."""
+
     def __init__(self, approximate: str = "none"):
         super().__init__()
         self.approximate = approximate
@@ -74,6 +84,8 @@ class GELU(Module):
 
 
 class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope``·x otherwise."""
+
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
         self.negative_slope = negative_slope
@@ -83,6 +95,8 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
+    """x for x > 0, α(eˣ − 1) otherwise."""
+
     def __init__(self, alpha: float = 1.0):
         super().__init__()
         self.alpha = alpha
@@ -92,6 +106,8 @@ class ELU(Module):
 
 
 class Softplus(Module):
+    """log(1 + e^(βx))/β."""
+
     def __init__(self, beta: float = 1.0):
         super().__init__()
         self.beta = beta
@@ -101,6 +117,8 @@ class Softplus(Module):
 
 
 class Softmax(Module):
+    """Softmax along ``dim``."""
+
     def __init__(self, dim: int = -1):
         super().__init__()
         self.dim = dim
@@ -110,6 +128,8 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
+    """Log-softmax along ``dim`` (stable)."""
+
     def forward(self, x):
         return ops.log_softmax(x, self.dim)
 
@@ -147,6 +167,8 @@ class Embedding(Module):
 
 
 class Flatten(Module):
+    """Merge axes ``start_dim … end_dim`` (default: all but the batch axis)."""
+
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
@@ -156,6 +178,8 @@ class Flatten(Module):
 
 
 class LayerNorm(Module):
+    """Normalise over the trailing ``normalized_shape`` axes; learnable scale and shift."""
+
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, dtype=None):
         super().__init__()
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
@@ -258,6 +282,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(MaxPool2d):
+    """Mean over each window (zero padding counted)."""
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__(kernel_size, stride, padding)
 
@@ -278,18 +304,26 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
+    """Mean squared error (fused: the gradient is 2(a − y)/n)."""
+
     fn = staticmethod(ops.mse_loss)
 
 
 class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities."""
+
     fn = staticmethod(ops.binary_cross_entropy)
 
 
 class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one stable op (gradient σ(z) − y)."""
+
     fn = staticmethod(ops.binary_cross_entropy_with_logits)
 
 
 class CrossEntropyLoss(_Loss):
+    """Softmax cross-entropy from logits (gradient softmax(z) − onehot(y))."""
+
     def __init__(self, reduction: str = "mean", ignore_index: int = -100):
         super().__init__(reduction)
         self.ignore_index = ignore_index
@@ -299,5 +333,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(CrossEntropyLoss):
+    """Negative log-likelihood of log-probabilities."""
+
     def forward(self, input, target):  # noqa: A002
         return ops.nll_loss(input, target, self.reduction, self.ignore_index)

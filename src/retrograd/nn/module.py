@@ -80,6 +80,7 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name: str, param: Parameter | None):
+        """Register ``param`` under ``name`` (None declares an absent parameter, like a Linear without bias)."""
         if param is None:
             self._parameters[name] = None
             self.__dict__[name] = None
@@ -95,6 +96,7 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None"):
+        """Register a submodule under ``name``."""
         self._modules[name] = module
         self.__dict__[name] = module
 
@@ -107,21 +109,26 @@ class Module:
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every submodule, depth first."""
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
                 yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
 
     def modules(self):
+        """This module and every submodule."""
         return (m for _, m in self.named_modules())
 
     def named_children(self):
+        """(name, module) for the direct submodules."""
         return ((n, m) for n, m in self._modules.items() if m is not None)
 
     def children(self):
+        """The direct submodules."""
         return (m for _, m in self.named_children())
 
     def named_parameters(self, prefix: str = "", recurse: bool = True):
+        """(dotted name, Parameter) for every parameter, each once, in registration order."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mprefix, m in mods:
@@ -131,27 +138,33 @@ class Module:
                     yield (f"{mprefix}.{name}" if mprefix else name), p
 
     def parameters(self, recurse: bool = True):
+        """Every parameter (what an optimizer takes)."""
         return (p for _, p in self.named_parameters(recurse=recurse))
 
     def named_buffers(self, prefix: str = ""):
+        """(dotted name, Tensor) for every buffer (BatchNorm's running statistics …)."""
         for mprefix, m in self.named_modules(prefix):
             for name, b in m._buffers.items():
                 if b is not None:
                     yield (f"{mprefix}.{name}" if mprefix else name), b
 
     def buffers(self):
+        """Every buffer."""
         return (b for _, b in self.named_buffers())
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode here and in every submodule (dropout on, batch statistics)."""
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True):
+        """Clear every parameter's gradient (to None, or to zeros)."""
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -159,11 +172,13 @@ class Module:
                 p.grad.data[...] = 0
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Freeze (False) or unfreeze every parameter."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
     def apply(self, fn) -> "Module":
+        """Call ``fn(module)`` on every submodule, then on this one (for custom initialisation)."""
         for m in self.children():
             m.apply(fn)
         fn(self)
@@ -179,12 +194,15 @@ class Module:
         return self
 
     def double(self) -> "Module":
+        """Cast parameters and buffers to float64 (for gradient checks)."""
         return self.to(np.float64)
 
     def float(self) -> "Module":
+        """Cast parameters and buffers to float32."""
         return self.to(np.float32)
 
     def num_parameters(self) -> int:
+        """The number of trainable scalars."""
         return sum(p.size for p in self.parameters())
 
     # ------------------------------------------------------------ state
@@ -294,6 +312,7 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
+        """Add ``module`` at the end."""
         self.add_module(str(len(self._modules)), module)
         return self
 
@@ -307,6 +326,7 @@ class ModuleList(Module):
             self.append(m)
 
     def append(self, module):
+        """Add ``module`` at the end."""
         self.add_module(str(len(self._modules)), module)
         return self
 

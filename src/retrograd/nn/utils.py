@@ -42,10 +42,12 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
 
 
 def parameters_to_vector(parameters) -> np.ndarray:
+    """All parameters flattened into one vector."""
     return np.concatenate([p.data.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters) -> None:
+    """Copy a flat vector back into the parameters (in place)."""
     offset = 0
     for p in parameters:
         n = p.size

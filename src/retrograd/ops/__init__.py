@@ -37,23 +37,57 @@ __all__ = [
 # ------------------------------------------------------------ elementwise
 
 
-def add(x, y): return E.Add()(x, y)
-def sub(x, y): return E.Sub()(x, y)
-def mul(x, y): return E.Mul()(x, y)
-def div(x, y): return E.Div()(x, y)
-def neg(x): return E.Neg()(x)
-def exp(x): return E.Exp()(x)
-def log(x): return E.Log()(x)
-def log1p(x): return E.Log1p()(x)
-def sqrt(x): return E.Sqrt()(x)
-def sin(x): return E.Sin()(x)
-def cos(x): return E.Cos()(x)
-def tanh(x): return E.Tanh()(x)
-def sigmoid(x): return E.Sigmoid()(x)
-def erf(x): return E.Erf()(x)
-def relu(x): return E.Relu()(x)
-def abs(x): return E.Abs()(x)  # noqa: A001 - mirrors numpy.abs
-def square(x): return E.PowScalar(2)(x)
+def add(x, y):
+    """x + y (broadcasting)."""
+    return E.Add()(x, y)
+def sub(x, y):
+    """x − y (broadcasting)."""
+    return E.Sub()(x, y)
+def mul(x, y):
+    """x · y, elementwise (broadcasting)."""
+    return E.Mul()(x, y)
+def div(x, y):
+    """x / y, elementwise (broadcasting)."""
+    return E.Div()(x, y)
+def neg(x):
+    """−x."""
+    return E.Neg()(x)
+def exp(x):
+    """eˣ."""
+    return E.Exp()(x)
+def log(x):
+    """Natural logarithm."""
+    return E.Log()(x)
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return E.Log1p()(x)
+def sqrt(x):
+    """√x."""
+    return E.Sqrt()(x)
+def sin(x):
+    """sin x."""
+    return E.Sin()(x)
+def cos(x):
+    """cos x."""
+    return E.Cos()(x)
+def tanh(x):
+    """tanh x; its vjp uses the output: ȳ·(1 − y²)."""
+    return E.Tanh()(x)
+def sigmoid(x):
+    """σ(x) = 1/(1 + e⁻ˣ), stable for large |x|."""
+    return E.Sigmoid()(x)
+def erf(x):
+    """The error function."""
+    return E.Erf()(x)
+def relu(x):
+    """max(x, 0); the gradient at 0 follows ``rg.conventions``."""
+    return E.Relu()(x)
+def abs(x):
+    """|x|; the gradient at 0 follows ``rg.conventions``."""
+    return E.Abs()(x)  # noqa: A001 - mirrors numpy.abs
+def square(x):
+    """x²."""
+    return E.PowScalar(2)(x)
 
 
 def pow(x, p):  # noqa: A001 - mirrors numpy/torch
@@ -135,6 +169,7 @@ def linear(x, weight, bias=None):
 
 # ------------------------------------------------------------ reductions
 def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Σ x over ``axis`` (all axes when None)."""
     return R.Sum(axis, keepdims)(x)
 
 
@@ -158,6 +193,7 @@ def var(x, axis=None, keepdims=False, ddof: int = 0):
 
 
 def std(x, axis=None, keepdims=False, ddof: int = 0):
+    """√var(x) over ``axis``."""
     return sqrt(var(x, axis, keepdims, ddof))
 
 
@@ -167,10 +203,12 @@ def max(x, axis=None, keepdims=False):  # noqa: A001
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Min over ``axis``; tied minima share the gradient per ``rg.conventions``."""
     return R.Min(axis, keepdims)(x)
 
 
 def prod(x, axis=None, keepdims=False):
+    """Π x over ``axis`` (its gradient is exact with zeros)."""
     return R.Prod(axis, keepdims)(x)
 
 
@@ -180,10 +218,12 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def softmax(x, axis=-1):
+    """eˣ / Σ eˣ along ``axis`` (shifted by the max: no overflow)."""
     return R.Softmax(axis)(x)
 
 
 def log_softmax(x, axis=-1):
+    """x − logsumexp(x) along ``axis``, stable."""
     return R.LogSoftmax(axis)(x)
 
 
@@ -193,6 +233,7 @@ def argmax(x, axis=None):
 
 
 def argmin(x, axis=None):
+    """Index of the min (not differentiable)."""
     return _wrap(xp.asarray(xp.argmin(_data(x), axis=axis)))
 
 
@@ -202,6 +243,7 @@ def _data(x):
 
 
 def reshape(x, shape):
+    """x with a new shape (same elements, C order)."""
     return S.Reshape(tuple(shape) if not isinstance(shape, int) else (shape,))(x)
 
 
@@ -211,10 +253,12 @@ def transpose(x, axes=None):
 
 
 def permute(x, *dims):
+    """PyTorch's ``permute``: the axes in the given order."""
     return S.Transpose(tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)(x)
 
 
 def swapaxes(x, a, b):
+    """x with axes ``a`` and ``b`` exchanged."""
     n = len(x.shape)
     axes = list(range(n))
     axes[a % n], axes[b % n] = axes[b % n], axes[a % n]
@@ -222,6 +266,7 @@ def swapaxes(x, a, b):
 
 
 def broadcast_to(x, shape):
+    """x broadcast to ``shape``; the gradient sums back over the broadcast axes."""
     return S.BroadcastTo(shape)(x)
 
 
@@ -234,6 +279,7 @@ def expand(x, *shape):
 
 
 def expand_dims(x, axis):
+    """x with a new axis of size 1 at ``axis`` (``unsqueeze``)."""
     shape = list(x.shape)
     shape.insert(axis % (len(shape) + 1) if axis < 0 else axis, 1)
     return reshape(x, shape)
@@ -243,6 +289,7 @@ unsqueeze = expand_dims
 
 
 def squeeze(x, axis=None):
+    """x without the size-1 axes (or only ``axis``, which must have size 1)."""
     shape = x.shape
     if axis is None:
         new = tuple(s for s in shape if s != 1)
@@ -256,6 +303,7 @@ def squeeze(x, axis=None):
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
+    """x with the axes ``start_dim … end_dim`` merged into one."""
     shape = x.shape
     if not shape:
         return reshape(x, (1,))
@@ -264,6 +312,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
 
 
 def concatenate(xs, axis=0):
+    """Tensors joined along an existing ``axis`` (``cat``)."""
     xs = list(xs)
     if not xs:
         raise OpError("concatenate: need at least one tensor")
@@ -274,6 +323,7 @@ cat = concatenate
 
 
 def stack(xs, axis=0):
+    """Tensors of one shape joined along a new ``axis``."""
     xs = list(xs)
     if not xs:
         raise OpError("stack: need at least one tensor")
@@ -341,6 +391,7 @@ def pad(x, pad_width, value: float = 0.0):
 
 
 def index_add(shape, dtype, index, g):
+    """zeros(shape) with g added at ``index`` (repeats accumulate): getitem's adjoint."""
     return S.IndexAdd(tuple(shape), dtype, index)(g)
 
 
@@ -394,35 +445,43 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Mean over each window (zero padding counted, like PyTorch)."""
     return C.avg_pool2d(x, kernel_size, stride, padding)
 
 
 # ------------------------------------------------------------ creation
 def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros (default float dtype)."""
     return Tensor(xp.zeros(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones (default float dtype)."""
     return Tensor(xp.ones(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
 
 
 def full(shape, value, dtype=None, requires_grad=False):
+    """A tensor filled with ``value``."""
     return Tensor(xp.full(_shape((shape,)), value, dtype=dtype or _float()), requires_grad=requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
+    """Zeros of x's shape and dtype."""
     return Tensor(xp.zeros(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, requires_grad=False):
+    """Ones of x's shape and dtype."""
     return Tensor(xp.ones(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
 
 
 def arange(*args, dtype=None):
+    """NumPy's ``arange`` as a tensor."""
     return Tensor(xp.arange(*args, dtype=dtype))
 
 
 def eye(n, m=None, dtype=None):
+    """The identity matrix (n × m)."""
     return Tensor(xp.eye(n, m, dtype=dtype or _float()))
 
 

@@ -7,6 +7,8 @@ import math
 
 
 class LRScheduler:
+    """Base class: ``lr_at(base_lr, epoch)`` gives each group's learning rate."""
+
     def __init__(self, optimizer):
         self.optimizer = optimizer
         self.base_lrs = [g["lr"] for g in optimizer.param_groups]
@@ -16,17 +18,21 @@ class LRScheduler:
         raise NotImplementedError
 
     def step(self):
+        """Advance one epoch and set the new learning rates."""
         self.last_epoch += 1
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
             g["lr"] = self.lr_at(base, self.last_epoch)
 
     def get_last_lr(self):
+        """The current learning rate of each group."""
         return [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
+        """What ``load_state_dict`` needs to resume the schedule."""
         return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
 
     def load_state_dict(self, state: dict):
+        """Resume from ``state_dict()``."""
         self.last_epoch = int(state["last_epoch"])
         self.base_lrs = list(state["base_lrs"])
 

@@ -46,9 +46,11 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
 
     def params(self):
+        """Every parameter, in group order."""
         return [p for g in self.param_groups for p in g["params"]]
 
     def zero_grad(self, set_to_none: bool = True):
+        """Clear the gradients of every parameter (to None, or to zeros)."""
         for p in self.params():
             if set_to_none or p.grad is None:
                 p.grad = None
@@ -113,6 +115,7 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):
+        """Restore hyper-parameters and state from ``state_dict()`` (parameters matched by position)."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
