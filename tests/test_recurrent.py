@@ -208,3 +208,29 @@ def test_fused_equals_cells_on_random_shapes(kind, T, B, I, H, layers, seed):
     wrt = [x] + _flat(state) + list(layer.parameters())
     for a, b in zip(rg.grad((out_f * rg.tensor(w)).sum(), wrt), rg.grad((out_c * rg.tensor(w)).sum(), wrt)):
         np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-13)
+
+
+def test_dropout_between_layers_only_in_training():
+    rg.manual_seed(0)
+    lstm = nn.LSTM(3, 4, num_layers=2, dropout=0.5).double()
+    x = rg.tensor(np.random.default_rng(7).standard_normal((5, 2, 3)))
+    train_a, _ = lstm(x)
+    train_b, _ = lstm(x)
+    assert not np.allclose(train_a.data, train_b.data)  # a new mask each call
+    lstm.eval()
+    eval_a, _ = lstm(x)
+    lstm.dropout = 0.0
+    lstm.train()
+    no_dropout, _ = lstm(x)
+    np.testing.assert_allclose(eval_a.data, no_dropout.data)
+
+
+def test_reset_rows_on_an_lstm_state_tuple():
+    from retrograd import bptt
+
+    h = rg.tensor(np.ones((1, 3, 2)))
+    c = rg.tensor(np.full((1, 3, 2), 2.0))
+    h2, c2 = bptt.reset_rows((h, c), np.array([False, True, False]))
+    assert h2.data[0, :, 0].tolist() == [1.0, 0.0, 1.0] and c2.data[0, :, 0].tolist() == [2.0, 0.0, 2.0]
+    with pytest.raises(rg.OpError, match="row mask of shape"):
+        bptt.reset_rows((h, c), np.array([True, False]))
