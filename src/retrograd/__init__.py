@@ -9,8 +9,9 @@
 
 Layers, each importing only those before it: core (``tensor``, ``backprop``,
 ``conventions``, ``random``, ``backend``) ← ``ops`` ← ``gradcheck``, ``nn`` ←
-``recurrent``, ``bptt`` ← ``optim`` ← ``train``, ``checkpoint``, ``plot``,
-``data`` ← ``cli`` and ``demos``.
+``recurrent``, ``bptt`` ← ``optim`` ← ``train``, ``checkpoint``, ``data`` ←
+``cli`` and ``demos`` (``plot`` imports nothing of retrograd). ``tests/test_layering.py``
+checks it.
 """
 
 import numpy as _np
