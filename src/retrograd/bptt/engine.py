@@ -20,7 +20,7 @@ so the tape of older steps keeps the weights those steps actually used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def _parts(state):
         return ()
     if isinstance(state, Tensor):
         return (state,)
-    return tuple(_parts(s)[0] if isinstance(s, Tensor) else s for s in state)
+    return tuple(state)
 
 
 def _rebuild(like, parts):
@@ -76,7 +76,6 @@ class Segment:
     outputs: list              # output Tensor of each step
     losses: list               # scalar loss Tensor of each step
     state_out: tuple
-    step_states: list = field(default_factory=list)   # per-step states, for tracing
 
 
 class Runner:
@@ -109,7 +108,7 @@ class Runner:
         if record and state is not None:
             state = detach_state(state, requires_grad=True)
             state_in = _parts(state)
-        outputs, losses, states = [], [], []
+        outputs, losses = [], []
         if self.listener is not None:
             self.listener.forward_begin(start)
         if self.sequence_model:
@@ -120,7 +119,6 @@ class Runner:
             for t in range(start, stop):
                 out, state = self.model(_step_input(self.xs, t), state)
                 outputs.append(out)
-                states.append(state)
         if self.listener is not None:
             self.listener.forward_end()
         for i, t in enumerate(range(start, stop)):
@@ -129,7 +127,7 @@ class Runner:
             losses.append(loss)
             if loss.size == 1:
                 self.step_losses[t] = float(loss.data)
-        return Segment(start, stop, state_in, outputs, losses, _parts(state), states), state
+        return Segment(start, stop, state_in, outputs, losses, _parts(state)), state
 
     # ------------------------------------------------------------ backward
     def _backprop_job(self, job, segments, acc):
@@ -164,12 +162,7 @@ class Runner:
             if self.listener is not None:
                 self.listener.segment_done(seg, job, self.names, grads[:n], grads[n + (len(seg.state_in)
                                                                                         if wants_state else 0):])
-            if wants_state:
-                delta = [g if g is not None else None for g in grads[n:n + len(seg.state_in)]]
-                if self.listener is not None:
-                    self.listener.state_delta(seg, delta)
-            else:
-                delta = None
+            delta = list(grads[n:n + len(seg.state_in)]) if wants_state else None
 
     # ------------------------------------------------------------ forward now, jobs later (rg.scan)
     def forward_all(self):

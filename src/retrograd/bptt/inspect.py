@@ -88,9 +88,6 @@ class _Recorder:
             if g is not None:
                 self._add(self.gates.setdefault(name, [None] * self.T), step, g.data)
 
-    def state_delta(self, seg, delta):
-        pass
-
 
 class GradientTrace:
     """Per-time-step view of one BPTT pass.
