@@ -256,3 +256,13 @@ def test_leaf_hook_runs_once_on_the_summed_gradient():
     assert len(calls) == 1
     np.testing.assert_allclose(calls[0], [4.0, 4.0])
     np.testing.assert_allclose(x.grad.data, [3.0, 3.0])
+
+
+def test_zero_grad_to_none_or_in_place():
+    x = t64([1.0, 2.0])
+    (x * 3).sum().backward()
+    g = x.grad
+    x.zero_grad_(set_to_none=False)
+    assert x.grad is g and x.grad.data.tolist() == [0.0, 0.0]
+    x.zero_grad_()
+    assert x.grad is None

@@ -531,9 +531,12 @@ class Tensor:
         hooks.append(fn)
         return _HookHandle(hooks, fn)
 
-    def zero_grad_(self):
-        """Forget the accumulated gradient."""
-        self.grad = None
+    def zero_grad_(self, set_to_none: bool = True):
+        """Forget the accumulated gradient (or, with ``set_to_none=False``, zero it in place)."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad.data[...] = 0
 
     def backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False,
                  trace: bool = False):

@@ -166,10 +166,7 @@ class Module:
     def zero_grad(self, set_to_none: bool = True):
         """Clear every parameter's gradient (to None, or to zeros)."""
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+            p.zero_grad_(set_to_none)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Freeze (False) or unfreeze every parameter."""

@@ -52,10 +52,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True):
         """Clear the gradients of every parameter (to None, or to zeros)."""
         for p in self.params():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad.data[...] = 0
+            p.zero_grad_(set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Returns the closure's loss if given."""
