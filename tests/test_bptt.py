@@ -421,3 +421,33 @@ def test_modes_match_closed_forms_for_random_lengths(T, k1, extra, k, seed):
         got = bptt.gradient(model, xs, cs, linear_loss, mode)["w"]
         np.testing.assert_allclose(got, hand_gradient(first_of, losses, cs, h), rtol=1e-11, atol=1e-12,
                                    err_msg=str(mode))
+
+
+def test_chunk_training_matches_pytorch_detach_idiom():
+    """rg.bptt.train(chunk(k)) with a carried state = PyTorch's h.detach() loop, update by update."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    T, B, I, H, k = 12, 3, 4, 5, 4
+    xs, ys = rng.standard_normal((T, B, I)), rng.integers(0, 3, (T, B))
+    rg.manual_seed(1)
+    model = SeqModel("LSTM", I=I, H=H, O=3).double()
+    t_lstm, t_out = torch.nn.LSTM(I, H).double(), torch.nn.Linear(H, 3).double()
+    t_lstm.load_state_dict({k_[4:]: torch.from_numpy(v.copy()) for k_, v in model.state_dict().items()
+                            if k_.startswith("rnn.")})
+    t_out.load_state_dict({k_[4:]: torch.from_numpy(v.copy()) for k_, v in model.state_dict().items()
+                           if k_.startswith("out.")})
+    result = bptt.train(model, xs, ys, rg.cross_entropy, rg.optim.SGD(model.parameters(), lr=0.5), bptt.chunk(k))
+    opt = torch.optim.SGD(list(t_lstm.parameters()) + list(t_out.parameters()), lr=0.5)
+    state, losses = None, []
+    for s in range(0, T, k):
+        out, state = t_lstm(torch.from_numpy(xs[s:s + k]), state)
+        logits = t_out(out)
+        loss = sum(torch.nn.functional.cross_entropy(logits[i], torch.from_numpy(ys[s + i])) for i in range(k))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        state = tuple(h.detach() for h in state)
+        losses.append(loss.item())
+    np.testing.assert_allclose(result.update_losses, losses, rtol=1e-10)
+    np.testing.assert_allclose(model.rnn.weight_hh_l0.data, t_lstm.weight_hh_l0.detach().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(result.state[1].data, state[1].numpy(), rtol=1e-10)
