@@ -451,3 +451,43 @@ def test_chunk_training_matches_pytorch_detach_idiom():
     np.testing.assert_allclose(result.update_losses, losses, rtol=1e-10)
     np.testing.assert_allclose(model.rnn.weight_hh_l0.data, t_lstm.weight_hh_l0.detach().numpy(), rtol=1e-10)
     np.testing.assert_allclose(result.state[1].data, state[1].numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("s", [1, 3, 4, 12, 50])
+def test_full_with_checkpoints_gives_the_same_gradient(s):
+    _, seq = twin_models("LSTM")
+    xs, ys = lstm_data(T=12)
+    exact = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full())
+    got = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full(checkpoint_every=s))
+    for k in exact:
+        np.testing.assert_allclose(got[k], exact[k], rtol=1e-12, atol=1e-15)
+
+
+def test_checkpoint_replay_repeats_dropout_masks():
+    class DropModel(nn.Module):
+        sequence_model = True
+
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6)
+            self.drop = nn.Dropout(0.5)
+            self.out = nn.Linear(6, 2)
+
+        def forward(self, x, state):
+            h, state = self.rnn(x, state)
+            return self.out(self.drop(h)), state
+
+    xs, ys = lstm_data(T=10)
+    rg.manual_seed(3)
+    model = DropModel().double()
+    rg.manual_seed(5)
+    exact = bptt.gradient(model, xs, ys, rg.cross_entropy, bptt.full())
+    rg.manual_seed(5)
+    got = bptt.gradient(model, xs, ys, rg.cross_entropy, bptt.full(checkpoint_every=3))
+    for k in exact:
+        np.testing.assert_allclose(got[k], exact[k], rtol=1e-12, atol=1e-15)
+
+
+def test_checkpointing_bounds_the_tape():
+    full, ckpt = _peak_memory(bptt.full(), 2000), _peak_memory(bptt.full(checkpoint_every=45), 2000)
+    assert ckpt < full / 5, f"full {full / 2**20:.1f} MiB, checkpointed {ckpt / 2**20:.1f} MiB"

@@ -69,13 +69,17 @@ def _seg_input(xs, a, b):
 
 @dataclass
 class Segment:
-    """Steps [start, stop) recorded on one tape, from a detached incoming state."""
+    """Steps [start, stop) recorded on one tape, from a detached incoming state.
+
+    A *checkpoint* (``losses`` None) keeps only what is needed to record the
+    segment again: the incoming state's value and the RNG state."""
     start: int
     stop: int
     state_in: tuple            # leaves (requires grad) or () for the first segment / a constant state
-    outputs: list              # output Tensor of each step
-    losses: list               # scalar loss Tensor of each step
+    outputs: list | None       # output Tensor of each step
+    losses: list | None        # scalar loss Tensor of each step
     state_out: tuple
+    checkpoint: tuple = ()     # (incoming state, RNG state) of a checkpoint
 
 
 class Runner:
@@ -135,6 +139,8 @@ class Runner:
         delta = self.final_state_grad if job.last == self.T - 1 else None
         involved = [s for s in segments if s.start <= job.last and s.stop > job.first]
         for seg in reversed(involved):
+            if seg.losses is None:  # a checkpoint: record the segment again, just for this backward step
+                seg = self._replay(seg)
             roots, root_grads = [], []
             for t, loss in zip(range(seg.start, seg.stop), seg.losses):
                 if t in job.losses and loss.requires_grad:
@@ -163,6 +169,25 @@ class Runner:
                 self.listener.segment_done(seg, job, self.names, grads[:n], grads[n + (len(seg.state_in)
                                                                                         if wants_state else 0):])
             delta = list(grads[n:n + len(seg.state_in)]) if wants_state else None
+
+    def _checkpoint(self, seg, state_before, rng_state):
+        """Keep only what re-recording ``seg`` needs (``mode.recompute``)."""
+        return Segment(seg.start, seg.stop, (), None, None, (), (state_before, rng_state))
+
+    def _replay(self, seg):
+        """Record a checkpointed segment again, with the RNG as it was (dropout masks repeat)."""
+        from .. import random as rg_random
+
+        state, rng_state = seg.checkpoint
+        saved = rg_random.get_rng_state()
+        rg_random.set_rng_state(rng_state)
+        losses = self.step_losses.copy()
+        try:
+            replayed, _ = self._forward_segment(seg.start, seg.stop, state, record=True)
+        finally:
+            rg_random.set_rng_state(saved)
+            self.step_losses = losses
+        return replayed
 
     # ------------------------------------------------------------ forward now, jobs later (rg.scan)
     def forward_all(self):
@@ -207,9 +232,17 @@ class Runner:
                 seg, state = self._forward_segment(0, skip, state, record=False)
             start = skip
             state = detach_state(state)
+        recompute = mode.recompute
         while start < T:
             stop = min(start + self.seg_len, T)
+            if recompute:
+                from .. import random as rg_random
+
+                before, rng_state = state, rg_random.get_rng_state()
             seg, state = self._forward_segment(start, stop, state, record=True)
+            if recompute and stop < T:  # the last segment is backpropagated first: keep its tape
+                seg = self._checkpoint(seg, before, rng_state)
+                state = detach_state(state)
             segments.append(seg)
             done = []
             while job is not None and job.last < stop:

@@ -93,6 +93,8 @@ class Mode:
         """Steps before this index run without recording (``tail``)."""
         return 0
 
+    recompute = False  # keep only segment checkpoints and re-run segments in the backward pass
+
 
     def reach(self, T: int):
         """T×T boolean matrix: reach[t][s] is True when ℓₜ's gradient reaches step s."""
@@ -118,12 +120,34 @@ def _check_k(k, name):
 
 
 class Full(Mode):
-    """Exact gradient of Σₜ ℓₜ: every loss reaches every earlier step."""
+    """Exact gradient of Σₜ ℓₜ: every loss reaches every earlier step.
+
+    ``checkpoint_every=s`` trades compute for memory (Chen et al. 2016;
+    Gruslys et al. 2016): the forward pass keeps only the state entering every
+    s-th step (and the RNG state there), not the tape; the backward pass
+    re-runs each segment of s steps from its checkpoint just before
+    backpropagating through it. The gradient is the same; the tape in memory
+    is one segment instead of T steps (s ≈ √T balances the checkpoints against
+    the segment), at the cost of a second forward pass.
+    """
 
     name = "full()"
 
+    def __init__(self, checkpoint_every: int | None = None):
+        if checkpoint_every is not None:
+            _check_k(checkpoint_every, "full(checkpoint_every=…)")
+            self.name = f"full(checkpoint_every={checkpoint_every})"
+        self.checkpoint_every = checkpoint_every
+
     def iter_jobs(self, T):
         yield Job(0, range(T), 0)
+
+    def segment(self, T):
+        return self.checkpoint_every or T
+
+    @property
+    def recompute(self) -> bool:
+        return self.checkpoint_every is not None
 
 
 class Chunk(Mode):
@@ -203,9 +227,10 @@ class Tail(Mode):
         return max(1, min(self.k, T))
 
 
-def full() -> Full:
-    """Exact BPTT of Σₜ ℓₜ (see ``Full``)."""
-    return Full()
+def full(checkpoint_every: int | None = None) -> Full:
+    """Exact BPTT of Σₜ ℓₜ (see ``Full``); ``checkpoint_every=s`` recomputes
+    segments of s steps instead of keeping the whole tape."""
+    return Full(checkpoint_every)
 
 
 def chunk(k: int) -> Chunk:
