@@ -491,3 +491,23 @@ def test_checkpoint_replay_repeats_dropout_masks():
 def test_checkpointing_bounds_the_tape():
     full, ckpt = _peak_memory(bptt.full(), 2000), _peak_memory(bptt.full(checkpoint_every=45), 2000)
     assert ckpt < full / 5, f"full {full / 2**20:.1f} MiB, checkpointed {ckpt / 2**20:.1f} MiB"
+
+
+def test_memory_budget_picks_the_segment_and_keeps_the_gradient():
+    _, seq = twin_models("LSTM")
+    xs, ys = lstm_data(T=30)
+    exact = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full())
+    got = bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full(memory_budget=20_000))
+    for k in exact:
+        np.testing.assert_allclose(got[k], exact[k], rtol=1e-12, atol=1e-15)
+    with pytest.raises(MemoryError, match=r"need at least \d+ bytes"):
+        bptt.gradient(seq, xs, ys, rg.cross_entropy, bptt.full(memory_budget=100))
+    with pytest.raises(ValueError, match="not both"):
+        bptt.full(checkpoint_every=3, memory_budget=10)
+
+
+def test_memory_budget_is_respected():
+    budget = 4 * 2**20
+    peak = _peak_memory(bptt.full(memory_budget=budget), 2000)
+    assert peak < budget, f"peak {peak / 2**20:.2f} MiB over a budget of {budget / 2**20:.0f} MiB"
+    assert _peak_memory(bptt.full(), 2000) > 5 * budget  # without the budget the tape is far larger

@@ -170,6 +170,19 @@ class Runner:
                                                                                         if wants_state else 0):])
             delta = list(grads[n:n + len(seg.state_in)]) if wants_state else None
 
+    def _segment_for_budget(self, first, budget):
+        """The longest segment s with s·b + ⌈T/s⌉·c ≤ budget, from the tape of the
+        first step (b bytes) and the state (c bytes)."""
+        b = max(_tape_bytes(first), 1)
+        c = sum(p.data.nbytes for p in first.state_out)
+        T = self.T
+        fits = [s for s in range(1, T + 1) if s * b + -(-T // s) * c <= budget]
+        if not fits:
+            need = min(s * b + -(-T // s) * c for s in range(1, T + 1))
+            raise MemoryError(f"rg.bptt.full(memory_budget={budget}): a step's tape is {b} bytes and the state "
+                              f"{c} bytes, so {T} steps need at least {need} bytes with checkpointing")
+        return max(fits)
+
     def _checkpoint(self, seg, state_before, rng_state):
         """Keep only what re-recording ``seg`` needs (``mode.recompute``)."""
         return Segment(seg.start, seg.stop, (), None, None, (), (state_before, rng_state))
@@ -240,6 +253,8 @@ class Runner:
 
                 before, rng_state = state, rg_random.get_rng_state()
             seg, state = self._forward_segment(start, stop, state, record=True)
+            if getattr(mode, "memory_budget", None) is not None and start == 0:
+                self.seg_len = self._segment_for_budget(seg, mode.memory_budget)
             if recompute and stop < T:  # the last segment is backpropagated first: keep its tape
                 seg = self._checkpoint(seg, before, rng_state)
                 state = detach_state(state)
@@ -263,6 +278,22 @@ class Runner:
                     on_update(update, grads, bool(segments), steps)
             start = stop
         return detach_state(state)
+
+
+def _tape_bytes(seg) -> int:
+    """Bytes the tape of a segment keeps alive (each op's saved arrays, once)."""
+    from ..backprop import saved_bytes
+
+    seen, total = set(), 0
+    stack = [t for t in list(seg.losses) + list(seg.state_out) if isinstance(t, Tensor)]
+    while stack:
+        node = stack.pop()._node
+        if node is None or id(node) in seen or node.inputs is None:
+            continue
+        seen.add(id(node))
+        total += saved_bytes(node)
+        stack.extend(a for a in node.inputs if isinstance(a, Tensor))
+    return total
 
 
 class _listening:

@@ -129,25 +129,37 @@ class Full(Mode):
     backpropagating through it. The gradient is the same; the tape in memory
     is one segment instead of T steps (s ≈ √T balances the checkpoints against
     the segment), at the cost of a second forward pass.
+
+    ``memory_budget=bytes`` chooses s itself: it measures the tape of the first
+    step (b bytes) and the state (c bytes) and takes the largest s with
+    s·b + ⌈T/s⌉·c ≤ budget, or says how much memory the sequence needs at least.
     """
 
     name = "full()"
 
-    def __init__(self, checkpoint_every: int | None = None):
+    def __init__(self, checkpoint_every: int | None = None, memory_budget: int | None = None):
+        if checkpoint_every is not None and memory_budget is not None:
+            raise ValueError("rg.bptt.full: give checkpoint_every or memory_budget, not both")
         if checkpoint_every is not None:
             _check_k(checkpoint_every, "full(checkpoint_every=…)")
             self.name = f"full(checkpoint_every={checkpoint_every})"
-        self.checkpoint_every = checkpoint_every
+        if memory_budget is not None:
+            if memory_budget <= 0:
+                raise ValueError(f"rg.bptt.full: memory_budget must be a positive number of bytes, got {memory_budget}")
+            self.name = f"full(memory_budget={memory_budget})"
+        self.checkpoint_every, self.memory_budget = checkpoint_every, memory_budget
 
     def iter_jobs(self, T):
         yield Job(0, range(T), 0)
 
     def segment(self, T):
+        if self.memory_budget is not None:
+            return 1  # the engine measures one step, then sets the segment length
         return self.checkpoint_every or T
 
     @property
     def recompute(self) -> bool:
-        return self.checkpoint_every is not None
+        return self.checkpoint_every is not None or self.memory_budget is not None
 
 
 class Chunk(Mode):
@@ -227,10 +239,11 @@ class Tail(Mode):
         return max(1, min(self.k, T))
 
 
-def full(checkpoint_every: int | None = None) -> Full:
+def full(checkpoint_every: int | None = None, memory_budget: int | None = None) -> Full:
     """Exact BPTT of Σₜ ℓₜ (see ``Full``); ``checkpoint_every=s`` recomputes
-    segments of s steps instead of keeping the whole tape."""
-    return Full(checkpoint_every)
+    segments of s steps instead of keeping the whole tape, ``memory_budget``
+    (bytes) picks s to fit."""
+    return Full(checkpoint_every, memory_budget)
 
 
 def chunk(k: int) -> Chunk:
