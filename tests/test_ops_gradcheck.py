@@ -326,3 +326,41 @@ def test_mean_primitive_equals_sum_over_n(axis):
     v = np.random.default_rng(13).standard_normal(m.shape)
     np.testing.assert_allclose(rg.grad(m, x, grad_outputs=v)[0].data, rg.grad(s, x, grad_outputs=v)[0].data,
                                rtol=1e-10)
+
+
+@SETTINGS
+@given(n=st.integers(1, 2), c=st.integers(1, 2), o=st.integers(1, 3), h=st.integers(3, 6), w=st.integers(3, 6),
+       k=st.integers(1, 3), stride=st.integers(1, 2), padding=st.integers(0, 1), dilation=st.integers(1, 2),
+       bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_conv2d_random_geometry(n, c, o, h, w, k, stride, padding, dilation, bias, seed):
+    if dilation * (k - 1) + 1 > min(h, w) + 2 * padding:
+        return  # the kernel does not fit
+    rng = np.random.default_rng(seed)
+    args = [rng.standard_normal((n, c, h, w)), rng.standard_normal((o, c, k, k))] + \
+        ([rng.standard_normal(o)] if bias else [])
+    report = rg.gradcheck(lambda *t: rg.conv2d(t[0], t[1], t[2] if bias else None, stride, padding, dilation), args)
+    assert report.ok, str(report)
+
+
+@SETTINGS
+@given(h=st.integers(2, 6), w=st.integers(2, 6), k=st.integers(1, 3), stride=st.integers(1, 3),
+       seed=st.integers(0, 2**16), pool=st.sampled_from(["max", "avg"]))
+def test_pooling_random_geometry(h, w, k, stride, seed, pool):
+    if k > min(h, w):
+        return
+    x = unique_values(np.random.default_rng(seed).standard_normal((2, 2, h, w)))
+    fn = rg.max_pool2d if pool == "max" else rg.avg_pool2d
+    report = rg.gradcheck(lambda t: fn(t, k, stride, k // 2), [x])
+    assert report.ok, str(report)
+
+
+def test_im2col_and_col2im_are_adjoint():
+    """⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩: each is the other's vjp."""
+    from retrograd.ops.conv import col2im_array, im2col_array
+
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 3, 7, 6))
+    cols = im2col_array(x, (3, 2), (2, 1), (1, 2))
+    y = rng.standard_normal(cols.shape)
+    np.testing.assert_allclose((cols * y).sum(), (x * col2im_array(y, x.shape, (3, 2), (2, 1), (1, 2))).sum(),
+                               rtol=1e-12)
