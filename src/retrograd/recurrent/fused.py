@@ -208,9 +208,16 @@ class GRULayer(MultiOp):
         g_hs, g_h = grads
         Z, GHn, hs = self.Z, self.GHn, self.hs
         T, B, H = GHn.shape
-        dGX = xp.empty_like(Z)
+        # Local derivatives of every step at once, in the delta buffer itself:
+        # r(1 − r), z(1 − z) and 1 − n²; then each step multiplies in place.
+        dGX = xp.subtract(1, Z)
+        dGX *= Z
+        nn_ = Z[:, :, 2 * H:]
+        xp.multiply(nn_, nn_, out=dGX[:, :, 2 * H:])
+        xp.subtract(1, dGX[:, :, 2 * H:], out=dGX[:, :, 2 * H:])
         dGH = xp.empty_like(Z)
         dh = xp.array(g_h, dtype=Z.dtype)
+        tmp = xp.empty_like(dh)
         listen = bool(_step_listeners)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
@@ -218,18 +225,20 @@ class GRULayer(MultiOp):
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
             dx_, dh_ = dGX[t], dGH[t]
             d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
-            xp.subtract(hs[t], n, out=d_z)                # δz = δh⊙(h − n)⊙z(1 − z)
-            d_z *= dh
-            d_z *= z * (1 - z)
-            xp.multiply(dh, 1 - z, out=d_n)               # δn = δh⊙(1 − z)⊙(1 − n²)
-            d_n *= 1 - n * n
-            xp.multiply(d_n, GHn[t], out=d_r)             # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
-            d_r *= r * (1 - r)
+            xp.subtract(hs[t], n, out=tmp)                # δz = δh⊙(h − n)⊙z(1 − z)
+            tmp *= dh
+            d_z *= tmp
+            xp.multiply(dh, z, out=tmp)                   # δn = δh⊙(1 − z)⊙(1 − n²)
+            xp.subtract(dh, tmp, out=tmp)
+            d_n *= tmp
+            d_r *= d_n                                    # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
+            d_r *= GHn[t]
             dh_[:, :2 * H] = dx_[:, :2 * H]
             xp.multiply(d_n, r, out=dh_[:, 2 * H:])
             if listen:
                 _report(self, t, dh, None, dx_)
-            dh = dh * z + dh_ @ w_hh
+            dh *= z                                       # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
+            dh += dh_ @ w_hh
         n_ = self.needs
         T_, B_, I = x.shape
         gx = (dGX.reshape(T * B, -1) @ w_ih).reshape(T, B, I) if n_[0] else None
