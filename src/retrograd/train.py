@@ -216,7 +216,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
                 sums[name] += fn(out, y) * n
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{total / count:.4f}")
+                bar.set_postfix(loss=f"{total / count:.4f}",
+                                **{name: f"{v / count:.4f}" for name, v in sums.items()})
         if bar is not None:
             bar.close()
         logs = {"loss": total / max(count, 1)}
