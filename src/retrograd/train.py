@@ -147,7 +147,9 @@ class _Loop:
         self.stop = False
 
 
-def _progress(total, desc, enabled):
+def progress_bar(total, desc, enabled):
+    """A tqdm bar, or None when ``enabled`` is False, when stderr is not a
+    terminal (``enabled`` None) or when tqdm is not installed."""
     if enabled is False or (enabled is None and not sys.stderr.isatty()):
         return None
     try:
@@ -155,6 +157,14 @@ def _progress(total, desc, enabled):
     except ImportError:
         return None
     return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+
+
+def say(bar, message: str):
+    """Print ``message`` without breaking an active progress bar."""
+    if bar is not None:
+        bar.write(message)
+    else:
+        print(message, flush=True)
 
 
 def _evaluate(model, loss_fn, data, metrics):
@@ -196,7 +206,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         total = count = 0
         sums = {name: 0.0 for name in metrics}
         n_batches = len(train_data) if hasattr(train_data, "__len__") else None
-        bar = _progress(n_batches, f"epoch {epoch}/{epochs}", progress)
+        bar = progress_bar(n_batches, f"epoch {epoch}/{epochs}", progress)
         for x, y in train_data:
             optimizer.zero_grad()
             out = model(x)

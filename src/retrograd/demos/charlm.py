@@ -18,6 +18,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import bptt, nn, optim
+from retrograd.train import progress_bar, say
 
 DESCRIPTION = "stateful LSTM character model, chunk TBPTT on standard-library source, prints samples as it learns"
 
@@ -86,9 +87,7 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int =
         print(f"{len(text):,} characters of standard-library source, vocabulary {len(chars)}, "
               f"{batch_size} lanes, chunks of {k} steps")
     losses, state, n = [], None, 0
-    from ..train import _progress
-
-    bar = _progress(updates, "charlm", progress)
+    bar = progress_bar(updates, "charlm", progress)
     while n < updates:
         for batch in rg.data.stateful_batches(lanes, batch_size, k):
             if state is not None and batch.reset.any():
@@ -105,7 +104,7 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int =
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
             if verbose and (n % sample_every == 0 or n == updates):
                 text_out = sample(model, chars, index, "def ", 120, rng)
-                print(f"\nupdate {n}: loss {np.mean(losses[-20:]):.3f} nats/char\n{text_out}\n", flush=True)
+                say(bar, f"\nupdate {n}: loss {np.mean(losses[-20:]):.3f} nats/char\n{text_out}\n")
             if n >= updates:
                 break
     if bar is not None:

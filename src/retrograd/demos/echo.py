@@ -17,6 +17,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import bptt, nn, optim
+from retrograd.train import progress_bar, say
 
 DESCRIPTION = "seed 004's echo RNN: truncated BPTT (chunk 15) on a carried state, learns to echo 3 steps back"
 
@@ -66,8 +67,7 @@ def run(out_dir: str = ".", seed: int = 0, epochs: int = 5, total: int = 50_000,
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         if verbose:
-            print(f"epoch {epoch + 1}/{epochs}  mean loss of the last 100 batches {np.mean(losses[-100:]):.4f}",
-                  flush=True)
+            say(bar, f"epoch {epoch + 1}/{epochs}  mean loss of the last 100 batches {np.mean(losses[-100:]):.4f}")
     if bar is not None:
         bar.close()
     # evaluate on a fresh series: predictions after the first echo_step steps
@@ -85,9 +85,7 @@ def run(out_dir: str = ".", seed: int = 0, epochs: int = 5, total: int = 50_000,
 
 
 def _bar(total, progress):
-    from ..train import _progress
-
-    return _progress(total, "echo", progress)
+    return progress_bar(total, "echo", progress)
 
 
 def _plot(path, losses, x, y, pred):
