@@ -285,22 +285,22 @@ class RNNLayer(MultiOp):
         g_hs, g_h = grads
         hs, A = self.hs, self.A
         T, B, H = g_hs.shape
-        dA = xp.empty((T, B, H), dtype=hs.dtype)
+        # The activation's slope at every step at once (1 − h² or the relu mask), then in place per step.
+        if self.nonlinearity == "relu":
+            dA = (A > 0).astype(hs.dtype)
+            if self.tie:
+                dA += self.tie * (A == 0)
+        else:
+            dA = xp.multiply(hs[1:], hs[1:])
+            xp.subtract(1, dA, out=dA)
         dh = xp.array(g_h, dtype=hs.dtype)
         listen = bool(_step_listeners)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
-            h = hs[t + 1]
-            if self.nonlinearity == "relu":
-                slope = (A[t] > 0).astype(hs.dtype)
-                if self.tie:
-                    slope += self.tie * (A[t] == 0)
-                xp.multiply(dh, slope, out=dA[t])
-            else:
-                xp.multiply(dh, 1 - h * h, out=dA[t])
+            dA[t] *= dh                                   # δaₜ = δh ⊙ f′(aₜ)
             if listen:
                 _report(self, t, dh, None, dA[t])
-            dh = dA[t] @ w_hh
+            dh = dA[t] @ w_hh                             # δhₜ₋₁ = δaₜ W_hh
         n = self.needs
         T_, B_, I = x.shape
         dA2 = dA.reshape(T * B, H)
