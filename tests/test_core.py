@@ -266,3 +266,14 @@ def test_zero_grad_to_none_or_in_place():
     assert x.grad is g and x.grad.data.tolist() == [0.0, 0.0]
     x.zero_grad_()
     assert x.grad is None
+
+
+def test_explain_abbreviates_long_passes_but_keeps_every_row(capsys):
+    x = t64([1.0])
+    y = x
+    for _ in range(200):
+        y = y * 1.01
+    trace = rg.explain(y.sum(), limit=10)
+    out = capsys.readouterr().out
+    assert len(trace) == 201 and "more steps" in out and "the tape held" in out
+    assert len(out.strip().splitlines()) == 1 + 10 + 1 + 1

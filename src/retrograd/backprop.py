@@ -105,6 +105,7 @@ class BackwardTrace:
 
     def __init__(self, live: bool = False):
         self.rows = []
+        self._bytes = []
         self.live = live
         if live:
             print(self._fmt(self.header))
@@ -124,11 +125,22 @@ class BackwardTrace:
         row = (len(self.rows) + 1, node.name, shapes, out_shape,
                f"{_norm(g):.4g}", outs, _fmt_bytes(saved))
         self.rows.append(row)
+        self._bytes.append(saved)
         if self.live:
             print(self._fmt(row))
 
     def __str__(self):
-        return "\n".join([self._fmt(self.header)] + [self._fmt(r) for r in self.rows])
+        return self.table()
+
+    def table(self, limit: int | None = None) -> str:
+        """The steps as a table; with ``limit``, only the first and last ``limit // 2`` rows."""
+        rows = [self._fmt(r) for r in self.rows]
+        if limit is not None and len(rows) > limit:
+            head, tail = limit - limit // 2, limit // 2
+            rows = rows[:head] + [f"... {len(rows) - head - tail} more steps ..."] + (rows[-tail:] if tail else [])
+        total = sum(self._bytes) if self._bytes else 0
+        footer = [f"{len(self.rows)} steps; the tape held {_fmt_bytes(total)} for the backward pass"] if self.rows else []
+        return "\n".join([self._fmt(self.header)] + rows + footer)
 
     def __len__(self):
         return len(self.rows)
@@ -418,17 +430,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-def explain(loss, grad=None) -> BackwardTrace:
+def explain(loss, grad=None, limit: int | None = 60) -> BackwardTrace:
     """Print and return every step of ``loss``'s backward pass, in the order it runs.
 
     Non-destructive: the tape is kept and no ``.grad`` is written, so you can
     call ``loss.backward()`` afterwards. Each row names the op, its input
     shapes, the output shape, the norm of the gradient arriving at the op and
     of the gradient it passes to each input, and the bytes the op saved for
-    its vjp (which is what the backward pass costs in memory).
+    its vjp (which is what the backward pass costs in memory). Long passes
+    print their first and last ``limit // 2`` steps (``limit=None``: all);
+    the returned trace keeps every row.
     """
     tracer = BackwardTrace()
     _run([loss], _root_grads([loss], None if grad is None else [grad], False), retain_graph=True,
          create_graph=False, capture={}, tracer=tracer)
-    print(tracer)
+    print(tracer.table(limit))
     return tracer
