@@ -430,16 +430,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-def explain(loss, grad=None, limit: int | None = 60) -> BackwardTrace:
+def explain(loss, grad=None, limit: int | None = None) -> BackwardTrace:
     """Print and return every step of ``loss``'s backward pass, in the order it runs.
 
     Non-destructive: the tape is kept and no ``.grad`` is written, so you can
     call ``loss.backward()`` afterwards. Each row names the op, its input
     shapes, the output shape, the norm of the gradient arriving at the op and
     of the gradient it passes to each input, and the bytes the op saved for
-    its vjp (which is what the backward pass costs in memory). Long passes
-    print their first and last ``limit // 2`` steps (``limit=None``: all);
-    the returned trace keeps every row.
+    its vjp (which is what the backward pass costs in memory). With ``limit``,
+    a long pass prints only its first and last ``limit // 2`` steps; the
+    returned trace keeps every row either way.
     """
     tracer = BackwardTrace()
     _run([loss], _root_grads([loss], None if grad is None else [grad], False), retain_graph=True,
