@@ -20,8 +20,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.list or not args.name:
-            width = max(len(n) for n in demos.DEMOS)
-            for name, text in demos.DEMOS.items():
+            listing = demos.descriptions()
+            width = max(len(n) for n in listing)
+            for name, text in listing.items():
                 print(f"{name:<{width}}  {text}")
             return 0
         kwargs = {"out_dir": args.out}

@@ -13,7 +13,7 @@ import builtins
 import math
 import numbers
 
-from .. import backprop
+from .. import backend, backprop
 from ..backend import sum_to, xp
 from ..tensor import OpError, Tensor, _wrap
 from . import elementwise as E
@@ -496,7 +496,7 @@ def _float():
 
 
 # ------------------------------------------------------------ namespaces and methods
-backprop.ARRAY_NS.sigmoid = lambda x: E.Sigmoid().forward(x)
+backprop.ARRAY_NS.sigmoid = backend.sigmoid
 backprop.ARRAY_NS.softmax = lambda x, axis=-1: R.Softmax(axis).forward(x)
 
 backprop.TENSOR_NS.__dict__.update(

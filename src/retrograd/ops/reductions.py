@@ -86,7 +86,6 @@ class _MaxMin(_Reduction):
     """
     save_ans = True
     __slots__ = ("share",)
-    arg = None
 
     def __init__(self, axis=None, keepdims=False):
         super().__init__(axis, keepdims)
