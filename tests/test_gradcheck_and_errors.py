@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import retrograd as rg
-from retrograd.tensor import Op
+from retrograd.autograd import Op
 
 
 class WrongSquare(Op):

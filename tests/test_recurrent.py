@@ -131,7 +131,7 @@ def test_parameter_names_and_shapes_follow_pytorch():
 def test_fused_ops_report_saved_memory():
     lstm = nn.LSTM(8, 16)
     out, _ = lstm(rg.tensor(np.zeros((10, 4, 8), np.float32)))
-    saved = rg.backprop.saved_bytes(out.grad_fn)
+    saved = out.grad_fn.saved_nbytes()
     # gates 4H, h and c (T+1 each), tanh c: about 7H floats per sample-step, plus x
     assert 7 * 16 * 10 * 4 * 4 <= saved <= 12 * 16 * 11 * 4 * 4
 

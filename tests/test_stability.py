@@ -76,7 +76,7 @@ def test_fused_recurrent_layers_saturate_without_overflow_warnings(kind):
 
 def test_numpy_only_fallbacks_for_sigmoid_and_erf(monkeypatch):
     """Without SciPy, sigmoid and erf fall back to NumPy compositions with the same values."""
-    from retrograd import backend
+    from retrograd.autograd import backend
 
     x = np.array([-800.0, -30.0, -1.0, 0.0, 2.0, 40.0, 800.0])
     fast_sig, fast_erf = backend.sigmoid(x), backend.erf(x)

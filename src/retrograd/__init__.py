@@ -7,26 +7,26 @@
     y.backward()            # x.grad == 2·tanh(x)·(1 − tanh²(x))
     rg.gradcheck(lambda t: rg.tanh(t) ** 2, [x])   # finite differences, kink-aware
 
-Layers, each importing only those before it: core (``tensor``, ``backprop``,
-``conventions``, ``random``, ``backend``) ← ``ops`` ← ``gradcheck``, ``nn`` ←
-``recurrent``, ``bptt`` ← ``optim`` ← ``train``, ``checkpoint``, ``data`` ←
+Layers, each importing only those before it: ``autograd`` (the core: tensor,
+op, engine, gradcheck, conventions, backend) and ``random`` ← ``ops`` ← ``nn`` ←
+``recurrent`` ← ``bptt`` ← ``optim``, ``data`` ← ``train``, ``checkpoint`` ←
 ``cli`` and ``demos`` (``plot`` imports nothing of retrograd). ``tests/test_layering.py``
-checks it.
+checks it; README.md's "Layout" section gives the reasons.
 """
 
 import numpy as _np
 
 # The public API, re-exported:
-from . import bptt, conventions, data, nn, optim, random, recurrent, train  # noqa: F401
-from .backend import set_backend  # noqa: F401
-from .backprop import BackwardTrace, backward, explain, grad  # noqa: F401
+from . import autograd, bptt, data, nn, optim, random, recurrent, train  # noqa: F401
+from .autograd import conventions  # noqa: F401
+from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401
+                       Tensor, as_tensor, backward, detect_anomaly, enable_grad, explain, from_dlpack, from_numpy,
+                       get_backend, get_default_dtype, grad, gradcheck, gradgradcheck, is_grad_enabled, no_grad,
+                       set_backend, set_default_dtype, tensor, to_numpy)
 from .checkpoint import CheckpointError, load, save  # noqa: F401
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
 from .random import manual_seed  # noqa: F401
-from .recurrent import scan  # noqa: F401
-from .tensor import (AnomalyError, Op, OpError, Tensor, as_tensor, detect_anomaly, enable_grad,  # noqa: F401
-                     from_dlpack, from_numpy, get_default_dtype, is_grad_enabled, no_grad, set_default_dtype, tensor)
+from .bptt import scan  # noqa: F401
 
 __version__ = "0.1.0"
 

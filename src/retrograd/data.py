@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as rg_random
-from .tensor import Tensor, _wrap
+from .autograd.tensor import Tensor, _wrap
 
 
 class DataLoader:

@@ -18,7 +18,8 @@ import sys
 import numpy as np
 
 from . import checkpoint
-from .tensor import Tensor, no_grad
+from .autograd.tensor import Tensor
+from .autograd.mode import no_grad
 
 
 class History:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backprop import grad as _grad
-from ..tensor import Tensor, _wrap, no_grad
+from ..autograd.engine import grad as _grad
+from ..autograd.tensor import Tensor, _wrap
+from ..autograd.mode import no_grad
 from .modes import Full, Mode
 
 
@@ -282,8 +283,6 @@ class Runner:
 
 def _tape_bytes(seg) -> int:
     """Bytes the tape of a segment keeps alive (each op's saved arrays, once)."""
-    from ..backprop import saved_bytes
-
     seen, total = set(), 0
     stack = [t for t in list(seg.losses) + list(seg.state_out) if isinstance(t, Tensor)]
     while stack:
@@ -291,7 +290,7 @@ def _tape_bytes(seg) -> int:
         if node is None or id(node) in seen or node.inputs is None:
             continue
         seen.add(id(node))
-        total += saved_bytes(node)
+        total += node.saved_nbytes()
         stack.extend(a for a in node.inputs if isinstance(a, Tensor))
     return total
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import ops
 from ..nn.module import Module
-from ..tensor import OpError, Tensor, _wrap
+from ..autograd.op import OpError
+from ..autograd.tensor import Tensor, _wrap
 from .engine import _parts, _rebuild, detach_state
 
 

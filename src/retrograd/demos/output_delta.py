@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 import retrograd as rg
-from retrograd.tensor import UnaryOp
+from retrograd.autograd import UnaryOp
 
 DESCRIPTION = "why the output delta a − y passes gradient checking and (a − y)·f′(z) does not (seed page 002)"
 

@@ -14,7 +14,9 @@ from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_l
                    cross_entropy, elu, gelu, leaky_relu, linear, log_softmax, max_pool2d, mse_loss, nll_loss,
                    relu, sigmoid, softmax, softplus, tanh)
 from ..ops import mean, reshape, sqrt, take, var
-from ..tensor import OpError, Tensor, no_grad
+from ..autograd.op import OpError
+from ..autograd.tensor import Tensor
+from ..autograd.mode import no_grad
 
 
 def dropout(x, p: float = 0.5, training: bool = True):

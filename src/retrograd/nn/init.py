@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .. import random as rg_random
-from ..tensor import no_grad
+from ..autograd.mode import no_grad
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..tensor import OpError, get_default_dtype
+from ..autograd.op import OpError
+from ..autograd.tensor import get_default_dtype
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -12,8 +12,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..backend import xp
-from ..tensor import Tensor, _as_array, no_grad
+from ..autograd.backend import xp
+from ..autograd.tensor import Tensor, _as_array
+from ..autograd.mode import no_grad
 
 
 class Parameter(Tensor):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..autograd.tensor import Tensor
 
 
 def _grads(parameters):
@@ -85,7 +85,7 @@ def gradcheck_module(module, loss_fn, x, y, **kwargs):
     """
     import copy
 
-    from ..gradcheck import gradcheck
+    from ..autograd.gradcheck import gradcheck
 
     twin = copy.deepcopy(module).double().eval()
     names = [n for n, _ in twin.named_parameters()]

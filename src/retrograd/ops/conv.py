@@ -13,9 +13,12 @@ everything built on them differentiates to any order:
 
 from __future__ import annotations
 
-from .. import backprop
-from ..backend import xp
-from ..tensor import OpError, UnaryOp
+from ..autograd import namespaces
+from ..autograd.backend import xp
+from ..autograd.op import OpError, UnaryOp
+from . import reductions
+from .linalg import matmul
+from .shape import pad, reshape
 
 
 def _pair(v, name):
@@ -82,10 +85,10 @@ class Col2Im(UnaryOp):
     def vjp(self, ns, g, x, cols): return (ns.im2col(g, self.kernel, self.stride, self.dilation),)
 
 
-backprop.ARRAY_NS.im2col = im2col_array
-backprop.ARRAY_NS.col2im = col2im_array
-backprop.TENSOR_NS.im2col = lambda x, kernel, stride, dilation: Im2Col(kernel, stride, dilation)(x)
-backprop.TENSOR_NS.col2im = lambda cols, shape, kernel, stride, dilation: Col2Im(shape, kernel, stride, dilation)(cols)
+namespaces.extend("im2col", im2col_array,
+                  lambda x, kernel, stride, dilation: Im2Col(kernel, stride, dilation)(x))
+namespaces.extend("col2im", col2im_array,
+                  lambda cols, shape, kernel, stride, dilation: Col2Im(shape, kernel, stride, dilation)(cols))
 
 
 def _padding(padding, kernel, dilation, name):
@@ -109,8 +112,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
     ``padding`` is an int, a pair, ``"valid"`` or ``"same"`` (stride 1).
     """
-    from . import matmul, pad, reshape
-
     _check_image(x, "conv2d")
     if len(weight.shape) != 4 or weight.shape[1] != x.shape[1]:
         raise OpError(f"conv2d: weight of shape {tuple(weight.shape)} does not fit input of shape "
@@ -131,8 +132,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
 
 
 def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
-    from . import pad, reshape
-
     _check_image(x, name)
     kernel = _pair(kernel_size, f"{name}: kernel_size")
     stride = kernel if stride is None else _pair(stride, f"{name}: stride")
@@ -150,13 +149,9 @@ def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     """Max over each window (stride defaults to the kernel size). Tied maxima
     share the gradient as ``rg.conventions`` says (first / split / all / min_norm)."""
-    from . import max
-
-    return max(_pool_windows(x, kernel_size, stride, padding, dilation, -xp.inf, "max_pool2d"), axis=2)
+    return reductions.max(_pool_windows(x, kernel_size, stride, padding, dilation, -xp.inf, "max_pool2d"), axis=2)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
     """Mean over each window (zero padding counted, PyTorch's default)."""
-    from . import mean
-
-    return mean(_pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d"), axis=2)
+    return reductions.mean(_pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d"), axis=2)

@@ -14,10 +14,12 @@ recorded.
 from __future__ import annotations
 
 import math
+import numbers
 
-from .. import backend, conventions
-from ..backend import xp
-from ..tensor import BinaryOp, OpError, Tensor, UnaryOp
+from ..autograd import backend, conventions
+from ..autograd.backend import xp
+from ..autograd.op import BinaryOp, OpError, UnaryOp
+from ..autograd.tensor import Tensor
 
 
 # ------------------------------------------------------------ arithmetic
@@ -30,6 +32,11 @@ class Add(BinaryOp):
     def vjp(self, ns, g, z, x, y): return g, g
 
 
+def add(x, y):
+    """x + y (broadcasting)."""
+    return Add()(x, y)
+
+
 class Sub(BinaryOp):
     """z = x − y;  x̄ = z̄,  ȳ = −z̄"""
     name, broadcasts = "sub", True
@@ -37,6 +44,11 @@ class Sub(BinaryOp):
 
     def forward(self, x, y): return x - y
     def vjp(self, ns, g, z, x, y): return g, (-g if self.needs[1] else None)
+
+
+def sub(x, y):
+    """x − y (broadcasting)."""
+    return Sub()(x, y)
 
 
 class Mul(BinaryOp):
@@ -49,6 +61,11 @@ class Mul(BinaryOp):
     def vjp(self, ns, g, z, x, y):
         n = self.needs
         return (g * y if n[0] else None), (g * x if n[1] else None)
+
+
+def mul(x, y):
+    """x · y, elementwise (broadcasting)."""
+    return Mul()(x, y)
 
 
 class Div(BinaryOp):
@@ -65,6 +82,11 @@ class Div(BinaryOp):
         return gx, gy
 
 
+def div(x, y):
+    """x / y, elementwise (broadcasting)."""
+    return Div()(x, y)
+
+
 class Neg(UnaryOp):
     """y = −x;  x̄ = −ȳ"""
     name = "neg"
@@ -72,6 +94,11 @@ class Neg(UnaryOp):
 
     def forward(self, x): return -x
     def vjp(self, ns, g, y, x): return (-g,)
+
+
+def neg(x):
+    """−x."""
+    return Neg()(x)
 
 
 class PowScalar(UnaryOp):
@@ -88,6 +115,18 @@ class PowScalar(UnaryOp):
         if p == 2:
             return (g * (2 * x),)
         return (g * (p * x ** (p - 1)),)
+
+
+def square(x):
+    """x²."""
+    return PowScalar(2)(x)
+
+
+def pow(x, p):  # noqa: A001 - mirrors numpy/torch
+    """xᵖ. A constant exponent records the cheaper one-input rule."""
+    if isinstance(p, numbers.Number):
+        return PowScalar(p)(x)
+    return Pow()(x, p)
 
 
 class Pow(BinaryOp):
@@ -117,6 +156,11 @@ class Exp(UnaryOp):
     def vjp(self, ns, g, y, x): return (g * y,)
 
 
+def exp(x):
+    """eˣ."""
+    return Exp()(x)
+
+
 class Log(UnaryOp):
     """y = log x;  x̄ = ȳ / x"""
     name = "log"
@@ -124,6 +168,11 @@ class Log(UnaryOp):
 
     def forward(self, x): return xp.log(x)
     def vjp(self, ns, g, y, x): return (g / x,)
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log()(x)
 
 
 class Log1p(UnaryOp):
@@ -135,6 +184,11 @@ class Log1p(UnaryOp):
     def vjp(self, ns, g, y, x): return (g / (1 + x),)
 
 
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return Log1p()(x)
+
+
 class Sqrt(UnaryOp):
     """y = √x;  x̄ = ȳ / (2y)"""
     name, save_ans = "sqrt", True
@@ -142,6 +196,11 @@ class Sqrt(UnaryOp):
 
     def forward(self, x): return xp.sqrt(x)
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
+
+
+def sqrt(x):
+    """√x."""
+    return Sqrt()(x)
 
 
 class Sin(UnaryOp):
@@ -153,6 +212,11 @@ class Sin(UnaryOp):
     def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
 
 
+def sin(x):
+    """sin x."""
+    return Sin()(x)
+
+
 class Cos(UnaryOp):
     """y = cos x;  x̄ = −ȳ·sin x"""
     name = "cos"
@@ -162,6 +226,11 @@ class Cos(UnaryOp):
     def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
 
 
+def cos(x):
+    """cos x."""
+    return Cos()(x)
+
+
 class Tanh(UnaryOp):
     """y = tanh x;  x̄ = ȳ·(1 − y²)"""
     name, save_ans = "tanh", True
@@ -169,6 +238,11 @@ class Tanh(UnaryOp):
 
     def forward(self, x): return xp.tanh(x)
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
+
+
+def tanh(x):
+    """tanh x; its vjp uses the output: ȳ·(1 − y²)."""
+    return Tanh()(x)
 
 
 class Sigmoid(UnaryOp):
@@ -183,6 +257,11 @@ class Sigmoid(UnaryOp):
     def forward(self, x): return backend.sigmoid(x)
 
     def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
+
+
+def sigmoid(x):
+    """σ(x) = 1/(1 + e⁻ˣ), stable for large |x|."""
+    return Sigmoid()(x)
 
 
 class Softplus(UnaryOp):
@@ -202,6 +281,11 @@ class Softplus(UnaryOp):
         return (g * ns.sigmoid(x if b == 1 else b * x),)
 
 
+def softplus(x, beta: float = 1.0):
+    """log(1 + e^(βx))/β, computed stably."""
+    return Softplus(beta)(x)
+
+
 class Erf(UnaryOp):
     """y = erf x;  x̄ = ȳ·(2/√π)·e^(−x²)"""
     name = "erf"
@@ -209,6 +293,11 @@ class Erf(UnaryOp):
 
     def forward(self, x): return backend.erf(x)
     def vjp(self, ns, g, y, x): return (g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),)
+
+
+def erf(x):
+    """The error function."""
+    return Erf()(x)
 
 
 # ------------------------------------------------------------ kinks (see conventions)
@@ -232,6 +321,11 @@ class Relu(UnaryOp):
         return (g * ((xv > 0) + self.tie * (xv == 0)).astype(xv.dtype),)
 
 
+def relu(x):
+    """max(x, 0); the gradient at 0 follows ``rg.conventions``."""
+    return Relu()(x)
+
+
 class LeakyRelu(UnaryOp):
     """y = x (x > 0), αx (x ≤ 0);  x̄ = ȳ·(1 or α)  (tie: branches slopes 1, α)"""
     name = "leaky_relu"
@@ -250,6 +344,11 @@ class LeakyRelu(UnaryOp):
         d = xp.where(xv > 0, 1.0, a).astype(xv.dtype)
         d[xv == 0] = self.tie
         return (g * d,)
+
+
+def leaky_relu(x, negative_slope: float = 0.01):
+    """x for x > 0, ``negative_slope``·x otherwise."""
+    return LeakyRelu(negative_slope)(x)
 
 
 class Elu(UnaryOp):
@@ -275,6 +374,11 @@ class Elu(UnaryOp):
         return (g * d,)
 
 
+def elu(x, alpha: float = 1.0):
+    """x for x > 0, α(eˣ − 1) otherwise."""
+    return Elu(alpha)(x)
+
+
 class Abs(UnaryOp):
     """y = |x|;  x̄ = ȳ·sign x  (at 0: the policy's tie of slopes 1, −1)"""
     name = "abs"
@@ -289,6 +393,11 @@ class Abs(UnaryOp):
         if self.tie:
             d = d + self.tie * (xv == 0)
         return (g * d,)
+
+
+def abs(x):
+    """|x|; the gradient at 0 follows ``rg.conventions``."""
+    return Abs()(x)  # noqa: A001 - mirrors numpy.abs
 
 
 class Clamp(UnaryOp):
@@ -319,6 +428,11 @@ class Clamp(UnaryOp):
         if self.tie:
             d += self.tie * at_bound
         return (g * d,)
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - torch's names
+    """Limit x to [min, max]; the gradient at a bound follows ``rg.conventions``."""
+    return Clamp(min, max)(x)
 
 
 class _Extremum(BinaryOp):
@@ -369,6 +483,11 @@ class Maximum(_Extremum):
     def forward(self, x, y): return xp.maximum(x, y)
 
 
+def maximum(x, y):
+    """Elementwise max; the gradient at ties follows ``rg.conventions``."""
+    return Maximum()(x, y)
+
+
 class Minimum(_Extremum):
     __doc__ = _Extremum.__doc__
     name = "minimum"
@@ -376,6 +495,11 @@ class Minimum(_Extremum):
     better = staticmethod(xp.less)
 
     def forward(self, x, y): return xp.minimum(x, y)
+
+
+def minimum(x, y):
+    """Elementwise min; the gradient at ties follows ``rg.conventions``."""
+    return Minimum()(x, y)
 
 
 # ------------------------------------------------------------ selection and casts
@@ -394,6 +518,14 @@ class Where(BinaryOp):
         return gx, gy
 
 
+def where(cond, x, y):
+    """x where ``cond`` else y (``cond`` is a constant boolean mask)."""
+    c = cond.data if isinstance(cond, Tensor) else xp.asarray(cond)
+    if c.dtype != bool:
+        raise OpError(f"where: condition must be boolean, got {c.dtype}")
+    return Where(c)(x, y)
+
+
 class Cast(UnaryOp):
     """y = x as dtype;  x̄ = ȳ as x's dtype"""
     name = "cast"
@@ -403,3 +535,8 @@ class Cast(UnaryOp):
     def extra_repr(self): return f"dtype={self.dtype}"
     def forward(self, x): return x.astype(self.dtype)
     def vjp(self, ns, g, y, x): return (ns.astype(g, x.dtype),)
+
+
+def cast(x, dtype):
+    """x converted to ``dtype`` (differentiable between float types)."""
+    return Cast(dtype)(x)

@@ -3,8 +3,8 @@ affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout)."""
 
 from __future__ import annotations
 
-from ..backend import xp
-from ..tensor import BinaryOp, TernaryOp
+from ..autograd.backend import xp
+from ..autograd.op import BinaryOp, TernaryOp
 
 
 def _mT(ns, a):
@@ -38,6 +38,11 @@ class MatMul(BinaryOp):
         ga = ns.matmul(g, _mT(ns, b)) if n[0] else None
         gb = ns.matmul(_mT(ns, a), g) if n[1] else None
         return ga, gb
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules (batched, 1-D vectors)."""
+    return MatMul()(a, b)
 
 
 class Linear(TernaryOp):
@@ -74,3 +79,8 @@ class Linear(TernaryOp):
             else:
                 gw = _mT(ns, ns.reshape(g, (-1, g.shape[-1]))) @ ns.reshape(x, (-1, x.shape[-1]))
         return gx, gw, gb
+
+
+def linear(x, weight, bias=None):
+    """x·Wᵀ + b with PyTorch's layout (W: [out_features, in_features])."""
+    return Linear()(x, weight, bias)

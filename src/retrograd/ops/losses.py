@@ -3,8 +3,10 @@ delta, computed in one step (and visible as one row in ``rg.explain``)."""
 
 from __future__ import annotations
 
-from ..backend import xp
-from ..tensor import BinaryOp, OpError
+from ..autograd.backend import xp
+from ..autograd.op import BinaryOp, OpError
+from ..autograd.tensor import Tensor
+from .shape import _data
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -36,6 +38,11 @@ class MSELoss(BinaryOp):
     def vjp(self, ns, g, loss, a, y):
         delta = (a - y) * (g * (2.0 * _scale(self.reduction, a.size)))
         return delta, (-delta if self.needs[1] else None)
+
+
+def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - torch's names
+    """Mean (or summed) squared error, one op: its gradient is 2(a − y)/n."""
+    return MSELoss(reduction)(input, target)
 
 
 def _reduce(loss, reduction):
@@ -77,6 +84,11 @@ class BCEWithLogits(BinaryOp):
         return gz, gy
 
 
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean"):  # noqa: A002
+    """Sigmoid + binary cross-entropy in one stable op: its gradient is σ(z) − y (÷ n)."""
+    return BCEWithLogits(reduction)(input, target)
+
+
 class BinaryCrossEntropy(BinaryOp):
     """ℓ = −reduce(y·log p + (1 − y)·log(1 − p)), logs clamped at −100 (PyTorch);
     p̄ = ℓ̄·(p − y) / (p(1 − p)) / n"""
@@ -109,6 +121,11 @@ class BinaryCrossEntropy(BinaryOp):
             with xp.errstate(divide="ignore"):
                 gy = -(xp.maximum(xp.log(pv), -100) - xp.maximum(xp.log1p(-pv), -100)) * s
         return gp, gy
+
+
+def binary_cross_entropy(input, target, reduction: str = "mean"):  # noqa: A002
+    """Binary cross-entropy of probabilities (logs clamped at −100, like PyTorch)."""
+    return BinaryCrossEntropy(reduction)(input, target)
 
 
 class CrossEntropy(BinaryOp):
@@ -206,3 +223,10 @@ class CrossEntropy(BinaryOp):
             xp.put_along_axis(t, xp.expand_dims(yi, 1), xp.expand_dims(w, 1), axis=1)
         rows = t.sum(axis=1, keepdims=True)  # 1 for counted rows, 0 for ignored ones
         return (ns.softmax(z, axis=1) * rows - t) * scale, None
+
+
+def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -100):  # noqa: A002
+    """Softmax cross-entropy from logits (N, C, ...) with class indices or
+    probabilities; one op whose gradient is softmax(z) − onehot(y) (÷ n)."""
+    return CrossEntropy(reduction, ignore_index)(input, _data(target) if isinstance(target, Tensor)
+                                                    and not target.requires_grad else target)

@@ -7,9 +7,13 @@ axes; ``_expand`` re-inserts those axes when ``keepdims=False``.
 
 from __future__ import annotations
 
-from .. import conventions
-from ..backend import xp
-from ..tensor import OpError, UnaryOp
+import builtins
+
+from ..autograd import conventions
+from ..autograd.backend import xp
+from ..autograd.op import OpError, UnaryOp
+from ..autograd.tensor import _wrap
+from .shape import _data
 
 
 def _norm_axis(axis, ndim, op):
@@ -19,7 +23,7 @@ def _norm_axis(axis, ndim, op):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < max(ndim, 1):
+        if not -ndim <= a < builtins.max(ndim, 1):
             raise OpError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(set(out)))
@@ -58,6 +62,11 @@ class Sum(_Reduction):
         return (ns.broadcast_to(_expand(ns, g, self._axes(x), self.keepdims), x.shape),)
 
 
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Σ x over ``axis`` (all axes when None)."""
+    return Sum(axis, keepdims)(x)
+
+
 class Mean(_Reduction):
     """y = Σₐ x / n;  x̄ = broadcast ȳ / n over the averaged axes"""
     name = "mean"
@@ -76,6 +85,11 @@ class Mean(_Reduction):
         for a in axes:
             n *= x.shape[a]
         return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * (1.0 / n), x.shape),)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Σx / n over ``axis``."""
+    return Mean(axis, keepdims)(x)
 
 
 class _MaxMin(_Reduction):
@@ -129,11 +143,21 @@ class Max(_MaxMin):
     reduce = staticmethod(xp.max)
 
 
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Max over ``axis``; tied maxima share the gradient per ``rg.conventions``."""
+    return Max(axis, keepdims)(x)
+
+
 class Min(_MaxMin):
     __doc__ = _MaxMin.__doc__.replace("max", "min")
     name = "min"
     __slots__ = ()
     reduce = staticmethod(xp.min)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Min over ``axis``; tied minima share the gradient per ``rg.conventions``."""
+    return Min(axis, keepdims)(x)
 
 
 class Prod(_Reduction):
@@ -147,6 +171,11 @@ class Prod(_Reduction):
         axes = self._axes(ns.value(x))
         others = ProdOthers(axes)(x) if not isinstance(x, xp.ndarray) else ProdOthers(axes).forward(x)
         return (_expand(ns, g, axes, self.keepdims) * others,)
+
+
+def prod(x, axis=None, keepdims=False):
+    """Π x over ``axis`` (its gradient is exact with zeros)."""
+    return Prod(axis, keepdims)(x)
 
 
 class ProdOthers(UnaryOp):
@@ -207,6 +236,11 @@ class LogSumExp(_Reduction):
         return (_expand(ns, g, axes, self.keepdims) * ns.exp(x - _expand(ns, y, axes, self.keepdims)),)
 
 
+def logsumexp(x, axis=None, keepdims=False):
+    """log Σ eˣ, stable for large x."""
+    return LogSumExp(axis, keepdims)(x)
+
+
 class Softmax(UnaryOp):
     """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y)"""
     name, save_ans = "softmax", True
@@ -224,6 +258,11 @@ class Softmax(UnaryOp):
         return (y * (g - ns.sum(g * y, axis=self.axis, keepdims=True)),)
 
 
+def softmax(x, axis=-1):
+    """eˣ / Σ eˣ along ``axis`` (shifted by the max: no overflow)."""
+    return Softmax(axis)(x)
+
+
 class LogSoftmax(UnaryOp):
     """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ"""
     name, save_ans = "log_softmax", True
@@ -239,3 +278,18 @@ class LogSoftmax(UnaryOp):
 
     def vjp(self, ns, g, y, x):
         return (g - ns.exp(y) * ns.sum(g, axis=self.axis, keepdims=True),)
+
+
+def log_softmax(x, axis=-1):
+    """x − logsumexp(x) along ``axis``, stable."""
+    return LogSoftmax(axis)(x)
+
+
+def argmax(x, axis=None):
+    """Index of the max (not differentiable)."""
+    return _wrap(xp.asarray(xp.argmax(_data(x), axis=axis)))
+
+
+def argmin(x, axis=None):
+    """Index of the min (not differentiable)."""
+    return _wrap(xp.asarray(xp.argmin(_data(x), axis=axis)))

@@ -9,8 +9,10 @@ positions (repeated indices accumulate).
 
 from __future__ import annotations
 
-from ..backend import xp
-from ..tensor import Op, OpError, UnaryOp
+from ..autograd import backend
+from ..autograd.backend import xp
+from ..autograd.op import Op, OpError, UnaryOp
+from ..autograd.tensor import Tensor
 
 
 class Reshape(UnaryOp):
@@ -22,6 +24,11 @@ class Reshape(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}"
     def forward(self, x): return xp.reshape(x, self.shape)
     def vjp(self, ns, g, y, x): return (ns.reshape(g, x.shape),)
+
+
+def reshape(x, shape):
+    """x with a new shape (same elements, C order)."""
+    return Reshape(tuple(shape) if not isinstance(shape, int) else (shape,))(x)
 
 
 class Transpose(UnaryOp):
@@ -40,6 +47,24 @@ class Transpose(UnaryOp):
         return (ns.transpose(g, inverse),)
 
 
+def transpose(x, axes=None):
+    """Permute axes (NumPy semantics: reverse them when ``axes`` is None)."""
+    return Transpose(None if axes is None else tuple(axes))(x)
+
+
+def permute(x, *dims):
+    """PyTorch's ``permute``: the axes in the given order."""
+    return Transpose(tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)(x)
+
+
+def swapaxes(x, a, b):
+    """x with axes ``a`` and ``b`` exchanged."""
+    n = len(x.shape)
+    axes = list(range(n))
+    axes[a % n], axes[b % n] = axes[b % n], axes[a % n]
+    return Transpose(tuple(axes))(x)
+
+
 class BroadcastTo(UnaryOp):
     """y = broadcast_to(x, s);  x̄ = Σ ȳ over the broadcast axes"""
     name, broadcasts = "broadcast_to", True
@@ -49,6 +74,11 @@ class BroadcastTo(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}"
     def forward(self, x): return xp.broadcast_to(x, self.shape)
     def vjp(self, ns, g, y, x): return (g,)  # the engine sums back to x's shape
+
+
+def broadcast_to(x, shape):
+    """x broadcast to ``shape``; the gradient sums back over the broadcast axes."""
+    return BroadcastTo(shape)(x)
 
 
 class Concatenate(Op):
@@ -68,6 +98,14 @@ class Concatenate(Op):
             out.append(ns.getitem(g, (slice(None),) * axis + (slice(start, stop),)) if need else None)
             start = stop
         return tuple(out)
+
+
+def concatenate(xs, axis=0):
+    """Tensors joined along an existing ``axis`` (``cat``)."""
+    xs = list(xs)
+    if not xs:
+        raise OpError("concatenate: need at least one tensor")
+    return Concatenate(axis)(*xs)
 
 
 class Stack(Op):
@@ -90,6 +128,17 @@ class Stack(Op):
                      for i, need in enumerate(self.needs))
 
 
+cat = concatenate
+
+
+def stack(xs, axis=0):
+    """Tensors of one shape joined along a new ``axis``."""
+    xs = list(xs)
+    if not xs:
+        raise OpError("stack: need at least one tensor")
+    return Stack(axis)(*xs)
+
+
 class GetItem(UnaryOp):
     """y = x[index];  x̄ = zeros with ȳ added at ``index`` (repeats accumulate)"""
     name = "getitem"
@@ -101,6 +150,12 @@ class GetItem(UnaryOp):
     def vjp(self, ns, g, y, x): return (ns.index_add(x.shape, x.dtype, self.index, g),)
 
 
+def getitem(x, index):
+    """x[index] with slices, integers, integer arrays or boolean masks;
+    gradients of repeated integer indices accumulate."""
+    return GetItem(_index(index))(x)
+
+
 class IndexAdd(UnaryOp):
     """y = zeros(shape) with x added at ``index``;  x̄ = ȳ[index]  (the adjoint of getitem)"""
     name = "index_add"
@@ -110,11 +165,14 @@ class IndexAdd(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}, index={_short(self.index)}"
 
     def forward(self, g):
-        from ..backprop import _index_add
-
-        return _index_add(self.shape, self.dtype, self.index, g)
+        return backend.index_add(self.shape, self.dtype, self.index, g)
 
     def vjp(self, ns, g, y, x): return (ns.getitem(g, self.index),)
+
+
+def index_add(shape, dtype, index, g):
+    """zeros(shape) with g added at ``index`` (repeats accumulate): getitem's adjoint."""
+    return IndexAdd(tuple(shape), dtype, index)(g)
 
 
 class Pad(UnaryOp):
@@ -131,6 +189,28 @@ class Pad(UnaryOp):
         return (ns.getitem(g, index),)
 
 
+def pad(x, pad_width, value: float = 0.0):
+    """Constant padding with NumPy's ``pad_width`` (an int, a pair, or a pair per axis)."""
+    nd = len(x.shape)
+    w = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (nd, 2))
+    return Pad(tuple((int(a), int(b)) for a, b in w), value)(x)
+
+
 def _short(index) -> str:
     text = repr(index)
     return text if len(text) < 40 else text[:37] + "..."
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+
+
+def _index(index):
+    """Convert Tensors inside an index to arrays."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return xp.asarray(index)
+    return index

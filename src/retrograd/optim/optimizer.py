@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from ..backprop import grad as _grad
-from ..tensor import Tensor
+from ..autograd.engine import grad as _grad
+from ..autograd.tensor import Tensor
 
 
 class Optimizer:

@@ -26,7 +26,8 @@ import numpy as np
 from .. import ops
 from ..nn import init
 from ..nn.module import Module, Parameter
-from ..tensor import OpError, get_default_dtype
+from ..autograd.op import OpError
+from ..autograd.tensor import get_default_dtype
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 GATE_NAMES = {"RNN": ("h",), "LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}

@@ -20,9 +20,9 @@ value and gradient, to the composed cells and to PyTorch's layers.
 
 from __future__ import annotations
 
-from .. import backend, conventions
-from ..backend import xp
-from ..tensor import MultiOp, OpError
+from ..autograd import backend, conventions
+from ..autograd.backend import xp
+from ..autograd.op import MultiOp, OpError
 
 
 def _sigmoid_(a):
@@ -113,7 +113,7 @@ class LSTMLayer(MultiOp):
             xp.multiply(o, tc[t], out=hs[t + 1])  # hₜ = o ⊙ tanh cₜ
 
     def saved_arrays(self):
-        return (self.G, self.hs, self.cs, self.tc)
+        return super().saved_arrays() + [self.G, self.hs, self.cs, self.tc]
 
     def vjp(self, ns, grads, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h, g_c = grads
@@ -202,7 +202,7 @@ class GRULayer(MultiOp):
             h += n
 
     def saved_arrays(self):
-        return (self.Z, self.GHn, self.hs)
+        return super().saved_arrays() + [self.Z, self.GHn, self.hs]
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h = grads
@@ -279,7 +279,7 @@ class RNNLayer(MultiOp):
         return hs[1:], hs[T]
 
     def saved_arrays(self):
-        return (self.A, self.hs)
+        return super().saved_arrays() + [self.A, self.hs]
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h = grads

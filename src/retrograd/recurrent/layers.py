@@ -16,7 +16,8 @@ import numpy as np
 from .. import ops
 from ..nn import functional as F
 from ..nn.module import Module
-from ..tensor import OpError, Tensor, _wrap
+from ..autograd.op import OpError
+from ..autograd.tensor import Tensor, _wrap
 from . import fused
 from .cells import recurrent_parameters, shapes_doc
 

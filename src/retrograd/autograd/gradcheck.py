@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import backprop
+from . import engine
+from .mode import no_grad
 from .tensor import Tensor, _wrap
 
 
@@ -136,7 +137,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     def evaluate():
         if _order == 2:  # the function itself runs a backward pass: keep recording
             return np.array(fn(*xs).data, dtype=np.float64)
-        with _no_grad():
+        with no_grad():
             return np.array(fn(*xs).data, dtype=np.float64)
 
     wrt = [x for x, c in zip(xs, checked) if c]
@@ -145,7 +146,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     if not out.requires_grad:
         analytic = [np.zeros(x.shape) for x in wrt]
     else:
-        grads = backprop.grad(out, wrt, grad_outputs=_wrap(np.asarray(v, dtype=out.dtype)), retain_graph=True,
+        grads = engine.grad(out, wrt, grad_outputs=_wrap(np.asarray(v, dtype=out.dtype)), retain_graph=True,
                               allow_unused=True)
         analytic = [np.zeros(x.shape) if g is None else np.asarray(g.data, dtype=np.float64)
                     for g, x in zip(grads, wrt)]
@@ -205,7 +206,7 @@ class _LazyJacobian:
                 for r in range(self.out.size):
                     e = np.zeros(self.out.size, dtype=self.out.dtype)
                     e[r] = 1
-                    gs = backprop.grad(self.out, self.wrt, grad_outputs=_wrap(e.reshape(self.out.shape)),
+                    gs = engine.grad(self.out, self.wrt, grad_outputs=_wrap(e.reshape(self.out.shape)),
                                        retain_graph=True, allow_unused=True)
                     for m, g in enumerate(gs):
                         if g is not None:
@@ -228,7 +229,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     def first_order_projection(*args):
         wrt = [a for a, c in zip(args, checked) if c]
         y = fn(*args)
-        gs = backprop.grad(y, wrt, grad_outputs=v, create_graph=True, allow_unused=True)
+        gs = engine.grad(y, wrt, grad_outputs=v, create_graph=True, allow_unused=True)
         total = None
         for g, u in zip(gs, us):
             if g is None:
@@ -239,8 +240,3 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
 
     return gradcheck(first_order_projection, xs, eps, atol, rtol, seed, raise_exception, _order=2)
 
-
-def _no_grad():
-    from .tensor import no_grad
-
-    return no_grad()

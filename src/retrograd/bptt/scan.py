@@ -28,7 +28,12 @@ yₜ may enter:
 from __future__ import annotations
 
 from ..ops import stack
-from ..tensor import MultiOp, Tensor, _next_seq, _wrap, is_grad_enabled, no_grad
+from ..autograd.op import MultiOp
+from ..autograd.tensor import Tensor, _wrap
+from ..autograd.mode import is_grad_enabled, no_grad
+from ..autograd.mode import next_seq as _next_seq
+from .engine import Runner, _parts, _rebuild, detach_state
+from .modes import Chunk, Full, Tail
 
 
 def _as_step_input(xs, t):
@@ -40,8 +45,6 @@ def scan(step, init, xs, mode=None):
     """Apply ``carry, y = step(carry, x_t)`` over the first axis of ``xs``;
     return ``(final carry, ys stacked along axis 0)`` (``ys`` is None when the
     step returns None for y)."""
-    from ..bptt.engine import detach_state
-    from ..bptt.modes import Chunk, Full, Tail
 
     mode = mode or Full()
     T = len(xs)
@@ -90,7 +93,7 @@ class ScheduledScan(MultiOp):
     __slots__ = ("runner",)
 
     def vjp(self, ns, grads, ans, *leaves):
-        from ..tensor import _wrap as wrap
+        wrap = _wrap
 
         g_ys, g_carry = grads[0], grads[1:]
         runner = self.runner
@@ -101,7 +104,6 @@ class ScheduledScan(MultiOp):
 
 
 def _scheduled_scan(step, init, xs, mode):
-    from ..bptt.engine import Runner, _parts, _rebuild
 
     T = len(xs)
     runner = Runner(_StepAsModel(step), xs, [None] * T, lambda y, _: y, mode, init)

@@ -1,0 +1,83 @@
+"""Grad mode and anomaly mode: thread-local switches read by every op call.
+
+``no_grad()`` stops recording (inference, optimizer updates); ``enable_grad()``
+turns it back on inside; ``detect_anomaly()`` checks every forward and backward
+result for NaN/Inf and remembers where the user created each op.
+
+This module imports nothing of retrograd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import sys
+import threading
+import traceback
+
+class _Mode(threading.local):
+    grad_enabled = True
+    anomaly = False
+
+
+_mode = _Mode()
+next_seq = itertools.count().__next__  # creation order of recorded ops: a topological order
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops are being recorded on the tape in this thread."""
+    return _mode.grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.prev = _mode.grad_enabled
+        _mode.grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _mode.grad_enabled = self.prev
+
+
+def no_grad():
+    """Context manager / decorator: run without recording ops (inference, updates)."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Context manager / decorator: record ops even inside ``no_grad``."""
+    return _GradMode(True)
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise at the first op whose forward or backward produces NaN or Inf.
+
+    The error names the op, its input shapes and dtypes, and — for the backward
+    pass — the line of user code that created the op. Slows every op a little
+    (a finiteness check and a stack walk), so use it to debug.
+    """
+
+    def __enter__(self):
+        self.prev = _mode.anomaly
+        _mode.anomaly = True
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self.prev
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared inside ``detect_anomaly()``."""
+
+
+def user_site() -> str:
+    """The innermost stack frame outside retrograd: where the user called us."""
+    pkg = __name__.split(".", 1)[0]
+    for frame, lineno in traceback.walk_stack(sys._getframe(1)):
+        mod = frame.f_globals.get("__name__", "")
+        if mod != pkg and not mod.startswith(pkg + "."):
+            return f'File "{frame.f_code.co_filename}", line {lineno}, in {frame.f_code.co_name}'
+    return "<unknown>"
+

@@ -1,0 +1,254 @@
+"""``Tensor``: an array with an optional place on the tape, and the constructors.
+
+A ``Tensor`` holds an array (``.data``) and, if it was produced by a recorded
+op, a pointer to that op (``._node``). Leaves are Tensors with
+``requires_grad=True`` and no node; their gradients accumulate in ``.grad``.
+Operators and most methods (``+``, ``@``, ``.sum()`` …) are installed by
+``retrograd.ops.methods``; ``.backward()`` by the engine. This module imports
+only the backend.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from . import backend
+from .backend import xp
+
+def _as_array(data, dtype=None):
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return xp.asarray(data, dtype=dtype)
+    if isinstance(data, backend.ndarray):
+        return data
+    arr = xp.asarray(data)
+    if arr.dtype == xp.float64:  # Python floats and lists: the default float dtype
+        arr = arr.astype(_default_dtype)
+    return arr
+
+
+_default_dtype = xp.float32
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype of floating tensors made from Python numbers (float32)."""
+    global _default_dtype
+    _default_dtype = xp.dtype(dtype).type
+
+
+def get_default_dtype():
+    """The dtype of floating tensors made from Python numbers."""
+    return _default_dtype
+
+
+class Tensor:
+    """An array with an optional place on the tape.
+
+    ``data``           the array (NumPy), shared, never copied by retrograd;
+    ``grad``           accumulated gradient (a Tensor) for leaves and tensors
+                       that called ``retain_grad()``;
+    ``requires_grad``  whether ops on it are recorded.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")
+    __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
+    __array_priority__ = 1000
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False):
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self._node = None
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
+
+    # ------------------------------------------------------------ basics
+    @property
+    def shape(self) -> tuple:
+        """The array's shape."""
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        """The array's dtype."""
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not produced by a recorded op."""
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """The ``Op`` that produced this tensor, or None for leaves."""
+        return self._node
+
+    def __len__(self):
+        return len(self.data)
+
+    def __iter__(self):
+        if not self.data.ndim:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __repr__(self):
+        body = repr(self.data)[len("array(") : -1] if isinstance(self.data, backend.ndarray) else repr(self.data)
+        extra = ""
+        if self._node is not None:
+            extra = f", grad_fn={self._node.name}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __index__(self):
+        return int(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    __hash__ = object.__hash__
+
+    def __dlpack__(self, *args, **kwargs):
+        """DLPack export: zero-copy exchange with PyTorch, JAX, CuPy (``torch.from_dlpack(t)``)."""
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self.data.__dlpack_device__()
+
+    def numpy(self):
+        """The underlying array (no copy)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
+        return self.data.item()
+
+    def tolist(self):
+        """The values as nested Python lists."""
+        return self.data.tolist()
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's data, cut from the tape."""
+        t = Tensor.__new__(Tensor)
+        t.data, t.grad, t._node, t._hooks, t.requires_grad = self.data, None, None, None, False
+        return t
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Mark a leaf as needing gradients (in place)."""
+        if not requires_grad and self._node is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"requires_grad_: only floating tensors can require gradients, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> "Tensor":
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        node = self._node
+        if node is None:
+            if not self.requires_grad:
+                raise RuntimeError("retain_grad: tensor does not require grad")
+            return self
+        if node.multi:
+            raise RuntimeError(f"retain_grad: not supported on an output of the multi-output op {node.name}; "
+                               f"use rg.grad(..., inputs=[this tensor]) instead")
+        node.retained = weakref.ref(self)
+        return self
+
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is computed.
+
+        ``fn`` gets the gradient as a Tensor and may return a replacement.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+        node = self._node
+        if node is not None and node.multi:
+            raise RuntimeError(f"register_hook: not supported on an output of the multi-output op {node.name}")
+        if node is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if node.hooks is None:
+                node.hooks = []
+            hooks = node.hooks
+        hooks.append(fn)
+        return _HookHandle(hooks, fn)
+
+    def zero_grad_(self, set_to_none: bool = True):
+        """Forget the accumulated gradient (or, with ``set_to_none=False``, zero it in place)."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad.data[...] = 0
+
+
+class _HookHandle:
+    __slots__ = ("hooks", "fn")
+
+    def __init__(self, hooks, fn):
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self):
+        """Unregister the hook."""
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)
+
+
+def _wrap(data, node=None) -> Tensor:
+    """A Tensor around ``data`` (no checks); on the tape at ``node`` if given."""
+    t = Tensor.__new__(Tensor)
+    t.data, t.grad, t._hooks = data, None, None
+    t._node = node
+    t.requires_grad = node is not None
+    return t
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Make a tensor. Python floats become float32 (``set_default_dtype``);
+    NumPy arrays keep their dtype unless ``dtype`` is given; the array is not
+    copied when it already has the requested dtype."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array) -> Tensor:
+    """A tensor sharing ``array``'s memory (no copy, dtype kept)."""
+    return _wrap(xp.asarray(array))
+
+
+def from_dlpack(x) -> Tensor:
+    """A tensor sharing the memory of any DLPack producer (a PyTorch or JAX
+    array on the CPU, a NumPy array …)."""
+    return _wrap(xp.from_dlpack(x))
+
+
+def as_tensor(x) -> Tensor:
+    """``x`` if it is a Tensor, else a new Tensor of it."""
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+

@@ -1,0 +1,50 @@
+"""Making tensors: ``zeros``, ``ones``, ``full``, ``arange``, ``eye`` …
+(floating ones get the default dtype, ``rg.set_default_dtype``)."""
+
+from __future__ import annotations
+
+from ..autograd.backend import xp
+from ..autograd.tensor import Tensor, get_default_dtype
+
+
+def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros (default float dtype)."""
+    return Tensor(xp.zeros(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
+
+
+def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones (default float dtype)."""
+    return Tensor(xp.ones(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
+
+
+def full(shape, value, dtype=None, requires_grad=False):
+    """A tensor filled with ``value``."""
+    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype or _float()), requires_grad=requires_grad)
+
+
+def zeros_like(x, dtype=None, requires_grad=False):
+    """Zeros of x's shape and dtype."""
+    return Tensor(xp.zeros(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
+
+
+def ones_like(x, dtype=None, requires_grad=False):
+    """Ones of x's shape and dtype."""
+    return Tensor(xp.ones(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
+
+
+def arange(*args, dtype=None):
+    """NumPy's ``arange`` as a tensor."""
+    return Tensor(xp.arange(*args, dtype=dtype))
+
+
+def eye(n, m=None, dtype=None):
+    """The identity matrix (n × m)."""
+    return Tensor(xp.eye(n, m, dtype=dtype or _float()))
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else tuple(shape)
+
+
+def _float():
+    return get_default_dtype()
