@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
+from .autograd.backend import xp
 
 from . import checkpoint
 from .autograd.tensor import Tensor
@@ -54,15 +54,15 @@ class History:
 
 def accuracy(output, target) -> float:
     """Fraction of rows whose argmax (or, for one output, output > 0) matches the target."""
-    out = output.data if isinstance(output, Tensor) else np.asarray(output)
-    y = target.data if isinstance(target, Tensor) else np.asarray(target)
+    out = output.data if isinstance(output, Tensor) else xp.asarray(output)
+    y = target.data if isinstance(target, Tensor) else xp.asarray(target)
     if out.ndim > 1 and out.shape[1] > 1:
         pred = out.argmax(axis=1)
         if y.shape == out.shape:
             y = y.argmax(axis=1)
     else:
         pred = (out > 0).astype(y.dtype).reshape(y.shape)
-    return float(np.mean(pred == y))
+    return float(xp.mean(pred == y))
 
 
 METRICS = {"accuracy": accuracy}

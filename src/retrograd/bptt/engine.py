@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from ..autograd.backend import xp
 
 from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor, _wrap
@@ -57,15 +57,15 @@ def detach_state(state, requires_grad: bool = False):
 
 def _step_input(xs, t):
     x = xs[t]
-    return x if isinstance(x, Tensor) else _wrap(np.asarray(x))
+    return x if isinstance(x, Tensor) else _wrap(xp.asarray(x))
 
 
 def _seg_input(xs, a, b):
     if isinstance(xs, Tensor):
         return xs[a:b]
-    if isinstance(xs, np.ndarray):
+    if isinstance(xs, xp.ndarray):
         return _wrap(xs[a:b])
-    return _wrap(np.stack([np.asarray(x.data if isinstance(x, Tensor) else x) for x in xs[a:b]]))
+    return _wrap(xp.stack([xp.asarray(x.data if isinstance(x, Tensor) else x) for x in xs[a:b]]))
 
 
 @dataclass
@@ -102,7 +102,7 @@ class Runner:
         self.sequence_model = bool(getattr(model, "sequence_model", False))
         self.listener = listener
         self.seg_len = segment or mode.segment(self.T)
-        self.step_losses = np.zeros(self.T)
+        self.step_losses = xp.zeros(self.T)
         self.loss_grad = None         # t -> gradient for step t's "loss" (scan: ∂L/∂yₜ); None means 1
         self.final_state_grad = None  # gradient arriving at the final state (scan's carry)
 
@@ -128,7 +128,7 @@ class Runner:
             self.listener.forward_end()
         for i, t in enumerate(range(start, stop)):
             y = self.ys[t]
-            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) or y is None else _wrap(np.asarray(y)))
+            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y)))
             losses.append(loss)
             if loss.size == 1:
                 self.step_losses[t] = float(loss.data)
@@ -158,7 +158,7 @@ class Runner:
             wants_state = seg.start > job.first and bool(seg.state_in)
             extra = self.listener.targets(seg) if self.listener is not None else []
             targets = self.params + (list(seg.state_in) if wants_state else []) + extra
-            grad_outputs = [g if g is not None else _wrap(np.ones((), dtype=r.dtype)) for r, g in
+            grad_outputs = [g if g is not None else _wrap(xp.ones((), dtype=r.dtype)) for r, g in
                             zip(roots, root_grads)]
             with _listening(self.listener, seg):
                 grads = _grad(roots, targets, grad_outputs=grad_outputs, retain_graph=True, allow_unused=True)
@@ -324,7 +324,7 @@ def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> dict:
             total[k] = v if k not in total else total[k] + v
 
     runner.run(collect)
-    return {name: total.get(name, np.zeros(p.shape, dtype=p.dtype)) for name, p in zip(runner.names, runner.params)}
+    return {name: total.get(name, xp.zeros(p.shape, dtype=p.dtype)) for name, p in zip(runner.names, runner.params)}
 
 
 @dataclass
@@ -332,7 +332,7 @@ class TrainResult:
     """What ``train`` returns: the final (detached) state, each step's loss,
     and the summed loss of each update. Unpacks as ``state, losses``."""
     state: object
-    losses: np.ndarray
+    losses: xp.ndarray
     update_losses: list
 
     def __iter__(self):
@@ -355,7 +355,7 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None) -> T
             if retained:  # copy on write: the kept tape of older steps keeps the weights they used
                 p.data = p.data.copy()
             g = grads.get(name)
-            p.grad = None if g is None else _wrap(np.asarray(g, dtype=p.dtype))
+            p.grad = None if g is None else _wrap(xp.asarray(g, dtype=p.dtype))
         optimizer.step()
         for p in params.values():
             p.grad = None

@@ -10,7 +10,7 @@ constant mask), so the other rows keep their graph.
 
 from __future__ import annotations
 
-import numpy as np
+from ..autograd.backend import xp
 
 from .. import ops
 from ..nn.module import Module
@@ -20,7 +20,7 @@ from .engine import _parts, _rebuild, detach_state
 
 
 def _row_mask(mask, part, batch_axis):
-    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+    m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
     axis = batch_axis % part.ndim
     if m.shape != (part.shape[axis],):
         raise OpError(f"stateful: row mask of shape {m.shape} does not match a state with {part.shape[axis]} rows "
@@ -38,7 +38,7 @@ def reset_rows(state, mask, batch_axis: int = -2):
     out = []
     for p in _parts(state):
         m = _row_mask(mask, p, batch_axis)
-        out.append(ops.where(np.broadcast_to(m, p.shape), _wrap(np.zeros(p.shape, p.dtype)), p))
+        out.append(ops.where(xp.broadcast_to(m, p.shape), _wrap(xp.zeros(p.shape, p.dtype)), p))
     return _rebuild(state, tuple(out))
 
 
@@ -52,7 +52,7 @@ def detach_rows(state, mask=None, batch_axis: int = -2):
     out = []
     for p in _parts(state):
         m = _row_mask(mask, p, batch_axis)
-        out.append(ops.where(np.broadcast_to(m, p.shape), p.detach(), p))
+        out.append(ops.where(xp.broadcast_to(m, p.shape), p.detach(), p))
     return _rebuild(state, tuple(out))
 
 
@@ -60,7 +60,7 @@ def select_rows(state, index, batch_axis: int = -2):
     """Keep (and reorder) rows: for a batch whose size or order changes."""
     if state is None:
         return None
-    idx = np.asarray(index)
+    idx = xp.asarray(index)
     out = []
     for p in _parts(state):
         axis = batch_axis % p.ndim

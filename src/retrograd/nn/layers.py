@@ -4,7 +4,7 @@ PyTorch's constructor arguments, parameter names and weight layouts."""
 
 from __future__ import annotations
 
-import numpy as np
+from ..autograd.backend import xp
 
 from .. import ops
 from ..autograd.op import OpError
@@ -15,7 +15,7 @@ from .module import Module, Parameter
 
 
 def _empty(*shape, dtype=None):
-    return Parameter(np.zeros(shape, dtype=dtype or get_default_dtype()))
+    return Parameter(xp.zeros(shape, dtype=dtype or get_default_dtype()))
 
 
 class Identity(Module):
@@ -186,8 +186,8 @@ class LayerNorm(Module):
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps = eps
         if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dtype or get_default_dtype()))
-            self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dtype or get_default_dtype()))
+            self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype or get_default_dtype()))
+            self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype or get_default_dtype()))
         else:
             self.weight = self.bias = None
 
@@ -208,14 +208,14 @@ class _BatchNorm(Module):
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.track_running_stats = track_running_stats
         if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(num_features, dtype=dt))
+            self.weight = Parameter(xp.ones(num_features, dtype=dt))
+            self.bias = Parameter(xp.zeros(num_features, dtype=dt))
         else:
             self.weight = self.bias = None
         if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype=dt))
-            self.register_buffer("running_var", np.ones(num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
+            self.register_buffer("running_mean", xp.zeros(num_features, dtype=dt))
+            self.register_buffer("running_var", xp.ones(num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", xp.zeros((), dtype=xp.int64))
         else:
             self.running_mean = self.running_var = None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import numpy as np
 
 from ..autograd.backend import xp
 from ..autograd.tensor import Tensor, _as_array
@@ -184,7 +183,7 @@ class Module:
 
     def to(self, dtype) -> "Module":
         """Cast every floating parameter and buffer to ``dtype`` (in place)."""
-        dtype = np.dtype(dtype)
+        dtype = xp.dtype(dtype)
         for t in list(self.parameters()) + list(self.buffers()):
             if t.data.dtype.kind == "f" and t.data.dtype != dtype:
                 t.data = t.data.astype(dtype)
@@ -193,18 +192,18 @@ class Module:
 
     def double(self) -> "Module":
         """Cast parameters and buffers to float64 (for gradient checks)."""
-        return self.to(np.float64)
+        return self.to(xp.float64)
 
     def float(self) -> "Module":
         """Cast parameters and buffers to float32."""
-        return self.to(np.float32)
+        return self.to(xp.float32)
 
     def num_parameters(self) -> int:
         """The number of trainable scalars."""
         return sum(p.size for p in self.parameters())
 
     # ------------------------------------------------------------ state
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
         """Parameters and persistent buffers by dotted name, as arrays (no copies)."""
         out = OrderedDict()
         for mprefix, m in self.named_modules():
@@ -279,7 +278,7 @@ def _to_array(v):
         return v.data
     if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor
         return v.detach().cpu().numpy()
-    return np.asarray(v)
+    return xp.asarray(v)
 
 
 class Sequential(Module):

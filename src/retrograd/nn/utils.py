@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from ..autograd.backend import xp
 
 from ..autograd.tensor import Tensor
 
@@ -22,9 +22,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if not grads:
         return 0.0
     if norm_type == math.inf:
-        total = max(float(np.max(np.abs(g.data))) for g in grads)
+        total = max(float(xp.max(xp.abs(g.data))) for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(g.data.astype(np.float64)) ** norm_type)) for g in grads)
+        total = float(sum(float(xp.sum(xp.abs(g.data.astype(xp.float64)) ** norm_type)) for g in grads)
                       ** (1.0 / norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
@@ -38,12 +38,12 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element to [−clip_value, clip_value] (in place)."""
     for g in _grads(parameters):
-        np.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp.clip(g.data, -clip_value, clip_value, out=g.data)
 
 
-def parameters_to_vector(parameters) -> np.ndarray:
+def parameters_to_vector(parameters) -> xp.ndarray:
     """All parameters flattened into one vector."""
-    return np.concatenate([p.data.reshape(-1) for p in parameters])
+    return xp.concatenate([p.data.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters) -> None:
@@ -51,7 +51,7 @@ def vector_to_parameters(vec, parameters) -> None:
     offset = 0
     for p in parameters:
         n = p.size
-        p.data[...] = np.asarray(vec[offset:offset + n]).reshape(p.shape)
+        p.data[...] = xp.asarray(vec[offset:offset + n]).reshape(p.shape)
         offset += n
 
 
@@ -90,7 +90,7 @@ def gradcheck_module(module, loss_fn, x, y, **kwargs):
     twin = copy.deepcopy(module).double().eval()
     names = [n for n, _ in twin.named_parameters()]
     xs = x.data if isinstance(x, Tensor) else x
-    x64 = Tensor(xs.astype(np.float64) if xs.dtype.kind == "f" else xs)
+    x64 = Tensor(xs.astype(xp.float64) if xs.dtype.kind == "f" else xs)
 
     def loss_of(*params):
         return loss_fn(functional_call(twin, dict(zip(names, params)), x64), y)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from ..autograd.backend import xp
 
 from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor
@@ -86,7 +86,7 @@ class Optimizer:
                 continue
             if id(p) not in owner:
                 raise ValueError("apply_gradients: a parameter is not managed by this optimizer")
-            gdata = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+            gdata = grad.data if isinstance(grad, Tensor) else xp.asarray(grad)
             if gdata.shape != p.shape:
                 raise ValueError(f"apply_gradients: gradient of shape {gdata.shape} for a parameter of "
                                  f"shape {p.shape}")
@@ -127,7 +127,7 @@ class Optimizer:
             p = params[int(i)]
             restored = {}
             for k, v in s.items():
-                if isinstance(v, np.ndarray):
+                if isinstance(v, xp.ndarray):
                     if v.shape != p.shape and v.ndim:
                         raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter {i} "
                                          f"has shape {v.shape}, the parameter {p.shape}")
@@ -159,7 +159,7 @@ class SGD(Optimizer):
         if mu:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, dtype=p.dtype)
+                buf = state["momentum_buffer"] = xp.array(g, dtype=p.dtype)
             else:
                 buf *= mu
                 buf += (1 - group["dampening"]) * g
@@ -180,13 +180,13 @@ class Adagrad(Optimizer):
     def update(self, p, g, state, group):
         if not state:
             state["step"] = 0
-            state["sum"] = np.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
+            state["sum"] = xp.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
-        p.data -= clr * g / (np.sqrt(state["sum"]) + group["eps"])
+        p.data -= clr * g / (xp.sqrt(state["sum"]) + group["eps"])
 
 
 class RMSprop(Optimizer):
@@ -202,11 +202,11 @@ class RMSprop(Optimizer):
     def update(self, p, g, state, group):
         if not state:
             state["step"] = 0
-            state["square_avg"] = np.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p.data)
             if group["momentum"]:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = xp.zeros_like(p.data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(p.data)
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
@@ -218,9 +218,9 @@ class RMSprop(Optimizer):
             ga = state["grad_avg"]
             ga *= a
             ga += (1 - a) * g
-            avg = np.sqrt(sq - ga * ga) + group["eps"]
+            avg = xp.sqrt(sq - ga * ga) + group["eps"]
         else:
-            avg = np.sqrt(sq) + group["eps"]
+            avg = xp.sqrt(sq) + group["eps"]
         if group["momentum"]:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
@@ -244,10 +244,10 @@ class Adam(Optimizer):
     def update(self, p, g, state, group):
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
         lr, wd, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
@@ -262,10 +262,10 @@ class Adam(Optimizer):
         v *= b2
         v += (1 - b2) * g * g
         if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
             v = state["max_exp_avg_sq"]
         bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-        denom = np.sqrt(v) / math.sqrt(bc2) + group["eps"]
+        denom = xp.sqrt(v) / math.sqrt(bc2) + group["eps"]
         p.data -= (lr / bc1) * m / denom
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
+from ..autograd.backend import xp
 
 from .. import ops
 from ..nn import init
@@ -51,7 +51,7 @@ def recurrent_parameters(module, kind, input_size, hidden_size, bias, suffix="",
         names += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
     bound = 1.0 / math.sqrt(hidden_size)
     for name, shape in names:
-        p = Parameter(np.zeros(shape, dtype=dt))
+        p = Parameter(xp.zeros(shape, dtype=dt))
         init.uniform_(p, -bound, bound)
         setattr(module, name + suffix, p)
     if not bias:

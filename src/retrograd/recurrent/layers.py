@@ -11,7 +11,7 @@ layer is also a model for ``rg.bptt`` (``output_t, state = model(x_t, state)``).
 
 from __future__ import annotations
 
-import numpy as np
+from ..autograd.backend import xp
 
 from .. import ops
 from ..nn import functional as F
@@ -42,7 +42,7 @@ class _RecurrentLayer(Module):
         return tuple(getattr(self, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _zeros(self, batch, dtype):
-        return _wrap(np.zeros((self.num_layers, batch, self.hidden_size), dtype=dtype))
+        return _wrap(xp.zeros((self.num_layers, batch, self.hidden_size), dtype=dtype))
 
     def _split_state(self, state, batch, dtype):
         """Per-layer initial states from PyTorch's stacked (num_layers, B, H) form."""
