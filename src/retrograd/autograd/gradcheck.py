@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import engine
+from . import backend, engine
 from .mode import no_grad
 from .tensor import Tensor, _wrap
 
@@ -99,6 +99,11 @@ class GradcheckReport:
         return "\n".join(lines)
 
 
+def _host(array) -> np.ndarray:
+    """A float64 NumPy copy of a backend array: finite differences are compared on the host."""
+    return np.array(backend.to_numpy(array), dtype=np.float64)
+
+
 class GradcheckError(AssertionError):
     """Raised by ``gradcheck(..., raise_exception=True)``; its message is the report."""
 
@@ -110,7 +115,7 @@ def _prepare(inputs):
     tensors, checked = [], []
     explicit = any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
     for x in inputs:
-        data = x.data if isinstance(x, Tensor) else np.asarray(x)
+        data = backend.to_numpy(x.data) if isinstance(x, Tensor) else np.asarray(backend.to_numpy(x))
         is_float = data.dtype.kind == "f"
         want = is_float and ((isinstance(x, Tensor) and x.requires_grad) or not explicit)
         arr = np.array(data, dtype=np.float64) if is_float else np.array(data)
@@ -136,9 +141,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     def evaluate():
         if _order == 2:  # the function itself runs a backward pass: keep recording
-            return np.array(fn(*xs).data, dtype=np.float64)
+            return _host(fn(*xs).data)
         with no_grad():
-            return np.array(fn(*xs).data, dtype=np.float64)
+            return _host(fn(*xs).data)
 
     wrt = [x for x, c in zip(xs, checked) if c]
     if not wrt:
@@ -146,9 +151,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     if not out.requires_grad:
         analytic = [np.zeros(x.shape) for x in wrt]
     else:
-        grads = engine.grad(out, wrt, grad_outputs=_wrap(np.asarray(v, dtype=out.dtype)), retain_graph=True,
+        grads = engine.grad(out, wrt, grad_outputs=_wrap(backend.xp.asarray(v, dtype=out.dtype)), retain_graph=True,
                               allow_unused=True)
-        analytic = [np.zeros(x.shape) if g is None else np.asarray(g.data, dtype=np.float64)
+        analytic = [np.zeros(x.shape) if g is None else _host(g.data)
                     for g, x in zip(grads, wrt)]
     jacobian = _LazyJacobian(out, wrt)
     elements = []
@@ -206,11 +211,11 @@ class _LazyJacobian:
                 for r in range(self.out.size):
                     e = np.zeros(self.out.size, dtype=self.out.dtype)
                     e[r] = 1
-                    gs = engine.grad(self.out, self.wrt, grad_outputs=_wrap(e.reshape(self.out.shape)),
+                    gs = engine.grad(self.out, self.wrt, grad_outputs=_wrap(backend.xp.asarray(e.reshape(self.out.shape))),
                                        retain_graph=True, allow_unused=True)
                     for m, g in enumerate(gs):
                         if g is not None:
-                            rows[m][r] = np.asarray(g.data, dtype=np.float64).reshape(-1)
+                            rows[m][r] = _host(g.data).reshape(-1)
                 self.rows = rows
         return self.rows[k][:, j].reshape(self.out.shape)
 

@@ -22,8 +22,8 @@ def _as_array(data, dtype=None):
         return xp.asarray(data, dtype=dtype)
     if isinstance(data, backend.ndarray):
         return data
-    arr = xp.asarray(data)
-    if arr.dtype == xp.float64:  # Python floats and lists: the default float dtype
+    arr = xp.asarray(data)  # a host (NumPy) array crosses to the backend keeping its dtype
+    if not hasattr(data, "dtype") and arr.dtype == xp.float64:  # Python floats and lists: the default dtype
         arr = arr.astype(_default_dtype)
     return arr
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 from ..autograd import backend, conventions
 from ..autograd.backend import xp
@@ -478,7 +479,7 @@ class Maximum(_Extremum):
     __doc__ = _Extremum.__doc__
     name = "maximum"
     __slots__ = ()
-    better = staticmethod(xp.greater)
+    better = staticmethod(operator.gt)  # not xp.greater: the backend is chosen at call time
 
     def forward(self, x, y): return xp.maximum(x, y)
 
@@ -492,7 +493,7 @@ class Minimum(_Extremum):
     __doc__ = _Extremum.__doc__
     name = "minimum"
     __slots__ = ()
-    better = staticmethod(xp.less)
+    better = staticmethod(operator.lt)
 
     def forward(self, x, y): return xp.minimum(x, y)
 

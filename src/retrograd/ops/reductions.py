@@ -140,7 +140,7 @@ class Max(_MaxMin):
     __doc__ = _MaxMin.__doc__
     name = "max"
     __slots__ = ()
-    reduce = staticmethod(xp.max)
+    reduce = staticmethod(lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims))
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
@@ -152,7 +152,7 @@ class Min(_MaxMin):
     __doc__ = _MaxMin.__doc__.replace("max", "min")
     name = "min"
     __slots__ = ()
-    reduce = staticmethod(xp.min)
+    reduce = staticmethod(lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims))
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
