@@ -3,14 +3,21 @@
     grads = rg.bptt.gradient(model, xs, ys, loss_fn, rg.bptt.chunk(25))
     state, losses = rg.bptt.train(model, xs, ys, loss_fn, optimizer, rg.bptt.williams_peng(5, 20))
 
-See ``rg.bptt.modes`` for the table of modes and what other frameworks call them.
+See ``rg.bptt.modes`` for the table of modes and what other frameworks call
+them, and ``rg.bptt.planner`` for the one plan a mode gives the engine. The
+state helpers (``detach_state``, ``reset_rows`` …) and ``Stateful`` live with
+the recurrent layers (``rg.recurrent``) and are re-exported here.
 """
 
-from .engine import Runner, TrainResult, detach_state, gradient, train
+from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
+from ..recurrent.stateful import Stateful
+from .engine import Runner, TrainResult, gradient, train
 from .inspect import BiasReport, GradientTrace, bias_report, trace
-from .stateful import Stateful, detach_rows, reset_rows, select_rows
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
+from .planner import Plan, segment_for_budget
 
-__all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report", "BiasReport", "gradient", "train", "TrainResult", "Runner", "detach_state", "Mode", "Job", "Full", "Chunk",
-           "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window", "tail"]
+__all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
+           "BiasReport", "gradient", "train", "TrainResult", "Runner", "detach_state", "Plan", "segment_for_budget",
+           "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
+           "tail"]

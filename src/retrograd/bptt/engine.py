@@ -1,8 +1,9 @@
 """The BPTT engine: run a recurrent model forward once, step by step, and
 execute a mode's jobs on the recorded graph.
 
-The forward pass is cut into **segments** at every step where some job may
-stop (a multiple of ``mode.segment(T)``). A segment starts from a *detached
+The engine asks the mode once for its ``Plan`` (``rg.bptt.planner``) and
+follows it. The forward pass is cut into **segments** at every step where some
+job may stop (a multiple of ``plan.segment``). A segment starts from a *detached
 copy* of the incoming state, so the tape of each segment is separate, and its
 end state is remembered. A job then runs the recurrence of backpropagation
 through time across segments, exactly as in the papers:
@@ -12,47 +13,31 @@ through time across segments, exactly as in the papers:
         (W̄ += , δ_in) = vjp of the segment at (1 for each of its losses in the job, δ_out)
         δ_out of the previous segment ← δ_in          # δₜ₋₁ = (∂hₜ/∂hₜ₋₁)ᵀ δₜ
 
-Each step's forward runs exactly once (no recomputation); a segment's tape is
-kept only while some future job still needs it, so memory is flat in T for
-``chunk`` and ``williams_peng``. Before an update the parameters are copied,
+Each step's forward runs exactly once (unless the plan recomputes: then only
+checkpoints are kept and each segment is recorded again just before its
+backward step); a segment's tape is kept only while some future job still
+needs it, so memory is flat in T for ``chunk`` and ``williams_peng``. Before an update the parameters are copied,
 so the tape of older steps keeps the weights those steps actually used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable
 
 from ..autograd.backend import xp
 
+from .. import random as rg_random
 from ..autograd.engine import grad as _grad
+from ..autograd.mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, _wrap
-from ..autograd.mode import no_grad
+from ..recurrent.state import detach_state, rebuild_state, state_parts
 from .modes import Full, Mode
+from .planner import Plan
 
-
-def _parts(state):
-    """A state as a tuple of Tensors (an LSTM's (h, c), an RNN's h, or none)."""
-    if state is None:
-        return ()
-    if isinstance(state, Tensor):
-        return (state,)
-    return tuple(state)
-
-
-def _rebuild(like, parts):
-    if isinstance(like, Tensor):
-        return parts[0]
-    return type(like)(parts) if isinstance(like, tuple) else list(parts)
-
-
-def detach_state(state, requires_grad: bool = False):
-    """A copy of ``state`` cut from the tape (optionally a new leaf that requires grad)."""
-    if state is None:
-        return None
-    parts = tuple(p.detach() for p in _parts(state))
-    if requires_grad:
-        parts = tuple(p.requires_grad_() if p.dtype.kind == "f" else p for p in parts)
-    return _rebuild(state, parts)
+# The state helpers live with the recurrent layers; these names are kept for old imports.
+_parts, _rebuild = state_parts, rebuild_state
 
 
 def _step_input(xs, t):
@@ -83,8 +68,38 @@ class Segment:
     checkpoint: tuple = ()     # (incoming state, RNG state) of a checkpoint
 
 
+@dataclass
+class Seeds:
+    """What a backward pass over the recorded segments differentiates, and from what.
+
+    ``targets``/``keys``: the tensors the gradient is taken for and their keys
+    in the result; ``step_grad(t)``: the gradient seeding step t's loss (None:
+    1, a scalar loss; ``rg.scan``: ∂L/∂yₜ); ``final_state_grad``: gradients
+    arriving at the final state's parts; ``initial_state``: also return the
+    gradient of the state entering step 0, from the jobs whose reach starts there.
+    """
+    targets: list
+    keys: list
+    step_grad: Callable | None = None
+    final_state_grad: list | None = None
+    initial_state: bool = False
+
+
+@dataclass
+class Recording:
+    """What ``Runner.record`` returns: the final state, each step's output value
+    (cut from the tape) and the leaf tensors requiring grad that the recorded
+    steps used (besides the segments' own incoming states)."""
+    final_state: object
+    outputs: list
+    leaves: list = field(default_factory=list)
+
+
 class Runner:
-    """One pass of a mode over a sequence (used by ``gradient``, ``train``, ``trace``)."""
+    """One pass of a mode over a sequence (used by ``gradient``, ``train``,
+    ``trace`` and ``rg.scan``). It asks the mode once for its ``Plan``;
+    ``segment`` overrides the plan's segment length (``trace`` looks at single
+    steps)."""
 
     def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None):
         if not isinstance(mode, Mode):
@@ -101,10 +116,10 @@ class Runner:
         self.names = [n for n, _ in model.named_parameters()]
         self.sequence_model = bool(getattr(model, "sequence_model", False))
         self.listener = listener
-        self.seg_len = segment or mode.segment(self.T)
+        plan = mode.plan(self.T)
+        self.plan: Plan = plan.with_segment(segment) if segment else plan
         self.step_losses = xp.zeros(self.T)
-        self.loss_grad = None         # t -> gradient for step t's "loss" (scan: ∂L/∂yₜ); None means 1
-        self.final_state_grad = None  # gradient arriving at the final state (scan's carry)
+        self.segments = []          # every recorded segment, after ``record``
 
     # ------------------------------------------------------------ forward
     def _forward_segment(self, start, stop, state, record):
@@ -112,7 +127,7 @@ class Runner:
         state_in = ()
         if record and state is not None:
             state = detach_state(state, requires_grad=True)
-            state_in = _parts(state)
+            state_in = state_parts(state)
         outputs, losses = [], []
         if self.listener is not None:
             self.listener.forward_begin(start)
@@ -130,23 +145,54 @@ class Runner:
             y = self.ys[t]
             loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y)))
             losses.append(loss)
-            if loss.size == 1:
+            if loss is not None and loss.size == 1:
                 self.step_losses[t] = float(loss.data)
-        return Segment(start, stop, state_in, outputs, losses, _parts(state)), state
+        return Segment(start, stop, state_in, outputs, losses, state_parts(state)), state
+
+    def _recorded_segments(self, before_checkpoint=None):
+        """Run the sequence as the plan says, yielding each recorded segment:
+        the no-grad prefix first, then segments of ``plan.segment`` steps, each
+        turned into a checkpoint when the plan recomputes (all but the last: it
+        is backpropagated first). ``before_checkpoint(seg)`` sees every segment
+        with its tape. The final state is left in ``self.final_state``."""
+        T, plan = self.T, self.plan
+        state, start = self.state, 0
+        if plan.no_grad_prefix:  # tail(k): the first steps leave no tape at all
+            with no_grad():
+                _, state = self._forward_segment(0, plan.no_grad_prefix, state, record=False)
+            state, start = detach_state(state), plan.no_grad_prefix
+        while start < T:
+            stop = min(start + plan.segment, T)
+            before, rng_state = state, (rg_random.get_rng_state() if plan.recompute else None)
+            seg, state = self._forward_segment(start, stop, state, record=True)
+            if plan.needs_measurement:
+                self.plan = plan = plan.fitted(_tape_bytes(seg), sum(p.data.nbytes for p in seg.state_out))
+            if before_checkpoint is not None:
+                before_checkpoint(seg)
+            if plan.recompute and stop < T:
+                seg = self._checkpoint(seg, before, rng_state)
+                state = detach_state(state)
+            yield seg
+            seg = before = None  # the caller decides how long a tape lives
+            start = stop
+        self.final_state = state
 
     # ------------------------------------------------------------ backward
-    def _backprop_job(self, job, segments, acc):
-        """Run one job: δ flows from the job's last segment back to its first."""
-        delta = self.final_state_grad if job.last == self.T - 1 else None
+    def _backprop_job(self, job, segments, acc, seeds: Seeds):
+        """Run one job: δ flows from the job's last segment back to its first.
+        Parameter gradients add into ``acc``; returns the gradient of the state
+        entering step 0 when ``seeds.initial_state`` and the job reaches it."""
+        delta = seeds.final_state_grad if job.last == self.T - 1 else None
         involved = [s for s in segments if s.start <= job.last and s.stop > job.first]
+        n = len(seeds.targets)
         for seg in reversed(involved):
             if seg.losses is None:  # a checkpoint: record the segment again, just for this backward step
                 seg = self._replay(seg)
             roots, root_grads = [], []
             for t, loss in zip(range(seg.start, seg.stop), seg.losses):
-                if t in job.losses and loss.requires_grad:
+                if t in job.losses and loss is not None and loss.requires_grad:
                     roots.append(loss)
-                    root_grads.append(None if self.loss_grad is None else self.loss_grad(t))
+                    root_grads.append(None if seeds.step_grad is None else seeds.step_grad(t))
             if delta is not None:
                 for part, d in zip(seg.state_out, delta):
                     if part.requires_grad and d is not None:
@@ -155,130 +201,119 @@ class Runner:
             if not roots:
                 delta = None
                 continue
-            wants_state = seg.start > job.first and bool(seg.state_in)
+            # the state entering the job's first step is a constant, except the initial state when asked for
+            wants_state = bool(seg.state_in) and (seg.start > job.first or (seg.start == 0 and seeds.initial_state))
             extra = self.listener.targets(seg) if self.listener is not None else []
-            targets = self.params + (list(seg.state_in) if wants_state else []) + extra
+            targets = seeds.targets + (list(seg.state_in) if wants_state else []) + extra
             grad_outputs = [g if g is not None else _wrap(xp.ones((), dtype=r.dtype)) for r, g in
                             zip(roots, root_grads)]
             with _listening(self.listener, seg):
                 grads = _grad(roots, targets, grad_outputs=grad_outputs, retain_graph=True, allow_unused=True)
-            n = len(self.params)
-            for name, g in zip(self.names, grads[:n]):
+            for key, g in zip(seeds.keys, grads[:n]):
                 if g is not None:
-                    acc[name] = g.data.copy() if name not in acc else acc[name] + g.data
+                    acc[key] = g.data.copy() if key not in acc else acc[key] + g.data
             if self.listener is not None:
-                self.listener.segment_done(seg, job, self.names, grads[:n], grads[n + (len(seg.state_in)
-                                                                                        if wants_state else 0):])
+                self.listener.segment_done(seg, job, seeds.keys, grads[:n], grads[n + (len(seg.state_in)
+                                                                                         if wants_state else 0):])
             delta = list(grads[n:n + len(seg.state_in)]) if wants_state else None
-
-    def _segment_for_budget(self, first, budget):
-        """The longest segment s with s·b + ⌈T/s⌉·c ≤ budget, from the tape of the
-        first step (b bytes) and the state (c bytes)."""
-        b = max(_tape_bytes(first), 1)
-        c = sum(p.data.nbytes for p in first.state_out)
-        T = self.T
-        fits = [s for s in range(1, T + 1) if s * b + -(-T // s) * c <= budget]
-        if not fits:
-            need = min(s * b + -(-T // s) * c for s in range(1, T + 1))
-            raise MemoryError(f"rg.bptt.full(memory_budget={budget}): a step's tape is {b} bytes and the state "
-                              f"{c} bytes, so {T} steps need at least {need} bytes with checkpointing")
-        return max(fits)
+        return delta if involved and involved[0].start == 0 else None
 
     def _checkpoint(self, seg, state_before, rng_state):
-        """Keep only what re-recording ``seg`` needs (``mode.recompute``)."""
+        """Keep only what re-recording ``seg`` needs (``plan.recompute``)."""
         return Segment(seg.start, seg.stop, (), None, None, (), (state_before, rng_state))
 
     def _replay(self, seg):
-        """Record a checkpointed segment again, with the RNG as it was (dropout masks repeat)."""
-        from .. import random as rg_random
-
+        """Record a checkpointed segment again, with the RNG as it was (dropout
+        masks repeat), even inside a backward pass (``rg.scan``'s vjp)."""
         state, rng_state = seg.checkpoint
         saved = rg_random.get_rng_state()
         rg_random.set_rng_state(rng_state)
         losses = self.step_losses.copy()
         try:
-            replayed, _ = self._forward_segment(seg.start, seg.stop, state, record=True)
+            with enable_grad():
+                replayed, _ = self._forward_segment(seg.start, seg.stop, state, record=True)
         finally:
             rg_random.set_rng_state(saved)
             self.step_losses = losses
         return replayed
 
     # ------------------------------------------------------------ forward now, jobs later (rg.scan)
-    def forward_all(self):
-        """Record every segment (the tape is kept whole) and return the final
-        state; ``run_jobs`` later runs the mode's jobs on it."""
-        T, state, start = self.T, self.state, 0
-        skip = self.mode.no_grad_before(T)
-        if skip:
-            with no_grad():
-                _, state = self._forward_segment(0, skip, state, record=False)
-            state, start = detach_state(state), skip
-        self.segments = []
-        while start < T:
-            stop = min(start + self.seg_len, T)
-            seg, state = self._forward_segment(start, stop, state, record=True)
-            self.segments.append(seg)
-            start = stop
-        return state
+    def record(self) -> Recording:
+        """Record the whole sequence as the plan says (checkpoints where it
+        recomputes, every other tape kept) for ``run_jobs`` to differentiate
+        later; returns the final state, the step outputs and the leaves used."""
+        # ops are remembered weakly: a checkpointed segment's tape is freed, and its ids may be reused
+        outputs, leaves, seen = [], {}, weakref.WeakSet()
 
-    def run_jobs(self) -> dict:
-        """All of the mode's jobs on the recorded tape, summed (parameters fixed)."""
-        acc = {}
-        for job in self.mode.iter_jobs(self.T):
-            self._backprop_job(job, self.segments, acc)
-        return acc
+        def note(seg):
+            # only this segment's incoming state is reachable from its tape (the state was detached)
+            internal = {id(p) for p in seg.state_in}
+            outputs.extend(None if y is None else y.detach() for y in seg.losses)
+            _collect_leaves([y for y in seg.losses if y is not None] + list(seg.state_out), internal, seen, leaves)
+
+        self.segments = list(self._recorded_segments(before_checkpoint=note))
+        return Recording(self.final_state, outputs, list(leaves.values()))
+
+    def run_jobs(self, seeds: Seeds) -> tuple[dict, list | None]:
+        """All of the plan's jobs on the recorded segments, summed (parameters
+        fixed): ``({key: gradient array}, gradient of the initial state's parts
+        or None)``."""
+        acc, initial = {}, None
+        for job in self.plan.jobs:
+            d = self._backprop_job(job, self.segments, acc, seeds)
+            if d is not None:
+                initial = d if initial is None else [a if b is None else b if a is None else a + b
+                                                     for a, b in zip(initial, d)]
+        return acc, initial
 
     # ------------------------------------------------------------ the whole pass
     def run(self, on_update=None):
         """Forward the sequence once, running each job as soon as its last step
         is computed; ``on_update(update_index, grads, tape_retained, loss_steps)``
         is called when an update's jobs are done. Returns the final state."""
-        T, mode = self.T, self.mode
-        jobs = mode.iter_jobs(T)
+        seeds = Seeds(self.params, self.names)
+        jobs = iter(self.plan.jobs)
         job = next(jobs, None)
-        acc, loss_steps = {}, []
-        segments = []
-        state = self.state
-        start = 0
-        skip = mode.no_grad_before(T)
-        if skip:  # tail(k): the first steps leave no tape at all
-            with no_grad():
-                seg, state = self._forward_segment(0, skip, state, record=False)
-            start = skip
-            state = detach_state(state)
-        recompute = mode.recompute
-        while start < T:
-            stop = min(start + self.seg_len, T)
-            if recompute:
-                from .. import random as rg_random
-
-                before, rng_state = state, rg_random.get_rng_state()
-            seg, state = self._forward_segment(start, stop, state, record=True)
-            if getattr(mode, "memory_budget", None) is not None and start == 0:
-                self.seg_len = self._segment_for_budget(seg, mode.memory_budget)
-            if recompute and stop < T:  # the last segment is backpropagated first: keep its tape
-                seg = self._checkpoint(seg, before, rng_state)
-                state = detach_state(state)
+        acc, loss_steps, segments = {}, [], []
+        for seg in self._recorded_segments():
             segments.append(seg)
+            stop, seg = seg.stop, None
             done = []
             while job is not None and job.last < stop:
-                self._backprop_job(job, segments, acc)
+                self._backprop_job(job, segments, acc, seeds)
                 loss_steps.extend(job.losses)
                 nxt = next(jobs, None)
                 if nxt is not None and (nxt.first < job.first or nxt.update < job.update):
-                    raise RuntimeError(f"{mode}: jobs must come with non-decreasing first step and update")
+                    raise RuntimeError(f"{self.mode}: jobs must come with non-decreasing first step and update")
                 if nxt is None or nxt.update != job.update:
                     done.append((job.update, acc, loss_steps))
                     acc, loss_steps = {}, []
                 job = nxt
             # keep only the segments a future job can still reach: the rest of the tape is freed
-            horizon = job.first if job is not None else T
+            horizon = job.first if job is not None else self.T
             segments = [s for s in segments if s.stop > horizon]
             for update, grads, steps in done:
                 if on_update is not None:
                     on_update(update, grads, bool(segments), steps)
-            start = stop
-        return detach_state(state)
+        return detach_state(self.final_state)
+
+
+def _collect_leaves(outputs, internal, seen, found):
+    """Add to ``found`` the leaf tensors requiring grad that ``outputs`` depend
+    on, not counting ``internal`` ones (a segment's detached incoming state);
+    ``seen`` (ops) is shared across segments so a common upstream graph is walked once."""
+    stack = [t for t in outputs if isinstance(t, Tensor)]
+    while stack:
+        t = stack.pop()
+        node = t._node
+        if node is None:
+            if t.requires_grad and id(t) not in internal:
+                found[id(t)] = t
+            continue
+        if node in seen or node.inputs is None:
+            continue
+        seen.add(node)
+        stack.extend(a for a in node.inputs if isinstance(a, Tensor))
 
 
 def _tape_bytes(seg) -> int:

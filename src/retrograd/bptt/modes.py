@@ -51,31 +51,23 @@ Steps are numbered from 0 in the code (1 in the picture).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Job:
-    """Backpropagate the losses of steps ``losses`` (a range) through steps
-    ``first … losses[-1]``; part of update number ``update``."""
-    update: int
-    losses: range
-    first: int
-
-    @property
-    def last(self) -> int:
-        return self.losses[-1]
+from .planner import Job, JobSchedule, Plan
 
 
 class Mode:
-    """A truncation mode: its jobs for a sequence of length T.
+    """A truncation mode: its jobs for a sequence of length T, and the plan the
+    engine follows to run them (``plan``).
 
-    ``iter_jobs`` yields them lazily, ordered by their last loss step, with
+    ``iter_jobs`` yields the jobs lazily, ordered by their last loss step, with
     non-decreasing ``first`` and ``update`` (the engine relies on this to free
     the tape and to know when an update is complete without an O(T) list).
+    A mode that needs more than one tape for the whole sequence overrides
+    ``plan``.
     """
 
     name = "mode"
+    recompute = False  # keep only segment checkpoints and record segments again in the backward pass
 
     def iter_jobs(self, T: int):
         """The jobs for a sequence of length T, lazily, ordered by their last loss step."""
@@ -85,16 +77,21 @@ class Mode:
         """All the jobs as a list."""
         return list(self.iter_jobs(T))
 
+    def plan(self, T: int) -> Plan:
+        """Everything the engine does for a sequence of length T (see
+        ``rg.bptt.planner.Plan``): by default the whole sequence on one tape."""
+        return Plan(T, self._schedule(T), segment=T, recompute=self.recompute)
+
+    def _schedule(self, T: int) -> JobSchedule:
+        return JobSchedule(lambda: self.iter_jobs(T))
+
     def segment(self, T: int) -> int:
-        """Steps per graph segment: every job boundary is a multiple of it."""
-        return T
+        """Steps per graph segment (``plan(T).segment``): every job boundary is a multiple of it."""
+        return self.plan(T).segment
 
     def no_grad_before(self, T: int) -> int:
-        """Steps before this index run without recording (``tail``)."""
-        return 0
-
-    recompute = False  # keep only segment checkpoints and re-run segments in the backward pass
-
+        """Steps before this index run without recording (``plan(T).no_grad_prefix``; ``tail``)."""
+        return self.plan(T).no_grad_prefix
 
     def reach(self, T: int):
         """T×T boolean matrix: reach[t][s] is True when ℓₜ's gradient reaches step s."""
@@ -152,10 +149,11 @@ class Full(Mode):
     def iter_jobs(self, T):
         yield Job(0, range(T), 0)
 
-    def segment(self, T):
-        if self.memory_budget is not None:
-            return 1  # the engine measures one step, then sets the segment length
-        return self.checkpoint_every or T
+    def plan(self, T):
+        # with a budget, the engine records one step, measures it, then fits the segment length
+        segment = 1 if self.memory_budget is not None else self.checkpoint_every or T
+        return Plan(T, self._schedule(T), segment=segment, recompute=self.recompute,
+                    memory_budget=self.memory_budget)
 
     @property
     def recompute(self) -> bool:
@@ -175,8 +173,8 @@ class Chunk(Mode):
         for i, s in enumerate(range(0, T, self.k)):
             yield Job(i, range(s, min(s + self.k, T)), s)
 
-    def segment(self, T):
-        return self.k
+    def plan(self, T):
+        return Plan(T, self._schedule(T), segment=self.k)
 
 
 class WilliamsPeng(Mode):
@@ -198,8 +196,9 @@ class WilliamsPeng(Mode):
         for i, start in enumerate(range(0, T, self.k1)):
             yield Job(i, range(start, min(start + self.k1, T)), max(0, start - (self.k2 - self.k1)))
 
-    def segment(self, T):
-        return math.gcd(self.k1, self.k2)
+    def plan(self, T):
+        # jobs start at multiples of k1 and reach back k2 − k1 more steps: both are multiples of gcd(k1, k2)
+        return Plan(T, self._schedule(T), segment=math.gcd(self.k1, self.k2))
 
 
 class Window(Mode):
@@ -215,8 +214,8 @@ class Window(Mode):
         for t in range(T):
             yield Job(0, range(t, t + 1), max(0, t - self.k + 1))
 
-    def segment(self, T):
-        return 1
+    def plan(self, T):
+        return Plan(T, self._schedule(T), segment=1)  # every step starts some loss's window
 
 
 class Tail(Mode):
@@ -232,11 +231,8 @@ class Tail(Mode):
         start = max(0, T - self.k)
         yield Job(0, range(start, T), start)
 
-    def no_grad_before(self, T):
-        return max(0, T - self.k)
-
-    def segment(self, T):
-        return max(1, min(self.k, T))
+    def plan(self, T):
+        return Plan(T, self._schedule(T), segment=max(1, min(self.k, T)), no_grad_prefix=max(0, T - self.k))
 
 
 def full(checkpoint_every: int | None = None, memory_budget: int | None = None) -> Full:

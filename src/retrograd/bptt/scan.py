@@ -22,7 +22,17 @@ yₜ may enter:
   graph — each yₜ has its own truncation — so the loop is recorded as segments
   (as in ``rg.bptt``) and wrapped in one op whose backward pass runs the
   mode's jobs with ∂L/∂yₜ as the per-step gradients. The gradient of the final
-  carry enters at the last step and is truncated like the last yₜ.
+  carry enters at the last step and is truncated like the last yₜ; the
+  initial carry gets the gradient of the jobs whose reach starts at step 0
+  (with k ≥ T, all of them: the same as ``full()``);
+* ``full(checkpoint_every=s)`` / ``full(memory_budget=…)``: recorded the same
+  way, keeping only the carry entering each segment of s steps (and the RNG
+  state); the backward pass records each segment again just before
+  backpropagating through it (same gradient, one segment's tape in memory).
+
+Which path a mode takes is read off its plan (``mode.plan(T)``): a plan whose
+jobs tile the sequence, each reaching back exactly to its own first step,
+is one graph cut at the jobs' first steps.
 """
 
 from __future__ import annotations
@@ -32,8 +42,9 @@ from ..autograd.op import MultiOp
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import is_grad_enabled, no_grad
 from ..autograd.mode import next_seq as _next_seq
-from .engine import Runner, _parts, _rebuild, detach_state
-from .modes import Chunk, Full, Tail
+from ..recurrent.state import detach_state, rebuild_state, state_parts
+from .engine import Runner, Seeds
+from .modes import Full
 
 
 def _as_step_input(xs, t):
@@ -44,24 +55,25 @@ def _as_step_input(xs, t):
 def scan(step, init, xs, mode=None):
     """Apply ``carry, y = step(carry, x_t)`` over the first axis of ``xs``;
     return ``(final carry, ys stacked along axis 0)`` (``ys`` is None when the
-    step returns None for y)."""
+    step returns None for y). ``mode`` (default ``rg.bptt.full()``) says which
+    steps the gradient of each yₜ and of the final carry may enter."""
 
     mode = mode or Full()
     T = len(xs)
-    if not isinstance(mode, (Full, Chunk, Tail)) and is_grad_enabled():
+    plan = mode.plan(T)
+    cuts = None if plan.recompute else plan.cut_points()
+    if cuts is None and is_grad_enabled():
         return _scheduled_scan(step, init, xs, mode)
+    cuts, quiet = set(cuts or ()), plan.no_grad_prefix
     carry, ys = init, []
-    quiet = mode.no_grad_before(T) if isinstance(mode, Tail) else 0
     for t in range(T):
         x = _as_step_input(xs, t)
+        if t > 0 and t in cuts:  # the job starting here treats its incoming carry as a constant
+            carry = detach_state(carry)
         if t < quiet:
             with no_grad():
                 carry, y = step(carry, x)
-            if t == quiet - 1:
-                carry = detach_state(carry)
         else:
-            if isinstance(mode, Chunk) and t > 0 and t % mode.k == 0:
-                carry = detach_state(carry)
             carry, y = step(carry, x)
         ys.append(y)
     if all(y is None for y in ys):
@@ -88,61 +100,53 @@ class _StepAsModel:
 
 class ScheduledScan(MultiOp):
     """The whole recorded loop as one op: outputs (ys, *final carry); inputs
-    the leaves the loop used; vjp = the truncation mode's jobs."""
+    the leaves the loop used, then the initial carry's parts that require
+    grad; vjp = the truncation mode's jobs (``Runner.run_jobs``)."""
     name = "scan"
-    __slots__ = ("runner",)
+    __slots__ = ("runner", "n_leaves", "init_slots", "has_ys")
 
-    def vjp(self, ns, grads, ans, *leaves):
-        wrap = _wrap
+    def vjp(self, ns, grads, ans, *inputs):
+        g_ys = grads[0] if self.has_ys else None
+        g_carry = grads[1:] if self.has_ys else grads
+        n = self.n_leaves
+        seeds = Seeds(targets=list(self.inputs[:n]), keys=list(range(n)),
+                      step_grad=None if g_ys is None else (lambda t: _wrap(g_ys[t])),
+                      final_state_grad=[_wrap(g) for g in g_carry] or None,
+                      initial_state=bool(self.init_slots))
+        acc, initial = self.runner.run_jobs(seeds)
+        init_grads = tuple(None if initial is None or initial[i] is None else initial[i].data
+                           for i in self.init_slots)
+        return tuple(acc.get(i) for i in range(n)) + init_grads
 
-        g_ys, g_carry = grads[0], grads[1:]
-        runner = self.runner
-        runner.loss_grad = lambda t: wrap(g_ys[t])
-        runner.final_state_grad = [wrap(g) for g in g_carry] or None
-        acc = runner.run_jobs()
-        return tuple(acc.get(i) for i in range(len(leaves)))
+    def release(self):
+        super().release()
+        self.runner = None  # the recorded segments' tapes go with it
 
 
 def _scheduled_scan(step, init, xs, mode):
-
     T = len(xs)
     runner = Runner(_StepAsModel(step), xs, [None] * T, lambda y, _: y, mode, init)
-    final = runner.forward_all()
-    ys = [loss for seg in runner.segments for loss in seg.losses]
-    internal = {id(p) for seg in runner.segments for p in seg.state_in}
-    leaves = _leaves(ys + list(_parts(final)), internal)
-    runner.params, runner.names = leaves, list(range(len(leaves)))
+    rec = runner.record()
+    leaves = rec.leaves
+    init_parts = state_parts(init)
+    init_slots = tuple(i for i, p in enumerate(init_parts) if isinstance(p, Tensor) and p.requires_grad)
+    inputs = tuple(leaves) + tuple(init_parts[i] for i in init_slots)
+    has_ys = not all(y is None for y in rec.outputs)
+    final_parts = state_parts(rec.final_state)
+    outs = ((stack(rec.outputs).data,) if has_ys else ()) + tuple(p.data for p in final_parts)
     op = ScheduledScan()
-    op.runner = runner
-    outs = (stack([y.detach() for y in ys]).data,) + tuple(p.data for p in _parts(final))
-    op.inputs, op.xs = tuple(leaves), tuple(p.data for p in leaves)
-    op.needs = (True,) * len(leaves)
-    op.ans, op.hooks, op.retained, op.site = None, None, None, None
+    op.runner, op.n_leaves, op.init_slots, op.has_ys = runner, len(leaves), init_slots, has_ys
+    op.inputs, op.xs = inputs, tuple(p.data for p in inputs)
+    op.needs = (True,) * len(inputs)
+    op.ans, op.saved, op.hooks, op.retained, op.site = None, None, None, None, None
     op.out_meta = tuple((o.shape, o.dtype) for o in outs)
     op.seq = _next_seq()
-    record = bool(leaves)
+    record = bool(inputs)
     tensors = []
     for i, o in enumerate(outs):
         t = _wrap(o, op if record else None)
         t._oi = i
         tensors.append(t)
-    carry = _rebuild(final, tuple(tensors[1:])) if final is not None else None
-    return carry, tensors[0]
-
-
-def _leaves(outputs, internal):
-    """Leaf tensors requiring grad that ``outputs`` depend on (not the
-    segments' own detached states)."""
-    seen, found, stack_ = set(), {}, [t for t in outputs if isinstance(t, Tensor)]
-    while stack_:
-        t = stack_.pop()
-        node = t._node
-        if node is None:
-            if t.requires_grad and id(t) not in internal:
-                found[id(t)] = t
-            continue
-        if id(node) in seen or node.inputs is None:
-            continue
-        seen.add(id(node))
-        stack_.extend(a for a in node.inputs if isinstance(a, Tensor))
-    return list(found.values())
+    carry_tensors = tuple(tensors[1:] if has_ys else tensors)
+    carry = rebuild_state(rec.final_state, carry_tensors) if rec.final_state is not None else None
+    return carry, (tensors[0] if has_ys else None)

@@ -1,4 +1,5 @@
-"""Recurrent cells (composed gate by gate) and fused sequence layers.
+"""Recurrent cells (composed gate by gate), fused sequence layers, and the
+state they carry (``state``: detach / reset / select rows; ``Stateful``).
 
 The classes are also reachable as ``rg.nn.RNNCell``, ``rg.nn.LSTM`` … (this
 package registers them there: ``nn`` itself does not import upwards).
@@ -7,8 +8,11 @@ package registers them there: ``nn`` itself does not import upwards).
 from .. import nn as _nn
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import GRU, LSTM, RNN
+from .state import detach_rows, detach_state, rebuild_state, reset_rows, select_rows, state_parts
+from .stateful import Stateful
 
 for _cls in (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU):
     setattr(_nn, _cls.__name__, _cls)
 
-__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Stateful", "detach_state", "reset_rows",
+           "detach_rows", "select_rows", "state_parts", "rebuild_state"]
