@@ -402,29 +402,37 @@ def abs(x):
 
 
 class Clamp(UnaryOp):
-    """y = min(max(x, lo), hi);  x̄ = ȳ·[lo < x < hi]  (at a bound: tie of slopes 1, 0)"""
+    """y = min(max(x, lo), hi);  x̄ = ȳ·[lo < x < hi]  (at a bound: tie of slopes 1, 0)
+
+    The bounds may be arrays (elementwise limits), so they are saved with
+    ``save`` like any array the vjp needs, and freed after it.
+    """
     name = "clamp"
-    __slots__ = ("lo", "hi", "tie")
+    __slots__ = ("tie",)
 
     def __init__(self, lo=None, hi=None):
         if lo is None and hi is None:
             raise OpError("clamp: at least one of min and max must be given")
-        self.lo, self.hi = lo, hi
+        self.save(lo=lo, hi=hi)
         self.tie = _tie((1.0, 0.0))
 
-    def extra_repr(self): return f"min={self.lo}, max={self.hi}"
-    def forward(self, x): return xp.clip(x, self.lo, self.hi)
+    def extra_repr(self):
+        bounds = getattr(self, "saved", None)
+        return "bounds released" if bounds is None else f"min={bounds['lo']}, max={bounds['hi']}"
+
+    def forward(self, x): return xp.clip(x, self.saved["lo"], self.saved["hi"])
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
+        lo, hi = self.saved["lo"], self.saved["hi"]
         inside = xp.ones(xv.shape, dtype=bool)
         at_bound = xp.zeros(xv.shape, dtype=bool)
-        if self.lo is not None:
-            inside &= xv > self.lo
-            at_bound |= xv == self.lo
-        if self.hi is not None:
-            inside &= xv < self.hi
-            at_bound |= xv == self.hi
+        if lo is not None:
+            inside &= xv > lo
+            at_bound |= xv == lo
+        if hi is not None:
+            inside &= xv < hi
+            at_bound |= xv == hi
         d = inside.astype(xv.dtype)
         if self.tie:
             d += self.tie * at_bound
@@ -507,13 +515,14 @@ def minimum(x, y):
 class Where(BinaryOp):
     """z = where(c, x, y);  x̄ = where(c, z̄, 0),  ȳ = where(c, 0, z̄)  (c: a constant mask)"""
     name, broadcasts = "where", True
-    __slots__ = ("cond",)
+    __slots__ = ()
 
-    def __init__(self, cond): self.cond = cond
-    def forward(self, x, y): return xp.where(self.cond, x, y)
+    # The mask is an array the vjp needs: saved, so it is freed with the inputs.
+    def __init__(self, cond): self.save(cond=cond)
+    def forward(self, x, y): return xp.where(self.saved["cond"], x, y)
 
     def vjp(self, ns, g, z, x, y):
-        n, c = self.needs, self.cond
+        n, c = self.needs, self.saved["cond"]
         gx = ns.where(c, g, 0.0) if n[0] else None
         gy = ns.where(c, 0.0, g) if n[1] else None
         return gx, gy

@@ -134,11 +134,12 @@ class CrossEntropy(BinaryOp):
 
     ``y`` holds class indices (shape of z without axis 1) or class
     probabilities (same shape as z). Indices equal to ``ignore_index`` add
-    nothing and are not counted in the mean. The forward keeps softmax(z), so
-    the backward is one subtraction at the target entries.
+    nothing and are not counted in the mean. The forward saves softmax(z)
+    (and the mask of counted entries), so the backward is one subtraction at
+    the target entries; the engine frees them once the vjp ran.
     """
     name = "cross_entropy"
-    __slots__ = ("reduction", "ignore_index", "count", "probs", "keep")
+    __slots__ = ("reduction", "ignore_index", "count")
 
     def __init__(self, reduction="mean", ignore_index=-100):
         _check_reduction(self.name, reduction)
@@ -186,7 +187,10 @@ class CrossEntropy(BinaryOp):
                 loss *= keep
             count = loss.size if keep is None else int(keep.sum())
         e /= se
-        self.probs, self.keep, self.count = e, keep, count  # softmax(z) is reused by the backward pass
+        # softmax(z) is reused by the backward pass; saved (not a slot) so the
+        # engine frees it right after the vjp and rg.explain counts it
+        self.save(probs=e, keep=keep)
+        self.count = count
         if self.reduction == "none":
             return loss
         total = loss.sum()
@@ -198,13 +202,13 @@ class CrossEntropy(BinaryOp):
             scale = ns.expand_dims(g, 1)
         else:
             scale = g * (1.0 / max(self.count, 1) if self.reduction == "mean" else 1.0)
-        probability_targets = yv.shape == self.probs.shape and yv.dtype.kind == "f"
-        keep = self.keep
+        probs, keep = self.saved["probs"], self.saved["keep"]
+        probability_targets = yv.shape == probs.shape and yv.dtype.kind == "f"
         yi = None if probability_targets else (yv if keep is None else xp.where(keep, yv, 0))
         if isinstance(z, xp.ndarray):  # first order: softmax from the forward, minus 1 at the targets
             if yi is None:
-                return (self.probs * yv.sum(axis=1, keepdims=True) - yv) * scale, None
-            delta = self.probs.copy()
+                return (probs * yv.sum(axis=1, keepdims=True) - yv) * scale, None
+            delta = probs.copy()
             if delta.ndim == 2:
                 delta[xp.arange(len(yi)), yi] -= 1
             else:
@@ -218,7 +222,7 @@ class CrossEntropy(BinaryOp):
         if yi is None:
             t = yv
         else:
-            t = xp.zeros(self.probs.shape, dtype=self.probs.dtype)
+            t = xp.zeros(probs.shape, dtype=probs.dtype)
             w = xp.ones(yi.shape, dtype=t.dtype) if keep is None else keep.astype(t.dtype)
             xp.put_along_axis(t, xp.expand_dims(yi, 1), xp.expand_dims(w, 1), axis=1)
         rows = t.sum(axis=1, keepdims=True)  # 1 for counted rows, 0 for ignored ones

@@ -139,14 +139,69 @@ def stack(xs, axis=0):
     return Stack(axis)(*xs)
 
 
-class GetItem(UnaryOp):
+class _Indexed(UnaryOp):
+    """An op that carries an index. A basic index (ints, slices, None,
+    Ellipsis) is a plain parameter and stays in a slot; an index that holds
+    arrays (integer arrays, masks) is an array the vjp needs, so it is saved
+    with ``save``: the engine frees it after the vjp and ``saved_nbytes``
+    counts it (a tuple index is saved one entry per position, so each of its
+    arrays is counted)."""
+    __slots__ = ("basic_index",)
+
+    def _keep_index(self, index):
+        if _is_basic(index):
+            self.basic_index = index
+        else:
+            self.basic_index = _SAVED_INDEX
+            self.save(**({f"index{k}": part for k, part in enumerate(index)} if type(index) is tuple
+                         else {"index": index}))
+
+    @property
+    def index(self):
+        """The index this op applies (whether kept in a slot or saved)."""
+        if self.basic_index is not _SAVED_INDEX:
+            return self.basic_index
+        saved = self.saved
+        if saved is None:
+            raise RuntimeError(f"{self.name}: its saved index was freed after the backward pass "
+                               f"(use retain_graph=True to backpropagate through it again)")
+        return saved["index"] if "index" in saved else tuple(saved.values())
+
+    def _index_repr(self) -> str:
+        if self.basic_index is _SAVED_INDEX and getattr(self, "saved", None) is None:
+            return "<released>"
+        return _short(self.index)
+
+
+_SAVED_INDEX = object()  # marks an _Indexed op whose index lives in ``saved``
+_BASIC_TYPES = frozenset((int, bool, slice, type(None), type(Ellipsis)))
+
+
+def _is_basic(index) -> bool:
+    """``backend.is_basic_index``, with the common cases (an int, a slice, a
+    tuple of them) decided by type lookups: getitem is on every BPTT step."""
+    kind = type(index)
+    if kind in _BASIC_TYPES:
+        return True
+    if kind is tuple:
+        for part in index:
+            if type(part) not in _BASIC_TYPES:
+                return backend.is_basic_index(index)
+        return True
+    return backend.is_basic_index(index)
+
+
+class GetItem(_Indexed):
     """y = x[index];  x̄ = zeros with ȳ added at ``index`` (repeats accumulate)"""
     name = "getitem"
-    __slots__ = ("index",)
+    __slots__ = ()
 
-    def __init__(self, index): self.index = index
-    def extra_repr(self): return f"index={_short(self.index)}"
-    def forward(self, x): return x[self.index]
+    def __init__(self, index): self._keep_index(index)
+    def extra_repr(self): return f"index={self._index_repr()}"
+    def forward(self, x):
+        index = self.basic_index
+        return x[index if index is not _SAVED_INDEX else self.index]
+
     def vjp(self, ns, g, y, x): return (ns.index_add(x.shape, x.dtype, self.index, g),)
 
 
@@ -156,13 +211,16 @@ def getitem(x, index):
     return GetItem(_index(index))(x)
 
 
-class IndexAdd(UnaryOp):
+class IndexAdd(_Indexed):
     """y = zeros(shape) with x added at ``index``;  x̄ = ȳ[index]  (the adjoint of getitem)"""
     name = "index_add"
-    __slots__ = ("shape", "dtype", "index")
+    __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape, dtype, index): self.shape, self.dtype, self.index = shape, dtype, index
-    def extra_repr(self): return f"shape={self.shape}, index={_short(self.index)}"
+    def __init__(self, shape, dtype, index):
+        self.shape, self.dtype = shape, dtype
+        self._keep_index(index)
+
+    def extra_repr(self): return f"shape={self.shape}, index={self._index_repr()}"
 
     def forward(self, g):
         return backend.index_add(self.shape, self.dtype, self.index, g)
