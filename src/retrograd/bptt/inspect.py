@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import hooks
 from ..recurrent import cells, fused
 from .engine import Runner, gradient
 from .modes import Full, Mode
@@ -189,13 +190,8 @@ def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> GradientTrac
         for k, v in grads.items():
             total[k] = v if k not in total else total[k] + v
 
-    cells._gate_listeners.append(rec.on_gates)
-    fused._step_listeners.append(rec.on_fused)
-    try:
+    with hooks.observe(cells.GATES_EVENT, rec.on_gates), hooks.observe(fused.STEP_EVENT, rec.on_fused):
         runner.run(collect)
-    finally:
-        cells._gate_listeners.remove(rec.on_gates)
-        fused._step_listeners.remove(rec.on_fused)
     params = dict(model.named_parameters())
     total = {n: total.get(n, np.zeros(params[n].shape)) for n in names}
     return GradientTrace(mode, rec, total, runner.step_losses.copy())

@@ -15,12 +15,21 @@ GRUCell   r = σ(W_ir x + b_ir + W_hr h + b_hr)
 Backpropagating through them is ordinary reverse mode over these ops; the
 sequence layers in ``layers.py`` do the same computation as one fused op
 with a hand-written per-gate BPTT, and are tested equal to these cells.
+The equations live once, in ``rnn_update`` / ``lstm_update`` / ``gru_update``
+(functions of the input, the state and the weights); the cells call them, and
+the fused ops call them to record a differentiable backward
+(``create_graph=True``).
+
+Each cell emits ``GATES_EVENT`` with its gate pre-activations (whose
+gradients are the per-gate deltas) to the observers of ``autograd.hooks``:
+``rg.bptt.trace`` listens with ``hooks.observe(GATES_EVENT, fn)``.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..autograd import hooks
 from ..autograd.backend import xp
 
 from .. import ops
@@ -31,6 +40,9 @@ from ..autograd.tensor import get_default_dtype
 
 GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 GATE_NAMES = {"RNN": ("h",), "LSTM": ("i", "f", "g", "o"), "GRU": ("r", "z", "n")}
+
+# hooks event: fn(cell, pre_activations), emitted by every cell's forward.
+GATES_EVENT = "recurrent.gates"
 
 
 def shapes_doc(kind: str, input_size: str = "input_size", hidden: str = "hidden_size") -> str:
@@ -61,6 +73,50 @@ def recurrent_parameters(module, kind, input_size, hidden_size, bias, suffix="",
 
 def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
     return ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
+
+
+def rnn_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
+    """One Elman step: a = W_ih x + b_ih + W_hh h + b_hh, h′ = tanh(a) or relu(a).
+    Returns (h′, (a,)): the new state and the pre-activation."""
+    a = _affine(x, h, w_ih, w_hh, b_ih, b_hh)
+    return (ops.tanh(a) if nonlinearity == "tanh" else ops.relu(a)), (a,)
+
+
+def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One LSTM step: i, f, g, o = σ, σ, tanh, σ of the four row blocks of
+    W_ih x + b_ih + W_hh h + b_hh; c′ = f⊙c + i⊙g, h′ = o⊙tanh(c′).
+    Returns ((h′, c′), (a_i, a_f, a_g, a_o)): the new state and the gate
+    pre-activations."""
+    a = _affine(x, h, w_ih, w_hh, b_ih, b_hh)
+    H = w_hh.shape[1]
+    pre = (a[..., 0 * H:1 * H], a[..., 1 * H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:4 * H])
+    i = ops.sigmoid(pre[0])  # input gate
+    f = ops.sigmoid(pre[1])  # forget gate
+    g = ops.tanh(pre[2])     # candidate cell
+    o = ops.sigmoid(pre[3])  # output gate
+    c = f * c + i * g
+    return (o * ops.tanh(c), c), pre
+
+
+def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """One GRU step: r = σ(a_r), z = σ(a_z), n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),
+    h′ = (1 − z)⊙n + z⊙h. Returns (h′, (a_r, a_z, a_n)): the new state and the
+    gate pre-activations."""
+    H = w_hh.shape[1]
+    gx = ops.linear(x, w_ih, b_ih)
+    gh = ops.linear(h, w_hh, b_hh)
+    r_pre = gx[..., 0:H] + gh[..., 0:H]
+    z_pre = gx[..., H:2 * H] + gh[..., H:2 * H]
+    r = ops.sigmoid(r_pre)                                   # reset gate
+    z = ops.sigmoid(z_pre)                                   # update gate
+    n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
+    n = ops.tanh(n_pre)                                      # candidate
+    return (1.0 - z) * n + z * h, (r_pre, z_pre, n_pre)
+
+
+def _report_gates(cell, pre):
+    if hooks.active(GATES_EVENT):  # one dictionary lookup when nobody listens
+        hooks.emit(GATES_EVENT, cell, pre)
 
 
 class _Cell(Module):
@@ -98,9 +154,9 @@ class RNNCell(_Cell):
     def forward(self, x, h=None):
         self._check(x)
         h = self._zeros(x) if h is None else h
-        a = _affine(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        _report_gates(self, (a,))
-        return ops.tanh(a) if self.nonlinearity == "tanh" else ops.relu(a)
+        h, pre = rnn_update(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
+        _report_gates(self, pre)
+        return h
 
 
 class LSTMCell(_Cell):
@@ -113,17 +169,9 @@ class LSTMCell(_Cell):
             h = c = self._zeros(x)
         else:
             h, c = state
-        a = _affine(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        H = self.hidden_size
-        pre = (a[..., 0 * H:1 * H], a[..., 1 * H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:4 * H])
+        state, pre = lstm_update(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         _report_gates(self, pre)  # pre-activations: their gradients are the per-gate deltas
-        i = ops.sigmoid(pre[0])  # input gate
-        f = ops.sigmoid(pre[1])  # forget gate
-        g = ops.tanh(pre[2])     # candidate cell
-        o = ops.sigmoid(pre[3])  # output gate
-        c = f * c + i * g
-        h = o * ops.tanh(c)
-        return h, c
+        return state
 
 
 class GRUCell(_Cell):
@@ -133,23 +181,6 @@ class GRUCell(_Cell):
     def forward(self, x, h=None):
         self._check(x)
         h = self._zeros(x) if h is None else h
-        H = self.hidden_size
-        gx = ops.linear(x, self.weight_ih, self.bias_ih)
-        gh = ops.linear(h, self.weight_hh, self.bias_hh)
-        r_pre = gx[..., 0:H] + gh[..., 0:H]
-        z_pre = gx[..., H:2 * H] + gh[..., H:2 * H]
-        r = ops.sigmoid(r_pre)                                   # reset gate
-        z = ops.sigmoid(z_pre)                                   # update gate
-        n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
-        _report_gates(self, (r_pre, z_pre, n_pre))
-        n = ops.tanh(n_pre)                                      # candidate
-        return (1.0 - z) * n + z * h
-
-
-# The gradient-flow recorder of rg.bptt.trace hooks here to see per-gate deltas.
-_gate_listeners = []
-
-
-def _report_gates(cell, gates):
-    for listener in _gate_listeners:
-        listener(cell, gates)
+        h, pre = gru_update(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        _report_gates(self, pre)
+        return h

@@ -16,13 +16,28 @@ LSTM, per step t (backwards), with δh the gradient arriving at hₜ:
 
 Each op returns (outputs h₁…h_T, final h, final c) and is tested equal, in
 value and gradient, to the composed cells and to PyTorch's layers.
+
+What a vjp needs (the gate buffer, the states, tanh cₜ) is declared with
+``Op.save`` and released by the engine right after the vjp ran. With
+``create_graph=True`` the engine asks for ``vjp_differentiable`` instead: the
+forward is recorded again from the cells' equations (``cells.lstm_update`` …)
+and differentiated on the tape, so second derivatives (Hessian-vector
+products) flow through a fused layer.
+
+The backward loop emits ``STEP_EVENT`` to the observers of ``autograd.hooks``
+with each step's deltas: ``rg.bptt.trace`` listens with
+``hooks.observe(STEP_EVENT, fn)``.
 """
 
 from __future__ import annotations
 
-from ..autograd import backend, conventions
+from .. import ops
+from ..autograd import backend, conventions, hooks
 from ..autograd.backend import xp
-from ..autograd.op import MultiOp, OpError
+from ..autograd.engine import grad
+from ..autograd.mode import enable_grad
+from ..autograd.op import MultiOp, OpError, UnaryOp
+from . import cells
 
 
 def _sigmoid_(a):
@@ -31,13 +46,9 @@ def _sigmoid_(a):
     return backend.sigmoid(a, out=a)
 
 
-# rg.bptt.trace listens here for per-step, per-gate deltas of the fused ops.
-_step_listeners = []
-
-
-def _report(op, t, dh, dc, da):
-    for listener in _step_listeners:
-        listener(op, t, dh, dc, da)
+# hooks event: fn(op, t, δh, δc or None, δa), per step of a fused op's backward loop,
+# where δa holds the step's stacked gate pre-activation deltas (B, k·H).
+STEP_EVENT = "recurrent.step"
 
 
 def _check(name, x, h0, w_ih, w_hh, k):
@@ -71,10 +82,63 @@ def _weight_grads(needs, dA, x, hs_prev, w_ih):
     return gx, gw_ih, gw_hh
 
 
-class LSTMLayer(MultiOp):
+class _Boundary(UnaryOp):
+    """y = x, a stop for one nested gradient pass.
+
+    ``vjp_differentiable`` records the forward again on these stand-ins of the
+    fused op's inputs and asks ``grad`` for the gradients at them. While that
+    pass runs the boundary is *sealed*: its vjp sends nothing upstream, so
+    the nested pass ends at the op's inputs instead of walking (and
+    re-differentiating) the whole graph before them. Afterwards it is an
+    identity, so later passes (the second derivative) flow through it."""
+    name = "recompute_boundary"
+    __slots__ = ("sealed",)
+
+    def __init__(self):
+        self.sealed = True
+
+    def forward(self, x):
+        return x
+
+    def vjp(self, ns, g, ans, x):
+        return (None,) if self.sealed else (g,)
+
+
+class _SequenceOp(MultiOp):
+    """A fused layer: a hand-written first-order vjp, and for ``create_graph``
+    a vjp recorded from the cells' equations."""
+    __slots__ = ()
+
+    def recompute(self, *inputs) -> tuple:
+        """The op's outputs recorded as composed ``rg`` ops (the cells' equations, step by step)."""
+        raise NotImplementedError
+
+    def vjp_differentiable(self, gs):
+        """x̄ = (∂outputs/∂x)ᵀ·gs as ``rg`` ops on ``self.inputs``: the forward is
+        recorded again gate by gate on sealed boundaries of the inputs, and
+        ``grad(..., create_graph=True)`` differentiates that record."""
+        needs = self.needs
+        boundaries, args = [], []
+        with enable_grad():
+            for a, need in zip(self.inputs, needs):
+                if need:
+                    boundaries.append(_Boundary())
+                    a = boundaries[-1](a)
+                args.append(a)
+            outputs = self.recompute(*args)
+            try:
+                found = iter(grad(list(outputs), [a for a, need in zip(args, needs) if need], list(gs),
+                                  create_graph=True, allow_unused=True))
+            finally:
+                for b in boundaries:
+                    b.sealed = False
+        return tuple(next(found) if need else None for need in needs)
+
+
+class LSTMLayer(_SequenceOp):
     """(x, h₀, c₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T, c_T) over a whole sequence."""
     name = "lstm_layer"
-    __slots__ = ("G", "hs", "cs", "tc")
+    __slots__ = ()
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         _check(self.name, x, h0, w_ih, w_hh, 4)
@@ -90,8 +154,8 @@ class LSTMLayer(MultiOp):
         g_act, ig = xp.empty((B, H), dtype=G.dtype), xp.empty((B, H), dtype=G.dtype)
         with xp.errstate(over="ignore"):
             self._steps(G, hs, cs, tc, w_hhT, tmp, g_act, ig)
-        self.G, self.hs, self.cs, self.tc = G, hs, cs, tc
-        return hs[1:], hs[T], cs[T]
+        self.save(G=G, hs=hs, cs=cs, tc=tc)
+        return hs[1:], hs[T], cs[T].copy()  # c_T copied: a view would keep all of cs alive
 
     @staticmethod
     def _steps(G, hs, cs, tc, w_hhT, tmp, g_act, ig):
@@ -112,12 +176,17 @@ class LSTMLayer(MultiOp):
             xp.tanh(c, out=tc[t])
             xp.multiply(o, tc[t], out=hs[t + 1])  # hₜ = o ⊙ tanh cₜ
 
-    def saved_arrays(self):
-        return super().saved_arrays() + [self.G, self.hs, self.cs, self.tc]
+    def recompute(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        h, c, outs = h0, c0, []
+        for t in range(x.shape[0]):
+            (h, c), _ = cells.lstm_update(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
+            outs.append(h)
+        return ops.stack(outs), h, c
 
     def vjp(self, ns, grads, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h, g_c = grads
-        G, hs, cs, tc = self.G, self.hs, self.cs, self.tc
+        saved = self.saved
+        G, hs, cs, tc = saved["G"], saved["hs"], saved["cs"], saved["tc"]
         T, B, H = tc.shape
         # The local derivatives of every step at once, in the delta buffer itself:
         # σ′ = s(1 − s) for i, f, o and 1 − g² for g; then each step multiplies in place.
@@ -131,7 +200,7 @@ class LSTMLayer(MultiOp):
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
         tmp = xp.empty_like(dh)
-        listen = bool(_step_listeners)
+        listen = hooks.active(STEP_EVENT)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
             a, da = G[t], dA[t]
@@ -147,7 +216,7 @@ class LSTMLayer(MultiOp):
             d_f *= cs[t]                                  # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
             d_g *= i                                      # δg = δc ⊙ i ⊙ (1 − g²)
             if listen:
-                _report(self, t, dh, dc, da)
+                hooks.emit(STEP_EVENT, self, t, dh, dc, da)
             dc *= f                                       # δcₜ₋₁ = δc ⊙ f
             dh = da @ w_hh                                # δhₜ₋₁ = [δi δf δg δo] W_hh
         n = self.needs
@@ -157,7 +226,7 @@ class LSTMLayer(MultiOp):
                 gb if n[5] else None, gb if n[6] else None)
 
 
-class GRULayer(MultiOp):
+class GRULayer(_SequenceOp):
     """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) over a whole sequence.
 
     Backwards per step, δh arriving at hₜ = (1 − z)⊙n + z⊙hₜ₋₁:
@@ -166,7 +235,7 @@ class GRULayer(MultiOp):
         δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
     """
     name = "gru_layer"
-    __slots__ = ("Z", "GHn", "hs")
+    __slots__ = ()
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         _check(self.name, x, h0, w_ih, w_hh, 3)
@@ -179,7 +248,7 @@ class GRULayer(MultiOp):
         w_hhT = w_hh.T
         with xp.errstate(over="ignore"):
             self._steps(x.shape[0], H, Z, GHn, hs, w_hhT, b_hh)
-        self.Z, self.GHn, self.hs = Z, GHn, hs
+        self.save(Z=Z, GHn=GHn, hs=hs)
         return hs[1:], hs[T]
 
     @staticmethod
@@ -201,12 +270,17 @@ class GRULayer(MultiOp):
             h *= z
             h += n
 
-    def saved_arrays(self):
-        return super().saved_arrays() + [self.Z, self.GHn, self.hs]
+    def recompute(self, x, h0, w_ih, w_hh, b_ih, b_hh):
+        h, outs = h0, []
+        for t in range(x.shape[0]):
+            h, _ = cells.gru_update(x[t], h, w_ih, w_hh, b_ih, b_hh)
+            outs.append(h)
+        return ops.stack(outs), h
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h = grads
-        Z, GHn, hs = self.Z, self.GHn, self.hs
+        saved = self.saved
+        Z, GHn, hs = saved["Z"], saved["GHn"], saved["hs"]
         T, B, H = GHn.shape
         # Local derivatives of every step at once, in the delta buffer itself:
         # r(1 − r), z(1 − z) and 1 − n²; then each step multiplies in place.
@@ -218,7 +292,7 @@ class GRULayer(MultiOp):
         dGH = xp.empty_like(Z)
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp = xp.empty_like(dh)
-        listen = bool(_step_listeners)
+        listen = hooks.active(STEP_EVENT)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
             a = Z[t]
@@ -236,7 +310,7 @@ class GRULayer(MultiOp):
             dh_[:, :2 * H] = dx_[:, :2 * H]
             xp.multiply(d_n, r, out=dh_[:, 2 * H:])
             if listen:
-                _report(self, t, dh, None, dx_)
+                hooks.emit(STEP_EVENT, self, t, dh, None, dx_)
             dh *= z                                       # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
             dh += dh_ @ w_hh
         n_ = self.needs
@@ -249,12 +323,12 @@ class GRULayer(MultiOp):
         return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh
 
 
-class RNNLayer(MultiOp):
+class RNNLayer(_SequenceOp):
     """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) with hₜ = tanh or relu of
     (W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh); δaₜ = δh ⊙ (1 − hₜ²) (tanh) or the
     relu mask (its tie at 0 from ``rg.conventions``), δhₜ₋₁ = δaₜ W_hh."""
     name = "rnn_layer"
-    __slots__ = ("nonlinearity", "tie", "A", "hs")
+    __slots__ = ("nonlinearity", "tie")
 
     def __init__(self, nonlinearity="tanh"):
         self.nonlinearity = nonlinearity
@@ -275,15 +349,22 @@ class RNNLayer(MultiOp):
                 xp.maximum(A[t], 0, out=hs[t + 1])
             else:
                 xp.tanh(A[t], out=hs[t + 1])
-        self.A, self.hs = (A if relu else None), hs
+        if relu:  # the relu slope needs the pre-activations; tanh's, 1 − h², only the states
+            self.save(A=A, hs=hs)
+        else:
+            self.save(hs=hs)
         return hs[1:], hs[T]
 
-    def saved_arrays(self):
-        return super().saved_arrays() + [self.A, self.hs]
+    def recompute(self, x, h0, w_ih, w_hh, b_ih, b_hh):
+        h, outs = h0, []
+        for t in range(x.shape[0]):
+            h, _ = cells.rnn_update(x[t], h, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
+            outs.append(h)
+        return ops.stack(outs), h
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
         g_hs, g_h = grads
-        hs, A = self.hs, self.A
+        hs, A = self.saved["hs"], self.saved.get("A")
         T, B, H = g_hs.shape
         # The activation's slope at every step at once (1 − h² or the relu mask), then in place per step.
         if self.nonlinearity == "relu":
@@ -294,12 +375,12 @@ class RNNLayer(MultiOp):
             dA = xp.multiply(hs[1:], hs[1:])
             xp.subtract(1, dA, out=dA)
         dh = xp.array(g_h, dtype=hs.dtype)
-        listen = bool(_step_listeners)
+        listen = hooks.active(STEP_EVENT)
         for t in range(T - 1, -1, -1):
             dh += g_hs[t]
             dA[t] *= dh                                   # δaₜ = δh ⊙ f′(aₜ)
             if listen:
-                _report(self, t, dh, None, dA[t])
+                hooks.emit(STEP_EVENT, self, t, dh, None, dA[t])
             dh = dA[t] @ w_hh                             # δhₜ₋₁ = δaₜ W_hh
         n = self.needs
         T_, B_, I = x.shape

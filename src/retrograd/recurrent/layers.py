@@ -5,8 +5,9 @@ parameter names (``weight_ih_l0`` …) and call convention::
     out, (h_n, c_n) = lstm(x, (h0, c0))     # h0, c0: (num_layers, B, H)
 
 Each layer is one fused op over the whole sequence (``fused.py``) with a
-hand-written per-gate BPTT. ``step(x_t, state)`` runs one time step, so a
-layer is also a model for ``rg.bptt`` (``output_t, state = model(x_t, state)``).
+hand-written per-gate BPTT. ``step(x_t, state)`` runs one time step of a batch
+(``x_t`` of shape (B, input_size), or (input_size,) unbatched) and returns
+``(output_t, new_state)``, the same as ``forward`` on a sequence of length 1.
 """
 
 from __future__ import annotations
@@ -56,20 +57,60 @@ class _RecurrentLayer(Module):
                               f"(num_layers, batch, hidden_size)")
         return parts
 
+    def _map_state(self, state, fn):
+        """``fn`` applied to each part of a state ((h, c) for an LSTM, h otherwise); None stays None."""
+        if state is None:
+            return None
+        return tuple(fn(s) for s in state) if self.has_cell_state else fn(state)
+
     def forward(self, x, state=None):
+        """Run the whole sequence: x of shape (T, B, I) ((B, T, I) with
+        ``batch_first``, (T, I) unbatched) and state of shape (num_layers, B, H)
+        ((h, c) for an LSTM); returns (outputs of the last layer, final state)."""
         if not isinstance(x, Tensor):
             x = Tensor(x)
         unbatched = x.ndim == 2
         if unbatched:
             x = ops.unsqueeze(x, 1)
-            if state is not None:
-                state = tuple(ops.unsqueeze(s, 1) for s in state) if self.has_cell_state else ops.unsqueeze(state, 1)
+            state = self._map_state(state, lambda s: ops.unsqueeze(s, 1))
         elif self.batch_first:
             x = ops.swapaxes(x, 0, 1)
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): expected input "
                           f"(T, B, {self.input_size}){' with batch_first' if self.batch_first else ''}, "
                           f"got shape {tuple(x.shape)}")
+        h, state_out = self._run_time_major(x, state)
+        if unbatched:
+            h = ops.squeeze(h, 1)
+            state_out = self._map_state(state_out, lambda s: ops.squeeze(s, 1))
+        elif self.batch_first:
+            h = ops.swapaxes(h, 0, 1)
+        return h, state_out
+
+    def step(self, x_t, state=None):
+        """One time step of a batch: x_t of shape (B, I) (or (I,) unbatched),
+        state as ``forward``'s ((num_layers, B, H), or (num_layers, H)
+        unbatched; (h, c) for an LSTM). Returns (output_t of shape (B, H) — or
+        (H,) —, new state): ``forward`` on a sequence of length 1, whatever
+        ``batch_first`` says (a single step has no time axis)."""
+        if not isinstance(x_t, Tensor):
+            x_t = Tensor(x_t)
+        if x_t.ndim not in (1, 2) or x_t.shape[-1] != self.input_size:
+            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}).step: expected x_t "
+                          f"(B, {self.input_size}) or ({self.input_size},), got shape {tuple(x_t.shape)}")
+        unbatched = x_t.ndim == 1
+        if unbatched:
+            x_t = ops.unsqueeze(x_t, 0)
+            state = self._map_state(state, lambda s: ops.unsqueeze(s, 1))
+        h, state_out = self._run_time_major(ops.unsqueeze(x_t, 0), state)
+        h = ops.squeeze(h, 0)  # (1, B, H) → (B, H)
+        if unbatched:
+            h = ops.squeeze(h, 0)
+            state_out = self._map_state(state_out, lambda s: ops.squeeze(s, 1))
+        return h, state_out
+
+    def _run_time_major(self, x, state):
+        """The stacked layers on x of shape (T, B, I) from a (num_layers, B, H) state (or None)."""
         parts = self._split_state(state, x.shape[1], x.dtype)
         finals = [[] for _ in parts]
         h = x
@@ -82,14 +123,7 @@ class _RecurrentLayer(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 h = F.dropout(h, self.dropout, True)
         state_out = tuple(ops.stack(f) for f in finals)
-        if unbatched:
-            h = ops.squeeze(h, 1)
-            state_out = tuple(ops.squeeze(s, 1) for s in state_out)
-        elif self.batch_first:
-            h = ops.swapaxes(h, 0, 1)
         return h, (state_out if self.has_cell_state else state_out[0])
-
-    step = forward  # with T = 1 (x of shape (1, B, I)) a call is one time step
 
     def extra_repr(self):
         extra = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
