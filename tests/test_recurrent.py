@@ -1,6 +1,10 @@
 """Recurrent cells and fused sequence layers: fused = composed cells =
 finite differences = PyTorch."""
 
+import gc
+import threading
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -134,6 +138,121 @@ def test_fused_ops_report_saved_memory():
     saved = out.grad_fn.saved_nbytes()
     # gates 4H, h and c (T+1 each), tanh c: about 7H floats per sample-step, plus x
     assert 7 * 16 * 10 * 4 * 4 <= saved <= 12 * 16 * 11 * 4 * 4
+
+
+def test_lstm_output_keeps_only_its_own_memory_after_backward():
+    """The gate buffer, cs and tanh cₜ (≈ 2.5 MB here) are declared with
+    ``Op.save`` and freed right after the vjp, though the output (and so the
+    op, its grad_fn) is still referenced."""
+    T, B, I, H = 100, 16, 8, 64
+    lstm = nn.LSTM(I, H)
+    x = rg.tensor(np.random.default_rng(0).standard_normal((T, B, I)).astype(np.float32))
+    w = rg.tensor(np.ones((T, B, H), np.float32))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out, (h_n, c_n) = lstm(x)
+        gate_bytes = T * B * 4 * H * 4
+        assert out.grad_fn.saved_nbytes() >= gate_bytes
+        (out * w).sum().backward()
+        for p in lstm.parameters():
+            p.grad = None
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    own = out.data.base.nbytes if out.data.base is not None else out.data.nbytes  # hₜ for t = 0…T
+    assert held <= own + h_n.data.nbytes + c_n.data.nbytes + 64 * 1024, (held, own)
+    assert out.grad_fn.saved_arrays() == []
+
+
+@pytest.mark.parametrize("kind", KINDS + ["RNN_relu"])
+def test_fused_saved_arrays_are_declared_and_released(kind):
+    name = kind.split("_")[0]
+    kwargs = {"nonlinearity": "relu"} if kind == "RNN_relu" else {}
+    layer = getattr(nn, name)(3, 4, **kwargs).double()
+    out, _ = layer(rg.tensor(np.random.default_rng(8).standard_normal((5, 2, 3))))
+    op = out.grad_fn
+    buffers = {"LSTM": {"G", "hs", "cs", "tc"}, "GRU": {"Z", "GHn", "hs"}, "RNN": {"hs"}, "RNN_relu": {"A", "hs"}}
+    assert set(op.saved) == buffers[kind]
+    assert op.saved_nbytes() >= sum(a.nbytes for a in op.saved.values())
+    out.sum().backward()
+    assert op.saved is None and op.saved_arrays() == []
+
+
+def test_gate_and_step_observers_are_per_thread_and_scoped():
+    """Two threads observing at once each see only their own model's steps,
+    and the registry is empty after the ``with`` block, even on an exception."""
+    from retrograd.autograd import hooks
+    from retrograd.recurrent import cells, fused
+
+    barrier = threading.Barrier(2)
+    seen = {}
+
+    def observe(kind):
+        steps, gates = [], []
+        rng = np.random.default_rng(9)
+        layer, cell = getattr(nn, kind)(3, 4).double(), getattr(nn, kind + "Cell")(3, 4).double()
+        with hooks.observe(fused.STEP_EVENT, lambda op, t, *deltas: steps.append(op.name)), \
+                hooks.observe(cells.GATES_EVENT, lambda c, pre: gates.append(type(c).__name__)):
+            barrier.wait()  # both threads are observing from here on
+            for _ in range(20):
+                out, _ = layer(rg.tensor(rng.standard_normal((6, 2, 3))))
+                out.sum().backward()
+                cell(rg.tensor(rng.standard_normal((2, 3))))
+            barrier.wait()
+        seen[kind] = (set(steps), set(gates), len(steps))
+
+    threads = [threading.Thread(target=observe, args=(k,)) for k in ("LSTM", "GRU")]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert seen["LSTM"] == ({"lstm_layer"}, {"LSTMCell"}, 20 * 6)
+    assert seen["GRU"] == ({"gru_layer"}, {"GRUCell"}, 20 * 6)
+    with pytest.raises(KeyError):
+        with hooks.observe(fused.STEP_EVENT, print):
+            assert hooks.active(fused.STEP_EVENT)
+            raise KeyError("inside the block")
+    assert not hooks.active(fused.STEP_EVENT) and not hooks.active(cells.GATES_EVENT)
+
+
+@pytest.mark.parametrize("kind", KINDS + ["RNN_relu"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_step_is_one_time_step_of_a_batch(kind, layers):
+    """step(x_t (B, I), state) = forward on a sequence of length 1, in value
+    and gradient; step(x_t (I,), state (L, H)) is the unbatched form."""
+    rng = np.random.default_rng(10)
+    name = kind.split("_")[0]
+    kwargs = {"nonlinearity": "relu"} if kind == "RNN_relu" else {}
+    B, I, H = 3, 4, 5
+    layer = getattr(nn, name)(I, H, num_layers=layers, batch_first=True, **kwargs).double()
+    x_t = rg.tensor(rng.standard_normal((B, I)), requires_grad=True)
+    state = _state(name, rng, layers, B, H)
+    out_s, st_s = layer.step(x_t, state)
+    assert out_s.shape == (B, H) and all(s.shape == (layers, B, H) for s in _flat(st_s))
+    out_f, st_f = layer(rg.unsqueeze(x_t, 1), state)  # batch_first: (B, 1, I)
+    np.testing.assert_allclose(out_s.data, out_f.data[:, 0], rtol=1e-13)
+    for a, b in zip(_flat(st_s), _flat(st_f)):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-13)
+    wo = rg.tensor(rng.standard_normal((B, H)))
+    ws = [rg.tensor(rng.standard_normal(s.shape)) for s in _flat(st_s)]
+
+    def objective(out, st):
+        return (out * wo).sum() + sum((s * w).sum() for s, w in zip(_flat(st), ws))
+
+    wrt = [x_t] + _flat(state) + list(layer.parameters())
+    g_s = rg.grad(objective(out_s, st_s), wrt)
+    g_f = rg.grad(objective(rg.squeeze(out_f, 1), st_f), wrt)
+    for a, b in zip(g_s, g_f):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+    # unbatched: x_t (I,), state (num_layers, H)
+    one = [s[:, 0] for s in _flat(state)]
+    out_u, st_u = layer.step(x_t[0], tuple(one) if name == "LSTM" else one[0])
+    assert out_u.shape == (H,) and all(s.shape == (layers, H) for s in _flat(st_u))
+    np.testing.assert_allclose(out_u.data, out_s.data[0], rtol=1e-13)
+    with pytest.raises(rg.OpError, match="step: expected x_t"):
+        layer.step(rg.tensor(rng.standard_normal((1, B, I))), state)
 
 
 torch = pytest.importorskip("torch")
