@@ -128,6 +128,130 @@ def test_resuming_from_a_checkpoint_reproduces_the_uninterrupted_run(tmp_path):
     assert full["loss"][3:] == resumed["loss"]  # exactly, dropout and shuffling included
 
 
+# Each optimizer with the options that give it the most state; the resumed
+# optimizer is built with another learning rate, which the checkpoint restores.
+OPTIMIZERS = {
+    "sgd_momentum": lambda ps, lr=0.1: optim.SGD(ps, lr=lr, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adagrad": lambda ps, lr=0.1: optim.Adagrad(ps, lr=lr, lr_decay=0.01, weight_decay=1e-3,
+                                                initial_accumulator_value=0.1),
+    "rmsprop_centered_momentum": lambda ps, lr=0.01: optim.RMSprop(ps, lr=lr, centered=True, momentum=0.9,
+                                                                   weight_decay=1e-3),
+    "adam_amsgrad": lambda ps, lr=0.01: optim.Adam(ps, lr=lr, betas=(0.8, 0.99), amsgrad=True, weight_decay=1e-3),
+    "adamw": lambda ps, lr=0.01: optim.AdamW(ps, lr=lr, betas=(0.85, 0.995), weight_decay=0.05),
+}
+
+
+def _optimizer_run(make_optimizer, steps, save_at=None, path=None):
+    """Train a small model ``steps`` steps on fixed batches; with ``save_at``,
+    checkpoint after that many steps and finish with a fresh model and
+    optimizer (other weights, another learning rate) loaded from it."""
+    x, y = _data(n=96)
+    batches = [(rg.tensor(x[i:i + 16]), y[i:i + 16]) for i in range(0, 96, 16)]
+    rg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+    opt = make_optimizer(model.parameters())
+    for step in range(steps):
+        if step == save_at:
+            rg.save(path, model, opt)
+            rg.manual_seed(99)
+            model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+            opt = make_optimizer(model.parameters(), lr=0.5)
+            rg.load(path, model, opt)
+        xb, yb = batches[step % len(batches)]
+        opt.zero_grad()
+        rg.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    return model, opt
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_each_optimizer_resumes_from_a_checkpoint_exactly(tmp_path, name):
+    full_model, full_opt = _optimizer_run(OPTIMIZERS[name], steps=6)
+    model, opt = _optimizer_run(OPTIMIZERS[name], steps=6, save_at=3, path=tmp_path / "o.safetensors")
+    for (k, a), b in zip(full_model.state_dict().items(), model.state_dict().values()):
+        np.testing.assert_array_equal(a, b, err_msg=k)
+    expected, got = full_opt.state_dict(), opt.state_dict()
+    assert got["param_groups"] == expected["param_groups"]  # the learning rate too, and tuples as tuples
+    for g in got["param_groups"]:
+        assert all(type(v) is type(expected["param_groups"][0][k]) for k, v in g.items())
+    assert got["state"].keys() == expected["state"].keys()
+    for i, state in expected["state"].items():
+        assert got["state"][i].keys() == state.keys()
+        for k, v in state.items():
+            assert type(got["state"][i][k]) is type(v), (i, k)
+            np.testing.assert_array_equal(got["state"][i][k], v, err_msg=f"{i}.{k}")
+
+
+class _SignDescent(optim.Optimizer):
+    """An optimizer this repository does not ship, with a tuple hyper-parameter:
+    the checkpoint code must not need to know its names."""
+
+    defaults = dict(lr=0.1, etas=(0.5, 1.2))
+
+    def update(self, p, g, state, group):
+        shrink, grow = group["etas"]
+        state["scale"] = state.get("scale", 1.0) * grow * shrink
+        p.data -= group["lr"] * state["scale"] * np.sign(g)
+
+
+def test_a_tuple_hyper_parameter_of_any_optimizer_comes_back_as_a_tuple(tmp_path):
+    model = nn.Linear(3, 2)
+    opt = _SignDescent(model.parameters(), etas=(0.25, 2.0))
+    model(rg.tensor(np.ones((1, 3), np.float32))).sum().backward()
+    opt.step()
+    rg.save(tmp_path / "s.safetensors", model, opt)
+    other = _SignDescent(model.parameters())
+    rg.load(tmp_path / "s.safetensors", optimizer=other)
+    assert other.param_groups[0]["etas"] == (0.25, 2.0)
+    assert isinstance(other.param_groups[0]["etas"], tuple)
+    assert other.state_dict()["state"][0] == {"scale": 0.5}
+
+
+def test_adam_state_dict_has_pytorch_layout_and_loads_pytorch_state():
+    torch = pytest.importorskip("torch", reason="compares with torch.optim.Adam")
+    rng = np.random.default_rng(0)
+    w0, b0 = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    grads = [(rng.standard_normal((3, 2)), rng.standard_normal(2)) for _ in range(4)]
+    ours = [rg.tensor(w0, requires_grad=True), rg.tensor(b0, requires_grad=True)]
+    theirs = [torch.tensor(w0, requires_grad=True), torch.tensor(b0, requires_grad=True)]
+    opt = optim.Adam(ours, lr=0.05, betas=(0.8, 0.95), amsgrad=True)
+    topt = torch.optim.Adam(theirs, lr=0.05, betas=(0.8, 0.95), amsgrad=True)
+
+    def step(k):
+        for p, q, g in zip(ours, theirs, grads[k]):
+            p.grad, q.grad = rg.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+
+    step(0)
+    step(1)
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd.keys() == tsd.keys() == {"state", "param_groups"}
+    assert list(sd["state"]) == list(tsd["state"]) == [0, 1]
+    for i in (0, 1):
+        assert sd["state"][i].keys() == tsd["state"][i].keys() == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+        for k, v in tsd["state"][i].items():
+            np.testing.assert_allclose(sd["state"][i][k], v.numpy(), rtol=1e-12, err_msg=f"{i}.{k}")
+    (group,), (tgroup,) = sd["param_groups"], tsd["param_groups"]
+    assert group["params"] == tgroup["params"] == [0, 1]
+    assert set(group) <= set(tgroup) and all(group[k] == tgroup[k] for k in group)
+    assert type(group["betas"]) is type(tgroup["betas"]) is tuple
+
+    # PyTorch's state dict, its tensors converted to arrays, loads unchanged and continues identically
+    resumed = [rg.tensor(p.detach().numpy().copy(), requires_grad=True) for p in theirs]
+    ropt = optim.Adam(resumed, lr=1.0)
+    ropt.load_state_dict({"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in tsd["state"].items()},
+                          "param_groups": tsd["param_groups"]})
+    restored_step = ropt.state_dict()["state"][0]["step"]
+    assert type(restored_step) is int and restored_step == 2  # PyTorch's float tensor counter, an int again
+    ours[:] = resumed
+    opt = ropt
+    step(2)
+    step(3)
+    for p, q in zip(resumed, theirs):
+        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12)
+
+
 def test_fit_with_validation_metrics_early_stopping_and_history_plot(tmp_path):
     rg.manual_seed(0)
     x, y = _data(n=200)

@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 
 from . import random as rg_random
+from .autograd import backend
 
 FORMAT = "retrograd-checkpoint"
 VERSION = 1
@@ -37,17 +38,33 @@ def _safetensors():
 
 
 def _split_state(optimizer):
-    """Optimizer state -> (arrays for the tensor file, JSON-able rest)."""
+    """``optimizer.state_dict()`` -> (its arrays for the tensor file, the JSON-able rest).
+
+    Nothing here knows any optimizer: every array of the per-parameter state
+    goes to the tensor file, every other value (counters, hyper-parameters) to
+    the JSON header, and the optimizer's own ``load_state_dict`` turns what
+    JSON changed (a tuple saved as a list) back into its types."""
     sd = optimizer.state_dict()
     arrays, scalars = {}, {}
     for i, s in sd["state"].items():
         for k, v in s.items():
-            if isinstance(v, np.ndarray):
-                arrays[f"optimizer.state.{i}.{k}"] = v
+            if hasattr(v, "shape") and hasattr(v, "dtype"):
+                arrays[f"optimizer.state.{i}.{k}"] = backend.to_numpy(v)
             else:
                 scalars.setdefault(str(i), {})[k] = v
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()} for g in sd["param_groups"]]
-    return arrays, {"class": type(optimizer).__name__, "param_groups": groups, "scalars": scalars}
+    return arrays, {"class": type(optimizer).__name__, "param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def _join_state(arrays, saved) -> dict:
+    """The inverse of ``_split_state``: a ``state_dict`` for ``load_state_dict``."""
+    state = {}
+    for k, v in arrays.items():
+        if k.startswith("optimizer.state."):
+            i, name = k[len("optimizer.state."):].split(".", 1)
+            state.setdefault(int(i), {})[name] = v
+    for i, s in saved["scalars"].items():
+        state.setdefault(int(i), {}).update(s)
+    return {"state": state, "param_groups": saved["param_groups"]}
 
 
 def save(path, model, optimizer=None, scheduler=None, *, rng: bool = True, **meta) -> str:
@@ -144,15 +161,7 @@ def load(path, model=None, optimizer=None, scheduler=None, *, strict: bool = Tru
             raise CheckpointError(f"checkpoint {os.fspath(path)!r} holds no optimizer state")
         if saved["class"] != type(optimizer).__name__:
             raise CheckpointError(f"checkpoint holds {saved['class']} state, not {type(optimizer).__name__}")
-        state = {}
-        for k, v in arrays.items():
-            if k.startswith("optimizer.state."):
-                i, name = k[len("optimizer.state."):].split(".", 1)
-                state.setdefault(int(i), {})[name] = v
-        for i, s in saved["scalars"].items():
-            state.setdefault(int(i), {}).update(s)
-        groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in saved["param_groups"]]
-        opt_state = {"state": state, "param_groups": groups}
+        opt_state = _join_state(arrays, saved)
     if model is not None:
         model.load_state_dict(model_state, strict=strict)
     if opt_state is not None:

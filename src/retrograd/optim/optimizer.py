@@ -20,10 +20,15 @@ class Optimizer:
     """Base class: parameter groups, ``zero_grad``, ``step``, state save/load.
 
     A subclass implements ``update(param, grad, state, group)``, which changes
-    ``param.data`` in place from the gradient array ``grad``.
+    ``param.data`` in place from the gradient array ``grad``, and declares its
+    hyper-parameters with their defaults (and types) in ``defaults``; saving
+    and loading (``state_dict``/``load_state_dict``) follow that declaration.
     """
 
     defaults: dict = {}
+    counters: tuple = ("step",)
+    """Per-parameter state entries that are integer counts (PyTorch keeps them
+    as float tensors; here they are ints again after loading)."""
 
     def __init__(self, params, **hyper):
         params = list(params)
@@ -97,9 +102,17 @@ class Optimizer:
         self.apply_gradients(self.compute_gradients(loss, var_list))
 
     # ------------------------------------------------------------ state
+    # PyTorch's layout. Each optimizer class owns the conversion of its own
+    # hyper-parameters and state back from a saved (for instance JSON'd) form
+    # through ``restore_hyper`` and ``restore_state``; a checkpoint writer only
+    # ever calls ``state_dict`` and ``load_state_dict``.
     def state_dict(self) -> dict:
-        """{"state": {index: {name: array or number}}, "param_groups": [...]} with
-        parameters numbered in order, as in PyTorch."""
+        """``{"state": {i: {name: array or number}}, "param_groups": [{hyper…, "params": [i, …]}]}``,
+        parameters numbered from 0 in group order, as in PyTorch: a parameter's
+        state is keyed by its position, not by its identity, so it loads into a
+        new optimizer over new tensors of the same shapes. Hyper-parameters keep
+        their types (``betas`` is a tuple); arrays are the live state (not
+        copies, like PyTorch), ``load_state_dict`` copies them in."""
         index = {}
         groups = []
         for g in self.param_groups:
@@ -112,28 +125,59 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict):
-        """Restore hyper-parameters and state from ``state_dict()`` (parameters matched by position)."""
+        """Restore hyper-parameters and state from a ``state_dict()`` (this
+        optimizer's, a serialised copy of it, or PyTorch's with its tensors as
+        arrays); parameters are matched by position. Each value goes through
+        ``restore_hyper`` / ``restore_state``, so a tuple saved as a list is a
+        tuple again and arrays are copied in the parameter's dtype. Everything
+        is checked before anything changes."""
+        name = type(self).__name__
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
-            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved parameter groups do not match "
+            raise ValueError(f"{name}.load_state_dict: the saved parameter groups do not match "
                              f"this optimizer's ({[len(g['params']) for g in groups]} vs "
                              f"{[len(g['params']) for g in self.param_groups]} parameters)")
         params = self.params()
-        for saved, group in zip(groups, self.param_groups):
-            group.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
-        for i, s in state_dict["state"].items():
+        hypers = [{k: self.restore_hyper(k, v) for k, v in saved.items() if k != "params"} for saved in groups]
+        state = {}
+        for i, saved in state_dict["state"].items():
+            if not 0 <= int(i) < len(params):
+                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there are "
+                                 f"{len(params)} parameters")
             p = params[int(i)]
-            restored = {}
-            for k, v in s.items():
-                if isinstance(v, xp.ndarray):
-                    if v.shape != p.shape and v.ndim:
-                        raise ValueError(f"{type(self).__name__}.load_state_dict: state '{k}' of parameter {i} "
-                                         f"has shape {v.shape}, the parameter {p.shape}")
-                    v = v.astype(p.dtype, copy=True)
-                restored[k] = v
-            self.state[id(p)] = restored
+            state[id(p)] = {k: self.restore_state(p, k, v, int(i)) for k, v in saved.items()}
+        for group, hyper in zip(self.param_groups, hypers):
+            group.update(hyper)
+        self.state = state
+
+    def restore_hyper(self, name: str, value):
+        """A saved hyper-parameter in the type this optimizer uses. The class
+        declares its hyper-parameters in ``defaults``: a value saved as a list
+        (JSON has no tuples) whose default is a tuple, such as Adam's
+        ``betas``, becomes a tuple again. Override for other conversions."""
+        default = type(self).defaults.get(name)
+        if isinstance(default, tuple) and isinstance(value, list):
+            return tuple(value)
+        return value
+
+    def restore_state(self, param, name: str, value, index: int):
+        """A saved per-parameter state entry in the form ``update`` uses: a
+        counter (``counters``) becomes an int, an array of the parameter's shape
+        a copy in the parameter's dtype on the active backend, any other 0-d
+        array a Python number. Override for state of other kinds."""
+        if name in self.counters:
+            item = getattr(value, "item", None)  # PyTorch's step is a 0-d float tensor
+            value = item() if item is not None else value
+            return int(value) if float(value).is_integer() else value
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            if tuple(value.shape) == tuple(param.shape):
+                return xp.array(value, dtype=param.dtype, copy=True)
+            if value.ndim == 0:
+                return value.item()
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state '{name}' of parameter {index} "
+                             f"has shape {tuple(value.shape)}, the parameter {tuple(param.shape)}")
+        return value
 
     def __repr__(self):
         hyper = {k: v for k, v in self.param_groups[0].items() if k != "params"}
