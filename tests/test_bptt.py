@@ -511,3 +511,148 @@ def test_memory_budget_is_respected():
     peak = _peak_memory(bptt.full(memory_budget=budget), 2000)
     assert peak < budget, f"peak {peak / 2**20:.2f} MiB over a budget of {budget / 2**20:.0f} MiB"
     assert _peak_memory(bptt.full(), 2000) > 5 * budget  # without the budget the tape is far larger
+
+
+# ---------------------------------------------------------------- the plan a mode gives the engine
+
+def test_segment_for_budget_is_the_longest_segment_that_fits():
+    """s·b + ⌈T/s⌉·c ≤ budget, by hand: T = 100, b = 1000, c = 100, budget 20,000:
+    s = 19 needs 19,000 + 6·100 = 19,600; s = 20 needs 20,000 + 5·100 = 20,500."""
+    assert bptt.segment_for_budget(100, 1000, 100, 20_000) == 19
+    # the least any s needs is 6,400 (s = 3: 3,000 + 34·100); one byte less cannot be met
+    assert bptt.segment_for_budget(100, 1000, 100, 6_400) == 3
+    with pytest.raises(MemoryError, match="need at least 6400 bytes"):
+        bptt.segment_for_budget(100, 1000, 100, 6_399)
+    assert bptt.segment_for_budget(7, 10, 0, 10**6) == 7  # everything fits: one segment
+
+
+def test_modes_answer_with_one_plan():
+    T = 8
+    p = bptt.full().plan(T)
+    assert (p.segment, p.no_grad_prefix, p.recompute, p.needs_measurement) == (8, 0, False, False)
+    assert [(j.first, list(j.losses)) for j in p.jobs] == [(0, list(range(8)))]
+    p = bptt.full(checkpoint_every=3).plan(T)
+    assert (p.segment, p.recompute) == (3, True)
+    p = bptt.full(memory_budget=10_000).plan(T)
+    assert p.recompute and p.needs_measurement and p.segment == 1
+    fitted = p.fitted(step_bytes=1000, state_bytes=100)  # 8 steps: s = 8 needs 8,000 + 100
+    assert fitted.segment == 8 and not fitted.needs_measurement
+    p = bptt.tail(3).plan(T)
+    assert (p.segment, p.no_grad_prefix) == (3, 5)
+    assert bptt.williams_peng(4, 6).plan(T).segment == 2 and bptt.window(3).plan(T).segment == 1
+    # which schedules are one graph cut at the jobs' first steps (what rg.scan runs as a plain loop)
+    assert bptt.full().plan(T).cut_points() == [0]
+    assert bptt.chunk(3).plan(T).cut_points() == [0, 3, 6]
+    assert bptt.tail(3).plan(T).cut_points() == [5]
+    assert bptt.williams_peng(3, 3).plan(T).cut_points() == [0, 3, 6]
+    assert bptt.window(1).plan(T).cut_points() == list(range(8))
+    assert bptt.window(2).plan(T).cut_points() is None and bptt.williams_peng(2, 4).plan(T).cut_points() is None
+
+
+def test_the_engine_asks_the_mode_once_for_its_plan():
+    """A mode is its plan: the engine reads nothing else off it."""
+
+    class PlannedOnly(bptt.Mode):
+        name = "planned-only"
+        asked = 0
+
+        def iter_jobs(self, T):
+            return bptt.chunk(2).iter_jobs(T)
+
+        def plan(self, T):
+            PlannedOnly.asked += 1
+            return bptt.chunk(2).plan(T)
+
+        def segment(self, T):
+            raise AssertionError("the engine reached back into the mode")
+
+        no_grad_before = segment
+
+    xs, cs, h = scalar_problem(7)
+    got = bptt.gradient(ScalarRNN(0.7), xs, cs, linear_loss, PlannedOnly())["w"]
+    assert PlannedOnly.asked == 1
+    np.testing.assert_allclose(got, hand_gradient(lambda t: t - t % 2, range(7), cs, h), rtol=1e-12)
+
+
+def test_state_helpers_live_with_the_recurrent_layers():
+    from retrograd.recurrent import state, stateful
+
+    assert bptt.Stateful is rg.recurrent.Stateful is stateful.Stateful
+    for name in ("detach_state", "reset_rows", "detach_rows", "select_rows"):
+        assert getattr(bptt, name) is getattr(rg.recurrent, name) is getattr(state, name)
+
+
+# ---------------------------------------------------------------- rg.scan under truncation
+
+def _scan_problem(mode, T=6, seed=5, carry_loss=True):
+    """A 2-d tanh RNN through rg.scan; returns (w.grad, xs.grad, h0.grad) arrays (None where no gradient)."""
+    rng = np.random.default_rng(seed)
+    w = rg.tensor(np.array([[0.5, -0.2], [0.1, 0.8]]), requires_grad=True)
+    x = rg.tensor(rng.standard_normal((T, 2)), requires_grad=True)
+    h0 = rg.tensor(np.array([0.3, -0.4]), requires_grad=True)
+    carry, ys = rg.scan(lambda h, xt: ((hn := rg.tanh(h @ w + xt)), hn * 2.0), h0, x, mode)
+    loss = ys.sum() + ((carry ** 2).sum() if carry_loss else 0.0)
+    loss.backward()
+    return tuple(None if t.grad is None else t.grad.data.copy() for t in (w, x, h0))
+
+
+@pytest.mark.parametrize("mode", [bptt.window(20), bptt.window(6), bptt.williams_peng(3, 20),
+                                  bptt.williams_peng(6, 6), bptt.williams_peng(2, 8), bptt.chunk(6), bptt.tail(6),
+                                  bptt.full(checkpoint_every=2)], ids=str)
+def test_scan_with_k_covering_the_sequence_equals_full_including_the_initial_carry(mode):
+    expected = _scan_problem(bptt.full())
+    got = _scan_problem(mode)
+    for name, e, g in zip(("w", "xs", "h0"), expected, got):
+        assert g is not None, f"{mode}: {name} got no gradient"
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15, err_msg=f"{mode}: {name}")
+
+
+@pytest.mark.parametrize("name", ["window3", "window1", "wp2_5", "wp3_3", "wp2_4", "chunk4", "tail4"])
+def test_scan_initial_carry_gets_the_losses_whose_reach_starts_at_step_0(name):
+    """h_t = w·h_{t−1} + x_t from h_{−1} = h0, ℓ = Σ c_t·h_t: ∂ℓ_t/∂h0 = c_t·w^{t+1}
+    when ℓ_t's job reaches step 0, else 0 (the state entering its first step is a constant)."""
+    T, wv = 9, 0.7
+    xs, cs, _ = scalar_problem(T)
+    modes = {
+        "window3": (bptt.window(3), lambda t: max(0, t - 2)),
+        "window1": (bptt.window(1), lambda t: t),
+        "wp2_5": (bptt.williams_peng(2, 5), lambda t: max(0, t - t % 2 - 3)),
+        "wp3_3": (bptt.williams_peng(3, 3), lambda t: t - t % 3),
+        "wp2_4": (bptt.williams_peng(2, 4), lambda t: max(0, t - t % 2 - 2)),
+        "chunk4": (bptt.chunk(4), lambda t: t - t % 4),
+        "tail4": (bptt.tail(4), lambda t: None),  # no loss reaches step 0 (earlier losses get nothing at all)
+    }
+    mode, first_of = modes[name]
+    w = rg.tensor(np.array(wv), requires_grad=True)
+    h0 = rg.tensor(np.array(0.5), requires_grad=True)
+    _, ys = rg.scan(lambda h, x: (w * h + x, w * h + x), h0, xs, mode)
+    (ys * rg.tensor(cs)).sum().backward()
+    expected = sum(cs[t] * wv ** (t + 1) for t in range(T) if first_of(t) == 0)
+    got = 0.0 if h0.grad is None else float(h0.grad.data)
+    assert expected != 0.0 or name == "tail4"
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def _scan_peak(mode, T=400):
+    """Peak traced memory of rg.scan forward + backward on a 64-unit tanh RNN
+    (a tape of about 40 KiB per step, an output of 128 bytes per step)."""
+    rng = np.random.default_rng(0)
+    W = rg.tensor(rng.standard_normal((64, 64)) * 0.1, requires_grad=True)
+    v = rg.tensor(rng.standard_normal((64, 1)), requires_grad=True)
+    h0 = rg.tensor(np.zeros((16, 64)), requires_grad=True)
+    xs = rng.standard_normal((T, 16, 64))
+    tracemalloc.start()
+    carry, ys = rg.scan(lambda h, x: ((hn := rg.tanh(h @ W + x)), hn @ v), h0, xs, mode)
+    (ys.sum() + carry.sum()).backward()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak, W.grad.data.copy(), v.grad.data.copy(), h0.grad.data.copy()
+
+
+def test_scan_checkpointing_lowers_peak_memory_with_the_same_gradient():
+    full_peak, *exact = _scan_peak(bptt.full())
+    for mode in (bptt.full(checkpoint_every=20), bptt.full(memory_budget=2 * 2**20)):
+        peak, *got = _scan_peak(mode)
+        assert peak < full_peak / 3, f"{mode}: peak {peak / 2**20:.1f} MiB, full() {full_peak / 2**20:.1f} MiB"
+        for e, g in zip(exact, got):  # sums in another order: equal to 1e-12 of the gradient's scale
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12 * np.abs(e).max(), err_msg=str(mode))

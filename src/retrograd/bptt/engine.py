@@ -32,12 +32,9 @@ from .. import random as rg_random
 from ..autograd.engine import grad as _grad
 from ..autograd.mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, _wrap
-from ..recurrent.state import detach_state, rebuild_state, state_parts
+from ..recurrent.state import detach_state, state_parts
 from .modes import Full, Mode
 from .planner import Plan
-
-# The state helpers live with the recurrent layers; these names are kept for old imports.
-_parts, _rebuild = state_parts, rebuild_state
 
 
 def _step_input(xs, t):

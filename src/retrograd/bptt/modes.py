@@ -129,7 +129,8 @@ class Full(Mode):
 
     ``memory_budget=bytes`` chooses s itself: it measures the tape of the first
     step (b bytes) and the state (c bytes) and takes the largest s with
-    s·b + ⌈T/s⌉·c ≤ budget, or says how much memory the sequence needs at least.
+    s·b + ⌈T/s⌉·c ≤ budget (``rg.bptt.segment_for_budget``), or says how much
+    memory the sequence needs at least.
     """
 
     name = "full()"
