@@ -23,7 +23,7 @@ from __future__ import annotations
 from heapq import heappop, heappush
 
 from . import backend
-from .mode import AnomalyError, _mode
+from .mode import AnomalyError, _mode, mutations
 from .namespaces import ARRAY_NS, TENSOR_NS
 from .tensor import Tensor, _wrap
 
@@ -88,6 +88,8 @@ class _Pass:
 
     # step 3: the op's vector-Jacobian product
     def vjp(self, n, g):
+        if n.seq < mutations.last:  # something was modified in place after this op was recorded
+            _check_not_modified(n)
         if self.create_graph:
             if n.multi:
                 gs = n.vjp_differentiable(g)
@@ -221,8 +223,25 @@ def _run_hooks(hooks, g, create_graph):
         gt = g if create_graph else _wrap(g)
         out = hook(gt)
         if out is not None:
-            g = out if create_graph else (out.data if isinstance(out, Tensor) else backend.xp.asarray(out))
+            new = out if create_graph else (out.data if isinstance(out, Tensor) else backend.xp.asarray(out))
+            if new.shape != g.shape:
+                name = getattr(hook, "__name__", repr(hook))
+                raise RuntimeError(f"hook '{name}' has changed the size of the gradient: it received shape "
+                                   f"{tuple(g.shape)} and returned {tuple(new.shape)}; a hook must return a "
+                                   f"gradient of the same shape (or None)")
+            g = new
     return g
+
+
+def _check_not_modified(n):
+    """Raise if an input array this op saved was changed in place after the op was recorded."""
+    for i, (a, xd) in enumerate(zip(n.inputs, n.xs or ())):
+        if isinstance(a, Tensor) and a.data is xd and getattr(a, "_modified_at", -1) > n.seq:
+            raise RuntimeError(
+                f"backward of {n.name}: input {i} ({xd.dtype}{list(xd.shape)}) was modified in place (an "
+                f"optimizer step, load_state_dict or another in-place update) after {n.name} was recorded, "
+                f"and {n.name} needs its old value for the gradient. Recompute the forward pass after the "
+                f"update, or call backward() before modifying it.")
 
 
 def _check_backward(node, gs):

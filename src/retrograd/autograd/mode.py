@@ -24,6 +24,16 @@ _mode = _Mode()
 next_seq = itertools.count().__next__  # creation order of recorded ops: a topological order
 
 
+class _Mutations:
+    """When a tensor was last modified in place (an optimizer step, ``load_state_dict``),
+    on the same clock as op creation: an op recorded before that may have lost a saved input."""
+
+    last = -1
+
+
+mutations = _Mutations()
+
+
 def is_grad_enabled() -> bool:
     """Whether ops are being recorded on the tape in this thread."""
     return _mode.grad_enabled

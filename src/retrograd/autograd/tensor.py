@@ -14,6 +14,7 @@ import weakref
 
 from . import backend
 from .backend import xp
+from .mode import mutations, next_seq
 
 def _as_array(data, dtype=None):
     if isinstance(data, Tensor):
@@ -51,7 +52,7 @@ class Tensor:
     ``requires_grad``  whether ops on it are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "_modified_at", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __array_priority__ = 1000
 
@@ -160,9 +161,20 @@ class Tensor:
         """Mark a leaf as needing gradients (in place)."""
         if not requires_grad and self._node is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.data.dtype.kind == "c":
+            raise TypeError(f"requires_grad_: complex tensors cannot require gradients in retrograd (got "
+                            f"{self.dtype}); differentiate the real and imaginary parts as separate real tensors")
+        if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating tensors can require gradients, got {self.dtype}")
         self.requires_grad = requires_grad
+        return self
+
+    def mark_modified_(self) -> "Tensor":
+        """Record that ``self.data`` was just changed in place (optimizers, ``load_state_dict`` and
+        ``nn.init`` call this). A backward pass through an op recorded earlier that saved this very
+        array then raises instead of silently differentiating with the new values (PyTorch's
+        "modified by an inplace operation")."""
+        self._modified_at = mutations.last = next_seq()
         return self
 
     def retain_grad(self) -> "Tensor":

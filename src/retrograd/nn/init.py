@@ -37,6 +37,7 @@ def fan_in_and_fan_out(tensor) -> tuple[int, int]:
 def _fill(tensor, values):
     with no_grad():
         tensor.data[...] = values
+    tensor.mark_modified_()
     return tensor
 
 

@@ -253,6 +253,7 @@ class Module:
                     v = values[k]
                     if t.data.dtype.kind == "f" or v.dtype == t.data.dtype:
                         xp.copyto(t.data, v, casting="unsafe")
+                        t.mark_modified_()
                     else:
                         t.data = v.astype(t.data.dtype)
         return missing, unexpected

@@ -1,0 +1,262 @@
+"""The backend is real: array work goes through ``backend.xp``, chosen at call time.
+
+Proof that a CuPy backend drops in: the library runs on ``array_shim`` — a
+NumPy-backed stand-in for a device array library that, like CuPy, refuses
+silent conversion to NumPy — and gives the same numbers as on NumPy: every op's
+gradient check, and training steps of each layer family.
+"""
+
+import ast
+import pathlib
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from retrograd import bptt, nn, optim
+from retrograd.autograd import backend
+
+from array_shim import HostConversionError, ShimArray, shim
+
+ROOT = pathlib.Path(rg.__file__).parent
+
+# Modules that may import NumPy directly, and why: the backend itself; host-side
+# work that must be NumPy (finite differences, files, plots, the host RNG, host
+# data pipelines and reports); demos.
+NUMPY_ALLOWED = {
+    "__init__.py",              # rg.float32 / rg.float64 are NumPy's dtype types (CuPy shares them)
+    "autograd/backend.py",      # the one place the array module is chosen
+    "autograd/gradcheck.py",    # finite differences are compared on the host, in float64
+    "random.py",                # the host RNG (NumPy Generator); draws cross to the backend explicitly
+    "checkpoint.py",            # files hold host arrays
+    "data.py",                  # host data pipeline; batches cross to the backend as tensors
+    "plot.py",
+    "bptt/inspect.py",          # reports and heatmaps are host-side
+}
+
+
+def _imports_numpy(path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(a.name == "numpy" or a.name.startswith("numpy.") for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "numpy":
+            return True
+    return False
+
+
+def test_numpy_is_imported_only_where_allowed():
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("demos/") or rel in NUMPY_ALLOWED:
+            continue
+        if _imports_numpy(path):
+            offenders.append(rel)
+    assert not offenders, f"import NumPy through backend.xp instead (or justify in NUMPY_ALLOWED): {offenders}"
+
+
+@pytest.fixture
+def on_shim():
+    backend.set_backend(shim)
+    try:
+        yield shim
+    finally:
+        backend.set_backend("numpy")
+
+
+def test_the_shim_refuses_silent_conversion(on_shim):
+    a = shim.asarray(np.arange(3.0))
+    with pytest.raises(HostConversionError):
+        np.asarray(a)
+    with pytest.raises(TypeError):
+        np.exp(a)
+    with pytest.raises(HostConversionError):
+        a + np.ones(3)
+    np.testing.assert_array_equal(backend.to_numpy(a * 2), [0.0, 2.0, 4.0])
+
+
+def test_switching_refills_the_namespace(on_shim):
+    assert backend.xp.name == "array_shim" and backend.get_backend() == "array_shim"
+    t = rg.tensor([1.0, 2.0], requires_grad=True)
+    assert isinstance(t.data, ShimArray)
+    (t * t).sum().backward()
+    assert isinstance(t.grad.data, ShimArray)
+    np.testing.assert_allclose(rg.to_numpy(t.grad.data), [2.0, 4.0])
+
+
+def test_set_backend_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown backend"):
+        backend.set_backend("tensorflow")
+
+
+# ---------------------------------------------------------------- op gradients on the shim
+def _idx(a):
+    return np.asarray(a)  # host index arrays: the ops move them to the backend
+
+
+_PROBABILITIES = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.1, 0.8, 0.1]])
+
+
+OP_CASES = {
+    "arithmetic": (lambda x, y: (x + y) * (x - y) / (y * y + 1) - (-x) ** 2, [(3, 4), (4,)]),
+    "exp_log_sqrt": (lambda x: rg.log(rg.exp(x) + 1) + rg.sqrt(x * x + 1) + rg.log1p(x * x), [(2, 3)]),
+    "trig_tanh_sigmoid": (lambda x: rg.sin(x) * rg.cos(x) + rg.tanh(x) + rg.sigmoid(x) + rg.erf(x), [(5,)]),
+    "activations": (lambda x: rg.leaky_relu(x) + rg.elu(x) + rg.softplus(x) + rg.gelu(x) + rg.relu(x)
+                    + rg.gelu(x, approximate="tanh"), [(2, 4)]),
+    "kinks": (lambda x, y: rg.abs(x) + rg.clamp(x, -0.3, 0.4) + rg.maximum(x, y) + rg.minimum(x, y), [(3, 3), (3,)]),
+    "pow": (lambda x, y: rg.pow(rg.abs(x) + 1, y) + x ** 3, [(2, 3), (2, 3)]),
+    "where_cast": (lambda x: rg.where(x.data > 0, x, x * 3) + rg.cast(x * 2, np.float64), [(6,)]),
+    "matmul_linear": (lambda x, w, b: rg.linear(x, w, b) @ w, [(2, 3), (4, 3), (4,)]),
+    "reductions": (lambda x: rg.sum(x, 0) + rg.mean(x, 0) + rg.max(x, 0) + rg.min(x, 0) + rg.prod(x, 0)
+                   + rg.logsumexp(x, 0) + rg.var(x, 0) + rg.std(x, 0), [(3, 4)]),
+    "softmax": (lambda x: rg.softmax(x) * rg.log_softmax(x, axis=0), [(3, 4)]),
+    "shape": (lambda x: rg.concatenate([rg.reshape(x, (4, 3)), rg.transpose(x)], 0).sum(1)
+              + rg.stack([x[0], x[1]], 0).flatten().sum() + rg.squeeze(rg.expand_dims(x, 0)).sum(), [(3, 4)]),
+    "indexing": (lambda x: x[_idx([0, 0, 2])].sum(0) + rg.gather(x, 1, _idx([[0], [3], [1]])).sum()
+                 + rg.take(x, _idx([1, 5])).sum() + x[1:, ::2].sum() + x[x.data > 0].sum(), [(3, 4)]),
+    "pad_broadcast": (lambda x: rg.pad(x, 1).sum(0)[1:-1] + rg.broadcast_to(x[0], (2, 4)).sum(0), [(3, 4)]),
+    "losses": (lambda z, p: rg.cross_entropy(z, _idx([0, 2, 1])) + rg.mse_loss(z, p)
+               + rg.binary_cross_entropy_with_logits(z, rg.sigmoid(p))
+               + rg.binary_cross_entropy(rg.sigmoid(z), rg.sigmoid(p))
+               + rg.nll_loss(rg.log_softmax(z), _idx([1, 1, 0]))
+               + rg.cross_entropy(z, rg.tensor(_PROBABILITIES)), [(3, 3), (3, 3)]),
+    "conv_pool": (lambda x, w, b: rg.max_pool2d(rg.conv2d(x, w, b, padding=1), 2)
+                  + rg.avg_pool2d(rg.conv2d(x, w, stride=1, dilation=1, padding="same"), 2), [(1, 2, 4, 4), (2, 2, 3, 3), (2,)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OP_CASES))
+def test_op_gradients_on_the_shim_equal_numpy(on_shim, name):
+    fn, shapes = OP_CASES[name]
+    rng = np.random.default_rng(7)
+    inputs = [rng.standard_normal(s) + 0.1 for s in shapes]
+    report = rg.gradcheck(fn, inputs)
+    assert report.ok, str(report)
+    on_device = fn(*[rg.tensor(a) for a in inputs])
+    assert isinstance(on_device.data, ShimArray)
+    backend.set_backend("numpy")
+    reference = fn(*[rg.tensor(a) for a in inputs])
+    backend.set_backend(shim)
+    np.testing.assert_allclose(rg.to_numpy(on_device.data), reference.data, rtol=1e-12, atol=1e-12)
+
+
+def test_second_order_on_the_shim(on_shim):
+    assert rg.gradgradcheck(lambda x, w: rg.tanh(x @ w).sum() * rg.sigmoid(x).sum(),
+                            [np.random.default_rng(1).standard_normal((2, 3)),
+                             np.random.default_rng(2).standard_normal((3, 2))]).ok
+
+
+# ---------------------------------------------------------------- training steps of each layer family
+def _mlp():
+    return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(16, 3))
+
+
+class _Recurrent(nn.Module):
+    def __init__(self, kind):
+        super().__init__()
+        layer = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN": nn.RNN}[kind]
+        self.rnn = layer(6, 5, num_layers=2, batch_first=True)
+        self.norm = nn.LayerNorm(5)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x):
+        h, _ = self.rnn(x)
+        return self.out(self.norm(h[:, -1]))
+
+
+class _CellModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(10, 6)
+        self.cell = nn.LSTMCell(6, 5)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, tokens):
+        state = None
+        for t in range(tokens.shape[1]):
+            h, c = self.cell(self.emb(tokens[:, t]), state)
+            state = (h, c)
+        return self.out(state[0])
+
+
+FAMILIES = {
+    "mlp_sgd": (_mlp, lambda p: optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), (4, 6), "float"),
+    "cnn_adam": (_cnn, lambda p: optim.Adam(p, lr=0.01), (4, 2, 4, 4), "float"),
+    "lstm_adamw": (lambda: _Recurrent("LSTM"), lambda p: optim.AdamW(p, lr=0.01), (4, 5, 6), "float"),
+    "gru_rmsprop": (lambda: _Recurrent("GRU"), lambda p: optim.RMSprop(p, lr=0.01, centered=True), (4, 5, 6), "float"),
+    "rnn_adagrad": (lambda: _Recurrent("RNN"), lambda p: optim.Adagrad(p, lr=0.1), (4, 5, 6), "float"),
+    "cells_embedding": (_CellModel, lambda p: optim.Adam(p, lr=0.01, amsgrad=True), (4, 5), "tokens"),
+}
+
+
+def _train(family, steps=3):
+    make_model, make_opt, shape, kind = FAMILIES[family]
+    rg.manual_seed(0)
+    model = make_model().double()
+    opt = make_opt(model.parameters())
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 10, shape) if kind == "tokens" else rng.standard_normal(shape)
+    y = rng.integers(0, 3, shape[0])
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = rg.cross_entropy(model(rg.tensor(x)), rg.tensor(y))
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 10.0)
+        opt.step()
+        losses.append(loss.item())
+    return losses, {k: rg.to_numpy(v) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_training_steps_on_the_shim_equal_numpy(family):
+    reference_losses, reference = _train(family)
+    backend.set_backend(shim)
+    try:
+        losses, params = _train(family)
+    finally:
+        backend.set_backend("numpy")
+    np.testing.assert_allclose(losses, reference_losses, rtol=1e-12)
+    for name in reference:
+        np.testing.assert_allclose(params[name], reference[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_truncated_bptt_training_on_the_shim_equals_numpy():
+    def run():
+        rg.manual_seed(0)
+        lstm = nn.LSTM(3, 4).double()
+        head = nn.Linear(4, 2).double()
+
+        class Model(nn.Module):
+            sequence_model = True
+
+            def __init__(self):
+                super().__init__()
+                self.lstm, self.head = lstm, head
+
+            def forward(self, x, state):
+                h, state = self.lstm(x, state)
+                return self.head(h), state
+
+        model = Model()
+        rng = np.random.default_rng(3)
+        xs, ys = rng.standard_normal((12, 2, 3)), rng.integers(0, 2, (12, 2))
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        _, losses = bptt.train(model, xs, ys, rg.cross_entropy, opt, bptt.chunk(4))
+        return [float(v) for v in losses], {k: rg.to_numpy(v) for k, v in model.state_dict().items()}
+
+    reference_losses, reference = run()
+    backend.set_backend(shim)
+    try:
+        losses, params = run()
+    finally:
+        backend.set_backend("numpy")
+    np.testing.assert_allclose(losses, reference_losses, rtol=1e-12)
+    for name in reference:
+        np.testing.assert_allclose(params[name], reference[name], rtol=1e-10, atol=1e-12)
