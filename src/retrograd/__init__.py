@@ -32,3 +32,6 @@ __version__ = "0.1.0"
 
 float32 = _np.float32
 float64 = _np.float64
+int32 = _np.int32
+int64 = _np.int64
+bool = _np.bool_  # noqa: A001 - PyTorch's name for the boolean dtype

@@ -10,6 +10,13 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``losses``       fused losses whose gradient is the textbook delta
 - ``conv``         im2col convolution and pooling
 - ``composite``    functions built from the primitives (gelu, var, std, split, gather, nll_loss …)
+- ``activations``  silu, logsigmoid; mish, hardtanh, relu6, selu, softsign (compositions)
+- ``rounding_and_math``  floor/ceil/round/sign, rsqrt, log2/log10, tan, inverse trig, sinh/cosh,
+                   atan2, logaddexp; isnan/isfinite/isinf, any/all
+- ``cumulative``   cumsum, cumprod (exact gradient with zeros)
+- ``ordering``     sort, argsort, topk, argmax/argmin with dim/keepdim
+- ``rearrange``    flip, roll, repeat, tril/triu, masked_fill, one_hot, clone
+- ``einsum``       einsum, norm
 - ``creation``     zeros, ones, full, arange, eye
 - ``methods``      installs the Tensor operators and methods (one place)
 - ``namespace``    the differentiable namespace vjps use under ``create_graph``
@@ -21,12 +28,19 @@ from . import methods, namespace
 from .composite import (clip, expand, expand_dims, flatten, gather, gelu, nll_loss, split, squeeze, std, take,
                         unsqueeze, var)
 from .conv import avg_pool2d, conv2d, max_pool2d
-from .creation import arange, eye, full, ones, ones_like, zeros, zeros_like
+from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
+from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
+from .cumulative import cumprod, cumsum
+from .einsum import einsum, norm
 from .elementwise import (abs, add, cast, clamp, cos, div, elu, erf, exp, leaky_relu, log, log1p, maximum, minimum,
                           mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
 from .linalg import linear, matmul
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .reductions import argmax, argmin, log_softmax, logsumexp, max, mean, min, prod, softmax, sum
+from .ordering import SortResult, argmax, argmin, argsort, sort, topk
+from .rearrange import clone, flip, masked_fill, numel, one_hot, repeat, roll, tril, triu
+from .reductions import log_softmax, logsumexp, max, mean, min, prod, softmax, sum
+from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, floor, isfinite, isinf, isnan, log2,
+                                log10, logaddexp, round, rsqrt, sign, sinh, tan)
 from .shape import (broadcast_to, cat, concatenate, getitem, index_add, pad, permute, reshape, stack, swapaxes,
                     transpose)
 
@@ -39,7 +53,15 @@ __all__ = [
     "squeeze", "flatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
     "index_add", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss", "conv2d", "max_pool2d", "avg_pool2d", "zeros", "ones", "full", "zeros_like", "ones_like",
-    "arange", "eye",
+    "arange", "eye", "linspace",
+    # activations
+    "silu", "mish", "hardtanh", "relu6", "selu", "logsigmoid", "softsign",
+    # rounding and more math
+    "floor", "ceil", "round", "sign", "rsqrt", "log2", "log10", "tan", "asin", "acos", "atan", "sinh", "cosh",
+    "atan2", "logaddexp", "isnan", "isfinite", "isinf", "any", "all",
+    # cumulative, ordering, rearranging
+    "cumsum", "cumprod", "sort", "argsort", "topk", "SortResult", "flip", "roll", "repeat", "tril", "triu",
+    "masked_fill", "one_hot", "clone", "numel", "einsum", "norm",
 ]
 
 methods.install()

@@ -1,9 +1,10 @@
-"""Making tensors: ``zeros``, ``ones``, ``full``, ``arange``, ``eye`` …
+"""Making tensors: ``zeros``, ``ones``, ``full``, ``arange``, ``linspace``, ``eye`` …
 (floating ones get the default dtype, ``rg.set_default_dtype``)."""
 
 from __future__ import annotations
 
 from ..autograd.backend import xp
+from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, get_default_dtype
 
 
@@ -35,6 +36,22 @@ def ones_like(x, dtype=None, requires_grad=False):
 def arange(*args, dtype=None):
     """NumPy's ``arange`` as a tensor."""
     return Tensor(xp.arange(*args, dtype=dtype))
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive
+    (default float dtype). Like PyTorch, the first half counts up from
+    ``start`` and the second half down from ``end``, so both ends are exact."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+        raise OpError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    dtype = xp.dtype(dtype or _float())
+    work = dtype if dtype.kind in "fc" else xp.dtype(xp.float64)
+    i = xp.arange(steps, dtype=work)
+    step = (xp.asarray(end, dtype=work) - xp.asarray(start, dtype=work)) / max(steps - 1, 1)
+    values = xp.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i)).astype(work)
+    if steps == 1:
+        values = xp.full((1,), start, dtype=work)
+    return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
 def eye(n, m=None, dtype=None):

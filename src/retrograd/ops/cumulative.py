@@ -1,0 +1,143 @@
+"""Cumulative sums and products along one axis (PyTorch's ``cumsum``/``cumprod``).
+
+The vjp of a cumulative sum is a cumulative sum in the other direction:
+x̄ₖ = Σ_{i≥k} ȳᵢ. The vjp of a cumulative product is
+
+    x̄ₖ = Σ_{i≥k} ȳᵢ · Π_{j≤i, j≠k} xⱼ,
+
+which equals (reverse-cumsum of ȳ·y)ₖ / xₖ only where no zero precedes or
+sits at k. With zeros it is computed exactly, like PyTorch: before a line's
+first zero by the division formula, at the first zero from the cumulative
+product with that zero left out, after it 0. Under ``create_graph`` with zeros
+present the rule is built from differentiable pieces in O(n²) (one cumulative
+product per position, again as PyTorch does), so second derivatives are exact.
+"""
+
+from __future__ import annotations
+
+from ..autograd import namespaces
+from ..autograd.backend import xp
+from ..autograd.op import OpError, UnaryOp
+from ..autograd.tensor import Tensor
+
+
+def _check_dim(dim, ndim, name):
+    if not isinstance(dim, int):
+        raise OpError(f"{name}: dim must be an int, got {dim!r}")
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise OpError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+    return dim % ndim if ndim else 0
+
+
+def _accumulator_dtype(dtype, requested):
+    """PyTorch's: integers and booleans accumulate in int64 unless a dtype is asked for."""
+    if requested is not None:
+        return xp.dtype(requested)
+    return xp.dtype(xp.int64) if dtype.kind in "biu" else dtype
+
+
+def _reverse_cumsum_array(g, axis):
+    return xp.flip(xp.cumsum(xp.flip(g, axis), axis=axis), axis)
+
+
+class CumSum(UnaryOp):
+    """yᵢ = Σ_{j≤i} xⱼ along ``axis``;  x̄ₖ = Σ_{i≥k} ȳᵢ (a reversed cumulative sum)"""
+    name = "cumsum"
+    __slots__ = ("axis", "dtype", "reverse")
+
+    def __init__(self, axis, dtype=None, reverse=False):
+        self.axis, self.dtype, self.reverse = axis, dtype, reverse
+
+    def extra_repr(self): return f"dim={self.axis}" + (", reverse" if self.reverse else "")
+
+    def forward(self, x):
+        if x.ndim == 0:
+            return x.astype(_accumulator_dtype(x.dtype, self.dtype), copy=True)
+        dtype = _accumulator_dtype(x.dtype, self.dtype)
+        if self.reverse:
+            return xp.flip(xp.cumsum(xp.flip(x, self.axis), axis=self.axis, dtype=dtype), self.axis)
+        return xp.cumsum(x, axis=self.axis, dtype=dtype)
+
+    def vjp(self, ns, g, y, x):
+        if g.ndim == 0:
+            return (g,)
+        return (ns.cumsum(g, self.axis, not self.reverse),)
+
+
+def cumsum(x, dim: int, dtype=None):
+    """Running sums along ``dim``: yᵢ = x₀ + … + xᵢ. Integer and boolean inputs
+    give int64 (PyTorch), unless ``dtype`` says otherwise."""
+    shape = x.shape if hasattr(x, "shape") else xp.asarray(x).shape
+    return CumSum(_check_dim(dim, len(shape), "cumsum"), dtype)(x)
+
+
+namespaces.extend("cumsum", lambda g, axis, reverse=False: _reverse_cumsum_array(g, axis) if reverse
+                  else xp.cumsum(g, axis=axis),
+                  lambda g, axis, reverse=False: CumSum(axis, None, reverse)(g))
+
+
+class CumProd(UnaryOp):
+    """yᵢ = Π_{j≤i} xⱼ along ``axis``;  x̄ₖ = Σ_{i≥k} ȳᵢ·Π_{j≤i, j≠k} xⱼ (exact with zeros)"""
+    name, save_ans = "cumprod", True
+    __slots__ = ("axis", "dtype")
+
+    def __init__(self, axis, dtype=None): self.axis, self.dtype = axis, dtype
+    def extra_repr(self): return f"dim={self.axis}"
+
+    def forward(self, x):
+        dtype = _accumulator_dtype(x.dtype, self.dtype)
+        if x.ndim == 0:
+            return x.astype(dtype, copy=True)
+        return xp.cumprod(x, axis=self.axis, dtype=dtype)
+
+    def vjp(self, ns, g, y, x):
+        if g.ndim == 0 or g.size == 0:
+            return (g,)
+        xv = ns.value(x)
+        zero = xv == 0
+        if isinstance(x, Tensor):  # create_graph: build the rule from differentiable ops
+            if not zero.any():
+                return (ns.cumsum(g * y, self.axis, True) / x,)
+            return (_cumprod_vjp_quadratic(ns, g, x, self.axis),)
+        return (_cumprod_vjp_array(g, y, xv, zero, self.axis),)
+
+
+def _cumprod_vjp_array(g, y, x, zero, axis):
+    """The exact first-order rule on arrays, O(n) per line."""
+    total = _reverse_cumsum_array(g * y, axis)
+    if not zero.any():
+        return total / x
+    n = x.shape[axis]
+    position = xp.arange(n).reshape((n,) + (1,) * (x.ndim - axis - 1))
+    has_zero = zero.any(axis=axis, keepdims=True)
+    first_zero = xp.where(has_zero, xp.argmax(zero, axis=axis, keepdims=True), n)
+    before = position < first_zero
+    at_first = position == first_zero
+    # before the first zero x ≠ 0: divide out xₖ
+    out = xp.where(before, total / xp.where(before, x, 1), 0)
+    # at the first zero: the running product with that factor replaced by 1
+    without = xp.cumprod(xp.where(at_first, 1, x), axis=axis)
+    at_value = _reverse_cumsum_array(g * without, axis)
+    return xp.where(at_first, at_value, out).astype(g.dtype, copy=False)
+
+
+def _cumprod_vjp_quadratic(ns, g, x, axis):
+    """x̄ₖ = Σ_{i≥k} ȳᵢ·cumprod(x with xₖ := 1)ᵢ, one cumulative product per k,
+    from differentiable ops (used under create_graph when x has zeros)."""
+    n = x.shape[axis]
+    shape = (n,) + (1,) * (x.ndim - axis - 1)
+    position = xp.arange(n).reshape(shape)
+    columns = []
+    for k in range(n):
+        left_out = xp.broadcast_to(position == k, x.shape)
+        partial = CumProd(axis)(ns.where(left_out, 1.0, x))
+        tail = xp.broadcast_to(position >= k, x.shape)
+        columns.append(ns.sum(ns.where(tail, g * partial, 0.0), axis=axis, keepdims=True))
+    return ns.concatenate(columns, axis)
+
+
+def cumprod(x, dim: int, dtype=None):
+    """Running products along ``dim``: yᵢ = x₀·…·xᵢ. The gradient is exact
+    where x has zeros (PyTorch's too). Integer and boolean inputs give int64."""
+    shape = x.shape if hasattr(x, "shape") else xp.asarray(x).shape
+    return CumProd(_check_dim(dim, len(shape), "cumprod"), dtype)(x)

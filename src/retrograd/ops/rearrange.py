@@ -1,0 +1,194 @@
+"""Rearranging values, PyTorch's way: ``flip``, ``roll``, ``repeat``,
+``tril``/``triu``, ``masked_fill``, ``one_hot``, ``clone``.
+
+All but ``clone`` are compositions of indexing, broadcasting and ``where``,
+whose vjps (scatter-add, sum over broadcast axes, masking) already are the
+adjoint moves: a flipped or rolled gradient goes back flipped or rolled the
+other way, a repeated tensor's gradient is the sum over its copies, masked or
+zeroed positions get no gradient.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.backend import xp
+from ..autograd.op import OpError, UnaryOp
+from ..autograd.tensor import Tensor, _wrap
+from .elementwise import cast, where
+from .shape import _data, broadcast_to, getitem, reshape
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(xp.asarray(x))
+
+
+def _dims(dims, ndim, name):
+    """Normalise an int or a sequence of ints to non-negative axes, each once."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = []
+    for d in dims:
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise OpError(f"{name}: dims must be ints, got {d!r}")
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise OpError(f"{name}: dim {d} is out of range for a tensor with {ndim} dimensions")
+        d = d % ndim if ndim else 0
+        if d in out:
+            raise OpError(f"{name}: dim {d} appears multiple times in the list of dims")
+        out.append(d)
+    return out
+
+
+class Clone(UnaryOp):
+    """y = a copy of x;  x̄ = ȳ"""
+    name = "clone"
+    __slots__ = ()
+
+    def forward(self, x): return xp.array(x, copy=True)
+    def vjp(self, ns, g, y, x): return (g,)
+
+
+def clone(x):
+    """A copy of ``x`` with its own memory, on the tape (its gradient passes through)."""
+    return Clone()(x)
+
+
+def flip(x, dims):
+    """``x`` reversed along each axis in ``dims`` (an int or a sequence)."""
+    x = _as_tensor(x)
+    axes = _dims(dims, x.ndim, "flip")
+    if x.ndim == 0:
+        return clone(x)
+    index = tuple(slice(None, None, -1) if a in axes else slice(None) for a in range(x.ndim))
+    return getitem(x, index)
+
+
+def roll(x, shifts, dims=None):
+    """Shift ``x`` circularly by ``shifts`` along ``dims`` (entries pushed off
+    one end come back at the other). Without ``dims``: the flattened tensor,
+    reshaped back."""
+    x = _as_tensor(x)
+    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise OpError(f"roll: shifts and dimensions must align; shifts: {len(shifts)}, dims: 0")
+        flat = roll(reshape(x, (-1,)), shifts, 0)
+        return reshape(flat, x.shape)
+    axes = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(axes) != len(shifts) or not axes:
+        raise OpError(f"roll: shifts and dimensions must align; shifts: {len(shifts)}, dims: {len(axes)}")
+    axes = [a for a in _dims_allow_repeats(axes, x.ndim)]
+    out = x
+    for shift, axis in zip(shifts, axes):
+        if not isinstance(shift, int):
+            raise OpError(f"roll: shifts must be ints, got {shift!r}")
+        n = x.shape[axis] if x.ndim else 1
+        if n == 0 or shift % n == 0 or x.ndim == 0:
+            continue
+        source = (xp.arange(n) - shift) % n
+        out = getitem(out, (slice(None),) * axis + (source,))
+    return out if out is not x else clone(x)
+
+
+def _dims_allow_repeats(dims, ndim):
+    out = []
+    for d in dims:
+        out += _dims(d, ndim, "roll")
+    return out
+
+
+def repeat(x, *sizes):
+    """PyTorch's ``Tensor.repeat``: tile ``x`` ``sizes[i]`` times along each
+    axis; ``sizes`` may be longer than ``x.shape`` (new leading axes). NumPy's
+    ``repeat`` (which repeats each element) is a different function.
+    The gradient of each entry is the sum over its copies."""
+    x = _as_tensor(x)
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes
+    if any(not isinstance(s, int) for s in sizes):
+        raise OpError(f"repeat: sizes must be ints, got {sizes!r}")
+    if len(sizes) < x.ndim:
+        raise OpError(f"repeat: the number of repeat dims ({len(sizes)}) can not be smaller than the number "
+                      f"of dimensions of the tensor ({x.ndim})")
+    if any(s < 0 for s in sizes):
+        raise OpError(f"repeat: repeats must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    # (a, b) repeated (r, s): view as (1, a, 1, b), broadcast to (r, a, s, b), merge pairs
+    interleaved = tuple(v for pair in ((1, n) for n in shape) for v in pair)
+    tiled = tuple(v for pair in zip(sizes, shape) for v in pair)
+    out = broadcast_to(reshape(x, interleaved), tiled)
+    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def _triangle(x, diagonal, name, keep):
+    x = _as_tensor(x)
+    if x.ndim < 2:
+        raise OpError(f"{name}: input tensor must have at least 2 dimensions, got shape {x.shape}")
+    if not isinstance(diagonal, int):
+        raise OpError(f"{name}: diagonal must be an int, got {diagonal!r}")
+    rows, cols = x.shape[-2:]
+    mask = keep(xp.arange(cols)[None, :] - xp.arange(rows)[:, None], diagonal)
+    mask = xp.broadcast_to(mask, x.shape)
+    return where(mask, x, xp.zeros((), dtype=x.dtype))
+
+
+def tril(x, diagonal: int = 0):
+    """The lower triangle of the last two axes (entries with column − row ≤
+    ``diagonal``); the rest 0, and no gradient flows there."""
+    return _triangle(x, diagonal, "tril", lambda offset, k: offset <= k)
+
+
+def triu(x, diagonal: int = 0):
+    """The upper triangle of the last two axes (column − row ≥ ``diagonal``); the rest 0."""
+    return _triangle(x, diagonal, "triu", lambda offset, k: offset >= k)
+
+
+def masked_fill(x, mask, value):
+    """``x`` with ``value`` where the boolean ``mask`` (broadcast against x) is
+    True. ``value`` is a number or a 0-dimensional tensor; if it requires grad
+    it gets the sum of the gradient over the filled positions."""
+    x = _as_tensor(x)
+    m = xp.asarray(_data(mask))
+    if m.dtype != bool:
+        raise OpError(f"masked_fill: only boolean masks are supported, got a mask of dtype {m.dtype}")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise OpError(f"masked_fill: only a 0-dimensional value tensor is supported, got shape {value.shape}")
+        if value.dtype != x.dtype:
+            value = cast(value, x.dtype)
+    else:
+        try:
+            value = xp.asarray(value, dtype=x.dtype)
+        except (TypeError, ValueError) as e:
+            raise OpError(f"masked_fill: value {value!r} does not fit dtype {x.dtype}: {e}") from e
+    try:
+        shape = xp.broadcast_shapes(m.shape, x.shape)
+    except ValueError as e:
+        raise OpError(f"masked_fill: mask of shape {m.shape} does not broadcast with {x.shape}") from e
+    return where(xp.broadcast_to(m, shape), value, x)
+
+
+def one_hot(labels, num_classes: int = -1):
+    """PyTorch's ``one_hot``: int64 tensor of shape ``labels.shape + (C,)``
+    with a 1 at each label. ``num_classes=-1`` takes C = max(labels) + 1.
+    Labels must be integers in [0, C). Not differentiable."""
+    d = xp.asarray(_data(labels))
+    if d.dtype.kind not in "iu":
+        raise OpError(f"one_hot: labels must be an integer tensor, got dtype {d.dtype}")
+    if not isinstance(num_classes, int):
+        raise OpError(f"one_hot: num_classes must be an int, got {num_classes!r}")
+    if d.size == 0:
+        if num_classes <= 0:
+            raise OpError("one_hot: can not infer the number of classes from an empty tensor")
+        return _wrap(xp.zeros(d.shape + (num_classes,), dtype=xp.int64))
+    if int(d.min()) < 0:
+        raise OpError(f"one_hot: class values must be non-negative, got {int(d.min())}")
+    if num_classes == -1:
+        num_classes = int(d.max()) + 1
+    elif int(d.max()) >= num_classes:
+        raise OpError(f"one_hot: class values must be smaller than num_classes={num_classes}, got {int(d.max())}")
+    return _wrap((d[..., None] == xp.arange(num_classes)).astype(xp.int64))
+
+
+def numel(x) -> int:
+    """The number of elements (the product of the shape)."""
+    return math.prod(_data(x).shape)

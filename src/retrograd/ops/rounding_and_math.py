@@ -1,0 +1,315 @@
+"""More elementwise math, with PyTorch's semantics: rounding (floor, ceil,
+round, sign — zero gradient, as in PyTorch), rsqrt, log2/log10, tan and the
+inverse trigonometric functions, sinh/cosh, atan2, logaddexp; and the
+boolean tests isnan/isfinite/isinf, any/all (not differentiable).
+
+Like PyTorch, the floating functions take integer and boolean tensors and
+return the default float dtype (NumPy would give float64 whatever the default).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import namespaces
+from ..autograd.backend import xp
+from ..autograd.op import BinaryOp, OpError, UnaryOp
+from ..autograd.tensor import Tensor, _wrap, get_default_dtype
+from .reductions import _norm_axis
+
+
+def floating(x, name: str):
+    """``x`` itself if floating, else its values in the default float dtype
+    (integers carry no gradient, so nothing is lost off the tape)."""
+    d = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    if d.dtype.kind in "fc":
+        return x
+    if d.dtype.kind not in "biu":
+        raise OpError(f"{name}: expected a numeric tensor, got dtype {d.dtype}")
+    return Tensor(d.astype(get_default_dtype()))
+
+
+def _array(x, name: str):
+    d = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    if d.dtype.kind not in "biufc":
+        raise OpError(f"{name}: expected a numeric tensor, got dtype {d.dtype}")
+    return d
+
+
+# ------------------------------------------------------------ rounding: zero gradient
+class _Step(UnaryOp):
+    """A piecewise-constant function: x̄ = 0 (PyTorch's choice, also at the jumps,
+    where no derivative exists)."""
+    __slots__ = ()
+
+    def vjp(self, ns, g, y, x):
+        # where, not g·0: an infinite or NaN ȳ must still give 0, as in PyTorch
+        return (ns.where(xp.zeros(g.shape, dtype=bool), g, 0.0),)
+
+
+class Floor(_Step):
+    """y = ⌊x⌋;  x̄ = 0"""
+    name = "floor"
+    __slots__ = ()
+
+    def forward(self, x): return xp.floor(x)
+
+
+def floor(x):
+    """The largest integer ≤ x (integer tensors are returned as they are). Zero gradient."""
+    return Floor()(x)
+
+
+class Ceil(_Step):
+    """y = ⌈x⌉;  x̄ = 0"""
+    name = "ceil"
+    __slots__ = ()
+
+    def forward(self, x): return xp.ceil(x)
+
+
+def ceil(x):
+    """The smallest integer ≥ x. Zero gradient."""
+    return Ceil()(x)
+
+
+class Round(_Step):
+    """y = x rounded half to even (to ``decimals`` places);  x̄ = 0"""
+    name = "round"
+    __slots__ = ("decimals",)
+
+    def __init__(self, decimals=0): self.decimals = decimals
+    def extra_repr(self): return f"decimals={self.decimals}"
+
+    def forward(self, x):
+        if self.decimals and x.dtype.kind != "f":
+            raise OpError(f"round: decimals={self.decimals} needs a floating tensor, got {x.dtype}")
+        return xp.round(x, self.decimals)
+
+
+def round(x, decimals: int = 0):  # noqa: A001 - torch's name
+    """Round to the nearest integer, ties to even (PyTorch and NumPy: 0.5 → 0,
+    1.5 → 2, 2.5 → 2), or to ``decimals`` decimal places. Zero gradient."""
+    if not isinstance(decimals, int):
+        raise OpError(f"round: decimals must be an int, got {decimals!r}")
+    return Round(decimals)(x)
+
+
+class Sign(_Step):
+    """y = sign x ∈ {−1, 0, 1} (0 for NaN, as in PyTorch);  x̄ = 0"""
+    name = "sign"
+    __slots__ = ()
+
+    def forward(self, x):
+        if x.dtype == bool:
+            return x.copy()
+        s = xp.sign(x)
+        return xp.where(xp.isnan(s), 0, s).astype(x.dtype) if x.dtype.kind == "f" else s
+
+
+def sign(x):
+    """−1, 0 or 1 by the sign of x (NaN gives 0, like PyTorch). Zero gradient
+    everywhere, also at 0 (PyTorch's convention; the jump has no derivative)."""
+    return Sign()(x)
+
+
+# ------------------------------------------------------------ powers and logarithms
+class Rsqrt(UnaryOp):
+    """y = 1/√x;  x̄ = −ȳ·y³/2"""
+    name, save_ans = "rsqrt", True
+    __slots__ = ()
+
+    def forward(self, x): return 1 / xp.sqrt(x)
+    def vjp(self, ns, g, y, x): return (g * (-0.5 * (y * y * y)),)
+
+
+def rsqrt(x):
+    """1/√x."""
+    return Rsqrt()(floating(x, "rsqrt"))
+
+
+class Log2(UnaryOp):
+    """y = log₂ x;  x̄ = ȳ / (x·ln 2)"""
+    name = "log2"
+    __slots__ = ()
+
+    def forward(self, x): return xp.log2(x)
+    def vjp(self, ns, g, y, x): return (g / (x * math.log(2.0)),)
+
+
+def log2(x):
+    """Base-2 logarithm."""
+    return Log2()(floating(x, "log2"))
+
+
+class Log10(UnaryOp):
+    """y = log₁₀ x;  x̄ = ȳ / (x·ln 10)"""
+    name = "log10"
+    __slots__ = ()
+
+    def forward(self, x): return xp.log10(x)
+    def vjp(self, ns, g, y, x): return (g / (x * math.log(10.0)),)
+
+
+def log10(x):
+    """Base-10 logarithm."""
+    return Log10()(floating(x, "log10"))
+
+
+# ------------------------------------------------------------ trigonometric and hyperbolic
+class Tan(UnaryOp):
+    """y = tan x;  x̄ = ȳ·(1 + y²)"""
+    name, save_ans = "tan", True
+    __slots__ = ()
+
+    def forward(self, x): return xp.tan(x)
+    def vjp(self, ns, g, y, x): return (g * (1 + y * y),)
+
+
+def tan(x):
+    """tan x."""
+    return Tan()(floating(x, "tan"))
+
+
+class Asin(UnaryOp):
+    """y = arcsin x;  x̄ = ȳ / √(1 − x²)"""
+    name = "asin"
+    __slots__ = ()
+
+    def forward(self, x): return xp.arcsin(x)
+    def vjp(self, ns, g, y, x): return (g / ns.sqrt(1 - x * x),)
+
+
+def asin(x):
+    """arcsin x (NaN outside [−1, 1], like PyTorch)."""
+    return Asin()(floating(x, "asin"))
+
+
+class Acos(UnaryOp):
+    """y = arccos x;  x̄ = −ȳ / √(1 − x²)"""
+    name = "acos"
+    __slots__ = ()
+
+    def forward(self, x): return xp.arccos(x)
+    def vjp(self, ns, g, y, x): return (-g / ns.sqrt(1 - x * x),)
+
+
+def acos(x):
+    """arccos x (NaN outside [−1, 1], like PyTorch)."""
+    return Acos()(floating(x, "acos"))
+
+
+class Atan(UnaryOp):
+    """y = arctan x;  x̄ = ȳ / (1 + x²)"""
+    name = "atan"
+    __slots__ = ()
+
+    def forward(self, x): return xp.arctan(x)
+    def vjp(self, ns, g, y, x): return (g / (1 + x * x),)
+
+
+def atan(x):
+    """arctan x."""
+    return Atan()(floating(x, "atan"))
+
+
+class Sinh(UnaryOp):
+    """y = sinh x;  x̄ = ȳ·cosh x"""
+    name = "sinh"
+    __slots__ = ()
+
+    def forward(self, x): return xp.sinh(x)
+    def vjp(self, ns, g, y, x): return (g * ns.cosh(x),)
+
+
+def sinh(x):
+    """sinh x."""
+    return Sinh()(floating(x, "sinh"))
+
+
+class Cosh(UnaryOp):
+    """y = cosh x;  x̄ = ȳ·sinh x"""
+    name = "cosh"
+    __slots__ = ()
+
+    def forward(self, x): return xp.cosh(x)
+    def vjp(self, ns, g, y, x): return (g * ns.sinh(x),)
+
+
+def cosh(x):
+    """cosh x."""
+    return Cosh()(floating(x, "cosh"))
+
+
+# Each is the other's derivative: both namespaces get them, so the vjps above
+# are differentiable again under create_graph.
+namespaces.extend("sinh", lambda x: xp.sinh(x), sinh)
+namespaces.extend("cosh", lambda x: xp.cosh(x), cosh)
+
+
+class Atan2(BinaryOp):
+    """z = atan2(y, x) (the angle of the point (x, y));
+    ȳ = z̄·x / (x² + y²),  x̄ = −z̄·y / (x² + y²)  (NaN at the origin, like PyTorch)"""
+    name, broadcasts = "atan2", True
+    __slots__ = ()
+
+    def forward(self, y, x): return xp.arctan2(y, x)
+
+    def vjp(self, ns, g, z, y, x):
+        n = self.needs
+        r2 = x * x + y * y
+        return (g * x / r2 if n[0] else None), (-g * y / r2 if n[1] else None)
+
+
+def atan2(input, other):  # noqa: A002 - torch's names
+    """atan2(input, other): the angle of (other, input) in (−π, π] (broadcasting)."""
+    return Atan2()(floating(input, "atan2"), floating(other, "atan2"))
+
+
+class LogAddExp(BinaryOp):
+    """z = log(eˣ + eʸ) (without overflow);  x̄ = z̄·σ(x − y),  ȳ = z̄·σ(y − x)"""
+    name, broadcasts = "logaddexp", True
+    __slots__ = ()
+
+    def forward(self, x, y): return xp.logaddexp(x, y)
+
+    def vjp(self, ns, g, z, x, y):
+        n = self.needs
+        return (g * ns.sigmoid(x - y) if n[0] else None), (g * ns.sigmoid(y - x) if n[1] else None)
+
+
+def logaddexp(x, y):
+    """log(eˣ + eʸ), stable for large |x|, |y| (broadcasting)."""
+    return LogAddExp()(floating(x, "logaddexp"), floating(y, "logaddexp"))
+
+
+# ------------------------------------------------------------ boolean tests (not on the tape)
+def isnan(x):
+    """A boolean tensor: True where x is NaN."""
+    return _wrap(xp.isnan(_array(x, "isnan")))
+
+
+def isfinite(x):
+    """A boolean tensor: True where x is neither infinite nor NaN."""
+    return _wrap(xp.isfinite(_array(x, "isfinite")))
+
+
+def isinf(x):
+    """A boolean tensor: True where x is +∞ or −∞."""
+    return _wrap(xp.isinf(_array(x, "isinf")))
+
+
+def _logical_reduction(x, dim, keepdim, name, reduce):
+    d = _array(x, name)
+    axes = _norm_axis(dim, d.ndim, name)
+    return _wrap(xp.asarray(reduce(d.astype(bool), axis=axes, keepdims=keepdim)))
+
+
+def any(x, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
+    """True if any element (along ``dim``: an int, a tuple or None for all) is nonzero. Boolean, not differentiable."""
+    return _logical_reduction(x, dim, keepdim, "any", xp.any)
+
+
+def all(x, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
+    """True if every element (along ``dim``) is nonzero. Boolean, not differentiable."""
+    return _logical_reduction(x, dim, keepdim, "all", xp.all)
