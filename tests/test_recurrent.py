@@ -7,8 +7,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import retrograd as rg
+from conftest import torch  # None without PyTorch: the tests marked ``torch`` are then skipped, one by one
 from retrograd import nn
 
 KINDS = ["RNN", "LSTM", "GRU"]
@@ -255,9 +258,6 @@ def test_step_is_one_time_step_of_a_batch(kind, layers):
         layer.step(rg.tensor(rng.standard_normal((1, B, I))), state)
 
 
-torch = pytest.importorskip("torch")
-
-
 @pytest.mark.torch
 @pytest.mark.parametrize("kind", KINDS + ["RNN_relu"])
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -306,10 +306,6 @@ def test_cells_match_torch(kind):
     out_r, out_t = rc(rg.tensor(x), sr), tc(torch.from_numpy(x), st)
     for a, b in zip(_flat(out_r), out_t if kind == "LSTMCell" else [out_t]):
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12)
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=15, deadline=None)

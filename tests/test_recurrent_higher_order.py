@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import retrograd as rg
+from conftest import torch  # None without PyTorch: the test marked ``torch`` is then skipped
 from retrograd import nn
 from retrograd.recurrent import cells
 
@@ -126,7 +127,6 @@ def test_create_graph_leaves_the_graph_before_the_layer_alone():
 @pytest.mark.torch
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_hessian_vector_product_matches_torch(kind):
-    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for this test")
     rng = np.random.default_rng(32)
     T, B, I, H, L = 4, 2, 3, 3, 2
     tl = getattr(torch.nn, kind)(I, H, num_layers=L).double()
