@@ -3,6 +3,28 @@ import pytest
 
 import retrograd as rg
 
+try:
+    import torch
+except ImportError:  # the tests that need it are skipped one by one, with TORCH_MISSING as the reason
+    torch = None
+
+TORCH_MISSING = "PyTorch is not installed (`pip install '.[dev]'` installs the CPU build)"
+
+# Mark a test that compares against PyTorch: it is skipped, with the reason, when
+# PyTorch is absent (the same as ``@pytest.mark.torch``, which this hook honours).
+requires_torch = pytest.mark.torch
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip each test marked ``torch`` when PyTorch is missing: reported one by
+    one with the reason, never dropped silently with its whole module."""
+    if torch is not None:
+        return
+    skip = pytest.mark.skip(reason=TORCH_MISSING)
+    for item in items:
+        if item.get_closest_marker("torch"):
+            item.add_marker(skip)
+
 
 @pytest.fixture(autouse=True)
 def _default_policy():

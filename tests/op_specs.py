@@ -1,0 +1,532 @@
+"""The op spec table: one row per differentiable op, read by tests/test_op_table.py.
+
+Each ``OpSpec`` row says how to call the op (``fn``, on Tensors), what its
+values must be (``ref``, the same computation in plain NumPy), how many
+floating inputs it takes and from which domain (``log`` wants x > 0, ``relu``
+wants x away from its kink at 0: the kinks and ties have their own tests in
+test_conventions.py and test_ops_gradcheck.py), which shapes to draw (a
+hypothesis strategy of one shape per input, broadcasting where the op
+broadcasts), which extra arguments to draw for those shapes (``params``: axes,
+indices, labels …), up to which derivative order it is checked, the
+tolerances, and optionally the PyTorch function that must agree with it. The
+same rows drive the first-order gradchecks, the second-order gradchecks, the
+PyTorch oracle and the freed-tape check; a row that adds a new op covers it in
+all four at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import retrograd as rg
+
+try:
+    import torch
+except ImportError:  # rows keep their torch functions; the oracle tests are skipped one by one
+    torch = None
+
+
+# ---------------------------------------------------------------- input domains
+def positive(a):
+    """Values in [0.3, 2.3): the domain of log, sqrt, x ** 1.5."""
+    return 0.3 + np.abs(a) % 2.0
+
+
+def away_from_zero(a):
+    """|a| in [0.2, 2]: off the kinks of relu, abs, elu, … (and off 0 for division)."""
+    return np.sign(a + 1e-12) * (0.2 + np.abs(a) % 1.8)
+
+
+def probability(a):
+    """Values in (0.05, 0.95): binary_cross_entropy's inputs and targets."""
+    return 0.05 + 0.9 / (1.0 + np.exp(-a))
+
+
+def off_clamp_bounds(a):
+    """Keep x at least 0.05 away from clamp(-0.5, 0.7)'s bounds."""
+    return np.where(np.abs(a + 0.5) < 0.05, a + 0.2, np.where(np.abs(a - 0.7) < 0.05, a + 0.2, a))
+
+
+def distinct(a):
+    """Add 1e-3·(flat index): no two values tie (max, min, maximum, max_pool off their kinks)."""
+    return a + np.arange(a.size).reshape(a.shape) * 1e-3
+
+
+# ---------------------------------------------------------------- shapes
+SIDE = 4  # the largest side drawn: big enough for broadcasting patterns, small enough to stay fast
+
+ANY = array_shapes(min_dims=0, max_dims=3, max_side=SIDE).map(lambda s: (s,))
+NONSCALAR = array_shapes(min_dims=1, max_dims=3, max_side=SIDE).map(lambda s: (s,))
+BROADCAST2 = mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=SIDE).map(lambda b: b.input_shapes)
+SAME2 = array_shapes(min_dims=0, max_dims=3, max_side=SIDE).map(lambda s: (s, s))
+SAME3 = array_shapes(min_dims=1, max_dims=3, max_side=3).map(lambda s: (s, s, s))
+LOGITS = st.tuples(st.integers(1, 4), st.integers(1, 4), st.lists(st.integers(1, 3), max_size=1)) \
+    .map(lambda t: ((t[0], t[1], *t[2]),))
+
+
+@st.composite
+def _matmul_shapes(draw):
+    """Batched matrices with broadcast batch axes, and the 1-D vector cases."""
+    m, k, n = (draw(st.integers(1, SIDE)) for _ in range(3))
+    batch = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
+    a = draw(st.sampled_from([(k,), batch[0] + (m, k)]))
+    b = draw(st.sampled_from([(k,), batch[1] + (k, n)]))
+    return a, b
+
+
+@st.composite
+def _linear_shapes(draw, bias):
+    lead = draw(array_shapes(min_dims=0, max_dims=2, max_side=3))
+    i, o = draw(st.integers(1, SIDE)), draw(st.integers(1, SIDE))
+    return (lead + (i,), (o, i)) + (((o,),) if bias else ())
+
+
+@st.composite
+def _image_shapes(draw, weights, bias=False):
+    """(N, C, H, W) images, with (O, C, k, k) weights and (O,) bias for conv2d."""
+    n, c = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    h, w = draw(st.integers(3, 6)), draw(st.integers(3, 6))
+    shapes = ((n, c, h, w),)
+    if weights:
+        o, k = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+        shapes += ((o, c, k, k),) + (((o,),) if bias else ())
+    return shapes
+
+
+MATMUL = _matmul_shapes()
+LINEAR, LINEAR_NO_BIAS = _linear_shapes(True), _linear_shapes(False)
+CONV, CONV_NO_BIAS, IMAGES = _image_shapes(True, True), _image_shapes(True), _image_shapes(False)
+
+
+# ---------------------------------------------------------------- extra arguments, drawn for the shapes
+def no_params(shapes):
+    return st.just({})
+
+
+def _axes(ndim):
+    """None, one axis (negative too) or a tuple of distinct axes."""
+    if ndim == 0:
+        return st.just(None)
+    return st.one_of(st.none(), st.integers(-ndim, ndim - 1),
+                     st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple))
+
+
+def reduce_params(shapes):
+    return st.fixed_dictionaries({"axis": _axes(len(shapes[0])), "keepdims": st.booleans()})
+
+
+def var_params(shapes, at_least=1):
+    """Axes, keepdims and ddof (0, or PyTorch's unbiased 1), reducing more than ddof elements
+    and at least ``at_least`` (std needs two: √ has no derivative at a zero variance)."""
+    shape = shapes[0]
+
+    def counted(p):
+        axes = range(len(shape)) if p["axis"] is None else np.atleast_1d(p["axis"])
+        n = math.prod(shape[a] for a in axes)
+        return n > p["ddof"] and n >= at_least
+    return st.fixed_dictionaries({"axis": _axes(len(shape)), "keepdims": st.booleans(),
+                                  "ddof": st.sampled_from([0, 1])}).filter(counted)
+
+
+def std_params(shapes):
+    return var_params(shapes, at_least=2)
+
+
+def one_axis(shapes):
+    ndim = len(shapes[0])
+    return st.fixed_dictionaries({"axis": st.integers(-ndim, ndim - 1) if ndim else st.just(-1)})
+
+
+def _seeded(make):
+    """A strategy of arrays made by ``make(rng)`` from a drawn seed (shrinks to seed 0)."""
+    return st.integers(0, 2**16).map(lambda s: make(np.random.default_rng(s)))
+
+
+def where_params(shapes):
+    shape = np.broadcast_shapes(*shapes)
+    return st.fixed_dictionaries({"cond": _seeded(lambda r: np.asarray(r.random(shape) < 0.5))})
+
+
+def pad_params(shapes):
+    ndim = len(shapes[0])
+    widths = st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * ndim)
+    return st.fixed_dictionaries({"pad_width": widths, "value": st.sampled_from([0.0, 0.5])})
+
+
+def int_index(shapes):
+    """Integer indices into axis 0, with repeats (their gradients accumulate)."""
+    n = shapes[0][0]
+    return st.fixed_dictionaries({"index": _seeded(lambda r: (r.integers(0, n, r.integers(1, 6)),))})
+
+
+def int_index_2d_and_slice(shapes):
+    n = shapes[0][0]
+    return st.fixed_dictionaries({"index": _seeded(lambda r: (r.integers(0, n, (2, 2)), slice(1, 3)))})
+
+
+def bool_mask(shapes):
+    return st.fixed_dictionaries({"index": _seeded(lambda r: (r.random(shapes[0][:1]) < 0.6,))})
+
+
+def slices(shapes):
+    """Basic slicing: a start, stop and step (negative too) per axis."""
+    per_axis = [st.builds(slice, st.sampled_from([None, 0, 1, -1]), st.sampled_from([None, -1, 3]),
+                          st.sampled_from([None, 1, 2, -1, -2])) for _ in shapes[0]]
+    return st.fixed_dictionaries({"index": st.tuples(*per_axis)})
+
+
+def newaxis_ellipsis(shapes):
+    return st.just({"index": (Ellipsis, None, 0)})
+
+
+def take_params(shapes):
+    """An axis (None: the flattened array) and four indices along it, repeats allowed."""
+    shape = shapes[0]
+
+    def for_axis(axis):
+        n = math.prod(shape) if axis is None else shape[axis]
+        return st.fixed_dictionaries({"axis": st.just(axis), "indices": _seeded(lambda r: r.integers(0, n, 4))})
+    return st.sampled_from([None, *range(len(shape))]).flatmap(for_axis)
+
+
+def gather_params(shapes):
+    shape = shapes[0]
+
+    def for_axis(axis):
+        out = list(shape)
+        out[axis] = 3  # gather may take more entries than the axis has
+        return st.fixed_dictionaries({"axis": st.just(axis),
+                                      "index": _seeded(lambda r: r.integers(0, shape[axis], out))})
+    return st.integers(0, len(shape) - 1).flatmap(for_axis)
+
+
+def index_add_params(shapes):
+    """``index_add(shape, dtype, index, g)``: rows of g added into a target of m rows (repeats add up)."""
+    n, rest = shapes[0][0], shapes[0][1:]
+    return st.integers(1, 4).flatmap(lambda m: st.fixed_dictionaries({
+        "shape": st.just((m,) + rest), "index": _seeded(lambda r: r.integers(0, m, n))}))
+
+
+def split_params(shapes):
+    ndim = len(shapes[0])
+    return st.integers(0, ndim - 1).flatmap(lambda a: st.fixed_dictionaries({
+        "axis": st.just(a), "at": st.integers(0, shapes[0][a]), "part": st.integers(0, 1)}))
+
+
+def broadcast_params(shapes):
+    """A target shape the input broadcasts to (one more axis in front, and size-1 axes grown)."""
+    return st.integers(1, 3).map(lambda lead: {"shape": (lead,) + tuple(3 if s == 1 else s for s in shapes[0])})
+
+
+def permute_params(shapes):
+    return st.permutations(range(len(shapes[0]))).map(lambda p: {"axes": tuple(p)})
+
+
+def reduction(shapes):
+    return st.fixed_dictionaries({"reduction": st.sampled_from(["mean", "sum", "none"])})
+
+
+def _labels(shape, classes, ignore):
+    def make(r):
+        y = r.integers(0, classes, (shape[0],) + shape[2:])
+        if ignore and y.size > 1:
+            y.reshape(-1)[0] = -100  # ignored: adds nothing, not counted in the mean
+        return y
+    return _seeded(make)
+
+
+def class_indices(shapes):
+    shape = shapes[0]
+    return st.booleans().flatmap(lambda ignore: st.fixed_dictionaries({
+        "target": _labels(shape, shape[1], ignore), "reduction": st.sampled_from(["mean", "sum", "none"])}))
+
+
+def class_probabilities(shapes):
+    def make(r):
+        p = r.random(shapes[0]) + 0.1
+        return p / p.sum(axis=1, keepdims=True)
+    return st.fixed_dictionaries({"target": _seeded(make), "reduction": st.sampled_from(["mean", "sum", "none"])})
+
+
+def conv_params(shapes):
+    """stride, padding, dilation for which the kernel fits the (padded) image."""
+    h, w = shapes[0][2:]
+    k = shapes[1][2]
+
+    def fits(p):
+        return p["dilation"] * (k - 1) + 1 <= min(h, w) + 2 * p["padding"]
+    return st.fixed_dictionaries({"stride": st.integers(1, 2), "padding": st.integers(0, 1),
+                                  "dilation": st.integers(1, 2)}).filter(fits)
+
+
+def pool_params(shapes):
+    h, w = shapes[0][2:]
+    return st.integers(1, min(3, h, w)).flatmap(lambda k: st.fixed_dictionaries({
+        "kernel_size": st.just(k), "stride": st.integers(1, 3), "padding": st.integers(0, k // 2)}))
+
+
+# ---------------------------------------------------------------- NumPy references
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _sigmoid(x): return 1.0 / (1.0 + np.exp(-x))
+def _softplus(x, beta=1.0): return np.logaddexp(0.0, beta * x) / beta
+def _gelu(x): return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+def _gelu_tanh(x): return 0.5 * x * (1.0 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _logsumexp(x, axis=None, keepdims=False):
+    m = np.max(x, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _log_softmax(x, axis): return x - _logsumexp(x, axis=axis, keepdims=True)
+
+
+def _reduce(loss, reduction):
+    return {"none": loss, "sum": loss.sum(), "mean": loss.mean()}[reduction]
+
+
+def _cross_entropy(z, target, reduction):
+    logp = _log_softmax(z, 1)
+    if target.dtype.kind == "f":
+        return _reduce(-(target * logp).sum(axis=1), reduction)
+    keep = target != -100
+    picked = np.take_along_axis(logp, np.expand_dims(np.where(keep, target, 0), 1), axis=1).squeeze(1)
+    loss = -picked * keep
+    return loss.sum() / max(keep.sum(), 1) if reduction == "mean" else _reduce(loss, reduction)
+
+
+def _bce(p, y, reduction):
+    return _reduce(-(y * np.log(p) + (1 - y) * np.log1p(-p)), reduction)
+
+
+def _bce_logits(z, y, reduction):
+    return _reduce(np.logaddexp(0.0, z) - z * y, reduction)
+
+
+def _windows(x, k, stride, padding, dilation, fill):
+    """(N, C, Ho, Wo, k, k) windows of the padded image."""
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=fill)
+    span = dilation * (k - 1) + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, (span, span), axis=(2, 3))
+    return win[:, :, ::stride, ::stride, ::dilation, ::dilation]
+
+
+def _conv2d(x, w, b=None, stride=1, padding=0, dilation=1):
+    out = np.einsum("nchwij,ocij->nohw", _windows(x, w.shape[2], stride, padding, dilation, 0.0), w)
+    return out if b is None else out + b[:, None, None]
+
+
+def _pool(reducer, fill):
+    return lambda x, kernel_size, stride, padding: reducer(
+        _windows(x, kernel_size, stride, padding, 1, fill), axis=(4, 5))
+
+
+def _index_add(g, shape, index):
+    out = np.zeros(shape)
+    np.add.at(out, index, g)
+    return out
+
+
+def _split(x, axis, at, part):
+    return np.split(x, [at], axis=axis)[part] * 3.0
+
+
+# ---------------------------------------------------------------- PyTorch equivalents (called only with torch)
+def _dims(x, axis):
+    """torch's ``dim`` for a NumPy ``axis`` (None: every axis)."""
+    if axis is None:
+        return tuple(range(x.ndim))
+    return axis if isinstance(axis, tuple) else (axis,)
+
+
+def _torch_reduce(name):
+    return lambda x, axis, keepdims: getattr(torch, name)(x, dim=_dims(x, axis), keepdim=keepdims)
+
+
+def _torch_prod(x, axis, keepdims):
+    """torch.prod takes one dim: reduce the axes one at a time, the last first."""
+    for a in sorted((a % max(x.ndim, 1) for a in _dims(x, axis)), reverse=True):
+        x = torch.prod(x, dim=a, keepdim=keepdims)
+    return x
+
+
+def _torch_target(t):
+    return torch.from_numpy(t)
+
+
+def _F():
+    return torch.nn.functional
+
+
+def T(name):
+    """``torch.<name>``, looked up when called (the table imports without PyTorch)."""
+    return lambda *args, **kwargs: getattr(torch, name)(*args, **kwargs)
+
+
+# ---------------------------------------------------------------- the table
+@dataclass(frozen=True)
+class OpSpec:
+    """One op: how to call it, its reference values, domain, shapes, order and tolerances."""
+    name: str
+    fn: Callable                    # fn(*tensors, **params) -> Tensor
+    ref: Callable                   # ref(*arrays, **params) -> array: the values fn must give
+    arity: int = 1                  # how many floating inputs (each gradchecked)
+    shapes: st.SearchStrategy = ANY  # one shape per input
+    domain: tuple = ()              # a transform per input (None: standard normal values)
+    params: Callable = no_params    # shapes -> strategy of extra keyword arguments
+    order: int = 2                  # highest derivative order checked (2: gradgradcheck too)
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    torch: Callable | None = None   # torch_fn(*torch_tensors, **params), the PyTorch equivalent
+
+    def inputs(self, shapes, seed):
+        """float64 inputs of ``shapes``, made distinct and moved into the row's domain."""
+        rng = np.random.default_rng(seed)
+        arrays = []
+        for i, shape in enumerate(shapes):
+            a = distinct(rng.standard_normal(shape))
+            transform = self.domain[i] if i < len(self.domain) else None
+            arrays.append(np.array(transform(a) if transform else a, dtype=np.float64))  # 0-d too: an ndarray
+        return arrays
+
+
+S = OpSpec
+SPECS = [
+    # arithmetic (broadcasting)
+    S("add", lambda x, y: x + y, np.add, 2, BROADCAST2, torch=T("add")),
+    S("sub", lambda x, y: x - y, np.subtract, 2, BROADCAST2, torch=T("sub")),
+    S("mul", lambda x, y: x * y, np.multiply, 2, BROADCAST2, torch=T("mul")),
+    S("div", lambda x, y: x / y, np.divide, 2, BROADCAST2, (None, away_from_zero), torch=T("div")),
+    S("pow", rg.pow, np.power, 2, BROADCAST2, (positive, None), torch=T("pow")),
+    S("rsub", lambda x: 1.5 - x, lambda x: 1.5 - x, torch=lambda x: 1.5 - x),
+    S("rdiv", lambda x: 1.5 / x, lambda x: 1.5 / x, domain=(away_from_zero,), torch=lambda x: 1.5 / x),
+    S("rpow", lambda x: 1.5 ** x, lambda x: 1.5 ** x, torch=lambda x: 1.5 ** x),
+    S("neg", lambda x: -x, np.negative, torch=T("neg")),
+    S("pow_scalar", lambda x: x ** 3, lambda x: x ** 3, torch=lambda x: x ** 3),
+    S("pow_fraction", lambda x: x ** 1.5, lambda x: x ** 1.5, domain=(positive,), torch=lambda x: x ** 1.5),
+    S("square", rg.square, np.square, torch=T("square")),
+    # elementwise functions
+    S("exp", rg.exp, np.exp, torch=T("exp")),
+    S("log", rg.log, np.log, domain=(positive,), torch=T("log")),
+    S("log1p", rg.log1p, np.log1p, domain=(positive,), torch=T("log1p")),
+    S("sqrt", rg.sqrt, np.sqrt, domain=(positive,), torch=T("sqrt")),
+    S("sin", rg.sin, np.sin, torch=T("sin")),
+    S("cos", rg.cos, np.cos, torch=T("cos")),
+    S("tanh", rg.tanh, np.tanh, torch=T("tanh")),
+    S("sigmoid", rg.sigmoid, _sigmoid, torch=T("sigmoid")),
+    S("erf", rg.erf, _erf, torch=T("erf")),
+    S("softplus", rg.softplus, _softplus, torch=lambda x: _F().softplus(x)),
+    S("softplus_beta", lambda x: rg.softplus(x, beta=2.0), lambda x: _softplus(x, 2.0),
+      torch=lambda x: _F().softplus(x, beta=2.0)),
+    S("gelu", rg.gelu, _gelu, torch=lambda x: _F().gelu(x)),
+    S("gelu_tanh", lambda x: rg.gelu(x, approximate="tanh"), _gelu_tanh,
+      torch=lambda x: _F().gelu(x, approximate="tanh")),
+    # kinks: values kept off them here (test_conventions.py checks the gradient at them)
+    S("abs", rg.abs, np.abs, domain=(away_from_zero,), torch=T("abs")),
+    S("relu", rg.relu, lambda x: np.maximum(x, 0), domain=(away_from_zero,), torch=T("relu")),
+    S("leaky_relu", lambda x: rg.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x),
+      domain=(away_from_zero,), torch=lambda x: _F().leaky_relu(x, 0.1)),
+    S("elu", lambda x: rg.elu(x, 1.3), lambda x: np.where(x > 0, x, 1.3 * np.expm1(x)),
+      domain=(away_from_zero,), torch=lambda x: _F().elu(x, 1.3)),
+    S("clamp", lambda x: rg.clamp(x, -0.5, 0.7), lambda x: np.clip(x, -0.5, 0.7), domain=(off_clamp_bounds,),
+      torch=lambda x: torch.clamp(x, -0.5, 0.7)),
+    S("clamp_array_bounds", lambda x: rg.clamp(x, max=np.linspace(-0.3, 0.9, x.shape[-1]) if x.ndim else 0.5),
+      lambda x: np.minimum(x, np.linspace(-0.3, 0.9, x.shape[-1]) if x.ndim else 0.5), domain=(off_clamp_bounds,)),
+    S("maximum", rg.maximum, np.maximum, 2, BROADCAST2, torch=T("maximum")),
+    S("minimum", rg.minimum, np.minimum, 2, BROADCAST2, torch=T("minimum")),
+    S("where", lambda x, y, cond: rg.where(cond, x, y), lambda x, y, cond: np.where(cond, x, y), 2, BROADCAST2,
+      params=where_params, torch=lambda x, y, cond: torch.where(torch.from_numpy(cond), x, y)),
+    S("cast_float32", lambda x: rg.cast(x, np.float32), lambda x: x.astype(np.float32), eps=1e-2, atol=1e-4,
+      torch=lambda x: x.float()),
+    # reductions, over drawn axes
+    S("sum", rg.sum, np.sum, shapes=ANY, params=reduce_params, torch=_torch_reduce("sum")),
+    S("mean", rg.mean, np.mean, shapes=ANY, params=reduce_params, torch=_torch_reduce("mean")),
+    S("max", rg.max, np.max, shapes=ANY, params=reduce_params, torch=_torch_reduce("amax")),
+    S("min", rg.min, np.min, shapes=ANY, params=reduce_params, torch=_torch_reduce("amin")),
+    S("prod", rg.prod, np.prod, shapes=ANY, params=reduce_params, torch=_torch_prod),
+    S("logsumexp", rg.logsumexp, _logsumexp, shapes=ANY, params=reduce_params, torch=_torch_reduce("logsumexp")),
+    S("var", rg.var, np.var, shapes=ANY, params=var_params,
+      torch=lambda x, axis, keepdims, ddof: torch.var(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
+    S("std", rg.std, np.std, shapes=NONSCALAR.filter(lambda s: math.prod(s[0]) > 1), params=std_params,
+      torch=lambda x, axis, keepdims, ddof: torch.std(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
+    S("softmax", rg.softmax, lambda x, axis: np.exp(_log_softmax(x, axis)), shapes=NONSCALAR, params=one_axis,
+      torch=lambda x, axis: torch.softmax(x, dim=axis)),
+    S("log_softmax", rg.log_softmax, _log_softmax, shapes=NONSCALAR, params=one_axis,
+      torch=lambda x, axis: torch.log_softmax(x, dim=axis)),
+    # linear algebra
+    S("matmul", rg.matmul, np.matmul, 2, MATMUL, torch=T("matmul")),
+    S("linear", rg.linear, lambda x, w, b: x @ w.T + b, 3, LINEAR, torch=lambda x, w, b: _F().linear(x, w, b)),
+    S("linear_no_bias", rg.linear, lambda x, w: x @ w.T, 2, LINEAR_NO_BIAS, torch=lambda x, w: _F().linear(x, w)),
+    # shape and indexing
+    S("reshape", lambda x: rg.reshape(x, (-1,)), lambda x: x.reshape(-1), torch=lambda x: x.reshape(-1)),
+    S("flatten", rg.flatten, lambda x: x.reshape(-1) if x.ndim else x.reshape(1),
+      torch=lambda x: torch.flatten(x)),
+    S("unsqueeze_squeeze", lambda x: rg.squeeze(rg.unsqueeze(x, 0), 0) * 2.0, lambda x: x * 2.0),
+    S("transpose", lambda x: x.T, lambda x: x.T),
+    S("permute", lambda x, axes: rg.transpose(x, axes), lambda x, axes: np.transpose(x, axes), shapes=NONSCALAR,
+      params=permute_params, torch=lambda x, axes: x.permute(*axes)),
+    S("broadcast_to", rg.broadcast_to, np.broadcast_to, params=broadcast_params,
+      torch=lambda x, shape: torch.broadcast_to(x, shape)),
+    S("getitem_slices", lambda x, index: x[index], lambda x, index: x[index], shapes=NONSCALAR, params=slices),
+    S("getitem_int_array", lambda x, index: x[index], lambda x, index: x[index], shapes=NONSCALAR,
+      params=int_index, torch=lambda x, index: x[torch.from_numpy(index[0])]),
+    S("getitem_int_matrix_and_slice", lambda x, index: x[index], lambda x, index: x[index],
+      shapes=array_shapes(min_dims=2, max_dims=3, max_side=SIDE).map(lambda s: (s,)), params=int_index_2d_and_slice),
+    S("getitem_bool_mask", lambda x, index: x[index], lambda x, index: x[index], shapes=NONSCALAR, params=bool_mask),
+    S("getitem_newaxis_ellipsis", lambda x, index: x[index], lambda x, index: x[index], shapes=NONSCALAR,
+      params=newaxis_ellipsis),
+    S("take", lambda x, axis, indices: rg.take(x, indices, axis=axis),
+      lambda x, axis, indices: np.take(x, indices, axis=axis), shapes=NONSCALAR, params=take_params),
+    S("gather", lambda x, axis, index: rg.gather(x, axis, index),
+      lambda x, axis, index: np.take_along_axis(x, index, axis=axis), shapes=NONSCALAR, params=gather_params,
+      torch=lambda x, axis, index: torch.gather(x, axis, torch.from_numpy(index))),
+    S("index_add", lambda g, shape, index: rg.index_add(shape, g.dtype, index, g), _index_add, shapes=NONSCALAR,
+      params=index_add_params),
+    S("pad", lambda x, pad_width, value: rg.pad(x, pad_width, value=value),
+      lambda x, pad_width, value: np.pad(x, pad_width, constant_values=value), shapes=NONSCALAR, params=pad_params,
+      torch=lambda x, pad_width, value: _F().pad(x, tuple(w for p in reversed(pad_width) for w in p), value=value)),
+    S("concatenate", lambda *xs, axis: rg.concatenate(xs, axis=axis), lambda *xs, axis: np.concatenate(xs, axis),
+      3, SAME3, params=one_axis, torch=lambda *xs, axis: torch.cat(xs, dim=axis)),
+    S("stack", lambda *xs, axis: rg.stack(xs, axis=axis), lambda *xs, axis: np.stack(xs, axis), 3, SAME3,
+      params=lambda shapes: st.integers(-len(shapes[0]) - 1, len(shapes[0])).map(lambda a: {"axis": a}),
+      torch=lambda *xs, axis: torch.stack(xs, dim=axis)),
+    S("split", lambda x, axis, at, part: rg.split(x, [at], axis=axis)[part] * 3.0, _split, shapes=NONSCALAR,
+      params=split_params),
+    # losses
+    S("mse_loss", rg.mse_loss, lambda a, y, reduction: _reduce((a - y) ** 2, reduction), 2, SAME2,
+      params=reduction, torch=lambda a, y, reduction: _F().mse_loss(a, y, reduction=reduction)),
+    S("binary_cross_entropy", rg.binary_cross_entropy, _bce, 2, SAME2, (probability, probability), reduction,
+      torch=lambda p, y, reduction: _F().binary_cross_entropy(p, y, reduction=reduction)),
+    S("binary_cross_entropy_with_logits", rg.binary_cross_entropy_with_logits, _bce_logits, 2, SAME2,
+      (None, probability), reduction,
+      torch=lambda z, y, reduction: _F().binary_cross_entropy_with_logits(z, y, reduction=reduction)),
+    S("cross_entropy_indices", rg.cross_entropy, _cross_entropy, shapes=LOGITS, params=class_indices,
+      torch=lambda z, target, reduction: _F().cross_entropy(z, _torch_target(target), reduction=reduction)),
+    S("cross_entropy_probabilities", rg.cross_entropy, _cross_entropy, shapes=LOGITS, params=class_probabilities,
+      torch=lambda z, target, reduction: _F().cross_entropy(z, _torch_target(target), reduction=reduction)),
+    S("nll_loss", lambda z, target, reduction: rg.nll_loss(rg.log_softmax(z, 1), target, reduction=reduction),
+      _cross_entropy, shapes=LOGITS.filter(lambda s: len(s[0]) == 2), params=class_indices,
+      torch=lambda z, target, reduction: _F().nll_loss(torch.log_softmax(z, 1), _torch_target(target),
+                                                       reduction=reduction)),
+    # convolution and pooling
+    S("conv2d", rg.conv2d, _conv2d, 3, CONV, params=conv_params,
+      torch=lambda x, w, b, stride, padding, dilation: _F().conv2d(x, w, b, stride, padding, dilation)),
+    S("conv2d_no_bias", rg.conv2d, _conv2d, 2, CONV_NO_BIAS, params=conv_params,
+      torch=lambda x, w, stride, padding, dilation: _F().conv2d(x, w, None, stride, padding, dilation)),
+    S("max_pool2d", rg.max_pool2d, _pool(np.max, -np.inf), shapes=IMAGES, params=pool_params,
+      torch=lambda x, kernel_size, stride, padding: _F().max_pool2d(x, kernel_size, stride, padding)),
+    S("avg_pool2d", rg.avg_pool2d, _pool(np.mean, 0.0), shapes=IMAGES, params=pool_params,
+      torch=lambda x, kernel_size, stride, padding: _F().avg_pool2d(x, kernel_size, stride, padding)),
+]
+SPEC = {s.name: s for s in SPECS}
+assert len(SPEC) == len(SPECS), "two rows share a name"
