@@ -201,7 +201,7 @@ def test_fused_logit_losses_pass_back_exactly_the_delta():
 
 
 # ---------------------------------------------------------------- PyTorch as the oracle
-torch = pytest.importorskip("torch")
+from conftest import torch  # noqa: E402 - None without PyTorch: the tests marked torch then skip, with the reason
 
 
 def _torch_state(module):
