@@ -263,12 +263,20 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
+def _index_item(i):
+    """One entry of an index as the backend wants it: a Tensor's array, a host
+    (NumPy) index array moved to the backend explicitly, anything else as is."""
+    if isinstance(i, Tensor):
+        return i.data
+    if hasattr(i, "dtype") and type(i) is not backend.ndarray and getattr(i, "ndim", 0):
+        return xp.asarray(i)
+    return i
+
+
 def _index(index):
-    """Convert Tensors inside an index to arrays."""
-    if isinstance(index, Tensor):
-        return index.data
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    """Convert Tensors and host arrays inside an index to backend arrays."""
+    if type(index) is tuple:
+        return tuple(_index_item(i) for i in index)
     if isinstance(index, list):
         return xp.asarray(index)
-    return index
+    return _index_item(index)

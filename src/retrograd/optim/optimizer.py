@@ -70,6 +70,7 @@ class Optimizer:
                     if state is None:
                         state = states[id(p)] = {}
                     self.update(p, p.grad.data, state, group)
+                    p.mark_modified_()  # a backward through a graph recorded before this step now raises
         return loss
 
     def update(self, p, g, state, group):  # pragma: no cover - abstract
@@ -96,6 +97,7 @@ class Optimizer:
                 raise ValueError(f"apply_gradients: gradient of shape {gdata.shape} for a parameter of "
                                  f"shape {p.shape}")
             self.update(p, gdata, self.state.setdefault(id(p), {}), owner[id(p)])
+            p.mark_modified_()
 
     def minimize(self, loss, var_list=None):
         """``apply_gradients(compute_gradients(loss))``: one training step."""
