@@ -530,3 +530,188 @@ SPECS = [
 ]
 SPEC = {s.name: s for s in SPECS}
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- issue 9: ops PyTorch users reach for
+# Their kinks, ties, zeros, dtypes and errors are tested in tests/test_ops_more.py.
+def _off_bounds(*bounds, scale=1.0):
+    """Values scaled by ``scale`` and kept 0.05 away from each bound (clamp-like kinks)."""
+    def move(a):
+        a = a * scale
+        for b in bounds:
+            a = np.where(np.abs(a - b) < 0.05, a + 0.2, a)
+        return a
+    return move
+
+
+def _off_jumps(a):
+    """Values in [n + 0.1, n + 0.4]: away from floor's and ceil's integers and round's half-integers."""
+    return np.floor(3 * a) + 0.1 + 0.3 * (np.abs(a) % 1.0)
+
+
+def _inside(limit):
+    """Values in (−limit, limit): tan inside (−π/2, π/2), asin and acos off ±1."""
+    return lambda a: limit * np.tanh(a)
+
+
+def _selu(x):
+    alpha, scale = rg.ops.activations.SELU_ALPHA, rg.ops.activations.SELU_SCALE
+    return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+def axis_and_direction(shapes):
+    ndim = len(shapes[0])
+    return st.fixed_dictionaries({"axis": st.integers(-ndim, ndim - 1), "descending": st.booleans()})
+
+
+def topk_params(shapes):
+    shape = shapes[0]
+    return st.integers(0, len(shape) - 1).flatmap(lambda a: st.fixed_dictionaries({
+        "axis": st.just(a), "k": st.integers(0, shape[a]), "largest": st.booleans()}))
+
+
+def _torch_norm(p):
+    return lambda x, axis, keepdims: torch.norm(x, p, _dims(x, axis), keepdims)
+
+
+def _np_norm(p):
+    def ref(x, axis, keepdims):
+        a = np.abs(x)
+        if p == math.inf:
+            return a.max(axis=axis, keepdims=keepdims)
+        return (a ** p).sum(axis=axis, keepdims=keepdims) ** (1.0 / p)
+    return ref
+
+
+def _sorted(x, axis, descending):
+    s = np.sort(x, axis=axis)
+    return np.flip(s, axis) if descending else s
+
+
+def _topk(x, axis, k, largest):
+    return np.take(_sorted(x, axis, largest), np.arange(k), axis=axis)
+
+
+def flip_dims(shapes):
+    ndim = len(shapes[0])
+    return st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(lambda d: {"dims": d})
+
+
+def roll_params(shapes):
+    ndim = len(shapes[0])
+    return st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).flatmap(
+        lambda d: st.fixed_dictionaries({"dims": st.just(tuple(d)),
+                                         "shifts": st.tuples(*[st.integers(-5, 5)] * len(d))}))
+
+
+def repeat_sizes(shapes):
+    ndim = len(shapes[0])
+    return st.lists(st.integers(0, 3), min_size=ndim, max_size=ndim + 1).map(lambda s: {"sizes": tuple(s)})
+
+
+def _repeat(x, sizes):
+    return np.tile(x.reshape((1,) * (len(sizes) - x.ndim) + x.shape), sizes)
+
+
+def diagonal(shapes):
+    return st.fixed_dictionaries({"diagonal": st.integers(-2, 2)})
+
+
+def fill_mask(shapes):
+    return st.fixed_dictionaries({"mask": _seeded(lambda r: r.random(shapes[0]) < 0.5)})
+
+
+@st.composite
+def _batched_matrices(draw):
+    """``...ij,...jk`` operands with broadcast batch axes (size 1 against larger)."""
+    m, k, n = (draw(st.integers(1, 3)) for _ in range(3))
+    batch = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
+    return batch[0] + (m, k), batch[1] + (k, n)
+
+
+@st.composite
+def _square_and_vector(draw):
+    return (draw(st.integers(1, 4)),) * 2, (draw(st.integers(1, 4)),)
+
+
+@st.composite
+def _three_way(draw):
+    i, j, k = (draw(st.integers(1, 3)) for _ in range(3))
+    return (i, j, k), (i, k)
+
+
+MATRICES = array_shapes(min_dims=2, max_dims=3, max_side=SIDE).map(lambda s: (s,))
+
+SPECS_ISSUE_9 = [
+    # activations
+    S("silu", rg.silu, lambda x: x * _sigmoid(x), torch=lambda x: _F().silu(x)),
+    S("logsigmoid", rg.logsigmoid, lambda x: -np.logaddexp(0.0, -x), torch=lambda x: _F().logsigmoid(x)),
+    S("mish", rg.mish, lambda x: x * np.tanh(np.logaddexp(0.0, x)), torch=lambda x: _F().mish(x)),
+    S("hardtanh", rg.hardtanh, lambda x: np.clip(x, -1.0, 1.0), domain=(_off_bounds(-1.0, 1.0, scale=1.5),),
+      torch=lambda x: _F().hardtanh(x)),
+    S("relu6", rg.relu6, lambda x: np.clip(x, 0.0, 6.0), domain=(_off_bounds(0.0, 6.0, scale=4.0),),
+      torch=lambda x: _F().relu6(x)),
+    S("selu", rg.selu, _selu, domain=(away_from_zero,), torch=T("selu")),
+    S("softsign", rg.softsign, lambda x: x / (1 + np.abs(x)), domain=(away_from_zero,),
+      torch=lambda x: _F().softsign(x)),
+    # rounding (zero gradient; values kept off the jumps) and more math
+    S("floor", rg.floor, np.floor, domain=(_off_jumps,), torch=T("floor")),
+    S("ceil", rg.ceil, np.ceil, domain=(_off_jumps,), torch=T("ceil")),
+    S("round", rg.round, np.round, domain=(_off_jumps,), torch=T("round")),
+    S("sign", rg.sign, np.sign, domain=(away_from_zero,), torch=T("sign")),
+    S("rsqrt", rg.rsqrt, lambda x: 1 / np.sqrt(x), domain=(positive,), torch=T("rsqrt")),
+    S("log2", rg.log2, np.log2, domain=(positive,), torch=T("log2")),
+    S("log10", rg.log10, np.log10, domain=(positive,), torch=T("log10")),
+    S("tan", rg.tan, np.tan, domain=(_inside(1.2),), torch=T("tan")),
+    S("asin", rg.asin, np.arcsin, domain=(_inside(0.9),), torch=T("asin")),
+    S("acos", rg.acos, np.arccos, domain=(_inside(0.9),), torch=T("acos")),
+    S("atan", rg.atan, np.arctan, torch=T("atan")),
+    S("sinh", rg.sinh, np.sinh, torch=T("sinh")),
+    S("cosh", rg.cosh, np.cosh, torch=T("cosh")),
+    S("atan2", rg.atan2, np.arctan2, 2, BROADCAST2, (None, away_from_zero), torch=T("atan2")),
+    S("logaddexp", rg.logaddexp, np.logaddexp, 2, BROADCAST2, torch=T("logaddexp")),
+    # cumulative
+    S("cumsum", lambda x, axis: rg.cumsum(x, axis), lambda x, axis: np.cumsum(x, axis), shapes=NONSCALAR,
+      params=one_axis, torch=lambda x, axis: torch.cumsum(x, axis)),
+    S("cumprod", lambda x, axis: rg.cumprod(x, axis), lambda x, axis: np.cumprod(x, axis), shapes=NONSCALAR,
+      params=one_axis, torch=lambda x, axis: torch.cumprod(x, axis)),
+    # ordering: the values' gradient scattered back to where they came from
+    S("sort", lambda x, axis, descending: rg.sort(x, axis, descending).values, _sorted, shapes=NONSCALAR,
+      params=axis_and_direction, torch=lambda x, axis, descending: torch.sort(x, axis, descending).values),
+    S("topk", lambda x, axis, k, largest: rg.topk(x, k, axis, largest).values, _topk, shapes=NONSCALAR,
+      params=topk_params, torch=lambda x, axis, k, largest: torch.topk(x, k, axis, largest).values),
+    # rearranging
+    S("clone", rg.clone, np.copy, torch=lambda x: x.clone()),
+    S("flip", rg.flip, lambda x, dims: np.flip(x, dims), shapes=NONSCALAR, params=flip_dims,
+      torch=lambda x, dims: torch.flip(x, dims)),
+    S("roll", lambda x, shifts, dims: rg.roll(x, shifts, dims), lambda x, shifts, dims: np.roll(x, shifts, dims),
+      shapes=NONSCALAR, params=roll_params, torch=lambda x, shifts, dims: torch.roll(x, shifts, dims)),
+    S("repeat", lambda x, sizes: x.repeat(*sizes), _repeat, shapes=NONSCALAR, params=repeat_sizes,
+      torch=lambda x, sizes: x.repeat(*sizes)),
+    S("tril", rg.tril, lambda x, diagonal: np.tril(x, diagonal), shapes=MATRICES, params=diagonal,
+      torch=lambda x, diagonal: torch.tril(x, diagonal)),
+    S("triu", rg.triu, lambda x, diagonal: np.triu(x, diagonal), shapes=MATRICES, params=diagonal,
+      torch=lambda x, diagonal: torch.triu(x, diagonal)),
+    S("masked_fill", lambda x, v, mask: rg.masked_fill(x, mask, v), lambda x, v, mask: np.where(mask, v, x), 2,
+      NONSCALAR.map(lambda s: (s[0], ())), params=fill_mask,
+      torch=lambda x, v, mask: x.masked_fill(torch.from_numpy(mask), v)),
+    # einsum: broadcast batch axes, a diagonal with an outer product, a contraction over two letters
+    S("einsum_batched_matmul", lambda a, b: rg.einsum("...ij,...jk->...ik", a, b), np.matmul, 2,
+      _batched_matrices(), torch=lambda a, b: torch.einsum("...ij,...jk->...ik", a, b)),
+    S("einsum_diagonal_outer", lambda a, b: rg.einsum("ii,j->ij", a, b), lambda a, b: np.einsum("ii,j->ij", a, b),
+      2, _square_and_vector(), torch=lambda a, b: torch.einsum("ii,j->ij", a, b)),
+    S("einsum_contract", lambda a, b: rg.einsum("ijk,ik->j", a, b), lambda a, b: np.einsum("ijk,ik->j", a, b),
+      2, _three_way(), torch=lambda a, b: torch.einsum("ijk,ik->j", a, b)),
+    # norms over drawn axes (the ∞-norm's inputs are distinct: no ties)
+    S("norm_2", lambda x, axis, keepdims: rg.norm(x, 2, axis, keepdims), _np_norm(2), shapes=NONSCALAR,
+      params=reduce_params, torch=_torch_norm(2)),
+    S("norm_3", lambda x, axis, keepdims: rg.norm(x, 3, axis, keepdims), _np_norm(3), shapes=NONSCALAR,
+      params=reduce_params, domain=(away_from_zero,), torch=_torch_norm(3)),
+    S("norm_1", lambda x, axis, keepdims: rg.norm(x, 1, axis, keepdims), _np_norm(1), shapes=NONSCALAR,
+      params=reduce_params, domain=(away_from_zero,), torch=_torch_norm(1)),
+    S("norm_inf", lambda x, axis, keepdims: rg.norm(x, math.inf, axis, keepdims), _np_norm(math.inf),
+      shapes=NONSCALAR, params=reduce_params, domain=(away_from_zero,), torch=_torch_norm(math.inf)),
+]
+SPECS += SPECS_ISSUE_9
+SPEC.update({s.name: s for s in SPECS_ISSUE_9})
+assert len(SPEC) == len(SPECS), "two rows share a name"
