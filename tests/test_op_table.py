@@ -201,19 +201,14 @@ def _scheduled_scan():
 # Ops with tests of their own (the fused recurrent layers against their cells,
 # finite differences and PyTorch; scan against the BPTT engine): the tests that
 # cover each, and a small graph for the freed-tape check.
+FUSED_LAYER_TESTS = ["test_recurrent.py::test_fused_layer_gradcheck",
+                     "test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
+                     "test_recurrent.py::test_layers_match_torch",
+                     "test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"]
 COVERED_ELSEWHERE = {
-    "RNNLayer": (["test_recurrent.py::test_fused_layer_gradcheck",
-                  "test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
-                  "test_recurrent.py::test_layers_match_torch",
-                  "test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"], _fused_layer("RNN")),
-    "LSTMLayer": (["test_recurrent.py::test_fused_layer_gradcheck",
-                   "test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
-                   "test_recurrent.py::test_layers_match_torch",
-                  "test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"], _fused_layer("LSTM")),
-    "GRULayer": (["test_recurrent.py::test_fused_layer_gradcheck",
-                  "test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
-                  "test_recurrent.py::test_layers_match_torch",
-                  "test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"], _fused_layer("GRU")),
+    "RNNLayer": (FUSED_LAYER_TESTS, _fused_layer("RNN")),
+    "LSTMLayer": (FUSED_LAYER_TESTS, _fused_layer("LSTM")),
+    "GRULayer": (FUSED_LAYER_TESTS, _fused_layer("GRU")),
     "_Boundary": (["test_recurrent_higher_order.py::test_fused_layer_gradgradcheck",
                    "test_recurrent_higher_order.py::test_create_graph_leaves_the_graph_before_the_layer_alone"],
                   _fused_layer_gradient),
