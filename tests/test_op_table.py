@@ -39,6 +39,7 @@ by_name = pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def draw_case(data, spec):
     """(float64 input arrays, extra keyword arguments) for one example of ``spec``."""
     shapes = data.draw(spec.shapes, label="shapes")
+    assert len(shapes) == spec.arity, f"{spec.name}: the shape strategy gives {len(shapes)} shapes, arity {spec.arity}"
     params = data.draw(spec.params(shapes), label="params")
     seed = data.draw(st.integers(0, 2**16), label="seed")
     return spec.inputs(shapes, seed), params
