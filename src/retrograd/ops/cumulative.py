@@ -67,8 +67,9 @@ class CumSum(UnaryOp):
 def cumsum(x, dim: int, dtype=None):
     """Running sums along ``dim``: yᵢ = x₀ + … + xᵢ. Integer and boolean inputs
     give int64 (PyTorch), unless ``dtype`` says otherwise."""
-    shape = x.shape if hasattr(x, "shape") else xp.asarray(x).shape
-    return CumSum(_check_dim(dim, len(shape), "cumsum"), dtype)(x)
+    if not isinstance(x, Tensor):
+        x = xp.asarray(x)
+    return CumSum(_check_dim(dim, x.ndim, "cumsum"), dtype)(x)
 
 
 namespaces.extend("cumsum", lambda g, axis, reverse=False: _reverse_cumsum_array(g, axis) if reverse
@@ -139,5 +140,6 @@ def _cumprod_vjp_quadratic(ns, g, x, axis):
 def cumprod(x, dim: int, dtype=None):
     """Running products along ``dim``: yᵢ = x₀·…·xᵢ. The gradient is exact
     where x has zeros (PyTorch's too). Integer and boolean inputs give int64."""
-    shape = x.shape if hasattr(x, "shape") else xp.asarray(x).shape
-    return CumProd(_check_dim(dim, len(shape), "cumprod"), dtype)(x)
+    if not isinstance(x, Tensor):
+        x = xp.asarray(x)
+    return CumProd(_check_dim(dim, x.ndim, "cumprod"), dtype)(x)

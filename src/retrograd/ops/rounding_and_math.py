@@ -42,6 +42,10 @@ class _Step(UnaryOp):
     where no derivative exists)."""
     __slots__ = ()
 
+    def _refuse_bool(self, x):
+        if x.dtype == bool:  # NumPy would answer (float16 for round); PyTorch refuses
+            raise OpError(f"{self.name}: not implemented for boolean tensors")
+
     def vjp(self, ns, g, y, x):
         # where, not g·0: an infinite or NaN ȳ must still give 0, as in PyTorch
         return (ns.where(xp.zeros(g.shape, dtype=bool), g, 0.0),)
@@ -52,7 +56,9 @@ class Floor(_Step):
     name = "floor"
     __slots__ = ()
 
-    def forward(self, x): return xp.floor(x)
+    def forward(self, x):
+        self._refuse_bool(x)
+        return xp.floor(x)
 
 
 def floor(x):
@@ -65,7 +71,9 @@ class Ceil(_Step):
     name = "ceil"
     __slots__ = ()
 
-    def forward(self, x): return xp.ceil(x)
+    def forward(self, x):
+        self._refuse_bool(x)
+        return xp.ceil(x)
 
 
 def ceil(x):
@@ -82,6 +90,7 @@ class Round(_Step):
     def extra_repr(self): return f"decimals={self.decimals}"
 
     def forward(self, x):
+        self._refuse_bool(x)
         if self.decimals and x.dtype.kind != "f":
             raise OpError(f"round: decimals={self.decimals} needs a floating tensor, got {x.dtype}")
         return xp.round(x, self.decimals)
