@@ -14,7 +14,9 @@ no row's graph and not in ``COVERED_ELSEWHERE``.
 from __future__ import annotations
 
 import ast
+import importlib
 import pathlib
+import pkgutil
 
 import numpy as np
 import pytest
@@ -235,13 +237,20 @@ def test_ops_covered_elsewhere_name_real_tests_and_free_their_tape(name):
 # ---------------------------------------------------------------- completeness
 def library_ops() -> set[type]:
     """Concrete Op subclasses of retrograd (those without subclasses: bases like
-    ``UnaryOp`` or ``_Reduction`` are covered through their subclasses)."""
+    ``UnaryOp`` or ``_Reduction`` are covered through their subclasses). Every
+    library module is imported first, so the set does not depend on test order."""
+    for module in pkgutil.walk_packages(rg.__path__, "retrograd."):
+        if not module.name.startswith(("retrograd.demos", "retrograd.cli")):
+            importlib.import_module(module.name)
     found, stack = set(), [Op]
     while stack:
         cls = stack.pop()
         subs = cls.__subclasses__()
         stack += subs
-        if cls is not Op and not subs and cls.__module__.startswith("retrograd."):
+        # demos define teaching ops on purpose (output_delta's deliberately mismatched deltas),
+        # checked by their own tests; the library's ops are everything else under retrograd.
+        if cls is not Op and not subs and cls.__module__.startswith("retrograd.") \
+                and not cls.__module__.startswith("retrograd.demos."):
             found.add(cls)
     return found
 
