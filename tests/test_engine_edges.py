@@ -79,3 +79,15 @@ def test_complex_tensors_cannot_require_grad():
         rg.tensor(np.array([1 + 2j]), requires_grad=True)
     with pytest.raises(TypeError, match="only floating tensors"):
         rg.tensor(np.array([1, 2]), requires_grad=True)
+
+
+def test_python_scalars_from_one_element_tensors_of_any_shape():
+    t = rg.tensor(np.array([[2.5]]))
+    assert float(t) == 2.5 and int(t) == 2 and bool(t)
+    assert [10, 20, 30][rg.tensor(np.array([1]))] == 20
+    with pytest.raises(ValueError, match="one-element"):
+        float(rg.tensor(np.ones(2)))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(rg.tensor(np.ones(2)))
+    with pytest.raises(TypeError, match="integer tensors"):
+        [1, 2][rg.tensor(np.array([1.0]))]

@@ -43,6 +43,9 @@ class _Pass:
     """The state of one backward pass: gradients waiting at ops, the heap of
     ops by creation order, and where leaf gradients go."""
 
+    __slots__ = ("ns", "retain_graph", "create_graph", "capture", "tracer", "grads", "heap", "captured",
+                 "assigned", "hooked", "plain")
+
     def __init__(self, *, retain_graph, create_graph, capture, tracer):
         self.ns = TENSOR_NS if create_graph else ARRAY_NS
         self.retain_graph, self.create_graph = retain_graph, create_graph
@@ -74,8 +77,9 @@ class _Pass:
             heappush(self.heap, (-p.seq, p))
 
     # step 2: an op whose consumers are all done has its complete gradient
-    def complete_gradient(self, n):
-        g = self.grads.pop(n)
+    def complete_gradient(self, n, g):
+        """Zeros for outputs of a multi-output op that got no gradient; hooks,
+        ``retain_grad`` and ``grad()`` capture on this op's output."""
         if n.inputs is None:
             raise _freed_error(n)
         if n.multi:  # outputs that received no gradient get zeros
@@ -88,6 +92,7 @@ class _Pass:
 
     # step 3: the op's vector-Jacobian product
     def vjp(self, n, g):
+        """The general case; ``run_backward`` calls ``n.vjp`` directly on the plain path."""
         if n.seq < mutations.last:  # something was modified in place after this op was recorded
             _check_not_modified(n)
         if self.create_graph:
@@ -171,14 +176,24 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
     bp = _Pass(retain_graph=retain_graph, create_graph=create_graph, capture=capture, tracer=tracer)
     bp.seed(roots, root_grads)
     heap = bp.heap
+    grads, complete_gradient, vjp, send_to_inputs = bp.grads, bp.complete_gradient, bp.vjp, bp.send_to_inputs
+    ns, extras = bp.ns, capture is not None
+    # the plain path (no create_graph, anomaly mode or recent in-place update) calls the op's vjp
+    # directly: these steps run once per op, and a method call is a large part of a tiny op's cost
+    plain = not create_graph and not _mode.anomaly
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph  # record the backward pass only to differentiate it again
     try:
         while heap:
             n = heappop(heap)[1]
-            g = bp.complete_gradient(n)
-            gs = bp.vjp(n, g)
-            bp.send_to_inputs(n, g, gs)
+            g = grads.pop(n)
+            if extras or n.multi or n.hooks is not None or n.retained is not None or n.inputs is None:
+                g = complete_gradient(n, g)  # step 2
+            if plain and n.seq > mutations.last:
+                gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
+            else:
+                gs = vjp(n, g)  # step 3
+            send_to_inputs(n, g, gs)  # step 4
             if not retain_graph:
                 n.release()  # step 5: what the op saved is no longer needed
         return bp.finish()
@@ -295,9 +310,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                "(no input had requires_grad=True, or it was made under no_grad)")
     if retain_graph is None:
         retain_graph = create_graph
-    from .explain import BackwardTrace  # the printed view sits on top of the engine
+    tracer = None
+    if trace:
+        from .explain import BackwardTrace  # the printed view sits on top of the engine
 
-    tracer = BackwardTrace(live=True) if trace else None
+        tracer = BackwardTrace(live=True)
     run_backward(tensors, root_gradients(tensors, grad_tensors, create_graph), retain_graph=retain_graph,
          create_graph=create_graph, tracer=tracer)
     return tracer

@@ -113,17 +113,28 @@ class Tensor:
             extra = ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    def _one_element(self, what):
+        if self.data.size != 1:
+            raise ValueError(f"{what}: only a one-element tensor can be converted to a Python scalar, "
+                             f"this one has shape {tuple(self.shape)}")
+        return self.data.item()
+
     def __bool__(self):
-        return bool(self.data)
+        if self.data.size != 1:
+            raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                               f"use .any() or .all()")
+        return bool(self.data.item())
 
     def __float__(self):
-        return float(self.data)
+        return float(self._one_element("float"))
 
     def __int__(self):
-        return int(self.data)
+        return int(self._one_element("int"))
 
     def __index__(self):
-        return int(self.data)
+        if self.data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be used as an index, got {self.dtype}")
+        return int(self._one_element("index"))
 
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
@@ -264,3 +275,8 @@ def as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def mark_modified(tensors) -> None:
+    """``mark_modified_`` for many tensors at once, with one stamp (an optimizer step)."""
+    stamp = mutations.last = next_seq()
+    for t in tensors:
+        t._modified_at = stamp

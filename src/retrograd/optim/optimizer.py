@@ -13,7 +13,7 @@ import math
 from ..autograd.backend import xp
 
 from ..autograd.engine import grad as _grad
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, mark_modified
 
 
 class Optimizer:
@@ -64,13 +64,14 @@ class Optimizer:
         loss = closure() if closure is not None else None
         states = self.state
         for group in self.param_groups:
-            for p in group["params"]:
+            params = group["params"]
+            for p in params:
                 if p.grad is not None:
                     state = states.get(id(p))
                     if state is None:
                         state = states[id(p)] = {}
                     self.update(p, p.grad.data, state, group)
-                    p.mark_modified_()  # a backward through a graph recorded before this step now raises
+            mark_modified(params)  # a backward through a graph recorded before this step now raises
         return loss
 
     def update(self, p, g, state, group):  # pragma: no cover - abstract
