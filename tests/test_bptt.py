@@ -656,3 +656,18 @@ def test_scan_checkpointing_lowers_peak_memory_with_the_same_gradient():
         assert peak < full_peak / 3, f"{mode}: peak {peak / 2**20:.1f} MiB, full() {full_peak / 2**20:.1f} MiB"
         for e, g in zip(exact, got):  # sums in another order: equal to 1e-12 of the gradient's scale
             np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12 * np.abs(e).max(), err_msg=str(mode))
+
+
+def test_scheduled_scan_counts_its_recorded_tape():
+    """rg.explain / saved_nbytes of a scan under window(k) include the segments' tapes it keeps."""
+    rng = np.random.default_rng(0)
+    w = rg.tensor(rng.standard_normal((6, 6)) * 0.3, requires_grad=True)
+    xs = rg.tensor(rng.standard_normal((20, 4, 6)))
+    h0 = rg.tensor(np.zeros((4, 6)))
+    _, ys = rg.scan(lambda h, x: (rg.tanh(h @ w + x),) * 2, h0, xs, mode=bptt.window(5))
+    node = ys.grad_fn
+    assert node.name == "scan"
+    per_step = 4 * 6 * 8  # at least one (4, 6) float64 activation per step is on the tape
+    assert node.saved_nbytes() > 20 * per_step
+    ys.sum().backward()
+    assert node.saved_nbytes() == 0

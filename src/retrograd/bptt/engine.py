@@ -163,7 +163,7 @@ class Runner:
             before, rng_state = state, (rg_random.get_rng_state() if plan.recompute else None)
             seg, state = self._forward_segment(start, stop, state, record=True)
             if plan.needs_measurement:
-                self.plan = plan = plan.fitted(_tape_bytes(seg), sum(p.data.nbytes for p in seg.state_out))
+                self.plan = plan = plan.fitted(tape_bytes(seg), sum(p.data.nbytes for p in seg.state_out))
             if before_checkpoint is not None:
                 before_checkpoint(seg)
             if plan.recompute and stop < T:
@@ -313,7 +313,7 @@ def _collect_leaves(outputs, internal, seen, found):
         stack.extend(a for a in node.inputs if isinstance(a, Tensor))
 
 
-def _tape_bytes(seg) -> int:
+def tape_bytes(seg) -> int:
     """Bytes the tape of a segment keeps alive (each op's saved arrays, once)."""
     seen, total = set(), 0
     stack = [t for t in list(seg.losses) + list(seg.state_out) if isinstance(t, Tensor)]

@@ -43,7 +43,7 @@ from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import is_grad_enabled, no_grad
 from ..autograd.mode import next_seq as _next_seq
 from ..recurrent.state import detach_state, rebuild_state, state_parts
-from .engine import Runner, Seeds
+from .engine import tape_bytes, Runner, Seeds
 from .modes import Full
 
 
@@ -117,6 +117,11 @@ class ScheduledScan(MultiOp):
         init_grads = tuple(None if initial is None or initial[i] is None else initial[i].data
                            for i in self.init_slots)
         return tuple(acc.get(i) for i in range(n)) + init_grads
+
+    def saved_nbytes(self) -> int:
+        """The inputs plus the recorded segments' tapes, which the jobs backpropagate through."""
+        inner = sum(tape_bytes(seg) for seg in self.runner.segments) if self.runner is not None else 0
+        return super().saved_nbytes() + inner
 
     def release(self):
         super().release()
