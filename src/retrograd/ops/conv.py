@@ -5,10 +5,17 @@
 image. They are each other's adjoint, so each one's vjp is the other, and
 everything built on them differentiates to any order:
 
-* ``conv2d``  = pad → im2col → one batched GEMM with the weights (BLAS) → + bias
-* ``max_pool2d`` = pad with −∞ → im2col → ``max`` over the window axis, whose
-  ties follow ``rg.conventions`` (the seed page 002 question)
+* ``conv2d``  = pad → im2col → one batched GEMM per group with the weights (BLAS) → + bias
+* ``conv1d``  = ``conv2d`` on a height-1 image
+* ``conv_transpose2d`` = the adjoint of ``conv2d`` in its input: GEMM with Wᵀ → col2im → crop
+* ``max_pool2d`` = pad with the dtype's lowest value → im2col → ``max`` over the window axis,
+  whose ties follow ``rg.conventions`` (the seed page 002 question)
 * ``avg_pool2d`` = pad with 0 → im2col → ``mean`` over the window axis
+
+Layouts, argument orders and the errors for bad arguments follow PyTorch's
+``torch.nn.functional``: inputs (N, C, H, W) or unbatched (C, H, W); conv
+weights (out_channels, in_channels / groups, kh, kw); transposed-conv weights
+(in_channels, out_channels / groups, kh, kw).
 """
 
 from __future__ import annotations
@@ -18,16 +25,26 @@ from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
 from . import reductions
 from .linalg import matmul
-from .shape import pad, reshape
+from .shape import getitem, pad, reshape, transpose
+
+
+def _ntuple(v, n, name):
+    """``v`` as a tuple of ``n`` ints (an int is repeated), else an OpError naming ``name``."""
+    if isinstance(v, bool):
+        raise OpError(f"{name} must be an int or a tuple of {n} ints, got {v!r}")
+    if isinstance(v, int) or (hasattr(v, "__index__") and not hasattr(v, "__len__")):
+        return (int(v),) * n
+    try:
+        out = tuple(int(i) for i in v)
+    except (TypeError, ValueError):
+        raise OpError(f"{name} must be an int or a tuple of {n} ints, got {v!r}") from None
+    if len(out) != n:
+        raise OpError(f"{name} must be an int or a tuple of {n} ints, got {v!r}")
+    return out
 
 
 def _pair(v, name):
-    if isinstance(v, int):
-        return (v, v)
-    v = tuple(int(i) for i in v)
-    if len(v) != 2:
-        raise OpError(f"{name} must be an int or a pair, got {v}")
-    return v
+    return _ntuple(v, 2, name)
 
 
 def out_size(size, kernel, stride, dilation):
@@ -91,54 +108,219 @@ namespaces.extend("col2im", col2im_array,
                   lambda cols, shape, kernel, stride, dilation: Col2Im(shape, kernel, stride, dilation)(cols))
 
 
-def _padding(padding, kernel, dilation, name):
-    if padding == "valid":
-        return (0, 0)
-    if padding == "same":
-        total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-        if any(t % 2 for t in total):
-            raise OpError(f"{name}: padding='same' needs an odd effective kernel size, got kernel {kernel}")
-        return tuple(t // 2 for t in total)
-    return _pair(padding, f"{name}: padding")
+# ---------------------------------------------------------------- argument checks (PyTorch's rules)
+def _describe(t):
+    return f"{tuple(t.shape)} ({t.dtype})"
 
 
-def _check_image(x, name):
-    if len(x.shape) != 4:
-        raise OpError(f"{name}: expected input of shape (N, C, H, W), got shape {tuple(x.shape)} ({x.dtype})")
+def _positive(values, what, op):
+    if any(v <= 0 for v in values):
+        raise OpError(f"{op}: {what} must be positive, got {values}")
+    return values
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """2-D cross-correlation, PyTorch's layout: x (N, C, H, W), weight (O, C, kh, kw).
+def _nonnegative(values, what, op):
+    if any(v < 0 for v in values):
+        raise OpError(f"{op}: negative {what} is not supported, got {values}")
+    return values
 
-    ``padding`` is an int, a pair, ``"valid"`` or ``"same"`` (stride 1).
+
+def _groups(groups, op):
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+        raise OpError(f"{op}: groups must be a positive integer, got {groups!r}")
+    return groups
+
+
+def _padding(padding, kernel, stride, dilation, op):
+    """((top, bottom), (left, right)) for an int, a pair, ``"valid"`` or ``"same"``.
+
+    ``"same"`` (stride 1 only, like PyTorch) pads d·(k − 1) in total per axis,
+    half on each side and the odd one at the end (bottom/right), as PyTorch does.
     """
-    _check_image(x, "conv2d")
-    if len(weight.shape) != 4 or weight.shape[1] != x.shape[1]:
-        raise OpError(f"conv2d: weight of shape {tuple(weight.shape)} does not fit input of shape "
-                      f"{tuple(x.shape)} (expected (out_channels, {x.shape[1]}, kh, kw))")
-    kernel = tuple(weight.shape[2:])
-    stride, dilation = _pair(stride, "conv2d: stride"), _pair(dilation, "conv2d: dilation")
-    ph, pw = _padding(padding, kernel, dilation, "conv2d")
-    if ph or pw:
-        x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0), (0, 0))
+        if padding != "same":
+            raise OpError(f"{op}: invalid padding string {padding!r} (use 'valid', 'same' or ints)")
+        if any(s != 1 for s in stride):
+            raise OpError(f"{op}: padding='same' is not supported for strided convolutions (stride {stride})")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    ph, pw = _nonnegative(_pair(padding, f"{op}: padding"), "padding", op)
+    return ((ph, ph), (pw, pw))
+
+
+def _float_operands(op, x, weight, bias):
+    for t in (x, weight) + ((bias,) if bias is not None else ()):
+        if t.dtype.kind != "f":
+            raise OpError(f"{op}: expected floating-point input, weight and bias, got a tensor of "
+                          f"{_describe(t)}; convert it with .float() or .double()")
+    dtypes = {x.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())
+    if len(dtypes) > 1:
+        raise OpError(f"{op}: input {_describe(x)}, weight {_describe(weight)}"
+                      + (f" and bias {_describe(bias)}" if bias is not None else "")
+                      + " must have the same dtype; convert one of them")
+
+
+def _batched(x, spatial, op):
+    """(x as a batch, whether to drop the batch axis again): (C, *S) inputs are unbatched."""
+    if len(x.shape) == spatial + 1:
+        return reshape(x, (1,) + tuple(x.shape)), True
+    if len(x.shape) != spatial + 2:
+        dims = "(N, C, L) or (C, L)" if spatial == 1 else "(N, C, H, W) or (C, H, W)"
+        raise OpError(f"{op}: expected input of shape {dims}, got {_describe(x)}")
+    return x, False
+
+
+def _check_bias(bias, channels, weight, op):
+    if bias is not None and tuple(bias.shape) != (channels,):
+        raise OpError(f"{op}: given weight of shape {tuple(weight.shape)}, expected bias of shape ({channels},), "
+                      f"got {_describe(bias)}")
+
+
+# ---------------------------------------------------------------- convolution
+def _conv(x, weight, bias, stride, padding, dilation, groups, op):
+    """The batched 2-D convolution behind conv2d and conv1d (arguments already pairs)."""
+    groups = _groups(groups, op)
+    _float_operands(op, x, weight, bias)
+    if len(weight.shape) != 4:
+        raise OpError(f"{op}: expected a weight of 4 dims (out_channels, in_channels/groups, kh, kw), "
+                      f"got {_describe(weight)}")
+    n, c, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    if o % groups:
+        raise OpError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at dim 0, "
+                      f"got weight of shape {tuple(weight.shape)}")
+    if cg * groups != c:
+        raise OpError(f"{op}: given groups={groups} and weight of shape {tuple(weight.shape)}, expected input "
+                      f"of shape {tuple(x.shape)} to have {cg * groups} channels, got {c}")
+    _check_bias(bias, o, weight, op)
+    kernel = (kh, kw)
+    (top, bottom), (left, right) = _padding(padding, kernel, stride, dilation, op)
+    hp, wp = h + top + bottom, w + left + right
+    if out_size(hp, kh, stride[0], dilation[0]) <= 0 or out_size(wp, kw, stride[1], dilation[1]) <= 0:
+        raise OpError(f"{op}: kernel {kernel} with dilation {dilation} is larger than the padded input "
+                      f"({hp}, {wp}) of input shape {tuple(x.shape)}")
+    if top or bottom or left or right:
+        x = pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
     cols = Im2Col(kernel, stride, dilation)(x)                    # (N, C, kh, kw, Ho, Wo)
-    n, c, kh, kw, ho, wo = cols.shape
-    out = matmul(reshape(weight, (weight.shape[0], c * kh * kw)),  # (O, CKK) @ (N, CKK, HoWo)
-                 reshape(cols, (n, c * kh * kw, ho * wo)))
-    out = reshape(out, (n, weight.shape[0], ho, wo))
+    ho, wo = cols.shape[4], cols.shape[5]
+    k = cg * kh * kw
+    if groups == 1:
+        out = matmul(reshape(weight, (o, k)), reshape(cols, (n, k, ho * wo)))      # (O, CKK) @ (N, CKK, HoWo)
+    else:  # one GEMM per group: (G, O/G, CKK/G) @ (N, G, CKK/G, HoWo)
+        out = matmul(reshape(weight, (groups, o // groups, k)), reshape(cols, (n, groups, k, ho * wo)))
+    out = reshape(out, (n, o, ho, wo))
     if bias is not None:
         out = out + reshape(bias, (1, -1, 1, 1))
     return out
 
 
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation, PyTorch's layout: x (N, C, H, W) or (C, H, W), weight (O, C/groups, kh, kw).
+
+        out[n, o, i, j] = b[o] + Σ_{c ∈ group(o), p, q} w[o, c, p, q] · x[n, c, s·i + d·p, s·j + d·q]
+
+    ``padding`` is an int, a pair, ``"valid"`` or ``"same"`` (stride 1);
+    ``groups`` splits the channels into independent convolutions.
+    """
+    x, unbatched = _batched(x, 2, "conv2d")
+    stride = _positive(_pair(stride, "conv2d: stride"), "stride", "conv2d")
+    dilation = _positive(_pair(dilation, "conv2d: dilation"), "dilation", "conv2d")
+    out = _conv(x, weight, bias, stride, padding, dilation, groups, "conv2d")
+    return reshape(out, tuple(out.shape[1:])) if unbatched else out
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D cross-correlation, PyTorch's layout: x (N, C, L) or (C, L), weight (O, C/groups, k);
+    computed as ``conv2d`` on a height-1 image."""
+    x, unbatched = _batched(x, 1, "conv1d")
+    if len(weight.shape) != 3:
+        raise OpError(f"conv1d: expected a weight of 3 dims (out_channels, in_channels/groups, k), "
+                      f"got {_describe(weight)}")
+    (s,) = _positive(_ntuple(stride, 1, "conv1d: stride"), "stride", "conv1d")
+    (d,) = _positive(_ntuple(dilation, 1, "conv1d: dilation"), "dilation", "conv1d")
+    if not isinstance(padding, str):
+        (p,) = _nonnegative(_ntuple(padding, 1, "conv1d: padding"), "padding", "conv1d")
+        padding = (0, p)
+    n, c, length = x.shape
+    o, cg, k = weight.shape
+    out = _conv(reshape(x, (n, c, 1, length)), reshape(weight, (o, cg, 1, k)), bias, (1, s), padding, (1, d),
+                groups, "conv1d")
+    out = reshape(out, (n, o, out.shape[3]))
+    return reshape(out, tuple(out.shape[1:])) if unbatched else out
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed convolution (the adjoint of ``conv2d`` in its input), PyTorch's layout and
+    argument order: x (N, C_in, H, W) or (C_in, H, W), weight (C_in, C_out/groups, kh, kw).
+
+    Output size per axis: (H − 1)·s − 2p + d·(k − 1) + output_padding + 1. Each input pixel
+    scatters w[c, :, :, :]·x[n, c, i, j] into the output at (s·i, s·j); ``padding`` crops the
+    result, ``output_padding`` (< stride or < dilation) adds rows/columns at the bottom/right.
+    """
+    op = "conv_transpose2d"
+    x, unbatched = _batched(x, 2, op)
+    groups = _groups(groups, op)
+    stride = _positive(_pair(stride, f"{op}: stride"), "stride", op)
+    dilation = _positive(_pair(dilation, f"{op}: dilation"), "dilation", op)
+    if isinstance(padding, str):
+        raise OpError(f"{op}: padding must be an int or a pair of ints, got {padding!r}")
+    ph, pw = _nonnegative(_pair(padding, f"{op}: padding"), "padding", op)
+    oph, opw = _nonnegative(_pair(output_padding, f"{op}: output_padding"), "output_padding", op)
+    for o_p, s, d in ((oph, stride[0], dilation[0]), (opw, stride[1], dilation[1])):
+        if o_p >= s and o_p >= d:
+            raise OpError(f"{op}: output padding must be smaller than either stride or dilation, got "
+                          f"output_padding {(oph, opw)}, stride {stride}, dilation {dilation}")
+    _float_operands(op, x, weight, bias)
+    if len(weight.shape) != 4:
+        raise OpError(f"{op}: expected a weight of 4 dims (in_channels, out_channels/groups, kh, kw), "
+                      f"got {_describe(weight)}")
+    n, c, h, w = x.shape
+    cin, og, kh, kw = weight.shape
+    if cin != c:
+        raise OpError(f"{op}: weight of shape {tuple(weight.shape)} expects {cin} input channels, got input "
+                      f"of shape {tuple(x.shape)}")
+    if c % groups:
+        raise OpError(f"{op}: given groups={groups}, expected weight to be divisible by {groups} at dim 0, "
+                      f"got weight of shape {tuple(weight.shape)}")
+    cout = og * groups
+    _check_bias(bias, cout, weight, op)
+    full_h = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1    # before cropping and output padding
+    full_w = (w - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+    out_h, out_w = full_h - 2 * ph + oph, full_w - 2 * pw + opw
+    if out_h <= 0 or out_w <= 0:
+        raise OpError(f"{op}: input of shape {tuple(x.shape)} gives an output of spatial size {(out_h, out_w)} "
+                      f"(padding {(ph, pw)} is too large)")
+    k = og * kh * kw
+    cg = c // groups
+    # Wᵀ x per group: (G, O/G·kh·kw, C/G) @ (N, G, C/G, HW) → the window slots of the output
+    wt = transpose(reshape(weight, (groups, cg, k)), (0, 2, 1))
+    cols = matmul(wt, reshape(x, (n, groups, cg, h * w)))
+    cols = reshape(cols, (n, cout, kh, kw, h, w))
+    out = Col2Im((n, cout, full_h, full_w), (kh, kw), stride, dilation)(cols)
+    extra_h, extra_w = max(0, oph - ph), max(0, opw - pw)        # output padding beyond the cropped rows
+    if extra_h or extra_w:
+        out = pad(out, ((0, 0), (0, 0), (0, extra_h), (0, extra_w)))
+    if ph or pw or oph or opw:
+        out = getitem(out, (slice(None), slice(None), slice(ph, ph + out_h), slice(pw, pw + out_w)))
+    if bias is not None:
+        out = out + reshape(bias, (1, -1, 1, 1))
+    return reshape(out, tuple(out.shape[1:])) if unbatched else out
+
+
+# ---------------------------------------------------------------- pooling
 def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
-    _check_image(x, name)
-    kernel = _pair(kernel_size, f"{name}: kernel_size")
-    stride = kernel if stride is None else _pair(stride, f"{name}: stride")
-    dilation = _pair(dilation, f"{name}: dilation")
-    ph, pw = _pair(padding, f"{name}: padding")
+    kernel = _positive(_pair(kernel_size, f"{name}: kernel_size"), "kernel_size", name)
+    stride = kernel if stride is None else _positive(_pair(stride, f"{name}: stride"), "stride", name)
+    dilation = _positive(_pair(dilation, f"{name}: dilation"), "dilation", name)
+    ph, pw = _nonnegative(_pair(padding, f"{name}: padding"), "padding", name)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise OpError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
+    if out_size(h, kernel[0], stride[0], dilation[0]) <= 0 or out_size(w, kernel[1], stride[1], dilation[1]) <= 0:
+        raise OpError(f"{name}: kernel {kernel} with dilation {dilation} is larger than the padded input "
+                      f"({h}, {w}) of input shape {tuple(x.shape)}")
     if ph or pw:
         x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=fill)
     cols = Im2Col(kernel, stride, dilation)(x)
@@ -147,11 +329,25 @@ def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
-    """Max over each window (stride defaults to the kernel size). Tied maxima
-    share the gradient as ``rg.conventions`` says (first / split / all / min_norm)."""
-    return reductions.max(_pool_windows(x, kernel_size, stride, padding, dilation, -xp.inf, "max_pool2d"), axis=2)
+    """Max over each window (stride defaults to the kernel size); x (N, C, H, W) or (C, H, W).
+    Tied maxima share the gradient as ``rg.conventions`` says (first / split / all / min_norm).
+    Integer images pool to integers (padding never wins: it is the dtype's lowest value)."""
+    x, unbatched = _batched(x, 2, "max_pool2d")
+    kind = x.dtype.kind
+    if kind not in "fiu":
+        raise OpError(f"max_pool2d: not implemented for input {_describe(x)} (PyTorch neither); "
+                      f"use an integer or floating-point tensor")
+    fill = -xp.inf if kind == "f" else xp.iinfo(x.dtype).min
+    out = reductions.max(_pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d"), axis=2)
+    return reshape(out, tuple(out.shape[1:])) if unbatched else out
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over each window (zero padding counted, PyTorch's default)."""
-    return reductions.mean(_pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d"), axis=2)
+    """Mean over each window (zero padding counted, PyTorch's default); x (N, C, H, W) or (C, H, W).
+    Floating-point input only (PyTorch truncates integer means; convert with .float() first)."""
+    x, unbatched = _batched(x, 2, "avg_pool2d")
+    if x.dtype.kind != "f":
+        raise OpError(f"avg_pool2d: expected floating-point input, got {_describe(x)} (PyTorch would "
+                      f"truncate the means to integers); convert it with .float() or .double()")
+    out = reductions.mean(_pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d"), axis=2)
+    return reshape(out, tuple(out.shape[1:])) if unbatched else out
