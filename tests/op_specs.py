@@ -459,9 +459,15 @@ SPECS = [
       torch=lambda x, axis, keepdims, ddof: torch.var(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
     S("std", rg.std, np.std, shapes=NONSCALAR.filter(lambda s: math.prod(s[0]) > 1), params=std_params,
       torch=lambda x, axis, keepdims, ddof: torch.std(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
-    S("softmax", rg.softmax, lambda x, axis: np.exp(_log_softmax(x, axis)), shapes=NONSCALAR, params=one_axis,
+    S("var_primitive", rg.ops.reductions.var, np.var, shapes=ANY, params=var_params,
+      torch=lambda x, axis, keepdims, ddof: torch.var(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
+    S("std_primitive", rg.ops.reductions.std, np.std, shapes=NONSCALAR.filter(lambda s: math.prod(s[0]) > 1),
+      params=std_params,
+      torch=lambda x, axis, keepdims, ddof: torch.std(x, dim=_dims(x, axis), keepdim=keepdims, correction=ddof)),
+    # 0-d inputs included: PyTorch accepts dim 0/-1 on them (softmax of one element is 1)
+    S("softmax", rg.softmax, lambda x, axis: np.exp(_log_softmax(x, axis)), shapes=ANY, params=one_axis,
       torch=lambda x, axis: torch.softmax(x, dim=axis)),
-    S("log_softmax", rg.log_softmax, _log_softmax, shapes=NONSCALAR, params=one_axis,
+    S("log_softmax", rg.log_softmax, _log_softmax, shapes=ANY, params=one_axis,
       torch=lambda x, axis: torch.log_softmax(x, dim=axis)),
     # linear algebra
     S("matmul", rg.matmul, np.matmul, 2, MATMUL, torch=T("matmul")),

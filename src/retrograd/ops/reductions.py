@@ -1,32 +1,68 @@
-"""Reductions: sum, max/min (with the tie conventions), prod, logsumexp,
-softmax and log_softmax.
+"""Reductions: sum, mean, var/std, max/min (with the tie conventions), prod,
+logsumexp, softmax and log_softmax.
 
 The vjp of a reduction broadcasts the upstream gradient back over the reduced
 axes; ``_expand`` re-inserts those axes when ``keepdims=False``.
+
+Edges follow PyTorch: ``axis=0`` or ``-1`` on a 0-d tensor reduces nothing
+(PyTorch accepts dim 0/-1 on 0-d tensors); the mean of zero elements is NaN
+(0/0), and so is a variance with no degrees of freedom left (``ddof ≥ n``:
+Σd²/0 is inf, or NaN when Σd² = 0); the product of zero elements is 1.
 """
 
 from __future__ import annotations
 
-import builtins
+import math
 
 from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
 from ..autograd.tensor import _wrap
+from .elementwise import Sqrt
 from .shape import _data
 
 
 def _norm_axis(axis, ndim, op):
-    """Normalise ``axis`` (None, int or tuple) to a sorted tuple of non-negative ints."""
+    """Normalise ``axis`` (None, int or tuple) to a sorted tuple of non-negative ints.
+
+    A 0-d tensor has no axes, but accepts ``0`` and ``-1`` like PyTorch (a
+    0-d tensor behaves as if it had one axis of size 1): they reduce nothing,
+    so they normalise to ``()``."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if ndim == 0:
+        for a in axes:
+            if a not in (0, -1):
+                raise OpError(f"{op}: axis {a} is out of range for a 0-d tensor (only 0 and -1 are accepted)")
+        return ()
     out = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1):
+        if not -ndim <= a < ndim:
             raise OpError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(a % ndim if ndim else 0)
+        out.append(a % ndim)
     return tuple(sorted(set(out)))
+
+
+def _count(shape, axes) -> int:
+    """How many elements a reduction over ``axes`` combines into each output."""
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def _inverse(n):
+    """1/n as the factor of a mean; NaN for n = 0, as PyTorch's mean of nothing (0/0)."""
+    return 1.0 / n if n else math.nan
+
+
+def _require_float(op, x):
+    """PyTorch's mean/var/std refuse integer and boolean tensors (they cannot
+    infer a floating output dtype); so do we, rather than pick one."""
+    if x.dtype.kind not in "fc":
+        raise OpError(f"{op}: expected a floating tensor, got {x.dtype}; convert it first "
+                      f"(x.float() or x.to(rg.get_default_dtype()))")
 
 
 def _expand(ns, g, axes, keepdims):
@@ -73,23 +109,79 @@ class Mean(_Reduction):
     __slots__ = ()
 
     def forward(self, x):
+        if x.dtype.kind not in "fc":
+            _require_float("mean", x)
         axes = _norm_axis(self.axis, x.ndim, "mean")
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        return x.sum(axis=axes, keepdims=self.keepdims) * (1.0 / n)  # ndarray.mean's wrapper is slow
+        # ndarray.mean's wrapper is slow; n = 0 gives NaN (0·NaN) like PyTorch
+        return x.sum(axis=axes, keepdims=self.keepdims) * _inverse(_count(x.shape, axes))
 
     def vjp(self, ns, g, y, x):
         axes = self._axes(x)
-        n = 1
-        for a in axes:
-            n *= x.shape[a]
-        return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * (1.0 / n), x.shape),)
+        return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * _inverse(_count(x.shape, axes)), x.shape),)
 
 
 def mean(x, axis=None, keepdims=False):
-    """Σx / n over ``axis``."""
+    """Σx / n over ``axis``; NaN where n = 0 (PyTorch's mean of an empty axis)."""
     return Mean(axis, keepdims)(x)
+
+
+class Var(_Reduction):
+    """y = Σₐ d² / max(0, n − ddof) with d = x − mean x;  x̄ = ȳ·2d / (n − ddof)
+
+    PyTorch's definition, degenerate cases included: with no degrees of
+    freedom left (n ≤ ddof) the value is Σd²/0, i.e. inf (NaN where Σd² = 0
+    or n = 0). The gradient there is PyTorch's too: over all axes
+    (``axis=None``) it is ȳ·(NaN where x equals the mean, inf elsewhere);
+    over given axes it is the formula ȳ·2d/(n − ddof), whose factor is inf
+    for n = ddof and finite (negative) for n < ddof.
+    """
+    name = "var"
+    __slots__ = ("ddof",)
+
+    def __init__(self, axis=None, keepdims=False, ddof=0):
+        super().__init__(axis, keepdims)
+        self.ddof = ddof
+
+    def extra_repr(self): return f"axis={self.axis}, keepdims={self.keepdims}, ddof={self.ddof}"
+
+    def forward(self, x):
+        if x.dtype.kind not in "fc":
+            _require_float("var", x)
+        axes = _norm_axis(self.axis, x.ndim, "var")
+        n = _count(x.shape, axes)
+        d = x - x.sum(axis=axes, keepdims=True) * _inverse(n)
+        squares = (d * d).sum(axis=axes, keepdims=self.keepdims)
+        dof = n - self.ddof
+        if dof > 0:
+            return squares * (1.0 / dof)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return squares / xp.zeros((), dtype=squares.dtype)  # Σd²/0: inf, or NaN for 0/0
+
+    def vjp(self, ns, g, y, x):
+        axes = self._axes(ns.value(x))
+        n = _count(x.shape, axes)
+        g = _expand(ns, g, axes, self.keepdims)
+        d = x - ns.sum(x, axis=axes, keepdims=True) * _inverse(n)
+        dof = n - self.ddof
+        if dof <= 0 and (self.axis is None or not axes):
+            # PyTorch's all-axes rule: ∞·2d with the sign dropped, NaN where d = 0
+            factor = xp.where(ns.value(d) == 0, math.nan, math.inf).astype(ns.value(x).dtype)
+            with xp.errstate(invalid="ignore"):  # ȳ = 0 (a std of inf) times inf: NaN, as PyTorch
+                return (g * factor,)
+        with xp.errstate(invalid="ignore"):
+            return (g * d * (2.0 / dof if dof else math.inf),)
+
+
+def var(x, axis=None, keepdims=False, ddof: int = 0):
+    """Mean squared deviation Σd²/(n − ddof) over ``axis`` (NumPy's ``ddof``;
+    ``ddof=1`` is PyTorch's unbiased default). ``ddof ≥ n`` gives inf (NaN
+    when all deviations are 0), as PyTorch."""
+    return Var(axis, keepdims, ddof)(x)
+
+
+def std(x, axis=None, keepdims=False, ddof: int = 0):
+    """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's)."""
+    return Sqrt()(var(x, axis, keepdims, ddof))
 
 
 class _MaxMin(_Reduction):
@@ -192,7 +284,9 @@ class ProdOthers(UnaryOp):
     def forward(self, x):
         axes = self.axes
         moved = xp.moveaxis(x, axes, tuple(range(-len(axes), 0)))
-        flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+        flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (_count(x.shape, axes),))
+        if flat.shape[-1] == 0:  # a product of nothing: no entries to differentiate
+            return xp.zeros_like(x)
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         right = xp.cumprod(xp.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
