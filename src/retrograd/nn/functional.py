@@ -11,9 +11,11 @@ import math
 
 from .. import random as rg_random
 from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_logits, conv2d,  # noqa: F401
-                   cross_entropy, elu, gelu, leaky_relu, linear, log_softmax, max_pool2d, mse_loss, nll_loss,
-                   relu, sigmoid, softmax, softplus, tanh)
-from ..ops import mean, reshape, sqrt, take, var
+                   cross_entropy, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, max_pool2d, mish,
+                   mse_loss, nll_loss, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)
+from ..ops import matmul, mean, reshape, sqrt, take, var
+from ..ops import linear as _linear_op
+from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
 from ..autograd.mode import no_grad
@@ -33,12 +35,64 @@ def dropout(x, p: float = 0.5, training: bool = True):
     return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
+class EmbeddingIndexError(OpError, IndexError):
+    """An embedding index outside ``[0, num_embeddings)`` (PyTorch raises IndexError too)."""
+
+
+def _shape(t):
+    return tuple(getattr(t, "shape", ()))
+
+
+def linear(x, weight, bias=None):
+    """y = x Wᵀ + b with PyTorch's layout: weight (out_features, in_features).
+
+    Like ``torch.nn.functional.linear``, ``bias`` may be any shape that
+    broadcasts to the output x.shape[:-1] + (out_features,) (its gradient is
+    summed back to its shape); a 1-D weight (in_features,) gives x·w without
+    bias. Anything else is refused here, naming the shapes, before the op runs.
+    """
+    xs, ws = _shape(x), _shape(weight)
+    if len(ws) not in (1, 2) or len(xs) == 0 or xs[-1] != ws[-1]:
+        raise OpError(f"linear: input of shape {xs} and weight of shape {ws} do not fit: the weight must be "
+                      f"(out_features, {xs[-1] if xs else 'in_features'})")
+    if len(ws) == 1:
+        if bias is not None:
+            raise OpError(f"linear: a 1-D weight of shape {ws} takes no bias (got bias of shape {_shape(bias)}); "
+                          f"reshape the weight to (1, {ws[0]})")
+        return matmul(x, weight)
+    if bias is None:
+        return _linear_op(x, weight)
+    out_shape, bs = xs[:-1] + (ws[0],), _shape(bias)
+    if bs == (ws[0],):
+        return _linear_op(x, weight, bias)
+    if len(bs) > len(out_shape) or any(b not in (1, o) for b, o in zip(bs[::-1], out_shape[::-1])):
+        raise OpError(f"linear: bias of shape {bs} does not broadcast to the output shape {out_shape} "
+                      f"(input {xs}, weight {ws}); the bias should be ({ws[0]},)")
+    return _linear_op(x, weight) + bias
+
+
+def check_embedding_indices(idx, num_embeddings: int, who: str = "embedding"):
+    """Refuse non-integer indices and indices outside [0, num_embeddings) (no wrapping of
+    negative indices: PyTorch raises ``IndexError: index out of range in self``)."""
+    if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
+        raise OpError(f"{who}: indices must be integers, got {getattr(idx, 'dtype', type(idx))}")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        bad = lo if lo < 0 else hi if hi >= num_embeddings else None
+        if bad is not None:
+            raise EmbeddingIndexError(f"{who}: index {bad} is out of range for num_embeddings={num_embeddings} "
+                                      f"(indices must be in [0, {num_embeddings - 1}]; negative indices do "
+                                      f"not wrap)")
+
+
 def embedding(indices, weight):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices``;
-    gradients of repeated indices accumulate."""
+    gradients of repeated indices accumulate. Indices outside
+    [0, num_embeddings) raise ``EmbeddingIndexError`` (an ``OpError`` and an ``IndexError``)."""
     idx = indices.data if isinstance(indices, Tensor) else indices
-    if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
-        raise OpError(f"embedding: indices must be integers, got {getattr(idx, 'dtype', type(idx))}")
+    if len(_shape(weight)) != 2:
+        raise OpError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {_shape(weight)}")
+    check_embedding_indices(idx, weight.shape[0])
     return take(weight, idx, axis=0)
 
 

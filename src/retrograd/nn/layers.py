@@ -1,6 +1,12 @@
 """Layers: Linear, activations, Dropout, Embedding, Flatten, LayerNorm,
-BatchNorm1d/2d, Conv2d, MaxPool2d, AvgPool2d and the loss modules, with
-PyTorch's constructor arguments, parameter names and weight layouts."""
+BatchNorm1d/2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d and the
+loss modules, with PyTorch's constructor arguments, parameter names and weight
+layouts. Constructor arguments are checked here, as PyTorch checks them
+(``ValueError``), so a bad layer fails where it is built, not at its first call.
+
+Activations that PyTorch builds with ``inplace=`` take it too; retrograd
+always computes them out of place (same output and gradients; the input is
+never overwritten)."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ from ..autograd.backend import xp
 
 from .. import ops
 from ..autograd.op import OpError
-from ..autograd.tensor import get_default_dtype
+from ..autograd.tensor import Tensor, get_default_dtype
 from . import functional as F
 from . import init
 from .module import Module, Parameter
@@ -16,6 +22,13 @@ from .module import Module, Parameter
 
 def _empty(*shape, dtype=None):
     return Parameter(xp.zeros(shape, dtype=dtype or get_default_dtype()))
+
+
+def _count(value, what, layer):
+    """A size argument: a non-negative int (PyTorch refuses a negative dimension)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{layer}: {what} must be a non-negative integer, got {value!r}")
+    return value
 
 
 class Identity(Module):
@@ -31,6 +44,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
         super().__init__()
+        _count(in_features, "in_features", "Linear")
+        _count(out_features, "out_features", "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = _empty(out_features, in_features, dtype=dtype)
         self.bias = _empty(out_features, dtype=dtype) if bias else None
@@ -42,7 +57,7 @@ class Linear(Module):
         if x.shape[-1] != self.in_features:
             raise OpError(f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
                           f"in its last axis (shape {tuple(x.shape)})")
-        return ops.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -55,10 +70,73 @@ class _Activation(Module):
         return type(self).fn(x)
 
 
-class ReLU(_Activation):
+class _InplaceActivation(_Activation):
+    """An activation PyTorch builds with ``inplace=``: accepted, computed out of place."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InplaceActivation):
     """max(x, 0); the gradient at 0 follows ``rg.conventions``."""
 
     fn = staticmethod(ops.relu)
+
+
+class ReLU6(_InplaceActivation):
+    """min(max(x, 0), 6); the gradients at 0 and 6 follow ``rg.conventions``."""
+
+    fn = staticmethod(ops.relu6)
+
+
+class SiLU(_InplaceActivation):
+    """x·σ(x) (swish)."""
+
+    fn = staticmethod(ops.silu)
+
+
+class Mish(_InplaceActivation):
+    """x·tanh(softplus(x))."""
+
+    fn = staticmethod(ops.mish)
+
+
+class SELU(_InplaceActivation):
+    """scale·(x for x > 0, α(eˣ − 1) otherwise), with PyTorch's α ≈ 1.6733 and scale ≈ 1.0507."""
+
+    fn = staticmethod(ops.selu)
+
+
+class LogSigmoid(_Activation):
+    """log σ(x) = −softplus(−x) (stable)."""
+
+    fn = staticmethod(ops.logsigmoid)
+
+
+class Softsign(_Activation):
+    """x / (1 + |x|)."""
+
+    fn = staticmethod(ops.softsign)
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]; the gradients at the bounds follow ``rg.conventions``."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+        super().__init__()
+        if not max_val > min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, x):
+        return ops.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(_Activation):
@@ -87,9 +165,9 @@ class GELU(Module):
 class LeakyReLU(Module):
     """x for x > 0, ``negative_slope``·x otherwise."""
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
         return ops.leaky_relu(x, self.negative_slope)
@@ -98,9 +176,9 @@ class LeakyReLU(Module):
 class ELU(Module):
     """x for x > 0, α(eˣ − 1) otherwise."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
         return ops.elu(x, self.alpha)
@@ -156,11 +234,17 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype=None):
         super().__init__()
+        _count(num_embeddings, "num_embeddings", "Embedding")
+        _count(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = _empty(num_embeddings, embedding_dim, dtype=dtype)
         init.normal_(self.weight)
 
     def forward(self, indices):
+        """Rows of the table; an index outside [0, num_embeddings) raises ``F.EmbeddingIndexError``."""
+        idx = indices.data if isinstance(indices, Tensor) else indices
+        F.check_embedding_indices(idx, self.num_embeddings,
+                                  f"Embedding({self.num_embeddings}, {self.embedding_dim})")
         return F.embedding(indices, self.weight)
 
     def extra_repr(self):
@@ -245,27 +329,152 @@ class BatchNorm2d(_BatchNorm):
     expected_dims = (4,)
 
 
-class Conv2d(Module):
-    """2-D convolution; weight (out_channels, in_channels, kh, kw) like PyTorch."""
+def _conv_tuple(value, n, what, layer, minimum):
+    """``value`` as n ints, each ≥ ``minimum`` (a ValueError naming the layer otherwise)."""
+    values = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if values is None or len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise ValueError(f"{layer}: {what} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in values):
+        rule = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{layer}: {what} must be {rule}, got {value!r}")
+    return values
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 bias: bool = True, dtype=None):
+
+class _ConvNd(Module):
+    """Shared construction of the convolutions: PyTorch's arguments, checks, layout and init
+    (kaiming_uniform_(a=√5) on the weight, U(±1/√fan_in) on the bias, fan_in from the weight)."""
+
+    spatial = 2
+    transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, dtype, output_padding=0):
         super().__init__()
-        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
-        self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding, self.dilation = (kh, kw), stride, padding, dilation
-        self.weight = _empty(out_channels, in_channels, kh, kw, dtype=dtype)
+        layer, n = type(self).__name__, self.spatial
+        _count(in_channels, "in_channels", layer)
+        _count(out_channels, "out_channels", layer)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{layer}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"{layer}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{layer}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = _conv_tuple(kernel_size, n, "kernel_size", layer, 1)
+        self.stride = _conv_tuple(stride, n, "stride", layer, 1)
+        self.dilation = _conv_tuple(dilation, n, "dilation", layer, 1)
+        if isinstance(padding, str) and not self.transposed:
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{layer}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{layer}: padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _conv_tuple(padding, n, "padding", layer, 0)
+        self.output_padding = _conv_tuple(output_padding, n, "output_padding", layer, 0)
+        if any(p >= s and p >= d for p, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{layer}: output_padding {self.output_padding} must be smaller than either the "
+                             f"stride {self.stride} or the dilation {self.dilation}")
+        allowed = ("zeros",) if self.transposed else ("zeros", "reflect", "replicate", "circular")
+        if padding_mode not in allowed:
+            raise ValueError(f"{layer}: padding_mode must be one of {allowed}, got padding_mode={padding_mode!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{layer}: padding_mode={padding_mode!r} is not supported by retrograd yet; pad the "
+                             f"input first and use padding=0")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = padding_mode
+        if self.transposed:
+            self.weight = _empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype)
+        else:
+            self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
         self.bias = _empty(out_channels, dtype=dtype) if bias else None
         if not bias:
             self.register_parameter("bias", None)
         init.pytorch_default_(self.weight, self.bias)
 
-    def forward(self, x):
-        return ops.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
+    def _arg(self, value):
+        return value if isinstance(value, str) or self.spatial > 1 else value[0]
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}")
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        zeros = (0,) * self.spatial
+        if self.padding != zeros:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.spatial:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != zeros:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution of (N, C, L) or (C, L) inputs; weight (out_channels, in_channels/groups, k)."""
+
+    spatial = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], self._arg(self.padding), self.dilation[0],
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution of (N, C, H, W) or (C, H, W) inputs; weight (out_channels, in_channels/groups, kh, kw)
+    like PyTorch, so ``load_state_dict(torch_conv.state_dict())`` works."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d in its input);
+    weight (in_channels, out_channels/groups, kh, kw) like PyTorch.
+
+    Output size per axis: (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1;
+    ``forward(x, output_size=...)`` picks the output_padding that gives the requested size.
+    """
+
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype, output_padding)
+
+    def _output_padding(self, x, output_size):
+        if output_size is None:
+            return self.output_padding
+        size = tuple(int(v) for v in output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must have 2 (or 4) elements, got {output_size!r}")
+        spatial = tuple(x.shape[-2:])
+        smallest = tuple((h - 1) * s - 2 * p + d * (k - 1) + 1 for h, s, p, d, k in
+                         zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(lo + s - 1 for lo, s in zip(smallest, self.stride))
+        if any(not lo <= want <= hi for want, lo, hi in zip(size, smallest, largest)):
+            raise ValueError(f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+                             f"{list(smallest)} to {list(largest)} (for an input of {spatial})")
+        return tuple(want - lo for want, lo in zip(size, smallest))
+
+    def forward(self, x, output_size=None):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
 
 
 class MaxPool2d(Module):
