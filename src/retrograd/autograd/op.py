@@ -22,7 +22,7 @@ from __future__ import annotations
 from . import backend
 from .backend import xp
 from .mode import AnomalyError, _mode, next_seq as _next_seq, user_site as _user_site
-from .tensor import Tensor, _wrap
+from .tensor import Tensor, _wrap, get_default_dtype
 
 
 def _describe(args) -> str:
@@ -192,6 +192,32 @@ class UnaryOp(Op):
 
 _NEED1 = (True,)
 _NEEDS2 = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True)}
+_PYTHON_SCALARS = frozenset((float, int, bool))
+
+
+def _with_scalar(array, constant):
+    """(array, constant) ready for a binary op, with PyTorch's rules for a
+    scalar beside a tensor (NumPy 2 differs on both):
+
+    - a scalar never raises a tensor's floating dtype: ``float32 · np.float64(2)``
+      stays float32 (a NumPy scalar is passed on as a Python scalar, which
+      NumPy treats as "weak");
+    - an integer or boolean tensor with a floating scalar gives the default
+      float dtype (``rg.get_default_dtype()``), not float64.
+
+    Anything else (arrays, 0-d arrays included, lists) keeps NumPy's promotion."""
+    kind = type(constant)
+    if kind not in _PYTHON_SCALARS:
+        if (getattr(constant, "shape", None) != () or not hasattr(constant, "item")
+                or isinstance(constant, backend.ndarray)):
+            return array, constant
+        constant = constant.item()  # a NumPy scalar: a Python scalar
+        kind = type(constant)
+        if kind not in _PYTHON_SCALARS:  # complex: NumPy's rules
+            return array, constant
+    if kind is float and array.dtype.kind in "iub":
+        array = array.astype(get_default_dtype())
+    return array, constant
 
 
 class BinaryOp(Op):
@@ -200,14 +226,23 @@ class BinaryOp(Op):
     __slots__ = ()
 
     def __call__(self, x, y) -> "Tensor":
+        # Tensor with Tensor is the hot path: two type checks, nothing else.
+        # A constant operand takes the branch that adapts scalars to PyTorch's
+        # promotion (``_with_scalar``).
         if isinstance(x, Tensor):
             xd, rx = x.data, x.requires_grad
+            if isinstance(y, Tensor):
+                yd, ry = y.data, y.requires_grad
+            else:
+                xd, yd = _with_scalar(xd, y)
+                ry = False
         else:
-            xd, rx = x, False
-        if isinstance(y, Tensor):
-            yd, ry = y.data, y.requires_grad
-        else:
-            yd, ry = y, False
+            rx = False
+            if isinstance(y, Tensor):
+                yd, ry = y.data, y.requires_grad
+                yd, xd = _with_scalar(yd, x)
+            else:
+                xd, yd, ry = x, y, False
         try:
             out = self.forward(xd, yd)
         except OpError:

@@ -9,6 +9,11 @@ gradients back to each input's shape, so no rule here does it.
 Kinks (relu, leaky_relu, elu, abs, clamp, maximum, minimum) consult
 ``retrograd.conventions`` for the gradient at the tie, read when the op is
 recorded.
+
+Dtypes follow PyTorch: the float functions (exp, log, sqrt, sin, tanh,
+sigmoid, erf …, true division, float powers) give integer and boolean inputs
+the default float dtype (``rg.get_default_dtype()``; NumPy would give float64,
+or float16 for int8), and keep float16 as float16.
 """
 
 from __future__ import annotations
@@ -20,7 +25,32 @@ import operator
 from ..autograd import backend, conventions
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, get_default_dtype
+
+
+def _floating(x):
+    """x itself when floating; an integer or boolean x in the default float
+    dtype (PyTorch's float functions promote them so)."""
+    try:
+        if x.dtype.kind in "fc":
+            return x
+    except AttributeError:  # a Python number
+        x = xp.asarray(x)
+        if x.dtype.kind in "fc":
+            return x
+    return x.astype(get_default_dtype())
+
+
+def _integral(v) -> bool:
+    """Whether v is an integer or boolean array or Python number."""
+    dtype = getattr(v, "dtype", None)
+    return dtype.kind in "iub" if dtype is not None else isinstance(v, int)
+
+
+def _same_float(y, x):
+    """y in x's floating dtype (SciPy's special functions compute float16 in
+    float64; PyTorch keeps float16)."""
+    return y if y.dtype is x.dtype else y.astype(x.dtype)
 
 
 # ------------------------------------------------------------ arithmetic
@@ -70,11 +100,15 @@ def mul(x, y):
 
 
 class Div(BinaryOp):
-    """z = x / y;  x̄ = z̄ / y,  ȳ = −z̄·x / y²"""
+    """z = x / y;  x̄ = z̄ / y,  ȳ = −z̄·x / y²  (true division: integers give the default float dtype)"""
     name, broadcasts = "div", True
     __slots__ = ()
 
-    def forward(self, x, y): return x / y
+    def forward(self, x, y):
+        z = x / y
+        if z.dtype.char == "d" and _integral(x) and _integral(y):  # NumPy divides integers in float64
+            return z.astype(get_default_dtype())
+        return z
 
     def vjp(self, ns, g, z, x, y):
         n = self.needs
@@ -103,18 +137,28 @@ def neg(x):
 
 
 class PowScalar(UnaryOp):
-    """y = xᵖ (p a constant);  x̄ = ȳ·p·xᵖ⁻¹"""
+    """y = xᵖ (p a constant);  x̄ = ȳ·p·xᵖ⁻¹  (x̄ = 0 for p = 0, at x = 0 too, as PyTorch)
+
+    A float p makes an integer x a float (the default dtype), an integer p
+    keeps it an integer (PyTorch's ``x ** 2.0`` and ``x ** 2``)."""
     name = "pow"
     __slots__ = ("p",)
 
     def __init__(self, p): self.p = p
     def extra_repr(self): return f"p={self.p}"
-    def forward(self, x): return x * x if self.p == 2 else x ** self.p
+
+    def forward(self, x):
+        p = self.p
+        if type(p) is float:
+            x = _floating(x)
+        return x * x if p == 2 else x ** p
 
     def vjp(self, ns, g, y, x):
         p = self.p
         if p == 2:
             return (g * (2 * x),)
+        if p == 0:  # xᵖ is constant 1: p·xᵖ⁻¹ would be 0·∞ = NaN at x = 0
+            return (ns.where(xp.zeros(ns.value(g).shape, dtype=bool), g, 0.0),)
         return (g * (p * x ** (p - 1)),)
 
 
@@ -124,14 +168,20 @@ def square(x):
 
 
 def pow(x, p):  # noqa: A001 - mirrors numpy/torch
-    """xᵖ. A constant exponent records the cheaper one-input rule."""
+    """xᵖ. A constant exponent records the cheaper one-input rule; a NumPy
+    scalar exponent counts as a Python number (it does not promote x's dtype)."""
     if isinstance(p, numbers.Number):
-        return PowScalar(p)(x)
+        return PowScalar(p.item() if hasattr(p, "item") else p)(x)
     return Pow()(x, p)
 
 
 class Pow(BinaryOp):
-    """z = xʸ;  x̄ = z̄·y·xʸ⁻¹,  ȳ = z̄·z·log x  (ȳ is 0 where x = 0)"""
+    """z = xʸ;  x̄ = z̄·y·xʸ⁻¹,  ȳ = z̄·z·log x
+
+    PyTorch's values at the edges: x̄ = 0 where y = 0 (xʸ is constant there,
+    even at x = 0); ȳ = 0 where x = 0 and y ≥ 0, and NaN where x < 0 (log x
+    is NaN there, and so is ȳ even where the forward is finite, e.g. (−2)²).
+    """
     name, broadcasts, save_ans = "pow", True, True
     __slots__ = ()
 
@@ -139,11 +189,20 @@ class Pow(BinaryOp):
 
     def vjp(self, ns, g, z, x, y):
         n = self.needs
-        gx = g * y * x ** (y - 1) if n[0] else None
-        gy = None
-        if n[1]:
-            pos = ns.value(x) > 0
-            gy = ns.where(pos, g * z * ns.log(ns.where(pos, x, 1.0)), 0.0)
+        xv, yv = ns.value(x), ns.value(y)
+        gx = gy = None
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            if n[0]:
+                zero_exponent = yv == 0
+                if xp.any(zero_exponent):  # exponent 1 there, so y·x⁰ = 0 exactly, with no 0·∞
+                    gx = g * y * x ** (ns.where(zero_exponent, 1.0, y) - 1)
+                else:
+                    gx = g * y * x ** (y - 1)
+            if n[1]:
+                zero_base = (xv == 0) & (yv >= 0)
+                if xp.any(zero_base):  # log 1 = 0 there: ȳ = 0 without a 0·(−∞)
+                    x = ns.where(zero_base, 1.0, x)
+                gy = g * (z * ns.log(x))
         return gx, gy
 
 
@@ -153,7 +212,7 @@ class Exp(UnaryOp):
     name, save_ans = "exp", True
     __slots__ = ()
 
-    def forward(self, x): return xp.exp(x)
+    def forward(self, x): return xp.exp(_floating(x))
     def vjp(self, ns, g, y, x): return (g * y,)
 
 
@@ -167,7 +226,7 @@ class Log(UnaryOp):
     name = "log"
     __slots__ = ()
 
-    def forward(self, x): return xp.log(x)
+    def forward(self, x): return xp.log(_floating(x))
     def vjp(self, ns, g, y, x): return (g / x,)
 
 
@@ -181,7 +240,7 @@ class Log1p(UnaryOp):
     name = "log1p"
     __slots__ = ()
 
-    def forward(self, x): return xp.log1p(x)
+    def forward(self, x): return xp.log1p(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (1 + x),)
 
 
@@ -195,7 +254,7 @@ class Sqrt(UnaryOp):
     name, save_ans = "sqrt", True
     __slots__ = ()
 
-    def forward(self, x): return xp.sqrt(x)
+    def forward(self, x): return xp.sqrt(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
 
 
@@ -209,7 +268,7 @@ class Sin(UnaryOp):
     name = "sin"
     __slots__ = ()
 
-    def forward(self, x): return xp.sin(x)
+    def forward(self, x): return xp.sin(_floating(x))
     def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
 
 
@@ -223,7 +282,7 @@ class Cos(UnaryOp):
     name = "cos"
     __slots__ = ()
 
-    def forward(self, x): return xp.cos(x)
+    def forward(self, x): return xp.cos(_floating(x))
     def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
 
 
@@ -237,7 +296,7 @@ class Tanh(UnaryOp):
     name, save_ans = "tanh", True
     __slots__ = ()
 
-    def forward(self, x): return xp.tanh(x)
+    def forward(self, x): return xp.tanh(_floating(x))
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
 
 
@@ -255,7 +314,9 @@ class Sigmoid(UnaryOp):
     name, save_ans = "sigmoid", True
     __slots__ = ()
 
-    def forward(self, x): return backend.sigmoid(x)
+    def forward(self, x):
+        x = _floating(x)
+        return _same_float(backend.sigmoid(x), x)
 
     def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
 
@@ -274,6 +335,8 @@ class Softplus(UnaryOp):
     def extra_repr(self): return f"beta={self.beta}"
 
     def forward(self, x):
+        if getattr(x, "dtype", xp.dtype(float)).kind not in "fc":  # PyTorch has no integer softplus
+            raise OpError(f"softplus: expected a floating tensor, got {x.dtype}; convert it first (x.float())")
         b = self.beta
         return xp.logaddexp(0, x) if b == 1 else xp.logaddexp(0, b * x) / b
 
@@ -292,7 +355,9 @@ class Erf(UnaryOp):
     name = "erf"
     __slots__ = ()
 
-    def forward(self, x): return backend.erf(x)
+    def forward(self, x):
+        x = _floating(x)
+        return _same_float(backend.erf(x), x)
     def vjp(self, ns, g, y, x): return (g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),)
 
 
