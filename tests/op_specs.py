@@ -159,6 +159,21 @@ def pad_params(shapes):
     return st.fixed_dictionaries({"pad_width": widths, "value": st.sampled_from([0.0, 0.5])})
 
 
+def crop_pad_params(shapes):
+    """Widths from −2 to 2 (negative: crop, as PyTorch's F.pad), cropping at most each axis' size."""
+    def fits(p):
+        return all(max(-lo, 0) + max(-hi, 0) <= n for (lo, hi), n in zip(p["pad_width"], shapes[0]))
+    ndim = len(shapes[0])
+    widths = st.tuples(*[st.tuples(st.integers(-2, 2), st.integers(-2, 2))] * ndim)
+    return st.fixed_dictionaries({"pad_width": widths, "value": st.sampled_from([0.0, 0.5])}).filter(fits)
+
+
+def _crop_pad(x, pad_width, value):
+    """NumPy reference of a pad with negative widths: crop, then pad."""
+    crop = tuple(slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(pad_width, x.shape))
+    return np.pad(x[crop], [(max(lo, 0), max(hi, 0)) for lo, hi in pad_width], constant_values=value)
+
+
 def int_index(shapes):
     """Integer indices into axis 0, with repeats (their gradients accumulate)."""
     n = shapes[0][0]
@@ -500,6 +515,9 @@ SPECS = [
       params=index_add_params),
     S("pad", lambda x, pad_width, value: rg.pad(x, pad_width, value=value),
       lambda x, pad_width, value: np.pad(x, pad_width, constant_values=value), shapes=NONSCALAR, params=pad_params,
+      torch=lambda x, pad_width, value: _F().pad(x, tuple(w for p in reversed(pad_width) for w in p), value=value)),
+    S("pad_crop", lambda x, pad_width, value: rg.pad(x, pad_width, value=value), _crop_pad, shapes=NONSCALAR,
+      params=crop_pad_params,
       torch=lambda x, pad_width, value: _F().pad(x, tuple(w for p in reversed(pad_width) for w in p), value=value)),
     S("concatenate", lambda *xs, axis: rg.concatenate(xs, axis=axis), lambda *xs, axis: np.concatenate(xs, axis),
       3, SAME3, params=one_axis, torch=lambda *xs, axis: torch.cat(xs, dim=axis)),

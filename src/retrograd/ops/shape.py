@@ -234,21 +234,50 @@ def index_add(shape, dtype, index, g):
 
 
 class Pad(UnaryOp):
-    """y = pad(x, widths, value);  x̄ = ȳ with the padding sliced off"""
+    """y = pad(x, widths, value);  x̄ = ȳ with the padding sliced off
+
+    A negative width crops, as in PyTorch: ``(-1, 2)`` drops the first entry
+    of the axis, then appends two. The vjp is the adjoint: slice the padding
+    off ȳ, then put zeros where x was cropped.
+    """
     name = "pad"
     __slots__ = ("widths", "value")
 
     def __init__(self, widths, value=0.0): self.widths, self.value = widths, value
     def extra_repr(self): return f"pad_width={self.widths}"
-    def forward(self, x): return xp.pad(x, self.widths, constant_values=self.value) if x.ndim else x.copy()
+
+    def forward(self, x):
+        if not x.ndim:
+            return x.copy()
+        widths = self.widths
+        if any(lo < 0 or hi < 0 for lo, hi in widths):
+            x = x[self._crop(x.shape)]
+            widths = tuple((max(lo, 0), max(hi, 0)) for lo, hi in widths)
+        return xp.pad(x, widths, constant_values=self.value)
+
+    def _crop(self, shape):
+        """The index that removes the negative widths' entries from an array of ``shape``."""
+        index = []
+        for axis, ((lo, hi), n) in enumerate(zip(self.widths, shape)):
+            start, stop = max(-lo, 0), n - max(-hi, 0)
+            if stop < start:
+                raise OpError(f"pad: widths {(lo, hi)} crop {start + n - stop} entries from axis {axis} "
+                              f"of size {n} (shape {tuple(shape)}); crop at most the axis' size")
+            index.append(slice(start, stop))
+        return tuple(index)
 
     def vjp(self, ns, g, y, x):
-        index = tuple(slice(lo, g.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))
-        return (ns.getitem(g, index),)
+        widths = self.widths
+        index = tuple(slice(max(lo, 0), g.shape[i] - max(hi, 0)) for i, (lo, hi) in enumerate(widths))
+        gx = ns.getitem(g, index)
+        if any(lo < 0 or hi < 0 for lo, hi in widths):  # zeros where x was cropped
+            gx = ns.pad(gx, tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in widths), 0.0)
+        return (gx,)
 
 
 def pad(x, pad_width, value: float = 0.0):
-    """Constant padding with NumPy's ``pad_width`` (an int, a pair, or a pair per axis)."""
+    """Constant padding with NumPy's ``pad_width`` (an int, a pair, or a pair per
+    axis); a negative width crops that many entries (PyTorch's ``F.pad``)."""
     nd = len(x.shape)
     w = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (nd, 2))
     return Pad(tuple((int(a), int(b)) for a, b in w), value)(x)
