@@ -69,19 +69,47 @@ METRICS = {"accuracy": accuracy}
 
 
 class Callback:
-    """Hooks called by ``fit``. Set ``loop.stop = True`` to end training."""
+    """Hooks called by ``fit``. Set ``loop.stop = True`` to end training.
+
+    A callback that keeps state across epochs (a best value, a patience
+    counter) returns it from ``state_dict()`` and takes it back in
+    ``load_state_dict()``: ``ModelCheckpoint`` saves it with the model and
+    ``fit(resume_from=...)`` restores it, so a resumed run decides exactly as
+    the uninterrupted one. State values are JSON scalars (None, bool, int,
+    float, str) or a dict of arrays."""
 
     def on_train_begin(self, loop):
-        """Called once before the first epoch."""
+        """Called once before the first epoch (``loop.initial_epoch`` > 0 when resuming)."""
         pass
 
     def on_epoch_end(self, loop, epoch: int, logs: dict):
         """Called after each epoch with its logs (loss, val_loss, metrics)."""
         pass
 
+    def on_epoch_complete(self, loop, epoch: int, logs: dict):
+        """Called after every callback's ``on_epoch_end`` for the epoch, when
+        the state of the run (callbacks included) is final: checkpoints are
+        written here."""
+        pass
+
     def on_train_end(self, loop):
         """Called once after the last epoch."""
         pass
+
+    def state_dict(self) -> dict:
+        """The state that must survive a resume (none by default)."""
+        return {}
+
+    def load_state_dict(self, state: dict):
+        """Restore ``state_dict()``; checks everything before changing anything."""
+        if state:
+            raise ValueError(f"{type(self).__name__} keeps no state; got {sorted(state)}")
+
+
+def _number_or_none(owner: str, name: str, value):
+    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+        raise ValueError(f"{owner}.load_state_dict: '{name}' must be a number or None, not {value!r}")
+    return value
 
 
 class EarlyStopping(Callback):
@@ -92,9 +120,14 @@ class EarlyStopping(Callback):
                  restore_best: bool = False):
         self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
         self.restore_best = restore_best
+        self._reset()
+
+    def _reset(self):
+        self.best, self.wait, self.best_state, self.stopped_epoch = None, 0, None, None
 
     def on_train_begin(self, loop):
-        self.best, self.wait, self.best_state, self.stopped_epoch = None, 0, None, None
+        if loop.initial_epoch == 0:  # a resumed run continues the state it was given
+            self._reset()
 
     def _better(self, value):
         if self.best is None:
@@ -119,32 +152,65 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_state is not None:
             loop.model.load_state_dict(self.best_state)
 
+    def state_dict(self) -> dict:
+        """``best``, ``wait``, ``stopped_epoch`` and (with ``restore_best``) the best weights."""
+        return {"best": None if self.best is None else float(self.best), "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_state": self.best_state}
+
+    def load_state_dict(self, state: dict):
+        name = "EarlyStopping"
+        if not isinstance(state, dict) or set(state) != {"best", "wait", "stopped_epoch", "best_state"}:
+            raise ValueError(f"{name}.load_state_dict: expected the keys best, wait, stopped_epoch, best_state")
+        best = _number_or_none(name, "best", state["best"])
+        wait, stopped = state["wait"], state["stopped_epoch"]
+        if type(wait) is not int or wait < 0:
+            raise ValueError(f"{name}.load_state_dict: 'wait' must be a non-negative integer, not {wait!r}")
+        if stopped is not None and type(stopped) is not int:
+            raise ValueError(f"{name}.load_state_dict: 'stopped_epoch' must be an integer or None, not {stopped!r}")
+        best_state = state["best_state"]
+        if best_state is not None and (not isinstance(best_state, dict) or not all(
+                hasattr(v, "shape") and hasattr(v, "dtype") for v in best_state.values())):
+            raise ValueError(f"{name}.load_state_dict: 'best_state' must be a dict of arrays or None")
+        self.best, self.wait, self.stopped_epoch = best, wait, stopped
+        self.best_state = None if best_state is None else {k: xp.asarray(v).copy() for k, v in best_state.items()}
+
 
 class ModelCheckpoint(Callback):
-    """Save model, optimizer, RNG state and ``epoch`` after each epoch (or only
-    when ``monitor`` improves), atomically. ``path`` may contain ``{epoch}``."""
+    """Save model, optimizer, scheduler, RNG state, the callbacks' state and
+    ``epoch`` after each epoch (or only when ``monitor`` improves), atomically.
+    ``path`` may contain ``{epoch}``. Resume with ``fit(resume_from=path)``."""
 
     def __init__(self, path: str, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "min"):
         self.path, self.monitor, self.save_best_only, self.mode = path, monitor, save_best_only, mode
         self.best = None
 
-    def on_epoch_end(self, loop, epoch, logs):
+    def on_epoch_complete(self, loop, epoch, logs):
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
                 raise KeyError(f"ModelCheckpoint: '{self.monitor}' is not logged; available: {sorted(logs)}")
             if self.best is not None and (value >= self.best if self.mode == "min" else value <= self.best):
                 return
-            self.best = value
-        checkpoint.save(self.path.format(epoch=epoch), loop.model, loop.optimizer, loop.scheduler, epoch=epoch,
-                        logs={k: float(v) for k, v in logs.items()})
+            self.best = float(value)
+        checkpoint.save(self.path.format(epoch=epoch), loop.model, loop.optimizer, loop.scheduler,
+                        callbacks=loop.callbacks, epoch=epoch, logs={k: float(v) for k, v in logs.items()})
+
+    def state_dict(self) -> dict:
+        """The best ``monitor`` value saved so far (``save_best_only``)."""
+        return {"best": self.best}
+
+    def load_state_dict(self, state: dict):
+        if not isinstance(state, dict) or set(state) != {"best"}:
+            raise ValueError("ModelCheckpoint.load_state_dict: expected the key best")
+        self.best = _number_or_none("ModelCheckpoint", "best", state["best"])
 
 
 class _Loop:
     """What callbacks can see and change."""
 
-    def __init__(self, model, optimizer, scheduler):
+    def __init__(self, model, optimizer, scheduler, callbacks=(), initial_epoch: int = 0):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.callbacks, self.initial_epoch = list(callbacks), initial_epoch
         self.stop = False
 
 
@@ -186,20 +252,39 @@ def _evaluate(model, loss_fn, data, metrics):
 
 def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, callbacks=(), metrics=(),
         scheduler=None, clip_grad_norm: float | None = None, initial_epoch: int = 0, progress: bool | None = None,
-        verbose: bool = True) -> History:
+        verbose: bool = True, resume_from=None) -> History:
     """Train ``model`` and return its ``History``.
 
     ``train_data`` / ``val_data``: re-iterable collections of ``(x, y)``
     batches (a ``rg.data.DataLoader``). ``metrics``: names from ``METRICS``
-    or ``{name: fn(output, target)}``. ``initial_epoch`` resumes a run (use it
-    with ``rg.load``). The progress bar (tqdm) shows the running loss; it is
-    off when stderr is not a terminal, or with ``progress=False``.
+    or ``{name: fn(output, target)}``. The progress bar (tqdm) shows the
+    running loss; it is off when stderr is not a terminal, or with
+    ``progress=False``.
+
+    ``resume_from``: a checkpoint written by ``ModelCheckpoint``; model,
+    optimizer, scheduler, RNG and the callbacks' state are restored from it
+    (all or nothing) and training goes on after its ``epoch``, exactly as the
+    uninterrupted run would have. ``initial_epoch`` is the lower-level way:
+    the epoch to continue after, with the state restored by ``rg.load``
+    (pass it ``callbacks=`` too; callbacks keep their state when
+    ``initial_epoch`` > 0).
     """
     from .nn.utils import clip_grad_norm_
 
     metrics = {m: METRICS[m] for m in metrics} if not isinstance(metrics, dict) else dict(metrics)
+    callbacks = list(callbacks)
+    if resume_from is not None:
+        if initial_epoch:
+            raise ValueError("fit: give resume_from or initial_epoch, not both (the checkpoint knows its epoch)")
+        arrays, header = checkpoint.read(resume_from)
+        initial_epoch = header["meta"].get("epoch")
+        if type(initial_epoch) is not int or initial_epoch < 0:
+            raise checkpoint.CheckpointError(f"fit: checkpoint {str(resume_from)!r} has epoch "
+                                             f"{initial_epoch!r}; resume_from needs one written by ModelCheckpoint")
+        checkpoint.restore(arrays, header, model, optimizer, scheduler, callbacks=callbacks,
+                           source=repr(str(resume_from)))
     history = History()
-    loop = _Loop(model, optimizer, scheduler)
+    loop = _Loop(model, optimizer, scheduler, callbacks, initial_epoch)
     for cb in callbacks:
         cb.on_train_begin(loop)
     for epoch in range(initial_epoch + 1, epochs + 1):
@@ -242,6 +327,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
             print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()), flush=True)
         for cb in callbacks:
             cb.on_epoch_end(loop, epoch, logs)
+        for cb in callbacks:
+            if hasattr(cb, "on_epoch_complete"):
+                cb.on_epoch_complete(loop, epoch, logs)
         if loop.stop:
             break
     for cb in callbacks:
