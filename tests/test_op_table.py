@@ -75,10 +75,7 @@ def test_first_order_gradcheck(spec, data):
 
 # ---------------------------------------------------------------- (b) second order
 # Known defects, each a strict xfail: the mark must go when the defect is fixed.
-KNOWN_SECOND_ORDER_DEFECTS = {
-    "binary_cross_entropy": "the target's gradient is computed from raw arrays, so ∂²ℓ/∂p∂y is missing "
-                            "under create_graph",
-}
+KNOWN_SECOND_ORDER_DEFECTS = {}
 
 
 def second_order_rows():

@@ -117,27 +117,99 @@ def take(x, indices, axis=None):
 
 def gather(x, axis, index):
     """PyTorch's ``gather`` (NumPy's ``take_along_axis``):
-    out[i][j] = x[i][index[i][j]] for ``axis=1``."""
+    out[i][j] = x[i][index[i][j]] for ``axis=1``.
+
+    Like PyTorch, ``index`` holds integers in [0, size of ``axis``) (a negative
+    index is refused, not counted from the end), has as many dimensions as ``x``
+    (0-d counts as 1-d) and is no larger than ``x`` along the other axes."""
     idx = _data(index)
-    nd = len(x.shape)
-    if idx.ndim != nd:
-        raise OpError(f"gather: index must have {nd} dimensions like the input, got shape {idx.shape}")
+    shape = tuple(x.shape)
+    if idx.dtype.kind not in "iu":
+        raise OpError(f"gather: index must hold integers, got {idx.dtype}{list(idx.shape)}")
+    nd = builtins.max(len(shape), 1)
+    if builtins.max(idx.ndim, 1) != nd:
+        raise OpError(f"gather: index must have {len(shape)} dimensions like the input of shape {shape}, "
+                      f"got shape {idx.shape}")
+    if not -nd <= axis < nd:
+        raise OpError(f"gather: axis {axis} is out of range for an input of shape {shape} (expected "
+                      f"{-nd} … {nd - 1})")
     axis %= nd
-    grids = xp.ogrid[tuple(slice(0, s) for s in idx.shape)]
-    full = tuple(idx if i == axis else grids[i] for i in range(nd))
-    return getitem(x, full)
+    x_shape, idx_shape = shape or (1,), idx.shape or (1,)
+    for d in range(nd):
+        if d != axis and idx_shape[d] > x_shape[d]:
+            raise OpError(f"gather: index of shape {idx.shape} is larger than the input of shape {shape} along "
+                          f"axis {d} (only axis {axis}, the gathered one, may be larger)")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= x_shape[axis]:
+            raise OpError(f"gather: index {lo if lo < 0 else hi} is out of range [0, {x_shape[axis]}) for axis "
+                          f"{axis} of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    source = x if shape else reshape(x, (1,))
+    grids = xp.ogrid[tuple(slice(0, s) for s in idx_shape)]
+    full = tuple(idx.reshape(idx_shape) if i == axis else grids[i] for i in range(nd))
+    out = getitem(source, full)
+    return out if idx.ndim else reshape(out, ())
 
 
-def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100):  # noqa: A002
-    """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
+def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *, weight=None):  # noqa: A002
+    """Negative log-likelihood of log-probabilities, PyTorch's ``F.nll_loss``:
+    ℓᵢ = −w_{yᵢ}·input[i, yᵢ], composed of a gather and a sum.
+
+    ``input``: log-probabilities (N, C, d1, ...) or unbatched (C,); ``target``:
+    integer class indices (N, d1, ...) or () in [0, C) — entries equal to
+    ``ignore_index`` add nothing and are not counted. ``weight`` (C,): a
+    rescaling per class (a constant); "mean" divides by the summed weights of
+    the counted targets (their number without weights), NaN when none counts.
+    """
+    if reduction not in ("mean", "sum", "none"):
+        raise OpError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+                      + ("" if isinstance(reduction, str) else "; pass class weights as weight=..."))
+    x = _data(input)
     y = _data(target)
+    if x.dtype.kind != "f":
+        raise OpError(f"nll_loss: input must be floating-point log-probabilities, got {x.dtype}{list(x.shape)}")
+    if x.ndim == 0 or x.shape[0 if x.ndim == 1 else 1] == 0:
+        raise OpError(f"nll_loss: input must be (N, C, d1, ...) or unbatched (C,) with C ≥ 1, got shape {x.shape}")
+    class_axis = 0 if x.ndim == 1 else 1
+    classes = x.shape[class_axis]
+    expected = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
+    if y.dtype.kind not in "iu" or y.shape != expected:
+        raise OpError(f"nll_loss: input of shape {x.shape} needs integer class indices of shape {expected}, got "
+                      f"{y.dtype}{list(y.shape)}")
+    w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
-    picked = gather(input, 1, xp.expand_dims(xp.where(keep, y, 0), 1))
-    losses = -reshape(picked, y.shape) * keep.astype(input.dtype)
+    safe = xp.where(keep, y, 0)
+    if safe.size:
+        lo, hi = int(safe.min()), int(safe.max())
+        if lo < 0 or hi >= classes:
+            raise OpError(f"nll_loss: class index out of range: the target holds {lo if lo < 0 else hi}, valid "
+                          f"classes are [0, {classes}) (entries equal to ignore_index={ignore_index} are skipped; "
+                          f"negative indices are refused, as in PyTorch)")
+    picked = reshape(gather(input, class_axis, xp.expand_dims(safe, class_axis)), y.shape)
+    counted = keep.astype(x.dtype) if w is None else w[safe] * keep
+    losses = -picked * counted
     if reduction == "none":
         return losses
     if reduction == "sum":
         return R.sum(losses)
-    if reduction != "mean":
-        raise OpError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    return R.sum(losses) * (1.0 / builtins.max(int(keep.sum()), 1))
+    denominator = float(counted.sum())
+    if denominator == 0:  # nothing counted: NaN like PyTorch, with a zero gradient (no entry moves it)
+        return R.sum(losses) * 0.0 + xp.asarray(xp.nan, dtype=x.dtype)
+    return R.sum(losses) * (1.0 / denominator)
+
+
+def _class_weight(weight, classes, dtype):
+    """nll_loss's ``weight`` as a (C,) array of the input's dtype, refused otherwise (as PyTorch does)."""
+    if weight is None:
+        return None
+    if getattr(weight, "requires_grad", False):
+        raise OpError("nll_loss: weight requires a gradient, but the loss is not differentiable with respect to "
+                      "weight (PyTorch refuses it too); pass weight.detach()")
+    w = _data(weight) if hasattr(weight, "dtype") else xp.asarray(weight, dtype=dtype)
+    if w.dtype.kind != "f" or w.shape != (classes,):
+        raise OpError(f"nll_loss: weight must be floating-point with one value per class, shape ({classes},), got "
+                      f"{w.dtype}{list(w.shape)}")
+    if w.dtype != dtype:
+        raise OpError(f"nll_loss: weight dtype {w.dtype} differs from the input's {dtype} (PyTorch refuses it "
+                      f"too); cast the weight to {dtype}")
+    return w

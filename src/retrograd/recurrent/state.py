@@ -47,8 +47,21 @@ def detach_state(state, requires_grad: bool = False):
     return rebuild_state(state, parts)
 
 
+def as_row_mask(mask, op: str = "stateful"):
+    """``mask`` as a boolean array: True marks the rows to act on. A mask of
+    another dtype is refused (0/1 integers would read as row numbers to some
+    and as truth values to others); choose rows by number with ``remap``."""
+    if isinstance(mask, (list, tuple)) and len(mask) == 0:
+        return xp.zeros(0, dtype=bool)
+    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    if m.dtype != bool:
+        raise OpError(f"{op}: a row mask must be boolean (True marks a row), got {m.dtype}{list(m.shape)}; "
+                      f"compare to build one (e.g. lengths == 0)")
+    return m
+
+
 def _row_mask(mask, part, batch_axis):
-    m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=bool)
+    m = as_row_mask(mask)
     axis = batch_axis % part.ndim
     if m.shape != (part.shape[axis],):
         raise OpError(f"stateful: row mask of shape {m.shape} does not match a state with {part.shape[axis]} rows "
@@ -85,15 +98,28 @@ def detach_rows(state, mask=None, batch_axis: int = -2):
 
 
 def select_rows(state, index, batch_axis: int = -2):
-    """Keep (and reorder) rows: for a batch whose size or order changes."""
+    """Keep (and reorder) rows: for a batch whose size or order changes.
+    ``index`` is a 1-d array of row numbers in [0, rows); a negative one is
+    refused (not counted from the end), as PyTorch's ``index_select`` does."""
     if state is None:
         return None
-    idx = xp.asarray(index)
+    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise OpError(f"remap: index must be a 1-d array of integer row numbers, got {idx.dtype}{list(idx.shape)}"
+                      + ("; for a boolean mask pass its row numbers (xp.flatnonzero(mask))" if idx.dtype == bool
+                         else ""))
     out = []
     for p in state_parts(state):
         axis = batch_axis % p.ndim
+        rows = p.shape[axis]
+        if idx.size:
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < 0 or hi >= rows:
+                raise OpError(f"remap: row {lo if lo < 0 else hi} is out of range [0, {rows}) for a state of shape "
+                              f"{tuple(p.shape)} (batch axis {axis}); negative rows are refused, not counted from "
+                              f"the end")
         out.append(ops.take(p, idx, axis=axis))
     return rebuild_state(state, tuple(out))
 
 
-__all__ = ["state_parts", "rebuild_state", "detach_state", "reset_rows", "detach_rows", "select_rows"]
+__all__ = ["state_parts", "rebuild_state", "detach_state", "as_row_mask", "reset_rows", "detach_rows", "select_rows"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..autograd.op import OpError
 from ..nn.module import Module
-from .state import detach_rows, detach_state, reset_rows, select_rows, state_parts
+from .state import as_row_mask, detach_rows, detach_state, reset_rows, select_rows, state_parts
 
 
 class Stateful(Module):
@@ -47,13 +47,18 @@ class Stateful(Module):
         return out
 
     def reset(self, mask=None):
-        """Start new sequences: all rows (mask None) or the rows where mask is True."""
+        """Start new sequences: all rows (mask None) or the rows where the boolean mask is True."""
+        if mask is not None:
+            as_row_mask(mask, "Stateful.reset")  # refused before anything changes, carried state or not
         self.state = None if mask is None or self.state is None else reset_rows(self.state, mask, self.batch_axis)
 
     def detach(self, mask=None):
-        """Cut the graph of all rows, or of the rows where mask is True."""
+        """Cut the graph of all rows, or of the rows where the boolean mask is True."""
+        if mask is not None:
+            as_row_mask(mask, "Stateful.detach")
         self.state = detach_rows(self.state, mask, self.batch_axis)
 
     def remap(self, index):
-        """Continue with the state rows ``index`` (e.g. a smaller last batch)."""
+        """Continue with the state rows ``index``, a 1-d array of row numbers in
+        [0, rows) (e.g. a smaller last batch); negative or out-of-range rows raise."""
         self.state = select_rows(self.state, index, self.batch_axis)
