@@ -1,14 +1,27 @@
 """Linear algebra: matmul (batched, with NumPy's vector rules) and the fused
-affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout)."""
+affine map ``linear`` (x·Wᵀ + b, PyTorch's weight layout).
+
+Like PyTorch, both refuse operands of different dtypes (NumPy would silently
+compute a float32 model on a float64 input in float64, gradients included).
+"""
 
 from __future__ import annotations
 
 from ..autograd.backend import xp
-from ..autograd.op import BinaryOp, TernaryOp
+from ..autograd.op import BinaryOp, OpError, TernaryOp
 
 
 def _mT(ns, a):
     return ns.swapaxes(a, -1, -2)
+
+
+def _same_dtype(op, a, b, what=("operands", "")) -> None:
+    """Refuse ``a`` and ``b`` of different dtypes, naming both (PyTorch: "expected
+    m1 and m2 to have the same dtype")."""
+    da, db = getattr(a, "dtype", None), getattr(b, "dtype", None)
+    if da is not db and da != db:
+        raise OpError(f"{op}: expected {what[0]} of the same dtype, got {da}{list(getattr(a, 'shape', ()))} and "
+                      f"{db}{list(getattr(b, 'shape', ()))}{what[1]}; convert one first, e.g. x.to(w.dtype)")
 
 
 class MatMul(BinaryOp):
@@ -21,7 +34,14 @@ class MatMul(BinaryOp):
     name, broadcasts = "matmul", True
     __slots__ = ()
 
-    def forward(self, a, b): return xp.matmul(a, b)
+    def forward(self, a, b):
+        try:
+            same = a.dtype is b.dtype
+        except AttributeError:  # a list constant: an array with NumPy's dtype, which must match too
+            a, b, same = xp.asarray(a), xp.asarray(b), False
+        if not same:
+            _same_dtype(self.name, a, b)
+        return xp.matmul(a, b)
 
     def vjp(self, ns, g, c, a, b):
         n = self.needs
@@ -55,6 +75,10 @@ class Linear(TernaryOp):
     __slots__ = ()
 
     def forward(self, x, w, b=None):
+        if x.dtype is not w.dtype:
+            _same_dtype(self.name, x, w, ("input and weight", ""))
+        if b is not None and b.dtype is not w.dtype:
+            _same_dtype(self.name, b, w, ("bias and weight", ""))
         if x.ndim > 2:  # one GEMM over all leading dimensions, not one per batch entry
             y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
         else:
