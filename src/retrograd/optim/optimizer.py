@@ -16,6 +16,12 @@ from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor, mark_modified
 
 
+def _is_number(value) -> bool:
+    """A real number (Python or NumPy scalar), not a bool or a string."""
+    return not isinstance(value, (bool, str, bytes)) and (isinstance(value, (int, float)) or
+                                                          hasattr(value, "__float__"))
+
+
 class Optimizer:
     """Base class: parameter groups, ``zero_grad``, ``step``, state save/load.
 
@@ -31,24 +37,83 @@ class Optimizer:
     as float tensors; here they are ints again after loading)."""
 
     def __init__(self, params, **hyper):
+        name = type(self).__name__
+        if isinstance(params, Tensor) or isinstance(params, dict):
+            raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, got "
+                            f"{type(params).__name__}; pass [tensor] or model.parameters()")
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
+            raise ValueError(f"{name}: optimizer got an empty parameter list")
+        self._hyper = {**type(self).defaults, **hyper}
+        self._check(self._hyper)
         self.param_groups = []
-        for g in groups:
-            group = {**type(self).defaults, **hyper, **{k: v for k, v in g.items() if k != "params"}}
-            group["params"] = list(g["params"])
-            for p in group["params"]:
-                if not isinstance(p, Tensor) or not p.requires_grad:
-                    raise ValueError(f"{type(self).__name__}: every parameter must be a Tensor that requires grad")
-            self._check(group)
-            self.param_groups.append(group)
         self.state = {}  # id(param) -> dict of state arrays and counters
+        for g in (params if isinstance(params[0], dict) else [{"params": params}]):
+            self.add_param_group(g)
+
+    def add_param_group(self, param_group: dict):
+        """Add a group of parameters with its own hyper-parameters (the others
+        come from the constructor's). Checked like PyTorch: every parameter a
+        leaf Tensor that requires grad, in no other group and not twice in this
+        one, and every hyper-parameter valid (``ValueError`` otherwise)."""
+        name = type(self).__name__
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise ValueError(f"{name}: a parameter group must be a dict with a 'params' entry, got "
+                             f"{type(param_group).__name__}")
+        raw = param_group["params"]
+        group = {**self._hyper, **{k: v for k, v in param_group.items() if k != "params"}}
+        group["params"] = [raw] if isinstance(raw, Tensor) else list(raw)
+        seen = set()
+        for i, p in enumerate(group["params"]):
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise ValueError(f"{name}: every parameter must be a Tensor that requires grad (parameter {i} "
+                                 f"of group {len(self.param_groups)} is {type(p).__name__})")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} of group "
+                                 f"{len(self.param_groups)} was computed by {p.grad_fn.name}); pass the leaf")
+            if id(p) in seen:
+                raise ValueError(f"{name}: parameter {i} appears twice in parameter group "
+                                 f"{len(self.param_groups)} (it would be updated twice per step)")
+            seen.add(id(p))
+        if any(id(p) in seen for g in self.param_groups for p in g["params"]):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        self._check(group)
+        self.param_groups.append(group)
+
+    # PyTorch's wording (after the class name, so lower case); a NaN fails every comparison: refused too.
+    rules: dict = {
+        "lr": "invalid learning rate: {}",
+        "eps": "invalid epsilon value: {}",
+        "momentum": "invalid momentum value: {}",
+        "weight_decay": "invalid weight_decay value: {}",
+        "lr_decay": "invalid lr_decay value: {}",
+        "initial_accumulator_value": "invalid initial_accumulator_value value: {}",
+        "alpha": "invalid alpha value: {}",
+    }
+    """Hyper-parameters that must be finite numbers ≥ 0, with the message for a bad one."""
 
     def _check(self, group):
-        if group.get("lr", 0) < 0:
-            raise ValueError(f"{type(self).__name__}: invalid learning rate {group['lr']}")
+        """Validate a group's hyper-parameters (``ValueError`` with PyTorch's wording):
+        the ``rules`` entries finite and ≥ 0, ``betas`` a pair in [0, 1), Nesterov
+        only with momentum > 0 and zero dampening."""
+        name = type(self).__name__
+        for key, message in self.rules.items():
+            if key not in group:
+                continue
+            v = group[key]
+            if not _is_number(v):
+                raise ValueError(f"{name}: {message.format(repr(v))} (must be a number)")
+            if not (math.isfinite(float(v)) and float(v) >= 0):
+                raise ValueError(f"{name}: {message.format(v)}")
+        if "betas" in group:
+            betas = group["betas"]
+            if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+                raise ValueError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r}")
+            for i, b in enumerate(betas):
+                if not _is_number(b) or not 0.0 <= float(b) < 1.0:
+                    raise ValueError(f"{name}: invalid beta parameter at index {i}: {b}")
+        if group.get("nesterov") and (group.get("momentum", 0) <= 0 or group.get("dampening", 0) != 0):
+            raise ValueError(f"{name}: Nesterov momentum requires a momentum and zero dampening")
 
     def params(self):
         """Every parameter, in group order."""
@@ -143,6 +208,8 @@ class Optimizer:
                              f"{[len(g['params']) for g in self.param_groups]} parameters)")
         params = self.params()
         hypers = [{k: self.restore_hyper(k, v) for k, v in saved.items() if k != "params"} for saved in groups]
+        for group, hyper in zip(self.param_groups, hypers):
+            self._check({**group, **hyper})
         state = {}
         for i, saved in state_dict["state"].items():
             if not 0 <= int(i) < len(params):
@@ -194,8 +261,6 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov)
 
