@@ -62,6 +62,16 @@ def _check(name, x, h0, w_ih, w_hh, k):
         raise OpError(f"{name}: initial state of shape {h0.shape}, expected {(x.shape[1], hidden)}")
 
 
+def _check_dtypes(name, w_ih, **arrays):
+    """Refuse an input, state or weight whose dtype differs from ``w_ih``'s, as
+    PyTorch's recurrent layers do (NumPy would run a float32 layer on a float64
+    input in float64, and hand float64 gradients to float32 weights)."""
+    for what, a in arrays.items():
+        if a is not None and a.dtype != w_ih.dtype:
+            raise OpError(f"{name}: {what} dtype ({a.dtype}) does not match weight dtype ({w_ih.dtype}); "
+                          f"convert the {what}: {what}.to({w_ih.dtype}), or the model: model.to({a.dtype})")
+
+
 def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
     T, B, I = x.shape
     G = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, w_ih.shape[0])
@@ -142,6 +152,7 @@ class LSTMLayer(_SequenceOp):
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         _check(self.name, x, h0, w_ih, w_hh, 4)
+        _check_dtypes(self.name, w_ih, input=x, h0=h0, c0=c0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
         T, B, _ = x.shape
         H = w_hh.shape[1]
         G = _input_projection(x, w_ih, b_ih, b_hh)
@@ -239,6 +250,7 @@ class GRULayer(_SequenceOp):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         _check(self.name, x, h0, w_ih, w_hh, 3)
+        _check_dtypes(self.name, w_ih, input=x, h0=h0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
         T, B, _ = x.shape
         H = w_hh.shape[1]
         Z = _input_projection(x, w_ih, b_ih, None, extra_bias=False)  # becomes the gates r, z, n
@@ -336,6 +348,7 @@ class RNNLayer(_SequenceOp):
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         _check(self.name, x, h0, w_ih, w_hh, 1)
+        _check_dtypes(self.name, w_ih, input=x, h0=h0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
         T, B, _ = x.shape
         H = w_hh.shape[1]
         A = _input_projection(x, w_ih, b_ih, b_hh)
