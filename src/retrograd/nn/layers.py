@@ -172,6 +172,9 @@ class LeakyReLU(Module):
     def forward(self, x):
         return ops.leaky_relu(x, self.negative_slope)
 
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
+
 
 class ELU(Module):
     """x for x > 0, α(eˣ − 1) otherwise."""
@@ -182,6 +185,9 @@ class ELU(Module):
 
     def forward(self, x):
         return ops.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):
