@@ -739,3 +739,140 @@ SPECS_ISSUE_9 = [
 SPECS += SPECS_ISSUE_9
 SPEC.update({s.name: s for s in SPECS_ISSUE_9})
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- issue 9: loss options
+# weight, label_smoothing, pos_weight, ignore_index of any value, unbatched (C,) inputs and
+# probability targets as a differentiable input. Their refusals are tested in tests/test_losses_edges.py.
+LOGITS_OR_UNBATCHED = st.one_of(LOGITS, st.integers(1, 4).map(lambda c: ((c,),)))
+
+
+def _classes(shape):
+    return shape[0] if len(shape) == 1 else shape[1]
+
+
+def _row_distribution(a):
+    """Each row (along the class axis) a probability distribution: probability targets."""
+    return np.exp(_log_softmax(a, 0 if a.ndim == 1 else 1))
+
+
+def _class_index_options(smoothing):
+    def params(shapes):
+        shape = shapes[0]
+        c = _classes(shape)
+        batch = () if len(shape) == 1 else (shape[0],) + shape[2:]
+
+        def targets(ignore_index):
+            def make(r):
+                y = np.array(r.integers(0, c, batch))
+                flat = y.reshape(-1)  # a view, 0-d included
+                if y.size > 1:
+                    flat[0] = ignore_index  # ignored (any value, a class included): adds nothing
+                if (y == ignore_index).all():
+                    flat[-1] = (ignore_index + 1) % c  # one entry still counts (the mean stays finite)
+                return y
+            return _seeded(make)
+        options = {"weight": st.one_of(st.none(), _seeded(lambda r: 0.2 + r.random(c))),
+                   "reduction": st.sampled_from(["mean", "sum", "none"])}
+        if smoothing:
+            options["label_smoothing"] = st.sampled_from([0.0, 0.1, 0.6])
+        return st.sampled_from([-100, -1] + ([0, c - 1] if c > 1 else [])).flatmap(lambda k: st.fixed_dictionaries(
+            {"target": targets(k), "ignore_index": st.just(k), **options}))
+    return params
+
+
+def probability_target_options(shapes):
+    c = _classes(shapes[0])
+    return st.fixed_dictionaries({"weight": st.one_of(st.none(), _seeded(lambda r: 0.2 + r.random(c))),
+                                  "label_smoothing": st.sampled_from([0.0, 0.1, 0.6]),
+                                  "reduction": st.sampled_from(["mean", "sum", "none"])})
+
+
+def _cross_entropy_full(z, target, reduction, ignore_index=-100, weight=None, label_smoothing=0.0):
+    """PyTorch's cross-entropy written out: −Σ_c T·log softmax(z), T the (smoothed, weighted) target."""
+    unbatched = z.ndim == 1
+    if unbatched:
+        z, target = z[None], target[None]
+    c, eps = z.shape[1], label_smoothing
+    w = np.ones(c) if weight is None else weight
+    w_c = w.reshape((1, c) + (1,) * (z.ndim - 2))
+    logp = _log_softmax(z, 1)
+    if target.dtype.kind == "f":
+        loss = -((target * (1 - eps) + eps / c) * w_c * logp).sum(axis=1)
+        denominator = loss.size
+    else:
+        keep = target != ignore_index
+        yi = np.expand_dims(np.where(keep, target, 0), 1)
+        onehot = np.zeros_like(z)
+        np.put_along_axis(onehot, yi, 1.0, axis=1)
+        loss = -(((1 - eps) * onehot + eps / c) * w_c * np.expand_dims(keep, 1) * logp).sum(axis=1)
+        denominator = (np.take_along_axis(w_c * np.ones_like(z), yi, axis=1).squeeze(1) * keep).sum()
+    if unbatched:
+        loss = loss[0]
+    return {"none": loss, "sum": loss.sum(), "mean": loss.sum() / denominator}[reduction]
+
+
+def _torch_array(a):
+    return None if a is None else torch.from_numpy(a) if isinstance(a, np.ndarray) else a
+
+
+def _torch_cross_entropy(z, target, reduction, ignore_index=-100, weight=None, label_smoothing=0.0):
+    return _F().cross_entropy(z, _torch_array(target), weight=_torch_array(weight), ignore_index=ignore_index,
+                              reduction=reduction, label_smoothing=label_smoothing)
+
+
+def _weight_shapes(shape, r):
+    """A shape that broadcasts to ``shape`` without growing it: some axes 1, some leading axes dropped."""
+    kept = tuple(s if r.random() < 0.5 else 1 for s in shape)
+    return kept[r.integers(0, len(shape) + 1):]
+
+
+def binary_weight_options(with_pos_weight):
+    def params(shapes):
+        shape = shapes[0]
+        weight = st.one_of(st.none(), _seeded(lambda r: np.asarray(0.2 + r.random(_weight_shapes(shape, r)))))
+        options = {"weight": weight, "reduction": st.sampled_from(["mean", "sum", "none"])}
+        if with_pos_weight:
+            options["pos_weight"] = st.one_of(st.none(), _seeded(
+                lambda r: np.asarray(0.2 + 2 * r.random(_weight_shapes(shape, r)))))
+        return st.fixed_dictionaries(options)
+    return params
+
+
+def _bce_full(p, y, reduction, weight=None):
+    loss = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _bce_logits_full(z, y, reduction, weight=None, pos_weight=None):
+    q = 1.0 if pos_weight is None else pos_weight
+    loss = (1 - y) * z + (1 + (q - 1) * y) * np.logaddexp(0.0, -z)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _nll_options(z, target, reduction, ignore_index, weight):
+    return rg.nll_loss(rg.log_softmax(z, 0 if z.ndim == 1 else 1), target, reduction, ignore_index, weight=weight)
+
+
+SPECS_LOSS_OPTIONS = [
+    S("cross_entropy_options", rg.cross_entropy, _cross_entropy_full, shapes=LOGITS_OR_UNBATCHED,
+      params=_class_index_options(smoothing=True), torch=_torch_cross_entropy),
+    S("cross_entropy_probability_targets_differentiable", rg.cross_entropy, _cross_entropy_full, 2,
+      LOGITS_OR_UNBATCHED.map(lambda s: (s[0], s[0])), (None, _row_distribution), probability_target_options,
+      torch=_torch_cross_entropy),
+    S("nll_loss_options", _nll_options, _cross_entropy_full, shapes=LOGITS_OR_UNBATCHED,
+      params=_class_index_options(smoothing=False),
+      torch=lambda z, target, reduction, ignore_index, weight: _F().nll_loss(
+          torch.log_softmax(z, 0 if z.ndim == 1 else 1), _torch_array(target), weight=_torch_array(weight),
+          ignore_index=ignore_index, reduction=reduction)),
+    S("binary_cross_entropy_weighted", rg.binary_cross_entropy, _bce_full, 2, SAME2, (probability, probability),
+      binary_weight_options(False), torch=lambda p, y, reduction, weight: _F().binary_cross_entropy(
+          p, y, weight=_torch_array(weight), reduction=reduction)),
+    S("binary_cross_entropy_with_logits_weighted", rg.binary_cross_entropy_with_logits, _bce_logits_full, 2, SAME2,
+      (None, probability), binary_weight_options(True),
+      torch=lambda z, y, reduction, weight, pos_weight: _F().binary_cross_entropy_with_logits(
+          z, y, weight=_torch_array(weight), pos_weight=_torch_array(pos_weight), reduction=reduction)),
+]
+SPECS += SPECS_LOSS_OPTIONS
+SPEC.update({s.name: s for s in SPECS_LOSS_OPTIONS})
+assert len(SPEC) == len(SPECS), "two rows share a name"
