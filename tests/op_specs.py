@@ -876,3 +876,94 @@ SPECS_LOSS_OPTIONS = [
 SPECS += SPECS_LOSS_OPTIONS
 SPEC.update({s.name: s for s in SPECS_LOSS_OPTIONS})
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- issue 9: the convolution family
+# Grouped conv2d, conv1d and conv_transpose2d against NumPy references written from their
+# definitions (windows per group; the transposed conv as an explicit scatter) and PyTorch.
+@st.composite
+def _grouped_shapes(draw, spatial, transposed=False):
+    """(x, weight, bias) shapes with 1 or 2 groups: conv weight (g·o, c, k…), transposed (g·c, o, k…);
+    the bias (g·o,) lets the params strategy read the groups back."""
+    g, c, o = draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    n, k = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+    sizes = tuple(draw(st.integers(3, 5)) for _ in range(spatial))
+    weight = (g * c, o) if transposed else (g * o, c)
+    return (n, g * c) + sizes, weight + (k,) * spatial, (g * o,)
+
+
+GROUPED_CONV2D, CONV1D, CONV_TRANSPOSE2D = _grouped_shapes(2), _grouped_shapes(1), _grouped_shapes(2, True)
+
+
+def grouped_conv_params(shapes):
+    """stride, padding, dilation and the groups the shapes were drawn with, the kernel fitting."""
+    x, w = shapes[0], shapes[1]
+    smallest, k = min(x[2:]), w[2]
+
+    def fits(p):
+        return p["dilation"] * (k - 1) + 1 <= smallest + 2 * p["padding"]
+    return st.fixed_dictionaries({"stride": st.integers(1, 2), "padding": st.integers(0, 1),
+                                  "dilation": st.integers(1, 2), "groups": st.just(x[1] // w[1])}).filter(fits)
+
+
+def transpose_params(shapes):
+    """stride, padding, output_padding (< stride or < dilation), dilation, groups, with a non-empty output."""
+    x, w, b = shapes
+    k = w[2]
+
+    def valid(p):
+        small = p["output_padding"] < p["stride"] or p["output_padding"] < p["dilation"]
+        return small and (min(x[2:]) - 1) * p["stride"] - 2 * p["padding"] + p["dilation"] * (k - 1) + 1 > 0
+    return st.fixed_dictionaries({"stride": st.integers(1, 2), "padding": st.integers(0, 1),
+                                  "output_padding": st.integers(0, 1), "dilation": st.integers(1, 2),
+                                  "groups": st.just(b[0] // w[1])}).filter(valid)
+
+
+def _grouped_conv2d(x, w, b, stride, padding, dilation, groups):
+    parts = zip(np.split(x, groups, axis=1), np.split(w, groups, axis=0))
+    out = np.concatenate([_conv2d(xg, wg, None, stride, padding, dilation) for xg, wg in parts], axis=1)
+    return out + b[:, None, None]
+
+
+def _conv1d(x, w, b, stride, padding, dilation, groups):
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
+    span = dilation * (w.shape[2] - 1) + 1
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=2)[:, :, ::stride, ::dilation]  # (N, C, L, k)
+    parts = zip(np.split(win, groups, axis=1), np.split(w, groups, axis=0))
+    return np.concatenate([np.einsum("ncli,oci->nol", xg, wg) for xg, wg in parts], axis=1) + b[:, None]
+
+
+def _conv_transpose2d(x, w, b, stride, padding, output_padding, dilation, groups):
+    """Each input pixel (i, j) adds x·w's kernel at (s·i, s·j), spaced by the dilation; then crop."""
+    n, c, h, wd = x.shape
+    og, k = w.shape[1], w.shape[2]
+    cg, span = c // groups, dilation * (k - 1) + 1
+    full = np.zeros((n, og * groups, (h - 1) * stride + span + output_padding,
+                     (wd - 1) * stride + span + output_padding))
+    for g in range(groups):
+        xs, ws = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
+        for i in range(h):
+            for j in range(wd):
+                full[:, g * og:(g + 1) * og, i * stride:i * stride + span:dilation,
+                     j * stride:j * stride + span:dilation] += np.einsum("nc,cokl->nokl", xs[:, :, i, j], ws)
+    p = padding
+    return full[:, :, p:full.shape[2] - p, p:full.shape[3] - p] + b[:, None, None]
+
+
+SPECS_CONV_FAMILY = [
+    S("conv2d_groups", lambda x, w, b, **p: rg.nn.functional.conv2d(x, w, b, **p), _grouped_conv2d, 3,
+      GROUPED_CONV2D, params=grouped_conv_params,
+      torch=lambda x, w, b, stride, padding, dilation, groups: _F().conv2d(x, w, b, stride, padding, dilation,
+                                                                           groups)),
+    S("conv1d", lambda x, w, b, **p: rg.nn.functional.conv1d(x, w, b, **p), _conv1d, 3, CONV1D,
+      params=grouped_conv_params,
+      torch=lambda x, w, b, stride, padding, dilation, groups: _F().conv1d(x, w, b, stride, padding, dilation,
+                                                                           groups)),
+    S("conv_transpose2d", lambda x, w, b, **p: rg.nn.functional.conv_transpose2d(x, w, b, **p), _conv_transpose2d,
+      3, CONV_TRANSPOSE2D, params=transpose_params,
+      torch=lambda x, w, b, stride, padding, output_padding, dilation, groups: _F().conv_transpose2d(
+          x, w, b, stride, padding, output_padding, groups, dilation)),
+]
+SPECS += SPECS_CONV_FAMILY
+SPEC.update({s.name: s for s in SPECS_CONV_FAMILY})
+assert len(SPEC) == len(SPECS), "two rows share a name"
