@@ -55,6 +55,22 @@ def test_bad_conv_layers_are_refused_at_construction(name, args, kwargs, shape, 
     assert name in str(caught.value)
 
 
+@requires_torch
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("MaxPool2d", dict(kernel_size=2, stride=0), "stride must be positive"),
+    ("MaxPool2d", dict(kernel_size=0), "kernel_size must be positive"),
+    ("MaxPool2d", dict(kernel_size=3, padding=2), "padding 2 must be at most half the kernel size"),
+    ("MaxPool2d", dict(kernel_size=2, dilation=0), "dilation must be positive"),
+    ("AvgPool2d", dict(kernel_size=2, padding=-1), "padding must be non-negative"),
+    ("AvgPool2d", dict(kernel_size=(2, 2, 2)), "kernel_size must be an int or a tuple of 2"),
+])
+def test_bad_pooling_layers_are_refused_at_construction(name, kwargs, message):
+    with pytest.raises((ValueError, RuntimeError, TypeError)):
+        getattr(torch.nn, name)(**kwargs)(torch.zeros(1, 1, 6, 6))
+    with pytest.raises(ValueError, match=f"{name}: {message}"):
+        getattr(nn, name)(**kwargs)
+
+
 def test_unsupported_padding_modes_are_refused_not_ignored():
     """PyTorch's reflect/replicate/circular modes are not computed yet: refused, never zero-padded silently."""
     for mode in ("reflect", "replicate", "circular"):

@@ -488,6 +488,14 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()
+        layer = type(self).__name__
+        kernel = _conv_tuple(kernel_size, 2, "kernel_size", layer, 1)
+        if stride is not None:
+            _conv_tuple(stride, 2, "stride", layer, 1)
+        _conv_tuple(dilation, 2, "dilation", layer, 1)
+        pads = _conv_tuple(padding, 2, "padding", layer, 0)
+        if any(p > k // 2 for p, k in zip(pads, kernel)):
+            raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
 
     def forward(self, x):
