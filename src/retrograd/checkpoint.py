@@ -387,7 +387,8 @@ def _check_header(h) -> None:
     if not isinstance(tensors, dict):
         _fail("tensors", "is not an object")
     for name, t in tensors.items():
-        if (not isinstance(t, dict) or set(t) != {"dtype", "shape", "sha256"} or t["dtype"] not in DTYPES
+        if (not isinstance(t, dict) or set(t) != {"dtype", "shape", "sha256"}
+                or not isinstance(t["dtype"], str) or t["dtype"] not in DTYPES
                 or not isinstance(t["shape"], list) or len(t["shape"]) > MAX_NDIM
                 or not all(type(d) is int and d >= 0 for d in t["shape"])
                 or not isinstance(t["sha256"], str) or not _SHA256.fullmatch(t["sha256"])):
@@ -429,6 +430,9 @@ def _check_optimizer_section(o) -> None:
         for key, v in g.items():
             if key != "params" and not (_is_scalar(v) or isinstance(v, list) and all(map(_is_scalar, v))):
                 _fail(f"{where}.{key}", f"is {_short(v)}; expected a number, string, boolean or list of them")
+    numbering = [i for g in groups for i in g["params"]]
+    if numbering != list(range(len(numbering))):
+        _fail("optimizer.param_groups", f"number their parameters {_short(numbering)}, not 0, 1, 2, ... in order")
     scalars = o["scalars"]
     if not isinstance(scalars, dict):
         _fail("optimizer.scalars", "is not an object")
