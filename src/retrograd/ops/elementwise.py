@@ -47,6 +47,14 @@ def _integral(v) -> bool:
     return dtype.kind in "iub" if dtype is not None else isinstance(v, int)
 
 
+def _python_scalar(v):
+    """A NumPy scalar as the Python number it holds (NumPy treats those as
+    "weak": they do not promote an array's dtype); anything else unchanged."""
+    if type(v) is not backend.ndarray and getattr(v, "shape", None) == () and hasattr(v, "item"):
+        return v.item()
+    return v
+
+
 def _same_float(y, x):
     """y in x's floating dtype (SciPy's special functions compute float16 in
     float64; PyTorch keeps float16)."""
@@ -473,19 +481,24 @@ class Clamp(UnaryOp):
     ``save`` like any array the vjp needs, and freed after it.
     """
     name = "clamp"
-    __slots__ = ("tie",)
+    __slots__ = ("tie", "float_bound")
 
     def __init__(self, lo=None, hi=None):
         if lo is None and hi is None:
             raise OpError("clamp: at least one of min and max must be given")
+        lo, hi = _python_scalar(lo), _python_scalar(hi)  # a NumPy scalar bound does not promote x (PyTorch)
         self.save(lo=lo, hi=hi)
         self.tie = _tie((1.0, 0.0))
+        self.float_bound = type(lo) is float or type(hi) is float
 
     def extra_repr(self):
         bounds = getattr(self, "saved", None)
         return "bounds released" if bounds is None else f"min={bounds['lo']}, max={bounds['hi']}"
 
-    def forward(self, x): return xp.clip(x, self.saved["lo"], self.saved["hi"])
+    def forward(self, x):
+        if self.float_bound:  # an integer x with a float bound: the default float dtype (PyTorch)
+            x = _floating(x)
+        return xp.clip(x, self.saved["lo"], self.saved["hi"])
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)

@@ -181,6 +181,9 @@ def var(x, axis=None, keepdims=False, ddof: int = 0):
 
 def std(x, axis=None, keepdims=False, ddof: int = 0):
     """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind not in "fc":
+        _require_float("std", x)
     return Sqrt()(var(x, axis, keepdims, ddof))
 
 
