@@ -173,7 +173,7 @@ class BCEWithLogits(BinaryOp):
         if q is None:
             gz = (ns.sigmoid(z) - y) * s
         else:
-            gz = (ns.sigmoid(z) * (1 + (q - 1) * y) - q * y) * s
+            gz = (ns.sigmoid(z) * (y * (q - 1) + 1) - y * q) * s  # tensors first: arrays on the right
         gy = None
         if self.needs[1]:
             if q is None:
@@ -181,7 +181,7 @@ class BCEWithLogits(BinaryOp):
             elif isinstance(z, xp.ndarray):
                 gy = -(z - (q - 1) * (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(-z, 0))) * s
             else:  # under create_graph: softplus(−z) = −log σ(z) as a differentiable op
-                gy = -(z - (q - 1) * softplus(-z)) * s
+                gy = -(z - softplus(-z) * (q - 1)) * s
         return gz, gy
 
 
