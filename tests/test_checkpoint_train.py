@@ -256,6 +256,38 @@ def test_early_stopping_resumed_mid_patience_stops_when_the_uninterrupted_run_st
         np.testing.assert_array_equal(model.state_dict()[k], v, err_msg=k)
 
 
+def test_callbacks_restored_by_rg_load_keep_their_state_through_fit_with_initial_epoch(tmp_path):
+    scores = {1: 1.0, 2: 2.0, 3: 3.0, 4: 0.5, 5: 4.0, 6: 5.0}
+    _scripted_run(str(tmp_path), scores, epochs=2, patience=2)
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    stop = rg.train.EarlyStopping(monitor="score", patience=2, restore_best=True)
+    callbacks = [_Scores(scores), stop, rg.train.ModelCheckpoint(str(tmp_path / "again{epoch}.safetensors")),
+                 rg.train.ModelCheckpoint(str(tmp_path / "best.safetensors"), monitor="score", save_best_only=True)]
+    epoch = rg.load(tmp_path / "epoch2.safetensors", model, opt, callbacks=callbacks)["epoch"]
+    x, y = _data(n=32)
+    history = rg.train.fit(model, rg.cross_entropy, opt, DataLoader((x, y), batch_size=8), epochs=6,
+                           callbacks=callbacks, initial_epoch=epoch, progress=False, verbose=False)
+    assert history.epochs == [3] and stop.stopped_epoch == 3
+
+
+def test_resume_from_a_plain_checkpoint_without_callbacks(tmp_path):
+    model = nn.Linear(4, 3)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    rg.save(tmp_path / "plain.safetensors", model, opt, epoch=1)
+    x, y = _data(n=32)
+    history = rg.train.fit(model, rg.cross_entropy, opt, DataLoader((x, y), batch_size=8), epochs=3,
+                           resume_from=tmp_path / "plain.safetensors", progress=False, verbose=False)
+    assert history.epochs == [2, 3]
+    with pytest.raises(ValueError, match="not both"):
+        rg.train.fit(model, rg.cross_entropy, opt, DataLoader((x, y)), epochs=3, initial_epoch=1,
+                     resume_from=tmp_path / "plain.safetensors", progress=False, verbose=False)
+    rg.save(tmp_path / "no_epoch.safetensors", model, opt)
+    with pytest.raises(rg.CheckpointError, match="has epoch None"):
+        rg.train.fit(model, rg.cross_entropy, opt, DataLoader((x, y)), epochs=3,
+                     resume_from=tmp_path / "no_epoch.safetensors", progress=False, verbose=False)
+
+
 def test_save_best_only_keeps_the_best_checkpoint_across_a_resume(tmp_path):
     scores = {1: 1.0, 2: 2.0, 3: 3.0}
     _scripted_run(str(tmp_path), scores, epochs=2, patience=10)

@@ -159,11 +159,11 @@ def _host_array(name: str, value) -> np.ndarray:
     a = backend.to_numpy(value)
     if not isinstance(a, np.ndarray):
         raise TypeError(f"rg.save: {name} is a {type(value).__name__}, not an array")
-    le = a.dtype.newbyteorder("<") if a.dtype.byteorder not in "|<=" else a.dtype
-    if np.dtype(le).newbyteorder("<") not in _CODES:
+    little_endian = a.dtype.newbyteorder("<")
+    if little_endian not in _CODES:
         raise TypeError(f"rg.save: {name} has dtype {a.dtype}, which a checkpoint cannot hold "
                         f"(it holds {', '.join(str(d) for d in _CODES)}); cast it first")
-    return np.require(a, dtype=np.dtype(le).newbyteorder("<"), requirements="C")
+    return np.require(a, dtype=little_endian, requirements="C")  # unlike ascontiguousarray, keeps 0-d arrays 0-d
 
 
 def _encode(tensors: dict, header: dict) -> bytes:
@@ -511,10 +511,10 @@ def restore(arrays: dict, header: dict, model=None, optimizer=None, scheduler=No
         if "last_epoch" in sched_state and type(sched_state["last_epoch"]) is not int:
             fail(f"has scheduler.last_epoch {_short(sched_state['last_epoch'])}, not an integer")
     cb_states = None
-    if callbacks is not None:
-        callbacks = list(callbacks)
-        if "callbacks" not in header:
-            fail("holds no callback state (ModelCheckpoint of rg.train.fit writes it)")
+    callbacks = None if callbacks is None else list(callbacks)
+    if callbacks and "callbacks" not in header:
+        fail("holds no callback state (ModelCheckpoint of rg.train.fit writes it)")
+    if callbacks is not None and "callbacks" in header:
         cb_states = _callback_states(arrays, header["callbacks"], callbacks, fail)
     rng = header.get("rng") if restore_rng else None
 
@@ -529,15 +529,15 @@ def restore(arrays: dict, header: dict, model=None, optimizer=None, scheduler=No
         if sched_state is not None:
             before = scheduler.state_dict()
             scheduler.load_state_dict(sched_state)
-            undo.append(lambda: scheduler.load_state_dict(before))
+            undo.append(lambda before=before: scheduler.load_state_dict(before))
         if opt_state is not None:
             groups, state = [dict(g) for g in optimizer.param_groups], optimizer.state
             optimizer.load_state_dict(opt_state)
             undo.append(lambda: _restore_optimizer(optimizer, groups, state))
         if rng is not None:
-            before_rng = rg_random.get_rng_state()
+            before = rg_random.get_rng_state()
             rg_random.set_rng_state(rng)
-            undo.append(lambda: rg_random.set_rng_state(before_rng))
+            undo.append(lambda before=before: rg_random.set_rng_state(before))
         if model_state is not None:  # last: checked like Module.load_state_dict checks, it cannot fail
             model.load_state_dict(model_state, strict=strict)
     except Exception as e:
@@ -545,7 +545,7 @@ def restore(arrays: dict, header: dict, model=None, optimizer=None, scheduler=No
             step()
         if isinstance(e, CheckpointError):
             raise
-        fail(f"does not fit: {type(e).__name__}: {e}")
+        raise CheckpointError(f"checkpoint {source} does not fit: {type(e).__name__}: {e}") from e
     return header["meta"]
 
 
@@ -620,7 +620,11 @@ def _optimizer_state(arrays: dict, saved: dict, optimizer, fail) -> dict:
     check = getattr(optimizer, "_check", None)
     for k, (g, own) in enumerate(zip(groups, optimizer.param_groups)):
         hyper = {key: v for key, v in g.items() if key != "params"}
-        _check_like(hyper, {key: v for key, v in own.items() if key != "params"}, f"param_groups[{k}]", fail)
+        unknown = sorted(set(hyper) - set(own))
+        if unknown:
+            fail(f"has param_groups[{k}] with hyper-parameters {unknown} that {name} does not have")
+        # a hyper-parameter the file lacks (saved before the optimizer had it) keeps its current value
+        _check_like(hyper, {key: own[key] for key in hyper}, f"param_groups[{k}]", fail)
         try:
             candidate = {**own, **{key: optimizer.restore_hyper(key, v) for key, v in hyper.items()}}
             if check is not None:
