@@ -439,3 +439,6 @@ def test_checkpoints_follow_the_umask_like_torch_save(tmp_path):
     finally:
         os.umask(old)
     assert (os.stat(tmp_path / "m.safetensors").st_mode & 0o777) == 0o640
+    os.chmod(tmp_path / "m.safetensors", 0o600)  # made private by its owner: overwriting keeps that
+    rg.save(tmp_path / "m.safetensors", nn.Linear(2, 2))
+    assert (os.stat(tmp_path / "m.safetensors").st_mode & 0o777) == 0o600

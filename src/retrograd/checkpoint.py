@@ -16,12 +16,13 @@ optimizer, scheduler, RNG, callbacks) is built and checked against its target
 before the first one is assigned, so a failed load leaves them all as they
 were.
 
-The write is atomic: the bytes go to a temporary file in the same folder
-(created like any file, so it follows the umask as ``torch.save``'s do), which
-is flushed, fsync'ed and renamed over the target (then the folder is
+The write is atomic: the bytes go to a temporary file in the same folder,
+which is flushed, fsync'ed and renamed over the target (then the folder is
 fsync'ed). A crash or a kill at any moment leaves either the previous
-checkpoint or the new one; the temporary a killed writer left behind is
-removed by the next save of the same checkpoint.
+checkpoint or the new one; the temporary a killed writer left behind
+(``.NAME.retrograd-PID-XXXXXXXX.tmp``, its writer gone) is removed by the next
+save of the same checkpoint. The file's mode is what ``torch.save`` gives:
+from the umask for a new file, the replaced file's for an existing one.
 """
 
 from __future__ import annotations
@@ -237,6 +238,11 @@ def _atomic_write(path: str, payload: bytes) -> None:
         except FileExistsError:  # pragma: no cover - 32 random bits collided
             continue
     try:
+        if hasattr(os, "fchmod"):
+            try:  # overwriting keeps the file's mode, as torch.save's open(path, "wb") does
+                os.fchmod(fd, os.stat(path).st_mode & 0o7777)
+            except FileNotFoundError:
+                pass
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()
