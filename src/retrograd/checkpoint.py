@@ -89,6 +89,14 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _finite(value) -> bool:
+    """A finite number that fits a float (JSON integers have no bound)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
 def _is_scalar(value) -> bool:
     return value is None or isinstance(value, (bool, str)) or _is_number(value)
 
@@ -305,7 +313,7 @@ def _decode(data: bytes) -> tuple[dict, dict]:
     if set(metadata) != {"retrograd", "retrograd_sha256"} or not isinstance(text, str) or not isinstance(digest, str):
         raise CheckpointError(f"has no header checksum or other metadata ({sorted(map(str, metadata))}): it was "
                               f"written by checkpoint format version 1 (before checksums) or it is damaged")
-    if hashlib.sha256(text.encode()).hexdigest() != digest:
+    if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:  # JSON may hold lone surrogates
         raise CheckpointError("is corrupt: the header does not match its checksum")
     header = _json(text, "the retrograd header")
     _check_header(header)
@@ -599,11 +607,11 @@ def _check_like(saved, current, where: str, fail) -> None:
     if isinstance(current, bool):
         ok = isinstance(saved, bool)
     elif isinstance(current, numbers.Real):
-        ok = _is_number(saved) and (math.isfinite(saved) or not math.isfinite(current))
+        ok = _is_number(saved) and (_finite(saved) or not _finite(current))
     elif isinstance(current, str):
         ok = isinstance(saved, str)
     elif current is None:
-        ok = _is_scalar(saved) and not (_is_number(saved) and not math.isfinite(saved))
+        ok = _is_scalar(saved) and not (_is_number(saved) and not _finite(saved))
     else:
         fail(f"has {where}, but this {type(current).__name__} value cannot be restored from a file")
     if not ok:
@@ -656,7 +664,7 @@ def _optimizer_state(arrays: dict, saved: dict, optimizer, fail) -> dict:
             if hasattr(v, "shape") and v.ndim and tuple(v.shape) != tuple(p.shape):
                 fail(f"has {name} state {i}.{key} of shape {tuple(v.shape)} for a parameter of shape "
                      f"{tuple(p.shape)}")
-            if _is_number(v) and not math.isfinite(v):
+            if _is_number(v) and not _finite(v):
                 fail(f"has {name} state {i}.{key} = {v}")
             try:
                 optimizer.restore_state(p, key, v, i)
