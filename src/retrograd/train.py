@@ -126,7 +126,7 @@ class EarlyStopping(Callback):
         self.best, self.wait, self.best_state, self.stopped_epoch = None, 0, None, None
 
     def on_train_begin(self, loop):
-        if loop.initial_epoch == 0:  # a resumed run continues the state it was given
+        if getattr(loop, "initial_epoch", 0) == 0:  # a resumed run continues the state it was given
             self._reset()
 
     def _better(self, value):
