@@ -276,6 +276,22 @@ def test_binary_cross_entropy_mixed_second_derivative_matches_torch():
     np.testing.assert_allclose(hp.data, -w / (p * (1 - p)) / p.size, rtol=1e-12)
 
 
+@requires_torch
+@pytest.mark.parametrize("input_dtype,weight_dtype", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_binary_losses_compute_in_the_input_dtype_whatever_the_weights(input_dtype, weight_dtype):
+    z, y, w = (RNG.standard_normal((3, 4)).astype(input_dtype), RNG.random((3, 4)).astype(input_dtype),
+               (RNG.random(4) + 0.5).astype(weight_dtype))
+    for rg_fn, torch_fn in ((rg.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits),
+                            (lambda a, t, **k: rg.binary_cross_entropy(rg.sigmoid(a), t, **k),
+                             lambda a, t, **k: F.binary_cross_entropy(torch.sigmoid(a), t, **k))):
+        for options in ({"weight": w}, {"pos_weight": w} if rg_fn is rg.binary_cross_entropy_with_logits else {}):
+            ours = rg_fn(rg.tensor(z), rg.tensor(y), reduction="none", **options)
+            theirs = torch_fn(torch.from_numpy(z), torch.from_numpy(y), reduction="none",
+                              **{k: torch.from_numpy(v) for k, v in options.items()})
+            assert ours.dtype == np.dtype(str(theirs.dtype).removeprefix("torch.")) == input_dtype
+            np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-5)
+
+
 def test_empty_inputs_give_a_nan_mean_like_torch():
     empty = rg.tensor(np.zeros((0, 3)))
     assert np.isnan(rg.binary_cross_entropy(empty, empty).item())
@@ -298,9 +314,8 @@ def test_fused_cross_entropy_equals_the_composed_form_with_options(shape, reduct
     w_c = w.reshape((-1,) + (1,) * (len(shape) - 2)) if axis else w
     z = rg.tensor(RNG.standard_normal(shape), requires_grad=True)
     batch = () if axis == 0 else (shape[0],) + shape[2:]
-    y = np.asarray(RNG.integers(0, c, batch))
-    if y.size > 1:
-        y.reshape(-1)[:2] = [2, 0]
+    y = np.array(RNG.integers(0, c, batch))
+    y.reshape(-1)[:2] = [2, 0] if y.size > 1 else [3]  # one ignored entry (the composed mean needs one counted)
     keep = y != 2
     onehot = np.moveaxis(np.eye(c)[np.where(keep, y, 0)], -1, axis)
     t = ((1 - eps) * onehot + eps / c) * w_c * np.expand_dims(keep, axis)

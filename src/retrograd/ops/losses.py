@@ -42,10 +42,12 @@ def _floating(op, what, a):
         raise OpError(f"{op}: {what} must be floating-point, got {a.dtype}{list(a.shape)}")
 
 
-def _constant_weight(op, name, value, input_dtype):
+def _constant_weight(op, name, value, input_dtype, cast=False):
     """A weight argument as an array: a Tensor that does not require a gradient
     (PyTorch does not differentiate with respect to loss weights), an array, or
-    a Python sequence (taken in the input's dtype). Floating-point only."""
+    a Python sequence (taken in the input's dtype). Floating-point only.
+    ``cast``: convert it to the input's floating dtype (the binary losses
+    compute in the input's dtype whatever the weight's, as PyTorch does)."""
     if value is None:
         return None
     if isinstance(value, Tensor):
@@ -59,6 +61,8 @@ def _constant_weight(op, name, value, input_dtype):
         arr = xp.asarray(value)
     if arr.dtype.kind != "f":
         raise OpError(f"{op}: {name} must be floating-point, got {arr.dtype}{list(arr.shape)}")
+    if cast and input_dtype.kind == "f" and arr.dtype != input_dtype:
+        arr = arr.astype(input_dtype)
     return arr
 
 
@@ -195,8 +199,8 @@ def binary_cross_entropy_with_logits(input, target, reduction: str = "mean", *, 
     Gradients flow to the input and the target, as in PyTorch.
     """
     dtype = _array(input).dtype
-    weight = _constant_weight(BCEWithLogits.name, "weight", weight, dtype)
-    pos_weight = _constant_weight(BCEWithLogits.name, "pos_weight", pos_weight, dtype)
+    weight = _constant_weight(BCEWithLogits.name, "weight", weight, dtype, cast=True)
+    pos_weight = _constant_weight(BCEWithLogits.name, "pos_weight", pos_weight, dtype, cast=True)
     return BCEWithLogits(reduction, weight, pos_weight)(input, _target(target))
 
 
@@ -247,7 +251,7 @@ class BinaryCrossEntropy(BinaryOp):
 def binary_cross_entropy(input, target, reduction: str = "mean", *, weight=None):  # noqa: A002
     """Binary cross-entropy of probabilities (logs clamped at −100, like
     PyTorch); ``weight`` (broadcast to the input) rescales each element."""
-    weight = _constant_weight(BinaryCrossEntropy.name, "weight", weight, _array(input).dtype)
+    weight = _constant_weight(BinaryCrossEntropy.name, "weight", weight, _array(input).dtype, cast=True)
     return BinaryCrossEntropy(reduction, weight)(input, _target(target))
 
 
