@@ -25,8 +25,8 @@ vjp side by side, so a family reads like a table of derivatives):
 from __future__ import annotations
 
 from . import methods, namespace
-from .composite import (clip, expand, expand_dims, flatten, gather, gelu, nll_loss, split, squeeze, std, take,
-                        unsqueeze, var)
+from .composite import (clip, expand, expand_dims, flatten, gather, gelu, nll_loss, split, squeeze, take,
+                        unsqueeze)
 from .conv import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d
 from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
 from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
@@ -38,7 +38,7 @@ from .linalg import linear, matmul
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .ordering import SortResult, argmax, argmin, argsort, sort, topk
 from .rearrange import clone, flip, masked_fill, numel, one_hot, repeat, roll, tril, triu
-from .reductions import log_softmax, logsumexp, max, mean, min, prod, softmax, sum
+from .reductions import log_softmax, logsumexp, max, mean, min, prod, softmax, std, sum, var
 from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, floor, isfinite, isinf, isnan, log2,
                                 log10, logaddexp, round, rsqrt, sign, sinh, tan)
 from .shape import (broadcast_to, cat, concatenate, getitem, index_add, pad, permute, reshape, stack, swapaxes,

@@ -32,25 +32,6 @@ def clip(x, a_min=None, a_max=None):
     return clamp(x, a_min, a_max)
 
 
-def _count(x, axis):
-    shape = x.shape
-    axes = R._norm_axis(axis, len(shape), "mean")
-    return math.prod(shape[a] for a in axes)
-
-
-def var(x, axis=None, keepdims=False, ddof: int = 0):
-    """Mean squared deviation over ``axis`` (NumPy's ``ddof``; ``ddof=1`` for
-    PyTorch's unbiased default)."""
-    n = _count(x, axis)
-    d = x - mean(x, axis, keepdims=True)
-    return R.Sum(axis, keepdims)(d * d) * (1.0 / (n - ddof))
-
-
-def std(x, axis=None, keepdims=False, ddof: int = 0):
-    """√var(x) over ``axis``."""
-    return sqrt(var(x, axis, keepdims, ddof))
-
-
 def expand(x, *shape):
     """PyTorch's ``expand``: broadcast to ``shape``; -1 keeps a dimension."""
     shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape

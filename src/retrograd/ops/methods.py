@@ -97,7 +97,7 @@ METHODS = {
     "exp": E.exp, "log": E.log, "log1p": E.log1p, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "abs": E.abs, "square": E.square, "pow": E.pow,
     "clamp": E.clamp, "clip": C.clip, "maximum": E.maximum, "minimum": E.minimum,
-    "sum": R.sum, "mean": R.mean, "var": C.var, "std": C.std, "max": R.max, "min": R.min, "prod": R.prod,
+    "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max, "min": R.min, "prod": R.prod,
     "logsumexp": R.logsumexp, "softmax": R.softmax, "log_softmax": R.log_softmax,
     "matmul": L.matmul,
     "reshape": _reshape_method, "view": _reshape_method, "transpose": _transpose_method,
