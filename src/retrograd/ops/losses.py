@@ -10,6 +10,7 @@ to them, and a weight that requires a gradient is refused.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from ..autograd.backend import xp
@@ -331,7 +332,7 @@ class CrossEntropy(BinaryOp):
 
     def __init__(self, reduction="mean", ignore_index=-100, weight=None, label_smoothing=0.0):
         _check_reduction(self.name, reduction)
-        if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing <= 1.0:
+        if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
             raise OpError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
         self.reduction, self.ignore_index, self.label_smoothing = reduction, int(ignore_index), float(label_smoothing)
         self.save(weight=weight)
