@@ -1,6 +1,6 @@
 """Functions composed from the primitives: no vjp of their own, the tape
-records the primitives they call (``gelu`` is ``0.5·x·(1 + erf(x/√2))``, ``var``
-is a mean of squared deviations, ``nll_loss`` is a gather and a mean).
+records the primitives they call (``gelu`` is ``0.5·x·(1 + erf(x/√2))``,
+``nll_loss`` is a gather and a weighted sum).
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import math
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from . import reductions as R
-from .elementwise import clamp, erf, sqrt, tanh
-from .reductions import mean
+from .elementwise import clamp, erf, tanh
 from .shape import _data, broadcast_to, getitem, reshape
 
 
