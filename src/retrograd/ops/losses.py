@@ -470,7 +470,8 @@ class CrossEntropy(BinaryOp):
             yv = ns.value(y_b)
             yi = yv if keep is None else xp.where(keep, yv, 0)
             if first_order:
-                gz = self._index_delta(probs, yi, keep, w, w_c) * scale
+                gz = self._index_delta(probs, yi, keep, w, w_c)
+                gz *= scale  # in place: the delta is a fresh array
             else:  # under create_graph: the same formula with differentiable ops
                 t = self._index_distribution(probs, yi, keep, w, w_c)
                 gz = (ns.softmax(z_b, axis=1) * t.sum(axis=1, keepdims=True) - t) * scale
