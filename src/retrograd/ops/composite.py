@@ -12,7 +12,7 @@ from ..autograd.backend import xp
 from ..autograd.op import OpError
 from . import reductions as R
 from .elementwise import clamp, erf, tanh
-from .shape import _data, broadcast_to, getitem, reshape
+from .shape import _data, broadcast_to, getitem, reshape, split_sizes
 
 
 def gelu(x, approximate: str = "none"):
@@ -40,41 +40,75 @@ def expand(x, *shape):
 
 
 def expand_dims(x, axis):
-    """x with a new axis of size 1 at ``axis`` (``unsqueeze``)."""
+    """x with a new axis of size 1 at ``axis`` (``unsqueeze``); ``axis`` in
+    [−ndim − 1, ndim], as NumPy and PyTorch both require."""
     shape = list(x.shape)
-    shape.insert(axis % (len(shape) + 1) if axis < 0 else axis, 1)
+    n = len(shape) + 1
+    if not isinstance(axis, int) or isinstance(axis, bool) or not -n <= axis < n:
+        raise OpError(f"unsqueeze: dim {axis!r} is out of range for a tensor of shape {tuple(x.shape)} "
+                      f"(expected {-n} … {n - 1})")
+    shape.insert(axis % n, 1)
     return reshape(x, shape)
 
 
-unsqueeze = expand_dims
+def unsqueeze(x, dim):
+    """PyTorch's name for ``expand_dims``: a new dim of size 1 at ``dim``."""
+    return expand_dims(x, dim)
 
 
-def squeeze(x, axis=None):
-    """x without the size-1 axes (or only ``axis``, which must have size 1)."""
+def squeeze(x, axis=None, *, dim=None):
+    """x without the size-1 axes, or only those among ``axis``.
+
+    NumPy's ``axis`` must name size-1 axes (anything else is an error);
+    PyTorch's ``dim`` (an int or a tuple) leaves an axis whose size is not 1
+    as it is, as ``torch.squeeze`` does."""
     shape = x.shape
-    if axis is None:
-        new = tuple(s for s in shape if s != 1)
+    if dim is not None:
+        if axis is not None:
+            raise OpError(f"squeeze: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
+        axes = R._norm_axis(dim, len(shape), "squeeze")
+        axes = tuple(a for a in axes if shape[a] == 1)
+    elif axis is None:
+        axes = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
         axes = R._norm_axis(axis, len(shape), "squeeze")
         for a in axes:
             if shape[a] != 1:
-                raise OpError(f"squeeze: cannot squeeze axis {a} of size {shape[a]} (shape {shape})")
-        new = tuple(s for i, s in enumerate(shape) if i not in axes)
-    return reshape(x, new)
+                raise OpError(f"squeeze: cannot squeeze axis {a} of size {shape[a]} (shape {shape}); "
+                              f"dim= (PyTorch) leaves such an axis as it is")
+    return reshape(x, tuple(s for i, s in enumerate(shape) if i not in axes))
 
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1):
-    """x with the axes ``start_dim … end_dim`` merged into one."""
+    """x with the axes ``start_dim … end_dim`` merged into one (PyTorch's
+    ``flatten``; a 0-d tensor becomes shape (1,))."""
     shape = x.shape
+    nd = builtins.max(len(shape), 1)
+    for d in (start_dim, end_dim):
+        if not isinstance(d, int) or isinstance(d, bool) or not -nd <= d < nd:
+            raise OpError(f"flatten: dim {d!r} is out of range for a tensor of shape {tuple(shape)} "
+                          f"(expected {-nd} … {nd - 1})")
     if not shape:
         return reshape(x, (1,))
     s, e = start_dim % len(shape), end_dim % len(shape)
+    if s > e:
+        raise OpError(f"flatten: start_dim ({start_dim}) cannot come after end_dim ({end_dim})")
     return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
-def split(x, indices_or_sections, axis=0):
-    """NumPy's ``split``: an int gives that many equal parts, a list gives the
-    split points. Each part is a slice of x (its own getitem on the tape)."""
+def split(x, indices_or_sections, axis=None, *, dim=None):
+    """Two dialects, told apart by the keyword.
+
+    NumPy's (``axis``, or no keyword): an int gives that many equal parts, a
+    list gives the split points; a list of parts comes back. PyTorch's
+    (``dim=``): an int is the size of each chunk (the last may be smaller), a
+    list gives each chunk's size; a tuple comes back (``Tensor.split`` is
+    always PyTorch's). Each part is a slice of x (its own getitem on the tape)."""
+    if dim is not None:
+        if axis is not None:
+            raise OpError(f"split: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
+        return split_sizes(x, indices_or_sections, dim)
+    axis = 0 if axis is None else axis
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections

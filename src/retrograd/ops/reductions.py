@@ -4,6 +4,14 @@ logsumexp, softmax and log_softmax.
 The vjp of a reduction broadcasts the upstream gradient back over the reduced
 axes; ``_expand`` re-inserts those axes when ``keepdims=False``.
 
+Signatures speak both dialects. NumPy's keywords (``axis``, ``keepdims``,
+``ddof``) keep NumPy's meaning; PyTorch's (``dim``, ``keepdim``, ``unbiased``,
+``correction``, ``dtype``) get PyTorch's, exactly: ``dim=[]`` reduces every
+axis, ``var(x, dim=0)`` is unbiased, ``max(x, dim=0)`` returns
+``(values, indices)``. Positional arguments are NumPy's (they mean the same in
+both, except where the report of differences says so). The keywords are read
+only when given, so ``x.sum()`` pays nothing for them.
+
 Edges follow PyTorch: ``axis=0`` or ``-1`` on a 0-d tensor reduces nothing
 (PyTorch accepts dim 0/-1 on 0-d tensors); the mean of zero elements is NaN
 (0/0), and so is a variance with no degrees of freedom left (``ddof ≥ n``:
@@ -12,14 +20,63 @@ Edges follow PyTorch: ``axis=0`` or ``-1`` on a 0-d tensor reduces nothing
 
 from __future__ import annotations
 
+import builtins
 import math
+from typing import NamedTuple
 
 from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
-from ..autograd.tensor import _wrap
-from .elementwise import Sqrt
+from ..autograd.tensor import Tensor, _wrap
+from .elementwise import Sqrt, cast, maximum, minimum
 from .shape import _data
+
+_NOT_GIVEN = object()  # marks a PyTorch keyword the caller did not pass
+
+
+def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only=False):
+    """Fold PyTorch's ``dim``/``keepdim`` into NumPy's ``axis``/``keepdims``.
+
+    Called only when one of them was given. ``dim=[]`` or ``()`` reduces every
+    axis in PyTorch's sum/mean/var/std/amax/amin (NumPy's ``axis=()`` reduces
+    none); ops whose PyTorch form takes one int dim (prod, max, min) refuse a
+    tuple, as PyTorch does."""
+    if dim is not _NOT_GIVEN:
+        if axis is not None:
+            raise OpError(f"{op}: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
+        if dim is not None and not isinstance(dim, int):
+            if int_only:
+                raise OpError(f"{op}: dim must be one int in PyTorch's {op}, got {dim!r}; reduce one dim at a "
+                              f"time, or use axis= (NumPy) for several")
+            dim = tuple(dim)
+            if not dim:
+                if not empty_means_all:
+                    raise OpError(f"{op}: dim=() names no dimension to reduce (PyTorch refuses it too)")
+                dim = None
+        if isinstance(dim, bool) or (type(dim) is tuple and any(isinstance(d, bool) for d in dim)):
+            raise OpError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise OpError(f"{op}: got both keepdims (NumPy) and keepdim (PyTorch); pass one of them")
+        keepdims = bool(keepdim)
+    return axis, keepdims
+
+
+def _with_dtype(op, x, dtype):
+    """PyTorch's ``dtype=`` of a reduction: the input is cast to it first (on
+    the tape when both dtypes are floating)."""
+    if dtype is None:
+        return x
+    dt = xp.dtype(dtype)
+    current = getattr(x, "dtype", None)
+    if current == dt:
+        return x
+    if isinstance(x, Tensor) and x.requires_grad:
+        if dt.kind != "f":
+            raise OpError(f"{op}: dtype={dt} is not floating, but the input requires grad; pass a floating dtype")
+        return cast(x, dt)
+    return _wrap(xp.asarray(_data(x)).astype(dt))
 
 
 def _norm_axis(axis, ndim, op):
@@ -98,8 +155,13 @@ class Sum(_Reduction):
         return (ns.broadcast_to(_expand(ns, g, self._axes(x), self.keepdims), x.shape),)
 
 
-def sum(x, axis=None, keepdims=False):  # noqa: A001
-    """Σ x over ``axis`` (all axes when None)."""
+def sum(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):  # noqa: A001
+    """Σ x over ``axis`` (all axes when None). PyTorch's ``dim``/``keepdim``
+    (``dim=()`` sums everything) and ``dtype`` (cast first) are accepted."""
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis("sum", axis, keepdims, dim, keepdim)
+    if dtype is not None:
+        x = _with_dtype("sum", x, dtype)
     return Sum(axis, keepdims)(x)
 
 
@@ -120,8 +182,16 @@ class Mean(_Reduction):
         return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * _inverse(_count(x.shape, axes)), x.shape),)
 
 
-def mean(x, axis=None, keepdims=False):
-    """Σx / n over ``axis``; NaN where n = 0 (PyTorch's mean of an empty axis)."""
+def mean(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):
+    """Σx / n over ``axis``; NaN where n = 0 (PyTorch's mean of an empty axis).
+    PyTorch's ``dim``/``keepdim`` and ``dtype`` (an integer tensor is averaged
+    in that floating dtype) are accepted."""
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis("mean", axis, keepdims, dim, keepdim)
+    if dtype is not None:
+        if xp.dtype(dtype).kind not in "fc":
+            raise OpError(f"mean: dtype must be floating or complex, got {xp.dtype(dtype)} (PyTorch refuses it too)")
+        x = _with_dtype("mean", x, dtype)
     return Mean(axis, keepdims)(x)
 
 
@@ -172,19 +242,51 @@ class Var(_Reduction):
             return (g * d * (2.0 / dof if dof else math.inf),)
 
 
-def var(x, axis=None, keepdims=False, ddof: int = 0):
-    """Mean squared deviation Σd²/(n − ddof) over ``axis`` (NumPy's ``ddof``;
-    ``ddof=1`` is PyTorch's unbiased default). ``ddof ≥ n`` gives inf (NaN
-    when all deviations are 0), as PyTorch."""
+def _var_arguments(op, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
+    """NumPy's (axis, keepdims, ddof) from either dialect. Any PyTorch keyword
+    (or a bool where NumPy's axis goes: PyTorch's ``x.var(False)``) selects
+    PyTorch's default of one degree of freedom removed (unbiased)."""
+    torch_style = (dim is not _NOT_GIVEN or keepdim is not None or unbiased is not None
+                   or correction is not None or isinstance(axis, bool))
+    if not torch_style:
+        return axis, keepdims, 0 if ddof is None else ddof
+    if isinstance(axis, bool):  # torch.var(x, unbiased)
+        if unbiased is not None:
+            raise OpError(f"{op}: unbiased given twice (positionally as {axis} and as a keyword)")
+        axis, unbiased = None, axis
+    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim)
+    given = [name for name, v in (("ddof", ddof), ("unbiased", unbiased), ("correction", correction))
+             if v is not None]
+    if len(given) > 1:
+        raise OpError(f"{op}: pass only one of {' and '.join(given)} (each sets the degrees of freedom removed)")
+    if ddof is not None:
+        return axis, keepdims, ddof
+    if correction is not None:
+        return axis, keepdims, correction
+    return axis, keepdims, 1 if unbiased is None or unbiased else 0
+
+
+def var(x, axis=None, keepdims=False, ddof=None, *, dim=_NOT_GIVEN, keepdim=None, unbiased=None,
+        correction=None):
+    """Mean squared deviation Σd²/(n − ddof) over ``axis``.
+
+    NumPy's form (``axis``, ``keepdims``, ``ddof``, default ddof 0) or
+    PyTorch's (``dim``, ``keepdim``, ``unbiased``, ``correction``): with any
+    PyTorch keyword the default is PyTorch's, unbiased (n − 1). ``ddof ≥ n``
+    gives inf (NaN when all deviations are 0), as PyTorch."""
+    axis, keepdims, ddof = _var_arguments("var", axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return Var(axis, keepdims, ddof)(x)
 
 
-def std(x, axis=None, keepdims=False, ddof: int = 0):
-    """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's)."""
+def std(x, axis=None, keepdims=False, ddof=None, *, dim=_NOT_GIVEN, keepdim=None, unbiased=None,
+        correction=None):
+    """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's); the
+    arguments are var's, in either dialect."""
     dtype = getattr(x, "dtype", None)
     if dtype is not None and dtype.kind not in "fc":
         _require_float("std", x)
-    return Sqrt()(var(x, axis, keepdims, ddof))
+    axis, keepdims, ddof = _var_arguments("std", axis, keepdims, ddof, dim, keepdim, unbiased, correction)
+    return Sqrt()(Var(axis, keepdims, ddof)(x))
 
 
 class _MaxMin(_Reduction):
@@ -201,8 +303,9 @@ class _MaxMin(_Reduction):
         self.share = conventions.reduction_weights()
 
     def forward(self, x):
-        if x.size == 0:
-            raise OpError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
+        if x.size == 0 and not _count(x.shape, _norm_axis(self.axis, x.ndim, self.name)):
+            raise OpError(f"{self.name}: cannot reduce over a dimension of size 0 (input shape {x.shape}); "
+                          f"PyTorch refuses it too")
         return self.reduce(x, axis=_norm_axis(self.axis, x.ndim, self.name), keepdims=self.keepdims)
 
     def vjp(self, ns, g, y, x):
@@ -238,9 +341,47 @@ class Max(_MaxMin):
     reduce = staticmethod(lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims))
 
 
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Max over ``axis``; tied maxima share the gradient per ``rg.conventions``."""
-    return Max(axis, keepdims)(x)
+class MaxResult(NamedTuple):
+    """``(values, indices)`` of ``max``/``min`` with ``dim=`` (PyTorch's ``torch.return_types.max``)."""
+    values: Tensor
+    indices: Tensor
+
+
+def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
+    if isinstance(axis, (Tensor, xp.ndarray)):  # torch.max(a, b): the elementwise maximum
+        if dim is not _NOT_GIVEN or keepdim is not None or keepdims:
+            raise OpError(f"{op}: {op}(input, other) is elementwise and takes no dim/keepdim")
+        return other_fn(x, axis)
+    if dim is _NOT_GIVEN or dim is None:
+        if dim is None or keepdim is not None:
+            if keepdim is not None and dim is not None:
+                raise OpError(f"{op}: keepdim needs dim (PyTorch's {op}(input, dim, keepdim))")
+            axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim)
+        return cls(axis, keepdims)(x)
+    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, int_only=True)
+    values = cls(axis, keepdims)(x)
+    d = _data(x)
+    ndim = d.ndim
+    if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
+        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
+    if ndim == 0:
+        return MaxResult(values, _wrap(xp.zeros((), dtype=xp.int64)))
+    if d.shape[axis] == 0 or d.size == 0:
+        return MaxResult(values, _wrap(xp.zeros(values.shape, dtype=xp.int64)))
+    # NaN wins, as in PyTorch: argmax/argmin of NumPy already pick the first NaN
+    indices = pick(d, axis=axis, keepdims=keepdims).astype(xp.int64, copy=False)
+    return MaxResult(values, _wrap(xp.asarray(indices)))
+
+
+def max(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001
+    """Max over ``axis``; tied maxima share the gradient per ``rg.conventions``.
+
+    PyTorch's forms too: ``max(x, dim=d, keepdim=k)`` returns ``(values,
+    indices)`` (``.values``, ``.indices``; indices int64, the first of ties);
+    ``max(a, b)`` with a tensor ``b`` is the elementwise ``maximum``."""
+    if axis is None and dim is _NOT_GIVEN and keepdim is None:
+        return Max(None, keepdims)(x)
+    return _extremum("max", Max, xp.argmax, maximum, x, axis, keepdims, dim, keepdim)
 
 
 class Min(_MaxMin):
@@ -250,9 +391,41 @@ class Min(_MaxMin):
     reduce = staticmethod(lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims))
 
 
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Min over ``axis``; tied minima share the gradient per ``rg.conventions``."""
+def min(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001
+    """Min over ``axis``; tied minima share the gradient per ``rg.conventions``.
+    PyTorch's forms as in ``max``: ``min(x, dim=d)`` → ``(values, indices)``,
+    ``min(a, b)`` → ``minimum``."""
+    if axis is None and dim is _NOT_GIVEN and keepdim is None:
+        return Min(None, keepdims)(x)
+    return _extremum("min", Min, xp.argmin, minimum, x, axis, keepdims, dim, keepdim)
+
+
+def amax(x, dim=(), keepdim: bool = False):
+    """PyTorch's ``amax``: the max over ``dim`` (an int or a tuple; ``()``, the
+    default, means every dim), values only. Tied maxima share the gradient per
+    ``rg.conventions`` (the default policy shares it evenly, as PyTorch does)."""
+    axis, keepdims = _torch_axis("amax", None, False, dim, keepdim)
+    return Max(axis, keepdims)(x)
+
+
+def amin(x, dim=(), keepdim: bool = False):
+    """PyTorch's ``amin``: the min over ``dim`` (see ``amax``)."""
+    axis, keepdims = _torch_axis("amin", None, False, dim, keepdim)
     return Min(axis, keepdims)(x)
+
+
+class MinMaxResult(NamedTuple):
+    """``(min, max)`` of ``aminmax`` (PyTorch's ``torch.return_types.aminmax``)."""
+    min: Tensor
+    max: Tensor
+
+
+def aminmax(x, *, dim=None, keepdim: bool = False):
+    """PyTorch's ``aminmax``: ``(min, max)`` over ``dim`` (one int, or every dim when None)."""
+    if dim is not None and not isinstance(dim, int):
+        raise OpError(f"aminmax: dim must be one int or None, got {dim!r}")
+    axis, keepdims = _torch_axis("aminmax", None, False, dim, keepdim)
+    return MinMaxResult(Min(axis, keepdims)(x), Max(axis, keepdims)(x))
 
 
 class Prod(_Reduction):
@@ -268,8 +441,13 @@ class Prod(_Reduction):
         return (_expand(ns, g, axes, self.keepdims) * others,)
 
 
-def prod(x, axis=None, keepdims=False):
-    """Π x over ``axis`` (its gradient is exact with zeros)."""
+def prod(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):
+    """Π x over ``axis`` (its gradient is exact with zeros). PyTorch's ``dim``
+    (one int, as PyTorch takes), ``keepdim`` and ``dtype`` are accepted."""
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis("prod", axis, keepdims, dim, keepdim, int_only=True)
+    if dtype is not None:
+        x = _with_dtype("prod", x, dtype)
     return Prod(axis, keepdims)(x)
 
 
@@ -333,8 +511,11 @@ class LogSumExp(_Reduction):
         return (_expand(ns, g, axes, self.keepdims) * ns.exp(x - _expand(ns, y, axes, self.keepdims)),)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    """log Σ eˣ, stable for large x."""
+def logsumexp(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):
+    """log Σ eˣ over ``axis``, stable for large x. PyTorch's ``dim`` (an int or
+    a non-empty tuple) and ``keepdim`` are accepted."""
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis("logsumexp", axis, keepdims, dim, keepdim, empty_means_all=False)
     return LogSumExp(axis, keepdims)(x)
 
 
@@ -355,8 +536,26 @@ class Softmax(UnaryOp):
         return (y * (g - ns.sum(g * y, axis=self.axis, keepdims=True)),)
 
 
-def softmax(x, axis=-1):
-    """eˣ / Σ eˣ along ``axis`` (shifted by the max: no overflow)."""
+def _softmax_axis(op, x, axis, dim, dtype):
+    if dim is not _NOT_GIVEN:
+        if axis != -1:
+            raise OpError(f"{op}: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
+        axis = dim
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise OpError(f"{op}: dim must be one int, got {axis!r}")
+    ndim = len(x.shape)
+    if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
+        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
+    if dtype is not None:
+        x = _with_dtype(op, x, dtype)
+    return x, axis
+
+
+def softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
+    """eˣ / Σ eˣ along ``axis`` (shifted by the max: no overflow). PyTorch's
+    ``dim`` and ``dtype`` (cast first) are accepted."""
+    if dim is not _NOT_GIVEN or dtype is not None:
+        x, axis = _softmax_axis("softmax", x, axis, dim, dtype)
     return Softmax(axis)(x)
 
 
@@ -377,16 +576,9 @@ class LogSoftmax(UnaryOp):
         return (g - ns.exp(y) * ns.sum(g, axis=self.axis, keepdims=True),)
 
 
-def log_softmax(x, axis=-1):
-    """x − logsumexp(x) along ``axis``, stable."""
+def log_softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
+    """x − logsumexp(x) along ``axis``, stable. PyTorch's ``dim`` and ``dtype`` are accepted."""
+    if dim is not _NOT_GIVEN or dtype is not None:
+        x, axis = _softmax_axis("log_softmax", x, axis, dim, dtype)
     return LogSoftmax(axis)(x)
 
-
-def argmax(x, axis=None):
-    """Index of the max (not differentiable)."""
-    return _wrap(xp.asarray(xp.argmax(_data(x), axis=axis)))
-
-
-def argmin(x, axis=None):
-    """Index of the min (not differentiable)."""
-    return _wrap(xp.asarray(xp.argmin(_data(x), axis=axis)))

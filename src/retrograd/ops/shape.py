@@ -100,12 +100,35 @@ class Concatenate(Op):
         return tuple(out)
 
 
-def concatenate(xs, axis=0):
-    """Tensors joined along an existing ``axis`` (``cat``)."""
+def _axis_or_dim(op, axis, dim, default=0):
+    """NumPy's ``axis`` or PyTorch's ``dim`` (the same meaning here); both is an error."""
+    if dim is None:
+        return default if axis is None else axis
+    if axis is not None:
+        raise OpError(f"{op}: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
+    return dim
+
+
+def _check_axis(op, axis, ndim, extra=0):
+    """``axis`` as a non-negative int in [0, ndim + extra), refused (naming ``op``) otherwise."""
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise OpError(f"{op}: dim must be an int, got {axis!r}")
+    n = ndim + extra
+    if not -n <= axis < n:
+        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions "
+                      f"(expected {-n} … {n - 1})")
+    return axis % n
+
+
+def concatenate(xs, axis=None, *, dim=None):
+    """Tensors joined along an existing ``axis`` (``cat``; PyTorch's ``dim=`` too)."""
+    axis = _axis_or_dim("concatenate", axis, dim)
     xs = list(xs)
     if not xs:
         raise OpError("concatenate: need at least one tensor")
-    return Concatenate(axis)(*xs)
+    if not xs[0].shape:
+        raise OpError("concatenate: zero-dimensional tensors cannot be concatenated (stack them, or reshape to (1,))")
+    return Concatenate(_check_axis("concatenate", axis, len(xs[0].shape)))(*xs)
 
 
 class Stack(Op):
@@ -131,12 +154,13 @@ class Stack(Op):
 cat = concatenate
 
 
-def stack(xs, axis=0):
-    """Tensors of one shape joined along a new ``axis``."""
+def stack(xs, axis=None, *, dim=None):
+    """Tensors of one shape joined along a new ``axis`` (PyTorch's ``dim=`` too)."""
+    axis = _axis_or_dim("stack", axis, dim)
     xs = list(xs)
     if not xs:
         raise OpError("stack: need at least one tensor")
-    return Stack(axis)(*xs)
+    return Stack(_check_axis("stack", axis, len(xs[0].shape), extra=1))(*xs)
 
 
 class _Indexed(UnaryOp):
@@ -281,6 +305,117 @@ def pad(x, pad_width, value: float = 0.0):
     nd = len(x.shape)
     w = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (nd, 2))
     return Pad(tuple((int(a), int(b)) for a, b in w), value)(x)
+
+
+# ---------------------------------------------------------------- PyTorch's slicing family
+# Each is a getitem (or several), so the gradient is the scatter-add back.
+
+def _along(axis, index):
+    return (slice(None),) * axis + (index,)
+
+
+def split_sizes(x, split_size_or_sections, dim=0):
+    """PyTorch's ``split``: an int is the size of each chunk (the last may be
+    smaller), a list gives each chunk's size (they must add up to the dim)."""
+    axis = _check_axis("split", dim, max(len(x.shape), 1))
+    if not x.shape:
+        raise OpError("split: cannot split a 0-d tensor (PyTorch refuses it too)")
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, int) and not isinstance(split_size_or_sections, bool):
+        size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise OpError(f"split: split_size must be positive, got {size} for dim {dim} of size {n}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise OpError(f"split: split_sizes {sizes} must be non-negative and add up to {n}, the size of "
+                          f"dim {dim} (shape {tuple(x.shape)})")
+    out, start = [], 0
+    for size in sizes:
+        out.append(getitem(x, _along(axis, slice(start, start + size))))
+        start += size
+    return tuple(out)
+
+
+def chunk(x, chunks: int, dim: int = 0):
+    """PyTorch's ``chunk``: ``ceil(n / chunks)``-sized pieces along ``dim``
+    (fewer than ``chunks`` when they do not divide evenly, as in PyTorch)."""
+    if not isinstance(chunks, int) or isinstance(chunks, bool) or chunks <= 0:
+        raise OpError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    axis = _check_axis("chunk", dim, max(len(x.shape), 1))
+    if not x.shape:
+        raise OpError("chunk: cannot chunk a 0-d tensor (PyTorch refuses it too)")
+    n = x.shape[axis]
+    size = -(-n // chunks)
+    if size == 0:  # an empty dim: PyTorch returns `chunks` empty pieces
+        return tuple(getitem(x, _along(axis, slice(0, 0))) for _ in range(chunks))
+    return split_sizes(x, size, axis)
+
+
+def narrow(x, dim: int, start, length: int):
+    """PyTorch's ``narrow``: ``length`` entries of ``dim`` from ``start``
+    (negative ``start`` counts from the end)."""
+    axis = _check_axis("narrow", dim, len(x.shape))
+    n = x.shape[axis]
+    start = int(start.item()) if isinstance(start, Tensor) else start
+    if not -n <= start <= n:
+        raise OpError(f"narrow: start {start} is out of range for dim {dim} of size {n}")
+    if start < 0:
+        start += n
+    if length < 0 or start + length > n:
+        raise OpError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of size {n} "
+                      f"(shape {tuple(x.shape)})")
+    return getitem(x, _along(axis, slice(start, start + length)))
+
+
+def index_select(x, dim: int, index):
+    """PyTorch's ``index_select``: the entries of ``dim`` at ``index`` (a 1-D
+    or 0-D integer tensor), in that order; repeated indices accumulate their
+    gradients. Indices must lie in [0, size) — negative ones are refused, as
+    PyTorch refuses them."""
+    idx = _data(index)
+    if idx.dtype.kind not in "iu":
+        raise OpError(f"index_select: index must hold integers, got {idx.dtype}")
+    if idx.ndim > 1:
+        raise OpError(f"index_select: index must be a vector (1-D or 0-D), got shape {idx.shape}")
+    shape = tuple(x.shape)
+    axis = _check_axis("index_select", dim, max(len(shape), 1))
+    n = shape[axis] if shape else 1
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if lo < 0 or hi >= n:
+            raise OpError(f"index_select: index {lo if lo < 0 else hi} is out of range [0, {n}) for dim {dim} "
+                          f"of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    flat = idx.reshape(-1).astype(xp.int64, copy=False)
+    if not shape:
+        return reshape(getitem(reshape(x, (1,)), flat), ())
+    return getitem(x, _along(axis, flat))
+
+
+def unbind(x, dim: int = 0):
+    """PyTorch's ``unbind``: the slices along ``dim``, that dim removed."""
+    axis = _check_axis("unbind", dim, len(x.shape))
+    return tuple(getitem(x, _along(axis, i)) for i in range(x.shape[axis]))
+
+
+def movedim(x, source, destination):
+    """PyTorch's ``movedim`` (NumPy's ``moveaxis``): dims ``source`` moved to
+    positions ``destination``, the others keeping their order."""
+    ndim = len(x.shape)
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise OpError(f"movedim: source {src} and destination {dst} must name as many dims")
+    src = tuple(_check_axis("movedim", a, max(ndim, 1)) for a in src)
+    dst = tuple(_check_axis("movedim", a, max(ndim, 1)) for a in dst)
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise OpError(f"movedim: repeated dim in source {src} or destination {dst}")
+    if not ndim:
+        return Transpose(())(x)
+    rest = iter(a for a in range(ndim) if a not in src)
+    placed = dict(zip(dst, src))
+    return Transpose(tuple(placed[i] if i in placed else next(rest) for i in range(ndim)))(x)
 
 
 def _short(index) -> str:
