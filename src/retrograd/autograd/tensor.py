@@ -24,8 +24,11 @@ def _as_array(data, dtype=None):
     if isinstance(data, backend.ndarray):
         return data
     arr = xp.asarray(data)  # a host (NumPy) array crosses to the backend keeping its dtype
-    if not hasattr(data, "dtype") and arr.dtype == xp.float64:  # Python floats and lists: the default dtype
-        arr = arr.astype(_default_dtype)
+    if not hasattr(data, "dtype"):
+        if arr.dtype == xp.float64:  # Python floats and lists: the default dtype (PyTorch's inference)
+            arr = arr.astype(_default_dtype)
+        elif arr.dtype == xp.complex128 and _default_dtype is not xp.float64:  # its complex partner
+            arr = arr.astype(xp.complex64)
     return arr
 
 
@@ -253,8 +256,9 @@ def _wrap(data, node=None) -> Tensor:
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Make a tensor. Python floats become float32 (``set_default_dtype``);
-    NumPy arrays keep their dtype unless ``dtype`` is given; the array is not
+    """Make a tensor, inferring the dtype as PyTorch does: Python ints give
+    int64, bools bool, floats the default dtype (float32, ``set_default_dtype``),
+    complex numbers its complex partner (complex64); NumPy arrays keep their dtype unless ``dtype`` is given; the array is not
     copied when it already has the requested dtype."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 

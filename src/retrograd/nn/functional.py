@@ -8,12 +8,16 @@ layer_norm, batch_norm, embedding).
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import random as rg_random
 from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_logits, conv2d,  # noqa: F401
-                   cross_entropy, elu, gelu, hardtanh, leaky_relu, log_softmax, logsigmoid, max_pool2d, mish,
-                   mse_loss, nll_loss, relu, relu6, selu, sigmoid, silu, softmax, softplus, softsign, tanh)
-from ..ops import matmul, mean, reshape, sqrt, take, var
+                   cross_entropy, elu, gelu, hardtanh, leaky_relu, logsigmoid, max_pool2d, mish,
+                   mse_loss, nll_loss, relu, relu6, selu, sigmoid, silu, softplus, softsign, tanh)
+from ..ops import matmul, mean, norm, one_hot, reshape, sqrt, take, var  # noqa: F401
+from ..ops import clamp
+from ..ops import reductions as _reductions
+from ..ops.rearrange import torch_pad
 from ..ops import linear as _linear_op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError
@@ -21,9 +25,61 @@ from ..autograd.tensor import Tensor
 from ..autograd.mode import no_grad
 
 
-def dropout(x, p: float = 0.5, training: bool = True):
+def _implicit_softmax_dim(op, ndim):
+    """PyTorch's legacy choice when ``dim`` is not given (with its warning): 0 for
+    0-, 1- and 3-D inputs, else 1."""
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X "
+                  f"as an argument.", UserWarning, stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002 - PyTorch's names
+    """PyTorch's ``F.softmax``: eˣ / Σ eˣ along ``dim`` (cast to ``dtype`` first).
+    Without ``dim``, PyTorch's deprecated implicit choice, with its warning."""
+    if dim is None:
+        dim = _implicit_softmax_dim("softmax", len(input.shape))
+    return _reductions.softmax(input, dim=dim, dtype=dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    """PyTorch's ``F.log_softmax``: x − logsumexp(x) along ``dim`` (see ``softmax``)."""
+    if dim is None:
+        dim = _implicit_softmax_dim("log_softmax", len(input.shape))
+    return _reductions.log_softmax(input, dim=dim, dtype=dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
+    """PyTorch's ``F.softmin``: softmax(−x) along ``dim``."""
+    if dim is None:
+        dim = _implicit_softmax_dim("softmin", len(input.shape))
+    return _reductions.softmax(-input if dtype is None else -_reductions._with_dtype("softmin", input, dtype),
+                               dim=dim)
+
+
+def normalize(input, p: float = 2.0, dim=1, eps: float = 1e-12, out=None):  # noqa: A002
+    """PyTorch's ``F.normalize``: x / max(‖x‖_p, eps) with the p-norm over
+    ``dim`` (an int or a tuple), so rows of norm below ``eps`` are divided by
+    ``eps`` instead of by their norm."""
+    if out is not None:
+        raise OpError("normalize: out= is not supported (retrograd has no in-place outputs); use the result")
+    denominator = clamp(norm(input, p, dim, keepdim=True), eps, None)
+    return input / denominator
+
+
+def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002
+    """PyTorch's ``F.pad``: widths from the last dim backwards, ``(left, right,
+    top, bottom, …)``; ``mode`` constant, reflect, replicate or circular
+    (``rg.pad`` keeps NumPy's ``pad_width`` instead)."""
+    return torch_pad(input, pad, mode, value)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero each element with probability p and scale the rest by 1/(1 − p)
-    (inverted dropout: nothing to undo at evaluation)."""
+    (inverted dropout: nothing to undo at evaluation). ``inplace=True`` is
+    refused: retrograd never overwrites a tensor an op may have saved."""
+    if inplace:
+        raise OpError("dropout: inplace=True is not supported (it would overwrite values saved for the backward "
+                      "pass); use the returned tensor")
     if not 0 <= p < 1:
         if p == 1 and training:
             return x * 0.0

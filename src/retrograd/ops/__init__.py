@@ -4,10 +4,11 @@ One family per file, each public function right under its ``Op`` (forward and
 vjp side by side, so a family reads like a table of derivatives):
 
 - ``elementwise``  arithmetic, exp/log, activations, kinks (``rg.conventions``)
-- ``reductions``   sum, mean, max/min, prod, logsumexp, softmax
+- ``reductions``   sum, mean, max/min, amax/amin, prod, logsumexp, softmax (NumPy's and PyTorch's keywords)
 - ``linalg``       matmul, linear
-- ``shape``        reshape, transpose, broadcast, concatenate/stack, indexing, pad
-- ``losses``       fused losses whose gradient is the textbook delta
+- ``shape``        reshape, transpose, broadcast, concatenate/stack, indexing, pad; PyTorch's split,
+                   chunk, narrow, index_select, unbind, movedim
+- ``losses``       fused losses whose gradient is the textbook delta (softmax cross-entropy in ``softmax_cross_entropy``)
 - ``conv``         im2col convolution and pooling
 - ``composite``    functions built from the primitives (gelu, var, std, split, gather, nll_loss …)
 - ``activations``  silu, logsigmoid; mish, hardtanh, relu6, selu, softsign (compositions)
@@ -15,7 +16,7 @@ vjp side by side, so a family reads like a table of derivatives):
                    atan2, logaddexp; isnan/isfinite/isinf, any/all
 - ``cumulative``   cumsum, cumprod (exact gradient with zeros)
 - ``ordering``     sort, argsort, topk, argmax/argmin with dim/keepdim
-- ``rearrange``    flip, roll, repeat, tril/triu, masked_fill, one_hot, clone
+- ``rearrange``    flip, roll, repeat, tril/triu, masked_fill, one_hot, clone, F.pad's modes
 - ``einsum``       einsum, norm
 - ``creation``     zeros, ones, full, arange, eye
 - ``methods``      installs the Tensor operators and methods (one place)
@@ -35,14 +36,16 @@ from .einsum import einsum, norm
 from .elementwise import (abs, add, cast, clamp, cos, div, elu, erf, exp, leaky_relu, log, log1p, maximum, minimum,
                           mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
 from .linalg import linear, matmul
-from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .softmax_cross_entropy import cross_entropy
+from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
 from .ordering import SortResult, argmax, argmin, argsort, sort, topk
 from .rearrange import clone, flip, masked_fill, numel, one_hot, repeat, roll, tril, triu
-from .reductions import log_softmax, logsumexp, max, mean, min, prod, softmax, std, sum, var
+from .reductions import (MaxResult, MinMaxResult, amax, amin, aminmax, log_softmax, logsumexp, max, mean, min, prod,
+                         softmax, std, sum, var)
 from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, floor, isfinite, isinf, isnan, log2,
                                 log10, logaddexp, round, rsqrt, sign, sinh, tan)
-from .shape import (broadcast_to, cat, concatenate, getitem, index_add, pad, permute, reshape, stack, swapaxes,
-                    transpose)
+from .shape import (broadcast_to, cat, chunk, concatenate, getitem, index_add, index_select, movedim, narrow, pad,
+                    permute, reshape, stack, swapaxes, transpose, unbind)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
@@ -62,6 +65,9 @@ __all__ = [
     # cumulative, ordering, rearranging
     "cumsum", "cumprod", "sort", "argsort", "topk", "SortResult", "flip", "roll", "repeat", "tril", "triu",
     "masked_fill", "one_hot", "clone", "numel", "einsum", "norm",
+    # PyTorch's forms: max/min with dim, the slicing family
+    "amax", "amin", "aminmax", "MaxResult", "MinMaxResult", "chunk", "narrow", "index_select", "unbind",
+    "movedim",
 ]
 
 methods.install()

@@ -18,9 +18,22 @@ def ones(*shape, dtype=None, requires_grad=False):
     return Tensor(xp.ones(_shape(shape), dtype=dtype or _float()), requires_grad=requires_grad)
 
 
+def _value_dtype(value):
+    """PyTorch's dtype for a fill value: bool, int64 for ints, the default float dtype for floats."""
+    if isinstance(value, bool) or getattr(value, "dtype", None) == xp.bool_:
+        return xp.bool_
+    if isinstance(value, int) or getattr(getattr(value, "dtype", None), "kind", "f") in ("i", "u"):
+        return xp.int64
+    if isinstance(value, complex):
+        return xp.complex64 if _float() is xp.float32 else xp.complex128
+    return _float()
+
+
 def full(shape, value, dtype=None, requires_grad=False):
-    """A tensor filled with ``value``."""
-    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype or _float()), requires_grad=requires_grad)
+    """A tensor filled with ``value``; without ``dtype`` it is PyTorch's: bool
+    for a bool, int64 for an int, the default float dtype for a float."""
+    value = value.item() if isinstance(value, Tensor) else value
+    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype or _value_dtype(value)), requires_grad=requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
@@ -33,9 +46,16 @@ def ones_like(x, dtype=None, requires_grad=False):
     return Tensor(xp.ones(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
 
 
-def arange(*args, dtype=None):
-    """NumPy's ``arange`` as a tensor."""
-    return Tensor(xp.arange(*args, dtype=dtype))
+def arange(*args, dtype=None, requires_grad=False):
+    """``arange(end)``, ``arange(start, end)`` or ``arange(start, end, step)``:
+    int64 when every argument is an int, else the default float dtype (PyTorch's
+    rule; NumPy would give float64)."""
+    if dtype is None:
+        integral = all(isinstance(a, int) or getattr(getattr(a, "dtype", None), "kind", "f") in ("i", "u", "b")
+                       for a in args)
+        dtype = xp.int64 if integral else _float()
+    values = xp.arange(*(a.item() if isinstance(a, Tensor) else a for a in args), dtype=dtype)
+    return Tensor(values, requires_grad=requires_grad)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad=False):
@@ -54,9 +74,9 @@ def linspace(start, end, steps: int, dtype=None, requires_grad=False):
     return Tensor(values.astype(dtype), requires_grad=requires_grad)
 
 
-def eye(n, m=None, dtype=None):
+def eye(n, m=None, dtype=None, requires_grad=False):
     """The identity matrix (n × m)."""
-    return Tensor(xp.eye(n, m, dtype=dtype or _float()))
+    return Tensor(xp.eye(n, m, dtype=dtype or _float()), requires_grad=requires_grad)
 
 
 def _shape(shape):

@@ -87,6 +87,64 @@ def _dims_method(fn):
     return method
 
 
+class _Size(int):
+    """``t.size``: the element count (NumPy's ``size``, an int) that can also be
+    called as PyTorch's ``t.size()`` (the shape) or ``t.size(dim)`` (one dim's length)."""
+
+    def __new__(cls, shape):
+        count = 1
+        for n in shape:
+            count *= n
+        self = super().__new__(cls, count)
+        self.shape = tuple(shape)
+        return self
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        nd = len(self.shape)
+        if not isinstance(dim, int) or isinstance(dim, bool) or not -max(nd, 1) <= dim < max(nd, 1):
+            raise OpError(f"size: dim {dim!r} is out of range for a tensor of shape {self.shape}")
+        return self.shape[dim] if nd else 1
+
+
+def _squeeze_method(self, *dims, axis=None, dim=None):
+    """``t.squeeze()``, PyTorch's ``t.squeeze(d)`` / ``t.squeeze(d0, d1)`` (a dim
+    whose size is not 1 stays), or NumPy's ``t.squeeze(axis=a)`` (it must be 1)."""
+    if dims:
+        if dim is not None:
+            raise OpError("squeeze: dim given both positionally and as a keyword")
+        dim = dims[0] if len(dims) == 1 else dims
+    return C.squeeze(self, axis, dim=dim)
+
+
+def _split_method(self, split_size_or_sections, dim=0):
+    """PyTorch's ``t.split``: chunks of ``split_size`` (or of the listed sizes) along ``dim``."""
+    return S.split_sizes(self, split_size_or_sections, dim)
+
+
+def _new(fill):
+    def make(self, *size, dtype=None, requires_grad=False):
+        shape = _shape(size)
+        dt = self.dtype if dtype is None else dtype
+        return Tensor(xp.full(shape, fill, dtype=dt), requires_grad=requires_grad)
+    make.__name__ = "new_zeros" if fill == 0 else "new_ones"
+    make.__doc__ = f"A tensor of {'zeros' if fill == 0 else 'ones'} of ``size``, with this tensor's dtype unless ``dtype`` says."
+    return make
+
+
+def _new_full(self, size, fill_value, dtype=None, requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``, with this tensor's dtype unless ``dtype`` says."""
+    return Tensor(xp.full(_shape((size,)), fill_value, dtype=self.dtype if dtype is None else dtype),
+                  requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, dtype=None, requires_grad=False):
+    """A new tensor of ``data`` (copied, off the tape), with this tensor's dtype unless ``dtype`` says."""
+    data = data.data if isinstance(data, Tensor) else data
+    return Tensor(xp.array(data, dtype=self.dtype if dtype is None else dtype), requires_grad=requires_grad)
+
+
 METHODS = {
     "__add__": E.add, "__radd__": E.add, "__sub__": E.sub, "__rsub__": _rsub,
     "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": _rdiv,
@@ -99,10 +157,19 @@ METHODS = {
     "clamp": E.clamp, "clip": C.clip, "maximum": E.maximum, "minimum": E.minimum,
     "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max, "min": R.min, "prod": R.prod,
     "logsumexp": R.logsumexp, "softmax": R.softmax, "log_softmax": R.log_softmax,
+    "amax": R.amax, "amin": R.amin, "aminmax": R.aminmax,
+    "split": _split_method, "chunk": S.chunk, "narrow": S.narrow, "index_select": S.index_select,
+    "unbind": S.unbind, "movedim": S.movedim, "moveaxis": S.movedim,
+    "expand_as": lambda self, other: C.expand(self, tuple(other.shape)),
+    "reshape_as": lambda self, other: S.reshape(self, tuple(other.shape)),
+    "view_as": lambda self, other: S.reshape(self, tuple(other.shape)),
+    "type_as": lambda self, other: _to(self, other.dtype),
+    "new_zeros": _new(0), "new_ones": _new(1), "new_empty": _new(0), "new_full": _new_full,
+    "new_tensor": _new_tensor,
     "matmul": L.matmul,
     "reshape": _reshape_method, "view": _reshape_method, "transpose": _transpose_method,
     "permute": S.permute, "swapaxes": S.swapaxes, "expand": C.expand, "broadcast_to": S.broadcast_to,
-    "squeeze": C.squeeze, "unsqueeze": C.unsqueeze, "flatten": C.flatten, "take": C.take,
+    "squeeze": _squeeze_method, "unsqueeze": C.unsqueeze, "flatten": C.flatten, "take": C.take,
     "gather": lambda self, dim, index: C.gather(self, dim, index), "astype": E.cast,
     "to": _to, "float": _caster(xp.float32, "float"), "double": _caster(xp.float64, "double"),
     "long": _caster(xp.int64, "long"), "int": _caster(xp.int32, "int"), "bool": _caster(xp.bool_, "bool"),
@@ -124,3 +191,4 @@ def install() -> None:
         setattr(Tensor, name, fn)
     Tensor.T = property(lambda self: S.transpose(self), doc="All axes reversed.")
     Tensor.mT = property(lambda self: S.swapaxes(self, -1, -2), doc="The last two axes swapped.")
+    Tensor.size = property(lambda self: _Size(self.data.shape), doc=_Size.__doc__)

@@ -1,5 +1,6 @@
 """Rearranging values, PyTorch's way: ``flip``, ``roll``, ``repeat``,
-``tril``/``triu``, ``masked_fill``, ``one_hot``, ``clone``.
+``tril``/``triu``, ``masked_fill``, ``one_hot``, ``clone``, and ``F.pad``'s
+modes (constant, reflect, replicate, circular).
 
 All but ``clone`` are compositions of indexing, broadcasting and ``where``,
 whose vjps (scatter-add, sum over broadcast axes, masking) already are the
@@ -16,7 +17,7 @@ from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
 from ..autograd.tensor import Tensor, _wrap
 from .elementwise import cast, where
-from .shape import _data, broadcast_to, getitem, reshape
+from .shape import Pad, _data, broadcast_to, getitem, reshape
 
 
 def _as_tensor(x):
@@ -192,3 +193,83 @@ def one_hot(labels, num_classes: int = -1):
 def numel(x) -> int:
     """The number of elements (the product of the shape)."""
     return math.prod(_data(x).shape)
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def _source_positions(mode, n, lo, hi):
+    """For each output position along one axis (after cropping negative
+    widths), the input position it copies: reflected about the ends without
+    repeating them, clamped to the ends, or wrapped around."""
+    j = xp.arange(-lo, n + hi)  # a negative width starts or stops inside the axis: a crop
+    if mode == "reflect":
+        period = 2 * (n - 1)
+        j = xp.abs(j) % period if period else xp.zeros_like(j)
+        return xp.where(j > n - 1, period - j, j)
+    if mode == "replicate":
+        return xp.clip(j, 0, n - 1)
+    return j % n
+
+
+def torch_pad(x, pad, mode: str = "constant", value=None):
+    """PyTorch's ``F.pad``: ``pad`` lists widths from the last dim backwards,
+    ``(left, right, top, bottom, front, back)``; a negative width crops.
+
+    ``mode``: ``"constant"`` (``value``, default 0), ``"reflect"`` (mirror
+    without repeating the edge), ``"replicate"`` (repeat the edge) or
+    ``"circular"`` (wrap around). The non-constant modes pad the last 1, 2 or 3
+    dims of a (C, …) or (N, C, …) input, as PyTorch requires; they are
+    compositions of index gathers, so each gradient is the sum of ȳ over the
+    output positions that copied an entry (what PyTorch computes). A negative
+    width crops, as in PyTorch: reflect and replicate still mirror or repeat
+    about the uncropped ends, circular wraps what remains after cropping."""
+    x = _as_tensor(x)
+    pad = tuple(pad)
+    if any(not isinstance(p, int) or isinstance(p, bool) for p in pad):
+        raise OpError(f"pad: widths must be ints, got {pad!r}")
+    if len(pad) % 2:
+        raise OpError(f"pad: the pad tuple must have an even length (pairs per dim), got {pad!r}")
+    dims = len(pad) // 2
+    if dims > x.ndim:
+        raise OpError(f"pad: {len(pad)} widths pad {dims} dims, but the input of shape {tuple(x.shape)} has "
+                      f"only {x.ndim}; give at most two widths per dim")
+    if mode not in PAD_MODES:
+        raise OpError(f"pad: mode must be one of {', '.join(PAD_MODES)}, got {mode!r}")
+    pairs = [(pad[2 * i], pad[2 * i + 1]) for i in range(dims)]  # pairs[0] is the last dim's
+    widths = [(0, 0)] * (x.ndim - dims) + pairs[::-1]
+    if mode == "constant":
+        return Pad(tuple(widths), 0.0 if value is None else value)(x)
+    if value not in (None, 0, 0.0):
+        raise OpError(f"pad: value={value!r} applies to mode='constant' only, not mode={mode!r}")
+    if x.ndim not in (dims + 1, dims + 2) or dims > 3:
+        raise OpError(f"pad: mode={mode!r} with {len(pad)} widths pads the last {dims} dims of a "
+                      f"{dims + 1}-D (C, ...) or {dims + 2}-D (N, C, ...) input, got shape {tuple(x.shape)}")
+    sizes = [x.shape[a] + lo + hi for a, (lo, hi) in enumerate(widths)][x.ndim - dims:]
+    if mode != "circular" and all(size < 1 for size in sizes):
+        raise OpError(f"pad: widths {pad} leave the input of shape {tuple(x.shape)} with padded dims of sizes "
+                      f"{sizes}; mode={mode!r} needs at least one entry in one of them (PyTorch's rule)")
+    out = x
+    for axis in range(x.ndim - dims, x.ndim):
+        lo, hi = widths[axis]
+        n = out.shape[axis]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise OpError(f"pad: reflect padding {(lo, hi)} must be less than the size {n} of dim {axis} "
+                          f"(input shape {tuple(x.shape)})")
+        if n + lo + hi < 0:
+            raise OpError(f"pad: widths {(lo, hi)} crop more than dim {axis} of size {n} "
+                          f"(input shape {tuple(x.shape)})")
+        if mode == "circular" and (lo < 0 or hi < 0):  # crop first, then wrap what remains
+            start, stop = max(-lo, 0), n - max(-hi, 0)
+            if stop < start:
+                raise OpError(f"pad: widths {(lo, hi)} crop more than dim {axis} of size {n}")
+            out = getitem(out, (slice(None),) * axis + (slice(start, stop),))
+            lo, hi, n = max(lo, 0), max(hi, 0), stop - start
+        if mode == "circular" and (lo > n or hi > n):
+            # PyTorch checks the uncropped size only and then reads memory it never wrote: refused here
+            raise OpError(f"pad: circular padding {(lo, hi)} would wrap around dim {axis} of size {n} (after "
+                          f"cropping) more than once (input shape {tuple(x.shape)})")
+        if lo == 0 and hi == 0:
+            continue
+        out = getitem(out, (slice(None),) * axis + (_source_positions(mode, n, lo, hi),))
+    return out if out is not x else clone(x)
