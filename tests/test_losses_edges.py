@@ -16,7 +16,7 @@ from conftest import requires_torch
 from array_shim import shim
 from retrograd.autograd import backend
 from retrograd.bptt import Stateful, reset_rows, select_rows
-from retrograd.ops import losses
+from retrograd.ops import softmax_cross_entropy as cross_entropy_module
 
 try:
     import torch
@@ -364,7 +364,7 @@ def test_cross_entropy_options_second_order(case):
 
 # ---------------------------------------------------------------- softmax outputs given as logits
 def test_softmax_outputs_warn_once_naming_nll_loss(monkeypatch):
-    monkeypatch.setattr(losses, "_warned_probability_input", False)
+    monkeypatch.setattr(cross_entropy_module, "_warned_probability_input", False)
     probs = rg.softmax(rg.tensor(RNG.standard_normal((5, 3))), 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -384,7 +384,7 @@ def test_softmax_outputs_warn_once_naming_nll_loss(monkeypatch):
                                     np.array([[np.nan, 1.0], [0.5, 0.5]]),
                                     np.array([[1.5, -0.5], [0.5, 0.5]])])    # sums to 1, not in [0, 1]
 def test_inputs_that_are_not_probabilities_do_not_warn(monkeypatch, logits):
-    monkeypatch.setattr(losses, "_warned_probability_input", False)
+    monkeypatch.setattr(cross_entropy_module, "_warned_probability_input", False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         rg.cross_entropy(rg.tensor(logits), np.zeros(2, dtype=np.int64))

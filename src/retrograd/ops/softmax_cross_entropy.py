@@ -1,0 +1,284 @@
+"""Softmax cross-entropy from logits as one fused op: ℓ = logsumexp(z) − z[y] per
+sample, whose gradient is the textbook delta softmax(z) − onehot(y) computed in
+one step. PyTorch's options (``weight``, ``ignore_index``, ``label_smoothing``,
+probability targets, unbatched input) change the target distribution T, and the
+gradient is then softmax(z)·ΣT − T.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+from ..autograd.backend import xp
+from ..autograd.op import BinaryOp, OpError
+from .losses import _array, _check_reduction, _constant_weight, _floating, _target
+from .reductions import log_softmax
+
+
+_PROBABILITY_SUM_TOLERANCE = 1e-3
+_warned_probability_input = False  # the softmax-output warning is shown once per process
+
+
+def _warn_if_probabilities(z):
+    """Warn (once per process) when the logits given to ``cross_entropy`` look
+    like probabilities already: every entry in [0, 1] and every row summing to
+    1. That is a softmax output (Keras' ``from_logits=False``), and
+    cross_entropy would apply a second softmax to it."""
+    global _warned_probability_input
+    if _warned_probability_input or z.ndim == 0 or z.size == 0 or z.dtype.kind != "f":
+        return
+    axis = 0 if z.ndim == 1 else 1
+    # a single class has cross-entropy 0 whatever the input: nothing to get wrong
+    if z.shape[axis] < 2 or not (float(z.min()) >= 0 and float(z.max()) <= 1):  # NaN: no warning
+        return
+    if not float(xp.abs(z.sum(axis=axis) - 1).max()) <= _PROBABILITY_SUM_TOLERANCE:
+        return
+    _warned_probability_input = True
+    warnings.warn("cross_entropy: the input looks like probabilities (every entry in [0, 1], each row summing "
+                  "to 1), but cross_entropy takes logits and applies log_softmax itself, so this is not the "
+                  "cross-entropy of these probabilities. For probabilities p (a softmax output, Keras' "
+                  "from_logits=False) use rg.nll_loss(rg.log(p), target); for logits, ignore this warning "
+                  "(shown once).", UserWarning, stacklevel=3)
+
+
+def _along_classes(w, ndim):
+    """Class weights (C,) shaped to broadcast along axis 1 of an (N, C, d1, ...) array."""
+    return w.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _subtract_at_targets(delta, yi, amount):
+    """delta[i, y_i, ...] −= amount (a scalar or an array shaped like yi), in place."""
+    if delta.ndim == 2:
+        delta[xp.arange(len(yi)), yi] -= amount
+        return
+    idx = xp.expand_dims(yi, 1)
+    xp.put_along_axis(delta, idx, xp.take_along_axis(delta, idx, axis=1) - xp.expand_dims(
+        xp.asarray(amount, dtype=delta.dtype) * xp.ones(yi.shape, dtype=delta.dtype), 1), axis=1)
+
+
+class CrossEntropy(BinaryOp):
+    """ℓᵢ = −Σ_c Tᵢc·log softmax(z)ᵢc over the class axis 1, from logits;
+    z̄ = ℓ̄·(softmax(z)·Σ_c Tᵢc − T)/n,  ȳ = −ℓ̄·(1 − ε)·w·log softmax(z)/n (probability targets)
+
+    T is the target distribution: for class indices ``onehot(y)`` (so the
+    gradient is the fused softmax(z) − onehot(y)), or the probabilities ``y``;
+    label smoothing ε mixes in the uniform ε/C; class weights w scale column
+    c. Indices equal to ``ignore_index`` add nothing and are not counted.
+    "mean" divides by the summed weights of the counted targets (their number
+    without weights), or for probability targets by the number of rows
+    (PyTorch's definitions). The input is (N, C, d1, ...) or unbatched (C,).
+
+    The forward saves softmax(z) (and the mask of counted entries), so the
+    first-order backward is one subtraction at the target entries; the
+    engine frees them once the vjp ran.
+    """
+    name = "cross_entropy"
+    __slots__ = ("reduction", "ignore_index", "label_smoothing", "denominator", "unbatched", "probability_targets")
+
+    def __init__(self, reduction="mean", ignore_index=-100, weight=None, label_smoothing=0.0):
+        _check_reduction(self.name, reduction)
+        if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
+            raise OpError(f"cross_entropy: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+        self.reduction, self.ignore_index, self.label_smoothing = reduction, int(ignore_index), float(label_smoothing)
+        self.save(weight=weight)
+
+    def extra_repr(self):
+        extra = [f"reduction={self.reduction!r}"]
+        if self.ignore_index != -100:
+            extra.append(f"ignore_index={self.ignore_index}")
+        if self.label_smoothing:
+            extra.append(f"label_smoothing={self.label_smoothing}")
+        return ", ".join(extra)
+
+    def _check(self, z, y):
+        """Refuse what PyTorch refuses, with the shapes and the fix."""
+        _floating(self.name, "input (logits)", z)
+        if z.ndim == 0 or z.shape[0 if z.ndim == 1 else 1] == 0:
+            raise OpError(f"cross_entropy: input must be (N, C, d1, ...) or unbatched (C,) logits with C ≥ 1, "
+                          f"got shape {z.shape}")
+        classes = z.shape[0 if z.ndim == 1 else 1]
+        if y.dtype.kind == "f":
+            if y.shape != z.shape:
+                raise OpError(f"cross_entropy: probability targets must have the input's shape {z.shape}, got "
+                              f"{y.dtype}{list(y.shape)} (class indices must be integers)")
+            if self.ignore_index != -100:
+                raise OpError("cross_entropy: ignore_index applies to class-index targets only (PyTorch refuses "
+                              "it with probability targets)")
+        else:
+            expected = () if z.ndim == 1 else z.shape[:1] + z.shape[2:]
+            if y.dtype.kind not in "iu" or y.shape != expected:
+                raise OpError(f"cross_entropy: input of shape {z.shape} needs integer class indices of shape "
+                              f"{expected} or floating probabilities of shape {z.shape}; got {y.dtype}{list(y.shape)}")
+        w = self.saved["weight"]
+        if w is not None:
+            if w.shape != (classes,):
+                raise OpError(f"cross_entropy: weight must hold one value per class, shape ({classes},), got "
+                              f"{tuple(w.shape)}")
+            if w.dtype != z.dtype:
+                raise OpError(f"cross_entropy: weight dtype {w.dtype} differs from the input's {z.dtype} (PyTorch "
+                              f"refuses it too); cast the weight to {z.dtype}")
+
+    def _class_indices(self, y, classes):
+        """(class indices with the ignored ones set to 0, mask of counted entries or None when all count)."""
+        keep = None
+        if y.size:
+            ignored = y == self.ignore_index
+            if ignored.any():
+                keep = ~ignored
+                y = xp.where(keep, y, 0)
+            lo, hi = int(y.min()), int(y.max())
+            if lo < 0 or hi >= classes:
+                raise OpError(f"cross_entropy: class index out of range: the target holds {lo if lo < 0 else hi}, "
+                              f"valid classes are [0, {classes}) (entries equal to ignore_index={self.ignore_index} "
+                              f"are skipped; negative indices are refused, as in PyTorch)")
+        return y, keep
+
+    def forward(self, z, y):
+        self._check(z, y)
+        self.unbatched = z.ndim == 1
+        if self.unbatched:
+            z, y = z[None], y[None]
+        c, eps, w = z.shape[1], self.label_smoothing, self.saved["weight"]
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        se = e.sum(axis=1, keepdims=True)
+        log_se = xp.log(se)
+        keep = None
+        self.probability_targets = y.dtype.kind == "f"
+        if self.probability_targets:
+            t = y * (1 - eps) + eps / c if eps else y
+            if w is not None:
+                t = t * _along_classes(w, z.ndim)
+            loss = ((log_se - shifted) * t).sum(axis=1)
+            denominator = loss.size
+        else:
+            yi, keep = self._class_indices(y, c)
+            picked = shifted[xp.arange(len(yi)), yi] if z.ndim == 2 else \
+                xp.take_along_axis(shifted, xp.expand_dims(yi, 1), axis=1).squeeze(1)
+            loss = log_se.squeeze(1) - picked  # −log softmax(z) at the target
+            target_weight = None
+            if w is not None:
+                target_weight = w[yi]
+                loss = loss * target_weight
+            if eps:
+                neg_log_p = log_se - shifted
+                if w is not None:
+                    neg_log_p = neg_log_p * _along_classes(w, z.ndim)
+                loss = (1 - eps) * loss + (eps / c) * neg_log_p.sum(axis=1)
+            if keep is not None:
+                loss = loss * keep
+            if target_weight is None:
+                denominator = loss.size if keep is None else int(keep.sum())
+            else:
+                denominator = float((target_weight if keep is None else target_weight * keep).sum())
+        e /= se
+        # softmax(z) is reused by the backward pass; saved (not a slot) so the
+        # engine frees it right after the vjp and rg.explain counts it
+        self.save(probs=e, keep=keep, weight=w)
+        self.denominator = denominator
+        if self.reduction == "none":
+            return loss[0] if self.unbatched else loss
+        total = loss.sum()
+        if self.reduction == "sum":
+            return total
+        with xp.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as PyTorch gives
+            return total / xp.asarray(denominator, dtype=total.dtype)
+
+    def vjp(self, ns, g, loss, z, y):
+        probs, keep, w = self.saved["probs"], self.saved["keep"], self.saved["weight"]
+        c, eps = probs.shape[1], self.label_smoothing
+        if self.reduction == "none":
+            scale = ns.reshape(g, (1, 1)) if self.unbatched else ns.expand_dims(g, 1)
+        elif self.reduction == "sum":
+            scale = g
+        else:  # nothing counted: the loss is NaN but no entry moves it (PyTorch's gradient is 0)
+            scale = g * (1.0 / self.denominator if self.denominator else 0.0)
+        first_order = isinstance(z, xp.ndarray)
+        z_b = ns.reshape(z, (1, c)) if self.unbatched else z
+        y_b = ns.reshape(y, (1, c)) if self.unbatched and self.probability_targets else y
+        if self.unbatched and not self.probability_targets:
+            y_b = ns.value(y).reshape((1,))
+        w_c = None if w is None else _along_classes(w, probs.ndim)
+        gy = None
+        if self.probability_targets:
+            t = y_b * (1 - eps) + eps / c if eps else y_b
+            if w_c is not None:
+                t = t * w_c
+            soft = probs if first_order else ns.softmax(z_b, axis=1)
+            gz = (soft * ns.sum(t, axis=1, keepdims=True) - t) * scale
+            if self.needs[1]:
+                log_p = _log_softmax_array(z_b) if first_order else log_softmax(z_b, axis=1)
+                gy = -(1 - eps) * log_p * scale
+                if w_c is not None:
+                    gy = gy * w_c
+        else:
+            yv = ns.value(y_b)
+            yi = yv if keep is None else xp.where(keep, yv, 0)
+            if first_order:
+                gz = self._index_delta(probs, yi, keep, w, w_c)
+                gz *= scale  # in place: the delta is a fresh array
+            else:  # under create_graph: the same formula with differentiable ops
+                t = self._index_distribution(probs, yi, keep, w, w_c)
+                gz = (ns.softmax(z_b, axis=1) * t.sum(axis=1, keepdims=True) - t) * scale
+        if self.unbatched:
+            gz = ns.reshape(gz, (c,))
+            gy = None if gy is None else ns.reshape(gy, (c,))
+        return gz, gy
+
+    def _index_delta(self, probs, yi, keep, w, w_c):
+        """softmax(z)·Σ_c T − T for class-index targets, built in place on a copy of softmax(z)."""
+        eps, c = self.label_smoothing, probs.shape[1]
+        delta = probs.copy()
+        if w is None and not eps:  # the fused fast path: softmax(z) − onehot(y)
+            _subtract_at_targets(delta, yi, 1)
+            if keep is not None:
+                delta *= xp.expand_dims(keep, 1)
+            return delta
+        at_target = (1 - eps) * (w[yi] if w is not None else xp.ones(yi.shape, dtype=probs.dtype))
+        uniform_total = eps / c * (float(w.sum()) if w is not None else c)
+        if keep is not None:
+            at_target = at_target * keep
+        rows = at_target + uniform_total * (keep if keep is not None else 1)
+        delta *= xp.expand_dims(rows, 1)
+        _subtract_at_targets(delta, yi, at_target)
+        if eps:
+            uniform = (eps / c) * (w_c if w_c is not None else 1.0)
+            delta -= uniform * (xp.expand_dims(keep, 1) if keep is not None else 1)
+        return delta
+
+    def _index_distribution(self, probs, yi, keep, w, w_c):
+        """T for class-index targets as an array: (1 − ε)·w_y at the target, ε/C·w_c everywhere, 0 where ignored."""
+        eps, c = self.label_smoothing, probs.shape[1]
+        t = xp.zeros(probs.shape, dtype=probs.dtype)
+        if eps:
+            t += (eps / c) * (w_c if w_c is not None else 1.0)
+        _subtract_at_targets(t, yi, -(1 - eps) * (w[yi] if w is not None else 1.0))
+        if keep is not None:
+            t *= xp.expand_dims(keep, 1)
+        return t
+
+
+def _log_softmax_array(z):
+    s = z - z.max(axis=1, keepdims=True)
+    return s - xp.log(xp.exp(s).sum(axis=1, keepdims=True))
+
+
+def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -100, *,  # noqa: A002
+                  weight=None, label_smoothing: float = 0.0):
+    """Softmax cross-entropy from logits, PyTorch's ``F.cross_entropy``: one op
+    whose gradient is softmax(z) − onehot(y) (÷ n).
+
+    ``input``: logits (N, C, d1, ...) or unbatched (C,). ``target``: integer
+    class indices (N, d1, ...) / () — entries equal to ``ignore_index`` are
+    skipped — or floating probabilities of the input's shape (their gradient
+    is −log softmax(z)). ``weight`` (C,): a rescaling per class; "mean" then
+    divides by the summed weights of the counted targets. ``label_smoothing``
+    ε ∈ [0, 1] mixes the target with the uniform distribution:
+    T = (1 − ε)·onehot(y) + ε/C. Warns once if the input already looks like
+    probabilities (use ``nll_loss(log(p), y)`` for those).
+    """
+    z = _array(input)
+    _warn_if_probabilities(z)
+    weight = _constant_weight(CrossEntropy.name, "weight", weight, z.dtype)
+    return CrossEntropy(reduction, ignore_index, weight, label_smoothing)(input, _target(target))
