@@ -967,3 +967,98 @@ SPECS_CONV_FAMILY = [
 SPECS += SPECS_CONV_FAMILY
 SPEC.update({s.name: s for s in SPECS_CONV_FAMILY})
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- PyTorch's signatures (dim=, F.pad modes, index_select)
+# (C, …) or (N, C, …) inputs with 1 to 3 padded trailing dims, as PyTorch's non-constant modes take
+PAD_MODE_INPUTS = st.tuples(st.sampled_from([(2,), (1, 2)]), st.lists(st.integers(2, 4), min_size=1, max_size=3)) \
+    .map(lambda t: (t[0] + tuple(t[1]),))
+
+
+def _pad_for(shapes, mode):
+    """PyTorch pad tuples (last dim first) for the trailing dims of ``shapes[0]``: widths below each
+    size for reflect, at most the size for circular, up to 3 for replicate (what PyTorch accepts)."""
+    shape = shapes[0]
+    k = min(len(shape) - 1, 3)
+    limit = {"reflect": lambda n: n - 1, "replicate": lambda n: 3, "circular": lambda n: n}[mode]
+    widths = [st.integers(0, limit(n)) for n in reversed(shape[len(shape) - k:]) for _ in range(2)]
+    return st.fixed_dictionaries({"pad": st.tuples(*widths)})
+
+
+def _pad_mode_row(mode, numpy_mode):
+    def numpy_pad(x, pad):
+        k = len(pad) // 2
+        widths = [(0, 0)] * (x.ndim - k) + [(pad[2 * i], pad[2 * i + 1]) for i in range(k)][::-1]
+        return np.pad(x, widths, mode=numpy_mode)
+    return S(f"pad_{mode}", lambda x, pad: rg.nn.functional.pad(x, pad, mode=mode), numpy_pad,
+             shapes=PAD_MODE_INPUTS, params=lambda shapes: _pad_for(shapes, mode),
+             torch=lambda x, pad: _F().pad(x, pad, mode=mode))
+
+
+def index_select_params(shapes):
+    """A dim and a 1-D index along it, repeats allowed (their gradients accumulate)."""
+    shape = shapes[0]
+    return st.integers(0, len(shape) - 1).flatmap(lambda d: st.fixed_dictionaries(
+        {"dim": st.just(d), "index": _seeded(lambda r: r.integers(0, shape[d], r.integers(0, 5)))}))
+
+
+def torch_dim_params(shapes):
+    """PyTorch's dim: one int (negative too) or a tuple, and keepdim."""
+    ndim = len(shapes[0])
+    dims = st.integers(-ndim, ndim - 1) if ndim else st.just(0)
+    if ndim:
+        dims = st.one_of(dims, st.lists(st.integers(0, ndim - 1), min_size=1, unique=True).map(tuple))
+    return st.fixed_dictionaries({"dim": dims, "keepdim": st.booleans()})
+
+
+def torch_var_params(shapes):
+    """dim, keepdim and correction 0 or 1 (PyTorch's unbiased default), leaving degrees of freedom."""
+    shape = shapes[0]
+
+    def counted(p):
+        dims = (p["dim"],) if isinstance(p["dim"], int) else p["dim"]
+        return math.prod(shape[d] for d in dims) > p["correction"] + 1
+    return torch_dim_params(shapes).flatmap(lambda p: st.fixed_dictionaries(
+        {"dim": st.just(p["dim"]), "keepdim": st.just(p["keepdim"]), "correction": st.sampled_from([0, 1])})) \
+        .filter(counted)
+
+
+def _np_axis(dim):
+    return dim if isinstance(dim, int) else tuple(dim)
+
+
+def _np_normalize(x, dim):
+    return x / np.maximum(np.sqrt((x * x).sum(axis=dim, keepdims=True)), 1e-12)
+
+
+SPECS_TORCH_SIGNATURES = [
+    _pad_mode_row("reflect", "reflect"),
+    _pad_mode_row("replicate", "edge"),
+    _pad_mode_row("circular", "wrap"),
+    S("index_select", lambda x, dim, index: rg.index_select(x, dim, rg.tensor(index)),
+      lambda x, dim, index: np.take(x, index, axis=dim), shapes=NONSCALAR, params=index_select_params,
+      torch=lambda x, dim, index: torch.index_select(x, dim, torch.from_numpy(index))),
+    S("sum_dim", lambda x, dim, keepdim: rg.sum(x, dim=dim, keepdim=keepdim),
+      lambda x, dim, keepdim: np.sum(x, axis=_np_axis(dim), keepdims=keepdim), shapes=NONSCALAR,
+      params=torch_dim_params, torch=lambda x, dim, keepdim: torch.sum(x, dim=dim, keepdim=keepdim)),
+    S("mean_dim", lambda x, dim, keepdim: x.mean(dim=dim, keepdim=keepdim),
+      lambda x, dim, keepdim: np.mean(x, axis=_np_axis(dim), keepdims=keepdim), shapes=NONSCALAR,
+      params=torch_dim_params, torch=lambda x, dim, keepdim: torch.mean(x, dim=dim, keepdim=keepdim)),
+    S("var_correction", lambda x, dim, keepdim, correction: rg.var(x, dim=dim, keepdim=keepdim, correction=correction),
+      lambda x, dim, keepdim, correction: np.var(x, axis=_np_axis(dim), keepdims=keepdim, ddof=correction),
+      shapes=NONSCALAR, params=torch_var_params,
+      torch=lambda x, dim, keepdim, correction: torch.var(x, dim=dim, keepdim=keepdim, correction=correction)),
+    S("amax", lambda x, dim, keepdim: rg.amax(x, dim, keepdim), lambda x, dim, keepdim: np.amax(
+        x, axis=_np_axis(dim), keepdims=keepdim), shapes=NONSCALAR, domain=(distinct,), params=torch_dim_params,
+      torch=lambda x, dim, keepdim: torch.amax(x, dim, keepdim)),
+    S("logsumexp_dim", lambda x, dim, keepdim: rg.logsumexp(x, dim=dim, keepdim=keepdim),
+      lambda x, dim, keepdim: np.log(np.sum(np.exp(x), axis=_np_axis(dim), keepdims=keepdim)), shapes=NONSCALAR,
+      params=torch_dim_params, torch=lambda x, dim, keepdim: torch.logsumexp(x, dim=dim, keepdim=keepdim)),
+    S("max_dim_values", lambda x, axis: rg.max(x, dim=axis).values, lambda x, axis: np.max(x, axis=axis),
+      shapes=NONSCALAR, params=one_axis, torch=lambda x, axis: torch.max(x, dim=axis).values),
+    S("normalize", lambda x, axis: rg.nn.functional.normalize(x, dim=axis), lambda x, axis: _np_normalize(x, axis),
+      shapes=NONSCALAR, params=one_axis, torch=lambda x, axis: _F().normalize(x, dim=axis)),
+]
+SPECS += SPECS_TORCH_SIGNATURES
+SPEC.update({s.name: s for s in SPECS_TORCH_SIGNATURES})
+assert len(SPEC) == len(SPECS), "two rows share a name"
