@@ -126,9 +126,10 @@ def concatenate(xs, axis=None, *, dim=None):
     xs = list(xs)
     if not xs:
         raise OpError("concatenate: need at least one tensor")
-    if not xs[0].shape:
+    ndim = _ndim(xs[0])
+    if not ndim:
         raise OpError("concatenate: zero-dimensional tensors cannot be concatenated (stack them, or reshape to (1,))")
-    return Concatenate(_check_axis("concatenate", axis, len(xs[0].shape)))(*xs)
+    return Concatenate(_check_axis("concatenate", axis, ndim))(*xs)
 
 
 class Stack(Op):
@@ -160,7 +161,13 @@ def stack(xs, axis=None, *, dim=None):
     xs = list(xs)
     if not xs:
         raise OpError("stack: need at least one tensor")
-    return Stack(_check_axis("stack", axis, len(xs[0].shape), extra=1))(*xs)
+    return Stack(_check_axis("stack", axis, _ndim(xs[0]), extra=1))(*xs)
+
+
+def _ndim(x) -> int:
+    """The number of axes of a Tensor, an array or a nested list."""
+    ndim = getattr(x, "ndim", None)
+    return xp.ndim(x) if ndim is None else ndim
 
 
 class _Indexed(UnaryOp):
