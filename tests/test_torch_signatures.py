@@ -85,6 +85,8 @@ REDUCTIONS = {
     "var_all_unbiased_keyword": (lambda m, x: x.var(unbiased=True), (3, 4)),
     "var_dim_none": (lambda m, x: x.var(dim=None), (3, 4)),
     "var_positional_bool_unbiased": (lambda m, x: x.var(False), (3, 4)),
+    "var_positional_dim_unbiased": (lambda m, x: m.var(x, 1, True), (3, 4)),
+    "std_positional_dim_unbiased_keepdim": (lambda m, x: x.std(0, False, True), (3, 4)),
     "std_dim": (lambda m, x: m.std(x, dim=1, keepdim=True), (3, 4)),
     "std_correction": (lambda m, x: x.std(dim=0, correction=0), (3, 4)),
     "std_unbiased_false_all": (lambda m, x: m.std(x, unbiased=False), (3, 4)),
@@ -112,6 +114,11 @@ REDUCTIONS = {
 def test_reductions_with_pytorch_keywords_match_pytorch(name):
     fn, shape = REDUCTIONS[name]
     compare(lambda x: fn(rg, x), lambda x: fn(torch, x), shape)
+
+
+def test_max_with_dim_none_is_refused_like_pytorch():
+    with pytest.raises(rg.OpError, match="max: dim must be one int"):
+        rg.max(rg.ones(2, 3), dim=None)
 
 
 def test_max_and_min_with_dim_return_a_named_values_indices_pair():
@@ -223,6 +230,7 @@ SHAPES = {
     "cat_dim": (lambda m, x: m.cat([x, x * 2], dim=-1), (2, 3)),
     "stack_dim": (lambda m, x: m.stack([x, x * 2], dim=2), (2, 3)),
     "split_size": (lambda m, x: x.split(2), (5, 3)),
+    "split_size_keyword": (lambda m, x: x.split(split_size=2, dim=1), (2, 5)),
     "split_size_dim": (lambda m, x: m.split(x, 2, dim=1), (2, 5)),
     "split_sections": (lambda m, x: x.split([1, 3, 1], dim=0), (5, 2)),
     "chunk": (lambda m, x: m.chunk(x, 3, dim=1), (2, 5)),

@@ -118,9 +118,11 @@ def _squeeze_method(self, *dims, axis=None, dim=None):
     return C.squeeze(self, axis, dim=dim)
 
 
-def _split_method(self, split_size_or_sections, dim=0):
+def _split_method(self, split_size_or_sections=None, dim=0, *, split_size=None):
     """PyTorch's ``t.split``: chunks of ``split_size`` (or of the listed sizes) along ``dim``."""
-    return S.split_sizes(self, split_size_or_sections, dim)
+    if (split_size_or_sections is None) == (split_size is None):
+        raise OpError("split: give split_size_or_sections (or split_size), once")
+    return S.split_sizes(self, split_size if split_size is not None else split_size_or_sections, dim)
 
 
 def _new(fill):

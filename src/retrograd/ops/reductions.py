@@ -266,19 +266,21 @@ def _var_arguments(op, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return axis, keepdims, 1 if unbiased is None or unbiased else 0
 
 
-def var(x, axis=None, keepdims=False, ddof=None, *, dim=_NOT_GIVEN, keepdim=None, unbiased=None,
+def var(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVEN, keepdim=None,
         correction=None):
     """Mean squared deviation Σd²/(n − ddof) over ``axis``.
 
-    NumPy's form (``axis``, ``keepdims``, ``ddof``, default ddof 0) or
+    NumPy's form (``axis``, ``keepdims=``, ``ddof=``, default ddof 0) or
     PyTorch's (``dim``, ``keepdim``, ``unbiased``, ``correction``): with any
-    PyTorch keyword the default is PyTorch's, unbiased (n − 1). ``ddof ≥ n``
+    PyTorch keyword the default is PyTorch's, unbiased (n − 1). Positional
+    arguments after the axis are PyTorch's ``(dim, unbiased, keepdim)``:
+    ``x.var(1, True)`` is the unbiased variance over dim 1. ``ddof ≥ n``
     gives inf (NaN when all deviations are 0), as PyTorch."""
     axis, keepdims, ddof = _var_arguments("var", axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return Var(axis, keepdims, ddof)(x)
 
 
-def std(x, axis=None, keepdims=False, ddof=None, *, dim=_NOT_GIVEN, keepdim=None, unbiased=None,
+def std(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVEN, keepdim=None,
         correction=None):
     """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's); the
     arguments are var's, in either dialect."""
@@ -352,12 +354,12 @@ def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
         if dim is not _NOT_GIVEN or keepdim is not None or keepdims:
             raise OpError(f"{op}: {op}(input, other) is elementwise and takes no dim/keepdim")
         return other_fn(x, axis)
-    if dim is _NOT_GIVEN or dim is None:
-        if dim is None or keepdim is not None:
-            if keepdim is not None and dim is not None:
-                raise OpError(f"{op}: keepdim needs dim (PyTorch's {op}(input, dim, keepdim))")
-            axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim)
+    if dim is _NOT_GIVEN:
+        if keepdim is not None:
+            raise OpError(f"{op}: keepdim needs dim (PyTorch's {op}(input, dim, keepdim))")
         return cls(axis, keepdims)(x)
+    if dim is None:
+        raise OpError(f"{op}: dim must be one int, got None; call {op}(x) for the {op} of every entry")
     axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, int_only=True)
     values = cls(axis, keepdims)(x)
     d = _data(x)
