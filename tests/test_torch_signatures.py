@@ -442,3 +442,49 @@ def test_manual_seed_makes_dropout_repeatable():
     first = F.dropout(rg.ones(50), 0.5).data
     rg.manual_seed(7)
     np.testing.assert_array_equal(F.dropout(rg.ones(50), 0.5).data, first)
+
+
+def test_tied_maxima_follow_rg_conventions():
+    """amax shares tied gradients evenly (PyTorch's amax, and rg's default policy); max(dim=)
+    follows the same declared policy, where PyTorch sends all of it to the returned index —
+    the ``first`` policy gives PyTorch's max(dim=) gradient exactly."""
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]])
+
+    def grads(fn_rg, fn_torch, policy=None):
+        x, t = rg.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        if policy:
+            with rg.conventions.policy(policy):
+                out = fn_rg(x)
+        else:
+            out = fn_rg(x)
+        out.sum().backward()
+        fn_torch(t).sum().backward()
+        return x.grad.data, t.grad.numpy()
+
+    mine, theirs = grads(lambda x: rg.amax(x, dim=1), lambda t: torch.amax(t, dim=1))
+    np.testing.assert_array_equal(mine, theirs)
+    mine, theirs = grads(lambda x: rg.max(x, dim=1).values, lambda t: torch.max(t, dim=1).values, "first")
+    np.testing.assert_array_equal(mine, theirs)
+    mine, _ = grads(lambda x: rg.max(x, dim=1).values, lambda t: torch.max(t, dim=1).values)
+    np.testing.assert_array_equal(mine, [[0, 0.5, 0.5], [0.5, 0.5, 0]])  # the default policy: shared
+
+
+ACTIVATIONS = {
+    "relu": lambda f, x: f.relu(x), "relu6": lambda f, x: f.relu6(x * 4), "elu": lambda f, x: f.elu(x, 0.5),
+    "selu": lambda f, x: f.selu(x), "leaky_relu": lambda f, x: f.leaky_relu(x, 0.2),
+    "hardtanh": lambda f, x: f.hardtanh(x, -0.5, 0.7), "mish": lambda f, x: f.mish(x),
+    "softplus_threshold": lambda f, x: f.softplus(x * 30, beta=1.5, threshold=10),
+    "softplus": lambda f, x: f.softplus(x * 30),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_functional_activations_take_pytorchs_arguments(name):
+    compare(lambda x: ACTIVATIONS[name](F, x), lambda x: ACTIVATIONS[name](TF, x), (4, 5))
+
+
+@pytest.mark.parametrize("name", ["relu", "relu6", "elu", "selu", "leaky_relu", "hardtanh", "silu", "mish"])
+def test_functional_inplace_is_refused_naming_the_op(name):
+    assert getattr(TF, name)(torch.ones(2), inplace=False) is not None
+    with pytest.raises(rg.OpError, match=f"{name}: inplace=True is not supported"):
+        getattr(F, name)(rg.ones(2), inplace=True)

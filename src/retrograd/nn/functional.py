@@ -11,18 +11,80 @@ import math
 import warnings
 
 from .. import random as rg_random
+from .. import ops as _ops
 from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_logits, conv2d,  # noqa: F401
-                   cross_entropy, elu, gelu, hardtanh, leaky_relu, logsigmoid, max_pool2d, mish,
-                   mse_loss, nll_loss, relu, relu6, selu, sigmoid, silu, softplus, softsign, tanh)
+                   cross_entropy, gelu, logsigmoid, max_pool2d, mse_loss, nll_loss, sigmoid, softsign, tanh)
 from ..ops import matmul, mean, norm, one_hot, reshape, sqrt, take, var  # noqa: F401
 from ..ops import clamp
 from ..ops import reductions as _reductions
 from ..ops.rearrange import torch_pad
+from ..ops.shape import _data
 from ..ops import linear as _linear_op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
 from ..autograd.mode import no_grad
+
+
+def _refuse_inplace(op, inplace):
+    if inplace:
+        raise OpError(f"{op}: inplace=True is not supported (it would overwrite values saved for the backward "
+                      f"pass); use the returned tensor")
+
+
+def relu(input, inplace: bool = False):  # noqa: A002 - PyTorch's names
+    """max(x, 0) (PyTorch's ``F.relu``; the kink follows ``rg.conventions``)."""
+    _refuse_inplace("relu", inplace)
+    return _ops.relu(input)
+
+
+def relu6(input, inplace: bool = False):  # noqa: A002
+    """min(max(x, 0), 6)."""
+    _refuse_inplace("relu6", inplace)
+    return _ops.relu6(input)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):  # noqa: A002
+    """x for x > 0, α(eˣ − 1) below."""
+    _refuse_inplace("elu", inplace)
+    return _ops.elu(input, alpha)
+
+
+def selu(input, inplace: bool = False):  # noqa: A002
+    """scale·elu(x, α) with PyTorch's constants."""
+    _refuse_inplace("selu", inplace)
+    return _ops.selu(input)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):  # noqa: A002
+    """max(x, slope·x)."""
+    _refuse_inplace("leaky_relu", inplace)
+    return _ops.leaky_relu(input, negative_slope)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):  # noqa: A002
+    """x clamped to [min_val, max_val]."""
+    _refuse_inplace("hardtanh", inplace)
+    return _ops.hardtanh(input, min_val, max_val)
+
+
+def silu(input, inplace: bool = False):  # noqa: A002
+    """x·σ(x)."""
+    _refuse_inplace("silu", inplace)
+    return _ops.silu(input)
+
+
+def mish(input, inplace: bool = False):  # noqa: A002
+    """x·tanh(softplus(x))."""
+    _refuse_inplace("mish", inplace)
+    return _ops.mish(input)
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):  # noqa: A002
+    """log(1 + e^(βx))/β, and x itself where βx > ``threshold`` (PyTorch's
+    switch to the linear branch, values and gradient exactly)."""
+    smooth = _ops.softplus(input, beta)
+    return _ops.where(_data(input) * beta > threshold, input, smooth)
 
 
 def _implicit_softmax_dim(op, ndim):
