@@ -1,23 +1,38 @@
 """Activation functions PyTorch users reach for: silu, mish, hardtanh, relu6,
 selu, logsigmoid, softsign.
 
-``silu`` and ``logsigmoid`` are primitives (one tape entry, a closed-form vjp);
-the rest are compositions of existing primitives, so their gradients — and
-their gradients at kinks — are those of the pieces: ``hardtanh`` and ``relu6``
-are ``clamp`` (at a bound the ``rg.conventions`` tie of slopes 1, 0; the
-default ``min_norm`` gives 0 there, as PyTorch does), ``selu`` is a scaled
+``silu``, ``logsigmoid`` and ``hardtanh`` are primitives (one tape entry, a
+closed-form vjp); the rest are compositions of existing primitives, so their
+gradients — and their gradients at kinks — are those of the pieces: ``relu6``
+is ``hardtanh(x, 0, 6)`` (at a bound the ``rg.conventions`` tie of slopes 1, 0;
+the default ``min_norm`` gives 0 there, as PyTorch does), ``selu`` is a scaled
 ``elu`` (at 0 the tie of slopes 1, α: ``min_norm`` gives ``scale·1`` where
 PyTorch gives the left slope ``scale·α`` — the deliberate difference that
 ``elu`` already has).
+
+Like PyTorch, NaN inputs pass their gradient through the piecewise ones
+(hardtanh, relu6, elu, selu), and integer inputs are computed in the default
+float dtype (README: activations on integer tensors), except hardtanh/relu6,
+which keep an integer dtype as PyTorch does.
 """
 
 from __future__ import annotations
 
-from ..autograd import backend
+from ..autograd import backend, conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
+from ..autograd.tensor import get_default_dtype
 from .elementwise import abs as _abs
-from .elementwise import clamp, elu, softplus, tanh
+from .elementwise import elu, sigmoid_of, softplus, tanh
+
+
+def _float_input(x, name):
+    """x as a float array: integers and booleans in the default float dtype (README: activations
+    on integer tensors), float16/32/64 unchanged; complex refused (PyTorch has no kernel for these)."""
+    if x.dtype.kind == "c":
+        raise OpError(f"{name}: complex input is not supported (got {x.dtype}{list(x.shape)}); "
+                      f"apply it to the real and imaginary parts separately")
+    return x if x.dtype.kind == "f" else x.astype(get_default_dtype())
 
 
 class Silu(UnaryOp):
@@ -25,7 +40,9 @@ class Silu(UnaryOp):
     name = "silu"
     __slots__ = ()
 
-    def forward(self, x): return x * backend.sigmoid(x)
+    def forward(self, x):
+        x = _float_input(x, self.name)
+        return x * backend.sigmoid(x).astype(x.dtype, copy=False)  # SciPy gives float16 in float32
 
     def vjp(self, ns, g, y, x):
         s = ns.sigmoid(x)
@@ -42,8 +59,8 @@ class LogSigmoid(UnaryOp):
     name = "logsigmoid"
     __slots__ = ()
 
-    def forward(self, x): return -xp.logaddexp(0, -x)
-    def vjp(self, ns, g, y, x): return (g * ns.sigmoid(-x),)
+    def forward(self, x): return -xp.logaddexp(0, -_float_input(x, self.name))
+    def vjp(self, ns, g, y, x): return (g * sigmoid_of(ns, -x),)
 
 
 def logsigmoid(x):
@@ -57,12 +74,45 @@ def mish(x):
     return x * tanh(softplus(x))
 
 
+class Hardtanh(UnaryOp):
+    """y = min(max(x, lo), hi);  x̄ = ȳ·[not (x ≤ lo or x ≥ hi)]  (at a bound: tie of slopes 1, 0)
+
+    Not ``clamp``: PyTorch's hardtanh keeps an integer tensor's dtype (the
+    bounds truncated to integers), refuses booleans, and passes the gradient
+    through a NaN (``clamp`` gives 0 there)."""
+    name = "hardtanh"
+    __slots__ = ("lo", "hi", "tie")
+
+    def __init__(self, lo, hi):
+        self.lo, self.hi = lo, hi
+        self.tie = conventions.kink_slope((1.0, 0.0))
+
+    def extra_repr(self): return f"min_val={self.lo}, max_val={self.hi}"
+
+    def forward(self, x):
+        if x.dtype.kind in "bc":
+            raise OpError(f"{self.name}: {x.dtype} input is not supported (got {x.dtype}{list(x.shape)}), "
+                          f"as in PyTorch; convert it first, e.g. x.float()")
+        if x.dtype.kind in "iu":
+            return xp.clip(x, int(self.lo), int(self.hi)).astype(x.dtype, copy=False)
+        return xp.clip(x, x.dtype.type(self.lo), x.dtype.type(self.hi))
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        # PyTorch's rule (x <= lo or x >= hi ? 0 : ȳ): a NaN passes ȳ (its vectorised kernel gives
+        # 0 instead for NaNs in full SIMD lanes; the scalar rule is the one it defines)
+        d = (~((xv <= self.lo) | (xv >= self.hi))).astype(xv.dtype)
+        if self.tie:
+            d = d + self.tie * ((xv == self.lo) | (xv == self.hi))
+        return (g * d,)
+
+
 def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):
-    """Clamp to [min_val, max_val] (``clamp``: the gradient at a bound follows
-    ``rg.conventions``; the default gives 0 there, like PyTorch)."""
+    """Clamp to [min_val, max_val]; the gradient at a bound follows ``rg.conventions``
+    (the default gives 0 there, like PyTorch)."""
     if min_val > max_val:
         raise OpError(f"hardtanh: min_val cannot be greater than max_val, got {min_val} > {max_val}")
-    return clamp(x, min_val, max_val)
+    return Hardtanh(min_val, max_val)(x)
 
 
 def relu6(x):

@@ -9,7 +9,7 @@ everything built on them differentiates to any order:
 * ``conv1d``  = ``conv2d`` on a height-1 image
 * ``conv_transpose2d`` = the adjoint of ``conv2d`` in its input: GEMM with Wᵀ → col2im → crop
 * ``max_pool2d`` = pad with the dtype's lowest value → im2col → ``max`` over the window axis,
-  whose ties follow ``rg.conventions`` (the seed page 002 question)
+  whose ties follow ``rg.conventions`` (the seed page 002 question); a NaN wins its window
 * ``avg_pool2d`` = pad with 0 → im2col → ``mean`` over the window axis
 
 Layouts, argument orders and the errors for bad arguments follow PyTorch's
@@ -172,6 +172,15 @@ def _batched(x, spatial, op):
     return x, False
 
 
+def _nonempty(x, weight, op):
+    """PyTorch's rules for empty tensors: a zero batch (and, for conv2d, zero channels) gives an
+    empty output, but an empty image or kernel axis is refused."""
+    if 0 in tuple(x.shape[2:]):
+        raise OpError(f"{op}: only zero batch or zero channel inputs are supported, got input {_describe(x)}")
+    if weight is not None and 0 in tuple(weight.shape[2:]):
+        raise OpError(f"{op}: kernel size should be greater than zero, got weight {_describe(weight)}")
+
+
 def _check_bias(bias, channels, weight, op):
     if bias is not None and tuple(bias.shape) != (channels,):
         raise OpError(f"{op}: given weight of shape {tuple(weight.shape)}, expected bias of shape ({channels},), "
@@ -186,6 +195,7 @@ def _conv(x, weight, bias, stride, padding, dilation, groups, op):
     if len(weight.shape) != 4:
         raise OpError(f"{op}: expected a weight of 4 dims (out_channels, in_channels/groups, kh, kw), "
                       f"got {_describe(weight)}")
+    _nonempty(x, weight, op)
     n, c, h, w = x.shape
     o, cg, kh, kw = weight.shape
     if o % groups:
@@ -276,6 +286,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     if len(weight.shape) != 4:
         raise OpError(f"{op}: expected a weight of 4 dims (in_channels, out_channels/groups, kh, kw), "
                       f"got {_describe(weight)}")
+    _nonempty(x, weight, op)
     n, c, h, w = x.shape
     cin, og, kh, kw = weight.shape
     if cin != c:
@@ -311,6 +322,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 # ---------------------------------------------------------------- pooling
 def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
+    if 0 in tuple(x.shape[1:]):  # PyTorch: "optional 0 dim batch size", every other axis non-empty
+        raise OpError(f"{name}: expected (N, C, H, W) or (C, H, W) input with non-zero C, H and W "
+                      f"(only the batch may be empty), got {_describe(x)}")
     kernel = _positive(_pair(kernel_size, f"{name}: kernel_size"), "kernel_size", name)
     stride = kernel if stride is None else _positive(_pair(stride, f"{name}: stride"), "stride", name)
     dilation = _positive(_pair(dilation, f"{name}: dilation"), "dilation", name)
@@ -328,6 +342,27 @@ def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
     return reshape(cols, (n, c, kh * kw, ho, wo))
 
 
+class WindowMax(reductions.Max):
+    """y = max over the window axis 2 of (N, C, k, Ho, Wo) windows;  x̄ = ȳ at the maximum
+    (ties: ``rg.conventions``), and in a window holding a NaN, ȳ to its first NaN — PyTorch's
+    max-pooling picks the NaN's index (a max reduction would give the whole window NaN)."""
+    name = "max_pool2d"
+    __slots__ = ()
+
+    def __init__(self): super().__init__(2, False)
+
+    def vjp(self, ns, g, y, x):
+        xv = ns.value(x)
+        with xp.errstate(invalid="ignore", divide="ignore"):  # 0/0 in "split" for NaN windows, replaced
+            mask = reductions.tie_mask(xv, xp.expand_dims(ns.value(y), 2), (2,), self.share)
+        if xv.dtype.kind == "f":
+            nan = xp.isnan(xv)
+            if nan.any():
+                first_nan = nan & (xp.cumsum(nan, axis=2) == 1)
+                mask = xp.where(nan.any(axis=2, keepdims=True), first_nan, mask).astype(xv.dtype)
+        return (ns.expand_dims(g, 2) * mask,)
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
     """Max over each window (stride defaults to the kernel size); x (N, C, H, W) or (C, H, W).
     Tied maxima share the gradient as ``rg.conventions`` says (first / split / all / min_norm).
@@ -338,7 +373,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
         raise OpError(f"max_pool2d: not implemented for input {_describe(x)} (PyTorch neither); "
                       f"use an integer or floating-point tensor")
     fill = -xp.inf if kind == "f" else xp.iinfo(x.dtype).min
-    out = reductions.max(_pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d"), axis=2)
+    out = WindowMax()(_pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d"))
     return reshape(out, tuple(out.shape[1:])) if unbatched else out
 
 

@@ -138,17 +138,21 @@ class Einsum(Op):
             r = ns.broadcast_to(r, tuple(size[c] for c in unique))
         if len(unique) < len(target):  # repeated letters: back onto the diagonal
             spare = iter(c for c in _LETTERS if c not in set("".join(self.terms) + self.out))
-            letters, eyes, seen = [], [], set()
+            letters, pairs, seen = [], [], set()
             for c in target:
                 if c in seen:
                     fresh = next(spare)
                     letters.append(fresh)
-                    eyes.append((c + fresh, xp.eye(size[c], dtype=g.dtype)))
+                    pairs.append((c + fresh, size[c]))
                 else:
                     letters.append(c)
                     seen.add(c)
-            subscripts = ",".join(["".join(unique)] + [s for s, _ in eyes])
-            r = ns.einsum(f"{subscripts}->{''.join(letters)}", r, *[e for _, e in eyes])
+            subscripts = ",".join(["".join(unique)] + [s for s, _ in pairs]) + "->" + "".join(letters)
+            # broadcast r along the repeated letters, then keep the diagonal with a mask (not a
+            # product with the identity: 0·∞ would put NaNs off the diagonal)
+            spread = ns.einsum(subscripts, r, *[xp.ones((n, n), dtype=g.dtype) for _, n in pairs])
+            diagonal = xp.einsum(subscripts, xp.ones(r.shape), *[xp.eye(n) for _, n in pairs]) != 0
+            r = ns.where(diagonal, spread, 0.0)
         return r
 
 
@@ -160,6 +164,12 @@ def einsum(equation: str, *operands):
         operands = tuple(operands[0])
     if not operands:
         raise OpError("einsum: needs at least one operand")
+    dtypes = {str(o.dtype) for o in operands if hasattr(o, "dtype")}
+    if len(dtypes) > 1:  # PyTorch: "expected scalar type …"; NumPy would promote silently
+        described = ", ".join(f"{o.dtype}{list(o.shape)}" if hasattr(o, "dtype") else type(o).__name__
+                              for o in operands)
+        raise OpError(f"einsum: operands of different dtypes ({described}); convert them to one dtype first, "
+                      f"e.g. b.to(a.dtype)")
     shapes = [tuple(o.shape) if hasattr(o, "shape") else xp.asarray(o).shape for o in operands]
     terms, out = _explicit(equation, shapes)
     return Einsum(terms, out)(*operands)
@@ -202,6 +212,31 @@ class VectorNorm(UnaryOp):
         return (scaled * ns.where(y_zero, 0.0, g / safe_y ** (p - 1)),)
 
 
+def _nan_masked_vjp(self, ns, g, y, x):
+    """The max/min vjp (ties by ``rg.conventions``) with 0 where a NaN made every entry miss:
+    PyTorch's ∞-norm gives a NaN input's whole reduction a zero gradient (a plain max gives NaN)."""
+    xv = ns.value(x)
+    axes = self._axes(xv)
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        mask = R.tie_mask(xv, R._expand(xp, ns.value(y), axes, self.keepdims), axes, self.share)
+    mask = xp.where(xp.isnan(mask), 0, mask)
+    return (R._expand(ns, g, axes, self.keepdims) * mask,)
+
+
+class MaxNorm(R.Max):
+    """y = maxₐ |x| (the ∞-norm of |x|, recorded on |x|);  x̄ at the maximum, 0 for a NaN reduction"""
+    name = "norm"
+    __slots__ = ()
+    vjp = _nan_masked_vjp
+
+
+class MinNorm(R.Min):
+    """y = minₐ |x| (the −∞-norm of |x|, recorded on |x|);  x̄ at the minimum, 0 for a NaN reduction"""
+    name = "norm"
+    __slots__ = ()
+    vjp = _nan_masked_vjp
+
+
 def norm(x, p="fro", dim=None, keepdim: bool = False):
     """PyTorch's ``norm``: the vector p-norm of ``x`` over ``dim`` (all axes when
     None). ``p``: ``"fro"`` or 2 (the default, √Σx²), 1 (Σ|x|), ``inf``
@@ -216,10 +251,8 @@ def norm(x, p="fro", dim=None, keepdim: bool = False):
         p = 2
     if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
         raise OpError(f"norm: p must be 'fro' or a number (1, 2, inf, -inf, 0 or p > 0), got {p!r}")
-    if p == math.inf:
-        return R.max(_abs(x), axes, keepdim)
-    if p == -math.inf:
-        return R.min(_abs(x), axes, keepdim)
+    if p in (math.inf, -math.inf):
+        return (MaxNorm if p > 0 else MinNorm)(axes, keepdim)(_abs(x))
     if p == 1:
         return R.sum(_abs(x), axes, keepdim)
     if p == 0:

@@ -41,6 +41,22 @@ def _floating(x):
     return x.astype(get_default_dtype())
 
 
+def _refuse(name, x, kinds, what):
+    """Refuse an input whose dtype kind is in ``kinds`` (PyTorch has no kernel for it), naming the op."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind in kinds:
+        raise OpError(f"{name}: {what} input is not supported (got {dtype}{list(x.shape)}), as in PyTorch; "
+                      f"convert it first, e.g. x.float()")
+
+
+def sigmoid_of(ns, z):
+    """``ns.sigmoid(z)`` for a z computed in a vjp: arithmetic on a 0-d array gives a NumPy
+    scalar, which the stable array path would miss (σ(±∞) would be NaN); made an array again."""
+    if not isinstance(z, Tensor) and type(z) is not backend.ndarray:
+        z = xp.asarray(z)
+    return ns.sigmoid(z)
+
+
 def _integral(v) -> bool:
     """Whether v is an integer or boolean array or Python number."""
     dtype = getattr(v, "dtype", None)
@@ -159,6 +175,8 @@ class PowScalar(UnaryOp):
         p = self.p
         if type(p) is float:
             x = _floating(x)
+        elif x.dtype.kind == "b":  # PyTorch: bool ** int is int64 (NumPy would keep bool for x·x)
+            x = x.astype(xp.int64)
         return x * x if p == 2 else x ** p
 
     def vjp(self, ns, g, y, x):
@@ -350,7 +368,7 @@ class Softplus(UnaryOp):
 
     def vjp(self, ns, g, y, x):
         b = self.beta
-        return (g * ns.sigmoid(x if b == 1 else b * x),)
+        return (g * sigmoid_of(ns, x if b == 1 else b * x),)
 
 
 def softplus(x, beta: float = 1.0):
@@ -364,6 +382,7 @@ class Erf(UnaryOp):
     __slots__ = ()
 
     def forward(self, x):
+        _refuse(self.name, x, "c", "a complex")
         x = _floating(x)
         return _same_float(backend.erf(x), x)
     def vjp(self, ns, g, y, x): return (g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),)
@@ -386,13 +405,17 @@ class Relu(UnaryOp):
     __slots__ = ("tie",)
 
     def __init__(self): self.tie = _tie((1.0, 0.0))
-    def forward(self, x): return xp.maximum(x, 0)
+
+    def forward(self, x):
+        _refuse(self.name, x, "bc", "a boolean or complex")
+        return xp.maximum(x, 0)
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
+        passes = ~(xv <= 0)  # not x > 0: a NaN passes its gradient, as in PyTorch
         if not self.tie:
-            return (g * (xv > 0),)  # multiplying by a bool mask: one pass, no float mask
-        return (g * ((xv > 0) + self.tie * (xv == 0)).astype(xv.dtype),)
+            return (g * passes,)  # multiplying by a bool mask: one pass, no float mask
+        return (g * (passes + self.tie * (xv == 0)).astype(xv.dtype),)
 
 
 def relu(x):
@@ -410,7 +433,11 @@ class LeakyRelu(UnaryOp):
         self.tie = _tie((1.0, negative_slope))
 
     def extra_repr(self): return f"negative_slope={self.slope}"
-    def forward(self, x): return xp.where(x > 0, x, x * self.slope)
+
+    def forward(self, x):
+        _refuse(self.name, x, "c", "a complex")
+        x = _floating(x)  # integers: the default float dtype (README: activations on integer tensors)
+        return xp.where(x > 0, x, x * self.slope)
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
@@ -437,11 +464,14 @@ class Elu(UnaryOp):
     def extra_repr(self): return f"alpha={self.alpha}"
 
     def forward(self, x):
+        _refuse(self.name, x, "c", "a complex")
+        x = _floating(x)  # integers: the default float dtype (README: activations on integer tensors)
         return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
-        d = ns.where(xv > 0, 1.0, y + self.alpha)  # below 0: d/dx α(eˣ − 1) = y + α
+        # below 0: d/dx α(eˣ − 1) = y + α; a NaN takes the slope 1, as in PyTorch (x <= 0 is false)
+        d = ns.where(xv <= 0, y + self.alpha, 1.0)
         at_kink = xv == 0
         if at_kink.any():
             d = ns.where(at_kink, self.tie, d)
@@ -459,11 +489,14 @@ class Abs(UnaryOp):
     __slots__ = ("tie",)
 
     def __init__(self): self.tie = _tie((1.0, -1.0))
-    def forward(self, x): return xp.abs(x)
+
+    def forward(self, x):
+        _refuse(self.name, x, "b", "a boolean")
+        return xp.abs(x)
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
-        d = xp.sign(xv)
+        d = (xv > 0).astype(xv.dtype) - (xv < 0)  # not sign(x): 0 at a NaN, as PyTorch's sgn
         if self.tie:
             d = d + self.tie * (xv == 0)
         return (g * d,)
@@ -496,6 +529,7 @@ class Clamp(UnaryOp):
         return "bounds released" if bounds is None else f"min={bounds['lo']}, max={bounds['hi']}"
 
     def forward(self, x):
+        _refuse(self.name, x, "c", "a complex")
         if self.float_bound:  # an integer x with a float bound: the default float dtype (PyTorch)
             x = _floating(x)
         return xp.clip(x, self.saved["lo"], self.saved["hi"])
@@ -550,14 +584,16 @@ class _Extremum(BinaryOp):
     def vjp(self, ns, g, z, x, y):
         xv, yv = ns.value(x), ns.value(y)
         tie = xv == yv
-        x_wins = self.better(xv, yv)
+        # "x does not lose" rather than "x wins": where either side is NaN nothing compares,
+        # the output is NaN and both sides get the gradient, as in PyTorch
+        x_keeps = ~(self.better(yv, xv) | tie)
         n = self.needs
         gx = gy = None
         if n[0]:
-            gx = g * (x_wins + self.w[0] * tie).astype(xv.dtype)
+            gx = g * (x_keeps + self.w[0] * tie).astype(xv.dtype)
         if n[1]:
-            y_wins = ~(x_wins | tie)
-            gy = g * (y_wins + self.w[1] * tie).astype(yv.dtype)
+            y_keeps = ~(self.better(xv, yv) | tie)
+            gy = g * (y_keeps + self.w[1] * tie).astype(yv.dtype)
         return gx, gy
 
 
@@ -567,7 +603,10 @@ class Maximum(_Extremum):
     __slots__ = ()
     better = staticmethod(operator.gt)  # not xp.greater: the backend is chosen at call time
 
-    def forward(self, x, y): return xp.maximum(x, y)
+    def forward(self, x, y):
+        _refuse(self.name, x, "c", "a complex")
+        _refuse(self.name, y, "c", "a complex")
+        return xp.maximum(x, y)
 
 
 def maximum(x, y):
@@ -581,7 +620,10 @@ class Minimum(_Extremum):
     __slots__ = ()
     better = staticmethod(operator.lt)
 
-    def forward(self, x, y): return xp.minimum(x, y)
+    def forward(self, x, y):
+        _refuse(self.name, x, "c", "a complex")
+        _refuse(self.name, y, "c", "a complex")
+        return xp.minimum(x, y)
 
 
 def minimum(x, y):

@@ -7,8 +7,16 @@ compute a float32 model on a float64 input in float64, gradients included).
 
 from __future__ import annotations
 
+import math
+
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, TernaryOp
+
+
+def _rows(a):
+    """(rows, last) of ``a`` flattened over its leading axes: explicit sizes, so a 0-size
+    last axis reshapes too (``reshape(-1, 0)`` is ambiguous)."""
+    return (math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def _mT(ns, a):
@@ -80,7 +88,7 @@ class Linear(TernaryOp):
         if b is not None and b.dtype is not w.dtype:
             _same_dtype(self.name, b, w, ("bias and weight", ""))
         if x.ndim > 2:  # one GEMM over all leading dimensions, not one per batch entry
-            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+            y = (x.reshape(_rows(x)) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
         else:
             y = xp.matmul(x, w.T)
         if b is not None:
@@ -91,20 +99,44 @@ class Linear(TernaryOp):
         n = self.needs
         gx = None
         if n[0]:
-            gx = ns.reshape(ns.reshape(g, (-1, g.shape[-1])) @ w, x.shape) if g.ndim > 2 else g @ w
+            gx = ns.reshape(ns.reshape(g, _rows(g)) @ w, x.shape) if g.ndim > 2 else g @ w
         gw = gb = None
         if n[2]:
             gb = g.sum(0) if g.ndim == 2 else g.sum(axis=tuple(range(g.ndim - 1))) if g.ndim > 2 else g
+            if gb.shape != b.shape:  # a bias that broadcasts (PyTorch accepts any): summed back to its shape
+                gb = ns.sum_to(g, b.shape)
         if n[1]:
             if x.ndim == 2:
                 gw = g.T @ x
             elif x.ndim == 1:
                 gw = ns.reshape(g, (-1, 1)) @ ns.reshape(x, (1, -1))
             else:
-                gw = _mT(ns, ns.reshape(g, (-1, g.shape[-1]))) @ ns.reshape(x, (-1, x.shape[-1]))
+                gw = _mT(ns, ns.reshape(g, _rows(g))) @ ns.reshape(x, _rows(x))
         return gx, gw, gb
 
 
+def _shape(a) -> tuple:
+    return tuple(a.shape) if hasattr(a, "shape") else xp.asarray(a).shape
+
+
 def linear(x, weight, bias=None):
-    """x·Wᵀ + b with PyTorch's layout (W: [out_features, in_features])."""
+    """x·Wᵀ + b with PyTorch's layout (W: [out_features, in_features]).
+
+    As ``torch.nn.functional.linear``: ``bias`` may be any shape that broadcasts to the output
+    x.shape[:-1] + (out_features,) (its gradient is summed back to its shape); a 1-D weight
+    (in_features,) gives x·w without bias. Anything else is refused, naming the shapes."""
+    xs, ws = _shape(x), _shape(weight)
+    if len(ws) not in (1, 2) or len(xs) == 0 or xs[-1] != ws[-1]:
+        raise OpError(f"linear: input of shape {xs} and weight of shape {ws} do not fit: the weight must be "
+                      f"(out_features, {xs[-1] if xs else 'in_features'})")
+    if len(ws) == 1:
+        if bias is not None:
+            raise OpError(f"linear: a 1-D weight of shape {ws} takes no bias (got bias of shape {_shape(bias)}); "
+                          f"reshape the weight to (1, {ws[0]})")
+        return matmul(x, weight)
+    if bias is not None:
+        out_shape, bs = xs[:-1] + (ws[0],), _shape(bias)
+        if len(bs) > len(out_shape) or any(b not in (1, o) for b, o in zip(bs[::-1], out_shape[::-1])):
+            raise OpError(f"linear: bias of shape {bs} does not broadcast to the output shape {out_shape} "
+                          f"(input {xs}, weight {ws}); the bias should be ({ws[0]},)")
     return Linear()(x, weight, bias)

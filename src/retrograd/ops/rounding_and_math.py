@@ -15,6 +15,7 @@ from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
+from .elementwise import sigmoid_of
 from .reductions import _norm_axis
 
 
@@ -45,6 +46,12 @@ class _Step(UnaryOp):
     def _refuse_bool(self, x):
         if x.dtype == bool:  # NumPy would answer (float16 for round); PyTorch refuses
             raise OpError(f"{self.name}: not implemented for boolean tensors")
+        self._refuse_complex(x)
+
+    def _refuse_complex(self, x):
+        if x.dtype.kind == "c":  # NumPy rounds/signs the parts; PyTorch has no complex kernel
+            raise OpError(f"{self.name}: not implemented for complex tensors (got {x.dtype}{list(x.shape)}); "
+                          f"apply it to x.real and x.imag separately")
 
     def vjp(self, ns, g, y, x):
         # where, not g·0: an infinite or NaN ȳ must still give 0, as in PyTorch
@@ -110,6 +117,7 @@ class Sign(_Step):
     __slots__ = ()
 
     def forward(self, x):
+        self._refuse_complex(x)
         if x.dtype == bool:
             return x.copy()
         s = xp.sign(x)
@@ -284,7 +292,7 @@ class LogAddExp(BinaryOp):
 
     def vjp(self, ns, g, z, x, y):
         n = self.needs
-        return (g * ns.sigmoid(x - y) if n[0] else None), (g * ns.sigmoid(y - x) if n[1] else None)
+        return (g * sigmoid_of(ns, x - y) if n[0] else None), (g * sigmoid_of(ns, y - x) if n[1] else None)
 
 
 def logaddexp(x, y):
