@@ -488,3 +488,13 @@ def test_functional_inplace_is_refused_naming_the_op(name):
     assert getattr(TF, name)(torch.ones(2), inplace=False) is not None
     with pytest.raises(rg.OpError, match=f"{name}: inplace=True is not supported"):
         getattr(F, name)(rg.ones(2), inplace=True)
+
+
+def test_edges_follow_pytorch():
+    assert [p.shape for p in rg.zeros(0).split(2)] == [tuple(p.shape) for p in torch.zeros(0).split(2)]
+    with pytest.raises(rg.OpError, match="sum: dim \\(0, -2\\) names a dimension more than once"):
+        rg.sum(rg.ones(2, 3), dim=(0, -2))
+    with pytest.raises(rg.OpError, match="squeeze: dim \\(0, 0\\) names a dimension more than once"):
+        rg.ones(1, 2).squeeze((0, 0))
+    with pytest.raises(rg.OpError, match="size: dim 0 given, but a 0-d tensor has no dimensions"):
+        rg.tensor(1.0).size(0)

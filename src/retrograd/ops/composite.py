@@ -66,8 +66,9 @@ def squeeze(x, axis=None, *, dim=None):
     if dim is not None:
         if axis is not None:
             raise OpError(f"squeeze: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
-        axes = R._norm_axis(dim, len(shape), "squeeze")
-        axes = tuple(a for a in axes if shape[a] == 1)
+        if not isinstance(dim, int) and len(R._norm_axis(dim, len(shape), "squeeze")) != len(tuple(dim)):
+            raise OpError(f"squeeze: dim {dim!r} names a dimension more than once (PyTorch refuses it too)")
+        axes = tuple(a for a in R._norm_axis(dim, len(shape), "squeeze") if shape[a] == 1)
     elif axis is None:
         axes = tuple(i for i, s in enumerate(shape) if s == 1)
     else:

@@ -103,9 +103,11 @@ class _Size(int):
         if dim is None:
             return self.shape
         nd = len(self.shape)
-        if not isinstance(dim, int) or isinstance(dim, bool) or not -max(nd, 1) <= dim < max(nd, 1):
+        if not nd:
+            raise OpError(f"size: dim {dim!r} given, but a 0-d tensor has no dimensions (PyTorch refuses it too)")
+        if not isinstance(dim, int) or isinstance(dim, bool) or not -nd <= dim < nd:
             raise OpError(f"size: dim {dim!r} is out of range for a tensor of shape {self.shape}")
-        return self.shape[dim] if nd else 1
+        return self.shape[dim]
 
 
 def _squeeze_method(self, *dims, axis=None, dim=None):

@@ -34,7 +34,7 @@ from .shape import _data
 _NOT_GIVEN = object()  # marks a PyTorch keyword the caller did not pass
 
 
-def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only=False):
+def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only=False, ndim=None):
     """Fold PyTorch's ``dim``/``keepdim`` into NumPy's ``axis``/``keepdims``.
 
     Called only when one of them was given. ``dim=[]`` or ``()`` reduces every
@@ -55,6 +55,10 @@ def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only
                 dim = None
         if isinstance(dim, bool) or (type(dim) is tuple and any(isinstance(d, bool) for d in dim)):
             raise OpError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
+        if type(dim) is tuple and ndim is not None:
+            seen = [d % ndim if ndim and isinstance(d, int) else d for d in dim]
+            if len(set(seen)) != len(seen):
+                raise OpError(f"{op}: dim {dim!r} names a dimension more than once (PyTorch refuses it too)")
         axis = dim
     if keepdim is not None:
         if keepdims:
@@ -159,7 +163,7 @@ def sum(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=Non
     """Σ x over ``axis`` (all axes when None). PyTorch's ``dim``/``keepdim``
     (``dim=()`` sums everything) and ``dtype`` (cast first) are accepted."""
     if dim is not _NOT_GIVEN or keepdim is not None:
-        axis, keepdims = _torch_axis("sum", axis, keepdims, dim, keepdim)
+        axis, keepdims = _torch_axis("sum", axis, keepdims, dim, keepdim, ndim=len(x.shape))
     if dtype is not None:
         x = _with_dtype("sum", x, dtype)
     return Sum(axis, keepdims)(x)
@@ -187,7 +191,7 @@ def mean(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=No
     PyTorch's ``dim``/``keepdim`` and ``dtype`` (an integer tensor is averaged
     in that floating dtype) are accepted."""
     if dim is not _NOT_GIVEN or keepdim is not None:
-        axis, keepdims = _torch_axis("mean", axis, keepdims, dim, keepdim)
+        axis, keepdims = _torch_axis("mean", axis, keepdims, dim, keepdim, ndim=len(x.shape))
     if dtype is not None:
         if xp.dtype(dtype).kind not in "fc":
             raise OpError(f"mean: dtype must be floating or complex, got {xp.dtype(dtype)} (PyTorch refuses it too)")
@@ -242,7 +246,7 @@ class Var(_Reduction):
             return (g * d * (2.0 / dof if dof else math.inf),)
 
 
-def _var_arguments(op, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
+def _var_arguments(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     """NumPy's (axis, keepdims, ddof) from either dialect. Any PyTorch keyword
     (or a bool where NumPy's axis goes: PyTorch's ``x.var(False)``) selects
     PyTorch's default of one degree of freedom removed (unbiased)."""
@@ -254,7 +258,7 @@ def _var_arguments(op, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
         if unbiased is not None:
             raise OpError(f"{op}: unbiased given twice (positionally as {axis} and as a keyword)")
         axis, unbiased = None, axis
-    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim)
+    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, ndim=len(x.shape))
     given = [name for name, v in (("ddof", ddof), ("unbiased", unbiased), ("correction", correction))
              if v is not None]
     if len(given) > 1:
@@ -276,7 +280,7 @@ def var(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVE
     arguments after the axis are PyTorch's ``(dim, unbiased, keepdim)``:
     ``x.var(1, True)`` is the unbiased variance over dim 1. ``ddof ≥ n``
     gives inf (NaN when all deviations are 0), as PyTorch."""
-    axis, keepdims, ddof = _var_arguments("var", axis, keepdims, ddof, dim, keepdim, unbiased, correction)
+    axis, keepdims, ddof = _var_arguments("var", x, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return Var(axis, keepdims, ddof)(x)
 
 
@@ -287,7 +291,7 @@ def std(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVE
     dtype = getattr(x, "dtype", None)
     if dtype is not None and dtype.kind not in "fc":
         _require_float("std", x)
-    axis, keepdims, ddof = _var_arguments("std", axis, keepdims, ddof, dim, keepdim, unbiased, correction)
+    axis, keepdims, ddof = _var_arguments("std", x, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return Sqrt()(Var(axis, keepdims, ddof)(x))
 
 
@@ -406,13 +410,13 @@ def amax(x, dim=(), keepdim: bool = False):
     """PyTorch's ``amax``: the max over ``dim`` (an int or a tuple; ``()``, the
     default, means every dim), values only. Tied maxima share the gradient per
     ``rg.conventions`` (the default policy shares it evenly, as PyTorch does)."""
-    axis, keepdims = _torch_axis("amax", None, False, dim, keepdim)
+    axis, keepdims = _torch_axis("amax", None, False, dim, keepdim, ndim=len(x.shape))
     return Max(axis, keepdims)(x)
 
 
 def amin(x, dim=(), keepdim: bool = False):
     """PyTorch's ``amin``: the min over ``dim`` (see ``amax``)."""
-    axis, keepdims = _torch_axis("amin", None, False, dim, keepdim)
+    axis, keepdims = _torch_axis("amin", None, False, dim, keepdim, ndim=len(x.shape))
     return Min(axis, keepdims)(x)
 
 
@@ -517,7 +521,8 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):
     """log Σ eˣ over ``axis``, stable for large x. PyTorch's ``dim`` (an int or
     a non-empty tuple) and ``keepdim`` are accepted."""
     if dim is not _NOT_GIVEN or keepdim is not None:
-        axis, keepdims = _torch_axis("logsumexp", axis, keepdims, dim, keepdim, empty_means_all=False)
+        axis, keepdims = _torch_axis("logsumexp", axis, keepdims, dim, keepdim, empty_means_all=False,
+                                     ndim=len(x.shape))
     return LogSumExp(axis, keepdims)(x)
 
 

@@ -332,7 +332,10 @@ def split_sizes(x, split_size_or_sections, dim=0):
         size = split_size_or_sections
         if size < 0 or (size == 0 and n):
             raise OpError(f"split: split_size must be positive, got {size} for dim {dim} of size {n}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if size else [0]
+        if n == 0:  # an empty dim splits into one empty piece, as in PyTorch
+            sizes = [0]
+        else:
+            sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = [int(s) for s in split_size_or_sections]
         if any(s < 0 for s in sizes) or sum(sizes) != n:
