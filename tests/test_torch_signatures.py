@@ -244,6 +244,10 @@ SHAPES = {
     "view_tuple": (lambda m, x: x.view((4, -1)), (3, 4)),
     "permute": (lambda m, x: x.permute(2, 0, 1), (2, 3, 4)),
     "transpose_pair": (lambda m, x: x.transpose(0, 2), (2, 3, 4)),
+    "transpose_function_dims": (lambda m, x: m.transpose(x, -1, 0), (2, 3, 4)),
+    "transpose_keywords": (lambda m, x: x.transpose(dim0=1, dim1=2), (2, 3, 4)),
+    "permute_dims_keyword": (lambda m, x: m.permute(x, dims=(2, 0, 1)), (2, 3, 4)),
+    "flip_dims_keyword": (lambda m, x: x.flip(dims=(0, 2)), (2, 3, 4)),
     "argmax_dim_keepdim": (lambda m, x: m.argmax(x, dim=1, keepdim=True), (3, 4)),
     "argmin_method": (lambda m, x: x.argmin(dim=0), (3, 4)),
 }

@@ -39,9 +39,14 @@ def _compare(fn):
     return compare
 
 
-def _transpose_method(self, *axes):
-    """``t.transpose()`` reverses the axes; ``t.transpose(d0, d1)`` swaps two
-    (PyTorch); use ``permute`` for a full permutation."""
+def _transpose_method(self, *axes, dim0=None, dim1=None):
+    """``t.transpose()`` reverses the axes; ``t.transpose(d0, d1)`` (or
+    ``dim0=, dim1=``) swaps two (PyTorch); use ``permute`` for a full permutation."""
+    if dim0 is not None or dim1 is not None:
+        given = list(axes) + [d for d in (dim0, dim1) if d is not None]
+        if len(given) != 2:
+            raise OpError(f"transpose: expected two dims to swap, got {given}")
+        return S.transpose(self, given[0], given[1])  # a swap: the order does not matter
     if not axes:
         return S.transpose(self)
     if len(axes) == 2 and all(isinstance(a, int) for a in axes):
@@ -80,8 +85,12 @@ def _caster(dtype, name):
 
 
 def _dims_method(fn):
-    """``t.flip(0, 1)`` or ``t.flip((0, 1))``."""
-    def method(self, *dims):
+    """``t.flip(0, 1)``, ``t.flip((0, 1))`` or ``t.flip(dims=(0, 1))``."""
+    def method(self, *dims, **keywords):
+        if keywords:
+            if dims or set(keywords) != {"dims"}:
+                raise OpError(f"{fn.__name__}: expected the dims once, positionally or as dims=")
+            return fn(self, keywords["dims"])
         return fn(self, dims[0] if len(dims) == 1 else dims)
     method.__name__, method.__doc__ = fn.__name__, fn.__doc__
     return method

@@ -47,13 +47,29 @@ class Transpose(UnaryOp):
         return (ns.transpose(g, inverse),)
 
 
-def transpose(x, axes=None):
-    """Permute axes (NumPy semantics: reverse them when ``axes`` is None)."""
+def transpose(x, axes=None, dim1=None, *, dim0=None):
+    """NumPy's ``transpose(x, axes)`` (all axes reversed when ``axes`` is None)
+    or PyTorch's ``transpose(x, dim0, dim1)``: two dims swapped."""
+    if dim0 is not None or dim1 is not None:
+        first = dim0 if dim0 is not None else axes
+        if dim0 is not None and axes is not None:
+            raise OpError("transpose: dim0 given twice (positionally and as a keyword)")
+        if not all(isinstance(d, int) and not isinstance(d, bool) for d in (first, dim1)):
+            raise OpError(f"transpose: dim0 and dim1 must be ints, got {first!r} and {dim1!r}")
+        ndim = len(x.shape)
+        return swapaxes(x, _check_axis("transpose", first, max(ndim, 1)), _check_axis("transpose", dim1,
+                                                                                      max(ndim, 1)))
     return Transpose(None if axes is None else tuple(axes))(x)
 
 
-def permute(x, *dims):
-    """PyTorch's ``permute``: the axes in the given order."""
+def permute(x, *dims, **keywords):
+    """PyTorch's ``permute``: the axes in the given order (``permute(x, 1, 0)``,
+    ``permute(x, (1, 0))`` or ``permute(x, dims=(1, 0))``)."""
+    if keywords:
+        if dims or set(keywords) != {"dims"}:
+            raise OpError(f"permute: expected the dims once, positionally or as dims=, got {dims!r} and "
+                          f"{sorted(keywords)}")
+        dims = (keywords["dims"],)
     return Transpose(tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims)(x)
 
 
