@@ -10,6 +10,8 @@ never overwritten)."""
 
 from __future__ import annotations
 
+import math
+
 from ..autograd.backend import xp
 
 from .. import ops
@@ -54,9 +56,9 @@ class Linear(Module):
         init.pytorch_default_(self.weight, self.bias)
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
-            raise OpError(f"Linear({self.in_features}, {self.out_features}): input has {x.shape[-1]} features "
-                          f"in its last axis (shape {tuple(x.shape)})")
+        if len(x.shape) == 0 or x.shape[-1] != self.in_features:
+            raise OpError(f"Linear({self.in_features}, {self.out_features}): input has "
+                          f"{x.shape[-1] if len(x.shape) else 'no'} features in its last axis (shape {tuple(x.shape)})")
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
@@ -235,6 +237,14 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+def _same_dtype_as_parameters(layer, x, parameter):
+    """Refuse an input whose dtype differs from the layer's parameters (PyTorch: "mixed dtype"),
+    instead of computing a float32 layer in float64 or normalising integers."""
+    if parameter is not None and x.dtype != parameter.dtype:
+        raise OpError(f"{layer!r}: input dtype {x.dtype} differs from the layer's {parameter.dtype} (shape "
+                      f"{tuple(x.shape)}); convert the input: x.to({parameter.dtype})")
+
+
 class Embedding(Module):
     """A lookup table (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch."""
 
@@ -282,6 +292,7 @@ class LayerNorm(Module):
             self.weight = self.bias = None
 
     def forward(self, x):
+        _same_dtype_as_parameters(self, x, self.weight)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -310,13 +321,20 @@ class _BatchNorm(Module):
             self.running_mean = self.running_var = None
 
     def forward(self, x):
-        if len(x.shape) not in self.expected_dims or x.shape[1] != self.num_features:
+        empty = len(x.shape) in self.expected_dims and 0 in tuple(x.shape)
+        if not empty and (len(x.shape) not in self.expected_dims or x.shape[1] != self.num_features):
             raise OpError(f"{type(self).__name__}({self.num_features}): expected input with "
                           f"{' or '.join(map(str, self.expected_dims))} dims and {self.num_features} channels "
                           f"in axis 1, got shape {tuple(x.shape)}")
+        _same_dtype_as_parameters(self, x, self.weight if self.weight is not None else self.running_mean)
         use_batch = self.training or not self.track_running_stats
         if self.training and self.track_running_stats:
             self.num_batches_tracked.data += 1
+        if self.training and x.shape[0] * math.prod(x.shape[2:]) == 1:  # PyTorch checks this first
+            raise OpError(f"{type(self).__name__}({self.num_features}): expected more than 1 value per channel "
+                          f"when training, got input of shape {tuple(x.shape)}")
+        if empty:  # PyTorch returns an empty output (running statistics untouched, the batch counted)
+            return x * 1.0
         return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
                             self.running_var if self.track_running_stats else None, self.weight, self.bias,
                             training=use_batch, momentum=self.momentum, eps=self.eps)

@@ -24,6 +24,7 @@ from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
 from . import reductions
+from .elementwise import cast
 from .linalg import matmul
 from .shape import getitem, pad, reshape, transpose
 
@@ -282,6 +283,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         if o_p >= s and o_p >= d:
             raise OpError(f"{op}: output padding must be smaller than either stride or dilation, got "
                           f"output_padding {(oph, opw)}, stride {stride}, dilation {dilation}")
+    if bias is not None and bias.dtype != x.dtype and x.dtype == weight.dtype and x.dtype.kind == "f" \
+            and bias.dtype.kind in "biuf":
+        bias = cast(bias, x.dtype)  # PyTorch adds a bias of another real dtype in the output's (conv2d refuses)
     _float_operands(op, x, weight, bias)
     if len(weight.shape) != 4:
         raise OpError(f"{op}: expected a weight of 4 dims (in_channels, out_channels/groups, kh, kw), "

@@ -68,8 +68,9 @@ def _check_dtypes(name, w_ih, **arrays):
     input in float64, and hand float64 gradients to float32 weights)."""
     for what, a in arrays.items():
         if a is not None and a.dtype != w_ih.dtype:
+            model = f", or the model: model.to({a.dtype})" if a.dtype.kind == "f" else ""  # weights stay floats
             raise OpError(f"{name}: {what} dtype ({a.dtype}) does not match weight dtype ({w_ih.dtype}); "
-                          f"convert the {what}: {what}.to({w_ih.dtype}), or the model: model.to({a.dtype})")
+                          f"convert the {what}: {what}.to({w_ih.dtype}){model}")
 
 
 def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
@@ -85,10 +86,10 @@ def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
 def _weight_grads(needs, dA, x, hs_prev, w_ih):
     """x̄, W̄_ih and W̄_hh of the LSTM from its stacked pre-activation deltas dA (T, B, 4H)."""
     T, B, I = x.shape
-    dA2 = dA.reshape(T * B, -1)
+    dA2 = dA.reshape(T * B, dA.shape[-1])
     gx = (dA2 @ w_ih).reshape(T, B, I) if needs[0] else None
     gw_ih = dA2.T @ x.reshape(T * B, I) if needs[3] else None
-    gw_hh = dA2.T @ hs_prev.reshape(T * B, -1) if needs[4] else None
+    gw_hh = dA2.T @ hs_prev.reshape(T * B, hs_prev.shape[-1]) if needs[4] else None
     return gx, gw_ih, gw_hh
 
 
@@ -327,9 +328,9 @@ class GRULayer(_SequenceOp):
             dh += dh_ @ w_hh
         n_ = self.needs
         T_, B_, I = x.shape
-        gx = (dGX.reshape(T * B, -1) @ w_ih).reshape(T, B, I) if n_[0] else None
-        gw_ih = dGX.reshape(T * B, -1).T @ x.reshape(T * B, I) if n_[2] else None
-        gw_hh = dGH.reshape(T * B, -1).T @ hs[:-1].reshape(T * B, H) if n_[3] else None
+        gx = (dGX.reshape(T * B, dGX.shape[-1]) @ w_ih).reshape(T, B, I) if n_[0] else None
+        gw_ih = dGX.reshape(T * B, dGX.shape[-1]).T @ x.reshape(T * B, I) if n_[2] else None
+        gw_hh = dGH.reshape(T * B, dGH.shape[-1]).T @ hs[:-1].reshape(T * B, H) if n_[3] else None
         gb_ih = dGX.sum(axis=(0, 1)) if n_[4] else None
         gb_hh = dGH.sum(axis=(0, 1)) if n_[5] else None
         return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh

@@ -79,6 +79,9 @@ class _RecurrentLayer(Module):
             raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): expected input "
                           f"(T, B, {self.input_size}){' with batch_first' if self.batch_first else ''}, "
                           f"got shape {tuple(x.shape)}")
+        if x.shape[0] == 0:  # PyTorch: "Expected sequence length to be larger than 0 in RNN"
+            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): expected a sequence "
+                          f"length larger than 0, got input of shape {tuple(x.shape)}")
         h, state_out = self._run_time_major(x, state)
         if unbatched:
             h = ops.squeeze(h, 1)
