@@ -302,6 +302,7 @@ def test_size_is_numpys_count_and_pytorchs_shape():
     assert x.size == 6 and x.size + 1 == 7  # NumPy's attribute
     assert x.size() == (2, 3) and x.size(-1) == 3 and x.size(0) == 2  # PyTorch's method
     assert rg.tensor(1.0).size() == () and rg.tensor(1.0).size == 1
+    assert (x / x.size).dtype == np.float32 and (x.size * x).dtype == np.float32  # a weak int, like a Python int
 
 
 def test_like_and_new_methods_follow_pytorch():

@@ -98,25 +98,35 @@ def _dims_method(fn):
 
 class _Size(int):
     """``t.size``: the element count (NumPy's ``size``, an int) that can also be
-    called as PyTorch's ``t.size()`` (the shape) or ``t.size(dim)`` (one dim's length)."""
+    called as PyTorch's ``t.size()`` (the shape) or ``t.size(dim)`` (one dim's length).
 
-    def __new__(cls, shape):
+    Beside a tensor in arithmetic it acts as the plain Python int it equals
+    (weak: ``x / x.size`` keeps float32): like a NumPy scalar it has
+    ``shape == ()`` and ``item()``, which the ops use to unwrap scalars."""
+
+    shape = ()
+
+    def __new__(cls, dims):
         count = 1
-        for n in shape:
+        for n in dims:
             count *= n
         self = super().__new__(cls, count)
-        self.shape = tuple(shape)
+        self.dims = tuple(dims)
         return self
+
+    def item(self) -> int:
+        """The count as a plain int."""
+        return int(self)
 
     def __call__(self, dim=None):
         if dim is None:
-            return self.shape
-        nd = len(self.shape)
+            return self.dims
+        nd = len(self.dims)
         if not nd:
             raise OpError(f"size: dim {dim!r} given, but a 0-d tensor has no dimensions (PyTorch refuses it too)")
         if not isinstance(dim, int) or isinstance(dim, bool) or not -nd <= dim < nd:
-            raise OpError(f"size: dim {dim!r} is out of range for a tensor of shape {self.shape}")
-        return self.shape[dim]
+            raise OpError(f"size: dim {dim!r} is out of range for a tensor of shape {self.dims}")
+        return self.dims[dim]
 
 
 def _squeeze_method(self, *dims, axis=None, dim=None):
