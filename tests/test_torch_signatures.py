@@ -104,6 +104,8 @@ REDUCTIONS = {
     "min_dim": (lambda m, x: m.min(x, dim=-1), (3, 4, 2)),
     "max_dim_0d": (lambda m, x: m.max(x, dim=0), ()),
     "max_all": (lambda m, x: m.max(x), (3, 4)),
+    "max_positional_dim_keepdim_keyword": (lambda m, x: x.max(1, keepdim=True), (3, 4)),
+    "min_positional_dim_keepdim_keyword": (lambda m, x: m.min(x, 0, keepdim=False), (3, 4)),
     "aminmax_dim": (lambda m, x: m.aminmax(x, dim=1), (3, 4)),
     "cumsum_dim": (lambda m, x: m.cumsum(x, dim=1), (3, 4)),
     "cumprod_dim": (lambda m, x: x.cumprod(dim=0), (3, 4)),

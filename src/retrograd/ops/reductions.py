@@ -359,9 +359,11 @@ def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
             raise OpError(f"{op}: {op}(input, other) is elementwise and takes no dim/keepdim")
         return other_fn(x, axis)
     if dim is _NOT_GIVEN:
-        if keepdim is not None:
+        if keepdim is None:
+            return cls(axis, keepdims)(x)
+        if axis is None:
             raise OpError(f"{op}: keepdim needs dim (PyTorch's {op}(input, dim, keepdim))")
-        return cls(axis, keepdims)(x)
+        axis, dim = None, axis  # x.max(1, keepdim=True): PyTorch's keyword makes the call PyTorch's
     if dim is None:
         raise OpError(f"{op}: dim must be one int, got None; call {op}(x) for the {op} of every entry")
     axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, int_only=True)
