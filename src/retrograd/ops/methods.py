@@ -146,13 +146,15 @@ def _split_method(self, split_size_or_sections=None, dim=0, *, split_size=None):
     return S.split_sizes(self, split_size if split_size is not None else split_size_or_sections, dim)
 
 
-def _new(fill):
+def _new(fill, name):
     def make(self, *size, dtype=None, requires_grad=False):
         shape = _shape(size)
         dt = self.dtype if dtype is None else dtype
         return Tensor(xp.full(shape, fill, dtype=dt), requires_grad=requires_grad)
-    make.__name__ = "new_zeros" if fill == 0 else "new_ones"
-    make.__doc__ = f"A tensor of {'zeros' if fill == 0 else 'ones'} of ``size``, with this tensor's dtype unless ``dtype`` says."
+    make.__name__ = name
+    make.__doc__ = f"A tensor of {fill}s of ``size`` (PyTorch's ``{name}``), with this tensor's dtype unless " \
+                   f"``dtype`` says" + (" (zeros: retrograd never hands out uninitialised memory)."
+                                       if name == "new_empty" else ".")
     return make
 
 
@@ -187,7 +189,7 @@ METHODS = {
     "reshape_as": lambda self, other: S.reshape(self, tuple(other.shape)),
     "view_as": lambda self, other: S.reshape(self, tuple(other.shape)),
     "type_as": lambda self, other: _to(self, other.dtype),
-    "new_zeros": _new(0), "new_ones": _new(1), "new_empty": _new(0), "new_full": _new_full,
+    "new_zeros": _new(0, "new_zeros"), "new_ones": _new(1, "new_ones"), "new_empty": _new(0, "new_empty"), "new_full": _new_full,
     "new_tensor": _new_tensor,
     "matmul": L.matmul,
     "reshape": _reshape_method, "view": _reshape_method, "transpose": _transpose_method,
