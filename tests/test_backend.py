@@ -111,8 +111,8 @@ OP_CASES = {
     "pow": (lambda x, y: rg.pow(rg.abs(x) + 1, y) + x ** 3, [(2, 3), (2, 3)]),
     "where_cast": (lambda x: rg.where(x.data > 0, x, x * 3) + rg.cast(x * 2, np.float64), [(6,)]),
     "matmul_linear": (lambda x, w, b: rg.linear(x, w, b) @ w, [(2, 3), (4, 3), (4,)]),
-    "reductions": (lambda x: rg.sum(x, 0) + rg.mean(x, 0) + rg.max(x, 0) + rg.min(x, 0) + rg.prod(x, 0)
-                   + rg.logsumexp(x, 0) + rg.var(x, 0) + rg.std(x, 0), [(3, 4)]),
+    "reductions": (lambda x: rg.sum(x, 0) + rg.mean(x, 0) + rg.max(x, axis=0) + rg.min(x, axis=0) + rg.prod(x, 0)
+                   + rg.logsumexp(x, 0) + rg.var(x, 0) + rg.std(x, axis=0), [(3, 4)]),
     "softmax": (lambda x: rg.softmax(x) * rg.log_softmax(x, axis=0), [(3, 4)]),
     "shape": (lambda x: rg.concatenate([rg.reshape(x, (4, 3)), rg.transpose(x)], 0).sum(1)
               + rg.stack([x[0], x[1]], 0).flatten().sum() + rg.squeeze(rg.expand_dims(x, 0)).sum(), [(3, 4)]),

@@ -74,7 +74,7 @@ def test_shape_errors_name_the_op_shapes_and_dtypes():
     with pytest.raises(rg.OpError, match="condition must be boolean"):
         rg.where(np.ones(3), a, b)
     with pytest.raises(rg.OpError, match="squeeze: cannot squeeze axis 0 of size 2"):
-        rg.squeeze(a, 0)
+        rg.squeeze(a, axis=0)  # NumPy's axis= must name a size-1 axis (PyTorch's dim leaves it)
 
 
 def test_detect_anomaly_forward_names_op_and_user_line():

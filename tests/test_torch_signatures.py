@@ -198,7 +198,9 @@ def test_numpy_keywords_keep_numpy_semantics():
     a = np.random.default_rng(1).standard_normal((3, 4))
     x = rg.tensor(a)
     np.testing.assert_allclose(rg.var(x, axis=1).data, a.var(axis=1))  # ddof 0 by default
-    np.testing.assert_allclose(x.std(0).data, a.std(axis=0))
+    np.testing.assert_allclose(x.std(axis=0).data, a.std(axis=0))
+    np.testing.assert_allclose(x.std(0).data, a.std(axis=0, ddof=1))  # positional: PyTorch's, unbiased
+    np.testing.assert_allclose(x.var().data, a.var(ddof=1))  # no arguments: PyTorch's default
     assert rg.sum(x, axis=()).shape == (3, 4)  # NumPy's empty axis tuple reduces nothing
     parts = rg.split(x, 2, axis=1)  # NumPy: two equal parts
     assert isinstance(parts, list) and [p.shape for p in parts] == [(3, 2), (3, 2)]
@@ -264,7 +266,8 @@ def test_shape_ops_with_pytorch_signatures_match_pytorch(name):
 def test_split_returns_tuples_like_pytorch_and_lists_like_numpy():
     x = rg.ones(5, 2)
     assert isinstance(x.split(2), tuple) and isinstance(rg.split(x, 2, dim=0), tuple)
-    assert isinstance(rg.split(rg.ones(4, 2), 2), list)
+    assert isinstance(rg.split(rg.ones(4, 2), 2, axis=0), list)
+    assert [p.shape for p in rg.split(rg.ones(5, 2), 2)] == [(2, 2), (2, 2), (1, 2)]  # PyTorch: chunks of 2
     with pytest.raises(rg.OpError, match="split: split_sizes \\[1, 1\\] must be non-negative and add up to 5"):
         x.split([1, 1])
 

@@ -56,12 +56,12 @@ def unsqueeze(x, dim):
     return expand_dims(x, dim)
 
 
-def squeeze(x, axis=None, *, dim=None):
-    """x without the size-1 axes, or only those among ``axis``.
+def squeeze(x, dim=None, *, axis=None):
+    """x without the size-1 axes, or only those among ``dim``.
 
-    NumPy's ``axis`` must name size-1 axes (anything else is an error);
-    PyTorch's ``dim`` (an int or a tuple) leaves an axis whose size is not 1
-    as it is, as ``torch.squeeze`` does."""
+    PyTorch's ``dim`` (positional or keyword; an int or a tuple) leaves an axis
+    whose size is not 1 as it is, as ``torch.squeeze`` does; NumPy's ``axis=``
+    must name size-1 axes (anything else is an error)."""
     shape = x.shape
     if dim is not None:
         if axis is not None:
@@ -97,19 +97,19 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
-def split(x, indices_or_sections, axis=None, *, dim=None):
+def split(x, split_size_or_sections, dim=None, *, axis=None):
     """Two dialects, told apart by the keyword.
 
-    NumPy's (``axis``, or no keyword): an int gives that many equal parts, a
-    list gives the split points; a list of parts comes back. PyTorch's
-    (``dim=``): an int is the size of each chunk (the last may be smaller), a
-    list gives each chunk's size; a tuple comes back (``Tensor.split`` is
-    always PyTorch's). Each part is a slice of x (its own getitem on the tape)."""
+    PyTorch's (positional, or ``dim=``; the default): an int is the size of
+    each chunk (the last may be smaller), a list gives each chunk's size; a
+    tuple comes back. NumPy's (``axis=``): an int gives that many equal parts, a
+    list gives the split points; a list of parts comes back. Each part is a
+    slice of x (its own getitem on the tape)."""
+    indices_or_sections = split_size_or_sections
+    if axis is None:
+        return split_sizes(x, indices_or_sections, 0 if dim is None else dim)
     if dim is not None:
-        if axis is not None:
-            raise OpError(f"split: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
-        return split_sizes(x, indices_or_sections, dim)
-    axis = 0 if axis is None else axis
+        raise OpError(f"split: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
     n = x.shape[axis]
     if isinstance(indices_or_sections, int):
         k = indices_or_sections

@@ -136,7 +136,7 @@ def _squeeze_method(self, *dims, axis=None, dim=None):
         if dim is not None:
             raise OpError("squeeze: dim given both positionally and as a keyword")
         dim = dims[0] if len(dims) == 1 else dims
-    return C.squeeze(self, axis, dim=dim)
+    return C.squeeze(self, dim, axis=axis)
 
 
 def _split_method(self, split_size_or_sections=None, dim=0, *, split_size=None):

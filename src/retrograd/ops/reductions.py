@@ -250,15 +250,15 @@ def _var_arguments(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correcti
     """NumPy's (axis, keepdims, ddof) from either dialect. Any PyTorch keyword
     (or a bool where NumPy's axis goes: PyTorch's ``x.var(False)``) selects
     PyTorch's default of one degree of freedom removed (unbiased)."""
-    torch_style = (dim is not _NOT_GIVEN or keepdim is not None or unbiased is not None
-                   or correction is not None or isinstance(axis, bool))
-    if not torch_style:
+    numpy_style = axis is not None or keepdims or ddof is not None
+    if numpy_style and dim is _NOT_GIVEN and keepdim is None and unbiased is None and correction is None:
         return axis, keepdims, 0 if ddof is None else ddof
-    if isinstance(axis, bool):  # torch.var(x, unbiased)
+    if isinstance(dim, bool):  # torch.var(x, unbiased)
         if unbiased is not None:
-            raise OpError(f"{op}: unbiased given twice (positionally as {axis} and as a keyword)")
-        axis, unbiased = None, axis
-    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, ndim=len(x.shape))
+            raise OpError(f"{op}: unbiased given twice (positionally as {dim} and as a keyword)")
+        dim, unbiased = _NOT_GIVEN, dim
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, ndim=len(x.shape))
     given = [name for name, v in (("ddof", ddof), ("unbiased", unbiased), ("correction", correction))
              if v is not None]
     if len(given) > 1:
@@ -270,21 +270,20 @@ def _var_arguments(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correcti
     return axis, keepdims, 1 if unbiased is None or unbiased else 0
 
 
-def var(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVEN, keepdim=None,
+def var(x, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, axis=None, keepdims=False, ddof=None,
         correction=None):
-    """Mean squared deviation Σd²/(n − ddof) over ``axis``.
+    """Mean squared deviation Σd²/(n − ddof).
 
-    NumPy's form (``axis``, ``keepdims=``, ``ddof=``, default ddof 0) or
-    PyTorch's (``dim``, ``keepdim``, ``unbiased``, ``correction``): with any
-    PyTorch keyword the default is PyTorch's, unbiased (n − 1). Positional
-    arguments after the axis are PyTorch's ``(dim, unbiased, keepdim)``:
-    ``x.var(1, True)`` is the unbiased variance over dim 1. ``ddof ≥ n``
+    PyTorch's form (positional ``(dim, unbiased, keepdim)`` or those keywords,
+    and ``correction``; also no arguments at all) removes one degree of freedom
+    by default (unbiased, n − 1), as ``torch.var``; NumPy's form (``axis=``,
+    ``keepdims=``, ``ddof=``) defaults to ddof 0, as ``numpy.var``. ``ddof ≥ n``
     gives inf (NaN when all deviations are 0), as PyTorch."""
     axis, keepdims, ddof = _var_arguments("var", x, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
     return Var(axis, keepdims, ddof)(x)
 
 
-def std(x, axis=None, unbiased=None, keepdims=False, *, ddof=None, dim=_NOT_GIVEN, keepdim=None,
+def std(x, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, axis=None, keepdims=False, ddof=None,
         correction=None):
     """√var(x) over ``axis`` (its gradient is ȳ/(2·std) times var's); the
     arguments are var's, in either dialect."""
@@ -381,14 +380,18 @@ def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
     return MaxResult(values, _wrap(xp.asarray(indices)))
 
 
-def max(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001
-    """Max over ``axis``; tied maxima share the gradient per ``rg.conventions``.
+def max(x, dim=_NOT_GIVEN, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """The max of every entry, or along a dimension; tied maxima share the
+    gradient per ``rg.conventions``.
 
-    PyTorch's forms too: ``max(x, dim=d, keepdim=k)`` returns ``(values,
-    indices)`` (``.values``, ``.indices``; indices int64, the first of ties);
-    ``max(a, b)`` with a tensor ``b`` is the elementwise ``maximum``."""
-    if axis is None and dim is _NOT_GIVEN and keepdim is None:
+    PyTorch's forms (positional, or ``dim=``/``keepdim=``): ``max(x, d)`` returns
+    ``(values, indices)`` (``.values``, ``.indices``; indices int64, the first
+    of ties); ``max(a, b)`` with a tensor ``b`` is the elementwise ``maximum``.
+    NumPy's form (``axis=``, ``keepdims=``) returns the values only."""
+    if dim is _NOT_GIVEN and axis is None and keepdim is None:
         return Max(None, keepdims)(x)
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return _extremum("max", Max, xp.argmax, maximum, x, dim, keepdims, _NOT_GIVEN, keepdim)
     return _extremum("max", Max, xp.argmax, maximum, x, axis, keepdims, dim, keepdim)
 
 
@@ -399,12 +402,14 @@ class Min(_MaxMin):
     reduce = staticmethod(lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims))
 
 
-def min(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001
-    """Min over ``axis``; tied minima share the gradient per ``rg.conventions``.
-    PyTorch's forms as in ``max``: ``min(x, dim=d)`` → ``(values, indices)``,
-    ``min(a, b)`` → ``minimum``."""
-    if axis is None and dim is _NOT_GIVEN and keepdim is None:
+def min(x, dim=_NOT_GIVEN, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """The min of every entry, or along a dimension; the forms of ``max``:
+    ``min(x, d)`` → ``(values, indices)``, ``min(a, b)`` → ``minimum``,
+    ``min(x, axis=a)`` → values (NumPy)."""
+    if dim is _NOT_GIVEN and axis is None and keepdim is None:
         return Min(None, keepdims)(x)
+    if isinstance(dim, (Tensor, xp.ndarray)):
+        return _extremum("min", Min, xp.argmin, minimum, x, dim, keepdims, _NOT_GIVEN, keepdim)
     return _extremum("min", Min, xp.argmin, minimum, x, axis, keepdims, dim, keepdim)
 
 
