@@ -101,18 +101,7 @@ def _restore_optimizer(optimizer, groups, state):
 
 def _check_model(model, values: dict, strict: bool) -> None:
     """What ``Module.load_state_dict`` checks, before anything else changes."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in values]
-    unexpected = [k for k in values if k not in own]
-    mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
-                  for k in own if k in values and tuple(values[k].shape) != tuple(own[k].shape)]
-    problems = []
-    if strict and missing:
-        problems.append(f"missing keys: {missing}")
-    if strict and unexpected:
-        problems.append(f"unexpected keys: {unexpected}")
-    if mismatched:
-        problems.append(f"shape mismatches: {mismatched}")
+    _, _, problems = model.state_dict_problems(values, strict)
     if problems:
         raise CheckpointMismatchError(f"load_state_dict into {type(model).__name__}: " + "; ".join(problems))
 

@@ -19,7 +19,7 @@ from ..ops import clamp
 from ..ops import reductions as _reductions
 from ..ops.rearrange import torch_pad
 from ..ops.shape import _data
-from ..ops import linear as _linear_op
+from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
@@ -159,34 +159,6 @@ class EmbeddingIndexError(OpError, IndexError):
 
 def _shape(t):
     return tuple(getattr(t, "shape", ()))
-
-
-def linear(x, weight, bias=None):
-    """y = x Wᵀ + b with PyTorch's layout: weight (out_features, in_features).
-
-    Like ``torch.nn.functional.linear``, ``bias`` may be any shape that
-    broadcasts to the output x.shape[:-1] + (out_features,) (its gradient is
-    summed back to its shape); a 1-D weight (in_features,) gives x·w without
-    bias. Anything else is refused here, naming the shapes, before the op runs.
-    """
-    xs, ws = _shape(x), _shape(weight)
-    if len(ws) not in (1, 2) or len(xs) == 0 or xs[-1] != ws[-1]:
-        raise OpError(f"linear: input of shape {xs} and weight of shape {ws} do not fit: the weight must be "
-                      f"(out_features, {xs[-1] if xs else 'in_features'})")
-    if len(ws) == 1:
-        if bias is not None:
-            raise OpError(f"linear: a 1-D weight of shape {ws} takes no bias (got bias of shape {_shape(bias)}); "
-                          f"reshape the weight to (1, {ws[0]})")
-        return matmul(x, weight)
-    if bias is None:
-        return _linear_op(x, weight)
-    out_shape, bs = xs[:-1] + (ws[0],), _shape(bias)
-    if bs == (ws[0],):
-        return _linear_op(x, weight, bias)
-    if len(bs) > len(out_shape) or any(b not in (1, o) for b, o in zip(bs[::-1], out_shape[::-1])):
-        raise OpError(f"linear: bias of shape {bs} does not broadcast to the output shape {out_shape} "
-                      f"(input {xs}, weight {ws}); the bias should be ({ws[0]},)")
-    return _linear_op(x, weight) + bias
 
 
 def check_embedding_indices(idx, num_embeddings: int, who: str = "embedding"):

@@ -224,16 +224,10 @@ class Module:
                     out[f"{mprefix}.{name}" if mprefix else name] = t
         return out
 
-    def load_state_dict(self, state_dict, strict: bool = True):
-        """Copy arrays (or Tensors, or PyTorch tensors) into this module's
-        parameters and buffers, in place and in their dtypes.
-
-        With ``strict=True`` (default) any missing or unexpected key, and with
-        any setting a shape mismatch, raises ``StateDictError`` listing them
-        all; nothing is modified then. Returns ``(missing, unexpected)``.
-        """
-        own = self._state_tensors()
-        values = {k: _to_array(v) for k, v in state_dict.items()}
+    def state_dict_problems(self, values: dict, strict: bool = True):
+        """What ``load_state_dict(values, strict)`` would refuse, without changing
+        anything: ``(missing, unexpected, problems)``, problems as sentences."""
+        own = self.state_dict()
         missing = [k for k in own if k not in values]
         unexpected = [k for k in values if k not in own]
         mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
@@ -245,6 +239,19 @@ class Module:
             problems.append(f"unexpected keys: {unexpected}")
         if mismatched:
             problems.append(f"shape mismatches: {mismatched}")
+        return missing, unexpected, problems
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays (or Tensors, or PyTorch tensors) into this module's
+        parameters and buffers, in place and in their dtypes.
+
+        With ``strict=True`` (default) any missing or unexpected key, and with
+        any setting a shape mismatch, raises ``StateDictError`` listing them
+        all; nothing is modified then. Returns ``(missing, unexpected)``.
+        """
+        own = self._state_tensors()
+        values = {k: _to_array(v) for k, v in state_dict.items()}
+        missing, unexpected, problems = self.state_dict_problems(values, strict)
         if problems:
             raise StateDictError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
         with no_grad():
