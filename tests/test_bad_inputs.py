@@ -226,21 +226,23 @@ ACTIVATIONS = {"sigmoid", "tanh", "softplus", "softplus_beta", "gelu", "gelu_tan
                "silu", "logsigmoid", "mish", "hardtanh", "relu6", "selu", "softsign", "softmax", "log_softmax"}
 # kinks and ties (README: "gradient at kinks and ties", "selu, elu at 0", "sort, topk" always stable)
 KINKS = {"abs": (0.0,), "relu": (0.0,), "leaky_relu": (0.0,), "elu": (0.0,), "selu": (0.0,),
-         "clamp": (-0.5, 0.7), "hardtanh": (-1.0, 1.0), "relu6": (0.0, 6.0), "maximum": (), "minimum": (),
-         "max": (), "min": (), "max_pool2d": (), "sort": (), "topk": (), "norm_1": (0.0,), "norm_inf": (0.0,),
-         "norm_2": (0.0,), "norm_3": (0.0,), "softsign": (0.0,)}
+         "clamp": (-0.5, 0.7), "hardtanh": (-1.0, 1.0), "relu6": (0.0, 6.0), "norm_1": (0.0,), "norm_2": (0.0,),
+         "norm_3": (0.0,), "norm_inf": (0.0,), "softsign": (0.0,)}
+TIES_WITHIN = {"max", "min", "amax", "max_dim_values", "max_pool2d", "sort", "topk", "norm_inf"}  # equal entries
+TIES_BETWEEN = {"maximum", "minimum"}  # x = y at a position
 
 
 def at_a_kink(row, arrays) -> bool:
-    """Whether a floating input of a kinked row holds a kink point or a tie (two equal values)."""
-    if row not in KINKS:
-        return False
+    """Whether a kinked row's input holds a kink point or a tie."""
+    if row in TIES_BETWEEN:
+        return bool(np.any(np.asarray(arrays[0]) == np.asarray(arrays[1])))
     for a in arrays:
-        finite = a[np.isfinite(a)] if a.dtype.kind == FLOATING else a
-        if np.isin(finite, KINKS[row]).any() or len(np.unique(finite)) < finite.size:
+        values = a[~np.isnan(a)] if a.dtype.kind == FLOATING else a  # ±inf can tie too
+        if np.isin(values, KINKS.get(row, ())).any():
             return True
-    return len(arrays) == 2 and arrays[0].size and arrays[1].size and \
-        np.isin(arrays[0][np.isfinite(arrays[0])], arrays[1]).any()
+        if row in TIES_WITHIN and len(np.unique(values)) < values.size:
+            return True
+    return False
 
 
 # Not a README row but PyTorch's own inconsistency: these kernels give a NaN input's gradient
@@ -285,11 +287,13 @@ def promotion_documented(arrays, rg_dtype) -> bool:
     return len(dtypes) > 1 and rg_dtype == np.result_type(*arrays)
 
 
-def verdict(row, torch_fn, rg_fn, arrays, params, seed=0, names=(), modules=None) -> str | None:
+def verdict(row, torch_fn, rg_fn, arrays, params, seed=0, names=(), modules=None,
+            nan_by_position=True) -> str | None:
     """None when retrograd refuses what PyTorch refuses (with an error of its own naming the op:
     the row's name, its prefixes or one of ``names``) or computes what PyTorch computes, gradients
     included (of the inputs, and of the parameters of ``modules``, a (torch, retrograd) pair);
-    otherwise the discrepancy, in words."""
+    otherwise the discrepancy, in words. ``nan_by_position=False``: compare the gradient at NaN
+    inputs even where PyTorch's kernels vary it by position (one-element inputs take its scalar rule)."""
     names = op_names(row) + tuple(names)
     yt, xt, torch_error = run_torch(torch_fn, arrays, params)
     yr, xr, rg_error = run_retrograd(rg_fn, arrays, params)
@@ -337,7 +341,7 @@ def verdict(row, torch_fn, rg_fn, arrays, params, seed=0, names=(), modules=None
         gb = np.zeros(b.shape, ga.dtype) if b.grad is None else b.grad.numpy()
         if ga.dtype != gb.dtype:
             return f"gradient {i} dtype {ga.dtype}, PyTorch {gb.dtype}"
-        if row in TORCH_NAN_GRADIENT_BY_POSITION:
+        if nan_by_position and row in TORCH_NAN_GRADIENT_BY_POSITION:
             ga, gb = (np.where(np.isnan(arrays[i]), 0, grad) for grad in (ga, gb))
         problem = close(ga, gb, precision if precision.itemsize < gb.dtype.itemsize else gb.dtype,
                         f"gradient of input {i}")
@@ -637,3 +641,106 @@ def test_pending_rows_exist():
     """Every PENDING entry names a row of the op table or a layer (no stale names)."""
     known = {s.name for s in OP_ROWS} | {layer.name for layer in LAYERS}
     assert set(PENDING) <= known, sorted(set(PENDING) - known)
+
+
+# ---------------------------------------------------------------- the edges found, one case each
+_F = (lambda: torch.nn.functional) if torch is not None else None
+_NAN_INF = np.array([np.nan, np.inf, -np.inf, 1.5, -0.5])
+_rng = np.random.default_rng(7)
+
+# (id, row (its names, its README exceptions), torch function, retrograd function, inputs, params)
+EDGE_CASES = [
+    ("relu_nan_passes_gradient", "relu", lambda x: torch.relu(x), rg.relu, [_NAN_INF], {}),
+    ("elu_nan_gradient", "elu", lambda x: _F().elu(x), rg.elu, [np.array([np.nan])], {}),
+    ("abs_nan_gradient_zero", "abs", lambda x: torch.abs(x), rg.abs, [_NAN_INF], {}),
+    ("maximum_nan_both_sides", "maximum", lambda x, y: torch.maximum(x, y), rg.maximum,
+     [np.array([np.nan, 1.0, np.nan]), np.array([2.0, np.nan, np.nan])], {}),
+    ("minimum_nan_both_sides", "minimum", lambda x, y: torch.minimum(x, y), rg.minimum,
+     [_NAN_INF, np.zeros(5) + 0.25], {}),
+    ("hardtanh_nan_gradient", "hardtanh", lambda x: _F().hardtanh(x), rg.hardtanh, [np.array([np.nan])], {}),
+    ("hardtanh_keeps_int64", "hardtanh", lambda x: _F().hardtanh(x, -1.5, 1.5),
+     lambda x: rg.hardtanh(x, -1.5, 1.5), [np.array([-3, 0, 3])], {}),
+    ("relu6_keeps_int32", "relu6", lambda x: _F().relu6(x), rg.relu6, [np.array([-3, 2, 9], np.int32)], {}),
+    ("relu_refuses_bool", "relu", lambda x: torch.relu(x), rg.relu, [np.array([True, False])], {}),
+    ("abs_refuses_bool", "abs", lambda x: torch.abs(x), rg.abs, [np.array([True, False])], {}),
+    ("square_of_bool_is_int64", "square", lambda x: torch.square(x), rg.square, [np.array([True, False])], {}),
+    ("silu_keeps_float16", "silu", lambda x: _F().silu(x), rg.silu, [np.array([0.5, -2.0, 3.0], np.float16)], {}),
+    ("silu_of_int_default_float", "silu", lambda x: _F().silu(x), rg.silu, [np.array([1, -2])], {}),
+    ("leaky_relu_of_int_default_float", "leaky_relu", lambda x: _F().leaky_relu(x), rg.leaky_relu,
+     [np.array([1, -2])], {}),
+    ("elu_of_int_default_float", "elu", lambda x: _F().elu(x), rg.elu, [np.array([1, -2])], {}),
+    ("logsigmoid_of_int_default_float", "logsigmoid", lambda x: _F().logsigmoid(x), rg.logsigmoid,
+     [np.array([1, -2], np.int32)], {}),
+    ("logsigmoid_0d_minus_inf", "logsigmoid", lambda x: _F().logsigmoid(x), rg.logsigmoid, [np.array(-np.inf)], {}),
+    ("softplus_beta_0d_inf", "softplus", lambda x: _F().softplus(x, beta=2.0), lambda x: rg.softplus(x, beta=2.0),
+     [np.array(np.inf)], {}),
+    ("logaddexp_0d_inf", "logaddexp", lambda x, y: torch.logaddexp(x, y), rg.logaddexp,
+     [np.array(0.5), np.array(np.inf)], {}),
+    ("erf_refuses_complex", "erf", lambda x: torch.erf(x), rg.erf, [np.array([1 + 1j])], {}),
+    ("clamp_refuses_complex", "clamp", lambda x: torch.clamp(x, -1, 1), lambda x: rg.clamp(x, -1, 1),
+     [np.array([1 + 1j])], {}),
+    ("elu_refuses_complex", "elu", lambda x: _F().elu(x), rg.elu, [np.array([1 + 1j])], {}),
+    ("sign_refuses_complex", "sign", lambda x: torch.sign(x), rg.sign, [np.array([1 + 1j])], {}),
+    ("round_refuses_complex", "round", lambda x: torch.round(x), rg.round, [np.array([1 + 1j])], {}),
+    ("maximum_refuses_complex", "maximum", lambda x, y: torch.maximum(x, y), rg.maximum,
+     [np.array([1.0]), np.array([1 + 1j])], {}),
+    ("max_pool2d_nan_wins_its_window", "max_pool2d", lambda x: _F().max_pool2d(x, 2),
+     lambda x: rg.max_pool2d(x, 2), [np.array([[[[1.0, np.nan, 0.0], [np.nan, 2.0, 1.0]]]])],
+     {}),  # PyTorch's scan: the last NaN of the window takes ȳ
+    ("max_pool2d_padding_never_ties_a_minus_inf", "max_pool2d", lambda x: _F().max_pool2d(x, 2, 1, 1),
+     lambda x: rg.max_pool2d(x, 2, 1, 1), [np.array([[[[-np.inf, 1.0], [0.5, 2.0]]]])], {}),
+    ("max_pool2d_refuses_empty_channels", "max_pool2d", lambda x: _F().max_pool2d(x, 2),
+     lambda x: rg.max_pool2d(x, 2), [np.zeros((1, 0, 4, 4))], {}),
+    ("avg_pool2d_refuses_empty_channels", "avg_pool2d", lambda x: _F().avg_pool2d(x, 2),
+     lambda x: rg.avg_pool2d(x, 2), [np.zeros((1, 0, 4, 4))], {}),
+    ("norm_inf_nan_gradient", "norm_inf", lambda x: torch.norm(x, float("inf")),
+     lambda x: rg.norm(x, float("inf")), [np.array([1.0, np.nan, -np.inf, 2.0])], {}),
+    ("einsum_diagonal_inf", "einsum_diagonal_outer", lambda a, b: torch.einsum("ii,j->ij", a, b),
+     lambda a, b: rg.einsum("ii,j->ij", a, b), [_rng.standard_normal((2, 2)), np.array([np.inf, 1.0])], {}),
+    ("einsum_refuses_mixed_dtypes", "einsum_batched_matmul", lambda a, b: torch.einsum("ij,jk->ik", a, b),
+     lambda a, b: rg.einsum("ij,jk->ik", a, b), [np.ones((2, 3), np.int64), np.ones((3, 2))], {}),
+    ("linear_bias_broadcasts", "linear", lambda x, w, b: _F().linear(x, w, b), rg.linear,
+     [_rng.standard_normal((2, 3)), _rng.standard_normal((4, 3)), np.array(0.5)], {}),
+    ("linear_refuses_3d_weight", "linear", lambda x, w, b: _F().linear(x, w, b), rg.linear,
+     [_rng.standard_normal(2), _rng.standard_normal((2, 2, 2)), _rng.standard_normal(2)], {}),
+    ("linear_empty_weight", "linear", lambda x, w: _F().linear(x, w), rg.linear,
+     [_rng.standard_normal((2, 2, 3)), np.zeros((0, 3))], {}),
+    ("conv_transpose2d_refuses_empty_kernel", "conv_transpose2d", lambda x, w: _F().conv_transpose2d(x, w),
+     rg.conv_transpose2d, [np.ones((1, 1, 3, 3)), np.ones((1, 2, 1, 0))], {}),
+    ("conv2d_refuses_empty_weight", "conv2d", lambda x, w: _F().conv2d(x, w), rg.conv2d,
+     [np.ones((1, 1, 3, 3)), np.ones((0, 1, 1, 1))], {}),
+    ("conv2d_refuses_empty_kernel", "conv2d", lambda x, w: _F().conv2d(x, w), rg.conv2d,
+     [np.ones((1, 1, 3, 3)), np.ones((1, 1, 0, 1))], {}),
+    ("conv_transpose2d_bias_of_another_dtype", "conv_transpose2d", lambda x, w, b: _F().conv_transpose2d(x, w, b),
+     rg.conv_transpose2d, [_rng.standard_normal((1, 2, 3, 3)), _rng.standard_normal((2, 1, 2, 2)),
+                           np.array([0.5], np.float32)], {}),
+]
+
+LAYER_EDGE_CASES = [
+    ("batchnorm_refuses_float32_input", "BatchNorm1d", ("BatchNorm1d", 3), np.ones((4, 3), np.float32)),
+    ("batchnorm_refuses_int_input", "BatchNorm2d", ("BatchNorm2d", 3), np.ones((2, 3, 2, 2), np.int64)),
+    ("batchnorm_empty_batch", "BatchNorm2d", ("BatchNorm2d", 3), np.zeros((0, 3, 2, 2))),
+    ("batchnorm_empty_features", "BatchNorm1d", ("BatchNorm1d", 3), np.zeros((4, 0))),
+    ("layernorm_refuses_float16_input", "LayerNorm", ("LayerNorm", 4), np.ones((2, 4), np.float16)),
+    ("rnn_refuses_empty_sequence", "RNN", ("RNN", 3, 4), np.zeros((0, 3))),
+    ("gru_empty_batch", "GRU", ("GRU", 3, 4), np.zeros((3, 0, 3))),
+    ("linear_layer_0d_input", "Linear", ("Linear", 3, 4), np.array(1.0)),
+]
+
+
+@QUIET
+@requires_torch
+@pytest.mark.parametrize("case", EDGE_CASES, ids=lambda c: c[0])
+def test_op_edge_refused_naming_it_or_like_pytorch(case):
+    _, row, torch_fn, rg_fn, arrays, params = case
+    assert verdict(row, torch_fn, rg_fn, arrays, params, nan_by_position=False) is None
+
+
+@QUIET
+@requires_torch
+@pytest.mark.parametrize("case", LAYER_EDGE_CASES, ids=lambda c: c[0])
+def test_layer_edge_refused_naming_it_or_like_pytorch(case):
+    _, name, (kind, *args), x = case
+    layer = next(layer for layer in LAYERS if layer.name == name)
+    theirs, ours = both(kind, *args)()
+    assert verdict(name, theirs, ours, [x], {}, names=(name,) + layer.names, modules=(theirs, ours)) is None

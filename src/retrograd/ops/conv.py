@@ -180,6 +180,8 @@ def _nonempty(x, weight, op):
         raise OpError(f"{op}: only zero batch or zero channel inputs are supported, got input {_describe(x)}")
     if weight is not None and 0 in tuple(weight.shape[2:]):
         raise OpError(f"{op}: kernel size should be greater than zero, got weight {_describe(weight)}")
+    if weight is not None and weight.shape[0] == 0:
+        raise OpError(f"{op}: expected weight to be at least 1 at dimension 0, got weight {_describe(weight)}")
 
 
 def _check_bias(bias, channels, weight, op):
@@ -348,22 +350,28 @@ def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
 
 class WindowMax(reductions.Max):
     """y = max over the window axis 2 of (N, C, k, Ho, Wo) windows;  x̄ = ȳ at the maximum
-    (ties: ``rg.conventions``), and in a window holding a NaN, ȳ to its first NaN — PyTorch's
-    max-pooling picks the NaN's index (a max reduction would give the whole window NaN)."""
-    name = "max_pool2d"
+    (ties: ``rg.conventions``), and in a window holding NaNs, ȳ to its last NaN in row-major order —
+    PyTorch's max-pooling picks that NaN's index (a max reduction would give the whole window NaN).
+    ``valid`` (windows of the padding mask, when padded) keeps the −∞ padding out of the ties: a
+    real −∞ maximum gets the whole ȳ, as in PyTorch, whose padding is never a candidate."""
+    name = "max"  # a max over the window axis (traces and tests know max-pooling's tape by it)
     __slots__ = ()
 
-    def __init__(self): super().__init__(2, False)
+    def __init__(self, valid=None):
+        super().__init__(2, False)
+        self.save(valid=valid)
 
     def vjp(self, ns, g, y, x):
         xv = ns.value(x)
+        valid = self.saved["valid"]
+        candidates = xv if valid is None else xp.where(valid, xv, xp.nan)  # NaN never equals the max
         with xp.errstate(invalid="ignore", divide="ignore"):  # 0/0 in "split" for NaN windows, replaced
-            mask = reductions.tie_mask(xv, xp.expand_dims(ns.value(y), 2), (2,), self.share)
+            mask = reductions.tie_mask(candidates, xp.expand_dims(ns.value(y), 2), (2,), self.share)
         if xv.dtype.kind == "f":
             nan = xp.isnan(xv)
-            if nan.any():
-                first_nan = nan & (xp.cumsum(nan, axis=2) == 1)
-                mask = xp.where(nan.any(axis=2, keepdims=True), first_nan, mask).astype(xv.dtype)
+            if nan.any():  # PyTorch's scan keeps the last NaN it meets (row by row through the window)
+                last_nan = nan & (xp.cumsum(nan, axis=2) == nan.sum(axis=2, keepdims=True))
+                mask = xp.where(nan.any(axis=2, keepdims=True), last_nan, mask).astype(xv.dtype)
         return (ns.expand_dims(g, 2) * mask,)
 
 
@@ -377,7 +385,12 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
         raise OpError(f"max_pool2d: not implemented for input {_describe(x)} (PyTorch neither); "
                       f"use an integer or floating-point tensor")
     fill = -xp.inf if kind == "f" else xp.iinfo(x.dtype).min
-    out = WindowMax()(_pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d"))
+    windows = _pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d")
+    valid = None
+    if kind == "f" and padding != 0 and padding != (0, 0):  # which window entries are the image's
+        ones = xp.ones(tuple(x.shape), dtype=x.dtype)
+        valid = _pool_windows(ones, kernel_size, stride, padding, dilation, 0.0, "max_pool2d").data > 0
+    out = WindowMax(valid)(windows)
     return reshape(out, tuple(out.shape[1:])) if unbatched else out
 
 
