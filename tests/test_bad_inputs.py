@@ -470,7 +470,8 @@ def draw_bad_layer_case(data, layer):
         return arrays, f"{how} of input {which}", how
     if how == "dtype":
         dtype = data.draw(st.sampled_from(BAD_DTYPES), label="dtype")
-        arrays[which] = _as_dtype(a.astype(np.float64), dtype, rng)
+        # indices keep their values (only the dtype is wrong); floats get _as_dtype's values
+        arrays[which] = a.astype(dtype) if is_index else _as_dtype(a, dtype, rng)
         return arrays, f"input {which} as {np.dtype(dtype).name}", f"dtype:{np.dtype(dtype).name}"
     if how == "non_finite":
         arrays[which] = _with_non_finite(a, rng) if not is_index else a
@@ -498,9 +499,9 @@ PENDING = {
     "max_dim_values": (("dtype:complex128", "non_finite"), "max(dim=) computes complex input (PyTorch "
                        "refuses); a NaN in the reduced axis gives NaN gradients, PyTorch routes ȳ to the NaN"),
     "prod": (("non_finite", "dtype:int32", "dtype:bool", "fewer_axes"),
-             "prod: gradients at NaN/±inf differ (PyTorch: NaN for the whole reduction); int32/bool give "
-             "int64 (PyTorch keeps int32, and bool for a 0-d bool); an out-of-range axis on a 0-d/smaller "
-             "tensor is refused where PyTorch's dim wraps for 0-d"),
+             "prod: gradients at NaN/±inf differ (PyTorch: NaN for the whole reduction). The other kinds are "
+             "op_specs' reference _torch_prod, not retrograd: it returns a 0-d input unreduced (keeping int32 "
+             "or bool where torch.prod gives int64) and wraps an out-of-range axis modulo ndim"),
     "logsumexp": (("dtype:int", "dtype:bool", "zero_size"), "logsumexp of integers/bools gives float64, "
                   "not the default float dtype; an empty reduction raises (PyTorch gives −inf)"),
     "logsumexp_dim": (("dtype:int", "dtype:bool", "zero_size"), "logsumexp of integers/bools gives float64, "
@@ -519,7 +520,7 @@ PENDING = {
                     "not the default float dtype; complex input computed (PyTorch refuses); an empty axis "
                     "raises (PyTorch gives an empty output)"),
     "Softmax": (("dtype:int", "dtype:complex128", "zero_size"), "as the softmax row"),
-    "LogSoftmax": (("dtype:int", "dtype:complex128", "zero_size"), "as the log_softmax row"),
+    "LogSoftmax": (("dtype:complex128", "zero_size"), "as the log_softmax row"),
     # shape.py
     "pad": (("fewer_axes", "more_axes"), "pad widths for another number of axes than the input has leak "
             "NumPy's 'operands could not be broadcast' ValueError, and a 0-d input is padded (PyTorch refuses)"),
@@ -528,9 +529,11 @@ PENDING = {
                     "(PyTorch refuses both)"),
     "pad_replicate": (("dtype:bool", "zero_size"), "replicate pad on an empty axis raises from getitem "
                       "(the error does not name pad) or computes (PyTorch refuses)"),
-    "gather": (("index_dtype",), "gather takes a float index array; PyTorch refuses (int32/int64 only)"),
-    "index_select": (("index_dtype", "fewer_axes"), "index_select takes a float index array (PyTorch "
-                     "refuses); on a 0-d input the error comes from reshape and does not name index_select"),
+    "gather": (("index_dtype",), "gather takes an int16 (or other non-int32/int64 integer) index; PyTorch "
+               "refuses"),
+    "index_select": (("index_dtype", "fewer_axes"), "index_select takes an index of another dtype than "
+                     "int32/int64 (PyTorch refuses); on a 0-d input with several indices the error comes from "
+                     "reshape and does not name index_select"),
     "getitem_int_array": (("index_dtype",), "indexing with a float array is computed; PyTorch refuses"),
     # rearrange.py
     "roll": (("fewer_axes",), "roll of a 0-d tensor along dim 0 is computed; PyTorch raises IndexError"),
