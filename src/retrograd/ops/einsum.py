@@ -213,7 +213,7 @@ class VectorNorm(UnaryOp):
 
 
 def _nan_masked_vjp(self, ns, g, y, x):
-    """The max/min vjp (ties by ``rg.conventions``) with 0 where a NaN made every entry miss:
+    """The max vjp (ties by ``rg.conventions``) with 0 where a NaN made every entry miss:
     PyTorch's ∞-norm gives a NaN input's whole reduction a zero gradient (a plain max gives NaN)."""
     xv = ns.value(x)
     axes = self._axes(xv)
@@ -224,14 +224,8 @@ def _nan_masked_vjp(self, ns, g, y, x):
 
 
 class MaxNorm(R.Max):
-    """y = maxₐ |x| (the ∞-norm of |x|, recorded on |x|);  x̄ at the maximum, 0 for a NaN reduction"""
-    name = "norm"
-    __slots__ = ()
-    vjp = _nan_masked_vjp
-
-
-class MinNorm(R.Min):
-    """y = minₐ |x| (the −∞-norm of |x|, recorded on |x|);  x̄ at the minimum, 0 for a NaN reduction"""
+    """y = maxₐ of its input (|x| for the ∞-norm, −|x| for the −∞-norm);  x̄ at the maximum,
+    0 for a NaN reduction"""
     name = "norm"
     __slots__ = ()
     vjp = _nan_masked_vjp
@@ -251,8 +245,10 @@ def norm(x, p="fro", dim=None, keepdim: bool = False):
         p = 2
     if isinstance(p, str) or isinstance(p, bool) or not isinstance(p, (int, float)) or math.isnan(p):
         raise OpError(f"norm: p must be 'fro' or a number (1, 2, inf, -inf, 0 or p > 0), got {p!r}")
-    if p in (math.inf, -math.inf):
-        return (MaxNorm if p > 0 else MinNorm)(axes, keepdim)(_abs(x))
+    if p == math.inf:
+        return MaxNorm(axes, keepdim)(_abs(x))
+    if p == -math.inf:  # min |x| = −max(−|x|): the same ties and NaN rule
+        return -MaxNorm(axes, keepdim)(-_abs(x))
     if p == 1:
         return R.sum(_abs(x), axes, keepdim)
     if p == 0:
