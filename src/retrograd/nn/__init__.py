@@ -1,10 +1,12 @@
 """``rg.nn``: modules, layers, losses and initialisers with PyTorch's names."""
 
 from . import functional, init, utils
-from .layers import (ELU, GELU, SELU, AvgPool2d, BatchNorm1d, BatchNorm2d, BCELoss, BCEWithLogitsLoss, Conv1d,
-                     Conv2d, ConvTranspose2d, CrossEntropyLoss, Dropout, Embedding, Flatten, Hardtanh, Identity,
-                     LayerNorm, LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, Mish, MSELoss, NLLLoss, ReLU,
-                     ReLU6, Sigmoid, SiLU, Softmax, Softplus, Softsign, Tanh)
+from .activation import (ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, ReLU6, Sigmoid,
+                         SiLU, Softmax, Softplus, Softsign, Tanh)
+from .conv import AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d
+from .layers import Dropout, Embedding, Flatten, Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .module import Module, ModuleList, Parameter, Sequential, StateDictError
 
 __all__ = [

@@ -1,0 +1,189 @@
+"""Convolution and pooling layers: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d
+(PyTorch's layouts, parameter names and default initialisation)."""
+
+from __future__ import annotations
+
+from .. import ops
+from . import functional as F, init
+from .module import Module
+from .layers import _count, _empty
+
+
+def _conv_tuple(value, n, what, layer, minimum):
+    """``value`` as n ints, each ≥ ``minimum`` (a ValueError naming the layer otherwise)."""
+    values = (value,) * n if isinstance(value, int) and not isinstance(value, bool) else value
+    try:
+        values = tuple(values)
+    except TypeError:
+        values = None
+    if values is None or len(values) != n or any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        raise ValueError(f"{layer}: {what} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in values):
+        rule = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{layer}: {what} must be {rule}, got {value!r}")
+    return values
+
+
+class _ConvNd(Module):
+    """Shared construction of the convolutions: PyTorch's arguments, checks, layout and init
+    (kaiming_uniform_(a=√5) on the weight, U(±1/√fan_in) on the bias, fan_in from the weight)."""
+
+    spatial = 2
+    transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, dtype, output_padding=0):
+        super().__init__()
+        layer, n = type(self).__name__, self.spatial
+        _count(in_channels, "in_channels", layer)
+        _count(out_channels, "out_channels", layer)
+        if isinstance(groups, bool) or not isinstance(groups, int) or groups <= 0:
+            raise ValueError(f"{layer}: groups must be a positive integer, got {groups!r}")
+        if in_channels % groups:
+            raise ValueError(f"{layer}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{layer}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+        self.kernel_size = _conv_tuple(kernel_size, n, "kernel_size", layer, 1)
+        self.stride = _conv_tuple(stride, n, "stride", layer, 1)
+        self.dilation = _conv_tuple(dilation, n, "dilation", layer, 1)
+        if isinstance(padding, str) and not self.transposed:
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{layer}: invalid padding string {padding!r}, should be one of 'valid', 'same'")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{layer}: padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = _conv_tuple(padding, n, "padding", layer, 0)
+        self.output_padding = _conv_tuple(output_padding, n, "output_padding", layer, 0)
+        if any(p >= s and p >= d for p, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{layer}: output_padding {self.output_padding} must be smaller than either the "
+                             f"stride {self.stride} or the dilation {self.dilation}")
+        allowed = ("zeros",) if self.transposed else ("zeros", "reflect", "replicate", "circular")
+        if padding_mode not in allowed:
+            raise ValueError(f"{layer}: padding_mode must be one of {allowed}, got padding_mode={padding_mode!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{layer}: padding_mode={padding_mode!r} is not supported by retrograd yet; pad the "
+                             f"input first and use padding=0")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = padding_mode
+        if self.transposed:
+            self.weight = _empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype)
+        else:
+            self.weight = _empty(out_channels, in_channels // groups, *self.kernel_size, dtype=dtype)
+        self.bias = _empty(out_channels, dtype=dtype) if bias else None
+        if not bias:
+            self.register_parameter("bias", None)
+        init.pytorch_default_(self.weight, self.bias)
+
+    def _arg(self, value):
+        return value if isinstance(value, str) or self.spatial > 1 else value[0]
+
+    def extra_repr(self):
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        zeros = (0,) * self.spatial
+        if self.padding != zeros:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.spatial:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != zeros:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution of (N, C, L) or (C, L) inputs; weight (out_channels, in_channels/groups, k)."""
+
+    spatial = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], self._arg(self.padding), self.dilation[0],
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution of (N, C, H, W) or (C, H, W) inputs; weight (out_channels, in_channels/groups, kh, kw)
+    like PyTorch, so ``load_state_dict(torch_conv.state_dict())`` works."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d in its input);
+    weight (in_channels, out_channels/groups, kh, kw) like PyTorch.
+
+    Output size per axis: (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1;
+    ``forward(x, output_size=...)`` picks the output_padding that gives the requested size.
+    """
+
+    transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype, output_padding)
+
+    def _output_padding(self, x, output_size):
+        if output_size is None:
+            return self.output_padding
+        size = tuple(int(v) for v in output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must have 2 (or 4) elements, got {output_size!r}")
+        spatial = tuple(x.shape[-2:])
+        smallest = tuple((h - 1) * s - 2 * p + d * (k - 1) + 1 for h, s, p, d, k in
+                         zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(lo + s - 1 for lo, s in zip(smallest, self.stride))
+        if any(not lo <= want <= hi for want, lo, hi in zip(size, smallest, largest)):
+            raise ValueError(f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+                             f"{list(smallest)} to {list(largest)} (for an input of {spatial})")
+        return tuple(want - lo for want, lo in zip(size, smallest))
+
+    def forward(self, x, output_size=None):
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(x, output_size), self.groups, self.dilation)
+
+
+class MaxPool2d(Module):
+    """Max-pooling; tied maxima follow ``rg.conventions`` (seed page 002)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+        super().__init__()
+        layer = type(self).__name__
+        kernel = _conv_tuple(kernel_size, 2, "kernel_size", layer, 1)
+        if stride is not None:
+            _conv_tuple(stride, 2, "stride", layer, 1)
+        _conv_tuple(dilation, 2, "dilation", layer, 1)
+        pads = _conv_tuple(padding, 2, "padding", layer, 0)
+        if any(p > k // 2 for p, k in zip(pads, kernel)):
+            raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+
+    def forward(self, x):
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+
+
+class AvgPool2d(MaxPool2d):
+    """Mean over each window (zero padding counted)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__(kernel_size, stride, padding)
+
+    def forward(self, x):
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
