@@ -2,53 +2,100 @@
 
 from __future__ import annotations
 
+import warnings
+
 from .. import ops
+from ..autograd.backend import xp
+from ..autograd.tensor import Tensor
 from .module import Module
 
 
 # ------------------------------------------------------------ losses
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated ``size_average``/``reduce`` pair, mapped as PyTorch maps it."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=3)
+    return reduction
+
+
 class _Loss(Module):
-    fn = None
+    """A loss function as a module, with PyTorch's constructor arguments."""
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
-        self.reduction = reduction
+        self.reduction = _legacy_reduction(size_average, reduce, reduction)
 
-    def forward(self, input, target):  # noqa: A002
-        return type(self).fn(input, target, reduction=self.reduction)
+    def _weight(self, name, value):
+        """A class/element weight is a buffer (in the state dict, moved by ``.double()``), as in PyTorch."""
+        if value is None:
+            setattr(self, name, None)
+        else:
+            self.register_buffer(name, value.data if isinstance(value, Tensor) else xp.asarray(value))
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
 class MSELoss(_Loss):
     """Mean squared error (fused: the gradient is 2(a − y)/n)."""
 
-    fn = staticmethod(ops.mse_loss)
+    def forward(self, input, target):  # noqa: A002
+        return ops.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities."""
+    """Binary cross-entropy of probabilities, optionally weighted per element."""
 
-    fn = staticmethod(ops.binary_cross_entropy)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self._weight("weight", weight)
+
+    def forward(self, input, target):  # noqa: A002
+        return ops.binary_cross_entropy(input, target, reduction=self.reduction, weight=self.weight)
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid + binary cross-entropy in one stable op (gradient σ(z) − y)."""
+    """Sigmoid + binary cross-entropy in one stable op (gradient σ(z) − y), with
+    PyTorch's ``weight`` and ``pos_weight``."""
 
-    fn = staticmethod(ops.binary_cross_entropy_with_logits)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None):
+        super().__init__(size_average, reduce, reduction)
+        self._weight("weight", weight)
+        self._weight("pos_weight", pos_weight)
+
+    def forward(self, input, target):  # noqa: A002
+        return ops.binary_cross_entropy_with_logits(input, target, reduction=self.reduction, weight=self.weight,
+                                                    pos_weight=self.pos_weight)
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy from logits (gradient softmax(z) − onehot(y))."""
+    """Softmax cross-entropy from logits (gradient softmax(z) − onehot(y)), with
+    PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing``."""
 
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(size_average, reduce, reduction)
+        self._weight("weight", weight)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, input, target):  # noqa: A002
+        return ops.cross_entropy(input, target, self.reduction, self.ignore_index, weight=self.weight,
+                                 label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities, with PyTorch's ``weight`` and ``ignore_index``."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self._weight("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):  # noqa: A002
-        return ops.cross_entropy(input, target, self.reduction, self.ignore_index)
-
-
-class NLLLoss(CrossEntropyLoss):
-    """Negative log-likelihood of log-probabilities."""
-
-    def forward(self, input, target):  # noqa: A002
-        return ops.nll_loss(input, target, self.reduction, self.ignore_index)
+        return ops.nll_loss(input, target, self.reduction, self.ignore_index, weight=self.weight)
