@@ -487,40 +487,12 @@ def draw_bad_layer_case(data, layer):
 # that show it, the exact discrepancy). Only those examples are skipped; every other break of the
 # row is still checked. Remove an entry when its file is fixed.
 PENDING = {
-    # composite.py
-    "gelu": (("dtype:complex128",), "gelu(complex) is refused by erf, whose error does not name gelu"),
-    "gelu_tanh": (("dtype:complex128", "dtype:int"), "gelu(approximate='tanh') computes complex input "
-                  "(PyTorch refuses) and gives integers float64, not the default float dtype"),
-    "GELU": (("dtype:complex128",), "gelu(complex) is refused by erf, whose error does not name gelu"),
     # reductions.py
-    "max": (("dtype:complex128",), "max of a complex tensor is computed; PyTorch refuses"),
-    "min": (("dtype:complex128",), "min of a complex tensor is computed; PyTorch refuses"),
-    "amax": (("dtype:complex128",), "amax of a complex tensor is computed; PyTorch refuses"),
-    "max_dim_values": (("dtype:complex128", "non_finite"), "max(dim=) computes complex input (PyTorch "
-                       "refuses); a NaN in the reduced axis gives NaN gradients, PyTorch routes ȳ to the NaN"),
     "prod": (("non_finite", "dtype:int32", "dtype:bool", "fewer_axes"),
-             "prod: gradients at NaN/±inf differ (PyTorch: NaN for the whole reduction). The other kinds are "
-             "op_specs' reference _torch_prod, not retrograd: it returns a 0-d input unreduced (keeping int32 "
-             "or bool where torch.prod gives int64) and wraps an out-of-range axis modulo ndim"),
-    "logsumexp": (("dtype:int", "dtype:bool", "zero_size"), "logsumexp of integers/bools gives float64, "
-                  "not the default float dtype; an empty reduction raises (PyTorch gives −inf)"),
-    "logsumexp_dim": (("dtype:int", "dtype:bool", "zero_size"), "logsumexp of integers/bools gives float64, "
-                      "not the default float dtype; an empty reduction raises (PyTorch gives −inf)"),
-    "var": (("dtype:complex128",), "var of complex input gives complex128; PyTorch gives the real float64"),
-    "std": (("dtype:complex128", "fewer_axes"), "std of complex input gives complex128 (PyTorch float64); "
-            "std of a 0-d tensor has a NaN gradient where PyTorch gives 0"),
-    "var_primitive": (("dtype:complex128",), "var of complex input gives complex128 (PyTorch float64)"),
-    "std_primitive": (("dtype:complex128", "fewer_axes"), "std of complex input gives complex128 (PyTorch "
-                      "float64); std of a 0-d tensor has a NaN gradient where PyTorch gives 0"),
-    "var_correction": (("dtype:complex128",), "var of complex input gives complex128 (PyTorch float64)"),
-    "softmax": (("dtype:int", "dtype:complex128", "zero_size"), "softmax of integers gives float64, not "
-                "the default float dtype; complex input computed (PyTorch refuses); an empty axis raises "
-                "(PyTorch gives an empty output)"),
-    "log_softmax": (("dtype:int", "dtype:complex128", "zero_size"), "log_softmax of integers gives float64, "
-                    "not the default float dtype; complex input computed (PyTorch refuses); an empty axis "
-                    "raises (PyTorch gives an empty output)"),
-    "Softmax": (("dtype:int", "dtype:complex128", "zero_size"), "as the softmax row"),
-    "LogSoftmax": (("dtype:complex128", "zero_size"), "as the log_softmax row"),
+             "op_specs' reference _torch_prod, not retrograd (whose gradients at NaN/±inf are torch.prod's): "
+             "over several axes it chains one-dim prods, whose chain rule gives NaN (inf/inf) where torch.prod(x) "
+             "gives ±inf; it returns a 0-d input unreduced (keeping int32 or bool where torch.prod gives int64) "
+             "and wraps an out-of-range axis modulo ndim"),
     # shape.py
     "pad": (("fewer_axes", "more_axes"), "pad widths for another number of axes than the input has leak "
             "NumPy's 'operands could not be broadcast' ValueError, and a 0-d input is padded (PyTorch refuses)"),
@@ -535,15 +507,6 @@ PENDING = {
                      "int32/int64 (PyTorch refuses); on a 0-d input with several indices the error comes from "
                      "reshape and does not name index_select"),
     "getitem_int_array": (("index_dtype",), "indexing with a float array is computed; PyTorch refuses"),
-    # rearrange.py
-    "roll": (("fewer_axes",), "roll of a 0-d tensor along dim 0 is computed; PyTorch raises IndexError"),
-    "masked_fill": (("dtype:int", "dtype:bool", "dtype:complex128"), "masked_fill of an integer/bool tensor "
-                    "with a value that requires grad is computed (PyTorch refuses: 'Autograd not support "
-                    "dtype'); a complex value is cast into a real tensor (PyTorch refuses)"),
-    # ordering.py
-    "topk": (("dtype:bool",), "topk of a bool tensor is computed; PyTorch refuses on CPU"),
-    # cumulative.py
-    "cumprod": (("non_finite",), "cumprod's gradient at a NaN/±inf input differs (NaN where PyTorch is finite)"),
     # losses.py / softmax_cross_entropy.py
     "mse_loss": (("fewer_axes", "more_axes", "side", "zero_size", "dtype:complex128"), "mse_loss refuses "
                  "input/target shapes that broadcast (PyTorch warns and computes) and computes complex input "

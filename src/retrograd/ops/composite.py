@@ -10,14 +10,24 @@ import math
 
 from ..autograd.backend import xp
 from ..autograd.op import OpError
+from ..autograd.tensor import get_default_dtype
 from . import reductions as R
-from .elementwise import clamp, erf, tanh
+from .elementwise import cast, clamp, erf, tanh
 from .shape import _data, broadcast_to, getitem, reshape, split_sizes
 
 
 def gelu(x, approximate: str = "none"):
     """x·Φ(x) with Φ the standard normal CDF (PyTorch's default), or its tanh
-    approximation with ``approximate="tanh"``. A composition of primitives."""
+    approximation with ``approximate="tanh"``. A composition of primitives.
+    Integer and boolean tensors are computed in the default float dtype (README:
+    activations on integer tensors); complex ones are refused, as PyTorch does."""
+    kind = getattr(x, "dtype", xp.dtype(float)).kind
+    if kind != "f":
+        if kind == "c":
+            raise OpError(f"gelu: complex input is not supported (got {x.dtype}{list(x.shape)}); PyTorch refuses "
+                          f"it too: apply gelu to x.real")
+        if kind in "biu":
+            x = cast(x, get_default_dtype())
     if approximate == "tanh":
         c = math.sqrt(2.0 / math.pi)
         return 0.5 * x * (1.0 + tanh(c * (x + 0.044715 * x * x * x)))

@@ -92,8 +92,10 @@ class CumProd(UnaryOp):
         return xp.cumprod(x, axis=self.axis, dtype=dtype)
 
     def vjp(self, ns, g, y, x):
-        if g.ndim == 0 or g.size == 0:
-            return (g,)
+        if g.ndim == 0 or g.size <= 1 or g.shape[self.axis] == 1:
+            # y = x along the axis: ȳ passes through (PyTorch's too, also at NaN/±inf); under
+            # create_graph it stays on x's tape (with derivative 0) so a second grad finds x
+            return (g if not isinstance(x, Tensor) else ns.where(xp.ones(x.shape, dtype=bool), g, x),)
         xv = ns.value(x)
         zero = xv == 0
         if isinstance(x, Tensor):  # create_graph: build the rule from differentiable ops
@@ -104,21 +106,25 @@ class CumProd(UnaryOp):
 
 
 def _cumprod_vjp_array(g, y, x, zero, axis):
-    """The exact first-order rule on arrays, O(n) per line."""
-    total = _reverse_cumsum_array(g * y, axis)
+    """The exact first-order rule on arrays, O(n) per line.
+
+    Each term is summed only over the positions it can reach, as PyTorch
+    does, so a NaN/±inf beyond a zero (whose y there is 0·inf = NaN) does not
+    leak into the gradient of the entries before it."""
     if not zero.any():
-        return total / x
-    n = x.shape[axis]
-    position = xp.arange(n).reshape((n,) + (1,) * (x.ndim - axis - 1))
-    has_zero = zero.any(axis=axis, keepdims=True)
-    first_zero = xp.where(has_zero, xp.argmax(zero, axis=axis, keepdims=True), n)
-    before = position < first_zero
-    at_first = position == first_zero
-    # before the first zero x ≠ 0: divide out xₖ
-    out = xp.where(before, total / xp.where(before, x, 1), 0)
-    # at the first zero: the running product with that factor replaced by 1
-    without = xp.cumprod(xp.where(at_first, 1, x), axis=axis)
-    at_value = _reverse_cumsum_array(g * without, axis)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return _reverse_cumsum_array(g * y, axis) / x
+    zeros_so_far = xp.cumsum(zero, axis=axis)
+    before = zeros_so_far == 0
+    at_first = zero & (zeros_so_far == 1)
+    up_to_second = zeros_so_far == 1
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        # before the first zero x ≠ 0: divide out xₖ, summing ȳ·y only where y ≠ 0 can hold
+        total = _reverse_cumsum_array(xp.where(before, g * y, 0), axis)
+        out = xp.where(before, total / xp.where(before, x, 1), 0)
+        # at the first zero: the running product with that factor replaced by 1, up to the second zero
+        without = xp.cumprod(xp.where(at_first, 1, x), axis=axis)
+        at_value = xp.sum(xp.where(up_to_second, g * without, 0), axis=axis, keepdims=True)
     return xp.where(at_first, at_value, out).astype(g.dtype, copy=False)
 
 

@@ -80,6 +80,9 @@ def topk(x, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) ->
     entries along ``dim``, in order (also with ``sorted=False``, which PyTorch
     leaves unspecified). Gradients go back to the chosen positions."""
     x = _tensor(x, "topk")
+    if x.dtype.kind == "b":
+        raise OpError(f"topk: boolean input is not supported (got bool{list(x.shape)}); PyTorch refuses it "
+                      f"too on CPU: convert it first (x.int())")
     axis = _axis(dim, x.ndim, "topk")
     n = x.shape[axis] if x.ndim else 1
     if not isinstance(k, int) or isinstance(k, bool) or not 0 <= k <= n:

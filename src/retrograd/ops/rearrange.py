@@ -76,6 +76,9 @@ def roll(x, shifts, dims=None):
         flat = roll(reshape(x, (-1,)), shifts, 0)
         return reshape(flat, x.shape)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
+    if x.ndim == 0 and axes:  # PyTorch's roll names dims strictly (no 0/-1 on a 0-d tensor)
+        raise OpError(f"roll: dimension {axes[0]} is out of range for a 0-d tensor (it has no dimensions); "
+                      f"call roll(x, shifts) without dims")
     if len(axes) != len(shifts) or not axes:
         raise OpError(f"roll: shifts and dimensions must align; shifts: {len(shifts)}, dims: {len(axes)}")
     axes = [a for a in _dims_allow_repeats(axes, x.ndim)]
@@ -154,9 +157,20 @@ def masked_fill(x, mask, value):
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise OpError(f"masked_fill: only a 0-dimensional value tensor is supported, got shape {value.shape}")
+        if value.requires_grad and x.dtype.kind not in "fc":
+            raise OpError(f"masked_fill: the value requires grad but the tensor filled is {x.dtype}, which has no "
+                          f"gradient (PyTorch refuses it too); fill a floating tensor or detach the value")
+        if value.dtype.kind == "c" and x.dtype.kind in "iuf" and value.data.imag != 0:
+            raise OpError(f"masked_fill: complex value {value.data.item()!r} does not fit a {x.dtype} tensor "
+                          f"(PyTorch refuses it too); fill x.real or a complex tensor")
         if value.dtype != x.dtype:
             value = cast(value, x.dtype)
     else:
+        if isinstance(value, complex) and x.dtype.kind in "iuf":
+            if value.imag != 0:
+                raise OpError(f"masked_fill: complex value {value!r} does not fit a {x.dtype} tensor (PyTorch "
+                              f"refuses it too); fill x.real or a complex tensor")
+            value = value.real  # PyTorch takes a complex number with no imaginary part
         try:
             value = xp.asarray(value, dtype=x.dtype)
         except (TypeError, ValueError) as e:

@@ -27,8 +27,8 @@ from typing import NamedTuple
 from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
-from ..autograd.tensor import Tensor, _wrap
-from .elementwise import Sqrt, cast, maximum, minimum
+from ..autograd.tensor import Tensor, _wrap, get_default_dtype
+from .elementwise import cast, maximum, minimum
 from .shape import _data
 
 _NOT_GIVEN = object()  # marks a PyTorch keyword the caller did not pass
@@ -224,6 +224,8 @@ class Var(_Reduction):
         axes = _norm_axis(self.axis, x.ndim, "var")
         n = _count(x.shape, axes)
         d = x - x.sum(axis=axes, keepdims=True) * _inverse(n)
+        if d.dtype.kind == "c":  # PyTorch: the real mean of |d|², in the matching real dtype
+            d = xp.abs(d)
         squares = (d * d).sum(axis=axes, keepdims=self.keepdims)
         dof = n - self.ddof
         if dof > 0:
@@ -291,7 +293,23 @@ def std(x, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, axis=None, keepdims=F
     if dtype is not None and dtype.kind not in "fc":
         _require_float("std", x)
     axis, keepdims, ddof = _var_arguments("std", x, axis, keepdims, ddof, dim, keepdim, unbiased, correction)
-    return Sqrt()(Var(axis, keepdims, ddof)(x))
+    return StdOfVar()(Var(axis, keepdims, ddof)(x))
+
+
+class StdOfVar(UnaryOp):
+    """y = √v for v a variance;  v̄ = ȳ/(2y), and 0 where y = 0 (PyTorch's std_backward:
+    a constant input, whose std is 0, gets a zero gradient rather than ȳ·∞·0 = NaN)"""
+    name, save_ans = "std", True
+    __slots__ = ()
+
+    def forward(self, v): return xp.sqrt(v)
+
+    def vjp(self, ns, g, y, v):
+        zero = ns.value(y) == 0
+        if not zero.any():
+            return (g / (2 * y),)
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return (ns.where(zero, 0.0, g / (2 * y)),)
 
 
 class _MaxMin(_Reduction):
@@ -301,13 +319,19 @@ class _MaxMin(_Reduction):
     order), ``split``/``min_norm`` (1/k each) or ``all`` (ȳ to each).
     """
     save_ans = True
-    __slots__ = ("share",)
+    __slots__ = ("share", "nan_to_first")
 
-    def __init__(self, axis=None, keepdims=False):
+    def __init__(self, axis=None, keepdims=False, nan_to_first=False):
         super().__init__(axis, keepdims)
         self.share = conventions.reduction_weights()
+        # PyTorch's max(x, dim) routes ȳ to the index it returns, the first NaN of a NaN line;
+        # amax (and the NumPy form) share it by the policy over x == y, which no NaN meets
+        self.nan_to_first = nan_to_first
 
     def forward(self, x):
+        if x.dtype.kind == "c":
+            raise OpError(f"{self.name}: complex input is not ordered (got {x.dtype}{list(x.shape)}); PyTorch "
+                          f"refuses it too: reduce x.abs() or x.real instead")
         if x.size == 0 and not _count(x.shape, _norm_axis(self.axis, x.ndim, self.name)):
             raise OpError(f"{self.name}: cannot reduce over a dimension of size 0 (input shape {x.shape}); "
                           f"PyTorch refuses it too")
@@ -317,6 +341,10 @@ class _MaxMin(_Reduction):
         xv, axes = ns.value(x), self._axes(ns.value(x))
         yk = _expand(xp, ns.value(y), axes, self.keepdims)
         mask = tie_mask(xv, yk, axes, self.share)
+        if self.nan_to_first:
+            nan_lines = xp.isnan(yk)
+            if nan_lines.any():
+                mask = xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)
         return (_expand(ns, g, axes, self.keepdims) * mask,)
 
 
@@ -366,7 +394,7 @@ def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
     if dim is None:
         raise OpError(f"{op}: dim must be one int, got None; call {op}(x) for the {op} of every entry")
     axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, int_only=True)
-    values = cls(axis, keepdims)(x)
+    values = cls(axis, keepdims, nan_to_first=True)(x)
     d = _data(x)
     ndim = d.ndim
     if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
@@ -442,16 +470,26 @@ def aminmax(x, *, dim=None, keepdim: bool = False):
 
 
 class Prod(_Reduction):
-    """y = Πₐ x;  x̄ᵢ = ȳ·Π_{j≠i} xⱼ  (exclusive products: exact with zeros)"""
-    name = "prod"
+    """y = Πₐ x;  x̄ᵢ = ȳ·Π_{j≠i} xⱼ  (exclusive products: exact with zeros)
+
+    Where y is not finite (a NaN or ±inf factor, or overflow) and x has no zero
+    anywhere, the gradient is PyTorch's ȳ·y/xᵢ instead: NaN for every factor of
+    a NaN product, inf/inf = NaN at an infinite factor. Those are the same
+    numbers as the exclusive products wherever both are defined."""
+    name, save_ans = "prod", True
     __slots__ = ()
 
     def forward(self, x): return xp.prod(x, axis=_norm_axis(self.axis, x.ndim, "prod"), keepdims=self.keepdims)
 
     def vjp(self, ns, g, y, x):
-        axes = self._axes(ns.value(x))
+        xv = ns.value(x)
+        axes = self._axes(xv)
+        g = _expand(ns, g, axes, self.keepdims)
+        if xv.ndim and not xp.isfinite(ns.value(y)).all() and not (xv == 0).any():
+            with xp.errstate(invalid="ignore", divide="ignore"):
+                return (g * (_expand(ns, y, axes, self.keepdims) / x),)
         others = ProdOthers(axes)(x) if not isinstance(x, xp.ndarray) else ProdOthers(axes).forward(x)
-        return (_expand(ns, g, axes, self.keepdims) * others,)
+        return (g * others,)
 
 
 def prod(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):
@@ -514,6 +552,9 @@ class LogSumExp(_Reduction):
 
     def forward(self, x):
         axes = _norm_axis(self.axis, x.ndim, "logsumexp")
+        if x.size == 0:  # log of an empty sum: −inf where the reduced axes are empty, as PyTorch
+            with xp.errstate(divide="ignore"):
+                return xp.log(xp.sum(xp.exp(x), axis=axes, keepdims=self.keepdims))
         m = xp.max(x, axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
@@ -525,12 +566,28 @@ class LogSumExp(_Reduction):
 
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):
-    """log Σ eˣ over ``axis``, stable for large x. PyTorch's ``dim`` (an int or
-    a non-empty tuple) and ``keepdim`` are accepted."""
+    """log Σ eˣ over ``axis``, stable for large x; −inf over an empty axis.
+    Integer and boolean tensors are computed in the default float dtype
+    (PyTorch's). PyTorch's ``dim`` (an int or a non-empty tuple) and
+    ``keepdim`` are accepted."""
     if dim is not _NOT_GIVEN or keepdim is not None:
         axis, keepdims = _torch_axis("logsumexp", axis, keepdims, dim, keepdim, empty_means_all=False,
                                      ndim=len(x.shape))
+    if getattr(x, "dtype", xp.dtype(float)).kind in "biu":
+        x = _wrap(_data(x).astype(get_default_dtype()))
     return LogSumExp(axis, keepdims)(x)
+
+
+def _refuse_softmax_input(op, x):
+    """PyTorch has no softmax of integer, boolean or complex tensors; neither
+    do we. (Computing integers in the default float dtype, as the elementwise
+    activations do, would make ``nll_loss(log_softmax(labels))`` of integer
+    logits compute where PyTorch refuses.)"""
+    if x.dtype.kind == "c":
+        raise OpError(f"{op}: complex input is not supported (got {x.dtype}{list(x.shape)}); PyTorch refuses it "
+                      f"too: apply {op} to x.real or x.abs()")
+    raise OpError(f"{op}: expected a floating tensor, got {x.dtype}{list(x.shape)} (PyTorch refuses it too); "
+                  f"convert it first (x.float() or x.to(rg.get_default_dtype()))")
 
 
 class Softmax(UnaryOp):
@@ -542,6 +599,10 @@ class Softmax(UnaryOp):
     def extra_repr(self): return f"axis={self.axis}"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            _refuse_softmax_input("softmax", x)
+        if x.size == 0:  # no entries along some axis: an empty output, as PyTorch
+            return x.copy()
         e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
         e /= xp.sum(e, axis=self.axis, keepdims=True)
         return e
@@ -582,6 +643,10 @@ class LogSoftmax(UnaryOp):
     def extra_repr(self): return f"axis={self.axis}"
 
     def forward(self, x):
+        if x.dtype.kind != "f":
+            _refuse_softmax_input("log_softmax", x)
+        if x.size == 0:  # no entries along some axis: an empty output, as PyTorch
+            return x.copy()
         s = x - xp.max(x, axis=self.axis, keepdims=True)
         s -= xp.log(xp.sum(xp.exp(s), axis=self.axis, keepdims=True))
         return s
