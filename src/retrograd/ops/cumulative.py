@@ -112,8 +112,7 @@ def _cumprod_vjp_array(g, y, x, zero, axis):
     does, so a NaN/±inf beyond a zero (whose y there is 0·inf = NaN) does not
     leak into the gradient of the entries before it."""
     if not zero.any():
-        with xp.errstate(invalid="ignore", divide="ignore"):
-            return _reverse_cumsum_array(g * y, axis) / x
+        return _reverse_cumsum_array(g * y, axis) / x  # at ±inf: inf/inf = NaN, as PyTorch
     zeros_so_far = xp.cumsum(zero, axis=axis)
     before = zeros_so_far == 0
     at_first = zero & (zeros_so_far == 1)

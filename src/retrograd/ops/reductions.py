@@ -15,7 +15,11 @@ only when given, so ``x.sum()`` pays nothing for them.
 Edges follow PyTorch: ``axis=0`` or ``-1`` on a 0-d tensor reduces nothing
 (PyTorch accepts dim 0/-1 on 0-d tensors); the mean of zero elements is NaN
 (0/0), and so is a variance with no degrees of freedom left (``ddof ≥ n``:
-Σd²/0 is inf, or NaN when Σd² = 0); the product of zero elements is 1.
+Σd²/0 is inf, or NaN when Σd² = 0); the product of zero elements is 1, the
+logsumexp of zero elements −inf, and the softmax of an empty tensor is empty.
+The variance of a complex tensor is real (the mean of |d|²). max/min and the
+softmaxes refuse complex input, the softmaxes integer input too (PyTorch
+has no such kernels); logsumexp computes integers in the default float dtype.
 """
 
 from __future__ import annotations
@@ -340,11 +344,14 @@ class _MaxMin(_Reduction):
     def vjp(self, ns, g, y, x):
         xv, axes = ns.value(x), self._axes(ns.value(x))
         yk = _expand(xp, ns.value(y), axes, self.keepdims)
-        mask = tie_mask(xv, yk, axes, self.share)
         if self.nan_to_first:
             nan_lines = xp.isnan(yk)
             if nan_lines.any():
+                with xp.errstate(invalid="ignore"):  # "split" of a NaN line is 0/0, replaced below
+                    mask = tie_mask(xv, yk, axes, self.share)
                 mask = xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)
+                return (_expand(ns, g, axes, self.keepdims) * mask,)
+        mask = tie_mask(xv, yk, axes, self.share)
         return (_expand(ns, g, axes, self.keepdims) * mask,)
 
 
