@@ -368,10 +368,25 @@ def _torch_reduce(name):
 
 
 def _torch_prod(x, axis, keepdims):
-    """torch.prod takes one dim: reduce the axes one at a time, the last first."""
-    for a in sorted((a % max(x.ndim, 1) for a in _dims(x, axis)), reverse=True):
-        x = torch.prod(x, dim=a, keepdim=keepdims)
-    return x
+    """torch.prod over ``axis``: torch.prod takes one dim, so several axes are moved last and
+    flattened into one, reduced by one torch.prod (whose gradient at 0, NaN and ±inf is the
+    single product's, not a chain of products'). Every axis without keepdims is torch.prod(x)
+    (a 0-d input too: int64 for integers and bools); an axis out of range goes to torch as it
+    is, so torch refuses it."""
+    if axis is None and not keepdims:
+        return torch.prod(x)
+    dims = _dims(x, axis) or (0,)  # a 0-d input's only dim, as torch names it
+    nd = max(x.ndim, 1)
+    for a in dims:
+        if not -nd <= a < nd:
+            return torch.prod(x, dim=a, keepdim=keepdims)  # torch raises "Dimension out of range"
+    if len(dims) == 1:
+        return torch.prod(x, dim=dims[0], keepdim=keepdims)
+    dims = sorted(a % nd for a in dims)
+    kept = [a for a in range(x.ndim) if a not in dims]
+    flat = x.permute(*kept, *dims).reshape(*(x.shape[a] for a in kept), math.prod(x.shape[a] for a in dims))
+    y = torch.prod(flat, dim=-1)
+    return y.reshape([1 if a in dims else x.shape[a] for a in range(x.ndim)]) if keepdims else y
 
 
 def _torch_target(t):

@@ -487,56 +487,15 @@ def draw_bad_layer_case(data, layer):
 # that show it, the exact discrepancy). Only those examples are skipped; every other break of the
 # row is still checked. Remove an entry when its file is fixed.
 PENDING = {
-    # reductions.py
-    "prod": (("non_finite", "dtype:int32", "dtype:bool", "fewer_axes"),
-             "op_specs' reference _torch_prod, not retrograd (whose gradients at NaN/±inf are torch.prod's): "
-             "over several axes it chains one-dim prods, whose chain rule gives NaN (inf/inf) where torch.prod(x) "
-             "gives ±inf; it returns a 0-d input unreduced (keeping int32 or bool where torch.prod gives int64) "
-             "and wraps an out-of-range axis modulo ndim"),
-    # shape.py
-    "pad": (("fewer_axes", "more_axes"), "pad widths for another number of axes than the input has leak "
-            "NumPy's 'operands could not be broadcast' ValueError, and a 0-d input is padded (PyTorch refuses)"),
-    "pad_crop": (("fewer_axes", "more_axes"), "as the pad row"),
-    "pad_reflect": (("dtype:bool", "zero_size"), "reflect pad computes bool input and empty non-batch axes "
-                    "(PyTorch refuses both)"),
-    "pad_replicate": (("dtype:bool", "zero_size"), "replicate pad on an empty axis raises from getitem "
-                      "(the error does not name pad) or computes (PyTorch refuses)"),
-    "gather": (("index_dtype",), "gather takes an int16 (or other non-int32/int64 integer) index; PyTorch "
-               "refuses"),
-    "index_select": (("index_dtype", "fewer_axes"), "index_select takes an index of another dtype than "
-                     "int32/int64 (PyTorch refuses); on a 0-d input with several indices the error comes from "
-                     "reshape and does not name index_select"),
-    "getitem_int_array": (("index_dtype",), "indexing with a float array is computed; PyTorch refuses"),
-    # losses.py / softmax_cross_entropy.py
-    "mse_loss": (("fewer_axes", "more_axes", "side", "zero_size", "dtype:complex128"), "mse_loss refuses "
-                 "input/target shapes that broadcast (PyTorch warns and computes) and computes complex input "
-                 "(PyTorch refuses)"),
-    "MSELoss": (("fewer_axes", "more_axes", "side", "zero_size", "dtype:complex128"), "as the mse_loss row"),
-    "binary_cross_entropy": (("non_finite",), "binary_cross_entropy computes NaN/±inf inputs or targets; "
-                             "PyTorch refuses values outside [0, 1]"),
-    "binary_cross_entropy_weighted": (("non_finite",), "as the binary_cross_entropy row"),
-    "BCELoss": (("non_finite",), "as the binary_cross_entropy row"),
-    "binary_cross_entropy_with_logits": (("non_finite", "dtype:float"), "±inf logits give NaN where PyTorch "
-                                         "gives inf (and inf where it gives NaN); a target of another float "
-                                         "dtype is refused with 'PyTorch refuses it too', but PyTorch computes"),
-    "binary_cross_entropy_with_logits_weighted": (("non_finite", "dtype:float"), "as the "
-                                                  "binary_cross_entropy_with_logits row"),
-    "BCEWithLogitsLoss": (("non_finite", "dtype:float"), "as the binary_cross_entropy_with_logits row"),
-    "cross_entropy_indices": (("index_dtype", "non_finite", "fewer_axes"), "int16/int32 class indices are "
-                              "accepted (PyTorch wants int64 or uint8); a NaN logit in an ignored or other row "
-                              "gives NaN where PyTorch gives a number; an unbatched (C,) input with a (1,) target "
-                              "is refused (PyTorch computes)"),
-    "cross_entropy_options": (("index_dtype", "non_finite", "fewer_axes"), "as the cross_entropy_indices row"),
-    "nll_loss": (("index_dtype", "non_finite", "fewer_axes"), "as the cross_entropy_indices row"),
-    "nll_loss_options": (("index_dtype", "non_finite", "fewer_axes"), "as the cross_entropy_indices row; an "
-                         "unbatched (C,) input with a (1,) target is refused (PyTorch computes)"),
-    "CrossEntropyLoss": (("index_dtype", "dtype:int32", "fewer_axes"), "as the cross_entropy_indices row; an "
-                         "unbatched (C,) input with a (1,) target is refused (PyTorch computes)"),
+    # composite.py (gather and nll_loss live there)
+    "gather": (("index_dtype",), "gather takes an int16 (or other non-int32/int64 integer) index (PyTorch "
+               "refuses): the refusal now comes from getitem and does not name gather"),
+    "nll_loss": (("index_dtype", "non_finite", "fewer_axes"), "nll_loss takes int32 class indices (PyTorch wants "
+                 "int64 or uint8) and refuses int16 from getitem (the error does not name nll_loss); a NaN "
+                 "log-probability in an ignored row gives NaN where PyTorch gives 0 (−NaN·0, not where)"),
+    "nll_loss_options": (("index_dtype", "non_finite", "fewer_axes"), "as the nll_loss row; an unbatched (C,) "
+                         "input with a (1,) target is refused (PyTorch computes)"),
     "NLLLoss": (("index_dtype", "dtype:int32", "fewer_axes"), "as the nll_loss_options row"),
-    "cross_entropy_probability_targets_differentiable": (("dtype:float",), "logits and probability targets "
-                                                         "of different float dtypes are refused; PyTorch computes"),
-    # nn/functional.py
-    "Embedding": (("index_dtype",), "Embedding takes int16 (and other non-int32/64) indices; PyTorch refuses"),
 }
 
 

@@ -119,9 +119,11 @@ _load_special()
 def sigmoid(x, out=None):
     """σ(x) = 1 / (1 + e⁻ˣ), stable for any x and without overflow warnings
     (``scipy.special.expit`` when SciPy is installed, else exp(x − log(1 + eˣ)))."""
-    if _special is not None and type(x) is numpy.ndarray:
+    if _special is not None and (type(x) is numpy.ndarray or isinstance(x, numpy.generic)):
+        # NumPy scalars too: arithmetic on 0-d arrays gives them, and σ(±∞) must stay 1 and 0
         return _special.expit(x, out=out)
-    y = xp.exp(x - xp.logaddexp(0, x))
+    e = xp.exp(-xp.abs(x))  # ≤ 1: never overflows; σ(x) = 1/(1 + e) for x ≥ 0, e/(1 + e) below
+    y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
     if out is None:
         return y
     out[...] = y

@@ -131,8 +131,26 @@ def normalize(input, p: float = 2.0, dim=1, eps: float = 1e-12, out=None):  # no
 def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002
     """PyTorch's ``F.pad``: widths from the last dim backwards, ``(left, right,
     top, bottom, …)``; ``mode`` constant, reflect, replicate or circular
-    (``rg.pad`` keeps NumPy's ``pad_width`` instead)."""
+    (``rg.pad`` keeps NumPy's ``pad_width`` instead).
+
+    Like PyTorch, reflect and replicate refuse bool input and input with an
+    empty dim other than the batch dim of an (N, C, …) input."""
+    if mode in ("reflect", "replicate"):
+        _check_mirrored_pad_input(input, pad, mode)
     return torch_pad(input, pad, mode, value)
+
+
+def _check_mirrored_pad_input(x, pad, mode):
+    """PyTorch's reflection/replication kernels: no bool, and every dim non-empty but the batch dim."""
+    shape, dtype = _shape(x), getattr(x, "dtype", None)
+    if dtype is not None and dtype.kind == "b":
+        raise OpError(f"pad: mode={mode!r} is not implemented for bool input (shape {shape}), as in PyTorch; "
+                      f"cast it to an integer or float dtype first, or use mode='constant'")
+    dims = len(tuple(pad)) // 2
+    batched = len(shape) == dims + 2
+    if any(n == 0 for n in shape[1 if batched else 0:]):
+        raise OpError(f"pad: mode={mode!r} needs every dim but the batch dim non-empty, got shape {shape} "
+                      f"(PyTorch refuses it too)")
 
 
 def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False):
@@ -164,8 +182,10 @@ def _shape(t):
 def check_embedding_indices(idx, num_embeddings: int, who: str = "embedding"):
     """Refuse non-integer indices and indices outside [0, num_embeddings) (no wrapping of
     negative indices: PyTorch raises ``IndexError: index out of range in self``)."""
-    if getattr(idx, "dtype", None) is None or idx.dtype.kind not in "iu":
-        raise OpError(f"{who}: indices must be integers, got {getattr(idx, 'dtype', type(idx))}")
+    dtype = getattr(idx, "dtype", None)
+    if dtype is None or dtype.kind not in "iu" or dtype.itemsize not in (4, 8) or dtype.kind == "u":
+        raise OpError(f"{who}: indices must be integers of dtype int64 or int32 (PyTorch refuses others too), "
+                      f"got {dtype or type(idx)}; convert them with .astype('int64')")
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
         bad = lo if lo < 0 else hi if hi >= num_embeddings else None

@@ -50,11 +50,9 @@ def _refuse(name, x, kinds, what):
 
 
 def sigmoid_of(ns, z):
-    """``ns.sigmoid(z)`` for a z computed in a vjp: arithmetic on a 0-d array gives a NumPy
-    scalar, which the stable array path would miss (σ(±∞) would be NaN); made an array again."""
-    if not isinstance(z, Tensor) and type(z) is not backend.ndarray:
-        z = xp.asarray(z)
-    return ns.sigmoid(z)
+    """``ns.sigmoid(z)`` for a z computed in a vjp: a Tensor under create_graph, else an array or
+    the NumPy scalar that arithmetic on 0-d arrays gives, which ``backend.sigmoid`` takes as is."""
+    return ns.sigmoid(z) if isinstance(z, Tensor) else backend.sigmoid(z)
 
 
 def _integral(v) -> bool:

@@ -10,6 +10,8 @@ to them, and a weight that requires a gradient is refused.
 
 from __future__ import annotations
 
+import warnings
+
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
@@ -104,32 +106,64 @@ class MSELoss(BinaryOp):
     def extra_repr(self): return f"reduction={self.reduction!r}"
 
     def forward(self, a, y):
+        if a.dtype.kind == "c" or y.dtype.kind == "c":
+            raise OpError(f"mse_loss: complex input is not supported (got {a.dtype}{list(a.shape)} and "
+                          f"{y.dtype}{list(y.shape)}), as in PyTorch; compare the real and imaginary parts")
         if a.shape != y.shape:
-            raise OpError(f"mse_loss: input shape {a.shape} and target shape {y.shape} differ "
-                          f"(broadcasting a loss is almost always a bug)")
+            _broadcast_pair(self.name, a.shape, y.shape)
         d = a - y
         d *= d
         return _reduce(d, self.reduction)
 
     def vjp(self, ns, g, loss, a, y):
-        delta = (a - y) * (g * (2.0 * _scale(self.reduction, a.size)))
+        d = a - y  # broadcast shape: the engine sums each gradient back to its input's shape
+        delta = d * (g * (2.0 * _scale(self.reduction, d.size)))
         return delta, (-delta if self.needs[1] else None)
 
 
+def _broadcast_pair(op, input_shape, target_shape):
+    """The shape input and target broadcast to, or an OpError when they do not."""
+    try:
+        return xp.broadcast_shapes(tuple(input_shape), tuple(target_shape))
+    except ValueError:
+        raise OpError(f"{op}: input shape {tuple(input_shape)} and target shape {tuple(target_shape)} do not "
+                      f"broadcast (PyTorch refuses them too); give the target the input's shape") from None
+
+
 def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - torch's names
-    """Mean (or summed) squared error, one op: its gradient is 2(a − y)/n."""
+    """Mean (or summed) squared error, one op: its gradient is 2(a − y)/n.
+
+    Like PyTorch, an input and target of different shapes that broadcast are
+    compared at the broadcast shape (n is its size) with a ``UserWarning``:
+    broadcasting a loss is almost always a bug."""
+    input_shape, target_shape = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
+    if input_shape != target_shape:
+        _broadcast_pair(MSELoss.name, input_shape, target_shape)
+        warnings.warn(f"mse_loss: using a target size ({target_shape}) that is different to the input size "
+                      f"({input_shape}); this will likely lead to incorrect results due to broadcasting. "
+                      f"Please ensure they have the same size.", UserWarning, stacklevel=2)
     return MSELoss(reduction)(input, target)
 
 
 # ---------------------------------------------------------------- binary cross-entropy
-def _check_binary(op, what, x, y):
+def _check_binary(op, what, x, y, same_dtype=True):
+    """Float input, a target of its shape; ``same_dtype``: of its dtype too (binary_cross_entropy;
+    with logits PyTorch takes a target of any float dtype)."""
     _floating(op, what, x)
     if y.shape != x.shape:
         raise OpError(f"{op}: {what} shape {x.shape} and target shape {y.shape} differ (PyTorch: target size "
                       f"must be the same as input size)")
-    if y.dtype != x.dtype:
+    if same_dtype and y.dtype != x.dtype:
         raise OpError(f"{op}: target dtype {y.dtype} differs from the {what}'s {x.dtype} (PyTorch refuses it "
                       f"too); cast the target with .astype({x.dtype})")
+    if not same_dtype and y.dtype.kind != "f":
+        raise OpError(f"{op}: target must be floating-point, got {y.dtype}{list(y.shape)} (PyTorch refuses it "
+                      f"too); cast it with .astype({x.dtype})")
+
+
+def _log_sigmoid(z):
+    """log σ(z) = −(max(−z, 0) + log(1 + e^−|z|)), finite wherever σ(z) > 0."""
+    return -(xp.maximum(-z, 0) + xp.log1p(xp.exp(-xp.abs(z))))
 
 
 class BCEWithLogits(BinaryOp):
@@ -152,18 +186,22 @@ class BCEWithLogits(BinaryOp):
     def extra_repr(self): return f"reduction={self.reduction!r}"
 
     def forward(self, z, y):
-        _check_binary(self.name, "logits", z, y)
+        _check_binary(self.name, "logits", z, y, same_dtype=False)
         w, q = self.saved["weight"], self.saved["pos_weight"]
         for name, arr in (("weight", w), ("pos_weight", q)):
             if arr is not None:
                 _broadcast_weight(self.name, name, arr, z.shape)
-        if q is None:
-            loss = xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
-        else:
-            softplus_neg = xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(-z, 0)  # −log σ(z)
-            loss = (1 - y) * z + (1 + (q - 1) * y) * softplus_neg
+        # PyTorch's expression, term for term, so ±∞ logits give its ∞ and NaN:
+        # (1 − y)·z − (1 + (q − 1)·y)·log σ(z)
+        with xp.errstate(invalid="ignore"):  # ∞ − ∞ and 0·∞ are PyTorch's NaN too
+            log_sigmoid = _log_sigmoid(z)
+            if q is not None:
+                log_sigmoid = log_sigmoid * ((q - 1) * y + 1)
+            loss = (1 - y) * z - log_sigmoid
         if w is not None:
             loss = loss * w
+        if loss.dtype != y.dtype:  # PyTorch accumulates into a tensor of the target's dtype
+            loss = loss.astype(y.dtype)
         return _reduce(loss, self.reduction)
 
     def vjp(self, ns, g, loss, z, y):
@@ -174,15 +212,17 @@ class BCEWithLogits(BinaryOp):
         if q is None:
             gz = (ns.sigmoid(z) - y) * s
         else:
-            gz = (ns.sigmoid(z) * (y * (q - 1) + 1) - y * q) * s  # tensors first: arrays on the right
+            # PyTorch's order, (q·y + 1 − y)·σ(z) − q·y, so an infinite target gives its NaN
+            qy = y * q  # tensors first: arrays on the right
+            gz = (ns.sigmoid(z) * (qy + 1 - y) - qy) * s
         gy = None
         if self.needs[1]:
             if q is None:
                 gy = -z * s
-            elif isinstance(z, xp.ndarray):
-                gy = -(z - (q - 1) * (xp.log1p(xp.exp(-xp.abs(z))) + xp.maximum(-z, 0))) * s
-            else:  # under create_graph: softplus(−z) = −log σ(z) as a differentiable op
-                gy = -(z - softplus(-z) * (q - 1)) * s
+            elif isinstance(z, xp.ndarray):  # PyTorch's log σ(−z) − q·log σ(z)
+                gy = (_log_sigmoid(-z) - q * _log_sigmoid(z)) * s
+            else:  # under create_graph: log σ(−z) = −softplus(z), as differentiable ops
+                gy = (softplus(-z) * q - softplus(z)) * s
         return gz, gy
 
 
@@ -216,9 +256,12 @@ class BinaryCrossEntropy(BinaryOp):
 
     def forward(self, p, y):
         _check_binary(self.name, "input", p, y)
-        if p.size and (p.min() < 0 or p.max() > 1):
-            raise OpError("binary_cross_entropy: input must be probabilities in [0, 1] "
-                          "(use binary_cross_entropy_with_logits for logits)")
+        for what, a in (("input", p), ("target", y)):
+            # min/max propagate NaN, so a NaN fails both comparisons: refused like ±∞ (PyTorch's check)
+            if a.size and not (a.min() >= 0 and a.max() <= 1):
+                raise OpError(f"binary_cross_entropy: {what} must be probabilities in [0, 1] (NaN is not), "
+                              f"got values from {a.min()} to {a.max()} in {a.dtype}{list(a.shape)}"
+                              + (" (use binary_cross_entropy_with_logits for logits)" if what == "input" else ""))
         w = self.saved["weight"]
         if w is not None:
             _broadcast_weight(self.name, "weight", w, p.shape)

@@ -323,11 +323,41 @@ class Pad(UnaryOp):
 
 
 def pad(x, pad_width, value: float = 0.0):
-    """Constant padding with NumPy's ``pad_width`` (an int, a pair, or a pair per
-    axis); a negative width crops that many entries (PyTorch's ``F.pad``)."""
-    nd = len(x.shape)
-    w = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (nd, 2))
-    return Pad(tuple((int(a), int(b)) for a, b in w), value)(x)
+    """Constant padding with NumPy's ``pad_width``: an int or a flat pair
+    ``(before, after)`` pads every axis; a sequence of k pairs pads the last k
+    axes (all of them when k = ndim; the leading axes are left alone when
+    k < ndim, as PyTorch's ``F.pad`` does). A negative width crops that many
+    entries (PyTorch's ``F.pad``). More pairs than axes, or any padding of a
+    0-d tensor, are refused, as PyTorch refuses them."""
+    shape = tuple(x.shape)
+    widths = _pad_pairs(pad_width, shape)
+    return Pad(((0, 0),) * (len(shape) - len(widths)) + widths, value)(x)
+
+
+def _pad_pairs(pad_width, shape) -> tuple:
+    """``pad_width`` as one (before, after) pair of ints per padded axis (the last ones)."""
+    nd = len(shape)
+    try:
+        w = xp.asarray(pad_width)
+        if w.size == 0 and w.ndim <= 2:
+            return ()
+        ok = w.dtype.kind in "iu" and w.ndim <= 2 and (w.ndim < 1 or w.shape[-1] in (1, 2)) \
+            and (w.ndim < 2 or w.shape[-1] == 2)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise OpError(f"pad: pad_width must be an int, a pair of ints or one pair per axis, got {pad_width!r} "
+                      f"for an input of shape {shape}")
+    if not nd:
+        raise OpError(f"pad: cannot pad a 0-d tensor (pad_width {pad_width!r}); PyTorch refuses it too — "
+                      f"reshape it to (1,) first")
+    w = w.astype(xp.int64)
+    if w.ndim < 2:  # NumPy's shorthands: an int, (n,) or (before, after) for every axis
+        return tuple((int(w.reshape(-1)[0]), int(w.reshape(-1)[-1])) for _ in range(nd))
+    if len(w) > nd:
+        raise OpError(f"pad: pad_width gives {len(w)} pairs, but the input of shape {shape} has only {nd} "
+                      f"axes; give at most one pair per axis")
+    return tuple((int(lo), int(hi)) for lo, hi in w)
 
 
 # ---------------------------------------------------------------- PyTorch's slicing family
@@ -401,12 +431,17 @@ def index_select(x, dim: int, index):
     gradients. Indices must lie in [0, size) — negative ones are refused, as
     PyTorch refuses them."""
     idx = _data(index)
-    if idx.dtype.kind not in "iu":
-        raise OpError(f"index_select: index must hold integers, got {idx.dtype}")
+    if idx.dtype not in _INDEX_DTYPES:
+        raise OpError(f"index_select: index must hold integers of dtype int64 or int32 (PyTorch's rule), got "
+                      f"{idx.dtype}; "
+                      f"convert it with .astype('int64')")
     if idx.ndim > 1:
         raise OpError(f"index_select: index must be a vector (1-D or 0-D), got shape {idx.shape}")
     shape = tuple(x.shape)
     axis = _check_axis("index_select", dim, max(len(shape), 1))
+    if not shape and idx.size != 1:
+        raise OpError(f"index_select: the index into a 0-d tensor must hold exactly 1 value, got {idx.size} "
+                      f"(PyTorch refuses it too)")
     n = shape[axis] if shape else 1
     if idx.size:
         lo, hi = int(idx.min()), int(idx.max())
@@ -457,10 +492,17 @@ def _index_item(i):
     """One entry of an index as the backend wants it: a Tensor's array, a host
     (NumPy) index array moved to the backend explicitly, anything else as is."""
     if isinstance(i, Tensor):
-        return i.data
-    if hasattr(i, "dtype") and type(i) is not backend.ndarray and getattr(i, "ndim", 0):
-        return xp.asarray(i)
+        i = i.data
+    elif hasattr(i, "dtype") and type(i) is not backend.ndarray and getattr(i, "ndim", 0):
+        i = xp.asarray(i)
+    if getattr(i, "ndim", 0) and i.dtype not in _INDEX_DTYPES and i.dtype.kind != "b":
+        # NumPy would index with any integer dtype; PyTorch takes int64/int32 indices and bool masks only
+        raise OpError(f"getitem: index arrays must be int64 or int32 (or a bool mask), got {i.dtype}"
+                      f"{list(i.shape)}; convert it with .astype('int64') (PyTorch refuses it too)")
     return i
+
+
+_INDEX_DTYPES = frozenset(xp.dtype(d) for d in ("int64", "int32"))
 
 
 def _index(index):
@@ -468,5 +510,5 @@ def _index(index):
     if type(index) is tuple:
         return tuple(_index_item(i) for i in index)
     if isinstance(index, list):
-        return xp.asarray(index)
+        return _index_item(xp.asarray(index))
     return _index_item(index)

@@ -17,6 +17,7 @@ from .reductions import log_softmax
 
 
 _PROBABILITY_SUM_TOLERANCE = 1e-3
+_TARGET_DTYPES = frozenset(xp.dtype(d) for d in ("int64", "uint8"))  # PyTorch's "Long or Byte"
 _warned_probability_input = False  # the softmax-output warning is shown once per process
 
 
@@ -107,15 +108,26 @@ class CrossEntropy(BinaryOp):
                               "it with probability targets)")
         else:
             expected = () if z.ndim == 1 else z.shape[:1] + z.shape[2:]
-            if y.dtype.kind not in "iu" or y.shape != expected:
+            # PyTorch takes (1,) as well as () for an unbatched input's target
+            if y.shape == z.shape:  # PyTorch reads a target of the input's shape as probabilities
+                raise OpError(f"cross_entropy: a target of the input's shape {z.shape} holds class probabilities "
+                              f"and must be floating-point, got {y.dtype} (PyTorch refuses it too); class "
+                              f"indices have shape {expected}")
+            if y.dtype.kind not in "iu" or not (y.shape == expected or z.ndim == 1 and y.shape == (1,)):
                 raise OpError(f"cross_entropy: input of shape {z.shape} needs integer class indices of shape "
                               f"{expected} or floating probabilities of shape {z.shape}; got {y.dtype}{list(y.shape)}")
+            if y.shape == (1,) and z.ndim == 1 and self.label_smoothing:
+                raise OpError(f"cross_entropy: label_smoothing with an unbatched input of shape {z.shape} needs a "
+                              f"0-d target, got shape (1,) (PyTorch refuses it too); pass target.reshape(())")
+            if y.dtype not in _TARGET_DTYPES:
+                raise OpError(f"cross_entropy: class indices must be int64 (or uint8), got {y.dtype}{list(y.shape)} "
+                              f"(PyTorch refuses it too); convert them with .astype('int64')")
         w = self.saved["weight"]
         if w is not None:
             if w.shape != (classes,):
                 raise OpError(f"cross_entropy: weight must hold one value per class, shape ({classes},), got "
                               f"{tuple(w.shape)}")
-            if w.dtype != z.dtype:
+            if w.dtype != z.dtype and y.dtype.kind != "f":  # probability targets: promoted, as in PyTorch
                 raise OpError(f"cross_entropy: weight dtype {w.dtype} differs from the input's {z.dtype} (PyTorch "
                               f"refuses it too); cast the weight to {z.dtype}")
 
@@ -138,8 +150,13 @@ class CrossEntropy(BinaryOp):
         self._check(z, y)
         self.unbatched = z.ndim == 1
         if self.unbatched:
-            z, y = z[None], y[None]
+            z, y = z[None], (y[None] if y.dtype.kind == "f" else y.reshape((1,)))
         c, eps, w = z.shape[1], self.label_smoothing, self.saved["weight"]
+        if y.dtype.kind == "f" and not (y.dtype == z.dtype and (w is None or w.dtype == z.dtype)):
+            # probability targets (and weights) of other float dtypes: PyTorch computes in the promoted dtype
+            dtype = xp.result_type(z, y) if w is None else xp.result_type(z, y, w)
+            z, y = z.astype(dtype, copy=False), y.astype(dtype, copy=False)
+            w = None if w is None else w.astype(dtype, copy=False)
         shifted = z - z.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         se = e.sum(axis=1, keepdims=True)
@@ -166,8 +183,8 @@ class CrossEntropy(BinaryOp):
                 if w is not None:
                     neg_log_p = neg_log_p * _along_classes(w, z.ndim)
                 loss = (1 - eps) * loss + (eps / c) * neg_log_p.sum(axis=1)
-            if keep is not None:
-                loss = loss * keep
+            if keep is not None:  # 0, not 0·loss: a NaN logit in an ignored row must not count
+                loss = xp.where(keep, loss, 0)
             if target_weight is None:
                 denominator = loss.size if keep is None else int(keep.sum())
             else:
@@ -196,6 +213,8 @@ class CrossEntropy(BinaryOp):
             scale = g * (1.0 / self.denominator if self.denominator else 0.0)
         first_order = isinstance(z, xp.ndarray)
         z_b = ns.reshape(z, (1, c)) if self.unbatched else z
+        if first_order and z_b.dtype != probs.dtype:  # targets of another float dtype: the promoted one
+            z_b = z_b.astype(probs.dtype)
         y_b = ns.reshape(y, (1, c)) if self.unbatched and self.probability_targets else y
         if self.unbatched and not self.probability_targets:
             y_b = ns.value(y).reshape((1,))
