@@ -214,7 +214,8 @@ class BCEWithLogits(BinaryOp):
         else:
             # PyTorch's order, (q·y + 1 − y)·σ(z) − q·y, so an infinite target gives its NaN
             qy = y * q  # tensors first: arrays on the right
-            gz = (ns.sigmoid(z) * (qy + 1 - y) - qy) * s
+            with xp.errstate(invalid="ignore"):  # an infinite target: ∞ − ∞, PyTorch's NaN too
+                gz = (ns.sigmoid(z) * (qy + 1 - y) - qy) * s
         gy = None
         if self.needs[1]:
             if q is None:

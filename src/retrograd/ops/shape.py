@@ -491,6 +491,8 @@ def _data(x):
 def _index_item(i):
     """One entry of an index as the backend wants it: a Tensor's array, a host
     (NumPy) index array moved to the backend explicitly, anything else as is."""
+    if type(i) in _BASIC_TYPES:  # the common case (x[t] on every BPTT step): nothing to convert
+        return i
     if isinstance(i, Tensor):
         i = i.data
     elif hasattr(i, "dtype") and type(i) is not backend.ndarray and getattr(i, "ndim", 0):
