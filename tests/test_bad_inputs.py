@@ -487,15 +487,6 @@ def draw_bad_layer_case(data, layer):
 # that show it, the exact discrepancy). Only those examples are skipped; every other break of the
 # row is still checked. Remove an entry when its file is fixed.
 PENDING = {
-    # composite.py (gather and nll_loss live there)
-    "gather": (("index_dtype",), "gather takes an int16 (or other non-int32/int64 integer) index (PyTorch "
-               "refuses): the refusal now comes from getitem and does not name gather"),
-    "nll_loss": (("index_dtype", "non_finite", "fewer_axes"), "nll_loss takes int32 class indices (PyTorch wants "
-                 "int64 or uint8) and refuses int16 from getitem (the error does not name nll_loss); a NaN "
-                 "log-probability in an ignored row gives NaN where PyTorch gives 0 (−NaN·0, not where)"),
-    "nll_loss_options": (("index_dtype", "non_finite", "fewer_axes"), "as the nll_loss row; an unbatched (C,) "
-                         "input with a (1,) target is refused (PyTorch computes)"),
-    "NLLLoss": (("index_dtype", "dtype:int32", "fewer_axes"), "as the nll_loss_options row"),
 }
 
 

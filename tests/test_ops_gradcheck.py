@@ -73,9 +73,11 @@ def test_mse_loss_fused_equals_composed(reduction):
         np.testing.assert_allclose(g1.data, g2.data, rtol=1e-10)
 
 
-def test_mse_loss_refuses_to_broadcast():
-    with pytest.raises(rg.OpError, match=r"mse_loss: input shape \(4, 1\) and target shape \(4,\) differ"):
-        rg.mse_loss(rg.tensor(np.zeros((4, 1))), rg.tensor(np.zeros(4)))
+def test_mse_loss_warns_and_broadcasts_like_pytorch():
+    """PyTorch broadcasts mismatched shapes with a UserWarning (a common bug: (N, 1) against (N,))."""
+    with pytest.warns(UserWarning, match="mse_loss"):
+        loss = rg.mse_loss(rg.tensor(np.zeros((4, 1))), rg.tensor(np.arange(4.0)))
+    assert loss.item() == pytest.approx(np.mean(np.arange(4.0) ** 2))
 
 
 @pytest.mark.parametrize("axis", [None, 0, (0, 2)])

@@ -11,6 +11,7 @@ import math
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import get_default_dtype
+from . import elementwise as E
 from . import reductions as R
 from .elementwise import cast, clamp, erf, tanh
 from .shape import _data, broadcast_to, getitem, reshape, split_sizes
@@ -149,8 +150,8 @@ def gather(x, axis, index):
     (0-d counts as 1-d) and is no larger than ``x`` along the other axes."""
     idx = _data(index)
     shape = tuple(x.shape)
-    if idx.dtype.kind not in "iu":
-        raise OpError(f"gather: index must hold integers, got {idx.dtype}{list(idx.shape)}")
+    if idx.dtype not in (xp.int64, xp.int32):
+        raise OpError(f"gather: index must be int64 or int32 (as in PyTorch), got {idx.dtype}{list(idx.shape)}")
     nd = builtins.max(len(shape), 1)
     if builtins.max(idx.ndim, 1) != nd:
         raise OpError(f"gather: index must have {len(shape)} dimensions like the input of shape {shape}, "
@@ -198,9 +199,11 @@ def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *
     class_axis = 0 if x.ndim == 1 else 1
     classes = x.shape[class_axis]
     expected = () if x.ndim == 1 else x.shape[:1] + x.shape[2:]
-    if y.dtype.kind not in "iu" or y.shape != expected:
+    if x.ndim == 1 and y.shape == (1,):  # PyTorch takes a (1,) target for an unbatched input too
+        y = y.reshape(())
+    if y.dtype not in (xp.int64, xp.uint8) or y.shape != expected:
         raise OpError(f"nll_loss: input of shape {x.shape} needs integer class indices of shape {expected}, got "
-                      f"{y.dtype}{list(y.shape)}")
+                      f"{y.dtype}{list(y.shape)} (int64 or uint8, as in PyTorch)")
     w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
     safe = xp.where(keep, y, 0)
@@ -212,7 +215,8 @@ def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *
                           f"negative indices are refused, as in PyTorch)")
     picked = reshape(gather(input, class_axis, xp.expand_dims(safe, class_axis)), y.shape)
     counted = keep.astype(x.dtype) if w is None else w[safe] * keep
-    losses = -picked * counted
+    # where, not a product: a NaN log-probability in an ignored entry must not leak (−NaN·0 is NaN)
+    losses = E.where(keep, -picked * counted, 0.0) if not keep.all() else -picked * counted
     if reduction == "none":
         return losses
     if reduction == "sum":
