@@ -125,7 +125,7 @@ def test_gather_refuses_negative_and_out_of_range_indices():
         rg.gather(x, 1, np.array([[0], [-1], [2]]))
     with pytest.raises(rg.OpError, match=r"gather: index 4 is out of range \[0, 4\)"):
         rg.gather(x, 1, np.array([[0], [4], [2]]))
-    with pytest.raises(rg.OpError, match=r"gather: index must hold integers, got bool"):
+    with pytest.raises(rg.OpError, match=r"gather: index must be int64 or int32 \(as in PyTorch\), got bool"):
         rg.gather(x, 1, np.zeros((3, 1), dtype=bool))
     with pytest.raises(rg.OpError, match=r"gather: axis 2 is out of range"):
         rg.gather(x, 2, np.zeros((3, 1), dtype=np.int64))
