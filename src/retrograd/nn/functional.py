@@ -17,6 +17,7 @@ from ..ops import (avg_pool2d, binary_cross_entropy, binary_cross_entropy_with_l
 from ..ops import matmul, mean, norm, one_hot, reshape, sqrt, take, var  # noqa: F401
 from ..ops import clamp
 from ..ops import reductions as _reductions
+from ..ops import softmaxes as _softmax
 from ..ops.rearrange import torch_pad
 from ..ops.shape import _data
 from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
@@ -100,21 +101,21 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002 - PyTorch
     Without ``dim``, PyTorch's deprecated implicit choice, with its warning."""
     if dim is None:
         dim = _implicit_softmax_dim("softmax", len(input.shape))
-    return _reductions.softmax(input, dim=dim, dtype=dtype)
+    return _softmax.softmax(input, dim=dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
     """PyTorch's ``F.log_softmax``: x − logsumexp(x) along ``dim`` (see ``softmax``)."""
     if dim is None:
         dim = _implicit_softmax_dim("log_softmax", len(input.shape))
-    return _reductions.log_softmax(input, dim=dim, dtype=dtype)
+    return _softmax.log_softmax(input, dim=dim, dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):  # noqa: A002
     """PyTorch's ``F.softmin``: softmax(−x) along ``dim``."""
     if dim is None:
         dim = _implicit_softmax_dim("softmin", len(input.shape))
-    return _reductions.softmax(-input if dtype is None else -_reductions._with_dtype("softmin", input, dtype),
+    return _softmax.softmax(-input if dtype is None else -_reductions._with_dtype("softmin", input, dtype),
                                dim=dim)
 
 

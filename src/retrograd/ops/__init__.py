@@ -40,8 +40,9 @@ from .softmax_cross_entropy import cross_entropy
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
 from .ordering import SortResult, argmax, argmin, argsort, sort, topk
 from .rearrange import clone, flip, masked_fill, numel, one_hot, repeat, roll, tril, triu
-from .reductions import (MaxResult, MinMaxResult, amax, amin, aminmax, log_softmax, logsumexp, max, mean, min, prod,
-                         softmax, std, sum, var)
+from .extrema import MaxResult, MinMaxResult, amax, amin, aminmax, max, min
+from .reductions import mean, prod, std, sum, var
+from .softmaxes import log_softmax, logsumexp, softmax
 from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, floor, isfinite, isinf, isnan, log2,
                                 log10, logaddexp, round, rsqrt, sign, sinh, tan)
 from .shape import (broadcast_to, cat, chunk, concatenate, getitem, index_add, index_select, movedim, narrow, pad,

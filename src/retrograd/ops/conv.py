@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
-from . import reductions
+from . import extrema, reductions
 from .elementwise import cast
 from .linalg import matmul
 from .shape import getitem, pad, reshape, transpose
@@ -348,7 +348,7 @@ def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
     return reshape(cols, (n, c, kh * kw, ho, wo))
 
 
-class WindowMax(reductions.Max):
+class WindowMax(extrema.Max):
     """y = max over the window axis 2 of (N, C, k, Ho, Wo) windows;  x̄ = ȳ at the maximum
     (ties: ``rg.conventions``), and in a window holding NaNs, ȳ to its last NaN in row-major order —
     PyTorch's max-pooling picks that NaN's index (a max reduction would give the whole window NaN).
@@ -366,7 +366,7 @@ class WindowMax(reductions.Max):
         valid = self.saved["valid"]
         candidates = xv if valid is None else xp.where(valid, xv, xp.nan)  # NaN never equals the max
         with xp.errstate(invalid="ignore", divide="ignore"):  # 0/0 in "split" for NaN windows, replaced
-            mask = reductions.tie_mask(candidates, xp.expand_dims(ns.value(y), 2), (2,), self.share)
+            mask = extrema.tie_mask(candidates, xp.expand_dims(ns.value(y), 2), (2,), self.share)
         if xv.dtype.kind == "f":
             nan = xp.isnan(xv)
             if nan.any():  # PyTorch's scan keeps the last NaN it meets (row by row through the window)

@@ -28,6 +28,7 @@ from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import Op, OpError, UnaryOp
 from ..autograd.tensor import Tensor
+from . import extrema
 from . import reductions as R
 from .elementwise import abs as _abs
 from .rounding_and_math import sign
@@ -218,12 +219,12 @@ def _nan_masked_vjp(self, ns, g, y, x):
     xv = ns.value(x)
     axes = self._axes(xv)
     with xp.errstate(invalid="ignore", divide="ignore"):
-        mask = R.tie_mask(xv, R._expand(xp, ns.value(y), axes, self.keepdims), axes, self.share)
+        mask = extrema.tie_mask(xv, R._expand(xp, ns.value(y), axes, self.keepdims), axes, self.share)
     mask = xp.where(xp.isnan(mask), 0, mask)
     return (R._expand(ns, g, axes, self.keepdims) * mask,)
 
 
-class MaxNorm(R.Max):
+class MaxNorm(extrema.Max):
     """y = maxₐ of its input (|x| for the ∞-norm, −|x| for the −∞-norm);  x̄ at the maximum,
     0 for a NaN reduction"""
     name = "norm"

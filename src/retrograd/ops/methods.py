@@ -19,7 +19,9 @@ from . import elementwise as E
 from . import linalg as L
 from . import ordering as O
 from . import rearrange as RE
+from . import extrema as X
 from . import reductions as R
+from . import softmaxes as SM
 from . import rounding_and_math as M
 from . import shape as S
 from .creation import _shape
@@ -180,9 +182,9 @@ METHODS = {
     "exp": E.exp, "log": E.log, "log1p": E.log1p, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
     "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "abs": E.abs, "square": E.square, "pow": E.pow,
     "clamp": E.clamp, "clip": C.clip, "maximum": E.maximum, "minimum": E.minimum,
-    "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max, "min": R.min, "prod": R.prod,
-    "logsumexp": R.logsumexp, "softmax": R.softmax, "log_softmax": R.log_softmax,
-    "amax": R.amax, "amin": R.amin, "aminmax": R.aminmax,
+    "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": X.max, "min": X.min, "prod": R.prod,
+    "logsumexp": SM.logsumexp, "softmax": SM.softmax, "log_softmax": SM.log_softmax,
+    "amax": X.amax, "amin": X.amin, "aminmax": X.aminmax,
     "split": _split_method, "chunk": S.chunk, "narrow": S.narrow, "index_select": S.index_select,
     "unbind": S.unbind, "movedim": S.movedim, "moveaxis": S.movedim,
     "expand_as": lambda self, other: C.expand(self, tuple(other.shape)),

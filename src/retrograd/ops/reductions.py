@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, var/std, max/min (with the tie conventions), prod,
-logsumexp, softmax and log_softmax.
+"""Reductions: sum, mean, var/std, prod (max/min live in ``extrema``,
+logsumexp and the softmaxes in ``softmax``).
 
 The vjp of a reduction broadcasts the upstream gradient back over the reduced
 axes; ``_expand`` re-inserts those axes when ``keepdims=False``.
@@ -24,16 +24,14 @@ has no such kernels); logsumexp computes integers in the default float dtype.
 
 from __future__ import annotations
 
-import builtins
 import math
-from typing import NamedTuple
 
-from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
-from ..autograd.tensor import Tensor, _wrap, get_default_dtype
-from .elementwise import cast, maximum, minimum
+from ..autograd.tensor import Tensor, _wrap
+from .elementwise import cast
 from .shape import _data
+
 
 _NOT_GIVEN = object()  # marks a PyTorch keyword the caller did not pass
 
@@ -316,166 +314,6 @@ class StdOfVar(UnaryOp):
             return (ns.where(zero, 0.0, g / (2 * y)),)
 
 
-class _MaxMin(_Reduction):
-    """y = maxₐ x;  x̄ = ȳ at the maximum, 0 elsewhere.
-
-    With k tied maxima the policy decides: ``first`` (the first in index
-    order), ``split``/``min_norm`` (1/k each) or ``all`` (ȳ to each).
-    """
-    save_ans = True
-    __slots__ = ("share", "nan_to_first")
-
-    def __init__(self, axis=None, keepdims=False, nan_to_first=False):
-        super().__init__(axis, keepdims)
-        self.share = conventions.reduction_weights()
-        # PyTorch's max(x, dim) routes ȳ to the index it returns, the first NaN of a NaN line;
-        # amax (and the NumPy form) share it by the policy over x == y, which no NaN meets
-        self.nan_to_first = nan_to_first
-
-    def forward(self, x):
-        if x.dtype.kind == "c":
-            raise OpError(f"{self.name}: complex input is not ordered (got {x.dtype}{list(x.shape)}); PyTorch "
-                          f"refuses it too: reduce x.abs() or x.real instead")
-        if x.size == 0 and not _count(x.shape, _norm_axis(self.axis, x.ndim, self.name)):
-            raise OpError(f"{self.name}: cannot reduce over a dimension of size 0 (input shape {x.shape}); "
-                          f"PyTorch refuses it too")
-        return self.reduce(x, axis=_norm_axis(self.axis, x.ndim, self.name), keepdims=self.keepdims)
-
-    def vjp(self, ns, g, y, x):
-        xv, axes = ns.value(x), self._axes(ns.value(x))
-        yk = _expand(xp, ns.value(y), axes, self.keepdims)
-        if self.nan_to_first:
-            nan_lines = xp.isnan(yk)
-            if nan_lines.any():
-                with xp.errstate(invalid="ignore"):  # "split" of a NaN line is 0/0, replaced below
-                    mask = tie_mask(xv, yk, axes, self.share)
-                mask = xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)
-                return (_expand(ns, g, axes, self.keepdims) * mask,)
-        mask = tie_mask(xv, yk, axes, self.share)
-        return (_expand(ns, g, axes, self.keepdims) * mask,)
-
-
-def tie_mask(x, y_keepdims, axes, share):
-    """Weights of each entry in the gradient of a max/min over ``axes``:
-    the policy's share at the (possibly tied) extremal entries, 0 elsewhere.
-    Shared with max-pooling."""
-    hit = x == y_keepdims
-    if share == "all":
-        return hit.astype(x.dtype)
-    if share == "split":
-        return hit / hit.sum(axis=axes, keepdims=True, dtype=x.dtype)
-    # first: keep only the first hit in C order over the reduced axes
-    moved = xp.moveaxis(hit, axes, tuple(range(-len(axes), 0)))
-    flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
-    first = xp.zeros_like(flat)
-    idx = xp.argmax(flat, axis=-1)
-    xp.put_along_axis(first, idx[..., None], True, axis=-1)
-    first = first.reshape(moved.shape)
-    return xp.moveaxis(first, tuple(range(-len(axes), 0)), axes).astype(x.dtype)
-
-
-class Max(_MaxMin):
-    __doc__ = _MaxMin.__doc__
-    name = "max"
-    __slots__ = ()
-    reduce = staticmethod(lambda x, axis, keepdims: x.max(axis=axis, keepdims=keepdims))
-
-
-class MaxResult(NamedTuple):
-    """``(values, indices)`` of ``max``/``min`` with ``dim=`` (PyTorch's ``torch.return_types.max``)."""
-    values: Tensor
-    indices: Tensor
-
-
-def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
-    if isinstance(axis, (Tensor, xp.ndarray)):  # torch.max(a, b): the elementwise maximum
-        if dim is not _NOT_GIVEN or keepdim is not None or keepdims:
-            raise OpError(f"{op}: {op}(input, other) is elementwise and takes no dim/keepdim")
-        return other_fn(x, axis)
-    if dim is _NOT_GIVEN:
-        if keepdim is None:
-            return cls(axis, keepdims)(x)
-        if axis is None:
-            raise OpError(f"{op}: keepdim needs dim (PyTorch's {op}(input, dim, keepdim))")
-        axis, dim = None, axis  # x.max(1, keepdim=True): PyTorch's keyword makes the call PyTorch's
-    if dim is None:
-        raise OpError(f"{op}: dim must be one int, got None; call {op}(x) for the {op} of every entry")
-    axis, keepdims = _torch_axis(op, axis, keepdims, dim, keepdim, int_only=True)
-    values = cls(axis, keepdims, nan_to_first=True)(x)
-    d = _data(x)
-    ndim = d.ndim
-    if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
-    if ndim == 0:
-        return MaxResult(values, _wrap(xp.zeros((), dtype=xp.int64)))
-    if d.shape[axis] == 0 or d.size == 0:
-        return MaxResult(values, _wrap(xp.zeros(values.shape, dtype=xp.int64)))
-    # NaN wins, as in PyTorch: argmax/argmin of NumPy already pick the first NaN
-    indices = pick(d, axis=axis, keepdims=keepdims).astype(xp.int64, copy=False)
-    return MaxResult(values, _wrap(xp.asarray(indices)))
-
-
-def max(x, dim=_NOT_GIVEN, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
-    """The max of every entry, or along a dimension; tied maxima share the
-    gradient per ``rg.conventions``.
-
-    PyTorch's forms (positional, or ``dim=``/``keepdim=``): ``max(x, d)`` returns
-    ``(values, indices)`` (``.values``, ``.indices``; indices int64, the first
-    of ties); ``max(a, b)`` with a tensor ``b`` is the elementwise ``maximum``.
-    NumPy's form (``axis=``, ``keepdims=``) returns the values only."""
-    if dim is _NOT_GIVEN and axis is None and keepdim is None:
-        return Max(None, keepdims)(x)
-    if isinstance(dim, (Tensor, xp.ndarray)):
-        return _extremum("max", Max, xp.argmax, maximum, x, dim, keepdims, _NOT_GIVEN, keepdim)
-    return _extremum("max", Max, xp.argmax, maximum, x, axis, keepdims, dim, keepdim)
-
-
-class Min(_MaxMin):
-    __doc__ = _MaxMin.__doc__.replace("max", "min")
-    name = "min"
-    __slots__ = ()
-    reduce = staticmethod(lambda x, axis, keepdims: x.min(axis=axis, keepdims=keepdims))
-
-
-def min(x, dim=_NOT_GIVEN, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
-    """The min of every entry, or along a dimension; the forms of ``max``:
-    ``min(x, d)`` → ``(values, indices)``, ``min(a, b)`` → ``minimum``,
-    ``min(x, axis=a)`` → values (NumPy)."""
-    if dim is _NOT_GIVEN and axis is None and keepdim is None:
-        return Min(None, keepdims)(x)
-    if isinstance(dim, (Tensor, xp.ndarray)):
-        return _extremum("min", Min, xp.argmin, minimum, x, dim, keepdims, _NOT_GIVEN, keepdim)
-    return _extremum("min", Min, xp.argmin, minimum, x, axis, keepdims, dim, keepdim)
-
-
-def amax(x, dim=(), keepdim: bool = False):
-    """PyTorch's ``amax``: the max over ``dim`` (an int or a tuple; ``()``, the
-    default, means every dim), values only. Tied maxima share the gradient per
-    ``rg.conventions`` (the default policy shares it evenly, as PyTorch does)."""
-    axis, keepdims = _torch_axis("amax", None, False, dim, keepdim, ndim=len(x.shape))
-    return Max(axis, keepdims)(x)
-
-
-def amin(x, dim=(), keepdim: bool = False):
-    """PyTorch's ``amin``: the min over ``dim`` (see ``amax``)."""
-    axis, keepdims = _torch_axis("amin", None, False, dim, keepdim, ndim=len(x.shape))
-    return Min(axis, keepdims)(x)
-
-
-class MinMaxResult(NamedTuple):
-    """``(min, max)`` of ``aminmax`` (PyTorch's ``torch.return_types.aminmax``)."""
-    min: Tensor
-    max: Tensor
-
-
-def aminmax(x, *, dim=None, keepdim: bool = False):
-    """PyTorch's ``aminmax``: ``(min, max)`` over ``dim`` (one int, or every dim when None)."""
-    if dim is not None and not isinstance(dim, int):
-        raise OpError(f"aminmax: dim must be one int or None, got {dim!r}")
-    axis, keepdims = _torch_axis("aminmax", None, False, dim, keepdim)
-    return MinMaxResult(Min(axis, keepdims)(x), Max(axis, keepdims)(x))
-
-
 class Prod(_Reduction):
     """y = Πₐ x;  x̄ᵢ = ȳ·Π_{j≠i} xⱼ  (exclusive products: exact with zeros)
 
@@ -550,121 +388,3 @@ class ProdOthers(UnaryOp):
                     res[..., k] += gm[..., i] * xp.prod(flat[..., keep], axis=-1)
         out = xp.moveaxis(res.reshape(xm.shape), tuple(range(-len(axes), 0)), axes)
         return (out,)
-
-
-class LogSumExp(_Reduction):
-    """y = log Σₐ eˣ (shifted by the max: no overflow);  x̄ = ȳ·softmax(x)"""
-    name, save_ans = "logsumexp", True
-    __slots__ = ()
-
-    def forward(self, x):
-        axes = _norm_axis(self.axis, x.ndim, "logsumexp")
-        if x.size == 0:  # log of an empty sum: −inf where the reduced axes are empty, as PyTorch
-            with xp.errstate(divide="ignore"):
-                return xp.log(xp.sum(xp.exp(x), axis=axes, keepdims=self.keepdims))
-        m = xp.max(x, axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
-        return out if self.keepdims else xp.squeeze(out, axis=axes)
-
-    def vjp(self, ns, g, y, x):
-        axes = self._axes(ns.value(x))
-        return (_expand(ns, g, axes, self.keepdims) * ns.exp(x - _expand(ns, y, axes, self.keepdims)),)
-
-
-def logsumexp(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):
-    """log Σ eˣ over ``axis``, stable for large x; −inf over an empty axis.
-    Integer and boolean tensors are computed in the default float dtype
-    (PyTorch's). PyTorch's ``dim`` (an int or a non-empty tuple) and
-    ``keepdim`` are accepted."""
-    if dim is not _NOT_GIVEN or keepdim is not None:
-        axis, keepdims = _torch_axis("logsumexp", axis, keepdims, dim, keepdim, empty_means_all=False,
-                                     ndim=len(x.shape))
-    if getattr(x, "dtype", xp.dtype(float)).kind in "biu":
-        x = _wrap(_data(x).astype(get_default_dtype()))
-    return LogSumExp(axis, keepdims)(x)
-
-
-def _refuse_softmax_input(op, x):
-    """PyTorch has no softmax of integer, boolean or complex tensors; neither
-    do we. (Computing integers in the default float dtype, as the elementwise
-    activations do, would make ``nll_loss(log_softmax(labels))`` of integer
-    logits compute where PyTorch refuses.)"""
-    if x.dtype.kind == "c":
-        raise OpError(f"{op}: complex input is not supported (got {x.dtype}{list(x.shape)}); PyTorch refuses it "
-                      f"too: apply {op} to x.real or x.abs()")
-    raise OpError(f"{op}: expected a floating tensor, got {x.dtype}{list(x.shape)} (PyTorch refuses it too); "
-                  f"convert it first (x.float() or x.to(rg.get_default_dtype()))")
-
-
-class Softmax(UnaryOp):
-    """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y)"""
-    name, save_ans = "softmax", True
-    __slots__ = ("axis",)
-
-    def __init__(self, axis=-1): self.axis = axis
-    def extra_repr(self): return f"axis={self.axis}"
-
-    def forward(self, x):
-        if x.dtype.kind != "f":
-            _refuse_softmax_input("softmax", x)
-        if x.size == 0:  # no entries along some axis: an empty output, as PyTorch
-            return x.copy()
-        e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
-        e /= xp.sum(e, axis=self.axis, keepdims=True)
-        return e
-
-    def vjp(self, ns, g, y, x):
-        return (y * (g - ns.sum(g * y, axis=self.axis, keepdims=True)),)
-
-
-def _softmax_axis(op, x, axis, dim, dtype):
-    if dim is not _NOT_GIVEN:
-        if axis != -1:
-            raise OpError(f"{op}: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
-        axis = dim
-    if not isinstance(axis, int) or isinstance(axis, bool):
-        raise OpError(f"{op}: dim must be one int, got {axis!r}")
-    ndim = len(x.shape)
-    if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
-    if dtype is not None:
-        x = _with_dtype(op, x, dtype)
-    return x, axis
-
-
-def softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
-    """eˣ / Σ eˣ along ``axis`` (shifted by the max: no overflow). PyTorch's
-    ``dim`` and ``dtype`` (cast first) are accepted."""
-    if dim is not _NOT_GIVEN or dtype is not None:
-        x, axis = _softmax_axis("softmax", x, axis, dim, dtype)
-    return Softmax(axis)(x)
-
-
-class LogSoftmax(UnaryOp):
-    """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ"""
-    name, save_ans = "log_softmax", True
-    __slots__ = ("axis",)
-
-    def __init__(self, axis=-1): self.axis = axis
-    def extra_repr(self): return f"axis={self.axis}"
-
-    def forward(self, x):
-        if x.dtype.kind != "f":
-            _refuse_softmax_input("log_softmax", x)
-        if x.size == 0:  # no entries along some axis: an empty output, as PyTorch
-            return x.copy()
-        s = x - xp.max(x, axis=self.axis, keepdims=True)
-        s -= xp.log(xp.sum(xp.exp(s), axis=self.axis, keepdims=True))
-        return s
-
-    def vjp(self, ns, g, y, x):
-        return (g - ns.exp(y) * ns.sum(g, axis=self.axis, keepdims=True),)
-
-
-def log_softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
-    """x − logsumexp(x) along ``axis``, stable. PyTorch's ``dim`` and ``dtype`` are accepted."""
-    if dim is not _NOT_GIVEN or dtype is not None:
-        x, axis = _softmax_axis("log_softmax", x, axis, dim, dtype)
-    return LogSoftmax(axis)(x)
-

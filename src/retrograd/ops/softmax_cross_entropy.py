@@ -13,7 +13,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from .losses import _array, _check_reduction, _constant_weight, _floating, _target
-from .reductions import log_softmax
+from .softmaxes import log_softmax
 
 
 _PROBABILITY_SUM_TOLERANCE = 1e-3
