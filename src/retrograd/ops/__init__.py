@@ -3,7 +3,8 @@
 One family per file, each public function right under its ``Op`` (forward and
 vjp side by side, so a family reads like a table of derivatives):
 
-- ``elementwise``  arithmetic, exp/log, activations, kinks (``rg.conventions``)
+- ``elementwise``  arithmetic, exp/log, sigmoid, erf, where, cast
+- ``kinks``        relu, leaky_relu, elu, abs, clamp, maximum, minimum (ties follow ``rg.conventions``)
 - ``reductions``   sum, mean, max/min, amax/amin, prod, logsumexp, softmax (NumPy's and PyTorch's keywords)
 - ``linalg``       matmul, linear
 - ``shape``        reshape, transpose, broadcast, concatenate/stack, indexing, pad; PyTorch's split,
@@ -33,8 +34,8 @@ from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
 from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
 from .cumulative import cumprod, cumsum
 from .einsum import einsum, norm
-from .elementwise import (abs, add, cast, clamp, cos, div, elu, erf, exp, leaky_relu, log, log1p, maximum, minimum,
-                          mul, neg, pow, relu, sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
+from .elementwise import add, cast, cos, div, erf, exp, log, log1p, mul, neg, pow, sigmoid, sin, softplus, sqrt, square, sub, tanh, where
+from .kinks import abs, clamp, elu, leaky_relu, maximum, minimum, relu
 from .linalg import linear, matmul
 from .softmax_cross_entropy import cross_entropy
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss

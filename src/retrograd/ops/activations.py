@@ -22,8 +22,9 @@ from ..autograd import backend, conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
 from ..autograd.tensor import get_default_dtype
-from .elementwise import abs as _abs
-from .elementwise import elu, sigmoid_of, softplus, tanh
+from .kinks import abs as _abs
+from .elementwise import sigmoid_of, softplus, tanh
+from .kinks import elu
 
 
 def _float_input(x, name):

@@ -13,7 +13,8 @@ from ..autograd.op import OpError
 from ..autograd.tensor import get_default_dtype
 from . import elementwise as E
 from . import reductions as R
-from .elementwise import cast, clamp, erf, tanh
+from .elementwise import cast, erf, tanh
+from .kinks import clamp
 from .shape import _data, broadcast_to, getitem, reshape, split_sizes
 
 

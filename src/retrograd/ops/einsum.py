@@ -30,7 +30,7 @@ from ..autograd.op import Op, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 from . import extrema
 from . import reductions as R
-from .elementwise import abs as _abs
+from .kinks import abs as _abs
 from .rounding_and_math import sign
 
 _LETTERS = string.ascii_letters

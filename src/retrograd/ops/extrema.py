@@ -13,7 +13,7 @@ from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
-from .elementwise import maximum, minimum
+from .kinks import maximum, minimum
 from .shape import _data
 from .reductions import _NOT_GIVEN, _Reduction, _count, _expand, _norm_axis, _torch_axis
 

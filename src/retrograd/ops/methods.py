@@ -16,6 +16,7 @@ from . import composite as C
 from . import cumulative as CU
 from . import einsum as EI
 from . import elementwise as E
+from . import kinks as K
 from . import linalg as L
 from . import ordering as O
 from . import rearrange as RE
@@ -176,12 +177,12 @@ METHODS = {
     "__add__": E.add, "__radd__": E.add, "__sub__": E.sub, "__rsub__": _rsub,
     "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": _rdiv,
     "__neg__": E.neg, "__pow__": E.pow, "__rpow__": _rpow, "__matmul__": L.matmul,
-    "__rmatmul__": _rmatmul, "__abs__": E.abs, "__getitem__": S.getitem,
+    "__rmatmul__": _rmatmul, "__abs__": K.abs, "__getitem__": S.getitem,
     "__lt__": _compare(operator.lt), "__le__": _compare(operator.le), "__gt__": _compare(operator.gt),
     "__ge__": _compare(operator.ge), "__eq__": _compare(operator.eq), "__ne__": _compare(operator.ne),
     "exp": E.exp, "log": E.log, "log1p": E.log1p, "sqrt": E.sqrt, "sin": E.sin, "cos": E.cos,
-    "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": E.relu, "abs": E.abs, "square": E.square, "pow": E.pow,
-    "clamp": E.clamp, "clip": C.clip, "maximum": E.maximum, "minimum": E.minimum,
+    "tanh": E.tanh, "sigmoid": E.sigmoid, "relu": K.relu, "abs": K.abs, "square": E.square, "pow": E.pow,
+    "clamp": K.clamp, "clip": C.clip, "maximum": K.maximum, "minimum": K.minimum,
     "sum": R.sum, "mean": R.mean, "var": R.var, "std": R.std, "max": X.max, "min": X.min, "prod": R.prod,
     "logsumexp": SM.logsumexp, "softmax": SM.softmax, "log_softmax": SM.log_softmax,
     "amax": X.amax, "amin": X.amin, "aminmax": X.aminmax,

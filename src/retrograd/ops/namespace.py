@@ -9,6 +9,7 @@ from ..autograd.backend import sum_to, xp
 from ..autograd.tensor import Tensor
 from . import composite as C
 from . import elementwise as E
+from . import kinks as K
 from . import linalg as L
 from . import reductions as R
 from . import softmaxes as SM
@@ -36,7 +37,7 @@ def register() -> None:
         sigmoid=E.sigmoid,
         softmax=SM.softmax,
         where=lambda c, a, b: E.where(xp.asarray(c, dtype=bool), a, b),
-        maximum=E.maximum,
+        maximum=K.maximum,
         astype=E.cast,
         getitem=S.getitem,
         index_add=S.index_add,
