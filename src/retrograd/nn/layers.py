@@ -48,10 +48,14 @@ class Linear(Module):
         init.pytorch_default_(self.weight, self.bias)
 
     def forward(self, x):
-        if len(x.shape) == 0 or x.shape[-1] != self.in_features:
-            raise OpError(f"Linear({self.in_features}, {self.out_features}): input has "
-                          f"{x.shape[-1] if len(x.shape) else 'no'} features in its last axis (shape {tuple(x.shape)})")
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x, self.weight, self.bias)
+        except OpError:
+            if len(x.shape) == 0 or x.shape[-1] != self.in_features:  # say which layer, in its own terms
+                raise OpError(f"Linear({self.in_features}, {self.out_features}): input has "
+                              f"{x.shape[-1] if len(x.shape) else 'no'} features in its last axis "
+                              f"(shape {tuple(x.shape)})") from None
+            raise
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -125,11 +125,12 @@ def linear(x, weight, bias=None):
     As ``torch.nn.functional.linear``: ``bias`` may be any shape that broadcasts to the output
     x.shape[:-1] + (out_features,) (its gradient is summed back to its shape); a 1-D weight
     (in_features,) gives x·w without bias. Anything else is refused, naming the shapes."""
-    ws = getattr(weight, "shape", None)  # the common case first: every Linear layer's call
-    if ws is not None and len(ws) == 2 and (bias is None or getattr(bias, "shape", None) == ws[:1]):
-        xs = getattr(x, "shape", ())
-        if xs and xs[-1] == ws[1]:
+    try:  # the common case first, with no checks beyond the op's own: every Linear layer's call
+        ws, xs = weight.shape, x.shape
+        if len(ws) == 2 and xs and xs[-1] == ws[1] and (bias is None or bias.shape == (ws[0],)):
             return Linear()(x, weight, bias)
+    except AttributeError:  # arrays given as lists or numbers: the checks below convert and name them
+        pass
     xs, ws = _shape(x), _shape(weight)
     if len(ws) not in (1, 2) or len(xs) == 0 or xs[-1] != ws[-1]:
         raise OpError(f"linear: input of shape {xs} and weight of shape {ws} do not fit: the weight must be "
