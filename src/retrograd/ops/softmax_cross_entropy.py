@@ -31,7 +31,12 @@ def _warn_if_probabilities(z):
         return
     axis = 0 if z.ndim == 1 else 1
     # a single class has cross-entropy 0 whatever the input: nothing to get wrong
-    if z.shape[axis] < 2 or not (float(z.min()) >= 0 and float(z.max()) <= 1):  # NaN: no warning
+    if z.shape[axis] < 2:
+        return
+    first = z if z.ndim == 1 else z[:1]  # logits almost always fail on the first sample: O(C), not O(N·C)
+    if not (float(first.min()) >= 0 and float(first.max()) <= 1):  # NaN: no warning
+        return
+    if not (float(z.min()) >= 0 and float(z.max()) <= 1):
         return
     if not float(xp.abs(z.sum(axis=axis) - 1).max()) <= _PROBABILITY_SUM_TOLERANCE:
         return
@@ -135,11 +140,13 @@ class CrossEntropy(BinaryOp):
         """(class indices with the ignored ones set to 0, mask of counted entries or None when all count)."""
         keep = None
         if y.size:
-            ignored = y == self.ignore_index
-            if ignored.any():
-                keep = ~ignored
-                y = xp.where(keep, y, 0)
             lo, hi = int(y.min()), int(y.max())
+            if lo <= self.ignore_index <= hi:  # only then can an entry be ignored: skip the pass otherwise
+                ignored = y == self.ignore_index
+                if ignored.any():
+                    keep = ~ignored
+                    y = xp.where(keep, y, 0)
+                    lo, hi = int(y.min()), int(y.max())
             if lo < 0 or hi >= classes:
                 raise OpError(f"cross_entropy: class index out of range: the target holds {lo if lo < 0 else hi}, "
                               f"valid classes are [0, {classes}) (entries equal to ignore_index={self.ignore_index} "
@@ -199,8 +206,9 @@ class CrossEntropy(BinaryOp):
         total = loss.sum()
         if self.reduction == "sum":
             return total
-        with xp.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as PyTorch gives
-            return total / xp.asarray(denominator, dtype=total.dtype)
+        if not denominator:  # nothing counted: NaN, as PyTorch gives (0/0 without the warning)
+            return total * xp.asarray(xp.nan, dtype=total.dtype)
+        return total / denominator  # a Python number: the loss keeps the input's float dtype
 
     def vjp(self, ns, g, loss, z, y):
         probs, keep, w = self.saved["probs"], self.saved["keep"], self.saved["weight"]
