@@ -337,8 +337,10 @@ class Sigmoid(UnaryOp):
     __slots__ = ()
 
     def forward(self, x):
-        x = _floating(x)
-        return _same_float(backend.sigmoid(x), x)
+        if type(x) is not backend.ndarray or x.dtype.kind != "f":  # cheap checks first: sigmoid is on every step
+            x = _floating(x)
+        y = backend.sigmoid(x)
+        return y if y.dtype is x.dtype else _same_float(y, x)
 
     def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
 
