@@ -32,9 +32,9 @@ def _floating(x):
     try:
         if x.dtype.kind in "fc":
             return x
-    except AttributeError:  # a Python number
+    except AttributeError:  # a Python number: a real one becomes the default float dtype, as rg.tensor(2.0)
         x = xp.asarray(x)
-        if x.dtype.kind in "fc":
+        if x.dtype.kind == "c":
             return x
     return x.astype(get_default_dtype())
 
