@@ -96,3 +96,8 @@ def gradcheck_module(module, loss_fn, x, y, **kwargs):
         return loss_fn(functional_call(twin, dict(zip(names, params)), x64), y)
 
     return gradcheck(loss_of, [Tensor(p.data, requires_grad=True) for p in twin.parameters()], **kwargs)
+
+
+# PyTorch's ``nn.utils.rnn`` (padding and packing variable-length sequences), reached as
+# ``rg.nn.utils.rnn`` like ``torch.nn.utils.rnn``; it lives in a file of its own.
+from . import rnn_utils as rnn  # noqa: E402

@@ -1,0 +1,241 @@
+"""Variable-length sequences (PyTorch's ``nn.utils.rnn``): padding, packing and back.
+
+A batch of sequences of lengths L₀ … L_{B−1} is stored either *padded* — one
+(T, B, *) tensor (``batch_first``: (B, T, *)) with T = max Lᵢ and filler after
+each sequence's end — or *packed*: a :class:`PackedSequence` whose ``data`` holds
+only the real steps, time-major, the sequences sorted by decreasing length, so
+that step t holds ``batch_sizes[t]`` = #{i : Lᵢ > t} rows::
+
+    data = concat_t  padded_sorted[t, :batch_sizes[t]]
+
+Everything is built from differentiable ops (getitem, concatenate, stack), so
+gradients flow from a packed or re-padded result back to the inputs; the
+bookkeeping (``batch_sizes``, ``sorted_indices``, ``unsorted_indices``,
+lengths) is int64 and carries no gradient.
+
+Differences from PyTorch (all refusals of inputs PyTorch mishandles): a length
+larger than the time axis raises (PyTorch reads past the tensor when
+``enforce_sorted=False``), fractional lengths raise (PyTorch truncates them),
+and ``unpad_sequence`` refuses a length beyond the padded length (PyTorch
+silently returns a shorter sequence)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.backend import xp
+from ..autograd.op import OpError
+from ..autograd.tensor import Tensor
+from ..ops.shape import concatenate, getitem, stack, swapaxes
+
+
+class SequenceLengthError(OpError, RuntimeError):
+    """Lengths that do not describe the padded batch (PyTorch raises ``RuntimeError``;
+    this is also an ``OpError``, hence a ``ValueError``)."""
+
+
+class PackedSequence(NamedTuple):
+    """A packed batch (PyTorch's ``PackedSequence``).
+
+    ``data`` (ΣLᵢ, *): the real steps, time-major, sequences in decreasing length order;
+    ``batch_sizes`` (T,) int64: how many sequences are still running at each step;
+    ``sorted_indices`` (B,) int64 or None: the caller's batch index of each sorted
+    position (None when the input was already sorted, ``enforce_sorted=True``);
+    ``unsorted_indices``: its inverse permutation."""
+    data: Tensor
+    batch_sizes: Tensor
+    sorted_indices: Tensor | None = None
+    unsorted_indices: Tensor | None = None
+
+
+def _as_tensor(x, who):
+    if isinstance(x, Tensor):
+        return x
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return Tensor(x)
+    raise OpError(f"{who}: expected a Tensor or an array, got {type(x).__name__}")
+
+
+def _index_array(values):
+    return Tensor(xp.asarray(values, dtype=xp.int64))
+
+
+def _lengths_array(lengths, who):
+    """``lengths`` (a list, array or Tensor) as a 1-D int64 array; fractional values are refused."""
+    raw = lengths.data if isinstance(lengths, Tensor) else lengths
+    arr = xp.asarray(raw)
+    if arr.ndim != 1:
+        raise SequenceLengthError(f"{who}: 'lengths' must be one-dimensional (one length per sequence), got shape "
+                                  f"{tuple(arr.shape)}")
+    if arr.dtype.kind == "f":
+        if not bool(xp.all(arr == xp.floor(arr))):
+            raise SequenceLengthError(f"{who}: 'lengths' must be whole numbers, got {arr.tolist()} (PyTorch would "
+                                      f"truncate them; pass integers)")
+    elif arr.size and arr.dtype.kind not in "iu":
+        raise SequenceLengthError(f"{who}: 'lengths' must be integers, got dtype {arr.dtype}")
+    return arr.astype(xp.int64)
+
+
+def _sequence_list(sequences, who):
+    if isinstance(sequences, Tensor):
+        sequences = [getitem(sequences, i) for i in range(sequences.shape[0])]
+    seqs = [_as_tensor(s, who) for s in sequences]
+    if not seqs:
+        raise SequenceLengthError(f"{who}: received an empty list of sequences")
+    for s in seqs:
+        if s.ndim == 0:
+            raise OpError(f"{who}: each sequence needs a time axis (shape (L, *)), got a 0-d tensor; reshape "
+                          f"scalars to (1,)")
+    trailing = {tuple(s.shape[1:]) for s in seqs}
+    if len(trailing) > 1:
+        raise OpError(f"{who}: all sequences must have the same trailing shape after the time axis, got "
+                      f"{[tuple(s.shape) for s in seqs]}")
+    return seqs
+
+
+def _filler(like, steps, padding_value):
+    """A constant (steps, *like.shape[1:]) block in ``like``'s dtype, without gradient."""
+    return Tensor(xp.full((steps,) + tuple(like.shape[1:]), padding_value, dtype=like.dtype))
+
+
+def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Tensor:
+    """Stack sequences of shapes (Lᵢ, *) into one (T, B, *) tensor (``batch_first``: (B, T, *)),
+    T = max Lᵢ, filling the missing steps with ``padding_value`` after each sequence
+    (``padding_side="left"``: before it). A Tensor is read as a list along its first axis."""
+    who = "pad_sequence"
+    if padding_side not in ("left", "right"):
+        raise SequenceLengthError(f"{who}: Expected padding_side to be one of left or right, but got "
+                                  f"{padding_side}.")
+    seqs = _sequence_list(sequences, who)
+    longest = max(s.shape[0] for s in seqs)
+    padded = []
+    for s in seqs:
+        missing = longest - s.shape[0]
+        if missing:
+            fill = _filler(s, missing, padding_value)
+            s = concatenate([s, fill] if padding_side == "right" else [fill, s], axis=0)
+        padded.append(s)
+    return stack(padded, axis=0 if batch_first else 1)
+
+
+def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A002 - PyTorch's names
+                         enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a padded (T, B, *) batch (``batch_first``: (B, T, *)) whose sequence i has
+    ``lengths[i]`` real steps. With ``enforce_sorted`` the lengths must be decreasing
+    (then ``sorted_indices`` is None); otherwise the batch is sorted here, stably, and
+    ``sorted_indices``/``unsorted_indices`` record the permutation."""
+    who = "pack_padded_sequence"
+    x = _as_tensor(input, who)
+    if x.ndim < 2:
+        raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
+    lens = _lengths_array(lengths, who)
+    batch_axis = 0 if batch_first else 1
+    batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
+    if lens.shape[0] != batch:
+        raise SequenceLengthError(f"{who}: Expected `len(lengths)` to be equal to batch_size, but got "
+                                  f"{lens.shape[0]} (batch_size={batch})")
+    if lens.size and int(lens.min()) <= 0:
+        raise SequenceLengthError(f"{who}: Length of all samples has to be greater than 0, but found an element "
+                                  f"in 'lengths' that is <= 0 (lengths={lens.tolist()})")
+    if lens.size and int(lens.max()) > steps:
+        raise SequenceLengthError(f"{who}: a length of {int(lens.max())} exceeds the {steps} steps of the input of "
+                                  f"shape {tuple(x.shape)} (batch_first={batch_first}); lengths must be <= T")
+    if enforce_sorted:
+        if bool(xp.any(lens[1:] > lens[:-1])):
+            raise SequenceLengthError(
+                f"{who}: `lengths` array must be sorted in decreasing order when `enforce_sorted` is True "
+                f"(got {lens.tolist()}). You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                f"pack_sequence to sidestep this requirement if you do not need ONNX exportability.")
+        order = None
+    else:
+        order = xp.argsort(-lens, kind="stable")
+        lens = lens[order]
+        x = getitem(x, (slice(None),) * batch_axis + (order,))
+    if batch_first:
+        x = swapaxes(x, 0, 1)
+    batch_sizes = xp.array([int(xp.sum(lens > t)) for t in range(int(lens[0]) if lens.size else 0)],
+                           dtype=xp.int64)
+    data = concatenate([getitem(x, (t, slice(0, int(n)))) for t, n in enumerate(batch_sizes)], axis=0)
+    if order is None:
+        return PackedSequence(data, Tensor(batch_sizes), None, None)
+    return PackedSequence(data, Tensor(batch_sizes), _index_array(order), _index_array(xp.argsort(order)))
+
+
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: int | None = None) -> tuple[Tensor, Tensor]:
+    """Undo ``pack_padded_sequence``: the padded (T, B, *) batch (``batch_first``: (B, T, *))
+    in the caller's original order, T = ``total_length`` or the longest length, and the
+    lengths (int64)."""
+    who = "pad_packed_sequence"
+    data = _as_tensor(sequence.data, who)
+    sizes = xp.asarray(sequence.batch_sizes.data if isinstance(sequence.batch_sizes, Tensor)
+                       else sequence.batch_sizes).astype(xp.int64)
+    longest = int(sizes.shape[0])
+    if total_length is not None:
+        if total_length < longest:
+            raise OpError(f"{who}: Expected total_length to be at least the length of the longest sequence in "
+                          f"input, but got total_length={total_length} and max sequence length being {longest}")
+    else:
+        total_length = longest
+    batch = int(sizes[0])
+    steps, offset = [], 0
+    for n in sizes.tolist():
+        rows = getitem(data, slice(offset, offset + n))
+        offset += n
+        if n < batch:
+            rows = concatenate([rows, _filler(rows, batch - n, padding_value)], axis=0)
+        steps.append(rows)
+    padded = stack(steps, axis=0)
+    if total_length > longest:
+        block = Tensor(xp.full((total_length - longest,) + tuple(padded.shape[1:]), padding_value,
+                               dtype=padded.dtype))
+        padded = concatenate([padded, block], axis=0)
+    lengths = xp.array([int(xp.sum(sizes > b)) for b in range(batch)], dtype=xp.int64)
+    if batch_first:
+        padded = swapaxes(padded, 0, 1)
+    if sequence.unsorted_indices is not None:
+        unsorted = xp.asarray(sequence.unsorted_indices.data if isinstance(sequence.unsorted_indices, Tensor)
+                              else sequence.unsorted_indices).astype(xp.int64)
+        padded = getitem(padded, (slice(None),) * (0 if batch_first else 1) + (unsorted,))
+        lengths = lengths[unsorted]
+    return padded, Tensor(lengths)
+
+
+def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of (Lᵢ, *) sequences: ``pack_padded_sequence(pad_sequence(sequences), lengths)``."""
+    seqs = _sequence_list(sequences, "pack_sequence")
+    lengths = [s.shape[0] for s in seqs]
+    return pack_padded_sequence(pad_sequence(seqs), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list[Tensor]:
+    """Split a padded (T, B, *) batch (``batch_first``: (B, T, *)) into B sequences
+    of shapes (lengths[i], *): the inverse of ``pad_sequence``."""
+    who = "unpad_sequence"
+    x = _as_tensor(padded_sequences, who)
+    if x.ndim < 2:
+        raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
+    lens = _lengths_array(lengths, who)
+    batch_axis = 0 if batch_first else 1
+    batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
+    if lens.shape[0] != batch:
+        raise SequenceLengthError(f"{who}: got {lens.shape[0]} lengths for a batch of {batch} (input shape "
+                                  f"{tuple(x.shape)}, batch_first={batch_first})")
+    if lens.size and (int(lens.min()) < 0 or int(lens.max()) > steps):
+        raise SequenceLengthError(f"{who}: lengths {lens.tolist()} must lie in [0, {steps}] for an input of shape "
+                                  f"{tuple(x.shape)} (batch_first={batch_first})")
+    if batch_first:
+        return [getitem(x, (i, slice(0, int(n)))) for i, n in enumerate(lens.tolist())]
+    return [getitem(x, (slice(0, int(n)), i)) for i, n in enumerate(lens.tolist())]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
+    """The list of (Lᵢ, *) sequences in a ``PackedSequence``, in the caller's order:
+    the inverse of ``pack_sequence``."""
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
+
+
+__all__ = ["PackedSequence", "SequenceLengthError", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
+           "pack_sequence", "unpad_sequence", "unpack_sequence"]
