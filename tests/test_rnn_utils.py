@@ -1,0 +1,216 @@
+"""``rg.nn.utils.rnn`` (padding and packing variable-length sequences) and
+``Embedding(padding_idx=)`` against PyTorch in float64: values, gradients,
+dtypes, errors, ``batch_first`` and ``enforce_sorted`` both ways, round trips."""
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from conftest import torch
+from retrograd import nn
+from retrograd.nn import functional as F
+
+pytestmark = pytest.mark.torch
+
+R = rg.nn.utils.rnn
+
+CASES = [  # (lengths, enforce_sorted)
+    ([4, 2, 1], True),
+    ([4, 4, 2], True),
+    ([2, 4, 2], False),
+    ([1, 3, 3, 4], False),
+    ([3], True),
+]
+
+
+def _pair(array):
+    return rg.tensor(array, requires_grad=True), torch.tensor(array, requires_grad=True)
+
+
+def _padded(lengths, batch_first, features=(2,), seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (len(lengths), max(lengths)) if batch_first else (max(lengths), len(lengths))
+    return rng.standard_normal(shape + features)
+
+
+def _same(ours, theirs):
+    theirs = theirs.detach().numpy()
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+
+
+def _same_indices(ours, theirs):
+    if theirs is None:
+        assert ours is None
+    else:
+        assert ours.dtype == np.int64
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths, enforce_sorted", CASES)
+def test_pack_padded_sequence_matches_torch_values_indices_and_gradients(lengths, enforce_sorted, batch_first):
+    ours_in, torch_in = _pair(_padded(lengths, batch_first))
+    ours = R.pack_padded_sequence(ours_in, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    theirs = torch.nn.utils.rnn.pack_padded_sequence(torch_in, lengths, batch_first=batch_first,
+                                                     enforce_sorted=enforce_sorted)
+    assert isinstance(ours, R.PackedSequence)
+    _same(ours.data.data, theirs.data)
+    assert ours.batch_sizes.dtype == np.int64
+    np.testing.assert_array_equal(ours.batch_sizes.data, theirs.batch_sizes.numpy())
+    _same_indices(ours.sorted_indices, theirs.sorted_indices)
+    _same_indices(ours.unsorted_indices, theirs.unsorted_indices)
+    weights = np.random.default_rng(1).standard_normal(ours.data.shape)
+    (ours.data * rg.tensor(weights)).sum().backward()
+    (theirs.data * torch.tensor(weights)).sum().backward()
+    _same(ours_in.grad.data, torch_in.grad)
+
+
+@pytest.mark.parametrize("total_length", [None, 6])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("lengths, enforce_sorted", CASES)
+def test_pad_packed_sequence_round_trip_matches_torch(lengths, enforce_sorted, batch_first, total_length):
+    array = _padded(lengths, batch_first, features=(3, 2))
+    ours_in, torch_in = _pair(array)
+    ours_packed = R.pack_padded_sequence(ours_in, lengths, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    torch_packed = torch.nn.utils.rnn.pack_padded_sequence(torch_in, lengths, batch_first=batch_first,
+                                                           enforce_sorted=enforce_sorted)
+    ours, ours_lengths = R.pad_packed_sequence(ours_packed, batch_first=batch_first, padding_value=-7.0,
+                                               total_length=total_length)
+    theirs, their_lengths = torch.nn.utils.rnn.pad_packed_sequence(torch_packed, batch_first=batch_first,
+                                                                   padding_value=-7.0, total_length=total_length)
+    _same(ours.data, theirs)
+    assert ours_lengths.dtype == np.int64
+    np.testing.assert_array_equal(ours_lengths.data, their_lengths.numpy())
+    np.testing.assert_array_equal(ours_lengths.data, lengths)
+    # the real steps come back where they were, in the caller's order
+    for i, n in enumerate(lengths):
+        real = (slice(i, i + 1), slice(0, n)) if batch_first else (slice(0, n), slice(i, i + 1))
+        np.testing.assert_array_equal(ours.data[real], array[real])
+    weights = np.random.default_rng(2).standard_normal(ours.shape)
+    (ours * rg.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    _same(ours_in.grad.data, torch_in.grad)
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_sequence_matches_torch_values_and_gradients(batch_first, padding_side):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((n, 2, 3)) for n in (2, 5, 0, 3)]
+    pairs = [_pair(a) for a in arrays]
+    ours = R.pad_sequence([p[0] for p in pairs], batch_first=batch_first, padding_value=1.5,
+                          padding_side=padding_side)
+    theirs = torch.nn.utils.rnn.pad_sequence([p[1] for p in pairs], batch_first=batch_first, padding_value=1.5,
+                                             padding_side=padding_side)
+    _same(ours.data, theirs)
+    weights = rng.standard_normal(ours.shape)
+    (ours * rg.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    for ours_in, torch_in in pairs:
+        _same(ours_in.grad.data, torch_in.grad)
+
+
+def test_pad_sequence_reads_a_tensor_as_a_list_along_its_first_axis():
+    array = np.arange(6.0).reshape(3, 2)
+    _same(R.pad_sequence(rg.tensor(array)).data, torch.nn.utils.rnn.pad_sequence(torch.tensor(array)))
+
+
+@pytest.mark.parametrize("enforce_sorted, lengths", [(True, (4, 3, 1)), (False, (2, 4, 1, 4))])
+def test_pack_sequence_and_unpack_sequence_match_torch_and_round_trip(enforce_sorted, lengths):
+    rng = np.random.default_rng(4)
+    pairs = [_pair(rng.standard_normal((n, 3))) for n in lengths]
+    ours = R.pack_sequence([p[0] for p in pairs], enforce_sorted=enforce_sorted)
+    theirs = torch.nn.utils.rnn.pack_sequence([p[1] for p in pairs], enforce_sorted=enforce_sorted)
+    _same(ours.data.data, theirs.data)
+    np.testing.assert_array_equal(ours.batch_sizes.data, theirs.batch_sizes.numpy())
+    _same_indices(ours.sorted_indices, theirs.sorted_indices)
+    ours_back = R.unpack_sequence(ours)
+    theirs_back = torch.nn.utils.rnn.unpack_sequence(theirs)
+    assert len(ours_back) == len(lengths)
+    for (ours_in, _), o, t in zip(pairs, ours_back, theirs_back):
+        _same(o.data, t)
+        np.testing.assert_array_equal(o.data, ours_in.data)
+    total_ours = sum((o * float(i + 1)).sum() for i, o in enumerate(ours_back))
+    total_theirs = sum((t * float(i + 1)).sum() for i, t in enumerate(theirs_back))
+    total_ours.backward()
+    total_theirs.backward()
+    for ours_in, torch_in in pairs:
+        _same(ours_in.grad.data, torch_in.grad)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_unpad_sequence_inverts_pad_sequence_like_torch(batch_first):
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((n, 2)) for n in (3, 1, 4)]
+    ours_padded = R.pad_sequence([rg.tensor(a) for a in arrays], batch_first=batch_first)
+    theirs_padded = torch.nn.utils.rnn.pad_sequence([torch.tensor(a) for a in arrays], batch_first=batch_first)
+    lengths = [3, 1, 4]
+    ours = R.unpad_sequence(ours_padded, rg.tensor(np.array(lengths)), batch_first=batch_first)
+    theirs = torch.nn.utils.rnn.unpad_sequence(theirs_padded, torch.tensor(lengths), batch_first=batch_first)
+    for o, t, a in zip(ours, theirs, arrays):
+        _same(o.data, t)
+        np.testing.assert_array_equal(o.data, a)
+
+
+def test_lengths_may_be_a_list_an_int64_array_or_an_int64_tensor():
+    array = _padded([3, 2], False)
+    expected = R.pack_padded_sequence(rg.tensor(array), [3, 2]).data.data
+    for lengths in (np.array([3, 2]), rg.tensor(np.array([3, 2])), np.array([3.0, 2.0])):
+        np.testing.assert_array_equal(R.pack_padded_sequence(rg.tensor(array), lengths).data.data, expected)
+
+
+def _both_raise(call, torch_error, match):
+    """Ours raises ``SequenceLengthError`` (also a RuntimeError, like PyTorch) with PyTorch's message."""
+    with pytest.raises(torch_error, match=match):
+        call(torch.nn.utils.rnn, torch.tensor)
+    with pytest.raises(R.SequenceLengthError, match=match) as caught:
+        call(R, rg.tensor)
+    assert isinstance(caught.value, (RuntimeError, rg.OpError))
+
+
+def test_errors_match_torch():
+    x = _padded([4, 2, 1], False)
+    _both_raise(lambda m, t: m.pack_padded_sequence(t(x), [1, 2, 4]), RuntimeError,
+                r"`lengths` array must be sorted in decreasing order when `enforce_sorted` is True")
+    _both_raise(lambda m, t: m.pack_padded_sequence(t(x), [3, 0, 0]), RuntimeError,
+                r"Length of all samples has to be greater than 0")
+    _both_raise(lambda m, t: m.pack_padded_sequence(t(x), [0, 3, 1], enforce_sorted=False), RuntimeError,
+                r"Length of all samples has to be greater than 0")
+    _both_raise(lambda m, t: m.pack_padded_sequence(t(x), [3, 1]), RuntimeError,
+                r"Expected `len\(lengths\)` to be equal to batch_size, but got 2 \(batch_size=3\)")
+    _both_raise(lambda m, t: m.pad_sequence([]), RuntimeError, r"received an empty list of sequences")
+    _both_raise(lambda m, t: m.pack_sequence([]), RuntimeError, r"received an empty list of sequences")
+    _both_raise(lambda m, t: m.pad_sequence([t(x[0])], padding_side="middle"), RuntimeError,
+                r"Expected padding_side to be one of left or right, but got middle")
+
+
+def test_total_length_shorter_than_the_longest_sequence_is_a_value_error_like_torch():
+    x = _padded([4, 2, 1], False)
+    theirs = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), [4, 2, 1])
+    message = r"Expected total_length to be at least the length of the longest sequence in input, but got " \
+              r"total_length=3 and max sequence length being 4"
+    with pytest.raises(ValueError, match=message):
+        torch.nn.utils.rnn.pad_packed_sequence(theirs, total_length=3)
+    with pytest.raises(rg.OpError, match=message):
+        R.pad_packed_sequence(R.pack_padded_sequence(rg.tensor(x), [4, 2, 1]), total_length=3)
+
+
+def test_inputs_torch_mishandles_are_refused_with_the_cause():
+    """PyTorch reads past the tensor for a length > T with enforce_sorted=False, truncates
+    fractional lengths and lets unpad_sequence return a short sequence: we refuse all three."""
+    x = rg.tensor(_padded([4, 2, 1], False))
+    for enforce_sorted in (True, False):
+        with pytest.raises(R.SequenceLengthError, match=r"a length of 5 exceeds the 4 steps of the input of shape "
+                                                         r"\(4, 3, 2\)"):
+            R.pack_padded_sequence(x, [5, 2, 1], enforce_sorted=enforce_sorted)
+    with pytest.raises(R.SequenceLengthError, match=r"'lengths' must be whole numbers"):
+        R.pack_padded_sequence(x, [3.5, 2, 1])
+    with pytest.raises(R.SequenceLengthError, match=r"lengths \[5, 2, 1\] must lie in \[0, 4\]"):
+        R.unpad_sequence(x, [5, 2, 1])
+    with pytest.raises(rg.OpError, match=r"pack_padded_sequence: input must have a time and a batch axis"):
+        R.pack_padded_sequence(rg.tensor(np.zeros(4)), [3])
+    with pytest.raises(rg.OpError, match=r"pad_sequence: each sequence needs a time axis"):
+        R.pad_sequence([rg.tensor(np.float64(1.0)), rg.tensor(np.float64(2.0))])
+    with pytest.raises(rg.OpError, match=r"pad_sequence: all sequences must have the same trailing shape"):
+        R.pad_sequence([rg.tensor(np.zeros((2, 3))), rg.tensor(np.zeros((3, 4)))])
