@@ -214,3 +214,67 @@ def test_inputs_torch_mishandles_are_refused_with_the_cause():
         R.pad_sequence([rg.tensor(np.float64(1.0)), rg.tensor(np.float64(2.0))])
     with pytest.raises(rg.OpError, match=r"pad_sequence: all sequences must have the same trailing shape"):
         R.pad_sequence([rg.tensor(np.zeros((2, 3))), rg.tensor(np.zeros((3, 4)))])
+
+
+# ---- Embedding(padding_idx=) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("padding_idx", [0, 3, -1, -5])
+def test_embedding_padding_row_starts_at_zero_and_gets_no_gradient_like_torch(padding_idx):
+    ours, theirs = nn.Embedding(5, 3, padding_idx=padding_idx).double(), \
+        torch.nn.Embedding(5, 3, padding_idx=padding_idx).double()
+    assert ours.padding_idx == theirs.padding_idx == padding_idx % 5
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(ours.weight.data[padding_idx], np.zeros(3))
+    ours.load_state_dict({name: value.detach().numpy() for name, value in theirs.state_dict().items()})
+    indices = np.array([[0, 3, 4, 3], [1, 2, 0, 4]])
+    weights = np.random.default_rng(6).standard_normal((2, 4, 3))
+    out_ours, out_theirs = ours(rg.tensor(indices)), theirs(torch.tensor(indices))
+    _same(out_ours.data, out_theirs)
+    (out_ours * rg.tensor(weights)).sum().backward()
+    (out_theirs * torch.tensor(weights)).sum().backward()
+    _same(ours.weight.grad.data, theirs.weight.grad)
+    np.testing.assert_array_equal(ours.weight.grad.data[padding_idx], np.zeros(3))
+
+
+def test_functional_embedding_padding_idx_reads_the_row_but_sends_it_no_gradient():
+    """F.embedding does not zero the row (only the layer initialises it so): a nonzero
+    padding row is read as is, and its gradient is zero, as in PyTorch."""
+    table = np.random.default_rng(7).standard_normal((6, 2))
+    ours_w, torch_w = _pair(table)
+    indices = np.array([5, 1, 5, 2, 1])
+    ours = F.embedding(rg.tensor(indices), ours_w, padding_idx=-1)
+    theirs = torch.nn.functional.embedding(torch.tensor(indices), torch_w, padding_idx=-1)
+    _same(ours.data, theirs)
+    (ours * ours).sum().backward()
+    (theirs * theirs).sum().backward()
+    _same(ours_w.grad.data, torch_w.grad)
+    assert not ours_w.grad.data[5].any()
+
+
+def test_embedding_padding_idx_keeps_float32_and_works_without_padding_in_the_batch():
+    layer = nn.Embedding(4, 2, padding_idx=1)
+    out = layer(rg.tensor(np.array([0, 2, 3])))
+    assert out.dtype == np.float32
+    out.sum().backward()
+    np.testing.assert_array_equal(layer.weight.grad.data[1], np.zeros(2, np.float32))
+    assert layer(rg.tensor(np.array([1, 1]))).dtype == np.float32
+
+
+@pytest.mark.parametrize("padding_idx", [5, -6, 100])
+def test_embedding_padding_idx_out_of_range_is_refused_like_torch(padding_idx):
+    message = r"Padding_idx must be within num_embeddings"
+    with pytest.raises(AssertionError, match=message):
+        torch.nn.Embedding(5, 2, padding_idx=padding_idx)
+    with pytest.raises(AssertionError, match=message):
+        torch.nn.functional.embedding(torch.tensor([0]), torch.zeros(5, 2), padding_idx=padding_idx)
+    with pytest.raises(F.EmbeddingPaddingIndexError, match=message) as caught:
+        nn.Embedding(5, 2, padding_idx=padding_idx)
+    assert isinstance(caught.value, AssertionError) and isinstance(caught.value, rg.OpError)
+    with pytest.raises(F.EmbeddingPaddingIndexError, match=message):
+        F.embedding(rg.tensor(np.array([0])), rg.tensor(np.zeros((5, 2))), padding_idx=padding_idx)
+
+
+def test_embedding_padding_idx_must_be_an_int():
+    with pytest.raises(rg.OpError, match=r"Embedding: padding_idx must be an int or None, got 1.0"):
+        nn.Embedding(5, 2, padding_idx=1.0)

@@ -196,15 +196,48 @@ def check_embedding_indices(idx, num_embeddings: int, who: str = "embedding"):
                                       f"not wrap)")
 
 
-def embedding(indices, weight):
+class EmbeddingPaddingIndexError(OpError, AssertionError):
+    """A ``padding_idx`` outside [−num_embeddings, num_embeddings) (PyTorch asserts,
+    raising ``AssertionError``; this is also an ``OpError``, hence a ``ValueError``)."""
+
+
+def resolve_padding_idx(padding_idx, num_embeddings: int, who: str = "embedding"):
+    """``padding_idx`` as a row number in [0, num_embeddings), counting a negative one
+    from the end as PyTorch does; None stays None."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, int):
+        raise OpError(f"{who}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise EmbeddingPaddingIndexError(f"{who}: Padding_idx must be within num_embeddings (got padding_idx="
+                                         f"{padding_idx} for num_embeddings={num_embeddings}; valid: "
+                                         f"{-num_embeddings} … {num_embeddings - 1})")
+    return padding_idx % num_embeddings
+
+
+def embedding(indices, weight, padding_idx=None):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices``;
     gradients of repeated indices accumulate. Indices outside
-    [0, num_embeddings) raise ``EmbeddingIndexError`` (an ``OpError`` and an ``IndexError``)."""
+    [0, num_embeddings) raise ``EmbeddingIndexError`` (an ``OpError`` and an ``IndexError``).
+
+    ``padding_idx`` (PyTorch's): the entries that pick that row (negative counts from
+    the end) still read its value but send it no gradient, so the row stays as it is
+    during training (``nn.Embedding`` also initialises it to zeros)."""
     idx = indices.data if isinstance(indices, Tensor) else indices
     if len(_shape(weight)) != 2:
         raise OpError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {_shape(weight)}")
+    padding_idx = resolve_padding_idx(padding_idx, weight.shape[0])
     check_embedding_indices(idx, weight.shape[0])
-    return take(weight, idx, axis=0)
+    rows = take(weight, idx, axis=0)
+    if padding_idx is None:
+        return rows
+    is_padding = idx == padding_idx
+    if not is_padding.any():
+        return rows
+    # The padding entries read the row as a constant: `where` sends them no gradient, so
+    # the row's gradient is exactly zero (not a sum that happens to cancel).
+    padding_row = (weight.data if isinstance(weight, Tensor) else weight)[padding_idx]
+    return _ops.where(is_padding[..., None], Tensor(padding_row), rows)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):

@@ -86,25 +86,32 @@ def _same_dtype_as_parameters(layer, x, parameter):
 
 
 class Embedding(Module):
-    """A lookup table (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch."""
+    """A lookup table (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch.
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype=None):
+    ``padding_idx`` (PyTorch's): that row (negative counts from the end) starts as zeros
+    and gets no gradient, so it stays a fixed "padding" vector."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None):
         super().__init__()
         _count(num_embeddings, "num_embeddings", "Embedding")
         _count(embedding_dim, "embedding_dim", "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = F.resolve_padding_idx(padding_idx, num_embeddings, "Embedding")
         self.weight = _empty(num_embeddings, embedding_dim, dtype=dtype)
         init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
 
     def forward(self, indices):
         """Rows of the table; an index outside [0, num_embeddings) raises ``F.EmbeddingIndexError``."""
         idx = indices.data if isinstance(indices, Tensor) else indices
         F.check_embedding_indices(idx, self.num_embeddings,
                                   f"Embedding({self.num_embeddings}, {self.embedding_dim})")
-        return F.embedding(indices, self.weight)
+        return F.embedding(indices, self.weight, self.padding_idx)
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
 
 class Flatten(Module):
