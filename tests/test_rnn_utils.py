@@ -278,3 +278,22 @@ def test_embedding_padding_idx_out_of_range_is_refused_like_torch(padding_idx):
 def test_embedding_padding_idx_must_be_an_int():
     with pytest.raises(rg.OpError, match=r"Embedding: padding_idx must be an int or None, got 1.0"):
         nn.Embedding(5, 2, padding_idx=1.0)
+
+
+def test_empty_input_cannot_be_packed_like_torch():
+    for shape, lengths in (((3, 0, 2), []), ((0, 2, 2), [1, 1])):
+        with pytest.raises(RuntimeError, match="Cannot pack empty tensors"):
+            torch.nn.utils.rnn.pack_padded_sequence(torch.zeros(shape), lengths)
+        with pytest.raises(R.SequenceLengthError, match="Cannot pack empty tensors"):
+            R.pack_padded_sequence(rg.tensor(np.zeros(shape)), lengths)
+
+
+def test_pack_then_pad_passes_gradcheck_including_the_unsorted_path():
+    lengths = [2, 4, 1]
+    padded = rg.tensor(_padded(lengths, True), requires_grad=True)
+
+    def repadded(x):
+        packed = R.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        return (R.pad_packed_sequence(packed, batch_first=True, total_length=5)[0] ** 2).sum()
+
+    assert rg.gradcheck(repadded, [padded])

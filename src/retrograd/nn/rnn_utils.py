@@ -132,13 +132,15 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
     lens = _lengths_array(lengths, who)
     batch_axis = 0 if batch_first else 1
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
+    if x.size == 0:
+        raise SequenceLengthError(f"{who}: Cannot pack empty tensors (input of shape {tuple(x.shape)})")
     if lens.shape[0] != batch:
         raise SequenceLengthError(f"{who}: Expected `len(lengths)` to be equal to batch_size, but got "
                                   f"{lens.shape[0]} (batch_size={batch})")
-    if lens.size and int(lens.min()) <= 0:
+    if int(lens.min()) <= 0:
         raise SequenceLengthError(f"{who}: Length of all samples has to be greater than 0, but found an element "
                                   f"in 'lengths' that is <= 0 (lengths={lens.tolist()})")
-    if lens.size and int(lens.max()) > steps:
+    if int(lens.max()) > steps:
         raise SequenceLengthError(f"{who}: a length of {int(lens.max())} exceeds the {steps} steps of the input of "
                                   f"shape {tuple(x.shape)} (batch_first={batch_first}); lengths must be <= T")
     if enforce_sorted:
@@ -154,8 +156,8 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
         x = getitem(x, (slice(None),) * batch_axis + (order,))
     if batch_first:
         x = swapaxes(x, 0, 1)
-    batch_sizes = xp.array([int(xp.sum(lens > t)) for t in range(int(lens[0]) if lens.size else 0)],
-                           dtype=xp.int64)
+    # batch_sizes[t] = #{i : lengths[i] > t}, for t < the longest length
+    batch_sizes = xp.sum(lens[None, :] > xp.arange(int(lens[0]))[:, None], axis=1).astype(xp.int64)
     data = concatenate([getitem(x, (t, slice(0, int(n)))) for t, n in enumerate(batch_sizes)], axis=0)
     if order is None:
         return PackedSequence(data, Tensor(batch_sizes), None, None)
@@ -191,7 +193,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
         block = Tensor(xp.full((total_length - longest,) + tuple(padded.shape[1:]), padding_value,
                                dtype=padded.dtype))
         padded = concatenate([padded, block], axis=0)
-    lengths = xp.array([int(xp.sum(sizes > b)) for b in range(batch)], dtype=xp.int64)
+    # sorted sequence b runs while batch_sizes[t] > b, so its length is #{t : batch_sizes[t] > b}
+    lengths = xp.sum(sizes[None, :] > xp.arange(batch)[:, None], axis=1).astype(xp.int64)
     if batch_first:
         padded = swapaxes(padded, 0, 1)
     if sequence.unsorted_indices is not None:
