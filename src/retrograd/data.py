@@ -69,9 +69,10 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
     (``valid`` False), and lanes with nothing left to read are padded until
     all lanes finish.
 
-    ``targets`` (same lengths) gives ``y``; by default ``y`` is the next item
-    of each sequence (language modelling: the last step of a sequence has no
-    next item and is marked not valid).
+    ``targets`` (same lengths) gives ``y``; a step's target may have another
+    shape and dtype than a step's input (``y`` is sized from ``targets``). By
+    default ``y`` is the next item of each sequence (language modelling: the
+    last step of a sequence has no next item and is marked not valid).
 
     The seed page 002 case — 125,973 sequences of length 1000, k = 25, batch
     40 — is ``stateful_batches(seqs, 40, 25)``: 3,150 rounds of 40 batches.
@@ -85,20 +86,25 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
     next_seq = 0
     sample = np.asarray(sequences[0]) if n else np.zeros(1)
     item_shape, dtype = sample.shape[1:], sample.dtype
+    # a step's target may have another shape than a step's input (class ids for one-hot inputs, …)
+    target_sample = sample if targets is None or not n else np.asarray(targets[0])
+    target_shape, target_dtype = target_sample.shape[1:], target_sample.dtype
     while True:
         reset = np.zeros(batch_size, dtype=bool)
         for i in range(batch_size):
             if lanes[i] is not None and lanes[i][1] >= len(sequences[lanes[i][0]]):
                 lanes[i] = None
             if lanes[i] is None and next_seq < n:
+                if targets is not None and len(targets[next_seq]) != len(sequences[next_seq]):
+                    raise ValueError(f"stateful_batches: sequence {next_seq} has {len(sequences[next_seq])} steps "
+                                     f"but its targets have {len(targets[next_seq])}")
                 lanes[i] = (next_seq, 0)
                 next_seq += 1
                 reset[i] = True
         if all(lane is None for lane in lanes):
             return
         x = np.full((batch_size, k) + item_shape, pad_value, dtype=dtype)
-        y = np.full((batch_size, k) + item_shape, pad_value, dtype=dtype if targets is None
-                    else np.asarray(targets[0]).dtype)
+        y = np.full((batch_size, k) + target_shape, pad_value, dtype=target_dtype)
         valid = np.zeros((batch_size, k), dtype=bool)
         which = np.full(batch_size, -1)
         for i, lane in enumerate(lanes):

@@ -11,13 +11,13 @@ the recurrent layers (``rg.recurrent``) and are re-exported here.
 
 from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
 from ..recurrent.stateful import Stateful
-from .engine import Runner, TrainResult, gradient, train
+from .engine import ModelLayoutError, Runner, TrainResult, gradient, train
 from .inspect import BiasReport, GradientTrace, bias_report, trace
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
 from .planner import Plan, segment_for_budget
 
 __all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
-           "BiasReport", "gradient", "train", "TrainResult", "Runner", "detach_state", "Plan", "segment_for_budget",
+           "BiasReport", "gradient", "train", "TrainResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
            "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
            "tail"]

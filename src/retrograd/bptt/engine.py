@@ -18,6 +18,38 @@ checkpoints are kept and each segment is recorded again just before its
 backward step); a segment's tape is kept only while some future job still
 needs it, so memory is flat in T for ``chunk`` and ``williams_peng``. Before an update the parameters are copied,
 so the tape of older steps keeps the weights those steps actually used.
+
+**Data layout** (``batch_first``): ``xs`` and ``ys`` are time-major, (T, B, …),
+by default; with ``batch_first=True`` they are (B, T, …) and the engine reads
+axis 1 as time (it works on a transposed view; per-step losses, segments and
+the state are the same as for the time-major call on transposed data).
+
+**How the model consumes time**, checked so that nothing is silently misread:
+
+* a *per-step* model (the default) is called as ``model(x_t, state)`` with
+  ``x_t = xs[t]``, one step of the batch, (B, …);
+* a *sequence model* (the class sets ``sequence_model = True``, as the fused
+  ``nn.RNN``/``LSTM``/``GRU`` do) is called once per segment on
+  ``xs[a:b]``, (k, B, …), or (B, k, …) when the model has ``batch_first = True``,
+  and returns every step's output along that time axis.
+
+``gradient``, ``train`` and ``trace`` raise ``ModelLayoutError`` naming the fix when
+
+1. the model contains a fused layer (a submodule with ``sequence_model = True``)
+   but does not say how it consumes time itself: set ``sequence_model = True``
+   on the wrapper (it then gets whole segments), or ``sequence_model = False``
+   if it really feeds the layer one step at a time;
+2. a sequence model contains a ``batch_first=True`` fused layer but does not
+   set ``batch_first`` itself (``True``: the engine feeds (B, k, …);
+   ``False``: the wrapper transposes itself);
+3. on a per-step model's first step with a batched input (``x_t.ndim ≥ 2``,
+   B = ``x_t.shape[0]``): the output's leading dimension is not B, or a state
+   part with two or more dimensions has no dimension equal to B (an unbatched
+   sequence layer returns (num_layers, H));
+4. a sequence model's output does not have the segment's length along its time axis.
+
+Per-step cell models (``nn.RNNCell`` … with (B, H) states) and unbatched
+per-step inputs (``x_t.ndim ≤ 1``) pass these checks unchanged.
 """
 
 from __future__ import annotations
@@ -32,9 +64,62 @@ from .. import random as rg_random
 from ..autograd.engine import grad as _grad
 from ..autograd.mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, _wrap
+from ..ops.shape import swapaxes
 from ..recurrent.state import detach_state, state_parts
 from .modes import Full, Mode
 from .planner import Plan
+
+
+class ModelLayoutError(ValueError):
+    """The model and the data disagree on how time is laid out (see the module docstring)."""
+
+
+def _time_major(seq, batch_first: bool, what: str):
+    """``seq`` with time on axis 0: (B, T, …) → (T, B, …) when ``batch_first``
+    (a view for arrays, a differentiable transpose for Tensors)."""
+    if not batch_first or seq is None:
+        return seq
+    if isinstance(seq, Tensor):
+        if seq.ndim < 2:
+            raise ValueError(f"rg.bptt: batch_first=True needs {what} of shape (B, T, …), got {tuple(seq.shape)}")
+        return swapaxes(seq, 0, 1)
+    if isinstance(seq, xp.ndarray):
+        if seq.ndim < 2:
+            raise ValueError(f"rg.bptt: batch_first=True needs {what} of shape (B, T, …), got {seq.shape}")
+        return xp.swapaxes(seq, 0, 1)
+    raise TypeError(f"rg.bptt: batch_first=True needs {what} as an array or Tensor of shape (B, T, …), got "
+                    f"{type(seq).__name__}; pass a time-major list (batch_first=False) or stack it first")
+
+
+def _declared(model, name):
+    """The model's own ``name`` flag (class or instance), or None when it does not set one."""
+    return getattr(model, name, None)
+
+
+def _submodules(model):
+    modules = getattr(model, "modules", None)
+    return [m for m in modules() if m is not model] if callable(modules) else []
+
+
+def _check_structure(model):
+    """Rules 1 and 2 of the module docstring (structure only, before any step runs)."""
+    name = type(model).__name__
+    fused = [m for m in _submodules(model) if getattr(m, "sequence_model", False)]
+    if not fused:
+        return
+    if _declared(model, "sequence_model") is None:
+        raise ModelLayoutError(
+            f"rg.bptt: {name} contains the sequence layer {type(fused[0]).__name__} but does not say how it "
+            f"consumes time. By default the engine calls a model one step (B, …) at a time, which a sequence "
+            f"layer would read as one unbatched sequence. Set `sequence_model = True` on {name} (it is then "
+            f"called on whole segments (k, B, …) and returns every step's output), or `sequence_model = False` "
+            f"if {name} really feeds the layer one step at a time.")
+    if _declared(model, "sequence_model") and _declared(model, "batch_first") is None and             any(getattr(m, "batch_first", False) for m in fused):
+        raise ModelLayoutError(
+            f"rg.bptt: {name} contains a batch_first=True sequence layer but does not set batch_first itself; "
+            f"the engine would feed it time-major segments (k, B, …) that the layer reads as (B, T, …). Set "
+            f"`batch_first = True` on {name} (segments then come as (B, k, …)), or `batch_first = False` if "
+            f"{name} transposes them itself.")
 
 
 def _step_input(xs, t):
@@ -98,10 +183,15 @@ class Runner:
     ``segment`` overrides the plan's segment length (``trace`` looks at single
     steps)."""
 
-    def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None):
+    def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None,
+                 batch_first: bool = False, check_model: bool = False):
         if not isinstance(mode, Mode):
             raise TypeError(f"rg.bptt: mode must be one of rg.bptt.full(), chunk(k), williams_peng(k1, k2), "
                             f"window(k), tail(k); got {mode!r}")
+        xs, ys = _time_major(xs, batch_first, "xs"), _time_major(ys, batch_first, "ys")
+        if check_model:
+            _check_structure(model)
+        self.check_model = check_model  # the first step's shapes are checked once, then this turns False
         self.model, self.xs, self.ys, self.loss_fn, self.mode = model, xs, ys, loss_fn, mode
         self.T = len(xs)
         if len(ys) != self.T:
@@ -112,6 +202,7 @@ class Runner:
         self.params = [p for p in model.parameters()]
         self.names = [n for n, _ in model.named_parameters()]
         self.sequence_model = bool(getattr(model, "sequence_model", False))
+        self.model_batch_first = self.sequence_model and bool(getattr(model, "batch_first", False))
         self.listener = listener
         plan = mode.plan(self.T)
         self.plan: Plan = plan.with_segment(segment) if segment else plan
@@ -129,12 +220,18 @@ class Runner:
         if self.listener is not None:
             self.listener.forward_begin(start)
         if self.sequence_model:
-            out, state = self.model(_seg_input(self.xs, start, stop), state)
+            seg_x = _seg_input(self.xs, start, stop)
+            out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state)
+            if self.check_model:
+                self._check_segment(out, stop - start)
             for i in range(stop - start):
-                outputs.append(out[i])
+                outputs.append(out[:, i] if self.model_batch_first else out[i])
         else:
             for t in range(start, stop):
-                out, state = self.model(_step_input(self.xs, t), state)
+                x = _step_input(self.xs, t)
+                out, state = self.model(x, state)
+                if self.check_model:
+                    self._check_step(x, out, state)
                 outputs.append(out)
         if self.listener is not None:
             self.listener.forward_end()
@@ -145,6 +242,37 @@ class Runner:
             if loss is not None and loss.size == 1:
                 self.step_losses[t] = float(loss.data)
         return Segment(start, stop, state_in, outputs, losses, state_parts(state)), state
+
+    def _check_step(self, x, out, state):
+        """Rule 3 of the module docstring, on the first step only."""
+        self.check_model = False
+        if x.ndim < 2:
+            return
+        batch, name = x.shape[0], type(self.model).__name__
+        fix = (f"If {name} reads whole sequences, set `sequence_model = True` on it (it is then called on "
+               f"segments (k, B, …)); a per-step model must keep the batch (B = x_t.shape[0]) on axis 0 of its "
+               f"output and in its state.")
+        if isinstance(out, Tensor) and out.ndim >= 1 and out.shape[0] != batch:
+            raise ModelLayoutError(f"rg.bptt: {name} was called on one step x_t of shape {tuple(x.shape)} "
+                                   f"(batch {batch}) and returned an output of shape {tuple(out.shape)}, whose "
+                                   f"leading dimension is not the batch. " + fix)
+        for part in state_parts(state):
+            if isinstance(part, Tensor) and part.ndim >= 2 and batch not in part.shape:
+                raise ModelLayoutError(f"rg.bptt: {name} was called on one step x_t of shape {tuple(x.shape)} "
+                                       f"(batch {batch}) and returned a state part of shape {tuple(part.shape)} "
+                                       f"without the batch dimension. " + fix)
+
+    def _check_segment(self, out, steps):
+        """Rule 4 of the module docstring, on the first segment only."""
+        self.check_model = False
+        axis = 1 if self.model_batch_first else 0
+        if isinstance(out, Tensor) and (out.ndim <= axis or out.shape[axis] != steps):
+            name = type(self.model).__name__
+            raise ModelLayoutError(
+                f"rg.bptt: the sequence model {name} was called on a segment of {steps} steps (time on axis "
+                f"{axis}) and returned an output of shape {tuple(out.shape)}; it must return every step's output "
+                f"along axis {axis}. Set `batch_first = True` on {name} if it reads (B, T, …), or remove "
+                f"`sequence_model = True` if it takes one step at a time.")
 
     def _recorded_segments(self, before_checkpoint=None):
         """Run the sequence as the plan says, yielding each recorded segment:
@@ -340,15 +468,17 @@ class _listening:
             self.listener.exit(self.seg)
 
 
-def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> dict:
+def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False) -> dict:
     """The gradient a truncation ``mode`` computes over the sequence, with the
     parameters held fixed (for modes that update several times: the sum of
     every update's gradient), as ``{parameter name: ndarray}``.
 
     ``model(x_t, state) → (output_t, state)``; ``loss_fn(output_t, y_t)`` a
-    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists).
+    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists),
+    or arrays/Tensors of shape (B, T, …) with ``batch_first=True``. Raises
+    ``ModelLayoutError`` when the model would misread the steps (module docstring).
     """
-    runner = Runner(model, xs, ys, loss_fn, mode or Full(), state)
+    runner = Runner(model, xs, ys, loss_fn, mode or Full(), state, batch_first=batch_first, check_model=True)
     total = {}
 
     def collect(update, grads, retained, steps):
@@ -371,14 +501,17 @@ class TrainResult:
         return iter((self.state, self.losses))
 
 
-def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None) -> TrainResult:
+def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batch_first: bool = False) -> TrainResult:
     """Run ``mode`` over one sequence with its parameter updates.
 
     Each update sets the parameters' ``.grad`` to that update's gradient and
-    calls ``optimizer.step()``. Returns ``TrainResult(state, losses, update_losses)``.
+    calls ``optimizer.step()``. Returns ``TrainResult(state, losses, update_losses)``
+    (``losses[t]`` is step t's loss, also with ``batch_first=True``, where
+    ``xs``/``ys`` are (B, T, …)). Raises ``ModelLayoutError`` when the model
+    would misread the steps (module docstring).
     """
     mode = mode or Full()
-    runner = Runner(model, xs, ys, loss_fn, mode, state)
+    runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True)
     params = dict(zip(runner.names, runner.params))
     update_losses = []
 

@@ -176,14 +176,15 @@ class GradientTrace:
         return "\n".join(lines)
 
 
-def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None) -> GradientTrace:
+def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False) -> GradientTrace:
     """Run ``mode`` over the sequence (parameters fixed) and record, per time
     step, ‖∂L/∂hₜ‖ (and ‖∂L/∂cₜ‖ for an LSTM), the per-gate delta norms and
-    each step's share of every parameter gradient."""
+    each step's share of every parameter gradient. ``xs``/``ys`` are (T, B, …),
+    or (B, T, …) with ``batch_first=True``."""
     mode = mode or Full()
     names = [n for n, _ in model.named_parameters()]
-    rec = _Recorder(len(xs), names)
-    runner = Runner(model, xs, ys, loss_fn, mode, state, listener=rec, segment=1)
+    runner = Runner(model, xs, ys, loss_fn, mode, state, segment=1, batch_first=batch_first, check_model=True)
+    rec = runner.listener = _Recorder(runner.T, names)
     total = {}
 
     def collect(update, grads, retained, steps):
