@@ -297,3 +297,17 @@ def test_pack_then_pad_passes_gradcheck_including_the_unsorted_path():
         return (R.pad_packed_sequence(packed, batch_first=True, total_length=5)[0] ** 2).sum()
 
     assert rg.gradcheck(repadded, [padded])
+
+
+def test_packed_sequence_built_by_hand_gets_its_inverse_permutation_like_torch():
+    data = np.arange(10.0).reshape(5, 2)
+    ours = R.PackedSequence(rg.tensor(data), [2, 2, 1], np.array([1, 0]))
+    theirs = torch.nn.utils.rnn.PackedSequence(torch.tensor(data), torch.tensor([2, 2, 1]), torch.tensor([1, 0]))
+    _same_indices(ours.unsorted_indices, theirs.unsorted_indices)
+    assert ours.batch_sizes.dtype == np.int64
+    data_out, batch_sizes, sorted_indices, unsorted_indices = ours  # a named tuple, as in PyTorch
+    assert data_out is ours.data
+    padded, lengths = R.pad_packed_sequence(ours)
+    their_padded, their_lengths = torch.nn.utils.rnn.pad_packed_sequence(theirs)
+    _same(padded.data, their_padded)
+    np.testing.assert_array_equal(lengths.data, their_lengths.numpy())

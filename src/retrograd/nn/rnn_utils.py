@@ -34,18 +34,31 @@ class SequenceLengthError(OpError, RuntimeError):
     this is also an ``OpError``, hence a ``ValueError``)."""
 
 
-class PackedSequence(NamedTuple):
-    """A packed batch (PyTorch's ``PackedSequence``).
+class _PackedSequenceFields(NamedTuple):
+    data: Tensor
+    batch_sizes: Tensor
+    sorted_indices: Tensor | None
+    unsorted_indices: Tensor | None
+
+
+class PackedSequence(_PackedSequenceFields):
+    """A packed batch (PyTorch's ``PackedSequence``, a named tuple).
 
     ``data`` (ΣLᵢ, *): the real steps, time-major, sequences in decreasing length order;
     ``batch_sizes`` (T,) int64: how many sequences are still running at each step;
     ``sorted_indices`` (B,) int64 or None: the caller's batch index of each sorted
     position (None when the input was already sorted, ``enforce_sorted=True``);
-    ``unsorted_indices``: its inverse permutation."""
-    data: Tensor
-    batch_sizes: Tensor
-    sorted_indices: Tensor | None = None
-    unsorted_indices: Tensor | None = None
+    ``unsorted_indices``: its inverse permutation (computed from ``sorted_indices``
+    when not given, as PyTorch does)."""
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
+        def as_int64(values):
+            return None if values is None else _index_array(values.data if isinstance(values, Tensor) else values)
+        sorted_indices = as_int64(sorted_indices)
+        if unsorted_indices is None and sorted_indices is not None:
+            unsorted_indices = xp.argsort(sorted_indices.data)
+        return super().__new__(cls, data, as_int64(batch_sizes), sorted_indices, as_int64(unsorted_indices))
 
 
 def _as_tensor(x, who):
