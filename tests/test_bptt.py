@@ -671,3 +671,35 @@ def test_scheduled_scan_counts_its_recorded_tape():
     assert node.saved_nbytes() > 20 * per_step
     ys.sum().backward()
     assert node.saved_nbytes() == 0
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_fused_batch_first_layer_as_the_model_gets_batch_first_segments(kind):
+    """nn.LSTM(batch_first=True) passed as the model itself: the engine feeds it
+    (B, k, …) segments and reads its outputs along axis 1 (it used to feed
+    (k, B, …), which the layer read as k sequences of B steps)."""
+    rg.manual_seed(0)
+    time_major = getattr(nn, kind)(3, 4).double()
+    batch_first = getattr(nn, kind)(3, 4, batch_first=True).double()
+    batch_first.load_state_dict(time_major.state_dict())
+    rng = np.random.default_rng(0)
+    xs, ys = rng.standard_normal((7, 2, 3)), rng.standard_normal((7, 2, 4))
+    mse = lambda out, y: ((out - y) ** 2).mean()  # noqa: E731
+    for mode in (bptt.full(), bptt.chunk(3), bptt.williams_peng(2, 4)):
+        want = bptt.gradient(time_major, xs, ys, mse, mode)
+        got = bptt.gradient(batch_first, xs, ys, mse, mode)
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-14, err_msg=f"{mode} {name}")
+
+
+def test_existing_cell_and_sequence_models_pass_the_layout_checks():
+    """The per-step cell models and the sequence models of these tests train
+    under the engine's model checks (no ModelLayoutError), batched or not."""
+    rng = np.random.default_rng(1)
+    xs, ys = rng.standard_normal((6, 2, 3)), rng.standard_normal((6, 2, 2))
+    for kind in ("RNN", "LSTM", "GRU"):
+        cell, seq = twin_models(kind)
+        for model in (cell, seq):
+            opt = rg.optim.SGD(model.parameters(), lr=0.01)
+            res = bptt.train(model, xs, ys, lambda o, y: ((o - y) ** 2).mean(), opt, bptt.chunk(2))
+            assert np.isfinite(res.losses).all() and res.losses.shape == (6,)
