@@ -181,7 +181,9 @@ class Runner:
     """One pass of a mode over a sequence (used by ``gradient``, ``train``,
     ``trace`` and ``rg.scan``). It asks the mode once for its ``Plan``;
     ``segment`` overrides the plan's segment length (``trace`` looks at single
-    steps)."""
+    steps). ``batch_first``: ``xs``/``ys`` are (B, T, …); ``check_model``: apply
+    the layout checks of the module docstring (``gradient``/``train``/``trace``
+    do; ``rg.scan``'s step functions are not modules and are not checked)."""
 
     def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None,
                  batch_first: bool = False, check_model: bool = False):
