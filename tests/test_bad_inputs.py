@@ -249,6 +249,10 @@ def at_a_kink(row, arrays) -> bool:
 # by its position (NaNs in full SIMD lanes get 0 or NaN, the scalar tail passes ȳ), so the
 # gradient is compared everywhere except at NaN inputs.
 TORCH_NAN_GRADIENT_BY_POSITION = {"elu", "selu", "hardtanh", "relu6"}
+# x/‖x‖'s backward (g − x̂(x̂·g))/‖x‖ cancels: in float16/float32 PyTorch's and retrograd's gradients
+# can both be rounding noise of different roundings (README: "F.normalize below float64"); float64
+# gradients are still compared here and in the op table
+CANCELLING_GRADIENTS = {"normalize"}
 
 
 def torch_refusal_documented(row, arrays, rg_out, torch_fn, params) -> str | None:
@@ -325,6 +329,8 @@ def verdict(row, torch_fn, rg_fn, arrays, params, seed=0, names=(), modules=None
     problem = close(yr.data, yt.detach().numpy(), precision, "values")
     if problem or not yt.requires_grad or expected_dtype.kind != FLOATING or at_a_kink(row, arrays):
         return problem
+    if row in CANCELLING_GRADIENTS and precision.itemsize < 8:
+        return None  # README: below float64 both gradients are rounding noise there; values are compared
     v = np.random.default_rng(seed).standard_normal(yt.shape)
     try:
         yt.backward(torch.from_numpy(v.astype(expected_dtype)))

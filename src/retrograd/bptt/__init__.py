@@ -11,7 +11,8 @@ the recurrent layers (``rg.recurrent``) and are re-exported here.
 
 from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
 from ..recurrent.stateful import Stateful
-from .engine import ModelLayoutError, Runner, TrainResult, gradient, train
+from .engine import Runner, TrainResult, gradient, train
+from .layout import ModelLayoutError
 from .inspect import BiasReport, GradientTrace, bias_report, trace
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window

@@ -67,59 +67,8 @@ from ..autograd.tensor import Tensor, _wrap
 from ..ops.shape import swapaxes
 from ..recurrent.state import detach_state, state_parts
 from .modes import Full, Mode
+from .layout import check_segment, check_step, check_structure, time_major
 from .planner import Plan
-
-
-class ModelLayoutError(ValueError):
-    """The model and the data disagree on how time is laid out (see the module docstring)."""
-
-
-def _time_major(seq, batch_first: bool, what: str):
-    """``seq`` with time on axis 0: (B, T, …) → (T, B, …) when ``batch_first``
-    (a view for arrays, a differentiable transpose for Tensors)."""
-    if not batch_first or seq is None:
-        return seq
-    if isinstance(seq, Tensor):
-        if seq.ndim < 2:
-            raise ValueError(f"rg.bptt: batch_first=True needs {what} of shape (B, T, …), got {tuple(seq.shape)}")
-        return swapaxes(seq, 0, 1)
-    if isinstance(seq, xp.ndarray):
-        if seq.ndim < 2:
-            raise ValueError(f"rg.bptt: batch_first=True needs {what} of shape (B, T, …), got {seq.shape}")
-        return xp.swapaxes(seq, 0, 1)
-    raise TypeError(f"rg.bptt: batch_first=True needs {what} as an array or Tensor of shape (B, T, …), got "
-                    f"{type(seq).__name__}; pass a time-major list (batch_first=False) or stack it first")
-
-
-def _declared(model, name):
-    """The model's own ``name`` flag (class or instance), or None when it does not set one."""
-    return getattr(model, name, None)
-
-
-def _submodules(model):
-    modules = getattr(model, "modules", None)
-    return [m for m in modules() if m is not model] if callable(modules) else []
-
-
-def _check_structure(model):
-    """Rules 1 and 2 of the module docstring (structure only, before any step runs)."""
-    name = type(model).__name__
-    fused = [m for m in _submodules(model) if getattr(m, "sequence_model", False)]
-    if not fused:
-        return
-    if _declared(model, "sequence_model") is None:
-        raise ModelLayoutError(
-            f"rg.bptt: {name} contains the sequence layer {type(fused[0]).__name__} but does not say how it "
-            f"consumes time. By default the engine calls a model one step (B, …) at a time, which a sequence "
-            f"layer would read as one unbatched sequence. Set `sequence_model = True` on {name} (it is then "
-            f"called on whole segments (k, B, …) and returns every step's output), or `sequence_model = False` "
-            f"if {name} really feeds the layer one step at a time.")
-    if _declared(model, "sequence_model") and _declared(model, "batch_first") is None and             any(getattr(m, "batch_first", False) for m in fused):
-        raise ModelLayoutError(
-            f"rg.bptt: {name} contains a batch_first=True sequence layer but does not set batch_first itself; "
-            f"the engine would feed it time-major segments (k, B, …) that the layer reads as (B, T, …). Set "
-            f"`batch_first = True` on {name} (segments then come as (B, k, …)), or `batch_first = False` if "
-            f"{name} transposes them itself.")
 
 
 def _step_input(xs, t):
@@ -190,9 +139,9 @@ class Runner:
         if not isinstance(mode, Mode):
             raise TypeError(f"rg.bptt: mode must be one of rg.bptt.full(), chunk(k), williams_peng(k1, k2), "
                             f"window(k), tail(k); got {mode!r}")
-        xs, ys = _time_major(xs, batch_first, "xs"), _time_major(ys, batch_first, "ys")
+        xs, ys = time_major(xs, batch_first, "xs"), time_major(ys, batch_first, "ys")
         if check_model:
-            _check_structure(model)
+            check_structure(model)
         self.check_model = check_model  # the first step's shapes are checked once, then this turns False
         self.model, self.xs, self.ys, self.loss_fn, self.mode = model, xs, ys, loss_fn, mode
         self.T = len(xs)
@@ -225,7 +174,8 @@ class Runner:
             seg_x = _seg_input(self.xs, start, stop)
             out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state)
             if self.check_model:
-                self._check_segment(out, stop - start)
+                self.check_model = False
+                check_segment(self.model, out, stop - start, self.model_batch_first)
             for i in range(stop - start):
                 outputs.append(out[:, i] if self.model_batch_first else out[i])
         else:
@@ -233,7 +183,8 @@ class Runner:
                 x = _step_input(self.xs, t)
                 out, state = self.model(x, state)
                 if self.check_model:
-                    self._check_step(x, out, state)
+                    self.check_model = False
+                    check_step(self.model, x, out, state)
                 outputs.append(out)
         if self.listener is not None:
             self.listener.forward_end()
@@ -244,37 +195,6 @@ class Runner:
             if loss is not None and loss.size == 1:
                 self.step_losses[t] = float(loss.data)
         return Segment(start, stop, state_in, outputs, losses, state_parts(state)), state
-
-    def _check_step(self, x, out, state):
-        """Rule 3 of the module docstring, on the first step only."""
-        self.check_model = False
-        if x.ndim < 2:
-            return
-        batch, name = x.shape[0], type(self.model).__name__
-        fix = (f"If {name} reads whole sequences, set `sequence_model = True` on it (it is then called on "
-               f"segments (k, B, …)); a per-step model must keep the batch (B = x_t.shape[0]) on axis 0 of its "
-               f"output and in its state.")
-        if isinstance(out, Tensor) and out.ndim >= 1 and out.shape[0] != batch:
-            raise ModelLayoutError(f"rg.bptt: {name} was called on one step x_t of shape {tuple(x.shape)} "
-                                   f"(batch {batch}) and returned an output of shape {tuple(out.shape)}, whose "
-                                   f"leading dimension is not the batch. " + fix)
-        for part in state_parts(state):
-            if isinstance(part, Tensor) and part.ndim >= 2 and batch not in part.shape:
-                raise ModelLayoutError(f"rg.bptt: {name} was called on one step x_t of shape {tuple(x.shape)} "
-                                       f"(batch {batch}) and returned a state part of shape {tuple(part.shape)} "
-                                       f"without the batch dimension. " + fix)
-
-    def _check_segment(self, out, steps):
-        """Rule 4 of the module docstring, on the first segment only."""
-        self.check_model = False
-        axis = 1 if self.model_batch_first else 0
-        if isinstance(out, Tensor) and (out.ndim <= axis or out.shape[axis] != steps):
-            name = type(self.model).__name__
-            raise ModelLayoutError(
-                f"rg.bptt: the sequence model {name} was called on a segment of {steps} steps (time on axis "
-                f"{axis}) and returned an output of shape {tuple(out.shape)}; it must return every step's output "
-                f"along axis {axis}. Set `batch_first = True` on {name} if it reads (B, T, …), or remove "
-                f"`sequence_model = True` if it takes one step at a time.")
 
     def _recorded_segments(self, before_checkpoint=None):
         """Run the sequence as the plan says, yielding each recorded segment:
