@@ -40,7 +40,8 @@ import retrograd as rg
 from conftest import requires_torch
 from op_specs import SPECS, torch
 
-FEW = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+FEW = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+               derandomize=True)  # the same cases every run: CI must not depend on a lucky draw
 
 BAD_DTYPES = [np.int64, np.int32, np.bool_, np.float16, np.float32, np.complex128]
 FLOATING = "f"
