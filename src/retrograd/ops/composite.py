@@ -15,7 +15,7 @@ from . import elementwise as E
 from . import reductions as R
 from .elementwise import cast, erf, tanh
 from .kinks import clamp
-from .shape import _data, broadcast_to, getitem, reshape, split_sizes
+from .shape import _data, broadcast_to, getitem, out_of_range, reshape, split_sizes
 
 
 def gelu(x, approximate: str = "none"):
@@ -166,11 +166,10 @@ def gather(x, axis, index):
         if d != axis and idx_shape[d] > x_shape[d]:
             raise OpError(f"gather: index of shape {idx.shape} is larger than the input of shape {shape} along "
                           f"axis {d} (only axis {axis}, the gathered one, may be larger)")
-    if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= x_shape[axis]:
-            raise OpError(f"gather: index {lo if lo < 0 else hi} is out of range [0, {x_shape[axis]}) for axis "
-                          f"{axis} of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    bad = out_of_range(idx, x_shape[axis])
+    if bad is not None:
+        raise OpError(f"gather: index {bad} is out of range [0, {x_shape[axis]}) for axis "
+                      f"{axis} of the input of shape {shape} (negative indices are refused, as in PyTorch)")
     source = x if shape else reshape(x, (1,))
     grids = xp.ogrid[tuple(slice(0, s) for s in idx_shape)]
     full = tuple(idx.reshape(idx_shape) if i == axis else grids[i] for i in range(nd))
@@ -208,12 +207,11 @@ def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *
     w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
     safe = xp.where(keep, y, 0)
-    if safe.size:
-        lo, hi = int(safe.min()), int(safe.max())
-        if lo < 0 or hi >= classes:
-            raise OpError(f"nll_loss: class index out of range: the target holds {lo if lo < 0 else hi}, valid "
-                          f"classes are [0, {classes}) (entries equal to ignore_index={ignore_index} are skipped; "
-                          f"negative indices are refused, as in PyTorch)")
+    bad = out_of_range(safe, classes)
+    if bad is not None:
+        raise OpError(f"nll_loss: class index out of range: the target holds {bad}, valid "
+                      f"classes are [0, {classes}) (entries equal to ignore_index={ignore_index} are skipped; "
+                      f"negative indices are refused, as in PyTorch)")
     picked = reshape(gather(input, class_axis, xp.expand_dims(safe, class_axis)), y.shape)
     counted = keep.astype(x.dtype) if w is None else w[safe] * keep
     # where, not a product: a NaN log-probability in an ignored entry must not leak (−NaN·0 is NaN)

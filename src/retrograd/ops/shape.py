@@ -425,6 +425,20 @@ def narrow(x, dim: int, start, length: int):
     return getitem(x, _along(axis, slice(start, start + length)))
 
 
+def out_of_range(indices, size: int):
+    """The first value of the integer array ``indices`` outside [0, size) that an
+    error should name — the minimum when it is negative, else the maximum — or
+    None when all are in range (or there are none). Negative indices count as out
+    of range: PyTorch's index ops do not wrap them."""
+    if not indices.size:
+        return None
+    lo = int(indices.min())
+    if lo < 0:
+        return lo
+    hi = int(indices.max())
+    return hi if hi >= size else None
+
+
 def index_select(x, dim: int, index):
     """PyTorch's ``index_select``: the entries of ``dim`` at ``index`` (a 1-D
     or 0-D integer tensor), in that order; repeated indices accumulate their
@@ -443,11 +457,10 @@ def index_select(x, dim: int, index):
         raise OpError(f"index_select: the index into a 0-d tensor must hold exactly 1 value, got {idx.size} "
                       f"(PyTorch refuses it too)")
     n = shape[axis] if shape else 1
-    if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < 0 or hi >= n:
-            raise OpError(f"index_select: index {lo if lo < 0 else hi} is out of range [0, {n}) for dim {dim} "
-                          f"of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    bad = out_of_range(idx, n)
+    if bad is not None:
+        raise OpError(f"index_select: index {bad} is out of range [0, {n}) for dim {dim} "
+                      f"of the input of shape {shape} (negative indices are refused, as in PyTorch)")
     flat = idx.reshape(-1).astype(xp.int64, copy=False)
     if not shape:
         return reshape(getitem(reshape(x, (1,)), flat), ())

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ..autograd.backend import xp
 
 from .. import ops
+from ..ops.shape import out_of_range
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
 
@@ -112,12 +113,11 @@ def select_rows(state, index, batch_axis: int = -2):
     for p in state_parts(state):
         axis = batch_axis % p.ndim
         rows = p.shape[axis]
-        if idx.size:
-            lo, hi = int(idx.min()), int(idx.max())
-            if lo < 0 or hi >= rows:
-                raise OpError(f"remap: row {lo if lo < 0 else hi} is out of range [0, {rows}) for a state of shape "
-                              f"{tuple(p.shape)} (batch axis {axis}); negative rows are refused, not counted from "
-                              f"the end")
+        bad = out_of_range(idx, rows)
+        if bad is not None:
+            raise OpError(f"remap: row {bad} is out of range [0, {rows}) for a state of shape "
+                          f"{tuple(p.shape)} (batch axis {axis}); negative rows are refused, not counted from "
+                          f"the end")
         out.append(ops.take(p, idx, axis=axis))
     return rebuild_state(state, tuple(out))
 
