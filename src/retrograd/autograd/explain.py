@@ -8,12 +8,7 @@ bytes the op saved for its backward (from the op's declared saved arrays).
 from __future__ import annotations
 
 from . import backend
-from .engine import root_gradients, run_backward
-from .tensor import Tensor
-
-
-def _value(x):
-    return x.data if isinstance(x, Tensor) else x
+from .engine import _value, root_gradients, run_backward
 
 
 class BackwardTrace:

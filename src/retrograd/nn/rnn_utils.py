@@ -89,6 +89,15 @@ def _lengths_array(lengths, who):
     return arr.astype(xp.int64)
 
 
+def _padded_batch(padded, lengths, batch_first, who):
+    """A padded batch as (tensor, lengths array, batch axis): time and batch are
+    axes 0 and 1 in one order or the other."""
+    x = _as_tensor(padded, who)
+    if x.ndim < 2:
+        raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
+    return x, _lengths_array(lengths, who), (0 if batch_first else 1)
+
+
 def _sequence_list(sequences, who):
     if isinstance(sequences, Tensor):
         sequences = [getitem(sequences, i) for i in range(sequences.shape[0])]
@@ -139,11 +148,7 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
     (then ``sorted_indices`` is None); otherwise the batch is sorted here, stably, and
     ``sorted_indices``/``unsorted_indices`` record the permutation."""
     who = "pack_padded_sequence"
-    x = _as_tensor(input, who)
-    if x.ndim < 2:
-        raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
-    lens = _lengths_array(lengths, who)
-    batch_axis = 0 if batch_first else 1
+    x, lens, batch_axis = _padded_batch(input, lengths, batch_first, who)
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
     if x.size == 0:
         raise SequenceLengthError(f"{who}: Cannot pack empty tensors (input of shape {tuple(x.shape)})")
@@ -229,11 +234,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
     """Split a padded (T, B, *) batch (``batch_first``: (B, T, *)) into B sequences
     of shapes (lengths[i], *): the inverse of ``pad_sequence``."""
     who = "unpad_sequence"
-    x = _as_tensor(padded_sequences, who)
-    if x.ndim < 2:
-        raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
-    lens = _lengths_array(lengths, who)
-    batch_axis = 0 if batch_first else 1
+    x, lens, batch_axis = _padded_batch(padded_sequences, lengths, batch_first, who)
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
     if lens.shape[0] != batch:
         raise SequenceLengthError(f"{who}: got {lens.shape[0]} lengths for a batch of {batch} (input shape "
