@@ -313,3 +313,11 @@ def test_degenerate_values_are_what_math_says():
     assert float(R.var(rg.tensor([1.0, 2.0]), ddof=2).data) == math.inf
     assert math.isnan(float(R.var(rg.tensor([1.0, 1.0]), ddof=2).data))
     assert float(rg.prod(rg.tensor(np.zeros(0))).data) == 1.0
+
+
+def test_norm_of_float16_accumulates_in_float32_like_torch():
+    """A float16 norm summed in float16 loses the low bits of large sums; PyTorch accumulates in float32."""
+    x = (np.random.default_rng(3).standard_normal((3, 200)) * 30).astype(np.float16)
+    ours = rg.norm(rg.tensor(x), dim=1)
+    assert ours.dtype == np.float16
+    np.testing.assert_array_equal(ours.data, torch.linalg.vector_norm(torch.tensor(x), dim=1).numpy())

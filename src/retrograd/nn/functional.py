@@ -22,7 +22,6 @@ from ..ops.rearrange import torch_pad
 from ..ops.shape import _data, out_of_range
 from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
-from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
 from ..autograd.mode import no_grad
@@ -126,11 +125,7 @@ def normalize(input, p: float = 2.0, dim=1, eps: float = 1e-12, out=None):  # no
     ``eps`` instead of by their norm."""
     if out is not None:
         raise OpError("normalize: out= is not supported (retrograd has no in-place outputs); use the result")
-    x = input
-    if getattr(x, "dtype", None) == xp.float16:  # PyTorch accumulates half-precision norms in float32
-        x = _ops.cast(x, xp.float32)
-    result = x / clamp(norm(x, p, dim, keepdim=True), eps, None)
-    return result if result.dtype == getattr(input, "dtype", result.dtype) else _ops.cast(result, input.dtype)
+    return input / clamp(norm(input, p, dim, keepdim=True), eps, None)
 
 
 def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002

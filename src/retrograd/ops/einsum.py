@@ -194,9 +194,12 @@ class VectorNorm(UnaryOp):
     def extra_repr(self): return f"p={self.p}, dim={self.axis}, keepdim={self.keepdims}"
 
     def forward(self, x):
+        wide = x.astype(xp.float32) if x.dtype == xp.float16 else x  # PyTorch accumulates half in float32
         if self.p == 2:
-            return xp.sqrt((x * x).sum(axis=self.axis, keepdims=self.keepdims))
-        return ((xp.abs(x) ** self.p).sum(axis=self.axis, keepdims=self.keepdims)) ** (1.0 / self.p)
+            y = xp.sqrt((wide * wide).sum(axis=self.axis, keepdims=self.keepdims))
+        else:
+            y = ((xp.abs(wide) ** self.p).sum(axis=self.axis, keepdims=self.keepdims)) ** (1.0 / self.p)
+        return y.astype(x.dtype, copy=False)
 
     def vjp(self, ns, g, y, x):
         p, xv = self.p, ns.value(x)
