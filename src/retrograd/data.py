@@ -45,12 +45,14 @@ class DataLoader:
 class StatefulBatch:
     """One batch of ``stateful_batches``: ``x`` and ``y`` of shape (k, B, …)
     (time-major) or (B, k, …), ``reset`` (B,) True where a row starts a new
-    sequence in this batch, ``valid`` (k, B) False on padding."""
+    sequence in this batch, ``valid`` (k, B) (or (B, k)) False on padding;
+    ``time_major`` says which layout (``rg.bptt.train_stateful`` reads it)."""
 
-    __slots__ = ("x", "y", "reset", "valid", "sequence")
+    __slots__ = ("x", "y", "reset", "valid", "sequence", "time_major")
 
-    def __init__(self, x, y, reset, valid, sequence):
+    def __init__(self, x, y, reset, valid, sequence, time_major: bool = True):
         self.x, self.y, self.reset, self.valid, self.sequence = x, y, reset, valid, sequence
+        self.time_major = time_major
 
     def __iter__(self):
         return iter((self.x, self.y, self.reset))
@@ -125,4 +127,4 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
             lanes[i] = (s, stop)
         if time_major:
             x, y, valid = np.swapaxes(x, 0, 1), np.swapaxes(y, 0, 1), valid.T
-        yield StatefulBatch(x, y, reset, valid, which)
+        yield StatefulBatch(x, y, reset, valid, which, time_major)

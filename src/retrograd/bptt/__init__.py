@@ -2,6 +2,8 @@
 
     grads = rg.bptt.gradient(model, xs, ys, loss_fn, rg.bptt.chunk(25))
     state, losses = rg.bptt.train(model, xs, ys, loss_fn, optimizer, rg.bptt.williams_peng(5, 20))
+    grads = rg.bptt.gradient(model, xs, ys, loss_fn, mask=steps_are_real)      # padded batches
+    state, losses = rg.bptt.train_stateful(model, rg.data.stateful_batches(seqs, 32, 25), loss_fn, optimizer)
 
 See ``rg.bptt.modes`` for the table of modes and what other frameworks call
 them, and ``rg.bptt.planner`` for the one plan a mode gives the engine. The
@@ -11,7 +13,7 @@ the recurrent layers (``rg.recurrent``) and are re-exported here.
 
 from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
 from ..recurrent.stateful import Stateful
-from .engine import Runner, TrainResult, gradient, train
+from .engine import Runner, StatefulResult, TrainResult, gradient, train, train_stateful
 from .layout import ModelLayoutError
 from .inspect import BiasReport, GradientTrace, bias_report, trace
 from .scan import scan
@@ -19,6 +21,6 @@ from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, fu
 from .planner import Plan, segment_for_budget
 
 __all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
-           "BiasReport", "gradient", "train", "TrainResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
+           "BiasReport", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
            "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
            "tail"]

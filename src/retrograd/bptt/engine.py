@@ -50,6 +50,30 @@ the state are the same as for the time-major call on transposed data).
 
 Per-step cell models (``nn.RNNCell`` … with (B, H) states) and unbatched
 per-step inputs (``x_t.ndim ≤ 1``) pass these checks unchanged.
+
+**Padding and new sequences** (``mask``, ``reset``): ``mask`` is a boolean
+(T, B) array ((B, T) with ``batch_first=True``), True on a row's real steps.
+As in Keras, a padded step leaves the row's state unchanged:
+
+* a per-step model runs on the whole batch and the engine keeps, row by row,
+  ``state_t = where(mask[t], new state, state_{t−1})`` (rows on axis 0 of a
+  (B, H) state part, axis −2 of (num_layers, B, H); an initial ``None`` state
+  counts as zeros);
+* a sequence model gets the segment's mask as ``model(x_seg, state,
+  mask=m_seg)``, (k, B) or (B, k) like its input, and carries the rows itself
+  (``ModelLayoutError`` if its ``forward`` takes no ``mask``). A segment whose
+  steps are all real is called without ``mask=``.
+
+Step t's loss is ``loss_fn(output_t[real rows], y_t[real rows])`` (rows
+taken along axis 0 of the step's output and target, differentiably), so a
+mean-reduction ``loss_fn`` averages over that step's real rows; a step with
+no real row has no loss (``losses[t]`` is 0) and contributes nothing, and
+``train`` makes no optimizer step for an update none of whose steps has a
+loss. Every truncation mode and checkpointing see these losses and states
+as they see unmasked ones. A mask that is True everywhere changes nothing:
+the run is bitwise the run without one. ``reset`` (B,) sets the rows where
+it is True to zeros before step 0 (a new sequence starts there: stateful
+training, ``train_stateful``).
 """
 
 from __future__ import annotations
@@ -64,10 +88,12 @@ from .. import random as rg_random
 from ..autograd.engine import grad as _grad
 from ..autograd.mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, _wrap
+from ..ops import take
 from ..ops.shape import swapaxes
 from ..recurrent.state import detach_state, state_parts
 from .modes import Full, Mode
-from .layout import check_segment, check_step, check_structure, time_major
+from .layout import (batch_size, carry_rows, check_segment, check_step, check_structure, check_takes_mask,
+                     reset_mask, reset_state, step_mask, time_major)
 from .planner import Plan
 
 
@@ -132,10 +158,12 @@ class Runner:
     ``segment`` overrides the plan's segment length (``trace`` looks at single
     steps). ``batch_first``: ``xs``/``ys`` are (B, T, …); ``check_model``: apply
     the layout checks of the module docstring (``gradient``/``train``/``trace``
-    do; ``rg.scan``'s step functions are not modules and are not checked)."""
+    do; ``rg.scan``'s step functions are not modules and are not checked);
+    ``mask`` (T, B) / ``reset`` (B,): padded steps and rows starting anew
+    (module docstring)."""
 
     def __init__(self, model, xs, ys, loss_fn, mode: Mode, state=None, listener=None, segment=None,
-                 batch_first: bool = False, check_model: bool = False):
+                 batch_first: bool = False, check_model: bool = False, mask=None, reset=None):
         if not isinstance(mode, Mode):
             raise TypeError(f"rg.bptt: mode must be one of rg.bptt.full(), chunk(k), williams_peng(k1, k2), "
                             f"window(k), tail(k); got {mode!r}")
@@ -149,11 +177,16 @@ class Runner:
             raise ValueError(f"rg.bptt: {self.T} inputs but {len(ys)} targets")
         if self.T == 0:
             raise ValueError("rg.bptt: empty sequence")
-        self.state = state
         self.params = [p for p in model.parameters()]
         self.names = [n for n, _ in model.named_parameters()]
         self.sequence_model = bool(getattr(model, "sequence_model", False))
         self.model_batch_first = self.sequence_model and bool(getattr(model, "batch_first", False))
+        rows = batch_size(xs) if mask is not None or reset is not None else None
+        if mask is not None and self.sequence_model:
+            check_takes_mask(model)
+        self.mask = step_mask(mask, self.T, rows, batch_first)  # (T, B), or None: every step real
+        self.state = reset_state(state, reset_mask(reset, rows))
+        self.counted = xp.ones(self.T, dtype=bool)  # steps with a loss (False: no real row)
         self.listener = listener
         plan = mode.plan(self.T)
         self.plan: Plan = plan.with_segment(segment) if segment else plan
@@ -172,7 +205,11 @@ class Runner:
             self.listener.forward_begin(start)
         if self.sequence_model:
             seg_x = _seg_input(self.xs, start, stop)
-            out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state)
+            extra = {}
+            if self.mask is not None and not self.mask[start:stop].all():
+                m = self.mask[start:stop]
+                extra["mask"] = xp.ascontiguousarray(m.T) if self.model_batch_first else m
+            out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state, **extra)
             if self.check_model:
                 self.check_model = False
                 check_segment(self.model, out, stop - start, self.model_batch_first)
@@ -181,16 +218,27 @@ class Runner:
         else:
             for t in range(start, stop):
                 x = _step_input(self.xs, t)
+                before = state
                 out, state = self.model(x, state)
                 if self.check_model:
                     self.check_model = False
                     check_step(self.model, x, out, state)
+                if self.mask is not None and not self.mask[t].all():  # padded rows keep their state
+                    state = carry_rows(state, before, self.mask[t])
                 outputs.append(out)
         if self.listener is not None:
             self.listener.forward_end()
         for i, t in enumerate(range(start, stop)):
-            y = self.ys[t]
-            loss = self.loss_fn(outputs[i], y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y)))
+            y, out = self.ys[t], outputs[i]
+            y = y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
+            if self.mask is not None and not self.mask[t].all():  # the loss sees the real rows only
+                rows = xp.flatnonzero(self.mask[t])
+                if rows.size == 0:
+                    self.counted[t] = False
+                    losses.append(None)
+                    continue
+                out, y = take(out, rows, axis=0), take(y, rows, axis=0)
+            loss = self.loss_fn(out, y)
             losses.append(loss)
             if loss is not None and loss.size == 1:
                 self.step_losses[t] = float(loss.data)
@@ -390,17 +438,22 @@ class _listening:
             self.listener.exit(self.seg)
 
 
-def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False) -> dict:
+def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False, *, mask=None,
+             reset=None) -> dict:
     """The gradient a truncation ``mode`` computes over the sequence, with the
     parameters held fixed (for modes that update several times: the sum of
     every update's gradient), as ``{parameter name: ndarray}``.
 
     ``model(x_t, state) → (output_t, state)``; ``loss_fn(output_t, y_t)`` a
     scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists),
-    or arrays/Tensors of shape (B, T, …) with ``batch_first=True``. Raises
+    or arrays/Tensors of shape (B, T, …) with ``batch_first=True``. ``mask``
+    (T, B) boolean, True on real steps ((B, T) with ``batch_first``): padded
+    steps keep a row's state and add no loss; ``reset`` (B,) boolean: rows
+    whose state starts from zeros (module docstring). Raises
     ``ModelLayoutError`` when the model would misread the steps (module docstring).
     """
-    runner = Runner(model, xs, ys, loss_fn, mode or Full(), state, batch_first=batch_first, check_model=True)
+    runner = Runner(model, xs, ys, loss_fn, mode or Full(), state, batch_first=batch_first, check_model=True,
+                    mask=mask, reset=reset)
     total = {}
 
     def collect(update, grads, retained, steps):
@@ -423,21 +476,28 @@ class TrainResult:
         return iter((self.state, self.losses))
 
 
-def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batch_first: bool = False) -> TrainResult:
+def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batch_first: bool = False, *,
+          mask=None, reset=None) -> TrainResult:
     """Run ``mode`` over one sequence with its parameter updates.
 
     Each update sets the parameters' ``.grad`` to that update's gradient and
     calls ``optimizer.step()``. Returns ``TrainResult(state, losses, update_losses)``
     (``losses[t]`` is step t's loss, also with ``batch_first=True``, where
-    ``xs``/``ys`` are (B, T, …)). Raises ``ModelLayoutError`` when the model
-    would misread the steps (module docstring).
+    ``xs``/``ys`` are (B, T, …)). ``mask`` / ``reset``: padded steps and rows
+    starting anew, as in ``gradient``; an update none of whose steps has a
+    real row makes no optimizer step. Raises ``ModelLayoutError`` when the
+    model would misread the steps (module docstring).
     """
     mode = mode or Full()
-    runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True)
+    runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True, mask=mask,
+                    reset=reset)
     params = dict(zip(runner.names, runner.params))
     update_losses = []
 
     def apply(update, grads, retained, steps):
+        update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
+        if not runner.counted[list(steps)].any():  # every step of the update was padding: nothing to learn
+            return
         for name, p in params.items():
             if retained:  # copy on write: the kept tape of older steps keeps the weights they used
                 p.data = p.data.copy()
@@ -446,7 +506,71 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
         optimizer.step()
         for p in params.values():
             p.grad = None
-        update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
 
     final = runner.run(apply)
     return TrainResult(final, runner.step_losses.copy(), update_losses)
+
+
+@dataclass
+class StatefulResult:
+    """What ``train_stateful`` returns: the state carried out of the last
+    batch (detached), each batch's per-step losses (0 at a step with no real
+    row) and the summed loss of every update. Unpacks as ``state, losses``."""
+    state: object
+    losses: list
+    update_losses: list
+
+    def __iter__(self):
+        return iter((self.state, self.losses))
+
+
+def _batch_layout(batch, batch_first):
+    """Whether ``batch``'s x / y / valid are (B, k, …): its own ``time_major`` flag
+    (``rg.data.stateful_batches`` sets it), else ``batch_first``, else read off
+    ``valid`` against the (B,) ``reset`` when that is unambiguous."""
+    own = getattr(batch, "time_major", None)
+    if own is not None:
+        if batch_first is not None and bool(batch_first) == bool(own):
+            raise ValueError(f"rg.bptt.train_stateful: batch_first={batch_first} but the batch says "
+                             f"time_major={own}; leave batch_first out (the batch knows its layout)")
+        return not own
+    if batch_first is not None:
+        return bool(batch_first)
+    valid, rows = xp.shape(_array(batch.valid)), len(_array(batch.reset))
+    if len(valid) == 2 and valid[0] != valid[1] and rows in valid:
+        return valid[0] == rows
+    raise ValueError(f"rg.bptt.train_stateful: cannot tell whether the batch is time-major (valid {valid}, "
+                     f"{rows} rows); pass batch_first=True for (B, k, …) batches or False for (k, B, …)")
+
+
+def _array(a):
+    return a.data if isinstance(a, Tensor) else xp.asarray(a)
+
+
+def train_stateful(model, batches, loss_fn, optimizer, mode: Mode = None, state=None,
+                   batch_first: bool | None = None) -> StatefulResult:
+    """Stateful truncated BPTT over consecutive batches (Keras' ``stateful=True``),
+    e.g. those of ``rg.data.stateful_batches``.
+
+    Each batch has ``x``, ``y`` ((k, B, …), or (B, k, …) when batch-first),
+    ``reset`` (B,) True where a row starts a new sequence, and ``valid``
+    (k, B) / (B, k) False on padding. For each batch this runs
+    ``train(model, x, y, loss_fn, optimizer, mode, state, mask=valid,
+    reset=reset)`` (``mode`` default ``full()``: one update per batch) with
+    the state carried from the previous batch, detached (its value crosses the
+    batch boundary, its gradient does not). A sequence that ends mid-batch
+    leaves the carried state of its row at its last real step (padded steps
+    keep it), and the next sequence in that row starts from the zero state
+    (``reset``). The layout is the batch's ``time_major`` flag when it has
+    one, else ``batch_first``. Returns ``StatefulResult(state, losses,
+    update_losses)``.
+    """
+    losses, update_losses = [], []
+    for batch in batches:
+        bf = _batch_layout(batch, batch_first)
+        res = train(model, batch.x, batch.y, loss_fn, optimizer, mode, state=state, batch_first=bf,
+                    mask=batch.valid, reset=batch.reset)
+        state = res.state  # detached by the run: the next batch continues from its value
+        losses.append(res.losses)
+        update_losses.extend(res.update_losses)
+    return StatefulResult(state, losses, update_losses)

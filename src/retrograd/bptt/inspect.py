@@ -176,14 +176,17 @@ class GradientTrace:
         return "\n".join(lines)
 
 
-def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False) -> GradientTrace:
+def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False, *, mask=None,
+          reset=None) -> GradientTrace:
     """Run ``mode`` over the sequence (parameters fixed) and record, per time
     step, ‖∂L/∂hₜ‖ (and ‖∂L/∂cₜ‖ for an LSTM), the per-gate delta norms and
     each step's share of every parameter gradient. ``xs``/``ys`` are (T, B, …),
-    or (B, T, …) with ``batch_first=True``."""
+    or (B, T, …) with ``batch_first=True``; ``mask`` / ``reset`` as in
+    ``rg.bptt.gradient`` (padded steps keep a row's state and add no loss)."""
     mode = mode or Full()
     names = [n for n, _ in model.named_parameters()]
-    runner = Runner(model, xs, ys, loss_fn, mode, state, segment=1, batch_first=batch_first, check_model=True)
+    runner = Runner(model, xs, ys, loss_fn, mode, state, segment=1, batch_first=batch_first, check_model=True,
+                    mask=mask, reset=reset)
     rec = runner.listener = _Recorder(runner.T, names)
     total = {}
 

@@ -2,15 +2,20 @@
 a model it would misread (the rules are listed in ``engine``'s docstring):
 a module holding a sequence layer must say how it consumes time; a per-step
 model keeps the batch in its output and state; a sequence model returns
-every step of its segment.
+every step of its segment. Also the (T, B) step ``mask`` and (B,) ``reset``
+rows of padded / stateful batches: their checks and the row-wise state ops
+(``carry_rows``, ``reset_state``) the engine applies.
 """
 
 from __future__ import annotations
 
+import inspect
+
 from ..autograd.backend import xp
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _wrap
+from ..ops import where
 from ..ops.shape import swapaxes
-from ..recurrent.state import state_parts
+from ..recurrent.state import rebuild_state, reset_rows, state_parts
 
 
 class ModelLayoutError(ValueError):
@@ -95,3 +100,105 @@ def check_segment(model, out, steps, model_batch_first):
             f"{axis}) and returned an output of shape {tuple(out.shape)}; it must return every step's output "
             f"along axis {axis}. Set `batch_first = True` on {name} if it reads (B, T, …), or remove "
             f"`sequence_model = True` if it takes one step at a time.")
+
+
+# ---------------------------------------------------------------- masks and resets (padding, stateful training)
+def _bool_rows(value, what: str):
+    """``value`` (array, list or Tensor) as a boolean ndarray; other dtypes are refused (0/1 integers
+    would read as row numbers to some and as truth values to others)."""
+    arr = value.data if isinstance(value, Tensor) else xp.asarray(value)
+    if arr.dtype != bool:
+        raise ValueError(f"rg.bptt: {what} must be boolean (True marks a real step / a row to reset), got "
+                         f"{arr.dtype}{list(arr.shape)}; compare to build one (e.g. steps < lengths)")
+    return arr
+
+
+def batch_size(xs) -> int | None:
+    """Rows of the batch (axis 0 of one time-major step), None for unbatched steps."""
+    x0 = xs[0]
+    shape = getattr(x0, "shape", None)
+    if shape is None:
+        shape = xp.shape(x0)
+    return shape[0] if len(shape) >= 1 else None
+
+
+def step_mask(mask, T: int, batch: int | None, batch_first: bool):
+    """The boolean mask as a (T, B) array (``batch_first``: given as (B, T)), or None when every step
+    of every row is real: a full mask changes nothing, and the engine then runs exactly as without one."""
+    if mask is None:
+        return None
+    m = _bool_rows(mask, "mask")
+    given = "(B, T)" if batch_first else "(T, B)"
+    if m.ndim != 2:
+        raise ValueError(f"rg.bptt: mask must be {given} (True marks a real step), got shape {m.shape}")
+    m = m.T if batch_first else m
+    if batch is None:
+        raise ValueError("rg.bptt: a mask needs batched steps x_t of shape (B, …); these steps have no batch axis")
+    if m.shape != (T, batch):
+        want = (batch, T) if batch_first else (T, batch)
+        raise ValueError(f"rg.bptt: mask of shape {tuple(m.T.shape if batch_first else m.shape)} does not match "
+                         f"the {T} steps of {batch} rows: expected {want}, {given}"
+                         + ("" if batch_first else "; pass batch_first=True for (B, T) data"))
+    return None if m.all() else m
+
+
+def reset_mask(reset, batch: int | None):
+    """The (B,) boolean rows to start from zeros, or None when none is."""
+    if reset is None:
+        return None
+    r = _bool_rows(reset, "reset")
+    if batch is None or r.shape != (batch,):
+        raise ValueError(f"rg.bptt: reset must be a boolean (B,) row mask with B = {batch} rows, got shape {r.shape}")
+    return r if r.any() else None
+
+
+def _rows_where(rows, part, what):
+    """``rows`` (B,) broadcast over a state part: rows lie on axis 0 of a (B, H) part, −2 of (L, B, H)."""
+    axis = -2 % part.ndim
+    if part.shape[axis] != rows.shape[0]:
+        raise ModelLayoutError(f"rg.bptt: {what} has {rows.shape[0]} rows but a state part of shape "
+                               f"{tuple(part.shape)} has {part.shape[axis]} on its batch axis {axis} (the engine "
+                               f"reads rows on axis 0 of (B, H) and axis −2 of (num_layers, B, H) states)")
+    shape = [1] * part.ndim
+    shape[axis] = -1
+    return xp.broadcast_to(rows.reshape(shape), part.shape)
+
+
+def carry_rows(new, old, rows):
+    """The state after a step where only ``rows`` are real: ``new`` on those rows, ``old`` (the state
+    before the step; zeros for the initial ``None``) on the others — Keras' masking: a padded step
+    leaves a row's state unchanged. A differentiable ``where``: gradients take the same path."""
+    if new is None:
+        return None
+    old_parts = state_parts(old) if old is not None else (None,) * len(state_parts(new))
+    out = []
+    for n, o in zip(state_parts(new), old_parts):
+        o = _wrap(xp.zeros(n.shape, n.dtype)) if o is None else o
+        out.append(where(_rows_where(rows, n, "the mask's step"), n, o))
+    return rebuild_state(new, tuple(out))
+
+
+def reset_state(state, rows):
+    """``state`` with the ``rows`` set to zeros (the start of a new sequence; no gradient flows there)."""
+    if state is None or rows is None:
+        return state
+    for p in state_parts(state):
+        _rows_where(rows, p, "reset")
+    return reset_rows(state, rows, batch_axis=-2)
+
+
+def check_takes_mask(model):
+    """A sequence model given a mask must accept ``mask=`` (the engine cannot carry rows inside a segment)."""
+    forward = getattr(model, "forward", model)
+    try:
+        params = inspect.signature(forward).parameters
+    except (TypeError, ValueError):
+        return
+    if "mask" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    name = type(model).__name__
+    raise ModelLayoutError(
+        f"rg.bptt: a mask was given, and the sequence model {name} is called on whole segments, so the engine "
+        f"cannot keep a padded row's state unchanged between its steps; the model must do it. Add a `mask=None` "
+        f"parameter to {name}.forward and pass it to the recurrent layer (`self.rnn(x, state, mask=mask)`); it "
+        f"gets the segment's mask, (k, B) (or (B, k) when {name} is batch_first), True on real steps.")
