@@ -71,46 +71,54 @@ def recurrent_parameters(module, kind, input_size, hidden_size, bias, suffix="",
             module.register_parameter(name + suffix, None)
 
 
-def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
-    return ops.linear(x, w_ih, b_ih) + ops.linear(h, w_hh, b_hh)
+ACTIVATION_FUNCTIONS = {"tanh": ops.tanh, "relu": ops.relu}
 
 
-def rnn_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh"):
-    """One Elman step: a = W_ih x + b_ih + W_hh h + b_hh, h′ = tanh(a) or relu(a).
+def _dropped(h, recurrent_mask):
+    """hₜ₋₁ as it enters the recurrent product: ⊙ the recurrent dropout mask, if any."""
+    return h if recurrent_mask is None else h * recurrent_mask
+
+
+def rnn_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", recurrent_mask=None):
+    """One Elman step: a = W_ih x + b_ih + W_hh (h ⊙ m) + b_hh, h′ = tanh(a) or relu(a)
+    (m: the recurrent dropout mask, none by default).
     Returns (h′, (a,)): the new state and the pre-activation."""
-    a = _affine(x, h, w_ih, w_hh, b_ih, b_hh)
-    return (ops.tanh(a) if nonlinearity == "tanh" else ops.relu(a)), (a,)
+    a = ops.linear(x, w_ih, b_ih) + ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    return ACTIVATION_FUNCTIONS[nonlinearity](a), (a,)
 
 
-def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One LSTM step: i, f, g, o = σ, σ, tanh, σ of the four row blocks of
-    W_ih x + b_ih + W_hh h + b_hh; c′ = f⊙c + i⊙g, h′ = o⊙tanh(c′).
-    Returns ((h′, c′), (a_i, a_f, a_g, a_o)): the new state and the gate
-    pre-activations."""
-    a = _affine(x, h, w_ih, w_hh, b_ih, b_hh)
+def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
+    """One LSTM step: i, f, g, o = σ, σ, φ, σ of the four row blocks of
+    W_ih x + b_ih + W_hh (h ⊙ m) + b_hh; c′ = f⊙c + i⊙g, h′ = o⊙φ(c′), with
+    φ = tanh (PyTorch) or relu (Keras' ``activation='relu'``) and m the
+    recurrent dropout mask (none by default). Returns ((h′, c′), (a_i, a_f,
+    a_g, a_o)): the new state and the gate pre-activations."""
+    a = ops.linear(x, w_ih, b_ih) + ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    phi = ACTIVATION_FUNCTIONS[activation]
     H = w_hh.shape[1]
     pre = (a[..., 0 * H:1 * H], a[..., 1 * H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:4 * H])
     i = ops.sigmoid(pre[0])  # input gate
     f = ops.sigmoid(pre[1])  # forget gate
-    g = ops.tanh(pre[2])     # candidate cell
+    g = phi(pre[2])          # candidate cell
     o = ops.sigmoid(pre[3])  # output gate
     c = f * c + i * g
-    return (o * ops.tanh(c), c), pre
+    return (o * phi(c), c), pre
 
 
-def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
-    """One GRU step: r = σ(a_r), z = σ(a_z), n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)),
-    h′ = (1 − z)⊙n + z⊙h. Returns (h′, (a_r, a_z, a_n)): the new state and the
+def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
+    """One GRU step: r = σ(a_r), z = σ(a_z), n = φ(W_in x + b_in + r⊙(W_hn (h ⊙ m) + b_hn)),
+    h′ = (1 − z)⊙n + z⊙h (φ = tanh, or relu; m the recurrent dropout mask,
+    none by default). Returns (h′, (a_r, a_z, a_n)): the new state and the
     gate pre-activations."""
     H = w_hh.shape[1]
     gx = ops.linear(x, w_ih, b_ih)
-    gh = ops.linear(h, w_hh, b_hh)
+    gh = ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
     r_pre = gx[..., 0:H] + gh[..., 0:H]
     z_pre = gx[..., H:2 * H] + gh[..., H:2 * H]
     r = ops.sigmoid(r_pre)                                   # reset gate
     z = ops.sigmoid(z_pre)                                   # update gate
     n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
-    n = ops.tanh(n_pre)                                      # candidate
+    n = ACTIVATION_FUNCTIONS[activation](n_pre)              # candidate
     return (1.0 - z) * n + z * h, (r_pre, z_pre, n_pre)
 
 

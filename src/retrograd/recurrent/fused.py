@@ -1,32 +1,50 @@
 """Whole-sequence recurrent ops with a hand-written per-gate BPTT.
 
-One op runs a layer over all T steps: the input projection of every step is
-one GEMM, each step adds one (B×H)·(H×kH) GEMM, and the activations are saved
-in preallocated buffers. Its vjp is backpropagation through time written out
-gate by gate (the seed page 002 question "how does BPTT work for an LSTM, per
-gate?"), then the weight gradients as one GEMM each over all steps:
+One op runs a layer over all steps of a batch of sequences: the input
+projection of every step is one GEMM, each step adds one (b×H)·(H×kH) GEMM,
+and the activations are saved in preallocated buffers. Its vjp is
+backpropagation through time written out gate by gate (the seed page 002
+question "how does BPTT work for an LSTM, per gate?"), then the weight
+gradients as one GEMM each over all steps:
 
-LSTM, per step t (backwards), with δh the gradient arriving at hₜ:
-    δo = δh ⊙ tanh cₜ ⊙ o(1 − o)
-    δc = δc₊ + δh ⊙ o ⊙ (1 − tanh² cₜ)
-    δi = δc ⊙ g ⊙ i(1 − i)       δg = δc ⊙ i ⊙ (1 − g²)
+LSTM, per step t (backwards), with δh the gradient arriving at hₜ and φ the
+cell activation (tanh, or relu for Keras' ``activation='relu'``):
+    δo = δh ⊙ φ(cₜ) ⊙ o(1 − o)
+    δc = δc₊ + δh ⊙ o ⊙ φ′(cₜ)
+    δi = δc ⊙ g ⊙ i(1 − i)       δg = δc ⊙ i ⊙ φ′(a_g)
     δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)    δc₊ ← δc ⊙ f
     δhₜ₋₁ = [δi δf δg δo] W_hh
     W̄_ih = Σₜ δaₜᵀ xₜ,  W̄_hh = Σₜ δaₜᵀ hₜ₋₁,  b̄ = Σₜ δaₜ,  x̄ₜ = δaₜ W_ih
 
-Each op returns (outputs h₁…h_T, final h, final c) and is tested equal, in
-value and gradient, to the composed cells and to PyTorch's layers.
+**The packed layout.** Every op works on a batch in PyTorch's packed layout
+(``Steps``): the rows of x are the real steps only, time-major, and step t
+holds the first ``b_t`` rows of the batch (b₀ ≥ b₁ ≥ …: the sequences sorted
+by decreasing length). A plain (T, B) batch is the case b_t = B, whose packed
+rows are simply x.reshape(T·B, I). A row that has ended keeps its state, so
+h_n is each sequence's state at its own last step, and padded steps cost no
+compute at all. Masks (any pattern of real and padded steps) and the reverse
+direction of a bidirectional layer are brought to this layout by the layers
+(``layers.py``) with one gather, so one kernel serves them all.
 
-What a vjp needs (the gate buffer, the states, tanh cₜ) is declared with
-``Op.save`` and released by the engine right after the vjp ran. With
-``create_graph=True`` the engine asks for ``vjp_differentiable`` instead: the
-forward is recorded again from the cells' equations (``cells.lstm_update`` …)
-and differentiated on the tape, so second derivatives (Hessian-vector
-products) flow through a fused layer.
+**Recurrent dropout** (Gal & Ghahramani 2016, Keras' ``recurrent_dropout``):
+``recurrent_mask`` is one (B, H) mask per sequence, already scaled by 1/(1 − p),
+applied to hₜ₋₁ where it enters the recurrent GEMM: a = … + W_hh (hₜ₋₁ ⊙ m),
+so δhₜ₋₁ = (δa W_hh) ⊙ m and W̄_hh = Σₜ δaₜᵀ (hₜ₋₁ ⊙ m).
+
+**Gates on request** (``gates=True``): the op also returns every step's gate
+activations (and, for the LSTM, its cell states); they are differentiable
+outputs like the others.
+
+Each op is tested equal, in value and gradient, to the composed cells and to
+PyTorch's layers. What a vjp needs is declared with ``Op.save`` and released
+by the engine right after the vjp ran. With ``create_graph=True`` the engine
+asks for ``vjp_differentiable`` instead: the forward is recorded again from the
+cells' equations (``cells.lstm_update`` …) and differentiated on the tape, so
+second derivatives (Hessian-vector products) flow through a fused layer.
 
 The backward loop emits ``STEP_EVENT`` to the observers of ``autograd.hooks``
-with each step's deltas: ``rg.bptt.trace`` listens with
-``hooks.observe(STEP_EVENT, fn)``.
+with each step's deltas (rows active at that step): ``rg.bptt.trace`` listens
+with ``hooks.observe(STEP_EVENT, fn)``.
 """
 
 from __future__ import annotations
@@ -37,7 +55,9 @@ from ..autograd.backend import xp
 from ..autograd.engine import grad
 from ..autograd.mode import enable_grad
 from ..autograd.op import MultiOp, OpError, UnaryOp
+from ..autograd.tensor import _wrap
 from . import cells
+from .packing import Steps
 
 
 def _sigmoid_(a):
@@ -47,19 +67,44 @@ def _sigmoid_(a):
 
 
 # hooks event: fn(op, t, δh, δc or None, δa), per step of a fused op's backward loop,
-# where δa holds the step's stacked gate pre-activation deltas (B, k·H).
+# where δa holds the step's stacked gate pre-activation deltas (b_t, k·H) of the rows active at step t.
 STEP_EVENT = "recurrent.step"
 
+ACTIVATIONS = ("tanh", "relu")
 
-def _check(name, x, h0, w_ih, w_hh, k):
-    if x.ndim != 3:
-        raise OpError(f"{name}: input must be (T, B, input_size), got shape {x.shape}")
+
+def _activate(name, a, out):
+    """φ(a) into ``out``: tanh, or relu (Keras' ``activation='relu'``)."""
+    return xp.tanh(a, out=out) if name == "tanh" else xp.maximum(a, 0, out=out)
+
+
+def _slope(name, y, pre, tie):
+    """φ′ at every step at once: 1 − y² for tanh (from the output y); for relu
+    the step of the pre-activation, with the tie value at 0 from ``rg.conventions``
+    (``pre`` is None when that tie is 0: then y > 0 says the same)."""
+    if name == "tanh":
+        s = xp.multiply(y, y)
+        return xp.subtract(1, s, out=s)
+    s = ((y if pre is None else pre) > 0).astype(y.dtype)
+    if pre is not None:
+        s += tie * (pre == 0)
+    return s
+
+
+def _relu_tie(activation):
+    return conventions.kink_slope((1.0, 0.0)) if activation == "relu" else 0.0
+
+
+def _check(name, steps, x, h0, w_ih, w_hh, k):
+    if x.ndim != 2 or x.shape[0] != steps.total:
+        raise OpError(f"{name}: input must be the packed rows ({steps.total}, input_size) of {len(steps)} steps, "
+                      f"got shape {x.shape}")
     rows, hidden = w_hh.shape
-    if rows != k * hidden or w_ih.shape != (rows, x.shape[2]):
+    if rows != k * hidden or w_ih.shape != (rows, x.shape[1]):
         raise OpError(f"{name}: weights of shapes {w_ih.shape}, {w_hh.shape} do not fit input {x.shape} "
-                      f"(expected ({k}*H, {x.shape[2]}) and ({k}*H, H))")
-    if h0.shape != (x.shape[1], hidden):
-        raise OpError(f"{name}: initial state of shape {h0.shape}, expected {(x.shape[1], hidden)}")
+                      f"(expected ({k}*H, {x.shape[1]}) and ({k}*H, H))")
+    if h0.shape != (steps.batch, hidden):
+        raise OpError(f"{name}: initial state of shape {h0.shape}, expected {(steps.batch, hidden)}")
 
 
 def _check_dtypes(name, w_ih, **arrays):
@@ -74,8 +119,8 @@ def _check_dtypes(name, w_ih, **arrays):
 
 
 def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
-    T, B, I = x.shape
-    G = (x.reshape(T * B, I) @ w_ih.T).reshape(T, B, w_ih.shape[0])
+    """W_ih xₜ + b_ih (+ b_hh) of every step at once: one GEMM over the packed rows."""
+    G = x @ w_ih.T
     if b_ih is not None:
         G += b_ih
     if extra_bias and b_hh is not None:
@@ -83,14 +128,58 @@ def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
     return G
 
 
-def _weight_grads(needs, dA, x, hs_prev, w_ih):
-    """x̄, W̄_ih and W̄_hh of the LSTM from its stacked pre-activation deltas dA (T, B, 4H)."""
-    T, B, I = x.shape
-    dA2 = dA.reshape(T * B, dA.shape[-1])
-    gx = (dA2 @ w_ih).reshape(T, B, I) if needs[0] else None
-    gw_ih = dA2.T @ x.reshape(T * B, I) if needs[3] else None
-    gw_hh = dA2.T @ hs_prev.reshape(T * B, hs_prev.shape[-1]) if needs[4] else None
-    return gx, gw_ih, gw_hh
+def _previous(steps, t, *buffers):
+    """Where step t's rows find their state before the step: a prefix of step
+    t − 1's rows (the batch is sorted by length), or of the initial state."""
+    b = steps.sizes[t]
+    if t == 0:
+        return tuple(init[:b] for init in buffers[1::2])
+    p = steps.offsets[t - 1]
+    return tuple(buf[p:p + b] for buf in buffers[0::2])
+
+
+def _final(steps, Y, h0):
+    """Each row's state after its own last step (rows with no step keep h₀)."""
+    if steps.dense and len(steps):
+        return Y[steps.total - steps.batch:]
+    out = xp.array(h0)
+    b0 = steps.first
+    if b0:
+        out[:b0] = Y[steps.final_positions()]
+    return out
+
+
+def _recurrent_weight_grad(steps, dA, Y, h0, mask):
+    """W̄_hh = Σₜ δaₜᵀ (hₜ₋₁ ⊙ m): step 0 against h₀, the others against the
+    outputs of the step before (gathered once when the batch is packed)."""
+    b0 = steps.first
+    h_first = h0[:b0] if mask is None else h0[:b0] * mask[:b0]
+    g = dA[:b0].T @ h_first
+    if steps.total > b0:
+        prev = Y[steps.previous_positions()]
+        if mask is not None:
+            prev = prev * mask[steps.rows()[b0:]]
+        g += dA[b0:].T @ prev
+    return g
+
+
+def _recorded_steps(steps, x, init, mask, step_fn):
+    """The recurrence recorded as composed ops over the packed rows: the rows
+    past b_t carry their state. ``step_fn(x_rows, state_rows, mask_rows) →
+    (new state parts, gate pre-activations)``. Returns (each state part of every
+    step, concatenated like the packed rows; the final state; per-step gates)."""
+    state, outs, gates = tuple(init), [[] for _ in init], []
+    for t in range(len(steps)):
+        a0, a1, b = steps.block(t)
+        m = None if mask is None else _wrap(mask[:b])
+        new, pre = step_fn(x[a0:a1], tuple(s[:b] for s in state), m)
+        for store, part in zip(outs, new):
+            store.append(part)
+        gates.append(pre)
+        state = tuple(n if b == steps.batch else ops.concatenate([n, s[b:]], axis=0) for n, s in zip(new, state))
+    if not len(steps):  # no row takes a step: no outputs
+        return tuple(s[:0] for s in init), state, gates
+    return tuple(ops.concatenate(o, axis=0) for o in outs), state, gates
 
 
 class _Boundary(UnaryOp):
@@ -116,9 +205,21 @@ class _Boundary(UnaryOp):
 
 
 class _SequenceOp(MultiOp):
-    """A fused layer: a hand-written first-order vjp, and for ``create_graph``
-    a vjp recorded from the cells' equations."""
-    __slots__ = ()
+    """A fused layer over the packed rows ``steps``: a hand-written first-order
+    vjp, and for ``create_graph`` a vjp recorded from the cells' equations."""
+    __slots__ = ("steps", "activation", "recurrent_mask", "gates", "tie")
+
+    def __init__(self, steps: Steps, activation: str = "tanh", recurrent_mask=None, gates: bool = False):
+        if activation not in ACTIVATIONS:
+            raise OpError(f"{self.name}: activation must be one of {ACTIVATIONS}, got {activation!r}")
+        self.steps, self.activation, self.recurrent_mask, self.gates = steps, activation, recurrent_mask, gates
+        self.tie = _relu_tie(activation)
+
+    def _check_mask(self, h0):
+        m = self.recurrent_mask
+        if m is not None and (m.shape != h0.shape or m.dtype != h0.dtype):
+            raise OpError(f"{self.name}: recurrent dropout mask {m.dtype}{list(m.shape)} does not match the "
+                          f"state {h0.dtype}{list(h0.shape)}")
 
     def recompute(self, *inputs) -> tuple:
         """The op's outputs recorded as composed ``rg`` ops (the cells' equations, step by step)."""
@@ -147,102 +248,121 @@ class _SequenceOp(MultiOp):
 
 
 class LSTMLayer(_SequenceOp):
-    """(x, h₀, c₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T, c_T) over a whole sequence."""
+    """(x, h₀, c₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n, c_n[, gates, cell states])
+    over the packed rows of a batch of sequences (``steps``)."""
     name = "lstm_layer"
     __slots__ = ()
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        _check(self.name, x, h0, w_ih, w_hh, 4)
+        steps, act = self.steps, self.activation
+        _check(self.name, steps, x, h0, w_ih, w_hh, 4)
         _check_dtypes(self.name, w_ih, input=x, h0=h0, c0=c0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
-        G = _input_projection(x, w_ih, b_ih, b_hh)
-        hs = xp.empty((T + 1, B, H), dtype=G.dtype)
-        cs = xp.empty((T + 1, B, H), dtype=G.dtype)
-        tc = xp.empty((T, B, H), dtype=G.dtype)
-        hs[0], cs[0] = h0, c0
+        self._check_mask(h0)
+        H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
+        G = _input_projection(x, w_ih, b_ih, b_hh)       # (N, 4H); becomes the gates i, f, g, o
+        Y, C, TC = (xp.empty((steps.total, H), dtype=G.dtype) for _ in range(3))
+        g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = w_hh.T
         tmp = xp.empty((B, 4 * H), dtype=G.dtype)
-        g_act, ig = xp.empty((B, H), dtype=G.dtype), xp.empty((B, H), dtype=G.dtype)
+        g_act, ig, hm = (xp.empty((B, H), dtype=G.dtype) for _ in range(3))
         with xp.errstate(over="ignore"):
-            self._steps(G, hs, cs, tc, w_hhT, tmp, g_act, ig)
-        self.save(G=G, hs=hs, cs=cs, tc=tc)
-        return hs[1:], hs[T], cs[T].copy()  # c_T copied: a view would keep all of cs alive
-
-    @staticmethod
-    def _steps(G, hs, cs, tc, w_hhT, tmp, g_act, ig):
-        """The forward recurrence, step by step, into preallocated buffers."""
-        H = hs.shape[2]
-        for t in range(G.shape[0]):
-            a = G[t]
-            xp.matmul(hs[t], w_hhT, out=tmp)
-            a += tmp
-            xp.tanh(a[:, 2 * H:3 * H], out=g_act)
-            _sigmoid_(a)                        # all four blocks at once (contiguous) …
-            a[:, 2 * H:3 * H] = g_act           # … then g gets its tanh back
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c = cs[t + 1]
-            xp.multiply(f, cs[t], out=c)        # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
-            xp.multiply(i, g, out=ig)
-            c += ig
-            xp.tanh(c, out=tc[t])
-            xp.multiply(o, tc[t], out=hs[t + 1])  # hₜ = o ⊙ tanh cₜ
+            for t in range(len(steps)):
+                a0, a1, b = steps.block(t)
+                hp, cp = _previous(steps, t, Y, h0, C, c0)
+                if M is not None:
+                    hp = xp.multiply(hp, M[:b], out=hm[:b])
+                a = G[a0:a1]
+                xp.matmul(hp, w_hhT, out=tmp[:b])
+                a += tmp[:b]
+                if g_pre is not None:
+                    g_pre[a0:a1] = a[:, 2 * H:3 * H]
+                _activate(act, a[:, 2 * H:3 * H], out=g_act[:b])
+                _sigmoid_(a)                             # all four blocks at once (contiguous) …
+                a[:, 2 * H:3 * H] = g_act[:b]            # … then g gets its φ back
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                c = C[a0:a1]
+                xp.multiply(f, cp, out=c)                # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
+                xp.multiply(i, g, out=ig[:b])
+                c += ig[:b]
+                _activate(act, c, out=TC[a0:a1])
+                xp.multiply(o, TC[a0:a1], out=Y[a0:a1])  # hₜ = o ⊙ φ(cₜ)
+        self.save(G=G, Y=Y, C=C, TC=TC, **({} if g_pre is None else {"g_pre": g_pre}))
+        c_n = _final(steps, C, c0)
+        c_n = c_n.copy() if c_n.base is C else c_n       # a view would keep all of C alive
+        return (Y, _final(steps, Y, h0), c_n) + ((G, C) if self.gates else ())
 
     def recompute(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        h, c, outs = h0, c0, []
-        for t in range(x.shape[0]):
-            (h, c), _ = cells.lstm_update(x[t], h, c, w_ih, w_hh, b_ih, b_hh)
-            outs.append(h)
-        return ops.stack(outs), h, c
+        act = self.activation
+
+        def step(xb, state, m):
+            return cells.lstm_update(xb, *state, w_ih, w_hh, b_ih, b_hh, activation=act, recurrent_mask=m)
+        (Y, C), (h, c), pre = _recorded_steps(self.steps, x, (h0, c0), self.recurrent_mask, step)
+        if not self.gates:
+            return Y, h, c
+        phi = cells.ACTIVATION_FUNCTIONS[act]
+        G = ops.concatenate([ops.concatenate([ops.sigmoid(i), ops.sigmoid(f), phi(g), ops.sigmoid(o)], axis=1)
+                             for i, f, g, o in pre], axis=0)
+        return Y, h, c, G, C
 
     def vjp(self, ns, grads, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        g_hs, g_h, g_c = grads
+        g_y, g_h, g_c = grads[:3]
+        g_gates, g_cells = grads[3:5] if self.gates else (None, None)
+        steps, act, M = self.steps, self.activation, self.recurrent_mask
         saved = self.saved
-        G, hs, cs, tc = saved["G"], saved["hs"], saved["cs"], saved["tc"]
-        T, B, H = tc.shape
+        G, Y, C, TC = saved["G"], saved["Y"], saved["C"], saved["TC"]
+        H = w_hh.shape[1]
         # The local derivatives of every step at once, in the delta buffer itself:
-        # σ′ = s(1 − s) for i, f, o and 1 − g² for g; then each step multiplies in place.
+        # σ′ = s(1 − s) for i, f, o and φ′(a_g) for g; then each step multiplies in place.
         dA = xp.subtract(1, G)
         dA *= G
-        gg = G[:, :, 2 * H:3 * H]
-        xp.multiply(gg, gg, out=dA[:, :, 2 * H:3 * H])
-        xp.subtract(1, dA[:, :, 2 * H:3 * H], out=dA[:, :, 2 * H:3 * H])
-        tanh_slope = xp.multiply(tc, tc)
-        xp.subtract(1, tanh_slope, out=tanh_slope)     # 1 − tanh² cₜ
+        dA[:, 2 * H:3 * H] = _slope(act, G[:, 2 * H:3 * H], saved.get("g_pre"), self.tie)
+        c_slope = _slope(act, TC, C if self.tie else None, self.tie)   # φ′(cₜ)
+        extra = dA * g_gates if g_gates is not None and g_gates.any() else None  # gates used downstream
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
         tmp = xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        for t in range(T - 1, -1, -1):
-            dh += g_hs[t]
-            a, da = G[t], dA[t]
+        for t in range(len(steps) - 1, -1, -1):
+            a0, a1, b = steps.block(t)
+            dhb, dcb, tb = dh[:b], dc[:b], tmp[:b]
+            dhb += g_y[a0:a1]
+            a, da = G[a0:a1], dA[a0:a1]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
-            d_o *= dh                                     # δo = δh ⊙ tanh cₜ ⊙ o(1 − o)
-            d_o *= tc[t]
-            xp.multiply(dh, o, out=tmp)                   # δc += δh ⊙ o ⊙ (1 − tanh² cₜ)
-            tmp *= tanh_slope[t]
-            dc += tmp
-            da.reshape(B, 4, H)[:, :3] *= dc[:, None, :]  # δi, δf, δg all carry δc …
-            d_i *= g                                      # δi = δc ⊙ g ⊙ i(1 − i)
-            d_f *= cs[t]                                  # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
-            d_g *= i                                      # δg = δc ⊙ i ⊙ (1 − g²)
+            d_o *= dhb                                   # δo = δh ⊙ φ(cₜ) ⊙ o(1 − o)
+            d_o *= TC[a0:a1]
+            xp.multiply(dhb, o, out=tb)                  # δc += δh ⊙ o ⊙ φ′(cₜ)
+            tb *= c_slope[a0:a1]
+            dcb += tb
+            if g_cells is not None:
+                dcb += g_cells[a0:a1]
+            (cp,) = _previous(steps, t, C, c0)
+            da.reshape(b, 4, H)[:, :3] *= dcb[:, None, :]  # δi, δf, δg all carry δc …
+            d_i *= g                                     # δi = δc ⊙ g ⊙ i(1 − i)
+            d_f *= cp                                    # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
+            d_g *= i                                     # δg = δc ⊙ i ⊙ φ′(a_g)
+            if extra is not None:
+                da += extra[a0:a1]
             if listen:
-                hooks.emit(STEP_EVENT, self, t, dh, dc, da)
-            dc *= f                                       # δcₜ₋₁ = δc ⊙ f
-            dh = da @ w_hh                                # δhₜ₋₁ = [δi δf δg δo] W_hh
+                hooks.emit(STEP_EVENT, self, t, dhb, dcb, da)
+            dcb *= f                                     # δcₜ₋₁ = δc ⊙ f
+            xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = [δi δf δg δo] W_hh (⊙ m)
+            if M is not None:
+                dhb *= M[:b]
         n = self.needs
-        gx, gw_ih, gw_hh = _weight_grads(n, dA, x, hs[:-1], w_ih)
-        gb = dA.sum(axis=(0, 1)) if (b_ih is not None and (n[5] or n[6])) else None
+        gx = dA @ w_ih if n[0] else None
+        gw_ih = dA.T @ x if n[3] else None
+        gw_hh = _recurrent_weight_grad(steps, dA, Y, h0, M) if n[4] else None
+        gb = dA.sum(axis=0) if (b_ih is not None and (n[5] or n[6])) else None
         return (gx, dh if n[1] else None, dc if n[2] else None, gw_ih, gw_hh,
                 gb if n[5] else None, gb if n[6] else None)
 
 
 class GRULayer(_SequenceOp):
-    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) over a whole sequence.
+    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n[, gates]) over packed rows.
 
     Backwards per step, δh arriving at hₜ = (1 − z)⊙n + z⊙hₜ₋₁:
-        δz = δh⊙(hₜ₋₁ − n)⊙z(1 − z)      δn = δh⊙(1 − z)⊙(1 − n²)
+        δz = δh⊙(hₜ₋₁ − n)⊙z(1 − z)      δn = δh⊙(1 − z)⊙φ′(a_n)
         δr = δn⊙(W_hn hₜ₋₁ + b_hn)⊙r(1 − r)
         δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
     """
@@ -250,157 +370,174 @@ class GRULayer(_SequenceOp):
     __slots__ = ()
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
-        _check(self.name, x, h0, w_ih, w_hh, 3)
+        steps, act = self.steps, self.activation
+        _check(self.name, steps, x, h0, w_ih, w_hh, 3)
         _check_dtypes(self.name, w_ih, input=x, h0=h0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
+        self._check_mask(h0)
+        H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         Z = _input_projection(x, w_ih, b_ih, None, extra_bias=False)  # becomes the gates r, z, n
-        GHn = xp.empty((T, B, H), dtype=Z.dtype)
-        hs = xp.empty((T + 1, B, H), dtype=Z.dtype)
-        hs[0] = h0
+        GHn = xp.empty((steps.total, H), dtype=Z.dtype)
+        Y = xp.empty((steps.total, H), dtype=Z.dtype)
+        n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
         w_hhT = w_hh.T
+        gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
         with xp.errstate(over="ignore"):
-            self._steps(x.shape[0], H, Z, GHn, hs, w_hhT, b_hh)
-        self.save(Z=Z, GHn=GHn, hs=hs)
-        return hs[1:], hs[T]
-
-    @staticmethod
-    def _steps(T, H, Z, GHn, hs, w_hhT, b_hh):
-        """The forward recurrence, step by step, into preallocated buffers."""
-        for t in range(T):
-            gh = hs[t] @ w_hhT
-            if b_hh is not None:
-                gh += b_hh
-            a = Z[t]
-            a[:, :2 * H] += gh[:, :2 * H]
-            _sigmoid_(a[:, :2 * H])
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            GHn[t] = gh[:, 2 * H:]
-            n += r * GHn[t]
-            xp.tanh(n, out=n)
-            h = hs[t + 1]
-            xp.subtract(hs[t], n, out=h)   # h′ = n + z⊙(h − n)
-            h *= z
-            h += n
+            for t in range(len(steps)):
+                a0, a1, b = steps.block(t)
+                (hp,) = _previous(steps, t, Y, h0)
+                hr = hp if M is None else xp.multiply(hp, M[:b], out=hm[:b])
+                ghb = gh[:b]
+                xp.matmul(hr, w_hhT, out=ghb)
+                if b_hh is not None:
+                    ghb += b_hh
+                a = Z[a0:a1]
+                a[:, :2 * H] += ghb[:, :2 * H]
+                _sigmoid_(a[:, :2 * H])
+                r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+                GHn[a0:a1] = ghb[:, 2 * H:]
+                xp.multiply(r, GHn[a0:a1], out=hm[:b])
+                n += hm[:b]
+                if n_pre is not None:
+                    n_pre[a0:a1] = n
+                _activate(act, n, out=n)
+                h = Y[a0:a1]
+                xp.subtract(hp, n, out=h)                # h′ = n + z⊙(h − n)
+                h *= z
+                h += n
+        self.save(Z=Z, GHn=GHn, Y=Y, **({} if n_pre is None else {"n_pre": n_pre}))
+        return (Y, _final(steps, Y, h0)) + ((Z,) if self.gates else ())
 
     def recompute(self, x, h0, w_ih, w_hh, b_ih, b_hh):
-        h, outs = h0, []
-        for t in range(x.shape[0]):
-            h, _ = cells.gru_update(x[t], h, w_ih, w_hh, b_ih, b_hh)
-            outs.append(h)
-        return ops.stack(outs), h
+        act = self.activation
+
+        def step(xb, state, m):
+            h, pre = cells.gru_update(xb, state[0], w_ih, w_hh, b_ih, b_hh, activation=act, recurrent_mask=m)
+            return (h,), pre
+        (Y,), (h,), pre = _recorded_steps(self.steps, x, (h0,), self.recurrent_mask, step)
+        if not self.gates:
+            return Y, h
+        phi = cells.ACTIVATION_FUNCTIONS[act]
+        return Y, h, ops.concatenate([ops.concatenate([ops.sigmoid(r), ops.sigmoid(z), phi(n)], axis=1)
+                                      for r, z, n in pre], axis=0)
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
-        g_hs, g_h = grads
+        g_y, g_h = grads[:2]
+        g_gates = grads[2] if self.gates else None
+        steps, act, M = self.steps, self.activation, self.recurrent_mask
         saved = self.saved
-        Z, GHn, hs = saved["Z"], saved["GHn"], saved["hs"]
-        T, B, H = GHn.shape
+        Z, GHn, Y = saved["Z"], saved["GHn"], saved["Y"]
+        H = w_hh.shape[1]
         # Local derivatives of every step at once, in the delta buffer itself:
-        # r(1 − r), z(1 − z) and 1 − n²; then each step multiplies in place.
+        # r(1 − r), z(1 − z) and φ′(a_n); then each step multiplies in place.
         dGX = xp.subtract(1, Z)
         dGX *= Z
-        nn_ = Z[:, :, 2 * H:]
-        xp.multiply(nn_, nn_, out=dGX[:, :, 2 * H:])
-        xp.subtract(1, dGX[:, :, 2 * H:], out=dGX[:, :, 2 * H:])
+        dGX[:, 2 * H:] = _slope(act, Z[:, 2 * H:], saved.get("n_pre"), self.tie)
+        extra = dGX * g_gates if g_gates is not None and g_gates.any() else None
         dGH = xp.empty_like(Z)
         dh = xp.array(g_h, dtype=Z.dtype)
-        tmp = xp.empty_like(dh)
+        tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        for t in range(T - 1, -1, -1):
-            dh += g_hs[t]
-            a = Z[t]
+        for t in range(len(steps) - 1, -1, -1):
+            a0, a1, b = steps.block(t)
+            dhb, tb = dh[:b], tmp[:b]
+            dhb += g_y[a0:a1]
+            a = Z[a0:a1]
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            dx_, dh_ = dGX[t], dGH[t]
+            (hp,) = _previous(steps, t, Y, h0)
+            dx_, dh_ = dGX[a0:a1], dGH[a0:a1]
             d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
-            xp.subtract(hs[t], n, out=tmp)                # δz = δh⊙(h − n)⊙z(1 − z)
-            tmp *= dh
-            d_z *= tmp
-            xp.multiply(dh, z, out=tmp)                   # δn = δh⊙(1 − z)⊙(1 − n²)
-            xp.subtract(dh, tmp, out=tmp)
-            d_n *= tmp
-            d_r *= d_n                                    # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
-            d_r *= GHn[t]
+            xp.subtract(hp, n, out=tb)                   # δz = δh⊙(h − n)⊙z(1 − z)
+            tb *= dhb
+            d_z *= tb
+            xp.multiply(dhb, z, out=tb)                  # δn = δh⊙(1 − z)⊙φ′(a_n)
+            xp.subtract(dhb, tb, out=tb)
+            d_n *= tb
+            if extra is not None:
+                dx_[:, H:] += extra[a0:a1, H:]
+            d_r *= d_n                                   # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
+            d_r *= GHn[a0:a1]
+            if extra is not None:
+                d_r += extra[a0:a1, :H]
             dh_[:, :2 * H] = dx_[:, :2 * H]
             xp.multiply(d_n, r, out=dh_[:, 2 * H:])
             if listen:
-                hooks.emit(STEP_EVENT, self, t, dh, None, dx_)
-            dh *= z                                       # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh
-            dh += dh_ @ w_hh
+                hooks.emit(STEP_EVENT, self, t, dhb, None, dx_)
+            dhb *= z                                     # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh (⊙ m)
+            bb = back[:b]
+            xp.matmul(dh_, w_hh, out=bb)
+            if M is not None:
+                bb *= M[:b]
+            dhb += bb
         n_ = self.needs
-        T_, B_, I = x.shape
-        gx = (dGX.reshape(T * B, dGX.shape[-1]) @ w_ih).reshape(T, B, I) if n_[0] else None
-        gw_ih = dGX.reshape(T * B, dGX.shape[-1]).T @ x.reshape(T * B, I) if n_[2] else None
-        gw_hh = dGH.reshape(T * B, dGH.shape[-1]).T @ hs[:-1].reshape(T * B, H) if n_[3] else None
-        gb_ih = dGX.sum(axis=(0, 1)) if n_[4] else None
-        gb_hh = dGH.sum(axis=(0, 1)) if n_[5] else None
+        gx = dGX @ w_ih if n_[0] else None
+        gw_ih = dGX.T @ x if n_[2] else None
+        gw_hh = _recurrent_weight_grad(steps, dGH, Y, h0, M) if n_[3] else None
+        gb_ih = dGX.sum(axis=0) if n_[4] else None
+        gb_hh = dGH.sum(axis=0) if n_[5] else None
         return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh
 
 
 class RNNLayer(_SequenceOp):
-    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (h₁…h_T, h_T) with hₜ = tanh or relu of
-    (W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh); δaₜ = δh ⊙ (1 − hₜ²) (tanh) or the
-    relu mask (its tie at 0 from ``rg.conventions``), δhₜ₋₁ = δaₜ W_hh."""
+    """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n) over packed rows, with
+    hₜ = φ(W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh), φ tanh or relu; δaₜ = δh ⊙ φ′
+    (1 − hₜ² for tanh; the relu step, its tie at 0 from ``rg.conventions``),
+    δhₜ₋₁ = δaₜ W_hh."""
     name = "rnn_layer"
-    __slots__ = ("nonlinearity", "tie")
-
-    def __init__(self, nonlinearity="tanh"):
-        self.nonlinearity = nonlinearity
-        self.tie = conventions.kink_slope((1.0, 0.0)) if nonlinearity == "relu" else 0.0
+    __slots__ = ()
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
-        _check(self.name, x, h0, w_ih, w_hh, 1)
+        steps, act = self.steps, self.activation
+        _check(self.name, steps, x, h0, w_ih, w_hh, 1)
         _check_dtypes(self.name, w_ih, input=x, h0=h0, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh)
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
+        self._check_mask(h0)
+        H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         A = _input_projection(x, w_ih, b_ih, b_hh)
-        hs = xp.empty((T + 1, B, H), dtype=A.dtype)
-        hs[0] = h0
+        Y = xp.empty((steps.total, H), dtype=A.dtype)
         w_hhT = w_hh.T
-        relu = self.nonlinearity == "relu"
-        for t in range(T):
-            A[t] += hs[t] @ w_hhT
-            if relu:
-                xp.maximum(A[t], 0, out=hs[t + 1])
-            else:
-                xp.tanh(A[t], out=hs[t + 1])
-        if relu:  # the relu slope needs the pre-activations; tanh's, 1 − h², only the states
-            self.save(A=A, hs=hs)
-        else:
-            self.save(hs=hs)
-        return hs[1:], hs[T]
+        tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
+        for t in range(len(steps)):
+            a0, a1, b = steps.block(t)
+            (hp,) = _previous(steps, t, Y, h0)
+            if M is not None:
+                hp = xp.multiply(hp, M[:b], out=hm[:b])
+            xp.matmul(hp, w_hhT, out=tmp[:b])
+            A[a0:a1] += tmp[:b]
+            _activate(act, A[a0:a1], out=Y[a0:a1])
+        # the relu slope needs the pre-activations; tanh's, 1 − h², only the outputs
+        self.save(Y=Y, **({"A": A} if act == "relu" else {}))
+        return Y, _final(steps, Y, h0)
 
     def recompute(self, x, h0, w_ih, w_hh, b_ih, b_hh):
-        h, outs = h0, []
-        for t in range(x.shape[0]):
-            h, _ = cells.rnn_update(x[t], h, w_ih, w_hh, b_ih, b_hh, self.nonlinearity)
-            outs.append(h)
-        return ops.stack(outs), h
+        act = self.activation
+
+        def step(xb, state, m):
+            h, pre = cells.rnn_update(xb, state[0], w_ih, w_hh, b_ih, b_hh, act, recurrent_mask=m)
+            return (h,), pre
+        (Y,), (h,), _ = _recorded_steps(self.steps, x, (h0,), self.recurrent_mask, step)
+        return Y, h
 
     def vjp(self, ns, grads, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
-        g_hs, g_h = grads
-        hs, A = self.saved["hs"], self.saved.get("A")
-        T, B, H = g_hs.shape
-        # The activation's slope at every step at once (1 − h² or the relu mask), then in place per step.
-        if self.nonlinearity == "relu":
-            dA = (A > 0).astype(hs.dtype)
-            if self.tie:
-                dA += self.tie * (A == 0)
-        else:
-            dA = xp.multiply(hs[1:], hs[1:])
-            xp.subtract(1, dA, out=dA)
-        dh = xp.array(g_h, dtype=hs.dtype)
+        g_y, g_h = grads
+        steps, M = self.steps, self.recurrent_mask
+        Y, A = self.saved["Y"], self.saved.get("A")
+        # the activation's slope at every step at once, then in place per step
+        dA = _slope(self.activation, Y, A, self.tie)
+        dh = xp.array(g_h, dtype=Y.dtype)
         listen = hooks.active(STEP_EVENT)
-        for t in range(T - 1, -1, -1):
-            dh += g_hs[t]
-            dA[t] *= dh                                   # δaₜ = δh ⊙ f′(aₜ)
+        for t in range(len(steps) - 1, -1, -1):
+            a0, a1, b = steps.block(t)
+            dhb = dh[:b]
+            dhb += g_y[a0:a1]
+            da = dA[a0:a1]
+            da *= dhb                                    # δaₜ = δh ⊙ φ′(aₜ)
             if listen:
-                hooks.emit(STEP_EVENT, self, t, dh, None, dA[t])
-            dh = dA[t] @ w_hh                             # δhₜ₋₁ = δaₜ W_hh
+                hooks.emit(STEP_EVENT, self, t, dhb, None, da)
+            xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = δaₜ W_hh (⊙ m)
+            if M is not None:
+                dhb *= M[:b]
         n = self.needs
-        T_, B_, I = x.shape
-        dA2 = dA.reshape(T * B, H)
-        gx = (dA2 @ w_ih).reshape(T, B, I) if n[0] else None
-        gw_ih = dA2.T @ x.reshape(T * B, I) if n[2] else None
-        gw_hh = dA2.T @ hs[:-1].reshape(T * B, H) if n[3] else None
-        gb = dA.sum(axis=(0, 1)) if (n[4] or n[5]) else None
+        gx = dA @ w_ih if n[0] else None
+        gw_ih = dA.T @ x if n[2] else None
+        gw_hh = _recurrent_weight_grad(steps, dA, Y, h0, M) if n[3] else None
+        gb = dA.sum(axis=0) if (n[4] or n[5]) else None
         return gx, (dh if n[1] else None), gw_ih, gw_hh, (gb if n[4] else None), (gb if n[5] else None)

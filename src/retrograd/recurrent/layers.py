@@ -1,26 +1,58 @@
 """Sequence layers ``RNN``, ``LSTM``, ``GRU`` with PyTorch's constructor,
-parameter names (``weight_ih_l0`` …) and call convention::
+parameter names (``weight_ih_l0``, ``weight_ih_l0_reverse`` …), state layout
+and call convention, plus Keras' masks and options::
 
-    lstm = rg.nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True)
-    out, (h_n, c_n) = lstm(x, (h0, c0))     # h0, c0: (num_layers, B, H)
+    lstm = rg.nn.LSTM(input_size, hidden_size, num_layers=2, batch_first=True, bidirectional=True)
+    out, (h_n, c_n) = lstm(x, (h0, c0))      # h0, c0: (num_layers * num_directions, B, H)
+    out, (h_n, c_n) = lstm(packed)           # a PackedSequence in, a PackedSequence out
+    out, (h_n, c_n) = lstm(x, mask=ids != 0) # Keras' masking: state carried, output 0 at padding
 
-Each layer is one fused op over the whole sequence (``fused.py``) with a
-hand-written per-gate BPTT. ``step(x_t, state)`` runs one time step of a batch
-(``x_t`` of shape (B, input_size), or (input_size,) unbatched) and returns
+Each layer and direction is one fused op (``fused.py``) over the packed rows
+of the batch (``packing.py``) with a hand-written per-gate BPTT:
+
+* **packed input**: the op runs on ``data`` as it is; h_n/c_n are each
+  sequence's state at its own last step, in the caller's order (PyTorch);
+* **mask** (True = a real step, shaped like the input's time and batch axes):
+  at a masked step the state is carried unchanged and the output is zero
+  (Keras with ``zero_output_for_mask=True``); pre-padding, post-padding and
+  gaps all work, and padded steps cost no compute;
+* **bidirectional**: the reverse direction reads each sequence's real steps
+  backwards from its own last one (padding never enters it); the outputs are
+  [forward, reverse] on the feature axis, the states ordered l0, l0_reverse, l1 …
+
+Options beyond PyTorch's (Keras names): ``activation`` ('tanh' or 'relu') for
+the LSTM's candidate and cell output and the GRU's candidate (the RNN has
+PyTorch's ``nonlinearity``); ``recurrent_dropout`` p: one mask per sequence on
+hₜ₋₁ where it enters the recurrent product (variational dropout, Gal &
+Ghahramani 2016); ``returns``: ``"output_and_state"`` (PyTorch's pair),
+``"output"`` (the outputs only: the layer chains in ``nn.Sequential`` like
+Keras' ``return_sequences=True``) or ``"last"`` (each sequence's last output,
+the directions concatenated: Keras' ``return_sequences=False``).
+``forward(..., return_gates=True)`` also returns every step's gate activations
+(and the LSTM's cell states), differentiable, without a slow cell loop.
+
+``step(x_t, state)`` runs one time step of a batch (``x_t`` of shape
+(B, input_size), or (input_size,) unbatched) and returns
 ``(output_t, new_state)``, the same as ``forward`` on a sequence of length 1.
 """
 
 from __future__ import annotations
 
-from ..autograd.backend import xp
+import warnings
 
 from .. import ops
-from ..nn import functional as F
-from ..nn.module import Module
+from .. import random as rg_random
+from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
+from ..nn import functional as F
+from ..nn.module import Module
+from ..nn.rnn_utils import PackedSequence
 from . import fused
-from .cells import recurrent_parameters, shapes_doc
+from .cells import GATE_NAMES, recurrent_parameters, shapes_doc
+from .packing import MaskPlan, Steps, as_step_mask
+
+RETURNS = ("output_and_state", "output", "last")
 
 
 class _RecurrentLayer(Module):
@@ -29,32 +61,62 @@ class _RecurrentLayer(Module):
     sequence_model = True  # rg.bptt may call it on a whole segment of steps at once
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, dtype=None):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None, activation: str = "tanh", recurrent_dropout: float = 0.0,
+                 returns: str = "output_and_state"):
         super().__init__()
+        name = type(self).__name__
         if num_layers < 1:
-            raise ValueError(f"{type(self).__name__}: num_layers must be ≥ 1, got {num_layers}")
+            raise ValueError(f"{name}: num_layers must be ≥ 1, got {num_layers}")
+        if not 0 <= dropout <= 1:
+            raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the probability "
+                             f"of an element being zeroed, got {dropout}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers=1",
+                          stacklevel=3)
+        if not 0 <= recurrent_dropout < 1:
+            raise ValueError(f"{name}: recurrent_dropout must be in [0, 1), got {recurrent_dropout}")
+        if activation not in fused.ACTIVATIONS:
+            raise ValueError(f"{name}: activation must be one of {fused.ACTIVATIONS}, got {activation!r}")
+        if returns not in RETURNS:
+            raise ValueError(f"{name}: returns must be one of {RETURNS}, got {returns!r}")
+        if device not in (None, "cpu"):
+            raise ValueError(f"{name}: device={device!r}: retrograd places arrays with rg.set_backend, not per "
+                             f"module; leave device out")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
+        self.bidirectional = bool(bidirectional)
+        self.activation, self.recurrent_dropout, self.returns = activation, recurrent_dropout, returns
         for layer in range(num_layers):
-            recurrent_parameters(self, self.kind, input_size if layer == 0 else hidden_size, hidden_size, bias,
-                                 suffix=f"_l{layer}", dtype=dtype)
+            for suffix in self._suffixes():
+                recurrent_parameters(self, self.kind, input_size if layer == 0 else hidden_size * self.num_directions,
+                                     hidden_size, bias, suffix=f"_l{layer}{suffix}", dtype=dtype)
 
-    def _weights(self, layer):
-        return tuple(getattr(self, f"{n}_l{layer}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    def _weights(self, layer, direction=0):
+        suffix = f"_l{layer}{self._suffixes()[direction]}"
+        return tuple(getattr(self, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _zeros(self, batch, dtype):
-        return _wrap(xp.zeros((self.num_layers, batch, self.hidden_size), dtype=dtype))
+        return _wrap(xp.zeros((self.num_layers * self.num_directions, batch, self.hidden_size), dtype=dtype))
 
     def _split_state(self, state, batch, dtype):
-        """Per-layer initial states from PyTorch's stacked (num_layers, B, H) form."""
+        """The initial state's parts in PyTorch's stacked (num_layers · num_directions, B, H) form."""
         parts = (state if self.has_cell_state else (state,)) if state is not None else None
         if parts is None:
             parts = tuple(self._zeros(batch, dtype) for _ in range(2 if self.has_cell_state else 1))
-        want = (self.num_layers, batch, self.hidden_size)
+        want = (self.num_layers * self.num_directions, batch, self.hidden_size)
         for p in parts:
             if tuple(p.shape) != want:
                 raise OpError(f"{type(self).__name__}: initial state has shape {tuple(p.shape)}, expected {want} "
-                              f"(num_layers, batch, hidden_size)")
+                              f"(num_layers * num_directions, batch, hidden_size)")
         return parts
 
     def _map_state(self, state, fn):
@@ -63,103 +125,244 @@ class _RecurrentLayer(Module):
             return None
         return tuple(fn(s) for s in state) if self.has_cell_state else fn(state)
 
-    def forward(self, x, state=None):
-        """Run the whole sequence: x of shape (T, B, I) ((B, T, I) with
-        ``batch_first``, (T, I) unbatched) and state of shape (num_layers, B, H)
-        ((h, c) for an LSTM); returns (outputs of the last layer, final state)."""
+    def _name(self):
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+
+    # ------------------------------------------------------------ the call
+    def forward(self, input, hx=None, *, mask=None, return_gates: bool = False):  # noqa: A002 - PyTorch's name
+        """Run the whole sequence. ``input``: (T, B, I) ((B, T, I) with
+        ``batch_first``, (T, I) unbatched) or a ``PackedSequence``; ``hx``:
+        (num_layers · num_directions, B, H) ((h, c) for an LSTM) or None for
+        zeros; ``mask``: boolean, True at real steps, shaped like the input's
+        time and batch axes ((T, B), (B, T) with ``batch_first``, (T,)
+        unbatched). Returns what ``returns`` says — by default (outputs of
+        the last layer, final state) — with a dict of gate activations
+        appended when ``return_gates`` (each (num_layers · num_directions,
+        *output rows*, H): LSTM i, f, g, o and c, GRU r, z, n)."""
+        if return_gates and self.kind == "RNN":
+            raise OpError(f"{self._name()}: an Elman RNN has no gates (its outputs are its states); "
+                          f"return_gates is for LSTM and GRU")
+        if isinstance(input, PackedSequence):
+            out, state, gates = self._forward_packed(input, hx, mask, return_gates)
+        else:
+            out, state, gates = self._forward_padded(input, hx, mask, return_gates)
+        if self.returns == "output_and_state":
+            result = (out, state)
+        elif self.returns == "output":
+            result = (out,)
+        else:
+            h_n = state[0] if self.has_cell_state else state
+            D = self.num_directions
+            last = [h_n[-D + d] for d in range(D)]
+            result = (last[0] if D == 1 else ops.concatenate(last, axis=-1),)
+        if return_gates:
+            result += (gates,)
+        return result[0] if len(result) == 1 else result
+
+    def _forward_packed(self, seq, hx, mask, return_gates):
+        if mask is not None:
+            raise OpError(f"{self._name()}: a PackedSequence already says which steps are real; pass mask= only "
+                          f"with a padded Tensor input")
+        data = seq.data if isinstance(seq.data, Tensor) else Tensor(seq.data)
+        if data.ndim != 2 or data.shape[1] != self.input_size:
+            raise OpError(f"{self._name()}: expected packed data of shape (N, {self.input_size}), got "
+                          f"{tuple(data.shape)}")
+        sizes = [int(b) for b in seq.batch_sizes.data.tolist()]
+        steps = Steps(sizes, sizes[0] if sizes else 0)
+        order = None if seq.sorted_indices is None else seq.sorted_indices.data
+        unorder = None if seq.unsorted_indices is None else seq.unsorted_indices.data
+        rows, state, gates = self._run(data, steps, hx, data.dtype, order, unorder, return_gates)
+        out = PackedSequence(rows, seq.batch_sizes, seq.sorted_indices, seq.unsorted_indices)
+        if gates is not None:
+            gates = {k: ops.stack(v) for k, v in gates.items()}
+        return out, state, gates
+
+    def _forward_padded(self, x, hx, mask, return_gates):
         if not isinstance(x, Tensor):
             x = Tensor(x)
         unbatched = x.ndim == 2
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            raise OpError(f"{self._name()}: expected input (T, B, {self.input_size})"
+                          f"{' with batch_first' if self.batch_first else ''}, got shape {tuple(x.shape)}")
         if unbatched:
             x = ops.unsqueeze(x, 1)
-            state = self._map_state(state, lambda s: ops.unsqueeze(s, 1))
+            hx = self._map_state(hx, lambda s: ops.unsqueeze(s, 1))
         elif self.batch_first:
             x = ops.swapaxes(x, 0, 1)
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): expected input "
-                          f"(T, B, {self.input_size}){' with batch_first' if self.batch_first else ''}, "
-                          f"got shape {tuple(x.shape)}")
-        if x.shape[0] == 0:  # PyTorch: "Expected sequence length to be larger than 0 in RNN"
-            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): expected a sequence "
-                          f"length larger than 0, got input of shape {tuple(x.shape)}")
-        h, state_out = self._run_time_major(x, state)
+        T, B = x.shape[0], x.shape[1]
+        if T == 0:  # PyTorch: "Expected sequence length to be larger than 0 in RNN"
+            raise OpError(f"{self._name()}: expected a sequence length larger than 0, got input of shape "
+                          f"{tuple(x.shape)}")
+        rows = ops.reshape(x, (T * B, self.input_size))
+        plan = None
+        if mask is None:
+            steps, order, unorder = Steps.full(T, B), None, None
+        else:
+            m = as_step_mask(mask if not unbatched else _column(mask), T, B, self.batch_first and not unbatched,
+                             self._name())
+            plan = MaskPlan(m)
+            steps, order, unorder = plan.steps, plan.order, plan.unordered
+            rows = ops.index_select(rows, 0, plan.source)
+        out_rows, state, gates = self._run(rows, steps, hx, x.dtype, order, unorder, return_gates)
+
+        def unpack(r, axis=0):  # packed rows (…, N, F) → (…, T, B, F) in the caller's layout
+            if plan is not None:
+                shape = list(r.shape)
+                shape[axis] = 1
+                r = ops.index_select(ops.concatenate([r, _wrap(xp.zeros(shape, dtype=r.dtype))], axis=axis),
+                                     axis, plan.scatter)
+            r = ops.reshape(r, tuple(r.shape[:axis]) + (T, B) + tuple(r.shape[axis + 1:]))
+            if unbatched:
+                return ops.squeeze(r, axis + 1)
+            return ops.swapaxes(r, axis, axis + 1) if self.batch_first else r
+
+        out = unpack(out_rows)
         if unbatched:
-            h = ops.squeeze(h, 1)
-            state_out = self._map_state(state_out, lambda s: ops.squeeze(s, 1))
-        elif self.batch_first:
-            h = ops.swapaxes(h, 0, 1)
-        return h, state_out
+            state = self._map_state(state, lambda s: ops.squeeze(s, 1))
+        if gates is not None:
+            gates = {k: unpack(ops.stack(v), axis=1) for k, v in gates.items()}
+        return out, state, gates
 
     def step(self, x_t, state=None):
         """One time step of a batch: x_t of shape (B, I) (or (I,) unbatched),
-        state as ``forward``'s ((num_layers, B, H), or (num_layers, H)
-        unbatched; (h, c) for an LSTM). Returns (output_t of shape (B, H) — or
-        (H,) —, new state): ``forward`` on a sequence of length 1, whatever
-        ``batch_first`` says (a single step has no time axis)."""
+        state as ``forward``'s ((num_layers · num_directions, B, H), or
+        without B unbatched; (h, c) for an LSTM). Returns (output_t of shape
+        (B, num_directions · H) — or without B —, new state): ``forward`` on a
+        sequence of length 1, whatever ``batch_first`` and ``returns`` say (a
+        single step has no time axis)."""
         if not isinstance(x_t, Tensor):
             x_t = Tensor(x_t)
         if x_t.ndim not in (1, 2) or x_t.shape[-1] != self.input_size:
-            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}).step: expected x_t "
-                          f"(B, {self.input_size}) or ({self.input_size},), got shape {tuple(x_t.shape)}")
+            raise OpError(f"{self._name()}.step: expected x_t (B, {self.input_size}) or ({self.input_size},), "
+                          f"got shape {tuple(x_t.shape)}")
         unbatched = x_t.ndim == 1
         if unbatched:
             x_t = ops.unsqueeze(x_t, 0)
             state = self._map_state(state, lambda s: ops.unsqueeze(s, 1))
-        h, state_out = self._run_time_major(ops.unsqueeze(x_t, 0), state)
-        h = ops.squeeze(h, 0)  # (1, B, H) → (B, H)
+        h, state_out, _ = self._run(x_t, Steps.full(1, x_t.shape[0]), state, x_t.dtype, None, None, False)
         if unbatched:
             h = ops.squeeze(h, 0)
             state_out = self._map_state(state_out, lambda s: ops.squeeze(s, 1))
         return h, state_out
 
-    def _run_time_major(self, x, state):
-        """The stacked layers on x of shape (T, B, I) from a (num_layers, B, H) state (or None)."""
-        parts = self._split_state(state, x.shape[1], x.dtype)
+    # ------------------------------------------------------------ the layers on packed rows
+    def _run(self, rows, steps, hx, dtype, order, unorder, return_gates):
+        """The stacked layers and directions over packed ``rows`` (N, I). ``order``:
+        the batch row each packed row comes from (None: the identity), used to
+        bring ``hx`` to the packed order; ``unorder`` its inverse, for the final
+        state. Returns (output rows (N, D·H), final state, gates or None)."""
+        parts = self._split_state(hx, steps.batch, dtype)
+        if order is not None:
+            parts = tuple(ops.index_select(p, 1, order) for p in parts)
+        D = self.num_directions
+        reverse = steps.reversed_positions() if D == 2 else None
         finals = [[] for _ in parts]
-        h = x
+        gates = {} if return_gates else None
+        x = rows
         for layer in range(self.num_layers):
-            init = tuple(p[layer] for p in parts)
-            outs = self._run_layer(layer, h, init)
-            h = outs[0]
-            for store, final in zip(finals, outs[1:]):
-                store.append(final)
+            outs = []
+            for d in range(D):
+                k = layer * D + d
+                xin = x if d == 0 else ops.index_select(x, 0, reverse)
+                res = self._run_layer(layer, d, xin, steps, tuple(p[k] for p in parts), return_gates)
+                back = (lambda r: r) if d == 0 else (lambda r: ops.index_select(r, 0, reverse))
+                outs.append(back(res[0]))
+                for store, final in zip(finals, res[1:1 + len(parts)]):
+                    store.append(final)
+                if return_gates:
+                    self._collect_gates(gates, [back(g) for g in res[1 + len(parts):]])
+            x = outs[0] if D == 1 else ops.concatenate(outs, axis=1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                h = F.dropout(h, self.dropout, True)
-        state_out = tuple(ops.stack(f) for f in finals)
-        return h, (state_out if self.has_cell_state else state_out[0])
+                x = F.dropout(x, self.dropout, True)
+        state = tuple(ops.stack(f) for f in finals)
+        if unorder is not None:
+            state = tuple(ops.index_select(s, 1, unorder) for s in state)
+        return x, (state if self.has_cell_state else state[0]), gates
+
+    def _collect_gates(self, gates, arrays):
+        """Split a layer's stacked gate activations (N, k·H) into named (N, H) parts."""
+        H = self.hidden_size
+        names = GATE_NAMES[self.kind]
+        for i, name in enumerate(names):
+            gates.setdefault(name, []).append(arrays[0][:, i * H:(i + 1) * H])
+        if len(arrays) > 1:  # the LSTM's cell states
+            gates.setdefault("c", []).append(arrays[1])
+
+    def _recurrent_mask(self, batch, dtype):
+        """One recurrent dropout mask per sequence (B, H), scaled by 1/(1 − p), in training only."""
+        p = self.recurrent_dropout
+        if not p or not self.training:
+            return None
+        keep = rg_random.generator().random((batch, self.hidden_size)) >= p
+        return xp.asarray(keep.astype(dtype) * (1.0 / (1.0 - p)))
 
     def extra_repr(self):
         extra = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
+        extra += ", bidirectional=True" if self.bidirectional else ""
+        extra += f", activation={self.activation!r}" if self.activation != "tanh" else ""
+        extra += f", recurrent_dropout={self.recurrent_dropout}" if self.recurrent_dropout else ""
+        extra += f", returns={self.returns!r}" if self.returns != "output_and_state" else ""
         return f"{self.input_size}, {self.hidden_size}{extra}, batch_first={self.batch_first}"
 
 
+def _column(mask):
+    """An unbatched sequence's (T,) mask as (T, 1)."""
+    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    return m.reshape(-1, 1) if m.ndim == 1 else m
+
+
 class RNN(_RecurrentLayer):
-    __doc__ = "Elman RNN, tanh or relu. Per layer: " + shapes_doc("RNN", "input_size or hidden_size")
+    __doc__ = "Elman RNN, tanh or relu. Per layer and direction: " + shapes_doc("RNN", "input_size or D*hidden_size")
     kind = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, dtype=None):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, recurrent_dropout=0.0,
+                 returns="output_and_state"):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, dtype)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
+                         dtype, nonlinearity, recurrent_dropout, returns)
         self.nonlinearity = nonlinearity
 
-    def _run_layer(self, layer, x, init):
-        return fused.RNNLayer(self.nonlinearity)(x, init[0], *self._weights(layer))
+    def _run_layer(self, layer, direction, x, steps, init, gates):
+        op = fused.RNNLayer(steps, self.nonlinearity, self._recurrent_mask(steps.batch, x.dtype))
+        return op(x, init[0], *self._weights(layer, direction))
+
+    def extra_repr(self):
+        return super().extra_repr().replace(f", activation={self.activation!r}", "") + (
+            f", nonlinearity={self.nonlinearity!r}" if self.nonlinearity != "tanh" else "")
 
 
 class LSTM(_RecurrentLayer):
-    __doc__ = "LSTM (gate order i, f, g, o). Per layer: " + shapes_doc("LSTM", "input_size or hidden_size")
+    __doc__ = ("LSTM (gate order i, f, g, o). Per layer and direction: "
+               + shapes_doc("LSTM", "input_size or D*hidden_size"))
     kind = "LSTM"
     has_cell_state = True
 
-    def _run_layer(self, layer, x, init):
-        return fused.LSTMLayer()(x, init[0], init[1], *self._weights(layer))
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, proj_size=0, device=None, dtype=None, *, activation="tanh",
+                 recurrent_dropout=0.0, returns="output_and_state"):
+        if proj_size:
+            raise ValueError(f"LSTM: proj_size={proj_size} is not supported (LSTM with projections); "
+                             f"project the outputs with a Linear layer instead")
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
+                         dtype, activation, recurrent_dropout, returns)
+
+    def _run_layer(self, layer, direction, x, steps, init, gates):
+        op = fused.LSTMLayer(steps, self.activation, self._recurrent_mask(steps.batch, x.dtype), gates)
+        return op(x, init[0], init[1], *self._weights(layer, direction))
 
 
 class GRU(_RecurrentLayer):
-    __doc__ = "GRU (gate order r, z, n). Per layer: " + shapes_doc("GRU", "input_size or hidden_size")
+    __doc__ = "GRU (gate order r, z, n). Per layer and direction: " + shapes_doc("GRU", "input_size or D*hidden_size")
     kind = "GRU"
 
-    def _run_layer(self, layer, x, init):
-        return fused.GRULayer()(x, init[0], *self._weights(layer))
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, device=None, dtype=None, *, activation="tanh", recurrent_dropout=0.0,
+                 returns="output_and_state"):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
+                         dtype, activation, recurrent_dropout, returns)
+
+    def _run_layer(self, layer, direction, x, steps, init, gates):
+        op = fused.GRULayer(steps, self.activation, self._recurrent_mask(steps.batch, x.dtype), gates)
+        return op(x, init[0], *self._weights(layer, direction))
