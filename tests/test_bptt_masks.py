@@ -386,3 +386,60 @@ def test_train_stateful_reads_duck_typed_batches_and_refuses_an_ambiguous_layout
     batch = next(rg.data.stateful_batches(sequences()[0], 2, 3, targets=sequences()[1]))
     with pytest.raises(ValueError, match=r"batch_first=True but the batch says time_major=True"):
         bptt.train_stateful(a, [batch], mse, rg.optim.SGD(a.parameters(), lr=0.1), batch_first=True)
+
+
+# ---------------------------------------------------------------- Stateful
+class BatchFirstWrapper(nn.Module):
+    """A sequence model that does not set batch_first itself; its LSTM is batch_first."""
+    sequence_model = True
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(I, H, batch_first=True)
+
+    def forward(self, x, state, mask=None):
+        return self.rnn(x, state) if mask is None else self.rnn(x, state, mask=mask)
+
+
+def test_stateful_reads_the_batch_axis_of_contained_batch_first_layers():
+    rg.manual_seed(0)
+    model = bptt.Stateful(BatchFirstWrapper().double())
+    assert model.input_batch_axis == 0
+    x = rg.tensor(np.random.default_rng(0).standard_normal((B, T, I)))
+    model(x)
+    model(x)  # 7 steps of 3 rows twice: no "the batch has 7 rows"
+    assert model.state[0].shape == (1, B, H)
+    assert bptt.Stateful(nn.LSTM(I, H)).input_batch_axis == 1
+    assert bptt.Stateful(nn.LSTM(I, H, batch_first=True)).input_batch_axis == 0
+    assert bptt.Stateful(CellModel()).input_batch_axis == 0
+
+
+def test_stateful_names_the_axis_it_read_and_the_fix():
+    rg.manual_seed(0)
+    model = bptt.Stateful(BatchFirstWrapper().double(), input_batch_axis=1)
+    x = rg.tensor(np.random.default_rng(0).standard_normal((B, T, I)))
+    model(rg.tensor(np.random.default_rng(0).standard_normal((B, B + 1, I))))  # carries B + 1 = 4 "rows"
+    with pytest.raises(rg.OpError, match=r"read on axis 1 of the input of shape \(3, 7, 3\), because "
+                                         r"input_batch_axis=1 was given"):
+        model(x)
+    time_major = bptt.Stateful(nn.LSTM(I, H).double())
+    time_major(rg.tensor(np.zeros((T, B, I))))
+    with pytest.raises(rg.OpError, match=r"the batch has 7 rows but the carried state has 3: .*LSTM is "
+                                         r"batch_first=False.*Axis 0 of the input has 3.*input_batch_axis=0"):
+        time_major(x)
+
+
+def test_stateful_passes_the_mask_on():
+    """Stateful(model)(x, mask) = model(x, state, mask=mask), the state carried between calls."""
+    rg.manual_seed(0)
+    inner = BatchFirstWrapper().double()
+    model = bptt.Stateful(inner)
+    x = np.random.default_rng(1).standard_normal((B, T, I))
+    mask = MASK.T.copy()  # (B, T), like the batch_first input
+    outs = [model(rg.tensor(x), mask=mask).data for _ in range(2)]
+    state = None
+    for want in outs:
+        out, state = inner(rg.tensor(x), state, mask=mask)
+        np.testing.assert_array_equal(out.data, want)
+        state = bptt.detach_state(state)
+    np.testing.assert_array_equal(model.state[0].data, state[0].data)
