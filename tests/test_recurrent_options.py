@@ -249,3 +249,30 @@ def test_mask_plan_gathers_real_steps_to_the_front():
     # packed rows: step 0 of (row 0, row 1), step 1 of (row 0, row 1), in the stable order of counts
     assert plan.source.tolist() == [flat[1 * 2 + 0], flat[0 * 2 + 1], flat[3 * 2 + 0], flat[1 * 2 + 1]]
     assert [plan.scatter[i] for i in range(8)] == [4, 1, 0, 3, 4, 4, 2, 4]
+
+
+def test_mask_helpers_feed_the_layers():
+    """``Embedding.padding_mask`` (Keras' mask_zero) and ``mask_from_lengths`` give the
+    mask whose masked run equals packing the same lengths."""
+    from retrograd.nn.utils import rnn
+    rng = np.random.default_rng(12)
+    ids = np.array([[3, 1, 4, 0, 0], [2, 2, 0, 0, 0], [1, 5, 9, 2, 6]])        # (B, T), 0 = padding
+    emb = nn.Embedding(10, I, padding_idx=0).double()
+    mask = emb.padding_mask(ids)
+    lengths = [3, 2, 5]
+    assert np.array_equal(mask, rnn.mask_from_lengths(lengths, batch_first=True))
+    assert np.array_equal(rnn.mask_from_lengths(lengths, total_length=6).T[:, :5], mask)
+    lstm = nn.LSTM(I, H, batch_first=True).double()
+    x = emb(ids)
+    out, (h_n, _) = lstm(x, mask=mask)
+    packed_out, (h_p, _) = lstm(rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+    padded, _ = rnn.pad_packed_sequence(packed_out, batch_first=True)
+    np.testing.assert_allclose(out.data, padded.data, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h_n.data, h_p.data, rtol=1e-12)
+    with pytest.raises(rg.OpError, match="padding_idx"):
+        nn.Embedding(4, 2).padding_mask(ids)
+    with pytest.raises(rg.OpError, match="mask"):
+        lstm(x, mask=mask.astype(int))
+    with pytest.raises(rg.OpError, match=r"\(3, 5\)"):
+        lstm(x, mask=mask.T)
+    del rng

@@ -109,6 +109,17 @@ class Embedding(Module):
                                   f"Embedding({self.num_embeddings}, {self.embedding_dim})")
         return F.embedding(indices, self.weight, self.padding_idx)
 
+    def padding_mask(self, indices):
+        """True where ``indices`` holds a real token, False at ``padding_idx``:
+        the ``mask=`` the recurrent layers take. Keras' ``Embedding(mask_zero=True)``
+        is ``Embedding(n, d, padding_idx=0)`` with
+        ``lstm(emb(ids), mask=emb.padding_mask(ids))``."""
+        if self.padding_idx is None:
+            raise OpError(f"Embedding({self.num_embeddings}, {self.embedding_dim}).padding_mask: the table has no "
+                          f"padding_idx; construct it with padding_idx=… (e.g. 0, Keras' mask_zero=True)")
+        idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+        return idx != self.padding_idx
+
     def extra_repr(self):
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

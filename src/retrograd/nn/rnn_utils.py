@@ -254,5 +254,19 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
     return unpad_sequence(padded, lengths, batch_first=True)
 
 
-__all__ = ["PackedSequence", "SequenceLengthError", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
+def mask_from_lengths(lengths, total_length: int | None = None, batch_first: bool = False):
+    """The boolean mask of a post-padded batch: True at step t of row i where
+    t < lengths[i]; shaped (T, B) ((B, T) with ``batch_first``), T =
+    ``total_length`` or the longest length. The ``mask=`` of the recurrent
+    layers and of ``rg.bptt``."""
+    lens = _lengths_array(lengths, "mask_from_lengths")
+    steps = int(lens.max()) if total_length is None and lens.size else int(total_length or 0)
+    if lens.size and (int(lens.min()) < 0 or int(lens.max()) > steps):
+        raise SequenceLengthError(f"mask_from_lengths: lengths {lens.tolist()} must lie in [0, {steps}] "
+                                  f"(total_length={total_length})")
+    mask = xp.arange(steps)[:, None] < lens[None, :]
+    return mask.T if batch_first else mask
+
+
+__all__ = ["PackedSequence", "mask_from_lengths", "SequenceLengthError", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
            "pack_sequence", "unpad_sequence", "unpack_sequence"]
