@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from .. import random as rg_random
+from ..autograd.backend import xp
 from ..autograd.mode import no_grad
 
 
@@ -77,6 +78,26 @@ def xavier_normal_(tensor, gain: float = 1.0):
     """N(0, σ²) with σ = gain·√(2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def orthogonal_(tensor, gain: float = 1.0):
+    """A (semi-)orthogonal matrix (Saxe et al. 2014), PyTorch's ``orthogonal_``:
+    the tensor seen as (rows, rest), Q of the QR decomposition of a standard
+    normal draw, its columns' signs fixed by R's diagonal (so Q is uniformly
+    distributed), times ``gain``. Keras' default for recurrent kernels."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape "
+                         f"{tuple(tensor.shape)}")
+    rows = tensor.shape[0]
+    cols = tensor.size // rows
+    flat = xp.asarray(rg_random.generator().standard_normal((rows, cols)))
+    if rows < cols:
+        flat = flat.T
+    q, r = xp.linalg.qr(flat)
+    q *= xp.sign(xp.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
 
 
 def kaiming_uniform_(tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"):
