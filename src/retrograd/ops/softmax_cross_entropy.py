@@ -3,6 +3,14 @@ sample, whose gradient is the textbook delta softmax(z) − onehot(y) computed i
 one step. PyTorch's options (``weight``, ``ignore_index``, ``label_smoothing``,
 probability targets, unbatched input) change the target distribution T, and the
 gradient is then softmax(z)·ΣT − T.
+
+Classes are on axis 1 of an (N, C, d1, …) input, as in PyTorch. Sequence
+logits are usually (N, T, C), classes last: PyTorch reads their axis 1 (the
+steps) as the classes, and raises when T ≠ C but silently computes another
+loss when T = C. So an input of three or more axes whose integer target has
+the shape of ``input.shape[:-1]`` (the classes look last) is refused with the
+fixes, unless ``class_axis=`` says where the classes are (``class_axis=1``:
+PyTorch's layout; ``class_axis=-1``: classes last).
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from .losses import _array, _check_reduction, _constant_weight, _floating, _target
+from .shape import movedim
 from .softmaxes import log_softmax
 
 
@@ -292,7 +301,7 @@ def _log_softmax_array(z):
 
 
 def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -100, *,  # noqa: A002
-                  weight=None, label_smoothing: float = 0.0):
+                  weight=None, label_smoothing: float = 0.0, class_axis: int | None = None):
     """Softmax cross-entropy from logits, PyTorch's ``F.cross_entropy``: one op
     whose gradient is softmax(z) − onehot(y) (÷ n).
 
@@ -304,8 +313,67 @@ def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -1
     ε ∈ [0, 1] mixes the target with the uniform distribution:
     T = (1 − ε)·onehot(y) + ε/C. Warns once if the input already looks like
     probabilities (use ``nll_loss(log(p), y)`` for those).
+
+    ``class_axis`` (keyword-only, retrograd's; PyTorch has none) names the
+    input's class axis: ``class_axis=-1`` takes sequence logits (N, T, C) with
+    targets (N, T) (class probabilities: (N, T, C)) and is the same as
+    ``cross_entropy(input.movedim(-1, 1), target)``; ``reduction="none"``
+    gives the target's shape. Without it the classes are on axis 1, but an
+    input of three or more axes with an integer target shaped like
+    ``input.shape[:-1]`` is refused (the classes look last, where PyTorch
+    would read axis 1: an error when T ≠ C, a wrong loss when T = C); pass
+    ``class_axis=1`` to keep PyTorch's reading.
     """
+    if class_axis is not None:
+        input, target = _classes_on_axis_1(input, target, class_axis)  # noqa: A001
+    else:
+        _refuse_classes_last(input, target)
     z = _array(input)
     _warn_if_probabilities(z)
     weight = _constant_weight(CrossEntropy.name, "weight", weight, z.dtype)
     return CrossEntropy(reduction, ignore_index, weight, label_smoothing)(input, _target(target))
+
+
+def _classes_on_axis_1(input, target, class_axis):  # noqa: A002
+    """``input`` (and a probability target of its shape) with ``class_axis`` moved to axis 1 (0 unbatched)."""
+    ndim = len(input.shape)
+    if isinstance(class_axis, bool) or not isinstance(class_axis, numbers.Integral):
+        raise OpError(f"cross_entropy: class_axis must be an int, got {class_axis!r}")
+    if not -max(ndim, 1) <= class_axis < max(ndim, 1):
+        raise OpError(f"cross_entropy: class_axis={class_axis} is out of range for an input of shape "
+                      f"{tuple(input.shape)}")
+    axis, home = int(class_axis) % max(ndim, 1), 0 if ndim <= 1 else 1
+    if axis == home:
+        return input, target
+    probabilities = _array(target).dtype.kind == "f" and tuple(xp.shape(_array(target))) == tuple(input.shape)
+    input = _moved(input, axis, home)  # noqa: A001
+    return input, (_moved(target, axis, home) if probabilities else target)
+
+
+def _moved(x, source, destination):
+    from ..autograd.tensor import Tensor
+
+    return movedim(x, source, destination) if isinstance(x, Tensor) else xp.moveaxis(xp.asarray(x), source,
+                                                                                      destination)
+
+
+def _refuse_classes_last(input, target):  # noqa: A002
+    """Refuse (N, T, C)-looking logits read with classes on axis 1 (module docstring)."""
+    shape, y = tuple(input.shape), _array(target)
+    if len(shape) < 3 or y.dtype.kind == "f" or tuple(y.shape) != shape[:-1]:
+        return
+    if shape[1] == shape[-1] == 1:  # one class either way: both readings give the same loss
+        return
+    c = shape[-1]
+    move = ("cross_entropy(logits.transpose(1, 2), target) (or swapaxes(logits, 1, 2))" if len(shape) == 3 else
+            "cross_entropy(movedim(logits, -1, 1), target)")
+    effect = (f"here axis 1 has {shape[1]} entries, as many as the {c} classes on the last axis, so it would "
+              f"silently compute a different loss" if shape[1] == c else
+              f"here the target would need shape {shape[:1] + shape[2:]}")
+    raise OpError(
+        f"cross_entropy: input of shape {shape} with integer target of shape {tuple(y.shape)}: the classes look "
+        f"to be on the last axis (sequence logits (N, T, C) with targets (N, T)), but cross_entropy reads them on "
+        f"axis 1 (PyTorch's (N, C, d1, …) layout; {effect}). Flatten the steps: "
+        f"cross_entropy(logits.reshape(-1, {c}), target.reshape(-1)); or move the classes to axis 1: "
+        f"{move}; or name the class axis: cross_entropy(logits, target, class_axis=-1) "
+        f"(class_axis=1 if the input really is (N, C, d1, …))")
