@@ -20,6 +20,7 @@ import warnings
 
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
+from ..autograd.tensor import Tensor
 from .losses import _array, _check_reduction, _constant_weight, _floating, _target
 from .shape import movedim
 from .softmaxes import log_softmax
@@ -336,30 +337,29 @@ def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -1
 
 def _classes_on_axis_1(input, target, class_axis):  # noqa: A002
     """``input`` (and a probability target of its shape) with ``class_axis`` moved to axis 1 (0 unbatched)."""
-    ndim = len(input.shape)
+    shape = tuple(_array(input).shape)
+    ndim = len(shape)
     if isinstance(class_axis, bool) or not isinstance(class_axis, numbers.Integral):
         raise OpError(f"cross_entropy: class_axis must be an int, got {class_axis!r}")
     if not -max(ndim, 1) <= class_axis < max(ndim, 1):
         raise OpError(f"cross_entropy: class_axis={class_axis} is out of range for an input of shape "
-                      f"{tuple(input.shape)}")
+                      f"{shape}")
     axis, home = int(class_axis) % max(ndim, 1), 0 if ndim <= 1 else 1
     if axis == home:
         return input, target
-    probabilities = _array(target).dtype.kind == "f" and tuple(xp.shape(_array(target))) == tuple(input.shape)
+    probabilities = _array(target).dtype.kind == "f" and tuple(xp.shape(_array(target))) == shape
     input = _moved(input, axis, home)  # noqa: A001
     return input, (_moved(target, axis, home) if probabilities else target)
 
 
 def _moved(x, source, destination):
-    from ..autograd.tensor import Tensor
-
     return movedim(x, source, destination) if isinstance(x, Tensor) else xp.moveaxis(xp.asarray(x), source,
                                                                                       destination)
 
 
 def _refuse_classes_last(input, target):  # noqa: A002
     """Refuse (N, T, C)-looking logits read with classes on axis 1 (module docstring)."""
-    shape, y = tuple(input.shape), _array(target)
+    shape, y = tuple(_array(input).shape), _array(target)
     if len(shape) < 3 or y.dtype.kind == "f" or tuple(y.shape) != shape[:-1]:
         return
     if shape[1] == shape[-1] == 1:  # one class either way: both readings give the same loss
