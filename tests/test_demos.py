@@ -86,6 +86,14 @@ def test_charlm_demo_loss_drops_below_the_unigram_entropy(tmp_path):
     assert r["sample"].startswith("import ")
 
 
+def test_keras_charlm_demo_learns_on_padded_lines_with_stateful_carry(tmp_path):
+    """Seed 002's Keras model (masked relu LSTM, stateful, chunked TBPTT) learns
+    below the unigram entropy on variable-length lines."""
+    r = demos.run("keras-charlm", out_dir=str(tmp_path), updates=300, verbose=False, progress=False, plot=False)
+    assert r["final_loss"] < r["unigram_entropy"] < r["first_loss"]
+    assert r["sample"].startswith("import ")
+
+
 def test_bptt_modes_demo(tmp_path):
     r = demos.run("bptt-modes", out_dir=str(tmp_path), verbose=False)
     s = r["summary"]
