@@ -430,6 +430,13 @@ class OpSpec:
         return arrays
 
 
+def _cross_entropy_torch_axis(z, target, *args, **kwargs):
+    """``rg.cross_entropy`` with PyTorch's class axis said explicitly: a (N, C, C)
+    draw with (N, C) targets is the sequence-logits ambiguity, refused unless
+    ``class_axis`` is given (tests/test_cross_entropy_sequences.py)."""
+    return rg.cross_entropy(z, target, *args, class_axis=1 if len(z.shape) > 1 else 0, **kwargs)
+
+
 S = OpSpec
 SPECS = [
     # arithmetic (broadcasting)
@@ -549,7 +556,7 @@ SPECS = [
     S("binary_cross_entropy_with_logits", rg.binary_cross_entropy_with_logits, _bce_logits, 2, SAME2,
       (None, probability), reduction,
       torch=lambda z, y, reduction: _F().binary_cross_entropy_with_logits(z, y, reduction=reduction)),
-    S("cross_entropy_indices", rg.cross_entropy, _cross_entropy, shapes=LOGITS, params=class_indices,
+    S("cross_entropy_indices", _cross_entropy_torch_axis, _cross_entropy, shapes=LOGITS, params=class_indices,
       torch=lambda z, target, reduction: _F().cross_entropy(z, _torch_target(target), reduction=reduction)),
     S("cross_entropy_probabilities", rg.cross_entropy, _cross_entropy, shapes=LOGITS, params=class_probabilities,
       torch=lambda z, target, reduction: _F().cross_entropy(z, _torch_target(target), reduction=reduction)),
@@ -870,7 +877,7 @@ def _nll_options(z, target, reduction, ignore_index, weight):
 
 
 SPECS_LOSS_OPTIONS = [
-    S("cross_entropy_options", rg.cross_entropy, _cross_entropy_full, shapes=LOGITS_OR_UNBATCHED,
+    S("cross_entropy_options", _cross_entropy_torch_axis, _cross_entropy_full, shapes=LOGITS_OR_UNBATCHED,
       params=_class_index_options(smoothing=True), torch=_torch_cross_entropy),
     S("cross_entropy_probability_targets_differentiable", rg.cross_entropy, _cross_entropy_full, 2,
       LOGITS_OR_UNBATCHED.map(lambda s: (s[0], s[0])), (None, _row_distribution), probability_target_options,

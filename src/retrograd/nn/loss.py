@@ -75,17 +75,19 @@ class BCEWithLogitsLoss(_Loss):
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy from logits (gradient softmax(z) − onehot(y)), with
-    PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing``."""
+    PyTorch's ``weight``, ``ignore_index`` and ``label_smoothing``; ``class_axis``
+    (keyword, retrograd's) names the class axis, e.g. -1 for (B, T, V) sequence
+    logits (see ``rg.cross_entropy``)."""
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean", label_smoothing: float = 0.0):
+                 reduction: str = "mean", label_smoothing: float = 0.0, *, class_axis: int | None = None):
         super().__init__(size_average, reduce, reduction)
         self._weight("weight", weight)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        self.ignore_index, self.label_smoothing, self.class_axis = ignore_index, label_smoothing, class_axis
 
     def forward(self, input, target):  # noqa: A002
         return ops.cross_entropy(input, target, self.reduction, self.ignore_index, weight=self.weight,
-                                 label_smoothing=self.label_smoothing)
+                                 label_smoothing=self.label_smoothing, class_axis=self.class_axis)
 
 
 class NLLLoss(_Loss):

@@ -47,8 +47,8 @@ class Steps:
 
     @classmethod
     def full(cls, steps: int, batch: int) -> "Steps":
-        """Every row runs every step: a plain (T, B) batch."""
-        return cls([batch] * steps, batch)
+        """Every row runs every step: a plain (T, B) batch (an empty batch has no rows to step)."""
+        return cls([batch] * steps if batch else [], batch)
 
     @property
     def first(self) -> int:
