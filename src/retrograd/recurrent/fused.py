@@ -73,9 +73,26 @@ STEP_EVENT = "recurrent.step"
 ACTIVATIONS = ("tanh", "relu")
 
 
-def _activate(name, a, out):
-    """φ(a) into ``out``: tanh, or relu (Keras' ``activation='relu'``)."""
-    return xp.tanh(a, out=out) if name == "tanh" else xp.maximum(a, 0, out=out)
+def _relu(a, out):
+    return xp.maximum(a, 0, out=out)
+
+
+def _activation(name):
+    """φ(a, out=…): tanh, or relu (Keras' ``activation='relu'``)."""
+    return xp.tanh if name == "tanh" else _relu
+
+
+class _Prefixes(dict):
+    """The first b rows of each scratch buffer, sliced once per b (slicing in
+    every step is a measurable share of a small layer's time)."""
+
+    def __init__(self, *buffers):
+        super().__init__()
+        self.buffers = buffers
+
+    def __missing__(self, b):
+        views = self[b] = tuple(buf[:b] for buf in self.buffers)
+        return views
 
 
 def _slope(name, y, pre, tie):
@@ -126,16 +143,6 @@ def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
     if extra_bias and b_hh is not None:
         G += b_hh
     return G
-
-
-def _previous(steps, t, *buffers):
-    """Where step t's rows find their state before the step: a prefix of step
-    t − 1's rows (the batch is sorted by length), or of the initial state."""
-    b = steps.sizes[t]
-    if t == 0:
-        return tuple(init[:b] for init in buffers[1::2])
-    p = steps.offsets[t - 1]
-    return tuple(buf[p:p + b] for buf in buffers[0::2])
 
 
 def _final(steps, Y, h0):
@@ -263,29 +270,32 @@ class LSTMLayer(_SequenceOp):
         Y, C, TC = (xp.empty((steps.total, H), dtype=G.dtype) for _ in range(3))
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = w_hh.T
-        tmp = xp.empty((B, 4 * H), dtype=G.dtype)
-        g_act, ig, hm = (xp.empty((B, H), dtype=G.dtype) for _ in range(3))
+        phi, sigmoid = _activation(act), backend.sigmoid
+        scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype), *(xp.empty((B, H), dtype=G.dtype) for _ in range(3)),
+                            M if M is not None else xp.empty((B, 0)))
         with xp.errstate(over="ignore"):
-            for t in range(len(steps)):
-                a0, a1, b = steps.block(t)
-                hp, cp = _previous(steps, t, Y, h0, C, c0)
+            for a0, a1, b, p0 in steps.blocks:
+                tmp, g_act, ig, hm, m = scratch[b]
+                # the state before the step: a prefix of step t − 1's rows (sorted by length), or of h₀, c₀
+                hp, cp = (h0[:b], c0[:b]) if p0 < 0 else (Y[p0:p0 + b], C[p0:p0 + b])
                 if M is not None:
-                    hp = xp.multiply(hp, M[:b], out=hm[:b])
+                    hp = xp.multiply(hp, m, out=hm)
                 a = G[a0:a1]
-                xp.matmul(hp, w_hhT, out=tmp[:b])
-                a += tmp[:b]
+                xp.matmul(hp, w_hhT, out=tmp)
+                a += tmp
+                a_g = a[:, 2 * H:3 * H]
                 if g_pre is not None:
-                    g_pre[a0:a1] = a[:, 2 * H:3 * H]
-                _activate(act, a[:, 2 * H:3 * H], out=g_act[:b])
-                _sigmoid_(a)                             # all four blocks at once (contiguous) …
-                a[:, 2 * H:3 * H] = g_act[:b]            # … then g gets its φ back
-                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-                c = C[a0:a1]
+                    g_pre[a0:a1] = a_g
+                phi(a_g, out=g_act)
+                sigmoid(a, out=a)                        # all four blocks at once (contiguous) …
+                a_g[...] = g_act                         # … then g gets its φ back
+                i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
+                c, tc = C[a0:a1], TC[a0:a1]
                 xp.multiply(f, cp, out=c)                # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
-                xp.multiply(i, g, out=ig[:b])
-                c += ig[:b]
-                _activate(act, c, out=TC[a0:a1])
-                xp.multiply(o, TC[a0:a1], out=Y[a0:a1])  # hₜ = o ⊙ φ(cₜ)
+                xp.multiply(i, a_g, out=ig)
+                c += ig
+                phi(c, out=tc)
+                xp.multiply(o, tc, out=Y[a0:a1])         # hₜ = o ⊙ φ(cₜ)
         self.save(G=G, Y=Y, C=C, TC=TC, **({} if g_pre is None else {"g_pre": g_pre}))
         c_n = _final(steps, C, c0)
         c_n = c_n.copy() if c_n.base is C else c_n       # a view would keep all of C alive
@@ -320,11 +330,12 @@ class LSTMLayer(_SequenceOp):
         extra = dA * g_gates if g_gates is not None and g_gates.any() else None  # gates used downstream
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
-        tmp = xp.empty_like(dh)
+        scratch = _Prefixes(dh, dc, xp.empty_like(dh), M if M is not None else xp.empty((dh.shape[0], 0)))
         listen = hooks.active(STEP_EVENT)
+        blocks = steps.blocks
         for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b = steps.block(t)
-            dhb, dcb, tb = dh[:b], dc[:b], tmp[:b]
+            a0, a1, b, p0 = blocks[t]
+            dhb, dcb, tb, m = scratch[b]
             dhb += g_y[a0:a1]
             a, da = G[a0:a1], dA[a0:a1]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
@@ -336,7 +347,7 @@ class LSTMLayer(_SequenceOp):
             dcb += tb
             if g_cells is not None:
                 dcb += g_cells[a0:a1]
-            (cp,) = _previous(steps, t, C, c0)
+            cp = c0[:b] if p0 < 0 else C[p0:p0 + b]
             da.reshape(b, 4, H)[:, :3] *= dcb[:, None, :]  # δi, δf, δg all carry δc …
             d_i *= g                                     # δi = δc ⊙ g ⊙ i(1 − i)
             d_f *= cp                                    # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
@@ -348,7 +359,7 @@ class LSTMLayer(_SequenceOp):
             dcb *= f                                     # δcₜ₋₁ = δc ⊙ f
             xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = [δi δf δg δo] W_hh (⊙ m)
             if M is not None:
-                dhb *= M[:b]
+                dhb *= m
         n = self.needs
         gx = dA @ w_ih if n[0] else None
         gw_ih = dA.T @ x if n[3] else None
@@ -382,9 +393,8 @@ class GRULayer(_SequenceOp):
         w_hhT = w_hh.T
         gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
         with xp.errstate(over="ignore"):
-            for t in range(len(steps)):
-                a0, a1, b = steps.block(t)
-                (hp,) = _previous(steps, t, Y, h0)
+            for a0, a1, b, p0 in steps.blocks:
+                hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
                 hr = hp if M is None else xp.multiply(hp, M[:b], out=hm[:b])
                 ghb = gh[:b]
                 xp.matmul(hr, w_hhT, out=ghb)
@@ -399,7 +409,7 @@ class GRULayer(_SequenceOp):
                 n += hm[:b]
                 if n_pre is not None:
                     n_pre[a0:a1] = n
-                _activate(act, n, out=n)
+                _activation(act)(n, out=n)
                 h = Y[a0:a1]
                 xp.subtract(hp, n, out=h)                # h′ = n + z⊙(h − n)
                 h *= z
@@ -438,12 +448,12 @@ class GRULayer(_SequenceOp):
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
         for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b = steps.block(t)
+            a0, a1, b, p0 = steps.blocks[t]
             dhb, tb = dh[:b], tmp[:b]
             dhb += g_y[a0:a1]
             a = Z[a0:a1]
             r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            (hp,) = _previous(steps, t, Y, h0)
+            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
             dx_, dh_ = dGX[a0:a1], dGH[a0:a1]
             d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
             xp.subtract(hp, n, out=tb)                   # δz = δh⊙(h − n)⊙z(1 − z)
@@ -495,14 +505,14 @@ class RNNLayer(_SequenceOp):
         Y = xp.empty((steps.total, H), dtype=A.dtype)
         w_hhT = w_hh.T
         tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
-        for t in range(len(steps)):
-            a0, a1, b = steps.block(t)
-            (hp,) = _previous(steps, t, Y, h0)
+        phi = _activation(act)
+        for a0, a1, b, p0 in steps.blocks:
+            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
             if M is not None:
                 hp = xp.multiply(hp, M[:b], out=hm[:b])
             xp.matmul(hp, w_hhT, out=tmp[:b])
             A[a0:a1] += tmp[:b]
-            _activate(act, A[a0:a1], out=Y[a0:a1])
+            phi(A[a0:a1], out=Y[a0:a1])
         # the relu slope needs the pre-activations; tanh's, 1 − h², only the outputs
         self.save(Y=Y, **({"A": A} if act == "relu" else {}))
         return Y, _final(steps, Y, h0)
@@ -525,7 +535,7 @@ class RNNLayer(_SequenceOp):
         dh = xp.array(g_h, dtype=Y.dtype)
         listen = hooks.active(STEP_EVENT)
         for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b = steps.block(t)
+            a0, a1, b, _ = steps.blocks[t]
             dhb = dh[:b]
             dhb += g_y[a0:a1]
             da = dA[a0:a1]

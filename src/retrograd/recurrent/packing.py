@@ -21,6 +21,9 @@ padded steps cost no compute.
 
 from __future__ import annotations
 
+import functools
+
+from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
@@ -47,8 +50,10 @@ class Steps:
 
     @classmethod
     def full(cls, steps: int, batch: int) -> "Steps":
-        """Every row runs every step: a plain (T, B) batch (an empty batch has no rows to step)."""
-        return cls([batch] * steps if batch else [], batch)
+        """Every row runs every step: a plain (T, B) batch (an empty batch has no
+        rows to step). Shared between calls of the same shape (a ``Steps`` is
+        never changed once built; only its index arrays are filled in lazily)."""
+        return _full_steps(cls, int(steps), int(batch))
 
     @property
     def first(self) -> int:
@@ -62,6 +67,17 @@ class Steps:
         """(start, stop, b_t) of step t's rows in the packed data."""
         a, b = self.offsets[t], self.sizes[t]
         return a, a + b, b
+
+    @property
+    def blocks(self) -> list[tuple[int, int, int, int]]:
+        """(start, stop, b_t, start of step t − 1's rows or −1 at t = 0) of every
+        step: what the kernels' loops read, computed once (the per-step
+        bookkeeping is most of the cost of a tiny layer)."""
+        blocks = self._cache.get("blocks")
+        if blocks is None:
+            blocks = self._cache["blocks"] = [(a, a + b, b, self.offsets[t - 1] if t else -1)
+                                              for t, (a, b) in enumerate(zip(self.offsets, self.sizes))]
+        return blocks
 
     def lengths(self):
         """How many steps each of the ``first`` active rows takes (non-increasing)."""
@@ -108,6 +124,14 @@ class Steps:
                                    or [xp.zeros(0, dtype=xp.int64)])
             return offsets[lengths[rows] - 1 - steps] + rows
         return self._memo("reversed", build)
+
+
+@functools.lru_cache(maxsize=64)
+def _full_steps(cls, steps, batch):
+    return cls([batch] * steps if batch else [], batch)
+
+
+backend.on_backend_change(_full_steps.cache_clear)  # their index arrays live on the old backend
 
 
 class MaskPlan:
