@@ -200,9 +200,12 @@ class _RecurrentLayer(Module):
         else:
             m = as_step_mask(mask if not unbatched else _column(mask), T, B, self.batch_first and not unbatched,
                              self._name())
-            plan = MaskPlan(m)
-            steps, order, unorder = plan.steps, plan.order, plan.unordered
-            rows = ops.index_select(rows, 0, plan.source)
+            if bool(m.all()):  # nothing padded: the plain batch, no gathers
+                steps, order, unorder = Steps.full(T, B), None, None
+            else:
+                plan = MaskPlan(m)
+                steps, order, unorder = plan.steps, plan.order, plan.unordered
+                rows = ops.index_select(rows, 0, plan.source)
         out_rows, state, gates = self._run(rows, steps, hx, x.dtype, order, unorder, return_gates)
 
         def unpack(r, axis=0):  # packed rows (…, N, F) → (…, T, B, F) in the caller's layout
