@@ -8,6 +8,21 @@ The module object ``shim`` mirrors NumPy's namespace: its functions unwrap
 their arguments, call NumPy and wrap array results, and, like CuPy's, they
 refuse NumPy arrays as operands (only ``asarray``/``array`` take host data).
 
+It also refuses what CuPy refuses where NumPy is lenient (each found on a real
+GPU run that the stand-in had let through):
+
+- a host array assigned into a device array (``d[...] = numpy_array``: CuPy's
+  "non-scalar numpy.ndarray cannot be used for fill"), lists too;
+- host arrays, 0-d included, and Python lists as operands of ufuncs and
+  arithmetic (CuPy's "Unsupported type");
+- a list where CuPy calls a method of its argument (``argsort([...])``);
+- ``as_strided(..., writeable=...)`` (CuPy's takes only x, shape, strides);
+- ``errstate``: CuPy has none, so neither has the stand-in.
+
+And like CuPy, indexing a single element gives a 0-d *view* (NumPy gives a
+scalar copy), so code that keeps ``a[i]`` and then writes ``a[i] = …`` sees
+the value move, as it would on the GPU.
+
 So a library that runs its test suite with ``backend.set_backend(shim)`` and
 passes does all array work through ``backend.xp`` and crosses to the host only
 explicitly: that is what a CuPy backend needs.
@@ -21,6 +36,9 @@ import types
 import numpy as np
 
 _HOST_OK = {"asarray", "array", "asanyarray", "ascontiguousarray"}  # CuPy takes host data here
+# CuPy implements these as a method call on the first argument (``a.argsort(...)``): a list fails
+_METHOD_OF_FIRST = {"argsort", "sort", "argpartition", "partition", "argmax", "argmin", "nonzero",
+                    "flatnonzero", "ravel", "transpose"}
 
 
 class HostConversionError(TypeError):
@@ -35,7 +53,7 @@ def _refuse(what):
 def _unwrap(x, strict):
     if isinstance(x, ShimArray):
         return x._a
-    if strict and isinstance(x, np.ndarray) and x.ndim > 0:
+    if strict and isinstance(x, np.ndarray):  # 0-d too: CuPy takes NumPy scalars, not 0-d arrays
         raise HostConversionError("array_shim: a NumPy array was passed where a device array is needed; "
                                   "convert it with xp.asarray")
     if isinstance(x, (list, tuple)):
@@ -140,10 +158,24 @@ class ShimArray:
         return method
 
     def __getitem__(self, index):
-        return _wrap(self._a[_index(index)])
+        index = _index(index)
+        out = self._a[index]
+        if isinstance(out, np.generic) and _all_ints(index):
+            # CuPy: a[i, j] is a 0-d view into a, not a copy of the value
+            return ShimArray(self._a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)])
+        return _wrap(out)
 
     def __setitem__(self, index, value):
+        if isinstance(value, (np.ndarray, list, tuple)):
+            raise HostConversionError(f"array_shim: cannot assign a host {type(value).__name__} into a device array "
+                                      f"(CuPy: non-scalar numpy.ndarray cannot be used for fill); convert it with "
+                                      f"xp.asarray")
         self._a[_index(index)] = _unwrap(value, strict=False)
+
+
+def _all_ints(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in items)
 
 
 def _binary(op, reflected=False, inplace=False):
@@ -177,9 +209,17 @@ class _Function:
 
     def __init__(self, fn, name):
         self._fn, self._strict = fn, name not in _HOST_OK
+        self._no_lists = isinstance(fn, np.ufunc)  # ufunc operands: device arrays or scalars only
+        self._method_of_first = name in _METHOD_OF_FIRST
         self.__name__ = name
 
     def __call__(self, *args, **kwargs):
+        if self._no_lists and any(isinstance(a, (list, tuple)) for a in args):
+            raise TypeError(f"array_shim: {self.__name__}: Unsupported type list/tuple (CuPy's ufuncs take "
+                            f"device arrays and scalars only)")
+        if self._method_of_first and args and not isinstance(args[0], ShimArray):
+            raise TypeError(f"array_shim: {self.__name__}: the first argument must be a device array, got "
+                            f"{type(args[0]).__name__} (CuPy calls its .{self.__name__}() method)")
         out = kwargs.get("out")
         kwargs = _unwrap(kwargs, self._strict)
         result = self._fn(*_unwrap(args, self._strict), **kwargs)
@@ -216,11 +256,14 @@ def _build():
                                           if not n.startswith("_") and callable(getattr(np.linalg, n))})
     mod.ogrid, mod.mgrid = _Grid(np.ogrid), _Grid(np.mgrid)
     tricks = np.lib.stride_tricks
+
+    def as_strided(x, shape=None, strides=None):  # CuPy's signature: no subok=, no writeable=
+        return _Function(tricks.as_strided, "as_strided")(x, shape, strides)
     mod.lib = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(
-        as_strided=_Function(tricks.as_strided, "as_strided"),
+        as_strided=as_strided,
         sliding_window_view=_Function(tricks.sliding_window_view, "sliding_window_view")))
     mod.random = None  # random numbers come from retrograd.random (host) and cross explicitly
-    mod.errstate = np.errstate
+    del mod.errstate  # CuPy has none (its kernels never warn): code must not rely on xp.errstate
     mod.dtype = np.dtype
     mod.finfo, mod.iinfo = np.finfo, np.iinfo
     mod.__name__ = "array_shim"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import random as rg_random
+from .autograd import backend
 from .autograd.tensor import Tensor, _wrap
 
 
@@ -19,7 +20,10 @@ class DataLoader:
 
     def __init__(self, arrays, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
                  generator=None):
-        arrays = tuple(a.data if isinstance(a, Tensor) else np.asarray(a) for a in arrays)
+        # Tensors and backend (device) arrays stay where they are; anything else is host
+        # data, kept on the host and moved to the backend one batch at a time
+        arrays = tuple(a.data if isinstance(a, Tensor) else a if isinstance(a, backend.ndarray) else np.asarray(a)
+                       for a in arrays)
         n = {len(a) for a in arrays}
         if len(n) != 1:
             raise ValueError(f"DataLoader: arrays have different lengths {sorted(n)}")
@@ -33,13 +37,20 @@ class DataLoader:
         return full + (1 if rest and not self.drop_last else 0)
 
     def __iter__(self):
-        order = None
+        order = device_order = None
         if self.shuffle:
             order = (self.generator or rg_random.generator()).permutation(self.n)
+            if any(not isinstance(a, np.ndarray) for a in self.arrays):
+                device_order = backend.xp.asarray(order)  # index device arrays with a device index
         for b in range(len(self)):
             lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.n)
-            idx = slice(lo, hi) if order is None else order[lo:hi]
-            yield tuple(_wrap(a[idx]) for a in self.arrays)
+            if order is None:
+                parts = [a[lo:hi] for a in self.arrays]
+            else:
+                parts = [a[order[lo:hi]] if isinstance(a, np.ndarray) else a[device_order[lo:hi]]
+                         for a in self.arrays]
+            # host batches cross to the backend here (no copy under NumPy)
+            yield tuple(_wrap(p if isinstance(p, backend.ndarray) else backend.xp.asarray(p)) for p in parts)
 
 
 class StatefulBatch:

@@ -30,6 +30,11 @@ class ArrayModule:
         d = self.__dict__
         d.clear()
         d.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+        if not hasattr(module, "errstate"):
+            # CuPy has no errstate (its kernels never warn on 0/0 or overflow); the ops
+            # use ``xp.errstate`` to silence NumPy's warnings, so NumPy's own context
+            # stands in: it only touches NumPy's error state, a no-op for device math
+            d["errstate"] = numpy.errstate
         d["name"], d["module"] = name, module
 
     def __getattr__(self, attr):  # lazily provided attributes of the module (rare)
@@ -137,10 +142,32 @@ def softmax(x, axis=-1):
     return e
 
 
+_device_erf = {}  # module name -> its erf ufunc (cupyx.scipy.special.erf), or None if it has none
+
+
+def _erf_on_device():
+    """CuPy's erf kernel (``cupyx.scipy.special.erf``), imported on first use; None elsewhere."""
+    name = xp.name
+    if name not in _device_erf:
+        fn = None
+        if name == "cupy":  # pragma: no cover - no GPU in CI
+            try:
+                from cupyx.scipy.special import erf as fn
+            except ImportError:
+                fn = None
+        _device_erf[name] = fn
+    return _device_erf[name]
+
+
 def erf(x):
-    """The error function (``scipy.special.erf``, else the C library's, element by element)."""
+    """The error function: ``scipy.special.erf`` on NumPy arrays, ``cupyx.scipy.special.erf``
+    on CuPy's (on the device, no host round trip), else the C library's on a host copy,
+    element by element."""
     if _special is not None and type(x) is numpy.ndarray:
         return _special.erf(x)
+    device = _erf_on_device()
+    if device is not None:  # pragma: no cover - no GPU in CI
+        return device(x)
     import math
 
     host = to_numpy(x)

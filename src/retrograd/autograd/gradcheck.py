@@ -165,7 +165,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         k += 1
         flat = x.data.reshape(-1)
         for j in range(flat.size):
-            orig = flat[j]
+            # a Python float, not flat[j]: on CuPy that is a 0-d *view*, which the writes
+            # below would move along (and the "restored" value and both differences with it)
+            orig = flat[j].item()
             flat[j] = orig + eps
             up = evaluate()
             flat[j] = orig - eps

@@ -167,7 +167,11 @@ def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False):
             raise OpError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    keep = rg_random.generator().random(x.shape) >= p
+    # the mask is drawn on the host (rg.random's generator) and crosses to the backend as
+    # booleans, 1 byte an element; scaled there
+    from ..autograd.backend import xp
+
+    keep = xp.asarray(rg_random.generator().random(x.shape) >= p)
     return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 

@@ -36,6 +36,10 @@ def fan_in_and_fan_out(tensor) -> tuple[int, int]:
 
 
 def _fill(tensor, values):
+    if not isinstance(values, (int, float)):
+        # draws come from the host RNG: they cross to the backend explicitly (CuPy refuses a
+        # NumPy array assigned into a device array), cast there to the tensor's dtype
+        values = xp.asarray(values, dtype=tensor.data.dtype)
     with no_grad():
         tensor.data[...] = values
     tensor.mark_modified_()

@@ -61,8 +61,10 @@ def im2col_array(x, kernel, stride, dilation):
         raise OpError(f"im2col: kernel {kernel} with dilation {dilation} does not fit an input of "
                       f"spatial size {(h, w)}")
     s = x.strides
+    # a view whose windows overlap, copied at once (so never written through); no
+    # ``writeable=False``: CuPy's as_strided takes only (x, shape, strides)
     view = xp.lib.stride_tricks.as_strided(
-        x, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw), writeable=False)
+        x, (n, c, kh, kw, ho, wo), (s[0], s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw))
     return xp.ascontiguousarray(view)
 
 

@@ -43,7 +43,9 @@ class Transpose(UnaryOp):
     def vjp(self, ns, g, y, x):
         if self.axes is None:
             return (ns.transpose(g, None),)
-        inverse = tuple(int(i) for i in xp.argsort([a % x.ndim for a in self.axes]))
+        # host bookkeeping on a few ints: plain Python (CuPy's argsort refuses a list)
+        axes = [a % x.ndim for a in self.axes]
+        inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
         return (ns.transpose(g, inverse),)
 
 
@@ -335,14 +337,20 @@ def pad(x, pad_width, value: float = 0.0):
 
 
 def _pad_pairs(pad_width, shape) -> tuple:
-    """``pad_width`` as one (before, after) pair of ints per padded axis (the last ones)."""
+    """``pad_width`` as one (before, after) pair of ints per padded axis (the last ones).
+
+    Read in plain Python (a few ints of bookkeeping): building them as a backend
+    array would put them on the device and read each back with a sync."""
+    import math
+    import numbers
+
     nd = len(shape)
     try:
-        w = xp.asarray(pad_width)
-        if w.size == 0 and w.ndim <= 2:
+        dims, leaves = _nested_ints(pad_width)
+        if math.prod(dims) == 0 and len(dims) <= 2:
             return ()
-        ok = w.dtype.kind in "iu" and w.ndim <= 2 and (w.ndim < 1 or w.shape[-1] in (1, 2)) \
-            and (w.ndim < 2 or w.shape[-1] == 2)
+        ok = len(dims) <= 2 and (len(dims) < 1 or dims[-1] in (1, 2)) and (len(dims) < 2 or dims[-1] == 2) \
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in leaves)
     except (TypeError, ValueError):
         ok = False
     if not ok:
@@ -351,13 +359,27 @@ def _pad_pairs(pad_width, shape) -> tuple:
     if not nd:
         raise OpError(f"pad: cannot pad a 0-d tensor (pad_width {pad_width!r}); PyTorch refuses it too — "
                       f"reshape it to (1,) first")
-    w = w.astype(xp.int64)
-    if w.ndim < 2:  # NumPy's shorthands: an int, (n,) or (before, after) for every axis
-        return tuple((int(w.reshape(-1)[0]), int(w.reshape(-1)[-1])) for _ in range(nd))
-    if len(w) > nd:
-        raise OpError(f"pad: pad_width gives {len(w)} pairs, but the input of shape {shape} has only {nd} "
+    w = [int(v) for v in leaves]
+    if len(dims) < 2:  # NumPy's shorthands: an int, (n,) or (before, after) for every axis
+        return ((w[0], w[-1]),) * nd
+    if dims[0] > nd:
+        raise OpError(f"pad: pad_width gives {dims[0]} pairs, but the input of shape {shape} has only {nd} "
                       f"axes; give at most one pair per axis")
-    return tuple((int(lo), int(hi)) for lo, hi in w)
+    return tuple(zip(w[0::2], w[1::2]))
+
+
+def _nested_ints(value):
+    """(shape, leaves in order) of a nested sequence (an array is read with ``tolist``);
+    ValueError when ragged, as ``asarray`` of it would be."""
+    if not isinstance(value, (list, tuple)) and hasattr(value, "tolist"):
+        value = value.tolist()  # NumPy (or device) arrays and NumPy scalars: Python values
+    if not isinstance(value, (list, tuple)):
+        return (), [value]
+    parts = [_nested_ints(v) for v in value]
+    dims = {d for d, _ in parts}
+    if len(dims) > 1:
+        raise ValueError("ragged pad_width")
+    return (len(value),) + (dims.pop() if dims else ()), [leaf for _, leaves in parts for leaf in leaves]
 
 
 # ---------------------------------------------------------------- PyTorch's slicing family
