@@ -150,8 +150,15 @@ class MaskPlan:
         counts = mask.sum(axis=0)
         order = xp.argsort(-counts, kind="stable")
         sorted_counts = counts[order]
-        longest = int(sorted_counts[0]) if B else 0
-        sizes = [int((sorted_counts > t).sum()) for t in range(longest)]
+        sizes, running = [], B
+        ends = [0] * (T + 1)                  # how many rows have exactly n real steps (one read from the device)
+        for n in sorted_counts.tolist():
+            ends[n] += 1
+        for t in range(T):                    # b_t = #rows with more than t real steps
+            running -= ends[t]
+            if not running:
+                break
+            sizes.append(running)
         self.steps = Steps(sizes, B)
         self.order, self.unordered = order, xp.argsort(order)
         # the k-th real step of each row, in the rows' sorted order
