@@ -35,6 +35,7 @@ NUMPY_ALLOWED = {
     "data.py",                  # host data pipeline; batches cross to the backend as tensors
     "plot.py",
     "bptt/inspect.py",          # reports and heatmaps are host-side
+    "recurrent/compiled.py",    # numba kernels: a CPU-only path, used only when the arrays are NumPy's
 }
 
 
