@@ -143,8 +143,10 @@ def _runners(kind, B, T, I, H, with_torch=True, with_layer=True, seed=0):
     return runners
 
 
-def measure(runners, rounds, inner):
-    """Median seconds per call of each runner, interleaved round by round."""
+def measure(runners, rounds, inner, stat=np.median):
+    """Seconds per call of each runner (``stat`` over rounds: the median, or the
+    minimum, which a machine shared with other jobs disturbs least), interleaved
+    round by round."""
     for fn in runners.values():          # warm up (and compile)
         for _ in range(3):
             fn()
@@ -155,7 +157,7 @@ def measure(runners, rounds, inner):
             for _ in range(inner):
                 fn()
             times[name].append((time.perf_counter() - t0) / inner)
-    return {name: float(np.median(v)) for name, v in times.items()}
+    return {name: float(stat(v)) for name, v in times.items()}
 
 
 def _versions():
@@ -190,8 +192,9 @@ def config_c(kinds, rounds, inner):
               f"{ratio('compiled', 'fused op')} | {ratio('compiled', 'torch')} | {ratio('rg layer', 'torch')} |")
 
 
-def sweep(kinds, rounds, batches=(1, 4, 16, 64), hidden=(16, 32, 64, 128, 256), T=50):
-    print(f"compiled / fused op (forward + BPTT, float32, T {T}, I = H); < 1: compiled faster; {_versions()}\n")
+def sweep(kinds, rounds, batches=(1, 2, 4, 8, 16, 32, 64), hidden=(16, 32, 64, 128, 256), T=50):
+    print(f"compiled / fused op (forward + BPTT, float32, T {T}, I = H, best of {rounds} interleaved rounds); "
+          f"< 1: compiled faster; {_versions()}\n")
     for kind in kinds:
         print(f"{kind}: rows B, columns H")
         print("| B \\ H | " + " | ".join(map(str, hidden)) + " |")
@@ -200,8 +203,8 @@ def sweep(kinds, rounds, batches=(1, 4, 16, 64), hidden=(16, 32, 64, 128, 256), 
             cells = []
             for H in hidden:
                 r = _runners(kind, B, T, H, H, with_torch=False, with_layer=False)
-                inner = max(1, int(2000 // (B * H)))
-                t = measure(r, rounds, inner)
+                inner = max(1, int(1000 // (B * H)))
+                t = measure(r, rounds, inner, stat=np.min)
                 cells.append(f"{t['compiled'] / t['fused op']:.2f}")
             print(f"| {B} | " + " | ".join(cells) + " |", flush=True)
         print()

@@ -237,14 +237,17 @@ def test_refuses_what_it_cannot_run_in_place():
 
 def test_heuristic_and_availability():
     assert compiled.available()
-    assert compiled.worth_it(1, 32) and not compiled.worth_it(64, 256)
+    assert all(compiled.worth_it(1, 32, kind) for kind in K)      # config c
+    assert not any(compiled.worth_it(64, 256, kind) for kind in K)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        compiled.worth_it(1, 32, "lstm")
 
 
 def test_imports_and_reports_unavailable_without_numba():
     """The package imports and the compiled path says no when numba is missing."""
     code = ("import sys; sys.modules['numba'] = None\n"
             "from retrograd.recurrent import compiled\n"
-            "assert not compiled.available() and not compiled.worth_it(1, 8)\n"
+            "assert not compiled.available() and not compiled.worth_it(1, 8, 'LSTM')\n"
             "import retrograd as rg, numpy as np\n"
             "out, h = rg.nn.LSTM(2, 3)(rg.tensor(np.ones((4, 1, 2), np.float32)))\n"
             "out.sum().backward()\n")

@@ -44,11 +44,19 @@ _KEY = "compiled.int64"   # Steps._cache key: (sizes, offsets) as int64 arrays
 _kernels = None           # name -> compiled kernel, built on first use
 _available = None
 
-# Crossover of the compiled loops against the NumPy loops (forward + backward of
-# the fused op, float32, 2 OpenBLAS threads, this project's 2-core x86-64 build
-# machine; ``python benchmarks/bench_tiny_rnn.py --sweep``): see ``worth_it``.
-MAX_ROWS_TIMES_UNITS = 4096
-MAX_UNITS = 256
+# Where the compiled loops stop paying (``worth_it``): the largest B·H per kind,
+# and the largest H. Measured with ``python benchmarks/bench_tiny_rnn.py --sweep``
+# (compiled / fused NumPy op, forward + full BPTT, float32, T 50, I = H, best of 7
+# interleaved rounds, 2 OpenBLAS threads, the project's 2-core x86-64 build machine
+# shared with other jobs): the ratio grows with B·H, from ≈ 0.1 at B·H = 16–32
+# to ≈ 1 at B·H ≈ 1024 (LSTM: 0.98–1.09 over B 4–16 · H 256–64), ≈ 1024–2048
+# (GRU: 0.70–0.82 at 1024, 0.97–1.12 at 2048) and ≈ 512 (RNN: 0.93–1.14).
+# The thresholds sit one doubling below the crossover (ratios ≤ ≈ 0.75 there),
+# which also covers the autograd bookkeeping that the sweep's NumPy side pays
+# and a wired-in compiled op pays too. Past H = 128 the weights leave the
+# caches and single rows of B = 1 ran 0.9–2× slower than BLAS.
+MAX_ROWS_TIMES_UNITS = {"LSTM": 512, "GRU": 1024, "RNN": 256}
+MAX_UNITS = 128
 
 
 def available() -> bool:
@@ -63,16 +71,21 @@ def available() -> bool:
     return _available
 
 
-def worth_it(batch: int, hidden: int) -> bool:
-    """Whether the compiled loop beats the NumPy loop for ``batch`` rows of
-    ``hidden`` units. Per step the NumPy loop costs a fixed dispatch overhead
-    (≈ 15–25 µs for a dozen ufunc calls and one GEMM) plus vectorised work; the
-    compiled loop costs no overhead but does its products in plain (unblocked,
-    single-thread) loops, ≈ k·B·H² multiply-adds per step forward and backward.
-    The compiled loop wins while B·H is small: measured crossover (see the
-    constants above) at B·H ≈ 4096 for the LSTM, a little above for GRU/RNN;
-    one threshold serves all three."""
-    return available() and batch * hidden <= MAX_ROWS_TIMES_UNITS and hidden <= MAX_UNITS
+def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
+    """Whether the compiled loop should beat the NumPy loop for ``batch`` rows
+    of ``hidden`` units of a ``kind`` ("LSTM", "GRU", "RNN") layer (and numba
+    is installed).
+
+    Per step the NumPy loop costs a fixed dispatch overhead (≈ 15–25 µs: a
+    dozen ufunc calls and one GEMM) plus SIMD work that is nearly free at
+    these sizes; the compiled loop has no overhead but evaluates each
+    transcendental as a scalar libm ``exp`` (≈ 5 ns: no SVML), ≈ 5–7 per
+    unit and row per step for the LSTM forward. So it wins while B·H is small:
+    see ``MAX_ROWS_TIMES_UNITS`` for the measured crossovers."""
+    limit = MAX_ROWS_TIMES_UNITS.get(kind)
+    if limit is None:
+        raise ValueError(f"worth_it: kind must be one of {sorted(MAX_ROWS_TIMES_UNITS)}, got {kind!r}")
+    return batch * hidden <= limit and hidden <= MAX_UNITS and available()
 
 
 # --------------------------------------------------------------------------- kernels
