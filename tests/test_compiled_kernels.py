@@ -252,3 +252,17 @@ def test_imports_and_reports_unavailable_without_numba():
             "out, h = rg.nn.LSTM(2, 3)(rg.tensor(np.ones((4, 1, 2), np.float32)))\n"
             "out.sum().backward()\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_reads_broadcast_and_read_only_inputs():
+    """Gradients the engine hands over may be broadcast views (read-only, stride 0): read like full arrays."""
+    steps = Steps([2, 2, 1], 2)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((3, 3)) * 0.5
+    slopes = rng.random((5, 3))
+    got, want = slopes.copy(), slopes.copy()
+    dh_got, dh_want = np.zeros((2, 3)), np.zeros((2, 3))
+    compiled.rnn_backward_steps(steps, w, np.broadcast_to(0.5, (5, 3)), got, dh_got)
+    compiled.rnn_backward_steps(steps, w, np.full((5, 3), 0.5), want, dh_want)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(dh_got, dh_want)

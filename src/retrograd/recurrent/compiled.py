@@ -348,14 +348,15 @@ def _empty(dtype):
 
 
 def _read(a, dtype, who, what):
-    """An input the kernel only reads: C-contiguous, of the layer's dtype (a copy if needed)."""
+    """An input the kernel only reads: C-contiguous, of the layer's dtype (a copy if needed;
+    read-only arrays too: numba would compile every kernel again for their type)."""
     if a is None:
         return _empty(dtype)
     if type(a) is not np.ndarray:
         raise TypeError(f"{who}: the compiled loop runs on NumPy arrays, got {type(a).__name__} for {what}")
     if a.dtype != dtype:
         raise TypeError(f"{who}: {what} dtype ({a.dtype}) does not match the layer's ({dtype})")
-    return np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous and a.flags.writeable else np.array(a, order="C")
 
 
 def _written(a, dtype, who, what):
