@@ -129,15 +129,21 @@ class Optimizer:
         loss = closure() if closure is not None else None
         states = self.state
         for group in self.param_groups:
-            params = group["params"]
-            for p in params:
-                if p.grad is not None:
-                    state = states.get(id(p))
-                    if state is None:
-                        state = states[id(p)] = {}
-                    self.update(p, p.grad.data, state, group)
-            mark_modified(params)  # a backward through a graph recorded before this step now raises
+            self._step_group(group, states)
+            mark_modified(group["params"])  # a backward through a graph recorded before this step now raises
         return loss
+
+    def _step_group(self, group, states):
+        """``update`` every parameter of ``group`` that has a gradient (a subclass may
+        override this with an equivalent loop that does less per parameter)."""
+        update = self.update
+        for p in group["params"]:
+            grad = p.grad
+            if grad is not None:
+                state = states.get(id(p))
+                if state is None:
+                    state = states[id(p)] = {}
+                update(p, grad.data, state, group)
 
     def update(self, p, g, state, group):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -263,6 +269,20 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                          nesterov=nesterov)
+
+    def _step_group(self, group, states):
+        # Plain SGD (no momentum, no weight decay) is most of every small model's step: the
+        # update inlined, with exactly ``update``'s arithmetic (p ← p − lr·g, in place).
+        # A subclass that overrides ``update`` keeps the general loop.
+        if group["momentum"] or group["weight_decay"] or type(self).update is not SGD.update:
+            return super()._step_group(group, states)
+        lr = group["lr"]
+        for p in group["params"]:
+            grad = p.grad
+            if grad is not None:
+                if id(p) not in states:
+                    states[id(p)] = {}
+                p.data -= lr * grad.data
 
     def update(self, p, g, state, group):
         if group["weight_decay"]:
