@@ -108,6 +108,8 @@ class _Pass:
 
     # step 4: each input gets its share, summed back over broadcast axes and cast to its dtype
     def send_to_inputs(self, n, g, gs):
+        """Step 4 with the tracer recording it; ``run_backward`` inlines the same
+        steps when there is no tracer (keep the two in step)."""
         sent = [] if self.tracer is not None else None
         for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
             if gi is None or not need:
@@ -176,16 +178,27 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
     bp = _Pass(retain_graph=retain_graph, create_graph=create_graph, capture=capture, tracer=tracer)
     bp.seed(roots, root_grads)
     heap = bp.heap
-    grads, complete_gradient, vjp, send_to_inputs = bp.grads, bp.complete_gradient, bp.vjp, bp.send_to_inputs
+    grads, complete_gradient, vjp = bp.grads, bp.complete_gradient, bp.vjp
     ns, extras = bp.ns, capture is not None
-    # the plain path (no create_graph, anomaly mode or recent in-place update) calls the op's vjp
-    # directly: these steps run once per op, and a method call is a large part of a tiny op's cost
+    # The plain path (no create_graph, anomaly mode or recent in-place update) calls the op's vjp
+    # directly, and step 4 is inlined below unless a tracer records it: these steps run once per
+    # op, and a method call is a large part of a tiny op's cost. ``_Pass.send_to_inputs`` is the
+    # same step written out once, with the tracer; the two must stay in step.
     plain = not create_graph and not _mode.anomaly
+    leaf_fast, assigned, to_leaf, ndarray = bp.plain, bp.assigned, bp.to_leaf, backend.ndarray
+    new_tensor = Tensor.__new__
+    # ``nxt``: an op that is known to come next (its creation number is above everything on the
+    # heap), kept off the heap. In a chain of ops — most of a graph — each op hands its input's
+    # op straight to the next iteration, with no heap push and pop.
+    nxt = None
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph  # record the backward pass only to differentiate it again
     try:
-        while heap:
-            n = heappop(heap)[1]
+        while nxt is not None or heap:
+            if nxt is not None:
+                n, nxt = nxt, None
+            else:
+                n = heappop(heap)[1]
             g = grads.pop(n)
             if extras or n.multi or n.hooks is not None or n.retained is not None or n.inputs is None:
                 g = complete_gradient(n, g)  # step 2
@@ -193,7 +206,42 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
                 gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
             else:
                 gs = vjp(n, g)  # step 3
-            send_to_inputs(n, g, gs)  # step 4
+            if tracer is not None:
+                bp.send_to_inputs(n, g, gs)  # step 4, recorded
+            else:  # step 4 (see send_to_inputs)
+                for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
+                    if gi is None or not need:
+                        continue
+                    if gi.shape != xd.shape:
+                        gi = bp._unbroadcast(n, gi, xd)
+                    if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
+                        gi = ns.astype(gi, xd.dtype)
+                    p = a._node
+                    if p is None:  # a leaf
+                        if leaf_fast and a.grad is None and a._hooks is None and type(gi) is ndarray \
+                                and gi.base is None and id(gi) not in assigned:
+                            assigned.add(id(gi))  # fast path: the fresh array becomes .grad as it is
+                            t = new_tensor(Tensor)
+                            t.data, t.grad, t._hooks, t._node, t.requires_grad = gi, None, None, None, False
+                            a.grad = t
+                        else:
+                            to_leaf(a, gi)
+                    elif p.multi:
+                        _send_multi(grads, heap, p, a._oi, gi)
+                    elif p in grads:
+                        grads[p] = grads[p] + gi
+                    else:
+                        grads[p] = gi
+                        if nxt is None:
+                            nxt = p
+                        elif p.seq > nxt.seq:
+                            heappush(heap, (-nxt.seq, nxt))
+                            nxt = p
+                        else:
+                            heappush(heap, (-p.seq, p))
+                if nxt is not None and heap and heap[0][0] < -nxt.seq:  # a later op is waiting: heap order
+                    heappush(heap, (-nxt.seq, nxt))
+                    nxt = None
             if not retain_graph:
                 n.release()  # step 5: what the op saved is no longer needed
         return bp.finish()
@@ -280,7 +328,9 @@ def root_gradients(outputs, grad_outputs, create_graph):
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for a scalar output, but the output "
                     f"has shape {t.shape}; pass grad= (an array of that shape)")
-            g = backend.xp.array(1, dtype=t.data.dtype).reshape(t.data.shape)  # (np.ones is 4x slower)
+            g = backend.xp.array(1, dtype=t.data.dtype)  # (np.ones is 4x slower)
+            if t.data.ndim:
+                g = g.reshape(t.data.shape)
             gs.append(_wrap(g) if create_graph else g)
             continue
         if isinstance(g, Tensor):
