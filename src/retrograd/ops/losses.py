@@ -136,8 +136,9 @@ def mse_loss(input, target, reduction: str = "mean"):  # noqa: A002 - torch's na
     Like PyTorch, an input and target of different shapes that broadcast are
     compared at the broadcast shape (n is its size) with a ``UserWarning``:
     broadcasting a loss is almost always a bug."""
-    input_shape, target_shape = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
-    if input_shape != target_shape:
+    input_shape, target_shape = getattr(input, "shape", ()), getattr(target, "shape", ())
+    if input_shape != target_shape and tuple(input_shape) != tuple(target_shape):
+        input_shape, target_shape = tuple(input_shape), tuple(target_shape)
         _broadcast_pair(MSELoss.name, input_shape, target_shape)
         warnings.warn(f"mse_loss: using a target size ({target_shape}) that is different to the input size "
                       f"({input_shape}); this will likely lead to incorrect results due to broadcasting. "
