@@ -46,7 +46,7 @@ class _Pass:
     __slots__ = ("ns", "retain_graph", "create_graph", "capture", "tracer", "grads", "heap", "captured",
                  "assigned", "hooked", "plain")
 
-    def __init__(self, *, retain_graph, create_graph, capture, tracer):
+    def __init__(self, retain_graph, create_graph, capture, tracer):  # positional: cheaper to call
         self.ns = TENSOR_NS if create_graph else ARRAY_NS
         self.retain_graph, self.create_graph = retain_graph, create_graph
         self.capture, self.tracer = capture, tracer
@@ -175,7 +175,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
     ``capture`` (used by ``grad``): {leaf Tensor id or Op: slot}; captured
     gradients are returned in a dict and nothing is written to ``.grad``.
     """
-    bp = _Pass(retain_graph=retain_graph, create_graph=create_graph, capture=capture, tracer=tracer)
+    bp = _Pass(retain_graph, create_graph, capture, tracer)
     bp.seed(roots, root_grads)
     heap = bp.heap
     grads, complete_gradient, vjp = bp.grads, bp.complete_gradient, bp.vjp

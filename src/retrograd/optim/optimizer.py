@@ -121,8 +121,12 @@ class Optimizer:
 
     def zero_grad(self, set_to_none: bool = True):
         """Clear the gradients of every parameter (to None, or to zeros)."""
-        for p in self.params():
-            p.zero_grad_(set_to_none)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None  # what p.zero_grad_(True) does, without a call per parameter
+                else:
+                    p.zero_grad_(False)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Returns the closure's loss if given."""
