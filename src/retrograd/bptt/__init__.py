@@ -7,6 +7,8 @@
 
 See ``rg.bptt.modes`` for the table of modes and what other frameworks call
 them, and ``rg.bptt.planner`` for the one plan a mode gives the engine. The
+checkpointing schedules (``full(snapshots=…)``, ``full(memory_budget=…)``)
+are in ``rg.bptt.revolve`` (binomial checkpointing) and ``rg.bptt.checkpointing``. The
 state helpers (``detach_state``, ``reset_rows`` …) and ``Stateful`` live with
 the recurrent layers (``rg.recurrent``) and are re-exported here.
 """
@@ -18,9 +20,11 @@ from .layout import ModelLayoutError
 from .inspect import BiasReport, GradientTrace, bias_report, trace
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
-from .planner import Plan, segment_for_budget
+from .planner import Plan, best_schedule, segment_for_budget
+from . import revolve
 
 __all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
            "BiasReport", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
+           "best_schedule", "revolve",
            "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
            "tail"]

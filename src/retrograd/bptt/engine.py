@@ -15,7 +15,10 @@ through time across segments, exactly as in the papers:
 
 Each step's forward runs exactly once (unless the plan recomputes: then only
 checkpoints are kept and each segment is recorded again just before its
-backward step); a segment's tape is kept only while some future job still
+backward step; a plan with a checkpointing ``schedule``, from ``full(snapshots=…)``,
+``full(checkpoint_every=…)`` or ``full(memory_budget=…)``, is run by
+``rg.bptt.checkpointing.ScheduleRun``: binomial checkpointing, Griewank &
+Walther's revolve, over units of steps); a segment's tape is kept only while some future job still
 needs it, so memory is flat in T for ``chunk`` and ``williams_peng``. Before an update the parameters are copied,
 so the tape of older steps keeps the weights those steps actually used.
 
@@ -79,7 +82,7 @@ training, ``train_stateful``).
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from ..autograd.backend import xp
@@ -95,6 +98,7 @@ from .modes import Full, Mode
 from .layout import (batch_size, carry_rows, check_segment, check_step, check_structure, check_takes_mask,
                      reset_mask, reset_state, step_mask, time_major)
 from .planner import Plan
+from .checkpointing import Probe, ScheduleRun, state_bytes, tape_bytes
 
 
 def _step_input(xs, t):
@@ -192,10 +196,13 @@ class Runner:
         self.plan: Plan = plan.with_segment(segment) if segment else plan
         self.step_losses = xp.zeros(self.T)
         self.segments = []          # every recorded segment, after ``record``
+        self._probe = None          # step 0 recorded to measure it (memory_budget)
+        self._scheduled = None      # the ScheduleRun of a plan with a checkpointing schedule
 
     # ------------------------------------------------------------ forward
-    def _forward_segment(self, start, stop, state, record):
-        """Run steps [start, stop); returns a Segment."""
+    def _forward_segment(self, start, stop, state, record, with_losses=True):
+        """Run steps [start, stop); returns a Segment. ``with_losses=False``: only
+        the outputs and the state (a recomputation: no loss is evaluated)."""
         state_in = ()
         if record and state is not None:
             state = detach_state(state, requires_grad=True)
@@ -228,6 +235,8 @@ class Runner:
                 outputs.append(out)
         if self.listener is not None:
             self.listener.forward_end()
+        if not with_losses:
+            return Segment(start, stop, state_in, outputs, None, state_parts(state)), state
         for i, t in enumerate(range(start, stop)):
             y, out = self.ys[t], outputs[i]
             y = y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
@@ -256,12 +265,16 @@ class Runner:
             with no_grad():
                 _, state = self._forward_segment(0, plan.no_grad_prefix, state, record=False)
             state, start = detach_state(state), plan.no_grad_prefix
+        probe, self._probe = self._probe, None
         while start < T:
-            stop = min(start + plan.segment, T)
-            before, rng_state = state, (rg_random.get_rng_state() if plan.recompute else None)
-            seg, state = self._forward_segment(start, stop, state, record=True)
-            if plan.needs_measurement:
-                self.plan = plan = plan.fitted(tape_bytes(seg), sum(p.data.nbytes for p in seg.state_out))
+            if probe is not None and start == 0:  # step 0 was recorded to measure it
+                seg, state, before, rng_state, stop = probe.segment, probe.state_out, probe.state_in, \
+                    probe.rng_in, 1
+                probe = None
+            else:
+                stop = min(start + plan.segment, T)
+                before, rng_state = state, (rg_random.get_rng_state() if plan.recompute else None)
+                seg, state = self._forward_segment(start, stop, state, record=True)
             if before_checkpoint is not None:
                 before_checkpoint(seg)
             if plan.recompute and stop < T:
@@ -272,6 +285,36 @@ class Runner:
             start = stop
         self.final_state = state
 
+    def _measure(self):
+        """``memory_budget``: record step 0, measure its tape and the state, and
+        fit the plan; the step is kept (``Probe``) so that it is not run again."""
+        rng_in, state_in = rg_random.get_rng_state(), self.state
+        seg, state = self._forward_segment(0, 1, state_in, record=True)
+        self.plan = self.plan.fitted(tape_bytes(seg), state_bytes(state))
+        self._probe = Probe(seg, state_in, rng_in, state, rg_random.get_rng_state())
+
+    def _schedule_run(self, keep_last=False) -> ScheduleRun | None:
+        """Measure first if the plan waits for it; a ScheduleRun when the plan has a checkpointing schedule."""
+        if self.plan.needs_measurement:
+            self._measure()
+        if self.plan.schedule is None:
+            return None
+        probe, self._probe = self._probe, None
+        return ScheduleRun(self, self.plan.schedule, probe, keep_last=keep_last)
+
+    def _done(self, run: ScheduleRun | None):
+        """Remember the plan followed (with the measured peak of a scheduled run) on the mode."""
+        if run is not None:
+            sizes = {}
+            if self.plan.step_bytes is None and run._tapes:
+                one = min(run._tapes)
+                sizes = dict(step_bytes=run._tapes[one] // one, state_bytes=state_bytes(run.final_state))
+            self.plan = replace(self.plan, measured_peak=run.peak, **sizes)
+        try:
+            self.mode.last_plan = self.plan
+        except AttributeError:  # a mode that does not take attributes
+            pass
+
     # ------------------------------------------------------------ backward
     def _backprop_job(self, job, segments, acc, seeds: Seeds):
         """Run one job: δ flows from the job's last segment back to its first.
@@ -279,39 +322,45 @@ class Runner:
         entering step 0 when ``seeds.initial_state`` and the job reaches it."""
         delta = seeds.final_state_grad if job.last == self.T - 1 else None
         involved = [s for s in segments if s.start <= job.last and s.stop > job.first]
-        n = len(seeds.targets)
         for seg in reversed(involved):
             if seg.losses is None:  # a checkpoint: record the segment again, just for this backward step
                 seg = self._replay(seg)
-            roots, root_grads = [], []
-            for t, loss in zip(range(seg.start, seg.stop), seg.losses):
-                if t in job.losses and loss is not None and loss.requires_grad:
-                    roots.append(loss)
-                    root_grads.append(None if seeds.step_grad is None else seeds.step_grad(t))
-            if delta is not None:
-                for part, d in zip(seg.state_out, delta):
-                    if part.requires_grad and d is not None:
-                        roots.append(part)
-                        root_grads.append(d)
-            if not roots:
-                delta = None
-                continue
-            # the state entering the job's first step is a constant, except the initial state when asked for
-            wants_state = bool(seg.state_in) and (seg.start > job.first or (seg.start == 0 and seeds.initial_state))
-            extra = self.listener.targets(seg) if self.listener is not None else []
-            targets = seeds.targets + (list(seg.state_in) if wants_state else []) + extra
-            grad_outputs = [g if g is not None else _wrap(xp.ones((), dtype=r.dtype)) for r, g in
-                            zip(roots, root_grads)]
-            with _listening(self.listener, seg):
-                grads = _grad(roots, targets, grad_outputs=grad_outputs, retain_graph=True, allow_unused=True)
-            for key, g in zip(seeds.keys, grads[:n]):
-                if g is not None:
-                    acc[key] = g.data.copy() if key not in acc else acc[key] + g.data
-            if self.listener is not None:
-                self.listener.segment_done(seg, job, seeds.keys, grads[:n], grads[n + (len(seg.state_in)
-                                                                                         if wants_state else 0):])
-            delta = list(grads[n:n + len(seg.state_in)]) if wants_state else None
+            delta = self._backprop_segment(seg, job, delta, acc, seeds)
         return delta if involved and involved[0].start == 0 else None
+
+    def _backprop_segment(self, seg, job, delta, acc, seeds: Seeds):
+        """One backward step of a job through one recorded segment: the vjp at
+        (1 for each of its losses in the job, ``delta`` at its final state).
+        Parameter gradients add into ``acc``; returns δ at its incoming state
+        (None when the job stops there, or nothing flows)."""
+        n = len(seeds.targets)
+        roots, root_grads = [], []
+        for t, loss in zip(range(seg.start, seg.stop), seg.losses):
+            if t in job.losses and loss is not None and loss.requires_grad:
+                roots.append(loss)
+                root_grads.append(None if seeds.step_grad is None else seeds.step_grad(t))
+        if delta is not None:
+            for part, d in zip(seg.state_out, delta):
+                if part.requires_grad and d is not None:
+                    roots.append(part)
+                    root_grads.append(d)
+        if not roots:
+            return None
+        # the state entering the job's first step is a constant, except the initial state when asked for
+        wants_state = bool(seg.state_in) and (seg.start > job.first or (seg.start == 0 and seeds.initial_state))
+        extra = self.listener.targets(seg) if self.listener is not None else []
+        targets = seeds.targets + (list(seg.state_in) if wants_state else []) + extra
+        grad_outputs = [g if g is not None else _wrap(xp.ones((), dtype=r.dtype)) for r, g in
+                        zip(roots, root_grads)]
+        with _listening(self.listener, seg):
+            grads = _grad(roots, targets, grad_outputs=grad_outputs, retain_graph=True, allow_unused=True)
+        for key, g in zip(seeds.keys, grads[:n]):
+            if g is not None:
+                acc[key] = g.data.copy() if key not in acc else acc[key] + g.data
+        if self.listener is not None:
+            self.listener.segment_done(seg, job, seeds.keys, grads[:n], grads[n + (len(seg.state_in)
+                                                                                     if wants_state else 0):])
+        return list(grads[n:n + len(seg.state_in)]) if wants_state else None
 
     def _checkpoint(self, seg, state_before, rng_state):
         """Keep only what re-recording ``seg`` needs (``plan.recompute``)."""
@@ -346,14 +395,31 @@ class Runner:
             outputs.extend(None if y is None else y.detach() for y in seg.losses)
             _collect_leaves([y for y in seg.losses if y is not None] + list(seg.state_out), internal, seen, leaves)
 
-        self.segments = list(self._recorded_segments(before_checkpoint=note))
+        self._scheduled = self._schedule_run(keep_last=True)
+        if self._scheduled is not None:  # first sweep now, the reversal in run_jobs
+            self._scheduled.forward(note)
+            self.final_state, self.segments = self._scheduled.final_state, []
+        else:
+            self.segments = list(self._recorded_segments(before_checkpoint=note))
         return Recording(self.final_state, outputs, list(leaves.values()))
+
+    def tape_nbytes(self) -> int:
+        """Bytes of the tapes ``record`` keeps for ``run_jobs`` (a scheduled
+        run keeps its last unit's tape until it is reversed)."""
+        segs = list(self.segments)
+        if self._scheduled is not None and self._scheduled.last is not None:
+            segs.append(self._scheduled.last)
+        return sum(tape_bytes(seg) for seg in segs if seg.losses is not None)
 
     def run_jobs(self, seeds: Seeds) -> tuple[dict, list | None]:
         """All of the plan's jobs on the recorded segments, summed (parameters
         fixed): ``({key: gradient array}, gradient of the initial state's parts
         or None)``."""
         acc, initial = {}, None
+        if self._scheduled is not None:
+            initial = self._scheduled.backward(seeds, acc)
+            self._done(self._scheduled)
+            return acc, initial
         for job in self.plan.jobs:
             d = self._backprop_job(job, self.segments, acc, seeds)
             if d is not None:
@@ -367,6 +433,16 @@ class Runner:
         is computed; ``on_update(update_index, grads, tape_retained, loss_steps)``
         is called when an update's jobs are done. Returns the final state."""
         seeds = Seeds(self.params, self.names)
+        scheduled = self._schedule_run()
+        if scheduled is not None:  # a checkpointing schedule of full(): one job, one update
+            acc = {}
+            scheduled.forward()
+            scheduled.backward(seeds, acc)
+            self.final_state = scheduled.final_state
+            self._done(scheduled)
+            if on_update is not None:
+                on_update(0, acc, False, range(self.T))
+            return detach_state(self.final_state)
         jobs = iter(self.plan.jobs)
         job = next(jobs, None)
         acc, loss_steps, segments = {}, [], []
@@ -390,6 +466,7 @@ class Runner:
             for update, grads, steps in done:
                 if on_update is not None:
                     on_update(update, grads, bool(segments), steps)
+        self._done(None)
         return detach_state(self.final_state)
 
 
@@ -409,20 +486,6 @@ def _collect_leaves(outputs, internal, seen, found):
             continue
         seen.add(node)
         stack.extend(a for a in node.inputs if isinstance(a, Tensor))
-
-
-def tape_bytes(seg) -> int:
-    """Bytes the tape of a segment keeps alive (each op's saved arrays, once)."""
-    seen, total = set(), 0
-    stack = [t for t in list(seg.losses) + list(seg.state_out) if isinstance(t, Tensor)]
-    while stack:
-        node = stack.pop()._node
-        if node is None or id(node) in seen or node.inputs is None:
-            continue
-        seen.add(id(node))
-        total += node.saved_nbytes()
-        stack.extend(a for a in node.inputs if isinstance(a, Tensor))
-    return total
 
 
 class _listening:

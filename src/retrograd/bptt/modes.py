@@ -51,8 +51,10 @@ Steps are numbered from 0 in the code (1 in the picture).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from .planner import Job, JobSchedule, Plan
+from .revolve import Schedule
 
 
 class Mode:
@@ -68,6 +70,7 @@ class Mode:
 
     name = "mode"
     recompute = False  # keep only segment checkpoints and record segments again in the backward pass
+    last_plan = None   # the plan the engine followed on this mode's last run (fitted, with measured sizes)
 
     def iter_jobs(self, T: int):
         """The jobs for a sequence of length T, lazily, ordered by their last loss step."""
@@ -119,46 +122,83 @@ def _check_k(k, name):
 class Full(Mode):
     """Exact gradient of Σₜ ℓₜ: every loss reaches every earlier step.
 
-    ``checkpoint_every=s`` trades compute for memory (Chen et al. 2016;
-    Gruslys et al. 2016): the forward pass keeps only the state entering every
-    s-th step (and the RNG state there), not the tape; the backward pass
-    re-runs each segment of s steps from its checkpoint just before
-    backpropagating through it. The gradient is the same; the tape in memory
-    is one segment instead of T steps (s ≈ √T balances the checkpoints against
-    the segment), at the cost of a second forward pass.
+    By default every step's tape is kept until the backward pass. Three ways to
+    trade compute for memory, all with the same gradient (dropout masks
+    included: the RNG state is stored with every state and restored on
+    recomputation):
 
-    ``memory_budget=bytes`` chooses s itself: it measures the tape of the first
-    step (b bytes) and the state (c bytes) and takes the largest s with
-    s·b + ⌈T/s⌉·c ≤ budget (``rg.bptt.segment_for_budget``), or says how much
-    memory the sequence needs at least.
+    * ``checkpoint_every=g`` (Chen et al. 2016; Gruslys et al. 2016): keep the
+      state entering every g-th step, not the tape; the backward pass records
+      each segment of g steps again from its checkpoint just before
+      backpropagating through it. Memory ⌈T/g⌉ states + one segment's tape
+      (g ≈ √T balances them), one extra forward pass.
+    * ``snapshots=s`` (Griewank & Walther's binomial checkpointing, "revolve";
+      ``rg.bptt.revolve``): keep at most s states at once (the one entering
+      step 0 included) and recompute the fewest steps possible,
+      t(T, s) = r·T − β(s+1, r−1) with β(s, r) = C(s+r, s) and r the least
+      with β(s, r) ≥ T; each step's tape is recorded alone just before it is
+      reversed. ``snapshots=s, checkpoint_every=g`` applies the same schedule
+      to segments of g steps (a fused layer then runs g steps per call).
+    * ``memory_budget=bytes`` measures the tape of the first step (b bytes)
+      and the state (c bytes) and takes, of every schedule above and storing
+      every tape, the one that recomputes the fewest steps within the budget
+      (``rg.bptt.planner.best_schedule``; memory model in ``rg.bptt.planner``),
+      or raises ``MemoryError`` saying how much the sequence needs at least.
+
+    ``plan(T)`` shows what a run does (``print(mode.plan(1000, step_bytes=…,
+    state_bytes=…))``); after a run, ``mode.last_plan`` is the plan it
+    followed, with the measured sizes and peak; ``plan.plot(path)`` draws time
+    against memory for the family.
     """
 
     name = "full()"
 
-    def __init__(self, checkpoint_every: int | None = None, memory_budget: int | None = None):
-        if checkpoint_every is not None and memory_budget is not None:
-            raise ValueError("rg.bptt.full: give checkpoint_every or memory_budget, not both")
+    def __init__(self, checkpoint_every: int | None = None, memory_budget: int | None = None,
+                 snapshots: int | None = None):
+        if memory_budget is not None and (checkpoint_every is not None or snapshots is not None):
+            raise ValueError("rg.bptt.full: give memory_budget alone (it picks the schedule), not both it and "
+                             "checkpoint_every / snapshots")
+        args = []
         if checkpoint_every is not None:
             _check_k(checkpoint_every, "full(checkpoint_every=…)")
-            self.name = f"full(checkpoint_every={checkpoint_every})"
+            args.append(f"checkpoint_every={checkpoint_every}")
+        if snapshots is not None:
+            if not isinstance(snapshots, int) or isinstance(snapshots, bool) or snapshots < 1:
+                raise ValueError(f"rg.bptt.full: snapshots must be a positive int (the state entering step 0 is "
+                                 f"one of them), got {snapshots!r}")
+            args.append(f"snapshots={snapshots}")
         if memory_budget is not None:
             if memory_budget <= 0:
                 raise ValueError(f"rg.bptt.full: memory_budget must be a positive number of bytes, got {memory_budget}")
-            self.name = f"full(memory_budget={memory_budget})"
-        self.checkpoint_every, self.memory_budget = checkpoint_every, memory_budget
+            args.append(f"memory_budget={memory_budget}")
+        self.name = f"full({', '.join(args)})"
+        self.checkpoint_every, self.memory_budget, self.snapshots = checkpoint_every, memory_budget, snapshots
 
     def iter_jobs(self, T):
         yield Job(0, range(T), 0)
 
-    def plan(self, T):
-        # with a budget, the engine records one step, measures it, then fits the segment length
-        segment = 1 if self.memory_budget is not None else self.checkpoint_every or T
-        return Plan(T, self._schedule(T), segment=segment, recompute=self.recompute,
-                    memory_budget=self.memory_budget)
+    def plan(self, T: int, step_bytes: int | None = None, state_bytes: int | None = None) -> Plan:
+        """The plan for T steps (``str()`` prints it). ``step_bytes`` /
+        ``state_bytes``: one step's tape and one state, if known: a budget
+        plan is then fitted at once (the engine measures them itself)."""
+        sizes = dict(step_bytes=step_bytes, state_bytes=state_bytes, mode=self.name)
+        jobs = self._schedule(T)
+        if self.memory_budget is not None:
+            # the engine records one step, measures it, then fits the schedule
+            plan = Plan(T, jobs, segment=1, recompute=True, memory_budget=self.memory_budget, mode=self.name)
+            return plan.fitted(step_bytes, state_bytes) if step_bytes is not None and state_bytes is not None \
+                else replace(plan, **sizes)
+        g = min(self.checkpoint_every or 1, T)
+        if self.snapshots is not None:
+            return Plan(T, jobs, segment=g, recompute=True, schedule=Schedule(T, g, self.snapshots), **sizes)
+        if self.checkpoint_every is not None:
+            n = -(-T // g)  # a snapshot per segment: each step recomputed at most once
+            return Plan(T, jobs, segment=g, recompute=True, schedule=Schedule(T, g, max(n - 1, 1)), **sizes)
+        return Plan(T, jobs, segment=T, **sizes)
 
     @property
     def recompute(self) -> bool:
-        return self.checkpoint_every is not None or self.memory_budget is not None
+        return self.checkpoint_every is not None or self.memory_budget is not None or self.snapshots is not None
 
 
 class Chunk(Mode):
@@ -236,11 +276,12 @@ class Tail(Mode):
         return Plan(T, self._schedule(T), segment=max(1, min(self.k, T)), no_grad_prefix=max(0, T - self.k))
 
 
-def full(checkpoint_every: int | None = None, memory_budget: int | None = None) -> Full:
-    """Exact BPTT of Σₜ ℓₜ (see ``Full``); ``checkpoint_every=s`` recomputes
-    segments of s steps instead of keeping the whole tape, ``memory_budget``
-    (bytes) picks s to fit."""
-    return Full(checkpoint_every, memory_budget)
+def full(checkpoint_every: int | None = None, memory_budget: int | None = None, snapshots: int | None = None) -> Full:
+    """Exact BPTT of Σₜ ℓₜ (see ``Full``); ``checkpoint_every=g`` recomputes
+    segments of g steps instead of keeping the whole tape, ``snapshots=s``
+    keeps at most s states and recomputes the fewest steps (binomial
+    checkpointing), ``memory_budget`` (bytes) picks the cheapest schedule that fits."""
+    return Full(checkpoint_every, memory_budget, snapshots)
 
 
 def chunk(k: int) -> Chunk:

@@ -10,15 +10,36 @@ needs for a sequence of T steps, and the engine asks nothing else:
 * ``no_grad_prefix``: steps run without recording at all (``tail``);
 * ``recompute``: keep only a checkpoint per segment (its incoming state and
   RNG state) and record the segment again in the backward pass;
-* ``memory_budget``: the segment length is not known yet: the engine records
-  one step, measures it and asks ``plan.fitted(step_bytes, state_bytes)``,
-  which applies ``segment_for_budget``.
+* ``schedule``: a checkpointing schedule (``rg.bptt.revolve.Schedule``): the
+  engine keeps at most ``schedule.snapshots`` states, recomputes from them and
+  backpropagates unit by unit in the order the schedule says (``full(snapshots=…)``,
+  ``full(checkpoint_every=…)`` and the budgeted ``full(memory_budget=…)``);
+* ``memory_budget``: the schedule is not known yet: the engine records one
+  step, measures its tape (b bytes) and the state (c bytes) and asks
+  ``plan.fitted(b, c)``, which takes the schedule with the fewest recomputed
+  steps that fits (``best_schedule``).
+
+``str(plan)`` says what a plan stores, how many steps it recomputes and the
+peak memory it predicts (and measured, on ``mode.last_plan`` after a run);
+``plan.plot(path)`` draws recomputation against memory for the whole family.
+
+**Memory model** (bytes; b = one step's tape, c = one state): storing every
+tape needs T·b + c (as ``full()`` without a budget: its backward pass's
+temporaries are not counted); a schedule over units of g steps holding at
+most p snapshots needs (p + 1)·c + 2·g·b: the snapshots, the state being
+carried, the tape of the unit being reversed and the gradients its backward
+pass creates, about as large as the tape (measured: 0.9× for the fused
+layers, 1.25× for ``rg.scan`` over small ops). The gradient accumulators and
+the inputs are not counted: they are the same for every schedule.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Iterator
+
+from .revolve import Schedule, beta, forward_steps, repetitions
 
 
 @dataclass(frozen=True)
@@ -68,31 +89,141 @@ def segment_for_budget(T: int, step_bytes: int, state_bytes: int, budget: int) -
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One member of the schedule family: units of ``unit`` steps and at most
+    ``snapshots`` stored states (None: every tape stored, nothing recomputed),
+    with its ``recomputed`` steps (estimated as unit·t(n, s)) and ``peak`` bytes."""
+    unit: int
+    snapshots: int | None
+    recomputed: int
+    peak: int
+
+
+def store_all_bytes(T: int, step_bytes: int, state_bytes: int) -> int:
+    """Peak bytes of storing every step's tape: T·b + c."""
+    return T * step_bytes + state_bytes
+
+
+UNIT_TAPE_FACTOR = 2  # a unit's tape, and the gradients of its backward pass (about as large)
+
+
+def schedule_bytes(T: int, unit: int, snapshots: int, step_bytes: int, state_bytes: int) -> int:
+    """Peak bytes of a schedule over units of ``unit`` steps holding at most
+    ``snapshots`` states: (p + 1)·c + 2·unit·b, p = min(snapshots, n − 1)."""
+    n = -(-T // unit)
+    return (min(snapshots, n - 1) + 1) * state_bytes + UNIT_TAPE_FACTOR * unit * step_bytes
+
+
+def _units(T):
+    # for a given number of units n the shortest unit ⌈T/n⌉ is best (least tape): O(√T) candidates
+    root = math.isqrt(T) + 1
+    return sorted({g for g in range(1, min(root, T) + 1)} | {-(-T // n) for n in range(1, min(root, T) + 1)})
+
+
+def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family: str = "any") -> Choice | None:
+    """The schedule with the fewest recomputed steps whose peak fits ``budget``
+    (ties: the least memory), or None when none fits.
+
+    ``family``: ``"any"`` (store every tape, or units of any length g with
+    the most snapshots that fit), ``"segments"`` (√T checkpointing: a snapshot
+    per unit, so each step is recomputed at most once), ``"binomial"`` (single
+    steps, the most snapshots that fit: Griewank & Walther's revolve). For
+    units of g steps, n = ⌈T/g⌉ of them and s snapshots, the steps recomputed
+    are g·t(n, s) with t(n, s) = r·n − β(s + 1, r − 1) (``rg.bptt.revolve``).
+    """
+    b, c = max(int(step_bytes), 1), max(int(state_bytes), 0)
+    best = None
+    if family == "any" and store_all_bytes(T, b, c) <= budget:
+        best = Choice(T, None, 0, store_all_bytes(T, b, c))
+    units = [1] if family == "binomial" else _units(T)
+    for g in units:
+        n = -(-T // g)
+        if n == 1:
+            continue
+        room = budget - UNIT_TAPE_FACTOR * g * b - c
+        if room < c:  # not even the snapshot of the first state fits
+            continue
+        s = n - 1 if c == 0 else min(room // c, n - 1)
+        if family == "segments" and s < n - 1:
+            continue
+        cost = g * forward_steps(n, s)
+        choice = Choice(g, s, cost, schedule_bytes(T, g, s, b, c))
+        if best is None or (cost, choice.peak) < (best.recomputed, best.peak):
+            best = choice
+    return best
+
+
+def least_bytes(T: int, step_bytes: int, state_bytes: int) -> int:
+    """The least peak any schedule needs: one step's tape (twice: its backward
+    pass) and two states (the snapshot of the first state and the one
+    carried), or T·b + c for T = 1."""
+    if T == 1:
+        return store_all_bytes(T, step_bytes, state_bytes)
+    return schedule_bytes(T, 1, 1, step_bytes, state_bytes)
+
+
+def _fmt(nbytes) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if abs(nbytes) >= size:
+            return f"{nbytes / size:.2f} {unit}"
+    return f"{int(nbytes)} B"
+
+
+def _n(k, word) -> str:
+    return f"{k} {word}" + ("" if k == 1 else "s")
+
+
+def _steps(values, limit=12) -> str:
+    shown = ", ".join(str(v) for v in values[:limit])
+    return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
+
+
+@dataclass(frozen=True)
 class Plan:
     """How the engine runs one mode over a sequence of ``T`` steps (see the
-    module docstring for each field)."""
+    module docstring for each field). ``step_bytes``/``state_bytes``: the
+    measured (or given) tape of one step and size of one state, when known;
+    ``measured_peak``: the peak the engine saw (snapshots + the tape being
+    reversed), set on ``mode.last_plan`` after a checkpointed run."""
     T: int
     jobs: Iterable[Job]
     segment: int
     no_grad_prefix: int = 0
     recompute: bool = False
     memory_budget: int | None = None
+    schedule: Schedule | None = None
+    step_bytes: int | None = None
+    state_bytes: int | None = None
+    measured_peak: int | None = None
+    mode: str = ""
 
     @property
     def needs_measurement(self) -> bool:
-        """The segment length waits for the first step's tape to be measured."""
+        """The schedule waits for the first step's tape to be measured."""
         return self.memory_budget is not None
 
     def fitted(self, step_bytes: int, state_bytes: int) -> "Plan":
-        """This plan with the segment length ``segment_for_budget`` gives for a
-        measured step (``step_bytes`` of tape, ``state_bytes`` of state)."""
-        s = segment_for_budget(self.T, step_bytes, state_bytes, self.memory_budget)
-        return replace(self, segment=s, memory_budget=None)
+        """This plan with the schedule ``best_schedule`` picks for a measured
+        step (``step_bytes`` of tape, ``state_bytes`` of state) within the
+        budget: store every tape, or the fewest recomputed steps that fit.
+        Raises ``MemoryError`` (with the least memory any schedule needs)."""
+        budget = self.memory_budget
+        choice = best_schedule(self.T, step_bytes, state_bytes, budget)
+        if choice is None:
+            raise MemoryError(f"rg.bptt.full(memory_budget={budget}): a step's tape is {step_bytes} bytes and the "
+                              f"state {state_bytes} bytes, so {self.T} steps need at least "
+                              f"{least_bytes(self.T, step_bytes, state_bytes)} bytes with checkpointing")
+        sized = replace(self, memory_budget=None, step_bytes=step_bytes, state_bytes=state_bytes)
+        if choice.snapshots is None:
+            return replace(sized, segment=self.T, recompute=False, schedule=None)
+        return replace(sized, segment=choice.unit, recompute=True,
+                       schedule=Schedule(self.T, choice.unit, choice.snapshots))
 
     def with_segment(self, segment: int) -> "Plan":
         """This plan recorded in segments of ``segment`` steps (a divisor of
-        every job boundary; 1 always is: ``trace`` looks at single steps)."""
-        return replace(self, segment=segment, memory_budget=None)
+        every job boundary; 1 always is: ``trace`` looks at single steps),
+        checkpointed per segment if the plan recomputes."""
+        return replace(self, segment=segment, memory_budget=None, schedule=None)
 
     def cut_points(self) -> list | None:
         """The steps where one graph is cut, if the schedule is just that.
@@ -112,5 +243,121 @@ class Plan:
             expected = job.losses.stop
         return cuts if expected == self.T else None
 
+    # ------------------------------------------------------------ what the plan costs
+    @property
+    def recomputed(self) -> int | None:
+        """Steps run beyond one forward pass (None while the schedule waits for a measurement)."""
+        if self.needs_measurement:
+            return None
+        if self.schedule is not None:
+            return self.schedule.recomputed
+        if self.recompute:  # a checkpoint per segment: all but the last segment run twice
+            last = (self.T - self.no_grad_prefix) % self.segment or self.segment
+            return max(self.T - self.no_grad_prefix - last, 0)
+        return 0
 
-__all__ = ["Job", "JobSchedule", "Plan", "segment_for_budget"]
+    @property
+    def predicted_peak(self) -> int | None:
+        """Peak bytes of the module docstring's memory model, when the step and state sizes are known."""
+        b, c = self.step_bytes, self.state_bytes
+        if b is None or c is None or self.needs_measurement:
+            return None
+        if self.schedule is not None:
+            sch = self.schedule
+            return (sch.peak_snapshots + 1) * c + UNIT_TAPE_FACTOR * sch.unit * b
+        if self.recompute:
+            return (-(-self.T // self.segment) + 1) * c + UNIT_TAPE_FACTOR * self.segment * b
+        return store_all_bytes(self.T, b, c)
+
+    def __str__(self):
+        T, head = self.T, f"{self.mode or 'plan'} over T = {self.T} steps"
+        sizes = (f"; a step's tape is {_fmt(self.step_bytes)}, a state {_fmt(self.state_bytes)}"
+                 if self.step_bytes is not None and self.state_bytes is not None else "")
+        if self.needs_measurement:
+            return (f"{head}: memory budget {_fmt(self.memory_budget)}; the schedule is chosen once the first "
+                    f"step's tape and the state are measured (give plan(T, step_bytes=…, state_bytes=…), or "
+                    f"read mode.last_plan after a run)")
+        lines = []
+        sch = self.schedule
+        if sch is not None:
+            kind = ("√T checkpointing (a snapshot per unit)" if sch.snapshots >= sch.n - 1
+                    else "binomial checkpointing (Griewank & Walther's revolve)")
+            lines.append(f"{head}: {kind}, {_n(sch.n, 'unit')} of {_n(sch.unit, 'step')}, at most "
+                         f"{_n(sch.snapshots, 'snapshot')}{sizes}")
+            lines.append(f"  the first sweep stores the states entering steps {_steps(sch.first_sweep)}; "
+                         f"at most {sch.peak_snapshots} held at once")
+            R = sch.recomputed
+            lines.append(f"  recomputes {_n(R, 'step')}: {(T + R) / T:.2f} forward steps per step, no unit "
+                         f"advanced more than {_n(sch.repetition, 'time')}")
+            if sch.unit == 1:
+                s = min(sch.snapshots, T - 1)
+                r = repetitions(T, s)
+                lines.append(f"  the optimum for {s} snapshots (Griewank & Walther 2000): r·T − β(s+1, r−1) = "
+                             f"{r}·{T} − {beta(s + 1, r - 1)} = {forward_steps(T, s)}")
+        elif self.recompute:
+            starts = list(range(self.no_grad_prefix, T, self.segment))
+            lines.append(f"{head}: checkpoints every {self.segment} steps{sizes}")
+            lines.append(f"  stores the states entering steps {_steps(starts)}")
+            lines.append(f"  recomputes {_n(self.recomputed, 'step')}")
+        else:
+            prefix = f", the first {self.no_grad_prefix} without a tape" if self.no_grad_prefix else ""
+            what = "stores every step's tape" if self.segment >= T else f"records segments of {self.segment} steps"
+            lines.append(f"{head}: {what}{prefix}{sizes}")
+            lines.append("  recomputes 0 steps")
+        peak = self.predicted_peak
+        if peak is not None:
+            lines.append(f"  predicted peak: {_fmt(peak)}")
+        if self.measured_peak is not None:
+            lines.append(f"  measured peak: {_fmt(self.measured_peak)} (snapshots + the tape being reversed)")
+        return "\n".join(lines)
+
+    def plot(self, path, title: str | None = None):
+        """Save a PNG of the time (forward steps per step: 1 + recomputed / T)
+        against the memory budget for the whole family of schedules of this
+        sequence: √T segments, binomial over single steps, and the best of
+        units × snapshots (what ``full(memory_budget=…)`` picks), with this
+        plan marked. Needs the step and state sizes (``plan(T, step_bytes=…,
+        state_bytes=…)`` or ``mode.last_plan``). Returns the path, or None when
+        matplotlib is not installed."""
+        from ..plot import _prepare, _pyplot
+
+        b, c = self.step_bytes, self.state_bytes
+        if b is None or c is None:
+            raise ValueError(f"rg.bptt plan.plot: the step's tape and the state's bytes are unknown for {self.mode}; "
+                             f"use mode.plan(T, step_bytes=…, state_bytes=…) or mode.last_plan after a run")
+        plt = _pyplot()
+        if plt is None:
+            print("(matplotlib is not installed: pip install 'retrograd[plot]' to get the plot)")
+            return None
+        T = self.T
+        lo, hi = least_bytes(T, b, c), store_all_bytes(T, b, c) * 1.1
+        budgets = [lo * (hi / lo) ** (i / 79) for i in range(80)]
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        for family, label in (("segments", "√T segments"), ("binomial", "binomial, single steps"),
+                              ("any", "best units × snapshots (memory_budget)")):
+            xs, ys = [], []
+            for m in budgets:
+                ch = best_schedule(T, b, c, int(m), family)
+                if ch is not None:
+                    xs.append(m / 2**20)
+                    ys.append(1 + ch.recomputed / T)
+            ax.plot(xs, ys, label=label, lw=2 if family == "any" else 1.2)
+        ax.plot([store_all_bytes(T, b, c) / 2**20], [1.0], "ks", label="store every tape")
+        peak = self.predicted_peak
+        if peak is not None:
+            ax.plot([peak / 2**20], [1 + self.recomputed / T], "r*", ms=12, label="this plan")
+        ax.set_xscale("log")
+        ax.set_xlabel("memory budget (MiB)")
+        ax.set_ylabel("forward steps per step")
+        ax.set_title(title or f"{self.mode or 'full()'}: time against memory, T = {T}")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+        _prepare(path)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+
+__all__ = ["Job", "JobSchedule", "Plan", "Choice", "segment_for_budget", "best_schedule", "least_bytes",
+           "store_all_bytes", "schedule_bytes"]

@@ -25,10 +25,12 @@ yₜ may enter:
   carry enters at the last step and is truncated like the last yₜ; the
   initial carry gets the gradient of the jobs whose reach starts at step 0
   (with k ≥ T, all of them: the same as ``full()``);
-* ``full(checkpoint_every=s)`` / ``full(memory_budget=…)``: recorded the same
-  way, keeping only the carry entering each segment of s steps (and the RNG
-  state); the backward pass records each segment again just before
-  backpropagating through it (same gradient, one segment's tape in memory).
+* ``full(checkpoint_every=s)`` / ``full(snapshots=s)`` / ``full(memory_budget=…)``:
+  the forward pass keeps only the carries (and RNG states) the checkpointing
+  schedule stores (``rg.bptt.revolve``: a carry per segment of s steps, or at
+  most s carries with binomial checkpointing); the backward pass recomputes
+  from them and records each unit again just before backpropagating through
+  it (same gradient, one unit's tape in memory).
 
 Which path a mode takes is read off its plan (``mode.plan(T)``): a plan whose
 jobs tile the sequence, each reaching back exactly to its own first step,
@@ -43,7 +45,7 @@ from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import is_grad_enabled, no_grad
 from ..autograd.mode import next_seq as _next_seq
 from ..recurrent.state import detach_state, rebuild_state, state_parts
-from .engine import tape_bytes, Runner, Seeds
+from .engine import Runner, Seeds
 from .modes import Full
 
 
@@ -120,7 +122,7 @@ class ScheduledScan(MultiOp):
 
     def saved_nbytes(self) -> int:
         """The inputs plus the recorded segments' tapes, which the jobs backpropagate through."""
-        inner = sum(tape_bytes(seg) for seg in self.runner.segments) if self.runner is not None else 0
+        inner = self.runner.tape_nbytes() if self.runner is not None else 0
         return super().saved_nbytes() + inner
 
     def release(self):
