@@ -17,13 +17,13 @@ so that all see the same machine state:
 * ``torch``: PyTorch's fused layer, ``torch.set_num_threads(2)``.
 
     python benchmarks/bench_tiny_rnn.py                      # LSTM, GRU, RNN at config c
-    python benchmarks/bench_tiny_rnn.py --kinds LSTM --rounds 30
+    python benchmarks/bench_tiny_rnn.py --kinds LSTM --rounds 31
     python benchmarks/bench_tiny_rnn.py --sweep              # fused op vs compiled over B × H
 
 ``--sweep`` prints the ratio compiled / fused op over a grid of batch and
 hidden sizes (T 50, I = H): where it crosses 1 is what
-``compiled.worth_it`` encodes. Ratios are of median times in one run;
-absolute times vary between machines.
+``compiled.worth_it`` encodes. Ratios are of times in one run (the median
+and the best round); absolute times vary between machines.
 """
 
 from __future__ import annotations
@@ -144,20 +144,23 @@ def _runners(kind, B, T, I, H, with_torch=True, with_layer=True, seed=0):
 
 
 def measure(runners, rounds, inner, stat=np.median):
-    """Seconds per call of each runner (``stat`` over rounds: the median, or the
-    minimum, which a machine shared with other jobs disturbs least), interleaved
-    round by round."""
+    """Seconds per call of each runner, interleaved round by round: ``stat`` over
+    the rounds (the median, or the minimum, which a machine shared with other jobs
+    disturbs least), or with ``stat=list`` every round's time."""
     for fn in runners.values():          # warm up (and compile)
         for _ in range(3):
             fn()
     times = {name: [] for name in runners}
     for _ in range(rounds):
         for name, fn in runners.items():
+            # let the previous runner's idle pool threads (OpenBLAS', PyTorch's) stop spinning:
+            # on 2 cores they otherwise steal the next runner's CPUs (PyTorch's LSTM ran 10x slower)
+            time.sleep(0.02)
             t0 = time.perf_counter()
             for _ in range(inner):
                 fn()
             times[name].append((time.perf_counter() - t0) / inner)
-    return {name: float(stat(v)) for name, v in times.items()}
+    return {name: (v if stat is list else float(stat(v))) for name, v in times.items()}
 
 
 def _versions():
@@ -176,20 +179,24 @@ def _versions():
 def config_c(kinds, rounds, inner):
     B, T, I, H = 1, 200, 8, 32
     print(f"config c: B {B}, T {T}, I {I}, H {H}, float32, full BPTT (forward + backward); {_versions()}")
-    print(f"median of {rounds} interleaved rounds × {inner} calls\n")
-    print("| layer | fused op ms | compiled ms | rg layer ms | torch ms | compiled / fused op | compiled / torch "
-          "| rg layer / torch |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"{rounds} interleaved rounds × {inner} calls; the median, and the best round (least disturbed "
+          f"by other jobs: PyTorch's two threads suffer most from a shared machine)\n")
+    print("| layer | stat | fused op ms | compiled ms | rg layer ms | torch ms | compiled / fused op "
+          "| compiled / torch | rg layer / torch |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for kind in kinds:
-        t = measure(_runners(kind, B, T, I, H), rounds, inner)
+        runs = measure(_runners(kind, B, T, I, H), rounds, inner, stat=list)
+        for stat in (np.median, np.min):
+            t = {n: float(stat(v)) for n, v in runs.items()}
 
-        def ms(n):
-            return f"{t[n] * 1e3:.3f}" if n in t else "-"
+            def ms(n):
+                return f"{t[n] * 1e3:.3f}" if n in t else "-"
 
-        def ratio(a, b):
-            return f"{t[a] / t[b]:.2f}" if a in t and b in t else "-"
-        print(f"| {kind} | {ms('fused op')} | {ms('compiled')} | {ms('rg layer')} | {ms('torch')} | "
-              f"{ratio('compiled', 'fused op')} | {ratio('compiled', 'torch')} | {ratio('rg layer', 'torch')} |")
+            def ratio(a, b):
+                return f"{t[a] / t[b]:.2f}" if a in t and b in t else "-"
+            print(f"| {kind} | {'median' if stat is np.median else 'best'} | {ms('fused op')} | {ms('compiled')} | "
+                  f"{ms('rg layer')} | {ms('torch')} | {ratio('compiled', 'fused op')} | "
+                  f"{ratio('compiled', 'torch')} | {ratio('rg layer', 'torch')} |", flush=True)
 
 
 def sweep(kinds, rounds, batches=(1, 2, 4, 8, 16, 32, 64), hidden=(16, 32, 64, 128, 256), T=50):
