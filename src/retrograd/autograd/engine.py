@@ -186,7 +186,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
     # same step written out once, with the tracer; the two must stay in step.
     plain = not create_graph and not _mode.anomaly
     leaf_fast, assigned, to_leaf, ndarray = bp.plain, bp.assigned, bp.to_leaf, backend.ndarray
-    new_tensor = Tensor.__new__
+    new_tensor, muts = Tensor.__new__, mutations
     # ``nxt``: an op that is known to come next (its creation number is above everything on the
     # heap), kept off the heap. In a chain of ops — most of a graph — each op hands its input's
     # op straight to the next iteration, with no heap push and pop.
@@ -202,7 +202,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
             g = grads.pop(n)
             if extras or n.multi or n.hooks is not None or n.retained is not None or n.inputs is None:
                 g = complete_gradient(n, g)  # step 2
-            if plain and n.seq > mutations.last:
+            if plain and n.seq > muts.last:
                 gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
             else:
                 gs = vjp(n, g)  # step 3
@@ -421,6 +421,12 @@ def _tensor_backward(self, grad=None, retain_graph: bool | None = None, create_g
     gradients can be differentiated again. ``trace=True`` prints every step
     of the backward pass as it runs (see ``rg.explain``).
     """
+    if grad is None and not create_graph and not trace and self.requires_grad:
+        # ``loss.backward()``, the call of every training step: backward()'s steps for this one
+        # root, without the checks that cannot fail here
+        run_backward((self,), root_gradients((self,), None, False), retain_graph=retain_graph or False,
+                     create_graph=False)
+        return None
     return backward([self], None if grad is None else [grad], retain_graph=retain_graph,
                     create_graph=create_graph, trace=trace)
 

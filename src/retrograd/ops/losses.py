@@ -117,8 +117,8 @@ class MSELoss(BinaryOp):
 
     def vjp(self, ns, g, loss, a, y):
         d = a - y  # broadcast shape: the engine sums each gradient back to its input's shape
-        delta = d * (g * (2.0 * _scale(self.reduction, d.size)))
-        return delta, (-delta if self.needs[1] else None)
+        d *= g * (2.0 * _scale(self.reduction, d.size))  # in place: d is a fresh array
+        return d, (-d if self.needs[1] else None)
 
 
 def _broadcast_pair(op, input_shape, target_shape):
