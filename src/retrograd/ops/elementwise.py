@@ -342,7 +342,11 @@ class Sigmoid(UnaryOp):
         y = backend.sigmoid(x)
         return y if y.dtype is x.dtype else _same_float(y, x)
 
-    def vjp(self, ns, g, y, x): return (g * (y * (1 - y)),)
+    def vjp(self, ns, g, y, x):
+        d = 1 - y   # a fresh array, then in place (Tensors under create_graph rebind): ȳ·y·(1 − y)
+        d *= y
+        d *= g
+        return (d,)
 
 
 def sigmoid(x):

@@ -22,7 +22,7 @@ def _tie(slopes):
 
 class Relu(UnaryOp):
     """y = max(x, 0);  x̄ = ȳ·[x > 0]  (at x = 0: the policy's relu tie value)"""
-    name = "relu"
+    name, save_ans = "relu", True
     __slots__ = ("tie",)
 
     def __init__(self): self.tie = _tie((1.0, 0.0))
@@ -32,10 +32,12 @@ class Relu(UnaryOp):
         return xp.maximum(x, 0)
 
     def vjp(self, ns, g, y, x):
-        xv = ns.value(x)
-        passes = ~(xv <= 0)  # not x > 0: a NaN passes its gradient, as in PyTorch
+        # y ≠ 0 exactly where x > 0 or x is NaN (a NaN passes its gradient, as in PyTorch):
+        # one pass over the output instead of two over the input
+        passes = y != 0
         if not self.tie:
             return (g * passes,)  # multiplying by a bool mask: one pass, no float mask
+        xv = ns.value(x)
         return (g * (passes + self.tie * (xv == 0)).astype(xv.dtype),)
 
 
