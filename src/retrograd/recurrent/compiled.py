@@ -22,12 +22,18 @@ H = 32 (``_vecmat``), and need neither SciPy's BLAS nor its threads.
 They run single-threaded (never ``parallel=True``): numba's thread pool beside
 OpenBLAS's was 13–25× slower in the probes of issue 11.
 
-Use from ``fused.py``: when ``available()`` and ``worth_it(B, H)`` and the
-arrays are NumPy arrays and no ``STEP_EVENT`` observer listens (the compiled
-loop cannot emit per-step hooks), replace the step loop by one call::
+Use from ``fused.py``: when ``worth_it(B, H, kind)`` (which is False without
+numba), the backend is NumPy (``type(G) is numpy.ndarray``; the kernels refuse
+anything else) and no ``STEP_EVENT`` observer listens (the compiled loop cannot
+emit per-step hooks), replace each step loop by one call on the arrays the loop
+would have used::
 
     compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, TC, act, M, g_pre)
     compiled.lstm_backward_steps(steps, G, C, TC, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
+    compiled.gru_forward_steps(steps, Z, h0, w_hh, b_hh, GHn, Y, act, M, n_pre)
+    compiled.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
+    compiled.rnn_forward_steps(steps, A, h0, w_hh, Y, act, M)
+    compiled.rnn_backward_steps(steps, w_hh, g_y, dA, dh, M)
 
 Every entry point works in place on the arrays it is given (the ones the NumPy
 loop would write) and returns None. Importing this module never imports numba;
@@ -48,7 +54,9 @@ _available = None
 # and the largest H. Measured with ``python benchmarks/bench_tiny_rnn.py --sweep``
 # (compiled / fused NumPy op, forward + full BPTT, float32, T 50, I = H, best of 7
 # interleaved rounds, 2 OpenBLAS threads, the project's 2-core x86-64 build machine
-# shared with other jobs): the ratio grows with B·H, from ≈ 0.1 at B·H = 16–32
+# shared with other jobs, load average ≈ 2.5; a rerun at load ≈ 5 was unusable:
+# there the NumPy side's two BLAS threads wait on each other and the compiled
+# loop "won" 25× on large layers): the ratio grows with B·H, from ≈ 0.1 at B·H = 16–32
 # to ≈ 1 at B·H ≈ 1024 (LSTM: 0.98–1.09 over B 4–16 · H 256–64), ≈ 1024–2048
 # (GRU: 0.70–0.82 at 1024, 0.97–1.12 at 2048) and ≈ 512 (RNN: 0.93–1.14).
 # The thresholds sit one doubling below the crossover (ratios ≤ ≈ 0.75 there),
