@@ -286,7 +286,7 @@ def _gru_backward(Z, GHn, Y, h0, w_hh, sizes, offsets, g_y, dGX, dGH, dh, M, ext
                 dg[k], dg[H + k] = dx[k], dx[H + k]
                 dg[2 * H + k] = dx[2 * H + k] * a[k]
                 dhb[k] *= z
-            _vecmat(dg, w_hh, back)                          # δhₜ₋₁ = δh ⊙ z + [δr δz δn ⊙ r] W_hh (⊙ m)
+            _vecmat(dg, w_hh, back)                  # δhₜ₋₁ = δh ⊙ z + [δr δz δn ⊙ r] W_hh (⊙ m)
             for k in range(H):
                 dhb[k] += back[k] * M[j, k] if masked else back[k]
 
