@@ -1,12 +1,111 @@
-"""Batching: ``DataLoader`` for (x, y) arrays, and (issue 5) stateful batches."""
+"""Batching: ``DataLoader`` for (x, y) arrays, and (issue 5) stateful batches.
+
+Both shard their data across the processes of a data-parallel run
+(``distributed=True``, issue 12): ``rg.distributed.init()`` registers the MPI
+world here with ``set_process_group`` (this layer sits below
+``rg.distributed``, so it is told rather than importing it), and without one
+every call sees a world of one process.
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from . import random as rg_random
 from .autograd import backend
 from .autograd.tensor import Tensor, _wrap
+
+
+class LocalGroup:
+    """The world of a plain process: rank 0 of 1. ``rg.distributed``'s MPI
+    group has the same methods (``rank``, ``size``, ``allreduce``,
+    ``broadcast``, ``barrier``); code below ``rg.distributed`` (``fit``, the
+    loaders) talks to whichever ``process_group()`` returns."""
+
+    rank, size = 0, 1
+
+    def allreduce(self, array, op: str = "sum"):
+        """Reduce a NumPy array over the world in place ("sum", "max" or "min"); returns it."""
+        return array
+
+    def broadcast(self, array, root: int = 0):
+        """Overwrite ``array`` with ``root``'s copy in place; returns it."""
+        return array
+
+    def barrier(self):
+        """Wait for every process."""
+
+
+_LOCAL = LocalGroup()
+_group = None
+
+# Variables an MPI launcher sets in the processes it starts: MPICH / Intel MPI (hydra), Open MPI, PMIx.
+LAUNCHER_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
+
+
+def launched_size() -> int:
+    """The world size an MPI launcher (``mpiexec -n N``) announced in the
+    environment, or 1 when this process was not started by one."""
+    for name in LAUNCHER_SIZE_VARIABLES:
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
+def set_process_group(group) -> None:
+    """Register the world of a data-parallel run (``rg.distributed.init`` does;
+    None goes back to a single process)."""
+    global _group
+    _group = group
+
+
+def process_group(required: bool = False):
+    """The registered process group, or a ``LocalGroup`` of one process.
+    ``required``: a caller that shards data must not silently see a world of
+    one when ``mpiexec`` started several processes: that raises instead."""
+    if _group is not None:
+        return _group
+    if required and launched_size() > 1:
+        raise RuntimeError(f"distributed=True: this process is one of {launched_size()} started by an MPI launcher, "
+                           f"but the MPI world is not set up; call rg.distributed.init() first")
+    return _LOCAL
+
+
+def fork_rng_per_rank(group=None) -> None:
+    """Give each rank of ``group`` (default: the registered one) its own
+    ``rg.random`` stream, derived from rank 0's current state and the rank:
+    dropout then draws different masks on different ranks, reproducibly.
+    Shuffling by ``DataLoader(distributed=True)`` keeps its own shared seed,
+    and initialisation happened before (or is broadcast), so both still agree.
+    A world of one keeps its generator unchanged."""
+    group = group or process_group()
+    if group.size == 1:
+        return
+    base = np.array([rg_random.generator().integers(2 ** 62)], dtype=np.int64)
+    group.broadcast(base, root=0)
+    own = np.random.default_rng([int(base[0]), group.rank]).bit_generator.state
+    rg_random.set_rng_state({"bit_generator": own["bit_generator"], "state": own})
+
+
+def _world(distributed, where: str) -> tuple[int, int]:
+    """(rank, world size) from a ``distributed=`` argument: False (one process),
+    True (the registered world) or an explicit ``(rank, world_size)`` pair."""
+    if distributed is False or distributed is None:
+        return 0, 1
+    if distributed is True:
+        group = process_group(required=True)
+        return group.rank, group.size
+    try:
+        rank, size = (int(v) for v in distributed)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: distributed must be True, False or a (rank, world_size) pair, "
+                        f"got {distributed!r}") from None
+    if size < 1 or not 0 <= rank < size:
+        raise ValueError(f"{where}: distributed=({rank}, {size}) is not a rank of a world of that size")
+    return rank, size
 
 
 class DataLoader:
@@ -16,10 +115,24 @@ class DataLoader:
     Tensors; each pass is one epoch. Shuffling draws from ``rg.random``'s
     generator (or ``generator``), so ``rg.manual_seed`` and checkpoints make
     the order reproducible.
+
+    ``distributed=True`` (or an explicit ``(rank, world_size)``): each process
+    of a data-parallel run reads its own disjoint part of every epoch, as
+    PyTorch's ``DistributedSampler`` does. The epoch's order (a permutation of
+    ``seed`` and the epoch number when shuffling, else 0, 1, …) is the same on
+    every rank; it is padded by repeating its first items to a multiple of
+    the world size (no padding when the length divides), and rank r reads
+    items r, r + W, r + 2W, … of it. So every rank has the same number of
+    batches, and batch b of all ranks together is exactly batch b of a
+    single-process loader with ``batch_size × W`` over the same order.
+    ``seed`` (shared by every rank) defaults to one drawn from rank 0's
+    ``rg.random`` generator and broadcast; the epoch advances by itself each
+    pass, or is set with ``set_epoch(epoch)`` (``rg.train.fit`` does, so a
+    resumed run reads the same order).
     """
 
     def __init__(self, arrays, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
-                 generator=None):
+                 generator=None, distributed=False, seed: int | None = None):
         # Tensors and backend (device) arrays stay where they are; anything else is host
         # data, kept on the host and moved to the backend one batch at a time
         arrays = tuple(a.data if isinstance(a, Tensor) else a if isinstance(a, backend.ndarray) else np.asarray(a)
@@ -31,19 +144,49 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
         self.arrays, self.n = arrays, n.pop()
         self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
+        self.rank, self.world_size = _world(distributed, "DataLoader")
+        self.distributed = self.world_size > 1 or distributed is not False and distributed is not None
+        self.epoch, self._epoch_set = 0, False
+        self.seed = seed
+        if self.distributed and shuffle and seed is None:
+            # one seed for every rank: rank 0 draws it, the others receive it
+            drawn = np.array([(generator or rg_random.generator()).integers(2 ** 62)], dtype=np.int64)
+            group = process_group() if self.world_size > 1 and distributed is True else _LOCAL
+            self.seed = int(group.broadcast(drawn, root=0)[0])
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use ``epoch``'s order for the next pass (distributed shuffling; PyTorch's
+        ``DistributedSampler.set_epoch``). Without it each pass takes the next epoch."""
+        self.epoch, self._epoch_set = int(epoch), True
+
+    def _rows(self) -> int:
+        """Items this process reads per epoch."""
+        return -(-self.n // self.world_size) if self.distributed else self.n
 
     def __len__(self):
-        full, rest = divmod(self.n, self.batch_size)
+        full, rest = divmod(self._rows(), self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
 
+    def _order(self):
+        """The indices this process reads this epoch, or None for 0, 1, … n − 1."""
+        if not self.distributed:
+            return (self.generator or rg_random.generator()).permutation(self.n) if self.shuffle else None
+        epoch = self.epoch
+        self.epoch, self._epoch_set = epoch + 1, False  # the next pass reads the next epoch unless set_epoch says
+        order = np.random.default_rng([self.seed, epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        total = self._rows() * self.world_size
+        if total > self.n:  # pad by wrapping around, as DistributedSampler does, so all ranks read as many
+            order = np.concatenate([order, np.resize(order, total - self.n)])
+        return order[self.rank::self.world_size]
+
     def __iter__(self):
-        order = device_order = None
-        if self.shuffle:
-            order = (self.generator or rg_random.generator()).permutation(self.n)
-            if any(not isinstance(a, np.ndarray) for a in self.arrays):
-                device_order = backend.xp.asarray(order)  # index device arrays with a device index
+        device_order = None
+        order = self._order()
+        if order is not None and any(not isinstance(a, np.ndarray) for a in self.arrays):
+            device_order = backend.xp.asarray(order)  # index device arrays with a device index
+        rows = self._rows()
         for b in range(len(self)):
-            lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, self.n)
+            lo, hi = b * self.batch_size, min((b + 1) * self.batch_size, rows)
             if order is None:
                 parts = [a[lo:hi] for a in self.arrays]
             else:
@@ -70,7 +213,7 @@ class StatefulBatch:
 
 
 def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_major: bool = True,
-                     pad_value=0):
+                     pad_value=0, distributed=False):
     """Arrange many long sequences for stateful truncated BPTT.
 
     Each of the ``batch_size`` rows is a lane that reads sequences one after
@@ -89,9 +232,23 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
 
     The seed page 002 case — 125,973 sequences of length 1000, k = 25, batch
     40 — is ``stateful_batches(seqs, 40, 25)``: 3,150 rounds of 40 batches.
+
+    ``distributed=True`` (or an explicit ``(rank, world_size)``) shards the
+    lanes: ``batch_size`` is the global number of lanes (a multiple of the
+    world size W), every rank follows the same assignment of sequences to
+    lanes and yields only its own block of ``batch_size / W`` consecutive rows
+    (rank r: rows r·B/W … (r+1)·B/W − 1 of the single-process batch), so each
+    rank carries the state of its own rows and every rank yields the same
+    number of batches.
     """
     if batch_size < 1 or k < 1:
         raise ValueError(f"stateful_batches: batch_size and k must be positive, got {batch_size}, {k}")
+    rank, world = _world(distributed, "stateful_batches")
+    if batch_size % world:
+        raise ValueError(f"stateful_batches: {batch_size} lanes cannot be shared evenly by {world} processes; "
+                         f"make batch_size a multiple of the world size")
+    local = batch_size // world
+    first = rank * local          # this process's rows: first … first + local − 1
     n = len(sequences)
     if targets is not None and len(targets) != n:
         raise ValueError(f"stateful_batches: {n} sequences but {len(targets)} target sequences")
@@ -116,26 +273,33 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
                 reset[i] = True
         if all(lane is None for lane in lanes):
             return
-        x = np.full((batch_size, k) + item_shape, pad_value, dtype=dtype)
-        y = np.full((batch_size, k) + target_shape, pad_value, dtype=target_dtype)
-        valid = np.zeros((batch_size, k), dtype=bool)
-        which = np.full(batch_size, -1)
+        # every rank keeps the bookkeeping of all lanes (which sequence each reads next) and
+        # copies only its own rows
+        x = np.full((local, k) + item_shape, pad_value, dtype=dtype)
+        y = np.full((local, k) + target_shape, pad_value, dtype=target_dtype)
+        valid = np.zeros((local, k), dtype=bool)
+        which = np.full(local, -1)
         for i, lane in enumerate(lanes):
             if lane is None:
                 continue
+            if not first <= i < first + local:
+                lanes[i] = (lane[0], min(lane[1] + k, len(sequences[lane[0]])))
+                continue
+            row = i - first
             s, pos = lane
             seq = sequences[s]
             stop = min(pos + k, len(seq))
-            x[i, :stop - pos] = seq[pos:stop]
+            x[row, :stop - pos] = seq[pos:stop]
             if targets is None:
                 nxt = seq[pos + 1:stop + 1]
-                y[i, :len(nxt)] = nxt
-                valid[i, :len(nxt)] = True
+                y[row, :len(nxt)] = nxt
+                valid[row, :len(nxt)] = True
             else:
-                y[i, :stop - pos] = targets[s][pos:stop]
-                valid[i, :stop - pos] = True
-            which[i] = s
+                y[row, :stop - pos] = targets[s][pos:stop]
+                valid[row, :stop - pos] = True
+            which[row] = s
             lanes[i] = (s, stop)
+        reset = reset[first:first + local]
         if time_major:
             x, y, valid = np.swapaxes(x, 0, 1), np.swapaxes(y, 0, 1), valid.T
         yield StatefulBatch(x, y, reset, valid, which, time_major)

@@ -8,6 +8,13 @@ One epoch is::
         loss = loss_fn(model(x), y)     # forward
         loss.backward()                 # backpropagate the error
         optimizer.step()                # update
+
+Under MPI (``mpiexec -n N``, ``rg.distributed.init()``) the same loop runs on
+every rank: the progress bar, the printed lines and checkpoint files come
+from rank 0 only, the logged loss and metrics are those of all ranks' batches
+together (so every rank's callbacks decide alike), and ``rg.random`` is
+forked per rank (dropout differs between ranks; initialisation and
+distributed shuffling agree).
 """
 
 from __future__ import annotations
@@ -18,8 +25,31 @@ import sys
 from .autograd.backend import xp
 
 from . import checkpoint
+from . import data as _data
 from .autograd.tensor import Tensor
 from .autograd.mode import no_grad
+
+
+def _unwrap(model):
+    """The model a checkpoint holds: a data-parallel wrapper's inner module
+    (its ``_checkpoint_module``), so checkpoints move between data-parallel
+    and single-process runs."""
+    return getattr(model, "_checkpoint_module", model)
+
+
+def _is_main() -> bool:
+    return _data.process_group().rank == 0
+
+
+def _global_sums(values: list) -> list:
+    """``values`` summed over the ranks of a data-parallel run (one small
+    allreduce; a single process returns them unchanged)."""
+    group = _data.process_group()
+    if group.size == 1:
+        return values
+    import numpy as np
+
+    return [float(v) for v in group.allreduce(np.array(values, dtype=np.float64), "sum")]
 
 
 class History:
@@ -192,7 +222,9 @@ class ModelCheckpoint(Callback):
             if self.best is not None and (value >= self.best if self.mode == "min" else value <= self.best):
                 return
             self.best = float(value)
-        checkpoint.save(self.path.format(epoch=epoch), loop.model, loop.optimizer, loop.scheduler,
+        if not _is_main():  # one writer in a data-parallel run: every rank holds the same state
+            return
+        checkpoint.save(self.path.format(epoch=epoch), _unwrap(loop.model), loop.optimizer, loop.scheduler,
                         callbacks=loop.callbacks, epoch=epoch, logs={k: float(v) for k, v in logs.items()})
 
     def state_dict(self) -> dict:
@@ -245,6 +277,8 @@ def _evaluate(model, loss_fn, data, metrics):
             for name, fn in metrics.items():
                 sums[name] += fn(out, y) * n
             count += n
+    total, count, *rest = _global_sums([total, count, *sums.values()])
+    sums = dict(zip(sums, rest))
     logs = {"val_loss": total / max(count, 1)}
     logs.update({f"val_{k}": v / max(count, 1) for k, v in sums.items()})
     return logs
@@ -268,6 +302,12 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
     the epoch to continue after, with the state restored by ``rg.load``
     (pass it ``callbacks=`` too; callbacks keep their state when
     ``initial_epoch`` > 0).
+
+    Data-parallel (module docstring): pass a
+    ``rg.distributed.DistributedDataParallel`` model (or an optimizer made
+    by ``rg.distributed.DistributedOptimizer``) and a
+    ``DataLoader(distributed=True)``; every rank must run as many batches.
+    ``set_epoch(epoch)`` is called on ``train_data`` when it has one.
     """
     from .nn.utils import clip_grad_norm_
 
@@ -281,8 +321,10 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         if type(initial_epoch) is not int or initial_epoch < 0:
             raise checkpoint.CheckpointError(f"fit: checkpoint {str(resume_from)!r} has epoch "
                                              f"{initial_epoch!r}; resume_from needs one written by ModelCheckpoint")
-        checkpoint.restore(arrays, header, model, optimizer, scheduler, callbacks=callbacks,
+        checkpoint.restore(arrays, header, _unwrap(model), optimizer, scheduler, callbacks=callbacks,
                            source=repr(str(resume_from)))
+    main = _is_main()
+    _data.fork_rng_per_rank()  # a world of one keeps its generator
     history = History()
     loop = _Loop(model, optimizer, scheduler, callbacks, initial_epoch)
     for cb in callbacks:
@@ -292,7 +334,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         total = count = 0
         sums = {name: 0.0 for name in metrics}
         n_batches = len(train_data) if hasattr(train_data, "__len__") else None
-        bar = progress_bar(n_batches, f"epoch {epoch}/{epochs}", progress)
+        if hasattr(train_data, "set_epoch"):  # the epoch's order (distributed shuffling) follows the epoch
+            train_data.set_epoch(epoch)
+        bar = progress_bar(n_batches, f"epoch {epoch}/{epochs}", progress if main else False)
         for x, y in train_data:
             optimizer.zero_grad()
             out = model(x)
@@ -316,6 +360,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
                                 **{name: f"{v / count:.4f}" for name, v in sums.items()})
         if bar is not None:
             bar.close()
+        total, count, *rest = _global_sums([total, count, *sums.values()])
+        sums = dict(zip(sums, rest))
         logs = {"loss": total / max(count, 1)}
         logs.update({k: v / max(count, 1) for k, v in sums.items()})
         if val_data is not None:
@@ -323,7 +369,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         if scheduler is not None:
             scheduler.step()
         history.append(epoch, logs)
-        if verbose:
+        if verbose and main:
             print(f"epoch {epoch}/{epochs}  " + "  ".join(f"{k} {v:.4f}" for k, v in logs.items()), flush=True)
         for cb in callbacks:
             cb.on_epoch_end(loop, epoch, logs)

@@ -560,6 +560,12 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
     def apply(update, grads, retained, steps):
         update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
         if not runner.counted[list(steps)].any():  # every step of the update was padding: nothing to learn
+            if getattr(optimizer, "collective", False):
+                # a data-parallel optimizer (rg.distributed.DistributedOptimizer) reduces with the other
+                # ranks in step(): this rank takes part without a gradient, or the others would wait forever
+                for p in params.values():
+                    p.grad = None
+                optimizer.step()
             return
         for name, p in params.items():
             if retained:  # copy on write: the kept tape of older steps keeps the weights they used
