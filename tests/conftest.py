@@ -27,6 +27,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _numpy_recurrent_loops():
+    """The fused recurrent layers' NumPy loops are what the tests cover first: the
+    compiled (numba) path is off unless a test turns it on with ``compiled.use(True)``
+    (tests/test_compiled_kernels.py holds it equal to these loops)."""
+    from retrograd.recurrent import compiled
+    with compiled.use(False):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _default_policy():
     """Every test starts from the default convention."""
     rg.conventions.set_policy("min_norm")

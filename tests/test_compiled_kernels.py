@@ -237,7 +237,9 @@ def test_refuses_what_it_cannot_run_in_place():
 
 def test_heuristic_and_availability():
     assert compiled.available()
-    assert all(compiled.worth_it(1, 32, kind) for kind in K)      # config c
+    assert not compiled.worth_it(1, 32, "LSTM")                   # off in the tests (conftest) …
+    with compiled.use(True):
+        assert all(compiled.worth_it(1, 32, kind) for kind in K)  # … on for config c
     assert not any(compiled.worth_it(64, 256, kind) for kind in K)
     with pytest.raises(ValueError, match="kind must be one of"):
         compiled.worth_it(1, 32, "lstm")
@@ -266,3 +268,49 @@ def test_reads_broadcast_and_read_only_inputs():
     compiled.rnn_backward_steps(steps, w, np.full((5, 3), 0.5), want, dh_want)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(dh_got, dh_want)
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("case", ["plain", "masked_bidirectional_relu", "packed_two_layers"])
+def test_layers_take_the_compiled_path_with_the_same_numbers(kind, case):
+    """nn.RNN/LSTM/GRU with the compiled loops on equal the NumPy loops (float64,
+    values and every gradient), and the compiled kernels really ran."""
+    from retrograd import nn
+    from retrograd.nn.utils import rnn
+    rng = np.random.default_rng(31)
+    kwargs = {}
+    if case == "masked_bidirectional_relu":
+        kwargs = {"bidirectional": True, **({"nonlinearity": "relu"} if kind == "RNN" else {"activation": "relu"})}
+    if case == "packed_two_layers":
+        kwargs = {"num_layers": 2}
+    layer = getattr(nn, kind)(3, 5, **kwargs).double()
+    x_np = rng.standard_normal((6, 4, 3))
+    mask = np.ones((6, 4), bool)
+    mask[4:, 1], mask[:2, 2], mask[3, 3] = False, False, False
+
+    def run():
+        x = rg.tensor(x_np, requires_grad=True)
+        if case == "packed_two_layers":
+            out, state = layer(rnn.pack_padded_sequence(x, [6, 5, 3, 2]))
+            out = out.data
+        else:
+            out, state = layer(x, mask=mask if case != "plain" else None)
+        parts = state if isinstance(state, tuple) else (state,)
+        loss = (out * out).sum() + sum((p * p).sum() for p in parts)
+        grads = rg.grad(loss, [x] + list(layer.parameters()))
+        return [out.data] + [p.data for p in parts] + [g.data for g in grads]
+
+    reference = run()
+    calls = []
+    real = {n: getattr(compiled, n) for n in dir(compiled) if n.endswith("_steps")}
+    with compiled.use(True):
+        for name, fn in real.items():
+            setattr(compiled, name, lambda *a, _fn=fn, _n=name, **k: (calls.append(_n), _fn(*a, **k))[1])
+        try:
+            got = run()
+        finally:
+            for name, fn in real.items():
+                setattr(compiled, name, fn)
+    assert {f"{kind.lower()}_forward_steps", f"{kind.lower()}_backward_steps"} <= set(calls)
+    for a, b in zip(got, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

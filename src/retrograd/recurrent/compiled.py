@@ -67,6 +67,26 @@ MAX_ROWS_TIMES_UNITS = {"LSTM": 512, "GRU": 1024, "RNN": 256}
 MAX_UNITS = 128
 
 
+_enabled = True
+
+
+class use:
+    """Turn the compiled path on or off (``with compiled.use(False): …``, or
+    ``compiled.use(False)`` for the rest of the process): the NumPy loops then
+    run every layer, e.g. to compare the two, or to observe every step."""
+
+    def __init__(self, enabled: bool):
+        global _enabled
+        self.before, _enabled = _enabled, bool(enabled)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _enabled
+        _enabled = self.before
+
+
 def available() -> bool:
     """True when numba can be imported (the ``speed`` extra is installed)."""
     global _available
@@ -93,7 +113,7 @@ def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
     limit = MAX_ROWS_TIMES_UNITS.get(kind)
     if limit is None:
         raise ValueError(f"worth_it: kind must be one of {sorted(MAX_ROWS_TIMES_UNITS)}, got {kind!r}")
-    return batch * hidden <= limit and hidden <= MAX_UNITS and available()
+    return _enabled and batch * hidden <= limit and hidden <= MAX_UNITS and available()
 
 
 # --------------------------------------------------------------------------- kernels

@@ -50,13 +50,13 @@ with ``hooks.observe(STEP_EVENT, fn)``.
 from __future__ import annotations
 
 from .. import ops
-from ..autograd import conventions, hooks
+from ..autograd import backend, conventions, hooks
 from ..autograd.backend import xp
 from ..autograd.engine import grad
 from ..autograd.mode import enable_grad
 from ..autograd.op import MultiOp, OpError, UnaryOp
 from ..autograd.tensor import _wrap
-from . import cells
+from . import cells, compiled
 from .packing import Steps
 
 
@@ -111,6 +111,14 @@ def _slope(name, y, pre, tie):
     if pre is not None:
         s += tie * (pre == 0)
     return s
+
+
+def _compiled(kind, batch, hidden):
+    """Whether the compiled step loops (``compiled.py``, numba: the optional speed
+    extra) run this op instead of the NumPy loops: small layers (where per-step
+    dispatch is the cost) on NumPy arrays. They compute the same numbers (tested
+    to 1e-10 in float64); only the loop around the GEMMs changes."""
+    return compiled.worth_it(batch, hidden, kind) and backend.get_backend() == "numpy"
 
 
 def _relu_tie(activation):
@@ -277,31 +285,35 @@ class LSTMLayer(_SequenceOp):
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = w_hh.T
         phi = _activation(act)
-        scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype), *(xp.empty((B, H), dtype=G.dtype) for _ in range(4)),
-                            M if M is not None else xp.empty((B, 0)))
-        with xp.errstate(over="ignore"):
-            for a0, a1, b, p0 in steps.blocks:
-                tmp, g_act, ig, hm, tc, m = scratch[b]
-                # the state before the step: a prefix of step t − 1's rows (sorted by length), or of h₀, c₀
-                hp, cp = (h0[:b], c0[:b]) if p0 < 0 else (Y[p0:p0 + b], C[p0:p0 + b])
-                if M is not None:
-                    hp = xp.multiply(hp, m, out=hm)
-                a = G[a0:a1]
-                xp.matmul(hp, w_hhT, out=tmp)
-                a += tmp
-                a_g = a[:, 2 * H:3 * H]
-                if g_pre is not None:
-                    g_pre[a0:a1] = a_g
-                phi(a_g, out=g_act)
-                _sigmoid_(a)                             # all four blocks at once (contiguous) …
-                a_g[...] = g_act                         # … then g gets its φ back
-                i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
-                c = C[a0:a1]
-                xp.multiply(f, cp, out=c)                # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
-                xp.multiply(i, a_g, out=ig)
-                c += ig
-                phi(c, out=tc)
-                xp.multiply(o, tc, out=Y[a0:a1])         # hₜ = o ⊙ φ(cₜ)
+        if _compiled("LSTM", B, H):
+            compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, xp.empty_like(C), act, M, g_pre)
+        else:
+            scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype),
+                                *(xp.empty((B, H), dtype=G.dtype) for _ in range(4)),
+                                M if M is not None else xp.empty((B, 0)))
+            with xp.errstate(over="ignore"):
+                for a0, a1, b, p0 in steps.blocks:
+                    tmp, g_act, ig, hm, tc, m = scratch[b]
+                    # the state before the step: a prefix of step t − 1's rows (sorted by length), or of h₀, c₀
+                    hp, cp = (h0[:b], c0[:b]) if p0 < 0 else (Y[p0:p0 + b], C[p0:p0 + b])
+                    if M is not None:
+                        hp = xp.multiply(hp, m, out=hm)
+                    a = G[a0:a1]
+                    xp.matmul(hp, w_hhT, out=tmp)
+                    a += tmp
+                    a_g = a[:, 2 * H:3 * H]
+                    if g_pre is not None:
+                        g_pre[a0:a1] = a_g
+                    phi(a_g, out=g_act)
+                    _sigmoid_(a)                             # all four blocks at once (contiguous) …
+                    a_g[...] = g_act                         # … then g gets its φ back
+                    i, f, o = a[:, :H], a[:, H:2 * H], a[:, 3 * H:]
+                    c = C[a0:a1]
+                    xp.multiply(f, cp, out=c)                # cₜ = f ⊙ cₜ₋₁ + i ⊙ g
+                    xp.multiply(i, a_g, out=ig)
+                    c += ig
+                    phi(c, out=tc)
+                    xp.multiply(o, tc, out=Y[a0:a1])         # hₜ = o ⊙ φ(cₜ)
         self.save(G=G, Y=Y, C=C, **({} if g_pre is None else {"g_pre": g_pre}))
         c_n = _final(steps, C, c0)
         c_n = c_n.copy() if c_n.base is C else c_n       # a view would keep all of C alive
@@ -336,45 +348,50 @@ class LSTMLayer(_SequenceOp):
         dh = xp.array(g_h, dtype=G.dtype)
         dc = xp.array(g_c, dtype=G.dtype)
         phi, tie = _activation(act), self.tie
-        scratch = _Prefixes(dh, dc, *(xp.empty_like(dh) for _ in range(3)),
-                            M if M is not None else xp.empty((dh.shape[0], 0)))
         listen = hooks.active(STEP_EVENT)
-        blocks = steps.blocks
-        for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b, p0 = blocks[t]
-            dhb, dcb, tb, tc, cs, m = scratch[b]
-            dhb += g_y[a0:a1]
-            a, da, c = G[a0:a1], dA[a0:a1], C[a0:a1]
-            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
-            phi(c, out=tc)                               # φ(cₜ) again (not stored: 1/7 of the memory)
-            d_o *= dhb                                   # δo = δh ⊙ φ(cₜ) ⊙ o(1 − o)
-            d_o *= tc
-            if act == "tanh":                            # φ′(cₜ) = 1 − tanh² cₜ
-                xp.multiply(tc, tc, out=cs)
-                xp.subtract(1, cs, out=cs)
-            else:                                        # the relu step, its tie at 0 from rg.conventions
-                cs[...] = c > 0
-                if tie:
-                    cs += tie * (c == 0)
-            xp.multiply(dhb, o, out=tb)                  # δc += δh ⊙ o ⊙ φ′(cₜ)
-            tb *= cs
-            dcb += tb
-            if g_cells is not None:
-                dcb += g_cells[a0:a1]
-            cp = c0[:b] if p0 < 0 else C[p0:p0 + b]
-            da.reshape(b, 4, H)[:, :3] *= dcb[:, None, :]  # δi, δf, δg all carry δc …
-            d_i *= g                                     # δi = δc ⊙ g ⊙ i(1 − i)
-            d_f *= cp                                    # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
-            d_g *= i                                     # δg = δc ⊙ i ⊙ φ′(a_g)
-            if extra is not None:
-                da += extra[a0:a1]
-            if listen:
-                hooks.emit(STEP_EVENT, self, t, dhb, dcb, da)
-            dcb *= f                                     # δcₜ₋₁ = δc ⊙ f
-            xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = [δi δf δg δo] W_hh (⊙ m)
-            if M is not None:
-                dhb *= m
+        if _compiled("LSTM", dh.shape[0], H) and not listen:
+            tc = phi(C, out=xp.empty_like(C))
+            c_slope = _slope(act, tc, C if tie else None, tie)
+            compiled.lstm_backward_steps(steps, G, C, tc, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
+        else:
+            scratch = _Prefixes(dh, dc, *(xp.empty_like(dh) for _ in range(3)),
+                                M if M is not None else xp.empty((dh.shape[0], 0)))
+            blocks = steps.blocks
+            for t in range(len(steps) - 1, -1, -1):
+                a0, a1, b, p0 = blocks[t]
+                dhb, dcb, tb, tc, cs, m = scratch[b]
+                dhb += g_y[a0:a1]
+                a, da, c = G[a0:a1], dA[a0:a1], C[a0:a1]
+                i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+                d_i, d_f, d_g, d_o = da[:, :H], da[:, H:2 * H], da[:, 2 * H:3 * H], da[:, 3 * H:]
+                phi(c, out=tc)                               # φ(cₜ) again (not stored: 1/7 of the memory)
+                d_o *= dhb                                   # δo = δh ⊙ φ(cₜ) ⊙ o(1 − o)
+                d_o *= tc
+                if act == "tanh":                            # φ′(cₜ) = 1 − tanh² cₜ
+                    xp.multiply(tc, tc, out=cs)
+                    xp.subtract(1, cs, out=cs)
+                else:                                        # the relu step, its tie at 0 from rg.conventions
+                    cs[...] = c > 0
+                    if tie:
+                        cs += tie * (c == 0)
+                xp.multiply(dhb, o, out=tb)                  # δc += δh ⊙ o ⊙ φ′(cₜ)
+                tb *= cs
+                dcb += tb
+                if g_cells is not None:
+                    dcb += g_cells[a0:a1]
+                cp = c0[:b] if p0 < 0 else C[p0:p0 + b]
+                da.reshape(b, 4, H)[:, :3] *= dcb[:, None, :]  # δi, δf, δg all carry δc …
+                d_i *= g                                     # δi = δc ⊙ g ⊙ i(1 − i)
+                d_f *= cp                                    # δf = δc ⊙ cₜ₋₁ ⊙ f(1 − f)
+                d_g *= i                                     # δg = δc ⊙ i ⊙ φ′(a_g)
+                if extra is not None:
+                    da += extra[a0:a1]
+                if listen:
+                    hooks.emit(STEP_EVENT, self, t, dhb, dcb, da)
+                dcb *= f                                     # δcₜ₋₁ = δc ⊙ f
+                xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = [δi δf δg δo] W_hh (⊙ m)
+                if M is not None:
+                    dhb *= m
         n = self.needs
         gx = dA @ w_ih if n[0] else None
         gw_ih = dA.T @ x if n[3] else None
@@ -407,28 +424,31 @@ class GRULayer(_SequenceOp):
         n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
         w_hhT = w_hh.T
         gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
-        with xp.errstate(over="ignore"):
-            for a0, a1, b, p0 in steps.blocks:
-                hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
-                hr = hp if M is None else xp.multiply(hp, M[:b], out=hm[:b])
-                ghb = gh[:b]
-                xp.matmul(hr, w_hhT, out=ghb)
-                if b_hh is not None:
-                    ghb += b_hh
-                a = Z[a0:a1]
-                a[:, :2 * H] += ghb[:, :2 * H]
-                _sigmoid_(a[:, :2 * H])
-                r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-                GHn[a0:a1] = ghb[:, 2 * H:]
-                xp.multiply(r, GHn[a0:a1], out=hm[:b])
-                n += hm[:b]
-                if n_pre is not None:
-                    n_pre[a0:a1] = n
-                _activation(act)(n, out=n)
-                h = Y[a0:a1]
-                xp.subtract(hp, n, out=h)                # h′ = n + z⊙(h − n)
-                h *= z
-                h += n
+        if _compiled("GRU", B, H):
+            compiled.gru_forward_steps(steps, Z, h0, w_hh, b_hh, GHn, Y, act, M, n_pre)
+        else:
+            with xp.errstate(over="ignore"):
+                for a0, a1, b, p0 in steps.blocks:
+                    hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
+                    hr = hp if M is None else xp.multiply(hp, M[:b], out=hm[:b])
+                    ghb = gh[:b]
+                    xp.matmul(hr, w_hhT, out=ghb)
+                    if b_hh is not None:
+                        ghb += b_hh
+                    a = Z[a0:a1]
+                    a[:, :2 * H] += ghb[:, :2 * H]
+                    _sigmoid_(a[:, :2 * H])
+                    r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+                    GHn[a0:a1] = ghb[:, 2 * H:]
+                    xp.multiply(r, GHn[a0:a1], out=hm[:b])
+                    n += hm[:b]
+                    if n_pre is not None:
+                        n_pre[a0:a1] = n
+                    _activation(act)(n, out=n)
+                    h = Y[a0:a1]
+                    xp.subtract(hp, n, out=h)                # h′ = n + z⊙(h − n)
+                    h *= z
+                    h += n
         self.save(Z=Z, GHn=GHn, Y=Y, **({} if n_pre is None else {"n_pre": n_pre}))
         return (Y, _final(steps, Y, h0)) + ((Z,) if self.gates else ())
 
@@ -462,37 +482,40 @@ class GRULayer(_SequenceOp):
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b, p0 = steps.blocks[t]
-            dhb, tb = dh[:b], tmp[:b]
-            dhb += g_y[a0:a1]
-            a = Z[a0:a1]
-            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
-            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
-            dx_, dh_ = dGX[a0:a1], dGH[a0:a1]
-            d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
-            xp.subtract(hp, n, out=tb)                   # δz = δh⊙(h − n)⊙z(1 − z)
-            tb *= dhb
-            d_z *= tb
-            xp.multiply(dhb, z, out=tb)                  # δn = δh⊙(1 − z)⊙φ′(a_n)
-            xp.subtract(dhb, tb, out=tb)
-            d_n *= tb
-            if extra is not None:
-                dx_[:, H:] += extra[a0:a1, H:]
-            d_r *= d_n                                   # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
-            d_r *= GHn[a0:a1]
-            if extra is not None:
-                d_r += extra[a0:a1, :H]
-            dh_[:, :2 * H] = dx_[:, :2 * H]
-            xp.multiply(d_n, r, out=dh_[:, 2 * H:])
-            if listen:
-                hooks.emit(STEP_EVENT, self, t, dhb, None, dx_)
-            dhb *= z                                     # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh (⊙ m)
-            bb = back[:b]
-            xp.matmul(dh_, w_hh, out=bb)
-            if M is not None:
-                bb *= M[:b]
-            dhb += bb
+        if _compiled("GRU", dh.shape[0], H) and not listen:
+            compiled.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
+        else:
+            for t in range(len(steps) - 1, -1, -1):
+                a0, a1, b, p0 = steps.blocks[t]
+                dhb, tb = dh[:b], tmp[:b]
+                dhb += g_y[a0:a1]
+                a = Z[a0:a1]
+                r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+                hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
+                dx_, dh_ = dGX[a0:a1], dGH[a0:a1]
+                d_r, d_z, d_n = dx_[:, :H], dx_[:, H:2 * H], dx_[:, 2 * H:]
+                xp.subtract(hp, n, out=tb)                   # δz = δh⊙(h − n)⊙z(1 − z)
+                tb *= dhb
+                d_z *= tb
+                xp.multiply(dhb, z, out=tb)                  # δn = δh⊙(1 − z)⊙φ′(a_n)
+                xp.subtract(dhb, tb, out=tb)
+                d_n *= tb
+                if extra is not None:
+                    dx_[:, H:] += extra[a0:a1, H:]
+                d_r *= d_n                                   # δr = δn⊙(W_hn h + b_hn)⊙r(1 − r)
+                d_r *= GHn[a0:a1]
+                if extra is not None:
+                    d_r += extra[a0:a1, :H]
+                dh_[:, :2 * H] = dx_[:, :2 * H]
+                xp.multiply(d_n, r, out=dh_[:, 2 * H:])
+                if listen:
+                    hooks.emit(STEP_EVENT, self, t, dhb, None, dx_)
+                dhb *= z                                     # δhₜ₋₁ = δh⊙z + [δr δz δn⊙r] W_hh (⊙ m)
+                bb = back[:b]
+                xp.matmul(dh_, w_hh, out=bb)
+                if M is not None:
+                    bb *= M[:b]
+                dhb += bb
         n_ = self.needs
         gx = dGX @ w_ih if n_[0] else None
         gw_ih = dGX.T @ x if n_[2] else None
@@ -521,13 +544,16 @@ class RNNLayer(_SequenceOp):
         w_hhT = w_hh.T
         tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
         phi = _activation(act)
-        for a0, a1, b, p0 in steps.blocks:
-            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
-            if M is not None:
-                hp = xp.multiply(hp, M[:b], out=hm[:b])
-            xp.matmul(hp, w_hhT, out=tmp[:b])
-            A[a0:a1] += tmp[:b]
-            phi(A[a0:a1], out=Y[a0:a1])
+        if _compiled("RNN", B, H):
+            compiled.rnn_forward_steps(steps, A, h0, w_hh, Y, act, M)
+        else:
+            for a0, a1, b, p0 in steps.blocks:
+                hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
+                if M is not None:
+                    hp = xp.multiply(hp, M[:b], out=hm[:b])
+                xp.matmul(hp, w_hhT, out=tmp[:b])
+                A[a0:a1] += tmp[:b]
+                phi(A[a0:a1], out=Y[a0:a1])
         # the relu slope needs the pre-activations; tanh's, 1 − h², only the outputs
         self.save(Y=Y, **({"A": A} if act == "relu" else {}))
         return Y, _final(steps, Y, h0)
@@ -549,17 +575,20 @@ class RNNLayer(_SequenceOp):
         dA = _slope(self.activation, Y, A, self.tie)
         dh = xp.array(g_h, dtype=Y.dtype)
         listen = hooks.active(STEP_EVENT)
-        for t in range(len(steps) - 1, -1, -1):
-            a0, a1, b, _ = steps.blocks[t]
-            dhb = dh[:b]
-            dhb += g_y[a0:a1]
-            da = dA[a0:a1]
-            da *= dhb                                    # δaₜ = δh ⊙ φ′(aₜ)
-            if listen:
-                hooks.emit(STEP_EVENT, self, t, dhb, None, da)
-            xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = δaₜ W_hh (⊙ m)
-            if M is not None:
-                dhb *= M[:b]
+        if _compiled("RNN", dh.shape[0], w_hh.shape[1]) and not listen:
+            compiled.rnn_backward_steps(steps, w_hh, g_y, dA, dh, M)
+        else:
+            for t in range(len(steps) - 1, -1, -1):
+                a0, a1, b, _ = steps.blocks[t]
+                dhb = dh[:b]
+                dhb += g_y[a0:a1]
+                da = dA[a0:a1]
+                da *= dhb                                    # δaₜ = δh ⊙ φ′(aₜ)
+                if listen:
+                    hooks.emit(STEP_EVENT, self, t, dhb, None, da)
+                xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = δaₜ W_hh (⊙ m)
+                if M is not None:
+                    dhb *= M[:b]
         n = self.needs
         gx = dA @ w_ih if n[0] else None
         gw_ih = dA.T @ x if n[2] else None
