@@ -17,6 +17,8 @@ def main(argv=None) -> int:
     demo.add_argument("--list", action="store_true", help="list the demos")
     demo.add_argument("--out", default=".", help="folder for plots and outputs (default: .)")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
+    demo.add_argument("--distributed", action="store_true",
+                      help="data-parallel over the MPI processes: mpiexec -n 2 retrograd demo charlm --distributed")
     args = parser.parse_args(argv)
     if args.command == "demo":
         if args.list or not args.name:
@@ -28,6 +30,13 @@ def main(argv=None) -> int:
         kwargs = {"out_dir": args.out}
         if args.seed is not None:
             kwargs["seed"] = args.seed
+        if args.distributed:
+            import inspect
+
+            if "distributed" not in inspect.signature(demos._module(args.name).run).parameters \
+                    if args.name in demos.NAMES else False:
+                raise SystemExit(f"demo {args.name!r} does not run data-parallel (--distributed: charlm)")
+            kwargs["distributed"] = True
         demos.run(args.name, **kwargs)
     return 0
 

@@ -7,6 +7,13 @@ previous one; the LSTM state is carried across batches by value and the
 gradient is cut every ``k`` steps (``rg.bptt.chunk(k)``), with the state reset
 where a lane starts a new sequence — Keras' ``stateful=True`` and seed page
 002's question, done explicitly. Samples are printed as it learns.
+
+Data-parallel: ``mpiexec -n 2 retrograd demo charlm --distributed`` (or
+``run(distributed=True)``) shares the ``batch_size`` lanes among the
+processes (``stateful_batches(..., distributed=True)``), each carrying the
+LSTM state of its own rows, and averages the gradients in the optimizer's
+step (``rg.distributed.DistributedOptimizer``); every process takes the same
+update as one process over all lanes would, and rank 0 prints and plots.
 """
 
 from __future__ import annotations
@@ -72,8 +79,18 @@ def sample(model, chars, index, start: str, n: int, rng, temperature: float = 0.
 
 def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int = 32, k: int = 32,
         hidden: int = 128, max_chars: int = 200_000, sample_every: int = 200, verbose: bool = True,
-        plot: bool = True, progress=None) -> dict:
+        plot: bool = True, progress=None, distributed: bool = False) -> dict:
     """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
+    group = None
+    if distributed:
+        from .. import distributed as dist
+
+        group = dist.init()
+        if batch_size % group.size:
+            raise SystemExit(f"charlm: {batch_size} lanes cannot be shared by {group.size} processes; "
+                             f"pick a batch size that is a multiple of it")
+        main = group.rank == 0
+        verbose, plot, progress = verbose and main, plot and main, progress if main else False
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     text = load_text(max_chars)
@@ -83,13 +100,17 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int =
     lanes = np.array_split(data, batch_size)  # each lane is one long sequence read in order
     model = CharLM(len(chars), hidden=hidden)
     opt = optim.Adam(model.parameters(), lr=3e-3)
+    if group is not None:
+        dist.broadcast_parameters(model)  # the same seed gave the same weights; this makes sure
+        opt = dist.DistributedOptimizer(opt)
     if verbose:
         print(f"{len(text):,} characters of standard-library source, vocabulary {len(chars)}, "
-              f"{batch_size} lanes, chunks of {k} steps")
+              f"{batch_size} lanes, chunks of {k} steps"
+              + (f", {group.size} processes with {batch_size // group.size} lanes each" if group else ""))
     losses, state, n = [], None, 0
     bar = progress_bar(updates, "charlm", progress)
     while n < updates:
-        for batch in rg.data.stateful_batches(lanes, batch_size, k):
+        for batch in rg.data.stateful_batches(lanes, batch_size, k, distributed=bool(distributed)):
             if state is not None and batch.reset.any():
                 state = bptt.reset_rows(state, batch.reset)
             y = np.where(batch.valid, batch.y, -100)  # padding is ignored by the loss
@@ -97,8 +118,12 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int =
             state, step_losses = bptt.train(model, batch.x, y, rg.cross_entropy, opt, bptt.chunk(k), state=state)
             n += 1
             counts = batch.valid.sum(axis=1)  # each step's loss is a mean over its valid targets
-            if counts.sum():
-                losses.append(float((step_losses * counts).sum() / counts.sum()))
+            # a step with no valid target has a NaN loss (a mean over nothing): it counts 0 times
+            total, count = float(np.where(counts > 0, step_losses, 0.0) @ counts), float(counts.sum())
+            if group is not None:  # the loss over every process's lanes
+                total, count = group.allreduce(np.array([total, count]), "sum")
+            if count:
+                losses.append(float(total / count))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
