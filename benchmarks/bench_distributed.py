@@ -70,7 +70,7 @@ def worker(args):
     rng = np.random.default_rng(0)
     lanes = [rng.integers(0, vocab, size=k * (args.updates + args.warmup) + 1) for _ in range(args.lanes)]
     batches = rg.data.stateful_batches(lanes, args.lanes, k, distributed=True)
-    state, times = None, []
+    state = None
     for i, batch in enumerate(batches):
         if i == args.warmup:
             comm_time[0] = 0.0
@@ -107,8 +107,10 @@ def volume_table():
         "LSTM 2 layers 512, vocab 10k (word LM)": count(nn.Embedding(10000, 512)) + count(nn.LSTM(512, 512, 2))
         + count(nn.Linear(512, 10000)),
     }
-    print("\n### communication per update (ring allreduce: each rank sends and receives 2(p−1)/p × gradient bytes)\n")
-    print("| model | gradient MB | p=2 MB/rank | p=8 MB/rank | p=64 MB/rank | p=8 @10 Gbit/s ms | p=8 @100 Gbit/s ms |")
+    print("\n### communication per update (ring allreduce: each rank sends and receives 2(p−1)/p × "
+          "gradient bytes)\n")
+    print("| model | gradient MB | p=2 MB/rank | p=8 MB/rank | p=64 MB/rank | p=8 @10 Gbit/s ms "
+          "| p=8 @100 Gbit/s ms |")
     print("|---|---|---|---|---|---|---|")
     for name, b in models.items():
         per = {p: 2 * (p - 1) / p * b for p in (2, 8, 64)}
@@ -135,7 +137,8 @@ def main(argv=None):
     rows = []
     for p in (int(v) for v in args.procs.split(",")):
         cmd = [exe, "-n", str(p), sys.executable, os.path.abspath(__file__), "--worker", "--updates",
-               str(args.updates), "--warmup", str(args.warmup), "--lanes", str(args.lanes), "--hidden", str(args.hidden)]
+               str(args.updates), "--warmup", str(args.warmup), "--lanes", str(args.lanes),
+               "--hidden", str(args.hidden)]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     base = rows[0]["update_s"]

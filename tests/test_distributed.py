@@ -39,32 +39,33 @@ def _env(**extra):
 
 
 @pytest.fixture(scope="module")
-def mpi_run():
+def mpi_run(tmp_path_factory):
     exe = _mpiexec()
     if exe is None:
         pytest.skip("mpiexec not found: pip install mpi4py mpich (retrograd[mpi])")
     try:
-        import mpi4py  # noqa: F401
+        import mpi4py  # noqa: F401 - only: is it installed
     except ImportError:
         pytest.skip("mpi4py is not installed: pip install mpi4py mpich (retrograd[mpi])")
     try:
-        proc = subprocess.run([exe, "-n", "2", sys.executable, str(SCRIPT)], capture_output=True, text=True,
-                              timeout=180, env=_env())
+        cmd = [exe, "-n", "2", sys.executable, str(SCRIPT), str(tmp_path_factory.mktemp("mpi"))]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=_env())
     except subprocess.TimeoutExpired as e:
         pytest.fail(f"mpiexec -n 2 {SCRIPT.name} did not finish in 180 s (a hang?):\n{e.stdout}\n{e.stderr}")
     return proc
 
 
 CHECKS = ["init", "broadcast", "allreduce_matches_combined_batch", "bucket_sizes_identical", "bucket_layout",
-          "ddp_fit_sgd", "ddp_fit_adam", "sharding", "unused_parameter", "mismatch_error",
-          "stateful_tbptt_sharded_lanes"]
+          "ddp_fit_sgd", "ddp_fit_adam", "checkpoint_sgd", "checkpoint_adam", "sharding", "unused_parameter",
+          "mismatch_error", "stateful_tbptt_sharded_lanes"]
 
 
 @pytest.mark.parametrize("check", CHECKS)
 def test_mpi_two_processes(mpi_run, check):
     lines = mpi_run.stdout.splitlines()
-    assert f"OK {check}" in lines, (f"check {check!r} did not pass under mpiexec -n 2 (exit {mpi_run.returncode}):\n"
-                                    f"{mpi_run.stdout[-3000:]}\n{mpi_run.stderr[-3000:]}")
+    assert f"OK {check}" in lines, (f"check {check!r} did not pass under mpiexec -n 2 "
+                                    f"(exit {mpi_run.returncode}):\n{mpi_run.stdout[-3000:]}\n"
+                                    f"{mpi_run.stderr[-3000:]}")
 
 
 def test_mpi_run_finished_cleanly(mpi_run):

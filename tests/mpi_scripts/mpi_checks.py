@@ -6,6 +6,7 @@ independent run over the combined batch. Prints ``OK <check>`` on rank 0 for
 each check that passed; any failure raises (and mpiexec exits non-zero).
 """
 
+import os
 import sys
 
 import numpy as np
@@ -78,7 +79,10 @@ for name, make in (("sgd", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
     model = dist.DistributedDataParallel(net(7 + R), bucket_bytes=100)  # rank 0's init everywhere
     loader = rg.data.DataLoader((X, Y), batch_size=4, shuffle=True, distributed=True, seed=3)
     assert len(loader) == 2
-    hist = rg.train.fit(model, rg.mse_loss, make(model.parameters()), loader, epochs=3, verbose=False)
+    ckpt = os.path.join(sys.argv[1], f"{name}_{{epoch}}.safetensors") if len(sys.argv) > 1 else None
+    callbacks = [rg.train.ModelCheckpoint(ckpt)] if ckpt else []
+    opt = make(model.parameters())
+    hist = rg.train.fit(model, rg.mse_loss, opt, loader, epochs=3, verbose=False, callbacks=callbacks)
     single = net(7)
     big = rg.data.DataLoader((X, Y), batch_size=8, shuffle=True, distributed=(0, 1), seed=3)
     href = rg.train.fit(single, rg.mse_loss, make(single.parameters()), big, epochs=3, verbose=False)
@@ -88,6 +92,13 @@ for name, make in (("sgd", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9)),
         assert np.abs(p.data - q.data).max() < 1e-12, (name, np.abs(p.data - q.data).max())
     assert np.allclose(hist["loss"], href["loss"], rtol=0, atol=1e-12), (hist["loss"], href["loss"])
     ok(f"ddp_fit_{name}")
+    if ckpt:  # rank 0 wrote it; it loads into the plain model (and optimizer) of a single process
+        written = sorted(f for f in os.listdir(sys.argv[1]) if f.startswith(name))
+        assert written == [f"{name}_{e}.safetensors" for e in (1, 2, 3)], written
+        fresh = net(99)
+        rg.load(ckpt.format(epoch=3), fresh, make(fresh.parameters()))
+        assert all((p.data == q.data).all() for p, q in zip(fresh.parameters(), model.module.parameters()))
+        ok(f"checkpoint_{name}")
 
 # --- the two ranks' shards of an epoch are disjoint and cover it
 loader = rg.data.DataLoader((np.arange(10.0),), batch_size=3, shuffle=True, distributed=True, seed=5)

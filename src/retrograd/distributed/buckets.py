@@ -89,7 +89,7 @@ def check_same_everywhere(named, what: str, group, extra: str = "") -> None:
                 break
     raise DistributedMismatchError(f"rg.distributed.{what}: the ranks' models differ (seen from rank "
                                    f"{group.rank}): " + "; ".join(lines) + ". Every rank must build the same "
-                                   f"model and pass the same parameters in the same order.")
+                                   "model and pass the same parameters in the same order.")
 
 
 def broadcast_parameters(model_or_params, root: int = 0) -> None:
