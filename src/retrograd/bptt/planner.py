@@ -6,7 +6,8 @@ needs for a sequence of T steps, and the engine asks nothing else:
 * ``jobs``: "backpropagate the losses of steps ``losses`` through steps
   ``first … last``", in order (lazily: T jobs for ``window`` stay O(1) memory);
 * ``segment``: steps recorded on one tape; every job boundary falls on a
-  segment boundary, so a job is a walk over whole segments;
+  segment boundary, so a job is a walk over whole segments (with a
+  ``schedule``: the schedule's unit);
 * ``no_grad_prefix``: steps run without recording at all (``tail``);
 * ``recompute``: keep only a checkpoint per segment (its incoming state and
   RNG state) and record the segment again in the backward pass;
