@@ -42,6 +42,11 @@ class MPIGroup:
         self.comm.Allreduce(self.MPI.IN_PLACE, array, op=self._ops[op])
         return array
 
+    def sum_floats(self, values) -> list:
+        """Python numbers summed over the world (one small float64 allreduce):
+        what ``fit`` logs, so every rank's callbacks decide alike."""
+        return [float(v) for v in self.allreduce(np.array(values, dtype=np.float64), "sum")]
+
     def iallreduce(self, array, op: str = "sum"):
         """Start a non-blocking in-place reduction; returns the MPI request (``Wait`` it)."""
         _check_buffer("iallreduce", array)
