@@ -109,3 +109,32 @@ def _run_doctest(line, code, tmp_path):
         os.chdir(cwd)
     assert runner.failures == 0, "".join(out)
 
+
+
+def _plain_blocks(text: str) -> list[tuple[int, str]]:
+    """(first line number, text) of every untagged ``` block (shown output, trees)."""
+    blocks, inside, start, lines = [], False, 0, []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not inside and stripped.startswith("```"):
+            inside, tagged, start, lines = True, stripped != "```", number + 1, []
+        elif inside and stripped == "```":
+            if not tagged:
+                blocks.append((start, "\n".join(lines)))
+            inside = False
+        elif inside:
+            lines.append(line)
+    return blocks
+
+
+def test_the_explain_table_shown_is_what_the_tape_block_prints(tmp_path):
+    """The README shows the table ``rg.explain`` prints for its 20-line tape: it is that block's output."""
+    text = README.read_text(encoding="utf-8")
+    tape = next((line, code) for line, code in BLOCKS if "rg.explain(loss)" in code and ">>>" not in code)
+    shown = next(body for _, body in _plain_blocks(text) if body.startswith("step  op"))
+    script = tmp_path / "tape.py"
+    script.write_text(tape[1], encoding="utf-8")
+    out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                         timeout=TIMEOUT_S, check=True).stdout
+    strip = lambda s: [line.rstrip() for line in s.strip().splitlines()]
+    assert strip(out) == strip(shown)
