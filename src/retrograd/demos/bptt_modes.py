@@ -5,7 +5,14 @@ reach which steps, the gradient's relative error and cosine against full
 BPTT per parameter (``rg.bptt.bias_report``), and draws the per-step gradient
 flow of full BPTT and of each mode (``rg.bptt.trace``) in one figure: the
 heatmap shows where each mode stops the gradient, and ‖∂L/∂hₜ‖ decaying
-backwards shows the vanishing gradient that makes truncation cheap.
+backwards shows the vanishing gradient that makes truncation cheap. It also
+writes ``bptt_modes.html``, the interactive explorer of the same run
+(``rg.explore``): every mode's heatmap, reach, connectivity ‖∂ℓₜ/∂x_{t′}‖,
+bias, and the schedule of binomial checkpointing (``full(snapshots=4)``).
+
+The printed pictures cover 16 steps: enough for every mode's reach to differ
+(over 12 steps ``williams_peng(4, 12)`` reaches back to step 0 everywhere,
+like ``full()``).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import bptt, nn
+from retrograd import explore as rg_explore
 
 DESCRIPTION = "one sequence, every truncation mode's gradient against full BPTT, bias report, gradient heatmap"
 
@@ -31,6 +39,9 @@ class Tagger(nn.Module):
     def forward(self, x, state):
         h, state = self.lstm(x, state)
         return self.readout(h), state
+
+
+PICTURE_STEPS = 16  # williams_peng(4, 12) differs from full() only past step 12
 
 
 def modes():
@@ -53,8 +64,8 @@ def run(out_dir: str = ".", seed: int = 0, T: int = 32, verbose: bool = True, pl
         if not isinstance(mode, bptt.Full):
             reports[str(mode)] = bptt.bias_report(model, xs, ys, rg.cross_entropy, mode)
         if verbose:
-            print(f"\n{mode}: which losses reach which steps (first 12 steps)")
-            print(mode.picture(12))
+            print(f"\n{mode}: which losses reach which steps (first {PICTURE_STEPS} steps)")
+            print(mode.picture(PICTURE_STEPS))
             if str(mode) in reports:
                 print(reports[str(mode)])
     decay = traces["full(), last loss only"].vanishing_ratio()
@@ -66,14 +77,20 @@ def run(out_dir: str = ".", seed: int = 0, T: int = 32, verbose: bool = True, pl
         print("\nsummary for lstm.weight_hh_l0 (the recurrent weights, where truncation matters):")
         for m, v in summary.items():
             print(f"  {m:<22} relative error {v['rel_error_weight_hh']:.3f}   cosine {v['cosine_weight_hh']:.4f}")
-    path = _plot(os.path.join(out_dir, "bptt_modes.png"), traces) if plot else None
-    if path and verbose:
+    path = _plot(os.path.join(out_dir, "bptt_modes.png"), traces, T) if plot else None
+    if path:
         print(f"gradient flow heatmap written to {path}")
+    html = None
+    if plot:
+        html = rg_explore.explore(model, xs, ys, rg.cross_entropy, modes() + [bptt.full(snapshots=4)],
+                                  os.path.join(out_dir, "bptt_modes.html"),
+                                  title=f"every truncation mode on one sequence (LSTM tagger, T = {T})").path
+        print(f"interactive gradient explorer written to {html}")
     return {"reports": {m: r.as_dict() for m, r in reports.items()}, "summary": summary, "decay": decay,
-            "h_norms": {m: t.h_norm for m, t in traces.items()}, "plot": path}
+            "h_norms": {m: t.h_norm for m, t in traces.items()}, "plot": path, "html": html}
 
 
-def _plot(path, traces):
+def _plot(path, traces, T):
     from ..plot import _prepare, _pyplot
 
     plt = _pyplot()
@@ -94,6 +111,7 @@ def _plot(path, traces):
         ax.set_yticklabels(["‖∂L/∂h‖", "‖∂L/∂c‖", "δi", "δf", "δg", "δo"], fontsize=7)
         ax.set_title(name, fontsize=9, loc="left")
     axes[-1].set_xlabel("time step t")
+    fig.suptitle(f"gradient flow per truncation mode: LSTM tagger, one sequence of T = {T} steps", fontsize=10)
     fig.colorbar(im, ax=axes, label="log10 (norm / max over all modes)", shrink=0.8)
     fig.savefig(path, dpi=110)
     plt.close(fig)

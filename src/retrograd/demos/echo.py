@@ -7,6 +7,13 @@ the state of row i carries over to row i of the next batch (its value, not
 its gradient). That is ``rg.bptt.chunk(15)`` on a carried state; the network
 is an RNN with 4 tanh units, a softmax readout, mean cross-entropy over the
 15 steps, and Adagrad with learning rate 0.3 — all as on the page.
+
+Besides ``echo.png`` (the loss on a log scale, and input / target / prediction
+bars per row, the first ``echo_step`` steps, which have no echo and which the
+accuracy leaves out, shaded) it writes ``echo.html``: the gradient explorer
+(``rg.explore``) of the trained network over three chunks of a new series,
+full BPTT against the tutorial's ``chunk(15)``, where the connectivity panel
+shows the 3-step echo the truncation must keep inside a chunk.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import numpy as np
 
 import retrograd as rg
 from retrograd import bptt, nn, optim
+from retrograd import explore as rg_explore
 from retrograd.train import progress_bar, say
 
 DESCRIPTION = "seed 004's echo RNN: truncated BPTT (chunk 15) on a carried state, learns to echo 3 steps back"
@@ -78,41 +86,67 @@ def run(out_dir: str = ".", seed: int = 0, epochs: int = 5, total: int = 50_000,
     accuracy = float((pred[:, echo_step:] == y[:, echo_step:]).mean())
     if verbose:
         print(f"accuracy of the echo on a new series: {accuracy:.2%}")
-    path = _plot(os.path.join(out_dir, "echo.png"), losses, x[:, :k], y[:, :k], pred[:, :k]) if plot else None
-    if path and verbose:
+    path = _plot(os.path.join(out_dir, "echo.png"), losses, x[:, :k], y[:, :k], pred[:, :k], echo_step) if plot \
+        else None
+    if path:
         print(f"loss and prediction bars written to {path}")
-    return {"losses": losses, "accuracy": accuracy, "plot": path}
+    html = _explore(os.path.join(out_dir, "echo.html"), model, x, y, k, loss_fn) if plot else None
+    if html:
+        print(f"interactive gradient explorer written to {html}")
+    return {"losses": losses, "accuracy": accuracy, "plot": path, "html": html}
+
+
+def _explore(path, model, x, y, k, loss_fn):
+    """The gradient explorer of the trained network on the first three chunks of a series."""
+    steps = min(3 * k, x.shape[1])
+    xs = x[:, :steps].T[:, :, None].astype(np.float64)
+    ys = y[:, :steps].T
+    return rg_explore.explore(model.double(), xs, ys, loss_fn, [bptt.full(), bptt.chunk(k), bptt.window(k)], path,
+                              title=f"echo RNN: full BPTT against the tutorial's chunk({k}), {steps} steps").path
 
 
 def _bar(total, progress):
     return progress_bar(total, "echo", progress)
 
 
-def _plot(path, losses, x, y, pred):
-    """The tutorial's figure: the loss, and for each row input (blue), target
-    echo (red) and prediction (green) as bars."""
+def _plot(path, losses, x, y, pred, echo_step=3):
+    """The tutorial's figure: the loss (log scale), and for each row input
+    (blue), target echo (red) and prediction (green) as bars over the steps;
+    the first ``echo_step`` steps, which have no echo to predict and which the
+    accuracy leaves out, are shaded."""
+    from matplotlib.ticker import MaxNLocator
+
     from ..plot import _prepare, _pyplot
 
     plt = _pyplot()
     if plt is None:
         return None
     _prepare(path)
-    fig = plt.figure(figsize=(11, 5.5))
+    fig = plt.figure(figsize=(11, 6))
     ax = fig.add_subplot(2, 3, 1)
-    ax.plot(losses, lw=0.6)
-    ax.set_title("loss per batch")
+    ax.semilogy(np.arange(1, len(losses) + 1), losses, lw=0.6)
+    ax.set_title("loss per batch (log scale)")
     ax.set_xlabel("batch")
+    ax.set_ylabel("summed cross-entropy")
+    ax.grid(alpha=0.3, which="both")
     for row in range(min(5, len(x))):
         ax = fig.add_subplot(2, 3, row + 2)
         steps = np.arange(x.shape[1])
-        ax.bar(steps, x[row], width=1, color="tab:blue", label="input")
-        ax.bar(steps, y[row] * 0.5, width=1, color="tab:red", label="echo (target)")
-        ax.bar(steps, pred[row] * 0.3, width=1, color="tab:green", label="prediction")
+        ax.axvspan(-0.5, echo_step - 0.5, color="0.88", label=f"first {echo_step} steps: no echo, not scored")
+        ax.bar(steps, x[row], width=1, color="tab:blue", label="input bit (height 1)")
+        ax.bar(steps, y[row] * 0.5, width=1, color="tab:red", label="echo target (height 0.5)")
+        ax.bar(steps, pred[row] * 0.3, width=1, color="tab:green", label="prediction (height 0.3)")
         ax.set_ylim(0, 1.1)
+        ax.set_xlim(-0.5, x.shape[1] - 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_yticks([0, 0.3, 0.5, 1])
+        ax.set_xlabel("time step")
+        ax.set_ylabel("bit = 1 where a bar is")
         ax.set_title(f"row {row}")
         if row == 0:
-            ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+            handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -1,0 +1,100 @@
+"""The backward-graph page's script (inline, canvas drawn by hand)."""
+
+JS = r"""
+(function () {
+"use strict";
+const $ = (id) => document.getElementById(id);
+const D = JSON.parse($("retrograd-trace").textContent, (k, v) =>
+  v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v);
+document.body.classList.add("js");
+const S = D.steps, n = S.length, tip = $("tooltip");
+// depth: the loss's op is 0; an op's inputs lie one column further (the longest path)
+const depth = new Array(n).fill(0), consumers = S.map(() => []);
+S.forEach((s, i) => s.inputs.forEach((j) => { consumers[j].push(i); if (j > i) depth[j] = Math.max(depth[j], depth[i] + 1); }));
+const cols = [];
+depth.forEach((d, i) => { (cols[d] = cols[d] || []).push(i); });
+const maxRows = Math.max(1, ...cols.map((c) => c.length));
+const colW = Math.max(14, Math.min(120, 3000 / cols.length)), rowH = Math.max(6, Math.min(34, 520 / maxRows));
+const label = colW >= 60 && rowH >= 16;
+const pos = new Array(n);
+cols.forEach((c, d) => c.forEach((i, r) => { pos[i] = { x: 10 + d * colW, y: 10 + r * rowH, w: colW * 0.8, h: rowH * 0.8 }; }));
+let gmax = 0, gmin = Infinity, bmax = 1;
+for (const s of S) { if (s.grad_norm > 0) { gmax = Math.max(gmax, s.grad_norm); gmin = Math.min(gmin, s.grad_norm); } bmax = Math.max(bmax, s.saved_bytes); }
+const STOPS = [[0, 0, 4], [40, 11, 84], [101, 21, 110], [159, 42, 99], [212, 72, 66], [245, 125, 21], [250, 193, 39], [252, 253, 191]];
+function cmap(f) {
+  f = Math.min(1, Math.max(0, f));
+  const x = f * (STOPS.length - 1), i = Math.min(STOPS.length - 2, Math.floor(x)), u = x - i, a = STOPS[i], b = STOPS[i + 1];
+  return "rgb(" + [0, 1, 2].map((j) => Math.round(a[j] + (b[j] - a[j]) * u)).join(",") + ")";
+}
+function colour(v) {
+  if (!(v > 0) || !(gmax > 0)) return "#d8d8dc";
+  if (gmax === gmin) return cmap(0.8);
+  return cmap(0.15 + 0.85 * (Math.log10(v) - Math.log10(gmin)) / (Math.log10(gmax) - Math.log10(gmin)));
+}
+let selected = -1;
+function draw() {
+  const c = $("graph"), dpr = window.devicePixelRatio || 1;
+  const w = Math.max(c.parentElement.clientWidth || 600, 20 + cols.length * colW), h = 20 + maxRows * rowH;
+  c.style.width = w + "px"; c.style.height = h + "px"; c.width = Math.round(w * dpr); c.height = Math.round(h * dpr);
+  const ctx = c.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0); ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, w, h);
+  ctx.lineWidth = 1;
+  S.forEach((s, i) => s.inputs.forEach((j) => {
+    const a = pos[i], b = pos[j], hot = i === selected || j === selected;
+    ctx.strokeStyle = hot ? "#c0392b" : "rgba(90,90,110,.25)"; ctx.lineWidth = hot ? 2 : 1;
+    ctx.beginPath(); ctx.moveTo(a.x + a.w, a.y + a.h / 2); ctx.lineTo(b.x, b.y + b.h / 2); ctx.stroke();
+  }));
+  ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "middle";
+  S.forEach((s, i) => {
+    const p = pos[i], bh = Math.max(2, p.h * (0.35 + 0.65 * Math.sqrt(s.saved_bytes / bmax)));
+    ctx.fillStyle = colour(s.grad_norm); ctx.fillRect(p.x, p.y + (p.h - bh) / 2, p.w, bh);
+    if (i === selected) { ctx.strokeStyle = "#0a66c2"; ctx.lineWidth = 2; ctx.strokeRect(p.x - 1, p.y - 1, p.w + 2, p.h + 2); }
+    if (label) { ctx.fillStyle = "#111"; ctx.fillText(s.op.slice(0, 14), p.x + 2, p.y - 5 + p.h / 2 + (p.h > 24 ? 0 : 5)); }
+  });
+}
+function at(x, y) {
+  for (let i = 0; i < n; i++) { const p = pos[i]; if (x >= p.x && x <= p.x + p.w && y >= p.y && y <= p.y + p.h) return i; }
+  return -1;
+}
+function describe(i) {
+  const s = S[i], parts = D.header.map((h, k) => h + ": " + s.cells[k]);
+  return parts.join("\n");
+}
+function select(i) {
+  selected = i; draw();
+  const d = $("details");
+  d.innerHTML = "";
+  if (i < 0) return;
+  const s = S[i], pre = document.createElement("pre");
+  pre.textContent = describe(i) + "\nnorm of the gradient arriving: " + s.grad_norm + "\nsaved bytes: " + s.saved_bytes +
+    (s.leaves.length ? "\nleaf inputs: " + s.leaves.join(", ") : "");
+  d.appendChild(pre);
+  const links = (title, list) => {
+    const p = document.createElement("p"); p.textContent = title + " ";
+    list.forEach((j) => { const a = document.createElement("a"); a.textContent = "#" + S[j].cells[0] + " " + S[j].op; a.href = "#";
+      a.addEventListener("click", (e) => { e.preventDefault(); select(j); }); p.appendChild(a); p.appendChild(document.createTextNode("  ")); });
+    if (!list.length) p.appendChild(document.createTextNode("none"));
+    d.appendChild(p);
+  };
+  links("sends gradient to:", s.inputs);
+  links("receives gradient from:", consumers[i]);
+  document.querySelectorAll("#steps tr.sel").forEach((r) => r.classList.remove("sel"));
+  const row = document.querySelector('#steps tr[data-step="' + i + '"]');
+  if (row) row.classList.add("sel");
+}
+const canvas = $("graph");
+function local(ev) { const b = canvas.getBoundingClientRect(); return [ev.clientX - b.left, ev.clientY - b.top]; }
+canvas.addEventListener("click", (ev) => select(at(...local(ev))));
+canvas.addEventListener("mousemove", (ev) => {
+  const i = at(...local(ev));
+  if (i < 0) { tip.style.display = "none"; return; }
+  tip.textContent = describe(i); tip.dataset.step = String(i); tip.style.display = "block";
+  tip.style.left = (ev.clientX + 14) + "px"; tip.style.top = (ev.clientY + 14) + "px";
+});
+canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+document.querySelectorAll("#steps tr[data-step]").forEach((r) => r.addEventListener("click", () => select(+r.dataset.step)));
+draw();
+window.retrograd = { data: D, select, nodeCenter(i) { const b = canvas.getBoundingClientRect(), p = pos[i];
+  return { x: b.left + p.x + p.w / 2, y: b.top + p.y + p.h / 2 }; } };
+})();
+"""
