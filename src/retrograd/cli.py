@@ -1,16 +1,22 @@
-"""The ``retrograd`` command: ``retrograd demo --list`` and ``retrograd demo NAME``."""
+"""The ``retrograd`` command: ``retrograd --version``, ``retrograd demo --list`` and ``retrograd demo NAME``.
+
+A demo's run returns a dict; when it holds ``"ok": False`` the demo did not
+reach what it claims (an accuracy, a target error, learning at all), and the
+command says so and exits with status 1, so scripts and CI notice.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import demos
+from . import __version__, demos
 
 
 def main(argv=None) -> int:
     """Entry point of the ``retrograd`` console script."""
     parser = argparse.ArgumentParser(prog="retrograd", description="retrograd: see how backprop works")
+    parser.add_argument("--version", action="version", version=f"retrograd {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run a demo (see --list)")
     demo.add_argument("name", nargs="?", help="demo to run")
@@ -37,7 +43,11 @@ def main(argv=None) -> int:
                     if args.name in demos.NAMES else False:
                 raise SystemExit(f"demo {args.name!r} does not run data-parallel (--distributed: charlm)")
             kwargs["distributed"] = True
-        demos.run(args.name, **kwargs)
+        result = demos.run(args.name, **kwargs)
+        if isinstance(result, dict) and result.get("ok") is False:
+            print(f"retrograd demo {args.name}: did not reach what it claims (see above); exit status 1",
+                  file=sys.stderr)
+            return 1
     return 0
 
 

@@ -22,7 +22,8 @@ DESCRIPTION = "seed 000: an RNN learns the series 1, 0, 1, 0 … through rg.scan
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 200, length: int = 15, verbose: bool = True,
         plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
+    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    ``ok`` says every next value is predicted, ``files`` lists the paths written."""
     rg.manual_seed(seed)
     series = np.array([1.0, 0.0] * length)[:length]
     xs = series[:-1].reshape(-1, 1, 1).astype(np.float32)   # input: the current value
@@ -61,4 +62,7 @@ def run(out_dir: str = ".", seed: int = 0, epochs: int = 200, length: int = 15, 
 
         path = save_curves(os.path.join(out_dir, "series_loss.png"), {"mse": losses},
                            "RNN learning 1, 0, 1, 0, …", xlabel="epoch", logy=True)
-    return {"losses": losses, "learned": learned, "predicted": predicted, "plot": path}
+        if path and verbose:
+            print(f"wrote {path}")
+    return {"losses": losses, "learned": learned, "predicted": predicted, "plot": path, "ok": learned,
+            "files": [p for p in [path] if p]}
