@@ -3,6 +3,12 @@
 ``BackwardTrace`` is the observer the engine calls after each op's vjp; it
 records the op, the shapes, the norms of the gradients in and out and the
 bytes the op saved for its backward (from the op's declared saved arrays).
+
+``label(tensor, text)`` names what the op that made ``tensor`` computes
+inside a bigger formula; the trace shows it beside the op's name. The
+recurrent cells name their steps by gate (``sigmoid [gate i]``,
+``mul [f⊙c]``, ``add [c′]`` …), so the per-gate deltas of an ``LSTMCell``
+can be read off the table: the gradient an ``[a_i]`` row passes on is δi.
 """
 
 from __future__ import annotations
@@ -10,49 +16,104 @@ from __future__ import annotations
 from . import backend
 from .engine import _value, root_gradients, run_backward
 
+# label(): op.seq (the op's creation number, unique in the process) → text. Keyed
+# by number, not by op, so naming costs one dict store (~0.1 µs) and keeps no op
+# alive; bounded, the oldest half dropped when full, so it cannot grow without end.
+_LABELS: dict[int, str] = {}
+_LABELS_MAX = 1 << 16
+
+
+def label(tensor, text: str):
+    """Name the op that computed ``tensor`` as ``text`` in ``rg.explain``'s
+    table (shown as ``op [text]``); returns ``tensor`` unchanged. A tensor that
+    no recorded op made (a leaf, or computed under ``no_grad``) is left as it
+    is. Names older than the last 65,536 are forgotten."""
+    node = getattr(tensor, "_node", None)
+    if node is not None:
+        labels = _LABELS
+        labels[node.seq] = text
+        if len(labels) > _LABELS_MAX:
+            for key in list(labels)[:_LABELS_MAX // 2]:
+                labels.pop(key, None)
+    return tensor
+
+
+def label_of(node) -> str | None:
+    """The name ``label`` gave the op ``node``, or None."""
+    return _LABELS.get(getattr(node, "seq", None))
+
+
+def _compact_shapes(shapes: list[str]) -> str:
+    """Input shapes for the table; many inputs (a ``stack`` of T steps) fold into runs: ``(1, 1) ×14``."""
+    if len(shapes) <= 3:
+        return ", ".join(shapes)
+    runs = []
+    for s in shapes:
+        if runs and runs[-1][0] == s:
+            runs[-1][1] += 1
+        else:
+            runs.append([s, 1])
+    parts = [s if n == 1 else f"{s} ×{n}" for s, n in runs]
+    return ", ".join(parts) if len(parts) <= 2 else f"{len(shapes)} inputs: {parts[0]} …"
+
+
+def _compact_norms(norms: list[float | None]) -> str:
+    """Norms sent to each input; beyond three inputs, their count and range (``-``: an input that needs none)."""
+    if len(norms) <= 3:
+        return ", ".join("-" if n is None else f"{n:.4g}" for n in norms)
+    real = [n for n in norms if n is not None]
+    text = f"{len(norms)} inputs" + (f": {min(real):.4g} … {max(real):.4g}" if real else ": -")
+    return text + (f" ({len(norms) - len(real)} -)" if real and len(real) < len(norms) else "")
+
 
 class BackwardTrace:
     """The steps of one backward pass, in the order they ran.
 
     Each row: step, op, input shapes, output (= upstream gradient) shape,
     ‖upstream gradient‖, ‖gradient sent to each input‖, bytes the op saved.
-    ``print(trace)`` shows the table; ``rows`` holds the raw records.
+    ``print(trace)`` shows the table; ``rows`` holds the raw records and
+    ``labels`` each row's ``label`` (None where the op has none; the table
+    shows ``op [label]``). An op with many inputs (a ``stack`` of T steps)
+    has its shapes and norms folded so that the row stays one table row.
     """
 
     header = ("step", "op", "inputs", "output", "|grad in|", "|grad out| per input", "saved")
 
     def __init__(self, live: bool = False):
         self.rows = []
+        self.labels = []
         self._bytes = []
         self.live = live
         if live:
             print(self._fmt(self.header))
 
     @staticmethod
-    def _fmt(row):
+    def _fmt(row, label=None):
         widths = (4, 16, 28, 14, 11, 30, 10)
+        if label:
+            row = (row[0], f"{row[1]} [{label}]") + tuple(row[2:])
         return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
 
     def record(self, node, g, inputs, needs, gs, saved):
-        shapes = ", ".join(str(tuple(_value(a).shape)) if hasattr(_value(a), "shape") else "const"
-                           for a in inputs)
-        outs = ", ".join(f"{_norm(gi):.4g}" if (need and gi is not None) else "-"
-                         for need, gi in zip(needs, gs))
+        shapes = _compact_shapes([str(tuple(_value(a).shape)) if hasattr(_value(a), "shape") else "const"
+                                  for a in inputs])
+        outs = _compact_norms([_norm(gi) if (need and gi is not None) else None for need, gi in zip(needs, gs)])
         out_shape = (", ".join(str(tuple(_value(gi).shape)) for gi in g) if isinstance(g, list)
                      else str(tuple(_value(g).shape)))
         row = (len(self.rows) + 1, node.name, shapes, out_shape,
                f"{_norm(g):.4g}", outs, _fmt_bytes(saved))
         self.rows.append(row)
+        self.labels.append(label_of(node))
         self._bytes.append(saved)
         if self.live:
-            print(self._fmt(row))
+            print(self._fmt(row, self.labels[-1]))
 
     def __str__(self):
         return self.table()
 
     def table(self, limit: int | None = None) -> str:
         """The steps as a table; with ``limit``, only the first and last ``limit // 2`` rows."""
-        rows = [self._fmt(r) for r in self.rows]
+        rows = [self._fmt(r, lab) for r, lab in zip(self.rows, self.labels)]
         if limit is not None and len(rows) > limit:
             head, tail = limit - limit // 2, limit // 2
             rows = rows[:head] + [f"... {len(rows) - head - tail} more steps ..."] + (rows[-tail:] if tail else [])

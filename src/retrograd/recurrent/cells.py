@@ -23,6 +23,11 @@ the fused ops call them to record a differentiable backward
 Each cell emits ``GATES_EVENT`` with its gate pre-activations (whose
 gradients are the per-gate deltas) to the observers of ``autograd.hooks``:
 ``rg.bptt.trace`` listens with ``hooks.observe(GATES_EVENT, fn)``.
+
+The update functions also name their ops for ``rg.explain`` (``_name_*``,
+after the math, which they leave as it is): ``getitem [a_i]`` is gate i's
+pre-activation, so the gradient that row passes on is δi; ``sigmoid [gate
+i]``, ``mul [f⊙c]``, ``add [c′]``, ``mul [h′]`` … follow the equations above.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import math
 
 from ..autograd import hooks
 from ..autograd.backend import xp
+from ..autograd.explain import label as _label
 
 from .. import ops
 from ..nn import init
@@ -79,12 +85,65 @@ def _dropped(h, recurrent_mask):
     return h if recurrent_mask is None else h * recurrent_mask
 
 
+def _name_inputs(t, *names):
+    """Label the tensors ``t``'s op was computed from, in order (None: leave unnamed)."""
+    node = t._node
+    if node is not None and node.inputs is not None:
+        for a, name in zip(node.inputs, names):
+            if name is not None:
+                _label(a, name)
+
+
+def _name_rnn_step(a, h):
+    if h._node is None:  # nothing recorded (no_grad): nothing to name
+        return
+    _name_inputs(a, "W_ih x", "W_hh h")
+    _label(a, "a")
+    _label(h, "h′")
+
+
+def _name_lstm_step(a, pre, gates, c, h, activation):
+    if h._node is None:
+        return
+    _name_inputs(a, "W_ih x", "W_hh h")
+    _label(a, "a: i,f,g,o")
+    for name, p, gate in zip("ifgo", pre, gates):
+        _label(p, f"a_{name}")
+        _label(gate, f"gate {name}")
+    _name_inputs(c, "f⊙c", "i⊙g")
+    _label(c, "c′")
+    _name_inputs(h, None, f"{activation} c′")
+    _label(h, "h′")
+
+
+def _name_gru_step(gx, gh, pre, gates, h):
+    if h._node is None:
+        return
+    _label(gx, "W_ih x")
+    _label(gh, "W_hh h")
+    r_pre, z_pre, n_pre = pre
+    _name_inputs(r_pre, "x→r", "h→r")
+    _name_inputs(z_pre, "x→z", "h→z")
+    _name_inputs(n_pre, "x→n", "r⊙(h→n)")
+    if n_pre._node is not None and n_pre._node.inputs is not None:
+        _name_inputs(n_pre._node.inputs[1], None, "h→n")
+    for name, p, gate in zip("rzn", pre, gates):
+        _label(p, f"a_{name}")
+        _label(gate, f"gate {name}")
+    _name_inputs(h, "(1−z)⊙n", "z⊙h")
+    if h._node.inputs is not None:
+        _name_inputs(h._node.inputs[0], "1−z")
+    _label(h, "h′")
+
+
 def rnn_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", recurrent_mask=None):
     """One Elman step: a = W_ih x + b_ih + W_hh (h ⊙ m) + b_hh, h′ = tanh(a) or relu(a)
     (m: the recurrent dropout mask, none by default).
     Returns (h′, (a,)): the new state and the pre-activation."""
     a = ops.linear(x, w_ih, b_ih) + ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
-    return ACTIVATION_FUNCTIONS[nonlinearity](a), (a,)
+    h = ACTIVATION_FUNCTIONS[nonlinearity](a)
+    _name_rnn_step(a, h)
+    return h, (a,)
 
 
 def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
@@ -102,7 +161,9 @@ def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", re
     g = phi(pre[2])          # candidate cell
     o = ops.sigmoid(pre[3])  # output gate
     c = f * c + i * g
-    return (o * phi(c), c), pre
+    h = o * phi(c)
+    _name_lstm_step(a, pre, (i, f, g, o), c, h, activation)
+    return (h, c), pre
 
 
 def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
@@ -119,7 +180,9 @@ def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurr
     z = ops.sigmoid(z_pre)                                   # update gate
     n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
     n = ACTIVATION_FUNCTIONS[activation](n_pre)              # candidate
-    return (1.0 - z) * n + z * h, (r_pre, z_pre, n_pre)
+    h = (1.0 - z) * n + z * h
+    _name_gru_step(gx, gh, (r_pre, z_pre, n_pre), (r, z, n), h)
+    return h, (r_pre, z_pre, n_pre)
 
 
 def _report_gates(cell, pre):
