@@ -202,6 +202,29 @@ class Module:
         """The number of trainable scalars."""
         return sum(p.size for p in self.parameters())
 
+    def summary(self, x=None, *, input_shape=None, dtype=None, print_fn=print) -> None:
+        """Print a table of the layers, their output shapes and parameter counts (Keras' ``summary``).
+
+        Output shapes need an example input: ``x`` (a Tensor, array, or a tuple
+        of them for a ``forward`` of several arguments), or ``input_shape``, the
+        full shape *including* the batch axis (``(1, 1, 28, 28)``; ``(T, B, I)``
+        for a time-major RNN), filled with zeros of ``dtype`` (the default float
+        dtype; give an integer dtype for an ``Embedding``). The model runs once
+        under ``no_grad`` and in eval mode (BatchNorm's running statistics and
+        dropout are left as they were), and each submodule's output is recorded:
+        a row per layer, indented by depth, in the order the layers were first
+        called (a layer called several times, as a cell in a loop, shows its
+        last output and the number of calls). Without an input the output
+        column is empty. A container's parameter count is that of its whole
+        subtree; the totals count each parameter once (shared weights too).
+        ``print_fn`` receives the table as one string.
+        """
+        if x is None and input_shape is not None:
+            from ..autograd.tensor import get_default_dtype
+
+            x = Tensor(xp.zeros(tuple(input_shape), dtype=dtype or get_default_dtype()))
+        print_fn(_summary_table(self, x))
+
     # ------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
         """Parameters and persistent buffers by dotted name, as arrays (no copies)."""
@@ -279,6 +302,78 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _summary_shape(out) -> str:
+    """``(2, 10)`` for a tensor; nested for tuples (an LSTM's ``out, (h, c)``); a PackedSequence by its data."""
+    if isinstance(out, Tensor) or hasattr(out, "shape"):
+        return str(tuple(int(n) for n in out.shape))
+    if isinstance(out, (tuple, list)):
+        if hasattr(out, "data") and hasattr(out, "batch_sizes"):  # PackedSequence
+            return f"packed {tuple(out.data.shape)}"
+        return "(" + ", ".join(_summary_shape(o) for o in out) + ")"
+    return "-" if out is None else type(out).__name__
+
+
+def _summary_table(model: Module, x) -> str:
+    """The text of ``Module.summary``: run ``model`` on ``x`` (if given) with each submodule's
+    ``forward`` wrapped to record its output, then restore the forwards and training flags."""
+    named = list(model.named_modules())
+    seen = {}       # id(module) -> [name, calls, shape], in first-call order
+    wrapped, training = [], [(m, m.training) for _, m in named]
+
+    def recorder(name, module, forward):
+        def run(*args, **kwargs):
+            entry = seen.setdefault(id(module), [name, 0, "-"])
+            out = forward(*args, **kwargs)
+            entry[1] += 1
+            shape = _summary_shape(out)
+            entry[2] = shape[1:-1] if isinstance(out, tuple) and shape.startswith("(") else shape
+            return out
+        return run
+
+    if x is not None:
+        for name, m in named:
+            # an instance attribute shadows the class's forward, whoever calls it (Sequential calls m.forward)
+            m.__dict__["forward"] = recorder(name, m, m.forward)
+            wrapped.append(m)
+        try:
+            model.eval()
+            with no_grad():
+                model(*x) if isinstance(x, tuple) else model(x if isinstance(x, Tensor) else Tensor(_as_array(x)))
+        finally:
+            for m in wrapped:
+                del m.__dict__["forward"]
+            for m, flag in training:
+                object.__setattr__(m, "training", flag)
+    order = {key: i for i, key in enumerate(seen)}
+    rows = sorted(named, key=lambda nm: order.get(id(nm[1]), len(order)))  # called first, then never called
+    if len(named) > 1:
+        rows = [(n, m) for n, m in rows if m is not model]  # a container's layers; a single layer is its own row
+    header = ("Layer (type)", "Output shape", "Param #")
+    table = []
+    for name, m in rows:
+        depth = name.count(".") if name else 0
+        label = "  " * depth + f"{name.rsplit('.', 1)[-1] or type(m).__name__} ({type(m).__name__})"
+        _, calls, shape = seen.get(id(m), (name, 0, "-" if x is not None else ""))
+        if x is not None and calls == 0:
+            shape = "(not called)"
+        elif calls > 1:
+            shape += f" ×{calls} calls"
+        count = sum(p.size for p in {id(p): p for p in m.parameters()}.values())
+        table.append((label, shape, f"{count:,}"))
+    widths = [max(len(r[i]) for r in [header] + table) for i in range(3)]
+    line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}".rstrip()
+    params = {id(p): p for p in model.parameters()}.values()
+    total = sum(p.size for p in params)
+    trainable = sum(p.size for p in params if p.requires_grad)
+    rule = "=" * len(line(header))
+    out = [f'Model: "{type(model).__name__}"', rule, line(header), rule] + [line(r) for r in table] + [rule]
+    out += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+            f"Non-trainable params: {total - trainable:,}"]
+    if x is None:
+        out.append("(output shapes: call summary(x) or summary(input_shape=(batch, …)) with an example input)")
+    return "\n".join(out)
 
 
 def _to_array(v):
