@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import retrograd as rg
 from conftest import torch  # None without PyTorch: the tests marked ``torch`` are then skipped, one by one
 from retrograd import nn
+from retrograd.recurrent import buffers
 
 KINDS = ["RNN", "LSTM", "GRU"]
 
@@ -143,6 +144,30 @@ def fused_op(out):
     return node
 
 
+def test_buffer_pool_reuses_released_buffers_and_stays_bounded():
+    """A second training step of a fused layer takes its gate and delta buffers
+    from the pool (no fresh allocation), never one that escaped as an output,
+    and the pool never holds more than its limit."""
+    buffers.pool.clear()
+    lstm = nn.LSTM(3, 4).double()
+    x = rg.tensor(np.random.default_rng(0).standard_normal((5, 2, 3)))
+    out, _ = lstm(x)
+    (out * out).sum().backward()
+    pooled = {id(a) for arrays in buffers.pool._free.values() for a in arrays}
+    assert pooled and id(out.data) not in pooled and id(out.data.base) not in pooled
+    out2, _ = lstm(x)
+    assert id(fused_op(out2).saved["G"]) in pooled          # reused, same numbers as a fresh buffer
+    np.testing.assert_allclose(out2.data, out.data)
+    out4, st, gates = nn.LSTM(3, 4).double()(x, return_gates=True)  # gates are outputs: kept out
+    (out4.sum() + gates["f"].sum()).backward()
+    kept = gates["f"].data.base if gates["f"].data.base is not None else gates["f"].data
+    assert all(a is not kept and a.base is not kept for arrays in buffers.pool._free.values() for a in arrays)
+    small = buffers.BufferPool(max_bytes=1000)
+    small.give(np.zeros(100), np.zeros(100), np.zeros(50))
+    assert small.bytes <= 1000
+    assert small.take((50,), np.float64).shape == (50,)
+
+
 def test_fused_ops_report_saved_memory():
     """Beyond its inputs an LSTM keeps exactly the floor per step: the four gates,
     h and c (6H floats per row; φ(cₜ) is recomputed in the vjp)."""
@@ -172,6 +197,7 @@ def test_lstm_output_keeps_only_its_own_memory_after_backward():
         (out * w).sum().backward()
         for p in lstm.parameters():
             p.grad = None
+        buffers.pool.clear()  # the released buffers wait there for the next step (test_buffer_pool_*)
         gc.collect()
         held, _ = tracemalloc.get_traced_memory()
     finally:
@@ -199,7 +225,7 @@ def test_gate_and_step_observers_are_per_thread_and_scoped():
     """Two threads observing at once each see only their own model's steps,
     and the registry is empty after the ``with`` block, even on an exception."""
     from retrograd.autograd import hooks
-    from retrograd.recurrent import cells, fused
+    from retrograd.recurrent import buffers, cells, fused
 
     barrier = threading.Barrier(2)
     seen = {}

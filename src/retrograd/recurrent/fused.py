@@ -50,14 +50,12 @@ with ``hooks.observe(STEP_EVENT, fn)``.
 from __future__ import annotations
 
 from .. import ops
-from ..autograd import backend, conventions, hooks
+from ..autograd import backend, hooks
 from ..autograd.backend import xp
-from ..autograd.engine import grad
-from ..autograd.mode import enable_grad
-from ..autograd.op import MultiOp, OpError, UnaryOp
-from ..autograd.tensor import _wrap
+from ..autograd.op import OpError
 from . import cells, compiled
-from .packing import Steps
+from .buffers import Prefixes, pool
+from .sequence_op import ACTIVATIONS, _SequenceOp, _recorded_steps  # noqa: F401 - the layers read ACTIVATIONS here
 
 
 def _sigmoid_(a):
@@ -75,9 +73,6 @@ def _sigmoid_(a):
 # where δa holds the step's stacked gate pre-activation deltas (b_t, k·H) of the rows active at step t.
 STEP_EVENT = "recurrent.step"
 
-ACTIVATIONS = ("tanh", "relu")
-
-
 def _relu(a, out):
     return xp.maximum(a, 0, out=out)
 
@@ -85,19 +80,6 @@ def _relu(a, out):
 def _activation(name):
     """φ(a, out=…): tanh, or relu (Keras' ``activation='relu'``)."""
     return xp.tanh if name == "tanh" else _relu
-
-
-class _Prefixes(dict):
-    """The first b rows of each scratch buffer, sliced once per b (slicing in
-    every step is a measurable share of a small layer's time)."""
-
-    def __init__(self, *buffers):
-        super().__init__()
-        self.buffers = buffers
-
-    def __missing__(self, b):
-        views = self[b] = tuple(buf[:b] for buf in self.buffers)
-        return views
 
 
 def _slope(name, y, pre, tie):
@@ -119,10 +101,6 @@ def _compiled(kind, batch, hidden):
     dispatch is the cost) on NumPy arrays. They compute the same numbers (tested
     to 1e-10 in float64); only the loop around the GEMMs changes."""
     return compiled.worth_it(batch, hidden, kind) and backend.get_backend() == "numpy"
-
-
-def _relu_tie(activation):
-    return conventions.kink_slope((1.0, 0.0)) if activation == "relu" else 0.0
 
 
 def _check(name, steps, x, h0, w_ih, w_hh, k):
@@ -149,8 +127,9 @@ def _check_dtypes(name, w_ih, **arrays):
 
 
 def _input_projection(x, w_ih, b_ih, b_hh, extra_bias=True):
-    """W_ih xₜ + b_ih (+ b_hh) of every step at once: one GEMM over the packed rows."""
-    G = x @ w_ih.T
+    """W_ih xₜ + b_ih (+ b_hh) of every step at once: one GEMM over the packed
+    rows, into a pooled buffer (``buffers.pool``)."""
+    G = xp.matmul(x, w_ih.T, out=pool.take((x.shape[0], w_ih.shape[0]), x.dtype))
     if b_ih is not None:
         G += b_ih
     if extra_bias and b_hh is not None:
@@ -183,95 +162,12 @@ def _recurrent_weight_grad(steps, dA, Y, h0, mask):
     return g
 
 
-def _recorded_steps(steps, x, init, mask, step_fn):
-    """The recurrence recorded as composed ops over the packed rows: the rows
-    past b_t carry their state. ``step_fn(x_rows, state_rows, mask_rows) →
-    (new state parts, gate pre-activations)``. Returns (each state part of every
-    step, concatenated like the packed rows; the final state; per-step gates)."""
-    state, outs, gates = tuple(init), [[] for _ in init], []
-    for t in range(len(steps)):
-        a0, a1, b = steps.block(t)
-        m = None if mask is None else _wrap(mask[:b])
-        new, pre = step_fn(x[a0:a1], tuple(s[:b] for s in state), m)
-        for store, part in zip(outs, new):
-            store.append(part)
-        gates.append(pre)
-        state = tuple(n if b == steps.batch else ops.concatenate([n, s[b:]], axis=0) for n, s in zip(new, state))
-    if not len(steps):  # no row takes a step: no outputs
-        return tuple(s[:0] for s in init), state, gates
-    return tuple(ops.concatenate(o, axis=0) for o in outs), state, gates
-
-
-class _Boundary(UnaryOp):
-    """y = x, a stop for one nested gradient pass.
-
-    ``vjp_differentiable`` records the forward again on these stand-ins of the
-    fused op's inputs and asks ``grad`` for the gradients at them. While that
-    pass runs the boundary is *sealed*: its vjp sends nothing upstream, so
-    the nested pass ends at the op's inputs instead of walking (and
-    re-differentiating) the whole graph before them. Afterwards it is an
-    identity, so later passes (the second derivative) flow through it."""
-    name = "recompute_boundary"
-    __slots__ = ("sealed",)
-
-    def __init__(self):
-        self.sealed = True
-
-    def forward(self, x):
-        return x
-
-    def vjp(self, ns, g, ans, x):
-        return (None,) if self.sealed else (g,)
-
-
-class _SequenceOp(MultiOp):
-    """A fused layer over the packed rows ``steps``: a hand-written first-order
-    vjp, and for ``create_graph`` a vjp recorded from the cells' equations."""
-    __slots__ = ("steps", "activation", "recurrent_mask", "gates", "tie")
-
-    def __init__(self, steps: Steps, activation: str = "tanh", recurrent_mask=None, gates: bool = False):
-        if activation not in ACTIVATIONS:
-            raise OpError(f"{self.name}: activation must be one of {ACTIVATIONS}, got {activation!r}")
-        self.steps, self.activation, self.recurrent_mask, self.gates = steps, activation, recurrent_mask, gates
-        self.tie = _relu_tie(activation)
-
-    def _check_mask(self, h0):
-        m = self.recurrent_mask
-        if m is not None and (m.shape != h0.shape or m.dtype != h0.dtype):
-            raise OpError(f"{self.name}: recurrent dropout mask {m.dtype}{list(m.shape)} does not match the "
-                          f"state {h0.dtype}{list(h0.shape)}")
-
-    def recompute(self, *inputs) -> tuple:
-        """The op's outputs recorded as composed ``rg`` ops (the cells' equations, step by step)."""
-        raise NotImplementedError
-
-    def vjp_differentiable(self, gs):
-        """x̄ = (∂outputs/∂x)ᵀ·gs as ``rg`` ops on ``self.inputs``: the forward is
-        recorded again gate by gate on sealed boundaries of the inputs, and
-        ``grad(..., create_graph=True)`` differentiates that record."""
-        needs = self.needs
-        boundaries, args = [], []
-        with enable_grad():
-            for a, need in zip(self.inputs, needs):
-                if need:
-                    boundaries.append(_Boundary())
-                    a = boundaries[-1](a)
-                args.append(a)
-            outputs = self.recompute(*args)
-            try:
-                found = iter(grad(list(outputs), [a for a, need in zip(args, needs) if need], list(gs),
-                                  create_graph=True, allow_unused=True))
-            finally:
-                for b in boundaries:
-                    b.sealed = False
-        return tuple(next(found) if need else None for need in needs)
-
-
 class LSTMLayer(_SequenceOp):
     """(x, h₀, c₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n, c_n[, gates, cell states])
     over the packed rows of a batch of sequences (``steps``)."""
     name = "lstm_layer"
     __slots__ = ()
+    gate_outputs_saved = frozenset({"G", "C"})
 
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         steps, act = self.steps, self.activation
@@ -281,14 +177,14 @@ class LSTMLayer(_SequenceOp):
         H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         G = _input_projection(x, w_ih, b_ih, b_hh)       # (N, 4H); becomes the gates i, f, g, o
         # stored per step: the gates, h and c (6H: the floor); φ(cₜ) is recomputed in the vjp
-        Y, C = (xp.empty((steps.total, H), dtype=G.dtype) for _ in range(2))
+        Y, C = xp.empty((steps.total, H), dtype=G.dtype), pool.take((steps.total, H), G.dtype)
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs 10–18 % faster
         phi = _activation(act)
         if _compiled("LSTM", B, H):
             compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, xp.empty_like(C), act, M, g_pre)
         else:
-            scratch = _Prefixes(xp.empty((B, 4 * H), dtype=G.dtype),
+            scratch = Prefixes(xp.empty((B, 4 * H), dtype=G.dtype),
                                 *(xp.empty((B, H), dtype=G.dtype) for _ in range(4)),
                                 M if M is not None else xp.empty((B, 0)))
             with xp.errstate(over="ignore"):
@@ -341,7 +237,7 @@ class LSTMLayer(_SequenceOp):
         H = w_hh.shape[1]
         # The local derivatives of every step at once, in the delta buffer itself:
         # σ′ = s(1 − s) for i, f, o and φ′(a_g) for g; then each step multiplies in place.
-        dA = xp.subtract(1, G)
+        dA = xp.subtract(1, G, out=pool.take(G.shape, G.dtype))
         dA *= G
         dA[:, 2 * H:3 * H] = _slope(act, G[:, 2 * H:3 * H], saved.get("g_pre"), self.tie)
         extra = dA * g_gates if g_gates is not None and g_gates.any() else None  # gates used downstream
@@ -354,7 +250,7 @@ class LSTMLayer(_SequenceOp):
             c_slope = _slope(act, tc, C if tie else None, tie)
             compiled.lstm_backward_steps(steps, G, C, tc, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
         else:
-            scratch = _Prefixes(dh, dc, *(xp.empty_like(dh) for _ in range(3)),
+            scratch = Prefixes(dh, dc, *(xp.empty_like(dh) for _ in range(3)),
                                 M if M is not None else xp.empty((dh.shape[0], 0)))
             blocks = steps.blocks
             for t in range(len(steps) - 1, -1, -1):
@@ -397,6 +293,8 @@ class LSTMLayer(_SequenceOp):
         gw_ih = dA.T @ x if n[3] else None
         gw_hh = _recurrent_weight_grad(steps, dA, Y, h0, M) if n[4] else None
         gb = dA.sum(axis=0) if (b_ih is not None and (n[5] or n[6])) else None
+        if not listen:  # no observer holds views of the deltas
+            pool.give(dA)
         return (gx, dh if n[1] else None, dc if n[2] else None, gw_ih, gw_hh,
                 gb if n[5] else None, gb if n[6] else None)
 
@@ -411,6 +309,7 @@ class GRULayer(_SequenceOp):
     """
     name = "gru_layer"
     __slots__ = ()
+    gate_outputs_saved = frozenset({"Z"})
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         steps, act = self.steps, self.activation
@@ -419,7 +318,7 @@ class GRULayer(_SequenceOp):
         self._check_mask(h0)
         H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         Z = _input_projection(x, w_ih, b_ih, None, extra_bias=False)  # becomes the gates r, z, n
-        GHn = xp.empty((steps.total, H), dtype=Z.dtype)
+        GHn = pool.take((steps.total, H), Z.dtype)
         Y = xp.empty((steps.total, H), dtype=Z.dtype)
         n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs 10–18 % faster
@@ -474,11 +373,11 @@ class GRULayer(_SequenceOp):
         H = w_hh.shape[1]
         # Local derivatives of every step at once, in the delta buffer itself:
         # r(1 − r), z(1 − z) and φ′(a_n); then each step multiplies in place.
-        dGX = xp.subtract(1, Z)
+        dGX = xp.subtract(1, Z, out=pool.take(Z.shape, Z.dtype))
         dGX *= Z
         dGX[:, 2 * H:] = _slope(act, Z[:, 2 * H:], saved.get("n_pre"), self.tie)
         extra = dGX * g_gates if g_gates is not None and g_gates.any() else None
-        dGH = xp.empty_like(Z)
+        dGH = pool.take(Z.shape, Z.dtype)
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
@@ -522,6 +421,8 @@ class GRULayer(_SequenceOp):
         gw_hh = _recurrent_weight_grad(steps, dGH, Y, h0, M) if n_[3] else None
         gb_ih = dGX.sum(axis=0) if n_[4] else None
         gb_hh = dGH.sum(axis=0) if n_[5] else None
+        if not listen:  # no observer holds views of the deltas
+            pool.give(dGX, dGH)
         return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh
 
 
@@ -556,6 +457,8 @@ class RNNLayer(_SequenceOp):
                 phi(A[a0:a1], out=Y[a0:a1])
         # the relu slope needs the pre-activations; tanh's, 1 − h², only the outputs
         self.save(Y=Y, **({"A": A} if act == "relu" else {}))
+        if act != "relu":
+            pool.give(A)
         return Y, _final(steps, Y, h0)
 
     def recompute(self, x, h0, w_ih, w_hh, b_ih, b_hh):
