@@ -8,23 +8,26 @@
 See ``rg.bptt.modes`` for the table of modes and what other frameworks call
 them, and ``rg.bptt.planner`` for the one plan a mode gives the engine. The
 checkpointing schedules (``full(snapshots=…)``, ``full(memory_budget=…)``)
-are in ``rg.bptt.revolve`` (binomial checkpointing) and ``rg.bptt.checkpointing``. The
-state helpers (``detach_state``, ``reset_rows`` …) and ``Stateful`` live with
-the recurrent layers (``rg.recurrent``) and are re-exported here.
+are in ``rg.bptt.revolve`` (binomial checkpointing) and ``rg.bptt.checkpointing``.
+``trace`` records the gradient flow per step; its HTML explorer
+(``trace(…).to_html(path)``, ``rg.explore.explore``) is drawn by
+``rg.explore``, a higher layer. The state helpers (``detach_state``,
+``reset_rows`` …) and ``Stateful`` live with the recurrent layers
+(``rg.recurrent``) and are re-exported here.
 """
 
 from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
 from ..recurrent.stateful import Stateful
 from .engine import Runner, StatefulResult, TrainResult, gradient, train, train_stateful
 from .layout import ModelLayoutError
-from .inspect import BiasReport, GradientTrace, bias_report, trace
+from .inspect import BiasReport, Connectivity, GradientTrace, bias_report, connectivity, trace
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
 from .planner import Plan, best_schedule, segment_for_budget
 from . import revolve
 
 __all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
-           "BiasReport", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
+           "BiasReport", "connectivity", "Connectivity", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
            "best_schedule", "revolve",
            "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
            "tail"]
