@@ -308,6 +308,34 @@ class _RecurrentLayer(Module):
         return f"{self.input_size}, {self.hidden_size}{extra}, batch_first={self.batch_first}"
 
 
+# The class docstrings of RNN, LSTM and GRU share this part (``help(nn.LSTM)`` shows it filled in).
+_SHAPES_DOC = """
+
+    Shapes (T: steps, B: batch, I: ``input_size``, H: ``hidden_size``, D: 2 if
+    ``bidirectional`` else 1, L: ``num_layers``):
+
+    * ``input``: (T, B, I); (B, T, I) with ``batch_first=True``; (T, I) unbatched;
+      or a ``PackedSequence`` (``nn.utils.rnn.pack_padded_sequence``);
+    * ``hx``, the initial state: {state}, {state_shape} (without B when unbatched),
+      zeros when None; ``batch_first`` does not change the state's layout (PyTorch's rule);
+    * ``mask=``: boolean, True at real steps, (T, B) ((B, T) with ``batch_first``).
+
+    ``output, {final} = layer(input, hx=None)``:
+
+    * ``output``: (T, B, D·H) ((B, T, D·H) with ``batch_first``): the last layer's
+      hidden state at every step, the directions concatenated [forward, reverse];
+      a ``PackedSequence`` for packed input; zero at masked steps;
+    * ``{final}``: {state_shape}: the state after each sequence's last real step,
+      every layer and direction (l0, l0_reverse, l1, …).
+
+    ``returns="output"`` gives ``output`` alone (the layer chains in
+    ``nn.Sequential``), ``returns="last"`` each sequence's last output (B, D·H);
+    ``return_gates=True`` appends the per-step gate activations (see ``forward``).
+    ``layer.step(x_t, state)`` runs one step: x_t (B, I) → (output_t (B, D·H), new state).
+
+    Parameters, per layer l and direction (names ``weight_ih_l0``, ``weight_ih_l0_reverse`` …): """
+
+
 def _column(mask):
     """An unbatched sequence's (T,) mask as (T, 1)."""
     m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
@@ -315,7 +343,13 @@ def _column(mask):
 
 
 class RNN(_RecurrentLayer):
-    __doc__ = "Elman RNN, tanh or relu. Per layer and direction: " + shapes_doc("RNN", "input_size or D*hidden_size")
+    __doc__ = ("""Elman RNN over a whole sequence: hₜ = tanh(W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh) (or relu).
+
+    ``nn.RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+    batch_first=False, dropout=0.0, bidirectional=False)``: PyTorch's arguments;
+    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+               + _SHAPES_DOC.format(state="h0", state_shape="(L·D, B, H)", final="h_n")
+               + shapes_doc("RNN", "input_size or D*hidden_size"))
     kind = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
@@ -337,7 +371,13 @@ class RNN(_RecurrentLayer):
 
 
 class LSTM(_RecurrentLayer):
-    __doc__ = ("LSTM (gate order i, f, g, o). Per layer and direction: "
+    __doc__ = ("""LSTM over a whole sequence, PyTorch's equations (gate order i, f, g, o):
+    i, f, g, o = σ, σ, tanh, σ of (W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh); cₜ = f⊙cₜ₋₁ + i⊙g; hₜ = o⊙tanh(cₜ).
+
+    ``nn.LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False)``: PyTorch's arguments; ``activation``,
+    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+               + _SHAPES_DOC.format(state="(h0, c0)", state_shape="(L·D, B, H) each", final="(h_n, c_n)")
                + shapes_doc("LSTM", "input_size or D*hidden_size"))
     kind = "LSTM"
     has_cell_state = True
@@ -357,7 +397,15 @@ class LSTM(_RecurrentLayer):
 
 
 class GRU(_RecurrentLayer):
-    __doc__ = "GRU (gate order r, z, n). Per layer and direction: " + shapes_doc("GRU", "input_size or D*hidden_size")
+    __doc__ = ("""GRU over a whole sequence, PyTorch's equations (gate order r, z, n):
+    r = σ(W_ir x + b_ir + W_hr h + b_hr), z = σ(W_iz x + b_iz + W_hz h + b_hz),
+    n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)), h′ = (1 − z)⊙n + z⊙h.
+
+    ``nn.GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+    dropout=0.0, bidirectional=False)``: PyTorch's arguments; ``activation``,
+    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+               + _SHAPES_DOC.format(state="h0", state_shape="(L·D, B, H)", final="h_n")
+               + shapes_doc("GRU", "input_size or D*hidden_size"))
     kind = "GRU"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
