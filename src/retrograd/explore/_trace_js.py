@@ -328,7 +328,7 @@ function drawSchedule() {
   const bounds = (u) => S.units[u];
   const lanes = S.actions.filter((a) => a[0] === "advance" || a[0] === "reverse").length;
   const runsH = 34, top = 14 + runsH + 10, bottom = 30;
-  const rowH = Math.max(1, Math.min(9, 360 / Math.max(lanes, 1)));
+  const rowH = Math.min(9, 360 / Math.max(lanes, 1));  // long schedules: sub-pixel rows, the lane stays ≤ 360 px
   const h = top + lanes * rowH + bottom;
   const { ctx, w } = setup("schedule", h);
   const cw = (w - left - right) / T;
@@ -353,7 +353,8 @@ function drawSchedule() {
       rows.push(["record and reverse step" + (s1 - s0 > 1 ? "s " + s0 + " … " + (s1 - 1) : " " + s0), s0, s1]); y += rowH;
     } else if (a[0] === "store") {
       const s0 = bounds(a[1])[0];
-      ctx.fillStyle = "#1e9e53"; ctx.beginPath(); ctx.arc(left + s0 * cw, y + rowH / 2, Math.max(2, Math.min(4, rowH / 2)), 0, 7); ctx.fill();
+      ctx.fillStyle = "#1e9e53"; ctx.beginPath();
+      ctx.arc(left + s0 * cw, y + rowH / 2, Math.max(1.5, Math.min(4, rowH / 2)), 0, 7); ctx.fill();
     }
   }
   ctx.fillStyle = "#444";
