@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from retrograd import demos
 
@@ -19,6 +20,8 @@ def test_xor_demo_learns_and_prints_what_the_seed_prints(tmp_path, capsys):
     assert result["losses"][-1] < result["losses"][0] / 10
     np.testing.assert_array_equal(result["y_out"].round().ravel(), [0, 0, 1, 1])
     assert (tmp_path / "xor_loss.png").stat().st_size > 1000
+    assert result["ok"] and result["files"] == [str(tmp_path / "xor_loss.png")]
+    assert f"wrote {tmp_path / 'xor_loss.png'}" in out
 
 
 def test_cli_lists_and_runs_demos(tmp_path):
@@ -38,31 +41,52 @@ def test_output_delta_demo_says_which_delta_fits_which_loss(capsys):
     assert r[("sigmoid + squared error", "(a − y)·f′(z)")] and not r[("sigmoid + squared error", "a − y")]
     assert r[("linear + squared error", "a − y")] and r[("linear + squared error", "(a − y)·f′(z)")]
     assert r["fused_bce_with_logits_max_diff"] < 1e-12
+    assert r["ok"] and r["files"] == []
     assert "a(1 − a)" in capsys.readouterr().out
 
 
-def test_sine_demo_reaches_its_stated_error(tmp_path):
-    r = demos.run("sine", out_dir=str(tmp_path), verbose=False)
-    assert r["gradcheck"] and r["reached"] and r["max_error"] < 0.01
-    assert all((tmp_path / name).exists() for name in ("sine_loss.png", "sine_fit.png"))
+def test_sine_demo_reaches_its_stated_error(tmp_path, capsys):
+    r = demos.run("sine", out_dir=str(tmp_path))
+    assert r["gradcheck"] and r["reached"] and r["ok"] and r["max_error"] < 0.01
+    printed = capsys.readouterr().out
+    for name in ("sine_loss.png", "sine_fit.png"):
+        assert (tmp_path / name).exists() and f"wrote {tmp_path / name}" in printed
+    assert sorted(r["files"]) == sorted(str(tmp_path / n) for n in ("sine_loss.png", "sine_fit.png"))
+
+
+@pytest.mark.parametrize("seed", [1, 6])
+def test_sine_demo_reaches_its_target_on_the_seeds_that_missed_it(seed):
+    r = demos.run("sine", seed=seed, verbose=False, plot=False)
+    assert r["ok"] and r["max_error"] < 0.01
+
+
+def test_a_demo_missing_its_claim_says_so_and_the_command_fails(tmp_path):
+    """sine with an unreachable target: the run says ok False, the command exits 1."""
+    r = demos.run("sine", target=1e-9, epochs=3, verbose=False, plot=False)
+    assert not r["ok"] and not r["reached"]
+    script = ("import sys; from retrograd import cli, demos; from retrograd.demos import sine; "
+              "run = sine.run; sine.run = lambda **k: run(target=1e-9, epochs=3, **k); "
+              "sys.exit(cli.main(['demo', 'sine', '--out', sys.argv[1]]))")
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 1 and "did not reach" in proc.stderr and "did NOT reach" in proc.stdout
 
 
 def test_digits_demo_gradchecks_then_reaches_95_percent(tmp_path):
     r = demos.run("digits", out_dir=str(tmp_path), verbose=False, progress=False)
     assert r["gradcheck"]
-    assert r["test_accuracy"] >= 0.95
-    assert (tmp_path / "digits_history.png").exists()
+    assert r["test_accuracy"] >= 0.95 and r["ok"]
+    assert (tmp_path / "digits_history.png").exists() and r["files"] == [str(tmp_path / "digits_history.png")]
 
 
 def test_cnn_demo_reaches_97_percent(tmp_path):
     r = demos.run("cnn", out_dir=str(tmp_path), verbose=False, progress=False)
-    assert r["test_accuracy"] >= 0.97
+    assert r["test_accuracy"] >= 0.97 and r["ok"] and r["files"] == [str(tmp_path / "cnn_history.png")]
 
 
 def test_cartpole_episode_length_rises(tmp_path):
     r = demos.run("cartpole", out_dir=str(tmp_path), episodes=120, verbose=False)
-    assert r["last25"] > 2 * r["first25"]
-    assert (tmp_path / "cartpole_lengths.png").exists()
+    assert r["last25"] > 2 * r["first25"] and r["ok"]
+    assert (tmp_path / "cartpole_lengths.png").exists() and r["files"] == [str(tmp_path / "cartpole_lengths.png")]
 
 
 def test_echo_demo_learns_the_echo(tmp_path):
@@ -74,8 +98,11 @@ def test_echo_demo_learns_the_echo(tmp_path):
 
 def test_series_demo_learns_the_alternating_series(tmp_path, capsys):
     r = demos.run("series", out_dir=str(tmp_path))
-    assert r["learned"]
-    assert "vector-Jacobian products for 14 steps" in capsys.readouterr().out
+    assert r["learned"] and r["ok"]
+    out = capsys.readouterr().out
+    assert "vector-Jacobian products for 14 steps" in out
+    assert max(len(line) for line in out.splitlines()) < 130   # the scan's stack row stays a table row
+    assert f"wrote {tmp_path / 'series_loss.png'}" in out and r["files"] == [str(tmp_path / "series_loss.png")]
 
 
 def test_charlm_demo_loss_drops_below_the_unigram_entropy(tmp_path):
