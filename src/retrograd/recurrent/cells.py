@@ -36,7 +36,7 @@ import math
 
 from ..autograd import hooks
 from ..autograd.backend import xp
-from ..autograd.explain import label as _label
+from ..autograd.explain import label as _label, label_many as _label_many
 
 from .. import ops
 from ..nn import init
@@ -102,18 +102,16 @@ def _name_rnn_step(a, h):
     _label(h, "h′")
 
 
+_LSTM_NAMES = ("W_ih x", "W_hh h", "a: i,f,g,o", "a_i", "a_f", "a_g", "a_o", "gate i", "gate f", "gate g",
+               "gate o", "f⊙c", "i⊙g", "c′", "h′")
+
+
 def _name_lstm_step(a, pre, gates, c, h, activation):
-    if h._node is None:
+    if h._node is None or a._node.inputs is None or c._node.inputs is None or h._node.inputs is None:
         return
-    _name_inputs(a, "W_ih x", "W_hh h")
-    _label(a, "a: i,f,g,o")
-    for name, p, gate in zip("ifgo", pre, gates):
-        _label(p, f"a_{name}")
-        _label(gate, f"gate {name}")
-    _name_inputs(c, "f⊙c", "i⊙g")
-    _label(c, "c′")
-    _name_inputs(h, None, f"{activation} c′")
-    _label(h, "h′")
+    # one pass over the step's ops (this runs every recorded step, so it is kept cheap)
+    _label_many((*a._node.inputs, a, *pre, *gates, *c._node.inputs, c, h), _LSTM_NAMES)
+    _label(h._node.inputs[1], f"{activation} c′")
 
 
 def _name_gru_step(gx, gh, pre, gates, h):
