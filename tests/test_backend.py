@@ -38,6 +38,8 @@ NUMPY_ALLOWED = {
     "recurrent/compiled.py",    # numba kernels: a CPU-only path, used only when the arrays are NumPy's
     "distributed/world.py",     # MPI buffers are host memory (no CUDA-aware MPI assumed)
     "distributed/buckets.py",
+    "explore/page.py",          # the HTML explorer's data and pictures are host-side
+    "explore/explain.py",
 }
 
 
