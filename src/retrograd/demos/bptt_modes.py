@@ -86,8 +86,18 @@ def run(out_dir: str = ".", seed: int = 0, T: int = 32, verbose: bool = True, pl
                                   os.path.join(out_dir, "bptt_modes.html"),
                                   title=f"every truncation mode on one sequence (LSTM tagger, T = {T})").path
         print(f"interactive gradient explorer written to {html}")
+    # the claims printed above: Williams & Peng's overlap is closer to full BPTT than plain chunks, and
+    # Theano's tail (one window for all losses) further than a per-loss window of the same length
+    errors = {m: v["rel_error_weight_hh"] for m, v in summary.items()}
+    wp, ch, tl, wi = (next(v for m, v in errors.items() if m.startswith(p))
+                      for p in ("williams_peng", "chunk", "tail", "window"))
+    ok = wp < ch and tl > wi
+    if not ok:
+        print("bptt-modes: the truncation errors do not order as this demo claims (williams_peng < chunk, "
+              "window < tail)")
     return {"reports": {m: r.as_dict() for m, r in reports.items()}, "summary": summary, "decay": decay,
-            "h_norms": {m: t.h_norm for m, t in traces.items()}, "plot": path, "html": html}
+            "h_norms": {m: t.h_norm for m, t in traces.items()}, "plot": path, "html": html, "ok": ok,
+            "files": [f for f in (path, html) if f]}
 
 
 def _plot(path, traces, T):
