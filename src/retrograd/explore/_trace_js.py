@@ -95,7 +95,7 @@ function isReset(row) {
 
 // ------------------------------------------------------------------ gradient flow: line + heatmap
 function drawLine() {
-  const T = D.T, left = 150, right = 12, top = 10, bottom = 22, h = 130;
+  const T = D.T, left = 170, right = 12, top = 10, bottom = 22, h = 130;
   const { ctx, w } = setup("flow-line", h);
   const cw = (w - left - right) / T, ph = h - top - bottom;
   const series = D.modes.map((m) => rowValues(m.quantities[0]));
@@ -134,7 +134,7 @@ function drawLine() {
 }
 
 function drawHeatmap() {
-  const m = M(), qs = m.quantities, T = D.T, left = 150, right = 12, top = 16, rowH = 17, bottom = 34;
+  const m = M(), qs = m.quantities, T = D.T, left = 170, right = 12, top = 16, rowH = 17, bottom = 34;
   const h = top + rowH * qs.length + bottom;
   const { ctx, w } = setup("heatmap", h);
   const cw = (w - left - right) / T;
