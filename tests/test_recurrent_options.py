@@ -276,3 +276,16 @@ def test_mask_helpers_feed_the_layers():
     with pytest.raises(rg.OpError, match=r"\(3, 5\)"):
         lstm(x, mask=mask.T)
     del rng
+
+
+@pytest.mark.torch
+def test_pytorch_attributes_and_calls_run_unchanged():
+    """``flatten_parameters()``, ``all_weights``, ``mode`` and ``proj_size`` as PyTorch has them."""
+    import torch
+    for kind, kwargs in [("LSTM", {"num_layers": 2, "bidirectional": True}), ("GRU", {"bias": False}),
+                         ("RNN", {"nonlinearity": "relu"}), ("RNN", {})]:
+        ours, theirs = getattr(nn, kind)(3, 4, **kwargs), getattr(torch.nn, kind)(3, 4, **kwargs)
+        ours.flatten_parameters()
+        assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
+            [[tuple(w.shape) for w in ws] for ws in theirs.all_weights]
+        assert (ours.mode, ours.proj_size) == (theirs.mode, theirs.proj_size)

@@ -87,6 +87,7 @@ class _RecurrentLayer(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bool(bidirectional)
+        self.mode, self.proj_size = self.kind if self.kind != "RNN" else f"RNN_{activation.upper()}", 0  # PyTorch's
         self.activation, self.recurrent_dropout, self.returns = activation, recurrent_dropout, returns
         for layer in range(num_layers):
             for suffix in self._suffixes():
@@ -103,6 +104,17 @@ class _RecurrentLayer(Module):
     def _weights(self, layer, direction=0):
         suffix = f"_l{layer}{self._suffixes()[direction]}"
         return tuple(getattr(self, f"{n}{suffix}") for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def flatten_parameters(self) -> None:
+        """PyTorch's cuDNN weight-compaction call: nothing to do here (the fused
+        ops read the parameters as they are), kept so PyTorch code runs unchanged."""
+
+    @property
+    def all_weights(self) -> list:
+        """The parameters per layer and direction, PyTorch's order:
+        ``[[weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0], [… _l0_reverse], …]``."""
+        return [[w for w in self._weights(layer, d) if w is not None]
+                for layer in range(self.num_layers) for d in range(self.num_directions)]
 
     def _zeros(self, batch, dtype):
         return _wrap(xp.zeros((self.num_layers * self.num_directions, batch, self.hidden_size), dtype=dtype))
