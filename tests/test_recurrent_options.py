@@ -289,3 +289,55 @@ def test_pytorch_attributes_and_calls_run_unchanged():
         assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
             [[tuple(w.shape) for w in ws] for ws in theirs.all_weights]
         assert (ours.mode, ours.proj_size) == (theirs.mode, theirs.proj_size)
+
+
+def _keras_reference(kind, x, mask, kernel, recurrent, bias, activation="tanh"):
+    """Keras' own equations (kernel (I, k·H), one bias; GRU reset_after=True: gates z, r, h), with
+    Keras' masking: a masked step keeps the state (outputs compared only at real steps)."""
+    T, B, _ = x.shape
+    H = recurrent.shape[0]
+    phi = np.tanh if activation == "tanh" else (lambda a: np.maximum(a, 0))
+    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
+    h, c, outs = np.zeros((B, H)), np.zeros((B, H)), []
+    for t in range(T):
+        if kind == "LSTM":
+            a = x[t] @ kernel + h @ recurrent + bias
+            i, f, g, o = sig(a[:, :H]), sig(a[:, H:2 * H]), phi(a[:, 2 * H:3 * H]), sig(a[:, 3 * H:])
+            c2 = f * c + i * g
+            h2 = o * phi(c2)
+        elif kind == "GRU":
+            xa, ha = x[t] @ kernel + bias[0], h @ recurrent + bias[1]
+            z, r = sig(xa[:, :H] + ha[:, :H]), sig(xa[:, H:2 * H] + ha[:, H:2 * H])
+            hh = phi(xa[:, 2 * H:] + r * ha[:, 2 * H:])
+            h2, c2 = z * h + (1 - z) * hh, c
+        else:
+            h2, c2 = phi(x[t] @ kernel + h @ recurrent + bias), c
+        m = mask[t][:, None]
+        h, c = np.where(m, h2, h), np.where(m, c2, c)
+        outs.append(h2)
+    return np.stack(outs), h
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_keras_weights_and_masking_port_to_the_fused_layers(kind):
+    """A Keras layer's get_weights() loaded with load_keras_weights, run with Keras' mask
+    (Embedding(mask_zero=True)-style post-padding and a gap), gives Keras' outputs at real steps
+    and Keras' final state."""
+    rng = np.random.default_rng(13)
+    k = {"RNN": 1, "LSTM": 4, "GRU": 3}[kind]
+    kernel, recurrent = rng.standard_normal((I, k * H)) * 0.5, rng.standard_normal((H, k * H)) * 0.5
+    bias = rng.standard_normal((2, k * H) if kind == "GRU" else (k * H,)) * 0.5
+    x = rng.standard_normal((T, B, I))
+    mask = np.ones((T, B), bool)
+    mask[3:, 0], mask[2, 1] = False, False
+    layer = getattr(nn, kind)(I, H).double()
+    layer.load_keras_weights([kernel, recurrent, bias])
+    out, state = layer(rg.tensor(x), mask=mask)
+    ref_out, ref_h = _keras_reference(kind, x, mask, kernel, recurrent, bias)
+    np.testing.assert_allclose(out.data[mask], ref_out[mask], rtol=1e-12, atol=1e-14)
+    h_n = state[0] if kind == "LSTM" else state
+    np.testing.assert_allclose(h_n.data[0], ref_h, rtol=1e-12)
+    assert np.all(out.data[~mask] == 0)
+    if kind == "GRU":
+        with pytest.raises(rg.OpError, match="reset_after"):
+            layer.load_keras_weights([kernel, recurrent, bias[0]])

@@ -116,6 +116,46 @@ class _RecurrentLayer(Module):
         return [[w for w in self._weights(layer, d) if w is not None]
                 for layer in range(self.num_layers) for d in range(self.num_directions)]
 
+    def load_keras_weights(self, weights, layer: int = 0, reverse: bool = False) -> None:
+        """Copy a Keras layer's ``get_weights()`` — ``[kernel, recurrent_kernel(, bias)]`` —
+        into layer ``layer`` (the backward half of a ``Bidirectional`` with ``reverse=True``).
+
+        Keras keeps W transposed ((input, k·H)) and one bias; the gate order is the
+        same for the LSTM (i, f, c=g, o) and the GRU's is (z, r, h) where PyTorch's is
+        (r, z, n), so the blocks are reordered. Only Keras' ``reset_after=True`` GRU
+        (its default since TF 2, bias of shape (2, 3H)) computes PyTorch's GRU;
+        a ``reset_after=False`` bias (3H,) is refused."""
+        name = f"{type(self).__name__}.load_keras_weights"
+        arrays = [xp.asarray(w.data if isinstance(w, Tensor) else w) for w in weights]
+        if len(arrays) not in (2, 3) or (len(arrays) == 3) != self.bias:
+            raise OpError(f"{name}: expected [kernel, recurrent_kernel{', bias' if self.bias else ''}] "
+                          f"(bias={self.bias}), got {len(arrays)} arrays")
+        H, k = self.hidden_size, {"RNN": 1, "LSTM": 4, "GRU": 3}[self.kind]
+        order = [1, 0, 2] if self.kind == "GRU" else list(range(k))       # Keras' z, r, h → r, z, n
+
+        def blocks(a):  # reorder the gate blocks of the last axis
+            return xp.concatenate([a[..., g * H:(g + 1) * H] for g in order], axis=-1)
+        kernel, recurrent = blocks(arrays[0]).T, blocks(arrays[1]).T
+        w_ih, w_hh, b_ih, b_hh = self._weights(layer, 1 if reverse else 0)
+        updates = {w_ih: kernel, w_hh: recurrent}
+        if self.bias:
+            bias = arrays[2]
+            if self.kind == "GRU":
+                if bias.shape != (2, k * H):
+                    raise OpError(f"{name}: a GRU bias of shape {tuple(bias.shape)} is Keras' reset_after=False "
+                                  f"GRU, which computes another function; only reset_after=True (bias (2, {k * H})) "
+                                  f"is PyTorch's GRU")
+                updates[b_ih], updates[b_hh] = blocks(bias[0]), blocks(bias[1])
+            else:
+                updates[b_ih], updates[b_hh] = blocks(bias), xp.zeros_like(bias)
+        for param, value in updates.items():
+            if tuple(value.shape) != tuple(param.shape):
+                raise OpError(f"{name}: an array of shape {tuple(value.shape)} (after transposing Keras' layout) "
+                              f"does not fit {tuple(param.shape)}; check input_size / hidden_size")
+        for param, value in updates.items():
+            param.data[...] = value.astype(param.dtype)
+            param.mark_modified_()
+
     def _zeros(self, batch, dtype):
         return _wrap(xp.zeros((self.num_layers * self.num_directions, batch, self.hidden_size), dtype=dtype))
 
