@@ -25,8 +25,8 @@ peak memory it predicts (and measured, on ``mode.last_plan`` after a run);
 ``plan.plot(path)`` draws recomputation against memory for the whole family.
 
 **Memory model** (bytes; b = one step's tape, c = one state): storing every
-tape needs T·b + c (as ``full()`` without a budget: its backward pass's
-temporaries are not counted); a schedule over units of g steps holding at
+tape needs 2·T·b + c (the tape and the gradients its backward pass creates,
+costed like one unit of T steps); a schedule over units of g steps holding at
 most p snapshots needs (p + 1)·c + 2·g·b: the snapshots, the state being
 carried, the tape of the unit being reversed and the gradients its backward
 pass creates, about as large as the tape (measured: 0.9× for the fused
@@ -160,7 +160,7 @@ def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family
 def least_bytes(T: int, step_bytes: int, state_bytes: int) -> int:
     """The least peak any schedule needs: one step's tape (twice: its backward
     pass) and two states (the snapshot of the first state and the one
-    carried), or T·b + c for T = 1."""
+    carried), or 2·b + c for T = 1."""
     if T == 1:
         return store_all_bytes(T, step_bytes, state_bytes)
     return schedule_bytes(T, 1, 1, step_bytes, state_bytes)
