@@ -7,6 +7,7 @@ gradient check, and training steps of each layer family.
 """
 
 import ast
+import contextlib
 import pathlib
 
 import numpy as np
@@ -64,13 +65,20 @@ def test_numpy_is_imported_only_where_allowed():
     assert not offenders, f"import NumPy through backend.xp instead (or justify in NUMPY_ALLOWED): {offenders}"
 
 
-@pytest.fixture
-def on_shim():
+@contextlib.contextmanager
+def shim_backend():
+    """The stand-in device library as the backend, NumPy again afterwards (also on failure)."""
     backend.set_backend(shim)
     try:
         yield shim
     finally:
         backend.set_backend("numpy")
+
+
+@pytest.fixture
+def on_shim():
+    with shim_backend():
+        yield shim
 
 
 def test_the_shim_refuses_silent_conversion(on_shim):
@@ -225,11 +233,8 @@ def _train(family, steps=3):
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_training_steps_on_the_shim_equal_numpy(family):
     reference_losses, reference = _train(family)
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         losses, params = _train(family)
-    finally:
-        backend.set_backend("numpy")
     np.testing.assert_allclose(losses, reference_losses, rtol=1e-12)
     for name in reference:
         np.testing.assert_allclose(params[name], reference[name], rtol=1e-10, atol=1e-12, err_msg=name)
@@ -260,11 +265,8 @@ def test_truncated_bptt_training_on_the_shim_equals_numpy():
         return [float(v) for v in losses], {k: rg.to_numpy(v) for k, v in model.state_dict().items()}
 
     reference_losses, reference = run()
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         losses, params = run()
-    finally:
-        backend.set_backend("numpy")
     np.testing.assert_allclose(losses, reference_losses, rtol=1e-12)
     for name in reference:
         np.testing.assert_allclose(params[name], reference[name], rtol=1e-10, atol=1e-12)
@@ -323,13 +325,10 @@ LAYERS = {
 def test_layer_constructors_draw_the_same_weights_on_the_shim(name):
     """Initialisers draw on the host and must cross to the backend explicitly (nn.init._fill)."""
     reference = _init_params(LAYERS[name])
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         got = _init_params(LAYERS[name])
         rg.manual_seed(3)
         assert all(isinstance(p.data, ShimArray) for p in LAYERS[name]().parameters())
-    finally:
-        backend.set_backend("numpy")
     for k in reference:
         np.testing.assert_array_equal(got[k], reference[k], err_msg=k)
 
@@ -344,13 +343,10 @@ def test_initialisers_on_the_shim_equal_numpy(init):
         fn(t, 0.25) if init == "constant_" else fn(t)
         return t.data
     reference = draw()
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         got = draw()
         assert isinstance(got, ShimArray) and got.dtype == np.float32
         got = rg.to_numpy(got)
-    finally:
-        backend.set_backend("numpy")
     np.testing.assert_array_equal(got, reference)
 
 
@@ -363,13 +359,10 @@ def test_dropout_on_the_shim_equals_numpy():
         (y * y).sum().backward()
         return y.data, x.grad.data
     y_ref, g_ref = run()
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         y, g = run()
         assert isinstance(y, ShimArray) and isinstance(g, ShimArray)
         y, g = rg.to_numpy(y), rg.to_numpy(g)
-    finally:
-        backend.set_backend("numpy")
     assert 0 < np.count_nonzero(y_ref) < y_ref.size  # some dropped, some kept
     np.testing.assert_array_equal(y, y_ref)
     np.testing.assert_array_equal(g, g_ref)
@@ -390,11 +383,8 @@ def _loader_batches(shuffle, as_tensors):
 @pytest.mark.parametrize("as_tensors", [False, True], ids=["host arrays", "device tensors"])
 def test_dataloader_batches_are_on_the_backend(shuffle, as_tensors):
     reference = _loader_batches(shuffle, as_tensors)
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         got = _loader_batches(shuffle, as_tensors)
-    finally:
-        backend.set_backend("numpy")
     assert len(got) == len(reference) == 3
     for b, r in zip(got, reference):
         for g, e in zip(b, r):
@@ -412,11 +402,8 @@ def test_fit_on_the_shim_equals_numpy():
                             verbose=False, progress=False)
         return [float(v) for v in hist.history["loss"]], {k: rg.to_numpy(v) for k, v in model.state_dict().items()}
     reference_losses, reference = run()
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         losses, params = run()
-    finally:
-        backend.set_backend("numpy")
     np.testing.assert_allclose(losses, reference_losses, rtol=1e-12)
     for k in reference:
         np.testing.assert_allclose(params[k], reference[k], rtol=1e-12, atol=1e-14, err_msg=k)
