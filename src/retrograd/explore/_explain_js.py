@@ -1,12 +1,8 @@
 """The backward-graph page's script (inline, canvas drawn by hand)."""
 
-JS = r"""
-(function () {
-"use strict";
-const $ = (id) => document.getElementById(id);
-const D = JSON.parse($("retrograd-trace").textContent, (k, v) =>
-  v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v);
-document.body.classList.add("js");
+from ._prelude_js import PRELUDE
+
+JS = PRELUDE + r"""
 const S = D.steps, n = S.length, tip = $("tooltip");
 // depth: the loss's op is 0; an op's inputs lie one column further (the longest path)
 const depth = new Array(n).fill(0), consumers = S.map(() => []);

@@ -8,13 +8,9 @@ table, and the checkpointing schedule. ``window.retrograd`` exposes the data,
 the state and the cell geometry (the browser tests hover through it).
 """
 
-JS = r"""
-(function () {
-"use strict";
-const $ = (id) => document.getElementById(id);
-const D = JSON.parse($("retrograd-trace").textContent, (k, v) =>
-  v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : v === "NaN" ? NaN : v);
-document.body.classList.add("js");
+from ._prelude_js import PRELUDE
+
+JS = PRELUDE + r"""
 const state = { mode: 0, row: -1, norm: "all" };
 const hit = {}, geom = {};
 const tip = $("tooltip");
