@@ -55,7 +55,7 @@ from ..autograd.backend import xp
 from ..autograd.op import OpError
 from . import cells, compiled
 from .buffers import Prefixes, pool
-from .sequence_op import ACTIVATIONS, _SequenceOp, _recorded_steps  # noqa: F401 - the layers read ACTIVATIONS here
+from .sequence_op import _SequenceOp, _recorded_steps
 
 
 def _sigmoid_(a):

@@ -51,6 +51,7 @@ from ..nn.rnn_utils import PackedSequence
 from . import fused
 from .cells import GATE_NAMES, recurrent_parameters, shapes_doc
 from .packing import MaskPlan, Steps, as_step_mask
+from .sequence_op import ACTIVATIONS
 
 RETURNS = ("output_and_state", "output", "last")
 
@@ -77,8 +78,8 @@ class _RecurrentLayer(Module):
                           stacklevel=3)
         if not 0 <= recurrent_dropout < 1:
             raise ValueError(f"{name}: recurrent_dropout must be in [0, 1), got {recurrent_dropout}")
-        if activation not in fused.ACTIVATIONS:
-            raise ValueError(f"{name}: activation must be one of {fused.ACTIVATIONS}, got {activation!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"{name}: activation must be one of {ACTIVATIONS}, got {activation!r}")
         if returns not in RETURNS:
             raise ValueError(f"{name}: returns must be one of {RETURNS}, got {returns!r}")
         if device not in (None, "cpu"):

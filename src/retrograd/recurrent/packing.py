@@ -63,21 +63,13 @@ class Steps:
     def __len__(self):
         return len(self.sizes)
 
-    def block(self, t: int) -> tuple[int, int, int]:
-        """(start, stop, b_t) of step t's rows in the packed data."""
-        a, b = self.offsets[t], self.sizes[t]
-        return a, a + b, b
-
     @property
     def blocks(self) -> list[tuple[int, int, int, int]]:
         """(start, stop, b_t, start of step t − 1's rows or −1 at t = 0) of every
         step: what the kernels' loops read, computed once (the per-step
         bookkeeping is most of the cost of a tiny layer)."""
-        blocks = self._cache.get("blocks")
-        if blocks is None:
-            blocks = self._cache["blocks"] = [(a, a + b, b, self.offsets[t - 1] if t else -1)
-                                              for t, (a, b) in enumerate(zip(self.offsets, self.sizes))]
-        return blocks
+        return self._memo("blocks", lambda: [(a, a + b, b, self.offsets[t - 1] if t else -1)
+                                             for t, (a, b) in enumerate(zip(self.offsets, self.sizes))])
 
     def lengths(self):
         """How many steps each of the ``first`` active rows takes (non-increasing)."""

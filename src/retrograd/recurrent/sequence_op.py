@@ -34,8 +34,7 @@ def _recorded_steps(steps, x, init, mask, step_fn):
     (new state parts, gate pre-activations)``. Returns (each state part of every
     step, concatenated like the packed rows; the final state; per-step gates)."""
     state, outs, gates = tuple(init), [[] for _ in init], []
-    for t in range(len(steps)):
-        a0, a1, b = steps.block(t)
+    for a0, a1, b, _ in steps.blocks:
         m = None if mask is None else _wrap(mask[:b])
         new, pre = step_fn(x[a0:a1], tuple(s[:b] for s in state), m)
         for store, part in zip(outs, new):
