@@ -251,8 +251,7 @@ class _RecurrentLayer(Module):
         if mask is None:
             steps, order, unorder = Steps.full(T, B), None, None
         else:
-            m = as_step_mask(mask if not unbatched else _column(mask), T, B, self.batch_first and not unbatched,
-                             self._name())
+            m = as_step_mask(mask, T, B, self.batch_first, self._name(), unbatched=unbatched)
             if bool(m.all()):  # nothing padded: the plain batch, no gathers
                 steps, order, unorder = Steps.full(T, B), None, None
             else:
@@ -387,12 +386,6 @@ _SHAPES_DOC = """
     ``layer.step(x_t, state)`` runs one step: x_t (B, I) → (output_t (B, D·H), new state).
 
     Parameters, per layer l and direction (names ``weight_ih_l0``, ``weight_ih_l0_reverse`` …): """
-
-
-def _column(mask):
-    """An unbatched sequence's (T,) mask as (T, 1)."""
-    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
-    return m.reshape(-1, 1) if m.ndim == 1 else m
 
 
 class RNN(_RecurrentLayer):

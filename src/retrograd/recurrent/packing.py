@@ -166,17 +166,21 @@ class MaskPlan:
         self.source, self.scatter = source, scatter
 
 
-def as_step_mask(mask, T: int, B: int, batch_first: bool, who: str):
-    """A user's mask as a (T, B) boolean array, checked: True marks a real step."""
+def as_step_mask(mask, T: int, B: int, batch_first: bool, who: str, unbatched: bool = False):
+    """A user's mask as a (T, B) boolean array, checked: True marks a real step.
+    Its shape is the input's time and batch axes: (T, B), (B, T) with
+    ``batch_first``, (T,) for an unbatched sequence (then B = 1)."""
     m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
     if m.dtype != bool:
         raise OpError(f"{who}: mask must be boolean (True marks a real step), got {m.dtype}{list(m.shape)}; "
                       f"compare to build one, e.g. mask = ids != padding_idx")
-    want = (B, T) if batch_first else (T, B)
+    if unbatched:
+        want, axes = (T,), "(time,)"
+    else:
+        want, axes = ((B, T), "(batch, time)") if batch_first else ((T, B), "(time, batch)")
     if tuple(m.shape) != want:
-        raise OpError(f"{who}: mask of shape {tuple(m.shape)} does not match the input's "
-                      f"{'(batch, time)' if batch_first else '(time, batch)'} axes {want}")
-    return m.T if batch_first else m
+        raise OpError(f"{who}: mask of shape {tuple(m.shape)} does not match the input's {axes} axes {want}")
+    return m.reshape(T, 1) if unbatched else m.T if batch_first else m
 
 
 __all__ = ["Steps", "MaskPlan", "as_step_mask"]
