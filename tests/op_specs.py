@@ -873,7 +873,8 @@ def _bce_logits_full(z, y, reduction, weight=None, pos_weight=None):
 
 
 def _nll_options(z, target, reduction, ignore_index, weight):
-    return rg.nll_loss(rg.log_softmax(z, 0 if z.ndim == 1 else 1), target, reduction, ignore_index, weight=weight)
+    return rg.nll_loss(rg.log_softmax(z, 0 if z.ndim == 1 else 1), target, weight, ignore_index=ignore_index,
+                       reduction=reduction)
 
 
 SPECS_LOSS_OPTIONS = [

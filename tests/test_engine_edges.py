@@ -31,10 +31,10 @@ def test_a_hook_returning_the_same_shape_still_replaces_the_gradient():
 
 def test_backward_after_an_optimizer_step_modified_a_saved_weight_raises():
     """loss.backward(retain_graph=True); opt.step(); loss.backward() used to silently differentiate
-    with the updated weights."""
+    with the updated weights. The weight is kept because x needs a gradient (x̄ = ȳ W)."""
     rg.manual_seed(0)
     model = nn.Linear(3, 2).double()
-    x = rg.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    x = rg.tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
     loss = (model(x) ** 2).sum()
     opt = rg.optim.SGD(model.parameters(), lr=0.1)
     loss.backward(retain_graph=True)
@@ -43,9 +43,24 @@ def test_backward_after_an_optimizer_step_modified_a_saved_weight_raises():
         loss.backward()
 
 
+def test_a_weight_the_backward_does_not_read_may_change_in_place():
+    """As in PyTorch: with a constant input, W̄ = ȳᵀx and b̄ = Σȳ never read W, so a linear
+    layer does not keep it, and a second backward after the step is the same gradient."""
+    rg.manual_seed(0)
+    model = nn.Linear(3, 2).double()
+    x = rg.tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    loss = (model(x) ** 2).sum()
+    loss.backward(retain_graph=True)
+    first = model.weight.grad.data.copy()
+    rg.optim.SGD(model.parameters(), lr=0.1).step()
+    model.zero_grad()
+    loss.backward()
+    np.testing.assert_array_equal(model.weight.grad.data, first)
+
+
 def test_load_state_dict_counts_as_an_in_place_modification():
     lin = nn.Linear(2, 2).double()
-    x = rg.tensor(np.ones((1, 2)))
+    x = rg.tensor(np.ones((1, 2)), requires_grad=True)
     loss = (lin(x) * lin(x)).sum()
     lin.load_state_dict({k: v * 2 for k, v in lin.state_dict().items()})
     with pytest.raises(RuntimeError, match="modified in place"):

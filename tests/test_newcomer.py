@@ -198,10 +198,17 @@ def test_a_long_stack_stays_one_table_row(capsys):
     assert "(1, 1) ×40" in stack_row[2] and stack_row[5].startswith("40 inputs: 1 … 1")
 
 
-def test_labels_are_bounded():
+def test_labels_live_with_their_op():
+    """A label is stored on the op it names: it goes with the graph (no process-wide table)."""
+    import gc
+    import weakref
+
     x = rg.tensor(np.ones(2), requires_grad=True)
-    for _ in range(explain_mod._LABELS_MAX + 10):
-        explain_mod.label(x * 2, "twice")
-    assert len(explain_mod._LABELS) <= explain_mod._LABELS_MAX
+    y = explain_mod.label(x * 2, "twice")
+    assert explain_mod.label_of(y.grad_fn) == "twice"
+    probe = weakref.ref(y.grad_fn)
+    del y
+    gc.collect()
+    assert probe() is None
     leaf = rg.tensor(np.ones(2))
     assert explain_mod.label(leaf, "leaf") is leaf            # a tensor no op made: unchanged, unnamed

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import retrograd as rg
+from retrograd.autograd import graph
 from conftest import requires_torch
 from op_specs import SPECS, torch
 from retrograd import nn
@@ -122,16 +123,7 @@ def test_values_and_gradients_match_pytorch(spec, data):
 # ---------------------------------------------------------------- (d) the tape is freed
 def graph_nodes(*outputs) -> list:
     """Every op node the outputs depend on (each once)."""
-    nodes, seen = [], set()
-    stack = [t for t in outputs if isinstance(t, rg.Tensor)]
-    while stack:
-        node = stack.pop()._node
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        nodes.append(node)
-        stack += [t for t in node.inputs or () if isinstance(t, rg.Tensor)]
-    return nodes
+    return list(graph.walk([t for t in outputs if isinstance(t, rg.Tensor) and t.grad_fn is not None]))
 
 
 def _is_array(value) -> bool:

@@ -207,7 +207,7 @@ def test_engine_runs_T_plus_the_formula_steps_with_the_store_all_gradient(T, s):
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("mode", [bptt.full(snapshots=3), bptt.full(snapshots=2, checkpoint_every=4),
-                                  bptt.full(checkpoint_every=5), bptt.full(memory_budget=12_000)], ids=str)
+                                  bptt.full(checkpoint_every=5), bptt.full(memory_budget=20_000)], ids=str)
 def test_fused_layers_and_cells_under_checkpointing_equal_store_all(kind, mode):
     xs, ys = data(23)
     for make in (lambda: CellModel(kind), lambda: SeqModel(kind)):

@@ -19,7 +19,7 @@ import numpy as _np
 # The public API, re-exported:
 from . import autograd, bptt, data, distributed, nn, optim, random, recurrent, train  # noqa: F401
 from . import explore  # noqa: F401  (after bptt: it hands bptt its HTML writer)
-from .autograd import conventions  # noqa: F401
+from .autograd import conventions, graph  # noqa: F401
 from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401
                        Tensor, as_tensor, backward, detect_anomaly, enable_grad, explain, from_dlpack, from_numpy,
                        get_backend, get_default_dtype, grad, gradcheck, gradgradcheck, is_grad_enabled, no_grad,

@@ -6,7 +6,8 @@ on top of it. Reading order:
 - ``backend``      the array module, chosen at call time; ``sum_to`` and friends
 - ``mode``         grad mode and anomaly mode (thread-local switches)
 - ``tensor``       ``Tensor``, constructors, dtype rules
-- ``op``           ``Op``: forward, vjp, what it saves and releasing it
+- ``op``           ``Op``: forward, vjp, what it keeps (declared), recording, releasing
+- ``graph``        the public walk over a recorded graph: producers, leaves, saved bytes, labels
 - ``namespaces``   the array / tensor namespaces a vjp computes with
 - ``hooks``        thread-local observers of ops (``trace``, ``explain``)
 - ``engine``       backward / grad: the heap by creation order, in named steps
@@ -15,12 +16,12 @@ on top of it. Reading order:
 - ``gradcheck``    kink-aware finite-difference checks
 """
 
-from . import backend, conventions, hooks  # noqa: F401
+from . import backend, conventions, graph, hooks  # noqa: F401
 from .backend import get_backend, set_backend, to_numpy  # noqa: F401
 from .engine import backward, grad  # noqa: F401
 from .explain import BackwardTrace, explain  # noqa: F401
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck  # noqa: F401
 from .mode import AnomalyError, detect_anomaly, enable_grad, is_grad_enabled, no_grad  # noqa: F401
-from .op import BinaryOp, MultiOp, Op, OpError, TernaryOp, UnaryOp  # noqa: F401
+from .op import ALL, ArrayMeta, BinaryOp, MultiOp, Op, OpError, TernaryOp, UnaryOp  # noqa: F401
 from .tensor import (Tensor, as_tensor, from_dlpack, from_numpy, get_default_dtype,  # noqa: F401
                      set_default_dtype, tensor)

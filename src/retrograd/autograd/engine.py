@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-from . import backend
+from . import backend, hooks
 from .mode import AnomalyError, _mode, mutations
 from .namespaces import ARRAY_NS, TENSOR_NS
+from .op import _freed, creation_site
 from .tensor import Tensor, _wrap
 
 
@@ -32,24 +33,24 @@ def _value(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _freed_error(node):
-    return RuntimeError(
-        f"backward through op '{node.name}' a second time: the tape was freed after the first "
-        f"backward. Pass retain_graph=True to the first backward() if you need to backpropagate twice."
-    )
+BACKWARD_STEP = "backward_step"
+"""The event an observer of the backward pass registers for (``hooks.observe``): after each
+op's vjp, before its saved values are released, the engine calls ``fn(op, g, sent)`` with
+the gradient that arrived at the op and what each input received (None: nothing). The
+printed trace (``rg.explain``, ``backward(trace=True)``) is such an observer."""
 
 
 class _Pass:
     """The state of one backward pass: gradients waiting at ops, the heap of
     ops by creation order, and where leaf gradients go."""
 
-    __slots__ = ("ns", "retain_graph", "create_graph", "capture", "tracer", "grads", "heap", "captured",
+    __slots__ = ("ns", "retain_graph", "create_graph", "capture", "grads", "heap", "captured",
                  "assigned", "hooked", "plain")
 
-    def __init__(self, retain_graph, create_graph, capture, tracer):  # positional: cheaper to call
+    def __init__(self, retain_graph, create_graph, capture):  # positional: cheaper to call
         self.ns = TENSOR_NS if create_graph else ARRAY_NS
         self.retain_graph, self.create_graph = retain_graph, create_graph
-        self.capture, self.tracer = capture, tracer
+        self.capture = capture
         self.grads = {}      # Op -> summed upstream gradient (a list of them for a MultiOp)
         self.heap = []       # (-seq, op): the latest op first
         self.captured = {}   # grad(): slot -> gradient
@@ -60,28 +61,24 @@ class _Pass:
     # step 1: seed the roots
     def seed(self, roots, root_grads):
         for t, g in zip(roots, root_grads):
-            if t._node is not None:
-                self.send(t, g)
+            p = t._node
+            if p is not None:
+                if p.multi:
+                    _send_multi(self.grads, self.heap, p, t._oi, g)
+                elif p in self.grads:
+                    self.grads[p] = self.grads[p] + g
+                else:
+                    self.grads[p] = g
+                    heappush(self.heap, (-p.seq, p))
             elif t.requires_grad:
                 self.to_leaf(t, g)
-
-    def send(self, t, g):
-        """Add ``g`` to the gradient arriving at the op that produced ``t``."""
-        p = t._node
-        if p.multi:
-            _send_multi(self.grads, self.heap, p, t._oi, g)
-        elif p in self.grads:
-            self.grads[p] = self.grads[p] + g
-        else:
-            self.grads[p] = g
-            heappush(self.heap, (-p.seq, p))
 
     # step 2: an op whose consumers are all done has its complete gradient
     def complete_gradient(self, n, g):
         """Zeros for outputs of a multi-output op that got no gradient; hooks,
         ``retain_grad`` and ``grad()`` capture on this op's output."""
-        if n.inputs is None:
-            raise _freed_error(n)
+        if n.edges is None:
+            raise _freed(n)
         if n.multi:  # outputs that received no gradient get zeros
             zeros = backend.xp.zeros
             g = [(_wrap(zeros(*meta)) if self.create_graph else zeros(*meta)) if gi is None else gi
@@ -94,51 +91,24 @@ class _Pass:
     def vjp(self, n, g):
         """The general case; ``run_backward`` calls ``n.vjp`` directly on the plain path."""
         if n.seq < mutations.last:  # something was modified in place after this op was recorded
-            _check_not_modified(n)
+            n.check_not_modified()
         if self.create_graph:
             if n.multi:
                 gs = n.vjp_differentiable(g)
             else:
-                gs = n.vjp(self.ns, g, _wrap(n.ans, n) if n.save_ans else None, *n.inputs)
+                gs = n.vjp(self.ns, g, _wrap(n.ans, n) if n.save_ans else None, *n.input_tensors())
         else:
             gs = n.vjp(self.ns, g, n.ans, *n.xs)
         if _mode.anomaly:
             _check_backward(n, gs)
         return gs
 
-    # step 4: each input gets its share, summed back over broadcast axes and cast to its dtype
-    def send_to_inputs(self, n, g, gs):
-        """Step 4 with the tracer recording it; ``run_backward`` inlines the same
-        steps when there is no tracer (keep the two in step)."""
-        sent = [] if self.tracer is not None else None
-        for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
-            if gi is None or not need:
-                if sent is not None:
-                    sent.append(None)
-                continue
-            if gi.shape != xd.shape:
-                gi = self._unbroadcast(n, gi, xd)
-            if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
-                gi = self.ns.astype(gi, xd.dtype)
-            if sent is not None:
-                sent.append(gi)
-            if a._node is None:  # a leaf
-                if self.plain and a.grad is None and a._hooks is None and type(gi) is backend.ndarray \
-                        and gi.base is None and id(gi) not in self.assigned:
-                    self.assigned.add(id(gi))  # fast path: the fresh array becomes .grad as it is
-                    a.grad = _wrap(gi)
-                else:
-                    self.to_leaf(a, gi)
-            else:
-                self.send(a, gi)
-        if self.tracer is not None:  # what each input received: after unbroadcasting and casting
-            self.tracer.record(n, g, n.inputs, n.needs, sent, n.saved_nbytes())
-
-    def _unbroadcast(self, n, gi, xd):
+    def unbroadcast(self, n, gi, x):
+        """Step 4a: a gradient of a broadcast input, summed back to the input's shape."""
         if not n.broadcasts:
             raise RuntimeError(f"internal error: vjp of {n.name} returned a gradient of shape "
-                               f"{gi.shape} for an input of shape {xd.shape}")
-        return self.ns.sum_to(gi, xd.shape)
+                               f"{gi.shape} for an input of shape {x.shape}")
+        return self.ns.sum_to(gi, x.shape)
 
     def to_leaf(self, leaf, g, final=False):
         """Accumulate ``g`` into a leaf (or a ``grad()`` capture slot)."""
@@ -169,21 +139,21 @@ class _Pass:
         return self.captured
 
 
-def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None, tracer=None):
+def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None):
     """Backpropagate ``root_grads`` from ``roots``; see the module docstring.
 
     ``capture`` (used by ``grad``): {leaf Tensor id or Op: slot}; captured
     gradients are returned in a dict and nothing is written to ``.grad``.
+    Observers of ``BACKWARD_STEP`` (``hooks.observe``) see every step.
     """
-    bp = _Pass(retain_graph, create_graph, capture, tracer)
+    bp = _Pass(retain_graph, create_graph, capture)
     bp.seed(roots, root_grads)
     heap = bp.heap
-    grads, complete_gradient, vjp = bp.grads, bp.complete_gradient, bp.vjp
+    grads, complete_gradient, vjp, unbroadcast = bp.grads, bp.complete_gradient, bp.vjp, bp.unbroadcast
     ns, extras = bp.ns, capture is not None
+    observers = hooks.observers(BACKWARD_STEP)
     # The plain path (no create_graph, anomaly mode or recent in-place update) calls the op's vjp
-    # directly, and step 4 is inlined below unless a tracer records it: these steps run once per
-    # op, and a method call is a large part of a tiny op's cost. ``_Pass.send_to_inputs`` is the
-    # same step written out once, with the tracer; the two must stay in step.
+    # directly: these steps run once per op, and a method call is a large part of a tiny op's cost.
     plain = not create_graph and not _mode.anomaly
     leaf_fast, assigned, to_leaf, ndarray = bp.plain, bp.assigned, bp.to_leaf, backend.ndarray
     new_tensor, muts = Tensor.__new__, mutations
@@ -200,48 +170,53 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None,
             else:
                 n = heappop(heap)[1]
             g = grads.pop(n)
-            if extras or n.multi or n.hooks is not None or n.retained is not None or n.inputs is None:
+            if extras or n.multi or n.hooks is not None or n.retained is not None or n.edges is None:
                 g = complete_gradient(n, g)  # step 2
             if plain and n.seq > muts.last:
                 gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
             else:
                 gs = vjp(n, g)  # step 3
-            if tracer is not None:
-                bp.send_to_inputs(n, g, gs)  # step 4, recorded
-            else:  # step 4 (see send_to_inputs)
-                for a, xd, need, gi in zip(n.inputs, n.xs, n.needs, gs):
-                    if gi is None or not need:
-                        continue
-                    if gi.shape != xd.shape:
-                        gi = bp._unbroadcast(n, gi, xd)
-                    if gi.dtype is not xd.dtype and gi.dtype != xd.dtype:
-                        gi = ns.astype(gi, xd.dtype)
-                    p = a._node
-                    if p is None:  # a leaf
-                        if leaf_fast and a.grad is None and a._hooks is None and type(gi) is ndarray \
-                                and gi.base is None and id(gi) not in assigned:
-                            assigned.add(id(gi))  # fast path: the fresh array becomes .grad as it is
-                            t = new_tensor(Tensor)
-                            t.data, t.grad, t._hooks, t._node, t.requires_grad = gi, None, None, None, False
-                            a.grad = t
-                        else:
-                            to_leaf(a, gi)
-                    elif p.multi:
-                        _send_multi(grads, heap, p, a._oi, gi)
-                    elif p in grads:
-                        grads[p] = grads[p] + gi
+            # step 4: each input gets its share, summed back over broadcast axes and cast to its dtype
+            sent = [] if observers else None
+            for e, x, gi in zip(n.edges, n.xs, gs):
+                if gi is None or e is None:
+                    if sent is not None:
+                        sent.append(None)
+                    continue
+                if gi.shape != x.shape:
+                    gi = unbroadcast(n, gi, x)
+                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                    gi = ns.astype(gi, x.dtype)
+                if sent is not None:
+                    sent.append(gi)
+                if isinstance(e, Tensor):  # a leaf
+                    if leaf_fast and e.grad is None and e._hooks is None and type(gi) is ndarray \
+                            and gi.base is None and id(gi) not in assigned:
+                        assigned.add(id(gi))  # fast path: the fresh array becomes .grad as it is
+                        t = new_tensor(Tensor)
+                        t.data, t.grad, t._hooks, t._node, t.requires_grad = gi, None, None, None, False
+                        e.grad = t
                     else:
-                        grads[p] = gi
-                        if nxt is None:
-                            nxt = p
-                        elif p.seq > nxt.seq:
-                            heappush(heap, (-nxt.seq, nxt))
-                            nxt = p
-                        else:
-                            heappush(heap, (-p.seq, p))
-                if nxt is not None and heap and heap[0][0] < -nxt.seq:  # a later op is waiting: heap order
-                    heappush(heap, (-nxt.seq, nxt))
-                    nxt = None
+                        to_leaf(e, gi)
+                elif type(e) is tuple:  # an output of a multi-output op
+                    _send_multi(grads, heap, e[0], e[1], gi)
+                elif e in grads:
+                    grads[e] = grads[e] + gi
+                else:
+                    grads[e] = gi
+                    if nxt is None:
+                        nxt = e
+                    elif e.seq > nxt.seq:
+                        heappush(heap, (-nxt.seq, nxt))
+                        nxt = e
+                    else:
+                        heappush(heap, (-e.seq, e))
+            if nxt is not None and heap and heap[0][0] < -nxt.seq:  # a later op is waiting: heap order
+                heappush(heap, (-nxt.seq, nxt))
+                nxt = None
+            if sent is not None:
+                for fn in list(observers):
+                    fn(n, g, sent)
             if not retain_graph:
                 n.release()  # step 5: what the op saved is no longer needed
         return bp.finish()
@@ -296,23 +271,13 @@ def _run_hooks(hooks, g, create_graph):
     return g
 
 
-def _check_not_modified(n):
-    """Raise if an input array this op saved was changed in place after the op was recorded."""
-    for i, (a, xd) in enumerate(zip(n.inputs, n.xs or ())):
-        if isinstance(a, Tensor) and a.data is xd and getattr(a, "_modified_at", -1) > n.seq:
-            raise RuntimeError(
-                f"backward of {n.name}: input {i} ({xd.dtype}{list(xd.shape)}) was modified in place (an "
-                f"optimizer step, load_state_dict or another in-place update) after {n.name} was recorded, "
-                f"and {n.name} needs its old value for the gradient. Recompute the forward pass after the "
-                f"update, or call backward() before modifying it.")
-
-
 def _check_backward(node, gs):
     for i, gi in enumerate(gs):
         v = _value(gi)
         if v is not None and getattr(v, "dtype", None) is not None and v.dtype.kind in "fc" \
                 and not backend.xp.isfinite(v).all():
-            where = f"; the op was created at {node.site}" if node.site else ""
+            site = creation_site(node)
+            where = f"; the op was created at {site}" if site else ""
             raise AnomalyError(
                 f"detect_anomaly: backward of {node.name}{node._params()} produced "
                 f"{'NaN' if backend.xp.isnan(v).any() else 'Inf'} in the gradient of input {i}{where}"
@@ -360,14 +325,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                "(no input had requires_grad=True, or it was made under no_grad)")
     if retain_graph is None:
         retain_graph = create_graph
-    tracer = None
-    if trace:
-        from .explain import BackwardTrace  # the printed view sits on top of the engine
-
-        tracer = BackwardTrace(live=True)
-    run_backward(tensors, root_gradients(tensors, grad_tensors, create_graph), retain_graph=retain_graph,
-         create_graph=create_graph, tracer=tracer)
+    if not trace:
+        run_backward(tensors, root_gradients(tensors, grad_tensors, create_graph), retain_graph=retain_graph,
+                     create_graph=create_graph)
+        return None
+    tracer = make_tracer(live=True)
+    with hooks.observe(BACKWARD_STEP, tracer.record):
+        run_backward(tensors, root_gradients(tensors, grad_tensors, create_graph), retain_graph=retain_graph,
+                     create_graph=create_graph)
     return tracer
+
+
+def make_tracer(live: bool):
+    """The observer ``backward(trace=True)`` prints with; ``explain`` (above the engine)
+    registers its ``BackwardTrace`` here, so the engine imports nothing of it."""
+    raise RuntimeError("backward(trace=True): no tracer is registered (import retrograd.autograd.explain)")
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

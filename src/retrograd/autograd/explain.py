@@ -13,46 +13,9 @@ can be read off the table: the gradient an ``[a_i]`` row passes on is δi.
 
 from __future__ import annotations
 
-from . import backend
-from .engine import _value, root_gradients, run_backward
-
-# label(): op.seq (the op's creation number, unique in the process) → text. Keyed
-# by number, not by op, so naming costs one dict store (~0.1 µs) and keeps no op
-# alive; bounded, the oldest half dropped when full, so it cannot grow without end.
-_LABELS: dict[int, str] = {}
-_LABELS_MAX = 1 << 16
-
-
-def label(tensor, text: str):
-    """Name the op that computed ``tensor`` as ``text`` in ``rg.explain``'s
-    table (shown as ``op [text]``); returns ``tensor`` unchanged. A tensor that
-    no recorded op made (a leaf, or computed under ``no_grad``) is left as it
-    is. Names older than the last 65,536 are forgotten."""
-    node = getattr(tensor, "_node", None)
-    if node is not None:
-        labels = _LABELS
-        labels[node.seq] = text
-        if len(labels) > _LABELS_MAX:
-            for key in list(labels)[:_LABELS_MAX // 2]:
-                labels.pop(key, None)
-    return tensor
-
-
-def label_many(tensors, texts) -> None:
-    """``label(t, text)`` for each pair, in one pass (the recurrent cells name ~16 ops a step)."""
-    labels = _LABELS
-    for t, text in zip(tensors, texts):
-        node = t._node  # Tensors only
-        if node is not None:
-            labels[node.seq] = text
-    if len(labels) > _LABELS_MAX:
-        for key in list(labels)[:_LABELS_MAX // 2]:
-            labels.pop(key, None)
-
-
-def label_of(node) -> str | None:
-    """The name ``label`` gave the op ``node``, or None."""
-    return _LABELS.get(getattr(node, "seq", None))
+from . import backend, engine, hooks
+from .engine import BACKWARD_STEP, _value, root_gradients, run_backward
+from .graph import label, label_many, label_of  # noqa: F401  (rg.label: the names the table shows)
 
 
 def _compact_shapes(shapes: list[str]) -> str:
@@ -106,10 +69,11 @@ class BackwardTrace:
             row = (row[0], f"{row[1]} [{label}]") + tuple(row[2:])
         return "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
 
-    def record(self, node, g, inputs, needs, gs, saved):
-        shapes = _compact_shapes([str(tuple(_value(a).shape)) if hasattr(_value(a), "shape") else "const"
-                                  for a in inputs])
-        outs = _compact_norms([_norm(gi) if (need and gi is not None) else None for need, gi in zip(needs, gs)])
+    def record(self, node, g, sent):
+        """The engine's ``BACKWARD_STEP`` observer: one row per op, before its saved values are freed."""
+        saved = node.saved_nbytes()
+        shapes = _compact_shapes([str(tuple(x.shape)) if hasattr(x, "shape") else "const" for x in node.xs])
+        outs = _compact_norms([None if gi is None else _norm(gi) for gi in sent])
         out_shape = (", ".join(str(tuple(_value(gi).shape)) for gi in g) if isinstance(g, list)
                      else str(tuple(_value(g).shape)))
         row = (len(self.rows) + 1, node.name, shapes, out_shape,
@@ -162,8 +126,18 @@ def explain(loss, grad=None, limit: int | None = None) -> BackwardTrace:
     a long pass prints only its first and last ``limit // 2`` steps; the
     returned trace keeps every row either way.
     """
-    tracer = BackwardTrace()
-    run_backward([loss], root_gradients([loss], None if grad is None else [grad], False), retain_graph=True,
-         create_graph=False, capture={}, tracer=tracer)
+    tracer = trace_backward(loss, BackwardTrace(), grad)
     print(tracer.table(limit))
     return tracer
+
+
+def trace_backward(loss, tracer, grad=None):
+    """Run ``loss``'s backward pass without side effects — the tape is kept and no
+    ``.grad`` is written — with ``tracer.record`` observing every step; returns ``tracer``."""
+    with hooks.observe(BACKWARD_STEP, tracer.record):
+        run_backward([loss], root_gradients([loss], None if grad is None else [grad], False), retain_graph=True,
+                     create_graph=False, capture={})
+    return tracer
+
+
+engine.make_tracer = BackwardTrace  # backward(trace=True) prints with it; the engine does not import this module

@@ -46,3 +46,12 @@ def observe(event: str, fn):
         yield fn
     finally:
         observers.remove(fn)
+
+
+def observers(event: str) -> list:
+    """The live list of observers of ``event`` in this thread (empty: nobody listens).
+    The engine reads it once per backward pass and calls each after every op."""
+    return _registry.observers.get(event) or _EMPTY
+
+
+_EMPTY: list = []

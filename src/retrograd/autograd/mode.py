@@ -25,10 +25,29 @@ next_seq = itertools.count().__next__  # creation order of recorded ops: a topol
 
 
 class _Mutations:
-    """When a tensor was last modified in place (an optimizer step, ``load_state_dict``),
-    on the same clock as op creation: an op recorded before that may have lost a saved input."""
+    """When arrays were modified in place (an optimizer step, ``load_state_dict``), on the
+    same clock as op creation: an op recorded before that may have lost a value it kept.
+
+    ``last`` is the latest stamp (the engine checks an op only when it is older);
+    ``stamps`` maps ``id(array)`` to the stamp of its last modification. An id can be
+    reused only after its array is freed, and a freed array cannot be kept by an op, so a
+    stale entry never accuses a live array: the op that kept it was recorded after the
+    stamp was taken (both arrays existed at once otherwise, with different ids)."""
 
     last = -1
+    stamps: dict = {}
+    MAX_STAMPS = 1 << 16
+
+    def stamp(self, arrays) -> None:
+        """Record that each of ``arrays`` was just modified in place, with one new stamp."""
+        stamp = self.last = next_seq()
+        stamps = self.stamps
+        for a in arrays:
+            stamps.pop(id(a), None)  # re-inserted last: the oldest entries are the first ones
+            stamps[id(a)] = stamp
+        if len(stamps) > self.MAX_STAMPS:  # bounded: forget the oldest half (their ops are long gone)
+            for key in list(stamps)[: self.MAX_STAMPS // 2]:
+                del stamps[key]
 
 
 mutations = _Mutations()

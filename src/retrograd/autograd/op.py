@@ -1,28 +1,60 @@
 """``Op``: one recorded step of the tape — its forward, its vjp, and what the vjp needs.
 
-Subclasses put the forward and the vjp side by side::
+Subclasses put the forward and the vjp side by side, and declare what the
+vjp reads (Chainer's ``retain_inputs``/``retain_outputs``, the ``self`` /
+``result`` / ``self.sizes()`` of PyTorch's ``derivatives.yaml``)::
 
     class Tanh(UnaryOp):
         "y = tanh(x);  x̄ = ȳ·(1 − y²)"
-        save_ans = True
+        save_inputs, save_ans = (), True     # the output only: x is not kept
         def forward(self, x):            return xp.tanh(x)
         def vjp(self, ns, g, y, x):      return (g * (1 - y * y),)
 
+What an op keeps for its backward pass, and nothing more:
+
+- ``save_inputs``: the inputs whose *values* the vjp reads. A tuple of
+  positions (``(0,)``: the first input), or a dict ``{position: positions}``
+  for an input needed only when one of those inputs needs a gradient
+  (``Mul``: x̄ = z̄·y and ȳ = z̄·x, so ``{0: (1,), 1: (0,)}``: y is kept only
+  when x needs a gradient), or ``ALL``. An input that is not kept reaches the
+  vjp as an ``ArrayMeta`` — its shape and dtype, no data — which is all a
+  shape op (reshape, sum, broadcast) needs, and all the engine needs to sum
+  a gradient back over broadcast axes and cast it to the input's dtype.
+  An input that needs no gradient and is not kept reaches it as None.
+- ``save_ans``: the vjp reads the op's output (tanh, exp, sigmoid, sqrt).
+- ``self.save(name=array)`` in ``forward``: anything else (a softmax, an
+  argmax, a mask).
+
+The default, for an ``Op`` written outside retrograd, is ``ALL``: correct,
+not lean. Every op of retrograd declares its own (a test checks it).
+
+Graph edges point at producers, not at Tensors: an input made by a recorded
+op is reached through that op (and its output index, for an op with several
+outputs), a leaf through the leaf itself. So an intermediate Tensor the user
+dropped is freed, and its array too unless some op kept it.
+
 ``vjp`` receives the array namespace ``ns`` and arrays in a first-order
-backward pass, and ``rg`` ops and Tensors under ``create_graph=True``, so the
-same rule builds a differentiable graph for second derivatives.
+backward pass, and ``rg`` ops and Tensors under ``create_graph=True`` (the
+kept inputs rebuilt as Tensors on the tape, ``input_tensors``), so the same
+rule builds a differentiable graph for second derivatives.
 
 Calling an op runs its forward on the inputs' arrays and, if any input
-requires a gradient and grad mode is on, records the op as the output's
-``_node``: the op instance *is* the tape entry.
+requires a gradient and grad mode is on, records the op (``Op.record``, the
+one recording path of every op and of ``rg.scan``): the op instance *is* the
+tape entry.
 """
 
 from __future__ import annotations
 
+import weakref
+
 from . import backend
 from .backend import xp
-from .mode import AnomalyError, _mode, next_seq as _next_seq, user_site as _user_site
+from .mode import AnomalyError, _mode, mutations, next_seq as _next_seq, user_site as _user_site
 from .tensor import Tensor, _wrap, get_default_dtype
+
+ALL = "all"
+"""``save_inputs = ALL``: the vjp reads every input (the default for ops written outside retrograd)."""
 
 
 def _describe(args) -> str:
@@ -41,23 +73,87 @@ class OpError(ValueError):
     """An op was given inputs it cannot work with (shapes, dtypes, arguments)."""
 
 
+class ArrayMeta:
+    """An input the vjp does not read, as the tape keeps it: shape and dtype, no data.
+
+    A shape op's vjp reads ``x.shape`` (``reshape``: x̄ = ȳ.reshape(x.shape)),
+    and the engine reads both to sum a gradient back over broadcast axes and
+    cast it to the input's dtype; neither needs the values. Instances are
+    shared between ops (one per shape and dtype)."""
+
+    __slots__ = ("shape", "dtype")
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"ArrayMeta({self.dtype}{list(self.shape)})"
+
+
+_METAS: dict = {}
+
+
+def array_meta(a) -> ArrayMeta:
+    """The (shared) ``ArrayMeta`` of array ``a``: a dict lookup once its shape has been seen."""
+    key = (a.shape, a.dtype)
+    m = _METAS.get(key)
+    if m is None:
+        if len(_METAS) > 4096:  # bounded: shapes of a long-running process come and go
+            _METAS.clear()
+        m = _METAS[key] = ArrayMeta.__new__(ArrayMeta)
+        m.shape, m.dtype = key
+    return m
+
+
+def _edge(a):
+    """Where the gradient of input ``a`` (a Tensor that requires grad) goes: the op that made it
+    (with the output index, for an op with several outputs), or the leaf itself."""
+    node = a._node
+    if node is None:
+        return a
+    return (node, a._oi) if node.multi else node
+
+
 class Op:
     """One recorded step of the tape: forward, vjp, and what the vjp needs.
 
     Class attributes a subclass may set:
 
-    ``name``        short label used in traces and errors;
-    ``save_ans``    keep the forward output for the vjp (tanh, exp, sigmoid …);
-    ``broadcasts``  the op broadcasts its inputs, so the engine sums each input
-                    gradient back to the input's shape (broadcasting is handled
-                    once, in the engine, not in every rule).
+    ``name``         short label used in traces and errors;
+    ``save_inputs``  which inputs' values the vjp reads (module docstring);
+    ``save_ans``     keep the forward output for the vjp (tanh, exp, sigmoid …);
+    ``broadcasts``   the op broadcasts its inputs, so the engine sums each input
+                     gradient back to the input's shape (broadcasting is handled
+                     once, in the engine, not in every rule).
+
+    A recorded op holds: ``edges`` (per input: the producer op, ``(op,
+    output index)``, the leaf Tensor, or None for an input that needs no
+    gradient), ``xs`` (per input: the array when kept, else its
+    ``ArrayMeta``, or None), ``needs`` (which inputs need a gradient),
+    ``ans``, ``saved``, hooks, ``retained`` (``retain_grad``), ``label``
+    (``graph.label``) and ``seq`` (creation order). Under ``detect_anomaly`` the
+    line of user code that created it is kept aside (``creation_site``), not in
+    every op.
     """
 
-    __slots__ = ("inputs", "xs", "needs", "ans", "saved", "hooks", "retained", "site", "seq", "__weakref__")
+    __slots__ = ("edges", "xs", "needs", "ans", "saved", "hooks", "retained", "label", "seq", "__weakref__")
     name = "op"
+    save_inputs = ALL
     save_ans = False
     broadcasts = False
     multi = False  # several outputs (see MultiOp)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._save_plans = {}  # needs → which inputs to keep, worked out once per pattern
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -69,47 +165,136 @@ class Op:
         return ""
 
     def save(self, **arrays) -> None:
-        """Declare what the vjp needs beyond the inputs and (``save_ans``) the
+        """Declare what the vjp needs beyond its kept inputs and (``save_ans``) the
         output, e.g. ``self.save(probs=softmax_z)`` in ``forward``; the vjp reads
         ``self.saved["probs"]``. The engine releases it, with the inputs, right
         after this op's vjp ran (unless ``retain_graph=True``), and memory reports
         (``rg.explain``) count it."""
         self.saved = arrays
 
+    # ------------------------------------------------------------ recording
+    @classmethod
+    def _save_plan(cls, needs: tuple) -> tuple:
+        """Per input, whether its value is kept, given which inputs need a gradient."""
+        plan = cls._save_plans.get(needs)
+        if plan is None:
+            spec = cls.save_inputs
+            if spec == ALL:
+                plan = (True,) * len(needs)
+            elif isinstance(spec, dict):
+                plan = tuple(i in spec and (spec[i] == ALL or any(j < len(needs) and needs[j] for j in spec[i]))
+                             for i in range(len(needs)))
+            else:
+                plan = tuple(i in spec for i in range(len(needs)))
+            cls._save_plans[needs] = plan
+        return plan
+
+    def record(self, args, xs, needs, out) -> None:
+        """Put this op on the tape: the edges to the producers of ``args``, the
+        inputs the vjp reads (``save_inputs``; the others as their shape and
+        dtype), the output if ``save_ans``. ``xs`` are the arrays of ``args``
+        as the forward saw them, ``needs`` which args need a gradient. The one
+        recording path: every op call and ``rg.scan`` go through it."""
+        plan = self._save_plans.get(needs) or self._save_plan(needs)
+        if len(args) == 1:  # most ops: no loop
+            self.edges = (_edge(args[0]),)
+            self.xs = xs if plan[0] else (array_meta(xs[0]),)
+        else:
+            self.edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
+            self.xs = tuple([x if keep else (array_meta(x) if need or type(x) is backend.ndarray else None)
+                             for x, need, keep in zip(xs, needs, plan)])
+        self.needs = needs
+        self.ans = out if self.save_ans else None
+        self.hooks = self.retained = self.label = None
+        self.seq = _next_seq()
+        if _mode.anomaly:
+            _SITES[self] = _user_site()
+
+    # ------------------------------------------------------------ what the tape holds
+    def input_tensors(self) -> tuple:
+        """The inputs as the vjp sees them under ``create_graph``: kept values as
+        Tensors on the tape (the leaf itself, or the value re-attached to the op
+        that made it), inputs not kept as their ``ArrayMeta``, constants as they are."""
+        if self.edges is None:
+            raise _freed(self)
+        result = []
+        for e, x in zip(self.edges, self.xs):
+            if type(x) is ArrayMeta or e is None:
+                result.append(_wrap(x) if type(x) is backend.ndarray else x)
+            elif isinstance(e, Tensor):
+                result.append(e)
+            elif type(e) is tuple:
+                t = _wrap(x, e[0])
+                t._oi = e[1]
+                result.append(t)
+            else:
+                result.append(_wrap(x, e))
+        return tuple(result)
+
     def saved_arrays(self) -> list:
-        """Every array this op keeps alive for its vjp: its input arrays, its
-        output when ``save_ans``, and what it declared with ``save``."""
-        arrays = list(getattr(self, "xs", None) or ())
+        """Every array this op keeps alive for its vjp, each once: its kept
+        inputs, its output when ``save_ans``, and what it declared with ``save``."""
+        arrays = list(self.xs or ()) if self.edges is not None else []
         ans = getattr(self, "ans", None)
         arrays += list(ans) if isinstance(ans, tuple) else [ans]
         saved = getattr(self, "saved", None)
         if saved:
             arrays += list(saved.values())
-        return [a for a in arrays if hasattr(a, "nbytes")]
+        seen, result = set(), []
+        for a in arrays:
+            if a is not None and type(a) is not ArrayMeta and hasattr(a, "nbytes") and id(a) not in seen:
+                seen.add(id(a))
+                result.append(a)
+        return result
 
     def saved_nbytes(self) -> int:
         """Bytes held for the vjp: the sum over ``saved_arrays()``."""
-        return sum(a.nbytes for a in self.saved_arrays() if a is not None)
+        return sum(a.nbytes for a in self.saved_arrays())
+
+    def vjp_scratch_nbytes(self) -> int:
+        """Bytes the vjp allocates beyond the gradients it returns (none for most ops;
+        a fused recurrent op's per-step deltas). The BPTT planner budgets with it."""
+        return 0
 
     def release(self) -> None:
-        """Drop everything saved for the vjp (the engine calls it after the vjp ran)."""
-        self.inputs = self.xs = self.ans = self.saved = None
+        """Drop everything saved for the vjp, and the edges (the engine calls it after the vjp ran)."""
+        self.edges = self.xs = self.ans = self.saved = None
+
+    def check_not_modified(self) -> None:
+        """Raise if an array this op kept was changed in place (``mark_modified_``:
+        an optimizer step, ``load_state_dict``) after the op was recorded: its
+        vjp would differentiate with the new values (PyTorch's "modified by an
+        inplace operation"). Each kept array is checked against the version
+        stamp of its memory (its own, or its base's for a view)."""
+        stamps = mutations.stamps
+        for i, x in enumerate(self.xs or ()):
+            if type(x) is not backend.ndarray:
+                continue
+            stamp = stamps.get(id(x), -1)
+            if x.base is not None:
+                stamp = max(stamp, stamps.get(id(x.base), -1))
+            if stamp > self.seq:
+                raise RuntimeError(
+                    f"backward of {self.name}: input {i} ({x.dtype}{list(x.shape)}) was modified in place (an "
+                    f"optimizer step, load_state_dict or another in-place update) after {self.name} was "
+                    f"recorded, and {self.name} needs its old value for the gradient. Recompute the forward "
+                    f"pass after the update, or call backward() before modifying it.")
 
     def __repr__(self):
         extra = self.extra_repr()
         return f"<{self.name}{' ' + extra if extra else ''}>"
 
+    # ------------------------------------------------------------ calling
     def __call__(self, *args) -> "Tensor":
         """Run the forward pass on ``args`` and record this op on the tape."""
-        xs, out, record = self._apply(args)
-        t = _wrap(out, self if record else None)
-        return t
+        out, record = self._apply(args)
+        return _wrap(out, self if record else None)
 
     def _apply(self, args):
         """Forward on the arrays of ``args``; record the op if any input needs a
-        gradient. Returns (arrays, output, recorded). Shared by every op with a
-        variable number of inputs and by MultiOp; UnaryOp and BinaryOp unroll
-        the same steps because they are most of every graph."""
+        gradient. Returns (output, recorded). Shared by every op with a
+        variable number of inputs and by MultiOp; UnaryOp, BinaryOp and
+        TernaryOp unroll the same steps because they are most of every graph."""
         xs = tuple([a.data if isinstance(a, Tensor) else a for a in args])
         try:
             out = self.forward(*xs)
@@ -130,12 +315,8 @@ class Op:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             if True in needs:
                 record = True
-                self.inputs, self.xs, self.needs = args, xs, needs
-                self.ans = out if self.save_ans else None
-                self.hooks = self.retained = None
-                self.site = _user_site() if mode.anomaly else None
-                self.seq = _next_seq()
-        return xs, out, record
+                self.record(args, xs, needs, out)
+        return out, record
 
     def _params(self) -> str:
         extra = self.extra_repr()
@@ -152,9 +333,24 @@ class Op:
             )
 
 
+_SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def creation_site(node) -> str | None:
+    """Where user code created ``node``, if it was recorded under ``detect_anomaly``."""
+    return _SITES.get(node)
+
+
+def _freed(node):
+    return RuntimeError(
+        f"backward through op '{node.name}' a second time: the tape was freed after the first "
+        f"backward. Pass retain_graph=True to the first backward() if you need to backpropagate twice."
+    )
+
+
 # Unary, binary and ternary ops are most of every graph: their ``__call__`` is
 # the general one (``Op._apply``) unrolled — no *args, no loops — which halves
-# the per-op overhead.
+# the per-op overhead. All of them record through ``Op.record``.
 class UnaryOp(Op):
     """An op of one tensor argument (elementwise functions, reductions, shape ops)."""
 
@@ -179,11 +375,7 @@ class UnaryOp(Op):
         if mode.anomaly:
             self._check_forward(out, (x,))
         if req and mode.grad_enabled:
-            self.inputs, self.xs, self.needs = (x,), (xd,), _NEED1
-            self.ans = out if self.save_ans else None
-            self.hooks = self.retained = None
-            self.site = _user_site() if mode.anomaly else None
-            self.seq = _next_seq()
+            self.record((x,), (xd,), _NEED1, out)
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
@@ -192,6 +384,7 @@ class UnaryOp(Op):
 
 _NEED1 = (True,)
 _NEEDS2 = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True)}
+_NEEDS3 = {k: k for k in ((a, b, c) for a in (False, True) for b in (False, True) for c in (False, True))}
 _PYTHON_SCALARS = frozenset((float, int, bool))
 
 
@@ -257,11 +450,7 @@ class BinaryOp(Op):
         if mode.anomaly:
             self._check_forward(out, (x, y))
         if (rx or ry) and mode.grad_enabled:
-            self.inputs, self.xs, self.needs = (x, y), (xd, yd), _NEEDS2[rx, ry]
-            self.ans = out if self.save_ans else None
-            self.hooks = self.retained = None
-            self.site = _user_site() if mode.anomaly else None
-            self.seq = _next_seq()
+            self.record((x, y), (xd, yd), _NEEDS2[rx, ry], out)
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
@@ -292,11 +481,7 @@ class TernaryOp(Op):
         if mode.anomaly:
             self._check_forward(out, (x, y, z))
         if (rx or ry or rz) and mode.grad_enabled:
-            self.inputs, self.xs, self.needs = (x, y, z), (xd, yd, zd), (rx, ry, rz)
-            self.ans = out if self.save_ans else None
-            self.hooks = self.retained = None
-            self.site = _user_site() if mode.anomaly else None
-            self.seq = _next_seq()
+            self.record((x, y, z), (xd, yd, zd), _NEEDS3[rx, ry, rz], out)
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
@@ -313,19 +498,19 @@ class MultiOp(Op):
     multi = True
 
     def vjp_differentiable(self, gs):
-        """The vjp recorded as ``rg`` ops on ``self.inputs`` (Tensors), for
+        """The vjp recorded as ``rg`` ops on ``self.input_tensors()``, for
         ``create_graph=True``; ``gs`` are the output gradients as Tensors."""
         raise NotImplementedError(f"{self.name}: second derivatives through this op are not implemented")
 
+    def record(self, args, xs, needs, outs) -> None:
+        super().record(args, xs, needs, outs)
+        self.out_meta = tuple((o.shape, o.dtype) for o in outs)
+
     def __call__(self, *args) -> tuple:
-        xs, outs, record = self._apply(args)
-        if record:
-            self.out_meta = tuple((o.shape, o.dtype) for o in outs)
+        outs, record = self._apply(args)
         result = []
         for i, o in enumerate(outs):
             t = _wrap(o, self if record else None)
             t._oi = i
             result.append(t)
         return tuple(result)
-
-

@@ -14,7 +14,7 @@ import weakref
 
 from . import backend
 from .backend import xp
-from .mode import mutations, next_seq
+from .mode import mutations
 
 def _as_array(data, dtype=None):
     if isinstance(data, Tensor):
@@ -55,7 +55,7 @@ class Tensor:
     ``requires_grad``  whether ops on it are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "_modified_at", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __array_priority__ = 1000
 
@@ -188,7 +188,7 @@ class Tensor:
         ``nn.init`` call this). A backward pass through an op recorded earlier that saved this very
         array then raises instead of silently differentiating with the new values (PyTorch's
         "modified by an inplace operation")."""
-        self._modified_at = mutations.last = next_seq()
+        mutations.stamp((self.data,))
         return self
 
     def retain_grad(self) -> "Tensor":
@@ -281,6 +281,4 @@ def as_tensor(x) -> Tensor:
 
 def mark_modified(tensors) -> None:
     """``mark_modified_`` for many tensors at once, with one stamp (an optimizer step)."""
-    stamp = mutations.last = next_seq()
-    for t in tensors:
-        t._modified_at = stamp
+    mutations.stamp([t.data for t in tensors])

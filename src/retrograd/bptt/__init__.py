@@ -6,7 +6,10 @@
     state, losses = rg.bptt.train_stateful(model, rg.data.stateful_batches(seqs, 32, 25), loss_fn, optimizer)
 
 See ``rg.bptt.modes`` for the table of modes and what other frameworks call
-them, and ``rg.bptt.planner`` for the one plan a mode gives the engine. The
+them, and ``rg.bptt.planner`` for the one plan a mode gives the engine;
+``rg.bptt.runner`` follows that plan, ``rg.bptt.feeding`` says how the model is
+fed its steps (layouts, masks, resets) and ``rg.bptt.api`` holds ``gradient``,
+``train`` and ``train_stateful``. The
 checkpointing schedules (``full(snapshots=…)``, ``full(memory_budget=…)``)
 are in ``rg.bptt.revolve`` (binomial checkpointing) and ``rg.bptt.checkpointing``.
 ``trace`` records the gradient flow per step; its HTML explorer
@@ -18,9 +21,10 @@ are in ``rg.bptt.revolve`` (binomial checkpointing) and ``rg.bptt.checkpointing`
 
 from ..recurrent.state import detach_rows, detach_state, reset_rows, select_rows
 from ..recurrent.stateful import Stateful
-from .engine import Runner, StatefulResult, TrainResult, gradient, train, train_stateful
+from .runner import Runner
+from .api import StatefulResult, TrainResult, gradient, train, train_stateful
 from .layout import ModelLayoutError
-from .inspect import BiasReport, Connectivity, GradientTrace, bias_report, connectivity, trace
+from .diagnostics import BiasReport, Connectivity, GradientTrace, bias_report, connectivity, trace
 from .scan import scan
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
 from .planner import Plan, best_schedule, segment_for_budget

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import random as rg_random
+from ..autograd import graph
 from ..autograd.mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor
 from ..recurrent.state import detach_state, state_parts
@@ -35,35 +36,39 @@ from .planner import Job
 from .revolve import Advance, Free, Restore, Reverse, Schedule, Store
 
 
+def _roots(seg) -> list:
+    return [t for t in list(seg.losses or ()) + list(seg.state_out) if isinstance(t, Tensor)]
+
+
 def tape_bytes(seg) -> int:
-    """Bytes the tape of a segment keeps alive: every array its ops saved for
-    their vjps, each buffer once (a view counts the buffer it looks into),
-    not counting the buffers of leaf tensors (parameters, inputs, the
-    segment's incoming state), which live whether or not there is a tape."""
-    seen, saved, leaves = set(), {}, set()
-    stack = [t for t in list(seg.losses or ()) + list(seg.state_out) if isinstance(t, Tensor)]
-    while stack:
-        t = stack.pop()
-        node = t._node
-        if node is None:
-            data = t.data
-            leaves.add(id(data))
-            if getattr(data, "base", None) is not None:
-                leaves.add(id(data.base))
-            continue
-        if id(node) in seen or node.inputs is None:
-            continue
-        seen.add(id(node))
-        for arr in node.saved_arrays():
-            saved[id(arr)] = arr
-        stack.extend(a for a in node.inputs if isinstance(a, Tensor))
-    total, owners = 0, set()
-    for arr in saved.values():
-        owner = arr.base if getattr(arr, "base", None) is not None else arr
-        if id(arr) in leaves or id(owner) in leaves or id(owner) in owners:
-            continue
-        owners.add(id(owner))
-        total += getattr(owner, "nbytes", arr.nbytes)
+    """Bytes the tape of a segment keeps alive: every buffer its ops saved for
+    their vjps, each once (a view counts the buffer it looks into), the
+    outgoing state (the next segment's ops keep it), and the tape's own
+    objects (ops, their tuples, array headers); not counting the buffers of
+    the graph's inputs (parameters, inputs, the segment's incoming state),
+    which live whether or not there is a tape."""
+    roots = _roots(seg)
+    kept = graph.saved_arrays(roots, exclude_leaves=True)
+    counted = {id(a) for a in kept}
+    state = [p.data for p in state_parts(seg.state_out)]
+    state = [s if getattr(s, "base", None) is None else s.base for s in state]
+    extra = sum(s.nbytes for s in {id(s): s for s in state if id(s) not in counted}.values())
+    return sum(a.nbytes for a in kept) + extra + graph.objects_nbytes(roots)
+
+
+def backward_bytes(seg) -> int:
+    """Bytes the backward pass through a segment creates: a gradient for every
+    op input made by another op of the tape, plus each op's declared vjp
+    scratch (``Op.vjp_scratch_nbytes``). An upper bound on what is alive at
+    once (gradients are freed as the pass moves on). The gradients sent to
+    leaves (parameters) are added into their accumulators at once: they are
+    the allowance for parameters and their gradients, not the schedule's."""
+    total = 0
+    for node in graph.walk(_roots(seg)):
+        total += node.vjp_scratch_nbytes()
+        for edge, x in zip(graph.inputs(node), node.xs or ()):
+            if isinstance(edge, graph.Edge):
+                total += x.size * x.dtype.itemsize
     return total
 
 
@@ -167,7 +172,9 @@ class ScheduleRun:
         assert unit == last, (unit, last)
         if self.keep_last:
             self.last_entry = (state, rng)
-        self.last, self.final_state = self._record(last, state, rng, first=True)
+        self.last, final_state = self._record(last, state, rng, first=True)
+        # by value: the last unit's tape is reached through ``self.last`` alone, so it goes once reversed
+        self.final_state = detach_state(final_state)
         if note is not None and not (self.probe is not None and self.last is self.probe.segment):
             note(self.last)
         self.first_stored, self.probe = stored, None  # the probe's tape is not needed any more
@@ -211,11 +218,11 @@ class ScheduleRun:
                 if length not in self._tapes:
                     self._tapes[length] = tape_bytes(seg)
                 self.peak = max(self.peak, held + self._tapes[length])
-                delta = runner._backprop_segment(seg, self.job, delta, acc, seeds)
+                delta = runner._backprop_segment(seg, self.job, delta, acc, seeds, retain=self.keep_last)
                 seg = None
         finally:
             rg_random.set_rng_state(saved)
         return delta if seeds.initial_state else None
 
 
-__all__ = ["ScheduleRun", "Probe", "tape_bytes", "state_bytes"]
+__all__ = ["ScheduleRun", "Probe", "tape_bytes", "backward_bytes", "state_bytes"]

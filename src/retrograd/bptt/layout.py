@@ -1,5 +1,5 @@
 """How the BPTT engine reads a model's time layout, and the checks that refuse
-a model it would misread (the rules are listed in ``engine``'s docstring):
+a model it would misread (the rules are listed in ``feeding``'s docstring):
 a module holding a sequence layer must say how it consumes time; a per-step
 model keeps the batch in its output and state; a sequence model returns
 every step of its segment. Also the (T, B) step ``mask`` and (B,) ``reset``
@@ -19,7 +19,7 @@ from ..recurrent.state import rebuild_state, reset_rows, state_parts
 
 
 class ModelLayoutError(ValueError):
-    """The model and the data disagree on how time is laid out (see ``engine``'s docstring)."""
+    """The model and the data disagree on how time is laid out (see ``rg.bptt.feeding``'s docstring)."""
 
 
 def time_major(seq, batch_first: bool, what: str):
@@ -50,7 +50,7 @@ def _submodules(model):
 
 
 def check_structure(model):
-    """Rules 1 and 2 of ``engine``'s docstring (structure only, before any step runs)."""
+    """Rules 1 and 2 of ``feeding``'s docstring (structure only, before any step runs)."""
     name = type(model).__name__
     fused = [m for m in _submodules(model) if getattr(m, "sequence_model", False)]
     if not fused:
@@ -72,7 +72,7 @@ def check_structure(model):
 
 
 def check_step(model, x, out, state):
-    """Rule 3 of ``engine``'s docstring (the engine runs it on the first step only)."""
+    """Rule 3 of ``feeding``'s docstring (the engine runs it on the first step only)."""
     if x.ndim < 2:
         return
     batch, name = x.shape[0], type(model).__name__
@@ -91,7 +91,7 @@ def check_step(model, x, out, state):
 
 
 def check_segment(model, out, steps, model_batch_first):
-    """Rule 4 of ``engine``'s docstring (the engine runs it on the first segment only)."""
+    """Rule 4 of ``feeding``'s docstring (the engine runs it on the first segment only)."""
     axis = 1 if model_batch_first else 0
     if isinstance(out, Tensor) and (out.ndim <= axis or out.shape[axis] != steps):
         name = type(model).__name__

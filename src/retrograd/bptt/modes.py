@@ -70,7 +70,7 @@ class Mode:
 
     name = "mode"
     recompute = False  # keep only segment checkpoints and record segments again in the backward pass
-    last_plan = None   # the plan the engine followed on this mode's last run (fitted, with measured sizes)
+    last_plan = None   # the plan this mode's last run followed (fitted, with measured sizes): rg.bptt.api.record_plan
 
     def iter_jobs(self, T: int):
         """The jobs for a sequence of length T, lazily, ordered by their last loss step."""

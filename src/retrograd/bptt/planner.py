@@ -24,14 +24,21 @@ needs for a sequence of T steps, and the engine asks nothing else:
 peak memory it predicts (and measured, on ``mode.last_plan`` after a run);
 ``plan.plot(path)`` draws recomputation against memory for the whole family.
 
-**Memory model** (bytes; b = one step's tape, c = one state): storing every
-tape needs 2·T·b + c (the tape and the gradients its backward pass creates,
-costed like one unit of T steps); a schedule over units of g steps holding at
-most p snapshots needs (p + 1)·c + 2·g·b: the snapshots, the state being
-carried, the tape of the unit being reversed and the gradients its backward
-pass creates, about as large as the tape (measured: 0.9× for the fused
-layers, 1.25× for ``rg.scan`` over small ops). The gradient accumulators and
-the inputs are not counted: they are the same for every schedule.
+**Memory model** (bytes; b = one step's tape, d = the gradients and scratch
+its backward pass creates, c = one state): a unit of g steps being reversed
+holds g·b of tape and what its backward pass creates: g·d for a sequence
+model (one op spans the unit, its gradients too), d for a per-step model
+(the pass frees each step's gradients as it moves on); call that u(g).
+Storing every tape needs u(T) + c (costed like one unit of T steps); a
+schedule over units of g steps holding at most p snapshots needs
+(p + 1)·c + u(g): the snapshots, the state being carried, and the unit. The engine measures b and d on the first
+step (``checkpointing.tape_bytes``: the arrays the tape keeps, the state the
+next step keeps and the tape's own objects; ``backward_bytes``: one gradient
+per input that needs one, plus each op's declared vjp scratch); when only b
+is given (``plan(T, step_bytes=…)``), d = b. The parameters, their gradient
+accumulators and the inputs are not counted: they are the same for every
+schedule (a test holds the measured peak of a budgeted run to the budget
+plus them, by ``tracemalloc``).
 """
 
 from __future__ import annotations
@@ -100,22 +107,28 @@ class Choice:
     peak: int
 
 
-UNIT_TAPE_FACTOR = 2  # a unit's tape, and the gradients of its backward pass (about as large)
+def unit_bytes(unit: int, step_bytes: int, grad_bytes: int | None = None, per_step: bool = False) -> int:
+    """u(g): a unit of ``unit`` steps being reversed — its tape and what its
+    backward pass creates: g·b + g·d, or g·b + d for a per-step model
+    (``per_step``). d = b when not measured."""
+    d = step_bytes if grad_bytes is None else grad_bytes
+    return unit * step_bytes + (d if per_step else unit * d)
 
 
-def store_all_bytes(T: int, step_bytes: int, state_bytes: int) -> int:
+def store_all_bytes(T: int, step_bytes: int, state_bytes: int, grad_bytes: int | None = None,
+                    per_step: bool = False) -> int:
     """Peak bytes of storing every step's tape, costed like a schedule's unit (one
-    unit of T steps): 2·T·b + c — the tape and its backward pass's gradients, so
-    that a budget compares every schedule on the same footing (T·b alone let
-    store-all reach about 1.9× a budget just above T·b)."""
-    return UNIT_TAPE_FACTOR * T * step_bytes + state_bytes
+    unit of T steps): u(T) + c, so that a budget compares every schedule on
+    the same footing."""
+    return unit_bytes(T, step_bytes, grad_bytes, per_step) + state_bytes
 
 
-def schedule_bytes(T: int, unit: int, snapshots: int, step_bytes: int, state_bytes: int) -> int:
+def schedule_bytes(T: int, unit: int, snapshots: int, step_bytes: int, state_bytes: int,
+                   grad_bytes: int | None = None, per_step: bool = False) -> int:
     """Peak bytes of a schedule over units of ``unit`` steps holding at most
-    ``snapshots`` states: (p + 1)·c + 2·unit·b, p = min(snapshots, n − 1)."""
+    ``snapshots`` states: (p + 1)·c + u(unit), p = min(snapshots, n − 1)."""
     n = -(-T // unit)
-    return (min(snapshots, n - 1) + 1) * state_bytes + UNIT_TAPE_FACTOR * unit * step_bytes
+    return (min(snapshots, n - 1) + 1) * state_bytes + unit_bytes(unit, step_bytes, grad_bytes, per_step)
 
 
 def _units(T):
@@ -124,7 +137,8 @@ def _units(T):
     return sorted({g for g in range(1, min(root, T) + 1)} | {-(-T // n) for n in range(1, min(root, T) + 1)})
 
 
-def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family: str = "any") -> Choice | None:
+def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family: str = "any",
+                  grad_bytes: int | None = None, per_step: bool = False) -> Choice | None:
     """The schedule with the fewest recomputed steps whose peak fits ``budget``
     (ties: the least memory), or None when none fits.
 
@@ -134,36 +148,40 @@ def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family
     steps, the most snapshots that fit: Griewank & Walther's revolve). For
     units of g steps, n = ⌈T/g⌉ of them and s snapshots, the steps recomputed
     are g·t(n, s) with t(n, s) = r·n − β(s + 1, r − 1) (``rg.bptt.revolve``).
+    ``grad_bytes``, ``per_step``: d of the memory model and whether it is
+    paid once per unit (a per-step model) rather than per step (module docstring).
     """
     b, c = max(int(step_bytes), 1), max(int(state_bytes), 0)
+    d = None if grad_bytes is None else int(grad_bytes)
     best = None
-    if family == "any" and store_all_bytes(T, b, c) <= budget:
-        best = Choice(T, None, 0, store_all_bytes(T, b, c))
+    if family == "any" and store_all_bytes(T, b, c, d, per_step) <= budget:
+        best = Choice(T, None, 0, store_all_bytes(T, b, c, d, per_step))
     units = [1] if family == "binomial" else _units(T)
     for g in units:
         n = -(-T // g)
         if n == 1:
             continue
-        room = budget - UNIT_TAPE_FACTOR * g * b - c
+        room = budget - unit_bytes(g, b, d, per_step) - c
         if room < c:  # not even the snapshot of the first state fits
             continue
         s = n - 1 if c == 0 else min(room // c, n - 1)
         if family == "segments" and s < n - 1:
             continue
         cost = g * forward_steps(n, s)
-        choice = Choice(g, s, cost, schedule_bytes(T, g, s, b, c))
+        choice = Choice(g, s, cost, schedule_bytes(T, g, s, b, c, d, per_step))
         if best is None or (cost, choice.peak) < (best.recomputed, best.peak):
             best = choice
     return best
 
 
-def least_bytes(T: int, step_bytes: int, state_bytes: int) -> int:
-    """The least peak any schedule needs: one step's tape (twice: its backward
-    pass) and two states (the snapshot of the first state and the one
-    carried), or 2·b + c for T = 1."""
+def least_bytes(T: int, step_bytes: int, state_bytes: int, grad_bytes: int | None = None,
+                per_step: bool = False) -> int:
+    """The least peak any schedule needs: one step's tape and its backward pass
+    and two states (the snapshot of the first state and the one carried), or
+    b + d + c for T = 1."""
     if T == 1:
-        return store_all_bytes(T, step_bytes, state_bytes)
-    return schedule_bytes(T, 1, 1, step_bytes, state_bytes)
+        return store_all_bytes(T, step_bytes, state_bytes, grad_bytes, per_step)
+    return schedule_bytes(T, 1, 1, step_bytes, state_bytes, grad_bytes, per_step)
 
 
 def _fmt(nbytes) -> str:
@@ -185,8 +203,11 @@ def _steps(values, limit=12) -> str:
 @dataclass(frozen=True)
 class Plan:
     """How the engine runs one mode over a sequence of ``T`` steps (see the
-    module docstring for each field). ``step_bytes``/``state_bytes``: the
-    measured (or given) tape of one step and size of one state, when known;
+    module docstring for each field). ``step_bytes``/``state_bytes``/``grad_bytes``:
+    the measured (or given) tape of one step, size of one state and bytes its
+    backward pass creates (None: as large as the tape), when known;
+    ``per_step``: the model is called once per step, so a unit's backward
+    pass creates one step's gradients at a time;
     ``measured_peak``: the peak the engine saw (snapshots + the tape being
     reversed), set on ``mode.last_plan`` after a checkpointed run."""
     T: int
@@ -198,6 +219,8 @@ class Plan:
     schedule: Schedule | None = None
     step_bytes: int | None = None
     state_bytes: int | None = None
+    grad_bytes: int | None = None
+    per_step: bool = False
     measured_peak: int | None = None
     mode: str = ""
 
@@ -206,18 +229,24 @@ class Plan:
         """The schedule waits for the first step's tape to be measured."""
         return self.memory_budget is not None
 
-    def fitted(self, step_bytes: int, state_bytes: int) -> "Plan":
+    def fitted(self, step_bytes: int, state_bytes: int, grad_bytes: int | None = None,
+               per_step: bool = False) -> "Plan":
         """This plan with the schedule ``best_schedule`` picks for a measured
-        step (``step_bytes`` of tape, ``state_bytes`` of state) within the
-        budget: store every tape, or the fewest recomputed steps that fit.
-        Raises ``MemoryError`` (with the least memory any schedule needs)."""
+        step (``step_bytes`` of tape, ``state_bytes`` of state, ``grad_bytes``
+        created by its backward pass; ``per_step``: a per-step model) within
+        the budget: store every tape, or
+        the fewest recomputed steps that fit. Raises ``MemoryError`` (with the
+        least memory any schedule needs)."""
         budget = self.memory_budget
-        choice = best_schedule(self.T, step_bytes, state_bytes, budget)
+        choice = best_schedule(self.T, step_bytes, state_bytes, budget, grad_bytes=grad_bytes, per_step=per_step)
         if choice is None:
-            raise MemoryError(f"rg.bptt.full(memory_budget={budget}): a step's tape is {step_bytes} bytes and the "
-                              f"state {state_bytes} bytes, so {self.T} steps need at least "
-                              f"{least_bytes(self.T, step_bytes, state_bytes)} bytes with checkpointing")
-        sized = replace(self, memory_budget=None, step_bytes=step_bytes, state_bytes=state_bytes)
+            backward = "" if grad_bytes is None else f", its backward pass creates {grad_bytes} bytes"
+            raise MemoryError(f"rg.bptt.full(memory_budget={budget}): a step's tape is {step_bytes} bytes{backward} "
+                              f"and the state {state_bytes} bytes, so {self.T} steps need at least "
+                              f"{least_bytes(self.T, step_bytes, state_bytes, grad_bytes, per_step)} bytes with "
+                              f"checkpointing")
+        sized = replace(self, memory_budget=None, step_bytes=step_bytes, state_bytes=state_bytes,
+                        grad_bytes=grad_bytes, per_step=per_step)
         if choice.snapshots is None:
             return replace(sized, segment=self.T, recompute=False, schedule=None)
         return replace(sized, segment=choice.unit, recompute=True,
@@ -263,20 +292,22 @@ class Plan:
     @property
     def predicted_peak(self) -> int | None:
         """Peak bytes of the module docstring's memory model, when the step and state sizes are known."""
-        b, c = self.step_bytes, self.state_bytes
+        b, c, d, per_step = self.step_bytes, self.state_bytes, self.grad_bytes, self.per_step
         if b is None or c is None or self.needs_measurement:
             return None
         if self.schedule is not None:
             sch = self.schedule
-            return (sch.peak_snapshots + 1) * c + UNIT_TAPE_FACTOR * sch.unit * b
+            return (sch.peak_snapshots + 1) * c + unit_bytes(sch.unit, b, d, per_step)
         if self.recompute:
-            return (-(-self.T // self.segment) + 1) * c + UNIT_TAPE_FACTOR * self.segment * b
-        return store_all_bytes(self.T, b, c)
+            return (-(-self.T // self.segment) + 1) * c + unit_bytes(self.segment, b, d, per_step)
+        return store_all_bytes(self.T, b, c, d, per_step)
 
     def __str__(self):
         T, head = self.T, f"{self.mode or 'plan'} over T = {self.T} steps"
         sizes = (f"; a step's tape is {_fmt(self.step_bytes)}, a state {_fmt(self.state_bytes)}"
                  if self.step_bytes is not None and self.state_bytes is not None else "")
+        if sizes and self.grad_bytes is not None:
+            sizes += f", a step's backward pass {_fmt(self.grad_bytes)}"
         if self.needs_measurement:
             return (f"{head}: memory budget {_fmt(self.memory_budget)}; the schedule is chosen once the first "
                     f"step's tape and the state are measured (give plan(T, step_bytes=…, state_bytes=…), or "
@@ -325,7 +356,7 @@ class Plan:
         matplotlib is not installed."""
         from ..plot import _prepare, _pyplot
 
-        b, c = self.step_bytes, self.state_bytes
+        b, c, d, per_step = self.step_bytes, self.state_bytes, self.grad_bytes, self.per_step
         if b is None or c is None:
             raise ValueError(f"rg.bptt plan.plot: the step's tape and the state's bytes are unknown for {self.mode}; "
                              f"use mode.plan(T, step_bytes=…, state_bytes=…) or mode.last_plan after a run")
@@ -334,19 +365,19 @@ class Plan:
             print("(matplotlib is not installed: pip install 'retrograd[plot]' to get the plot)")
             return None
         T = self.T
-        lo, hi = least_bytes(T, b, c), store_all_bytes(T, b, c) * 1.1
+        lo, hi = least_bytes(T, b, c, d, per_step), store_all_bytes(T, b, c, d, per_step) * 1.1
         budgets = [lo * (hi / lo) ** (i / 79) for i in range(80)]
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         for family, label in (("segments", "√T segments"), ("binomial", "binomial, single steps"),
                               ("any", "best units × snapshots (memory_budget)")):
             xs, ys = [], []
             for m in budgets:
-                ch = best_schedule(T, b, c, int(m), family)
+                ch = best_schedule(T, b, c, int(m), family, d, per_step)
                 if ch is not None:
                     xs.append(m / 2**20)
                     ys.append(1 + ch.recomputed / T)
             ax.plot(xs, ys, label=label, lw=2 if family == "any" else 1.2)
-        ax.plot([store_all_bytes(T, b, c) / 2**20], [1.0], "ks", label="store every tape")
+        ax.plot([store_all_bytes(T, b, c, d, per_step) / 2**20], [1.0], "ks", label="store every tape")
         peak = self.predicted_peak
         if peak is not None:
             ax.plot([peak / 2**20], [1 + self.recomputed / T], "r*", ms=12, label="this plan")

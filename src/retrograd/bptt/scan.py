@@ -40,12 +40,12 @@ is one graph cut at the jobs' first steps.
 from __future__ import annotations
 
 from ..ops import stack
-from ..autograd.op import MultiOp
+from ..autograd.op import ALL, MultiOp
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import is_grad_enabled, no_grad
-from ..autograd.mode import next_seq as _next_seq
 from ..recurrent.state import detach_state, rebuild_state, state_parts
-from .engine import Runner, Seeds
+from .api import record_plan
+from .runner import Runner, Seeds
 from .modes import Full
 
 
@@ -106,16 +106,19 @@ class ScheduledScan(MultiOp):
     grad; vjp = the truncation mode's jobs (``Runner.run_jobs``)."""
     name = "scan"
     __slots__ = ("runner", "n_leaves", "init_slots", "has_ys")
+    save_inputs = ALL  # the leaves are the targets of the jobs' gradients
 
     def vjp(self, ns, grads, ans, *inputs):
         g_ys = grads[0] if self.has_ys else None
         g_carry = grads[1:] if self.has_ys else grads
         n = self.n_leaves
-        seeds = Seeds(targets=list(self.inputs[:n]), keys=list(range(n)),
+        seeds = Seeds(targets=list(self.input_tensors()[:n]), keys=list(range(n)),
                       step_grad=None if g_ys is None else (lambda t: _wrap(g_ys[t])),
                       final_state_grad=[_wrap(g) for g in g_carry] or None,
                       initial_state=bool(self.init_slots))
-        acc, initial = self.runner.run_jobs(seeds)
+        acc, initial, plan = self.runner.run_jobs(seeds)
+        if plan.schedule is not None:  # a checkpointed loop keeps its plan (with the measured peak) on the mode
+            record_plan(self.runner.mode, plan)
         init_grads = tuple(None if initial is None or initial[i] is None else initial[i].data
                            for i in self.init_slots)
         return tuple(acc.get(i) for i in range(n)) + init_grads
@@ -143,12 +146,10 @@ def _scheduled_scan(step, init, xs, mode):
     outs = ((stack(rec.outputs).data,) if has_ys else ()) + tuple(p.data for p in final_parts)
     op = ScheduledScan()
     op.runner, op.n_leaves, op.init_slots, op.has_ys = runner, len(leaves), init_slots, has_ys
-    op.inputs, op.xs = inputs, tuple(p.data for p in inputs)
-    op.needs = (True,) * len(inputs)
-    op.ans, op.saved, op.hooks, op.retained, op.site = None, None, None, None, None
-    op.out_meta = tuple((o.shape, o.dtype) for o in outs)
-    op.seq = _next_seq()
     record = bool(inputs)
+    if record:
+        op.saved = None
+        op.record(inputs, tuple(p.data for p in inputs), (True,) * len(inputs), outs)
     tensors = []
     for i, o in enumerate(outs):
         t = _wrap(o, op if record else None)

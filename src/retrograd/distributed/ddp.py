@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 
+from ..autograd import graph
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, _wrap
 from ..nn.module import Module
@@ -44,19 +45,16 @@ def _tensors(obj, out):
 def _reached(outputs, index: dict, found: set) -> None:
     """Add to ``found`` the indices (``index``: id → index) of the leaves the
     ``outputs`` depend on; stops as soon as every parameter is found."""
-    stack, seen, total = _tensors(outputs, []), set(), len(index)
-    while stack and len(found) < total:
-        t = stack.pop()
-        node = t._node
-        if node is None:
-            i = index.get(id(t))
-            if i is not None:
-                found.add(i)
-            continue
-        if node in seen or node.inputs is None:
-            continue
-        seen.add(node)
-        stack.extend(a for a in node.inputs if isinstance(a, Tensor))
+    tensors, total = _tensors(outputs, []), len(index)
+    for t in tensors:
+        if t.grad_fn is None and id(t) in index:
+            found.add(index[id(t)])
+    for node in graph.walk([t for t in tensors if t.grad_fn is not None]):
+        if len(found) >= total:
+            return
+        for e in graph.inputs(node):
+            if isinstance(e, Tensor) and id(e) in index:
+                found.add(index[id(e)])
 
 
 class DistributedDataParallel(Module):

@@ -23,8 +23,8 @@ returns it), so other tools can read it. Layer: above ``bptt`` (it imports
 
 from __future__ import annotations
 
-from ..bptt import inspect as _inspect
-from ..bptt.inspect import compare, trace
+from ..bptt import diagnostics as _inspect
+from ..bptt.diagnostics import compare, trace
 from ..bptt.modes import Full, Mode, chunk, full, tail, williams_peng, window
 from .explain import ExplainGraph, explain_html
 from .page import explorer_data, read_data, write_html

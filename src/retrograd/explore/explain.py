@@ -20,11 +20,10 @@ import os
 
 import numpy as np
 
-from ..autograd.engine import root_gradients, run_backward
-from ..autograd.explain import BackwardTrace
+from ..autograd import graph
+from ..autograd.explain import BackwardTrace, trace_backward
 from ..autograd.tensor import Tensor
-from ._explain_js import JS
-from ._style import CSS
+from ._assets import asset, script
 from .page import dumps
 
 
@@ -58,12 +57,13 @@ class ExplainGraph(BackwardTrace):
         steps = []
         for i, (node, row) in enumerate(zip(self.nodes, self.rows)):
             inputs, leaves = [], []
-            for a in (node.inputs or ()):
-                producer = getattr(a, "_node", None) if isinstance(a, Tensor) else None
-                if producer is not None and id(producer) in index:
-                    inputs.append(index[id(producer)])
-                elif isinstance(a, Tensor):
-                    leaves.append(f"{'leaf' if a.requires_grad else 'constant'} {tuple(a.shape)}")
+            for edge, x in zip(graph.inputs(node), node.xs):
+                if isinstance(edge, graph.Edge) and id(edge.node) in index:
+                    inputs.append(index[id(edge.node)])
+                elif isinstance(edge, Tensor):
+                    leaves.append(f"leaf {tuple(edge.shape)}")
+                elif edge is None and hasattr(x, "shape"):
+                    leaves.append(f"constant {tuple(x.shape)}")
             steps.append({"cells": [c if isinstance(c, (int, float)) else str(c) for c in row],
                           "op": getattr(node, "name", type(node).__name__), "grad_norm": self.grad_norms[i],
                           "saved_bytes": int(self._bytes[i]), "inputs": inputs, "leaves": leaves})
@@ -99,8 +99,9 @@ def render(data: dict) -> str:
     subtitle = (f"{len(data['steps'])} steps; the tape held {data['saved_bytes']} bytes for the backward pass. "
                 "Steps are numbered as rg.explain prints them.")
     page = _BODY
-    for key, value in (("TITLE", html.escape(data["title"])), ("SUBTITLE", html.escape(subtitle)), ("CSS", CSS),
-                       ("TABLE", head + rows), ("JS", JS), ("DATA", dumps(data))):
+    for key, value in (("TITLE", html.escape(data["title"])), ("SUBTITLE", html.escape(subtitle)),
+                       ("CSS", asset("style.css")), ("TABLE", head + rows), ("JS", script("explain.js")),
+                       ("DATA", dumps(data))):
         page = page.replace(f"@@{key}@@", value)
     return page
 
@@ -110,9 +111,7 @@ def explain_html(loss, path, grad=None, title: str | None = None) -> ExplainGrap
     cells, ``rg.scan``) as a clickable graph to ``path`` and return the trace
     (``print(it)`` gives ``rg.explain``'s table). Non-destructive, as
     ``rg.explain``: the tape is kept and no ``.grad`` is written."""
-    tracer = ExplainGraph()
-    run_backward([loss], root_gradients([loss], None if grad is None else [grad], False), retain_graph=True,
-                 create_graph=False, capture={}, tracer=tracer)
+    tracer = trace_backward(loss, ExplainGraph(), grad)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(render(tracer.data(title)))

@@ -24,8 +24,7 @@ import os
 
 import numpy as np
 
-from ._style import CSS
-from ._trace_js import JS
+from ._assets import asset, script
 
 
 def _finite(obj):
@@ -155,7 +154,8 @@ def render(data: dict, png: bytes | None = None) -> str:
         fallback = "<figcaption>(no static image: matplotlib is not installed)</figcaption>"
     page = _BODY
     for key, value in (("TITLE", title), ("SUBTITLE", subtitle), ("DECADES", "8"), ("FALLBACK", fallback),
-                       ("CSS", CSS), ("JS", JS), ("DATA", dumps(data))):  # the data last: it is not searched again
+                       ("CSS", asset("style.css")), ("JS", script("trace.js")),
+                       ("DATA", dumps(data))):  # the data last: it is not searched again
         page = page.replace(f"@@{key}@@", value)
     return page
 

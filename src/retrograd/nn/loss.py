@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 from .. import ops
 from ..autograd.backend import xp
 from ..autograd.tensor import Tensor
+from ..ops.losses import _legacy_reduction  # PyTorch's size_average/reduce, shared with the functions
 from .module import Module
 
 
 # ------------------------------------------------------------ losses
-def _legacy_reduction(size_average, reduce, reduction):
-    """PyTorch's deprecated ``size_average``/``reduce`` pair, mapped as PyTorch maps it."""
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    reduction = "none" if not reduce else "mean" if size_average else "sum"
-    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                  UserWarning, stacklevel=3)
-    return reduction
-
-
 class _Loss(Module):
     """A loss function as a module, with PyTorch's constructor arguments."""
 
@@ -86,7 +73,7 @@ class CrossEntropyLoss(_Loss):
         self.ignore_index, self.label_smoothing, self.class_axis = ignore_index, label_smoothing, class_axis
 
     def forward(self, input, target):  # noqa: A002
-        return ops.cross_entropy(input, target, self.reduction, self.ignore_index, weight=self.weight,
+        return ops.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
                                  label_smoothing=self.label_smoothing, class_axis=self.class_axis)
 
 
@@ -100,4 +87,4 @@ class NLLLoss(_Loss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):  # noqa: A002
-        return ops.nll_loss(input, target, self.reduction, self.ignore_index, weight=self.weight)
+        return ops.nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)

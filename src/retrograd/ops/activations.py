@@ -40,6 +40,7 @@ class Silu(UnaryOp):
     """y = x·σ(x);  x̄ = ȳ·σ(x)·(1 + x·(1 − σ(x)))"""
     name = "silu"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x):
         x = _float_input(x, self.name)
@@ -59,6 +60,7 @@ class LogSigmoid(UnaryOp):
     """y = log σ(x) = −log(1 + e⁻ˣ);  x̄ = ȳ·σ(−x)  (computed without overflow)"""
     name = "logsigmoid"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return -xp.logaddexp(0, -_float_input(x, self.name))
     def vjp(self, ns, g, y, x): return (g * sigmoid_of(ns, -x),)
@@ -83,6 +85,7 @@ class Hardtanh(UnaryOp):
     through a NaN (``clamp`` gives 0 there)."""
     name = "hardtanh"
     __slots__ = ("lo", "hi", "tie")
+    save_inputs = (0,)
 
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi

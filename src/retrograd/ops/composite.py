@@ -15,6 +15,7 @@ from . import elementwise as E
 from . import reductions as R
 from .elementwise import cast, erf, tanh
 from .kinks import clamp
+from .losses import _legacy_reduction, _short, _string_weight
 from .shape import _data, broadcast_to, getitem, out_of_range, reshape, split_sizes
 
 
@@ -177,7 +178,8 @@ def gather(x, axis, index):
     return out if idx.ndim else reshape(out, ())
 
 
-def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *, weight=None):  # noqa: A002
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,  # noqa: A002
+             reduce=None, reduction: str = "mean"):  # noqa: A002 - PyTorch's signature, in its order
     """Negative log-likelihood of log-probabilities, PyTorch's ``F.nll_loss``:
     ℓᵢ = −w_{yᵢ}·input[i, yᵢ], composed of a gather and a sum.
 
@@ -186,10 +188,15 @@ def nll_loss(input, target, reduction: str = "mean", ignore_index: int = -100, *
     ``ignore_index`` add nothing and are not counted. ``weight`` (C,): a
     rescaling per class (a constant); "mean" divides by the summed weights of
     the counted targets (their number without weights), NaN when none counts.
+    The arguments are PyTorch's, in its order (``weight`` third);
+    ``size_average``/``reduce`` are its deprecated form of ``reduction``
+    (mapped as PyTorch maps them, with its warning).
     """
-    if reduction not in ("mean", "sum", "none"):
-        raise OpError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
-                      + ("" if isinstance(reduction, str) else "; pass class weights as weight=..."))
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if isinstance(weight, str):
+        raise OpError(_string_weight("nll_loss", "weight", weight))
+    if not isinstance(reduction, str) or reduction not in ("mean", "sum", "none"):
+        raise OpError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {_short(reduction)}")
     x = _data(input)
     y = _data(target)
     if x.dtype.kind != "f":

@@ -83,6 +83,7 @@ class Im2Col(UnaryOp):
     """cols = windows(x);  x̄ = col2im(cols̄)  (a linear map: its vjp is its adjoint)"""
     name = "im2col"
     __slots__ = ("kernel", "stride", "dilation")
+    save_inputs = ()
 
     def __init__(self, kernel, stride, dilation): self.kernel, self.stride, self.dilation = kernel, stride, dilation
     def extra_repr(self): return f"kernel={self.kernel}, stride={self.stride}, dilation={self.dilation}"
@@ -96,6 +97,7 @@ class Col2Im(UnaryOp):
     """x = Σ windows back into an image;  cols̄ = im2col(x̄)"""
     name = "col2im"
     __slots__ = ("shape", "kernel", "stride", "dilation")
+    save_inputs = ()
 
     def __init__(self, shape, kernel, stride, dilation):
         self.shape, self.kernel, self.stride, self.dilation = tuple(shape), kernel, stride, dilation
@@ -358,6 +360,7 @@ class WindowMax(extrema.Max):
     real −∞ maximum gets the whole ȳ, as in PyTorch, whose padding is never a candidate."""
     name = "max"  # a max over the window axis (traces and tests know max-pooling's tape by it)
     __slots__ = ()
+    save_inputs = (0,)
 
     def __init__(self, valid=None):
         super().__init__(2, False)

@@ -54,6 +54,9 @@ def arange(*args, dtype=None, requires_grad=False):
         integral = all(isinstance(a, int) or getattr(getattr(a, "dtype", None), "kind", "f") in ("i", "u", "b")
                        for a in args)
         dtype = xp.int64 if integral else _float()
+    if xp.dtype(dtype).kind == "b":
+        raise OpError("arange: dtype bool is not supported (PyTorch refuses it too); make the range in an integer "
+                      "dtype and convert it, e.g. arange(n) != 0, or use a numeric dtype")
     values = xp.arange(*(a.item() if isinstance(a, Tensor) else a for a in args), dtype=dtype)
     return Tensor(values, requires_grad=requires_grad)
 
@@ -61,10 +64,21 @@ def arange(*args, dtype=None, requires_grad=False):
 def linspace(start, end, steps: int, dtype=None, requires_grad=False):
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive
     (default float dtype). Like PyTorch, the first half counts up from
-    ``start`` and the second half down from ``end``, so both ends are exact."""
+    ``start`` and the second half down from ``end``, so both ends are exact.
+
+    An integer ``dtype`` is PyTorch's too: ``start`` and ``end`` are truncated
+    to it first (refused when out of its range), the steps are computed in
+    float64 and truncated towards zero. ``dtype=bool`` is refused (for two or
+    more steps, as PyTorch refuses it)."""
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise OpError(f"linspace: steps must be a non-negative int, got {steps!r}")
     dtype = xp.dtype(dtype or _float())
+    if dtype.kind == "b" and steps > 1:
+        raise OpError(f"linspace: dtype bool is not supported (got steps={steps}; PyTorch refuses it too); "
+                      f"make the values in a numeric dtype and compare them, e.g. linspace(start, end, steps) != 0")
+    if dtype.kind in "iu" and steps:
+        start = _integral_bound(start, dtype)
+        end = _integral_bound(end, dtype) if steps > 1 else end
     work = dtype if dtype.kind in "fc" else xp.dtype(xp.float64)
     i = xp.arange(steps, dtype=work)
     step = (xp.asarray(end, dtype=work) - xp.asarray(start, dtype=work)) / max(steps - 1, 1)
@@ -72,6 +86,20 @@ def linspace(start, end, steps: int, dtype=None, requires_grad=False):
     if steps == 1:
         values = xp.full((1,), start, dtype=work)
     return Tensor(values.astype(dtype), requires_grad=requires_grad)
+
+
+def _integral_bound(value, dtype):
+    """A linspace end as PyTorch converts it to an integer dtype: truncated towards
+    zero, refused out of range (a negative int down to −max wraps for unsigned
+    dtypes, as in PyTorch; a negative float is refused)."""
+    value = value.item() if isinstance(value, Tensor) else value
+    info = xp.iinfo(dtype)
+    integral = isinstance(value, int) or getattr(getattr(value, "dtype", None), "kind", "f") in "iub"
+    lowest = info.min if dtype.kind == "i" else -info.max if integral else 0
+    if not lowest <= value <= info.max:  # NaN fails this too
+        raise OpError(f"linspace: {value!r} cannot be converted to {dtype} without overflow (it holds "
+                      f"[{info.min}, {info.max}]); pass a wider dtype")
+    return int(value) % (info.max + 1) if dtype.kind == "u" else int(value)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):

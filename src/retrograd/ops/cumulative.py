@@ -44,6 +44,7 @@ class CumSum(UnaryOp):
     """yᵢ = Σ_{j≤i} xⱼ along ``axis``;  x̄ₖ = Σ_{i≥k} ȳᵢ (a reversed cumulative sum)"""
     name = "cumsum"
     __slots__ = ("axis", "dtype", "reverse")
+    save_inputs = ()
 
     def __init__(self, axis, dtype=None, reverse=False):
         self.axis, self.dtype, self.reverse = axis, dtype, reverse
@@ -81,6 +82,7 @@ class CumProd(UnaryOp):
     """yᵢ = Π_{j≤i} xⱼ along ``axis``;  x̄ₖ = Σ_{i≥k} ȳᵢ·Π_{j≤i, j≠k} xⱼ (exact with zeros)"""
     name, save_ans = "cumprod", True
     __slots__ = ("axis", "dtype")
+    save_inputs = (0,)
 
     def __init__(self, axis, dtype=None): self.axis, self.dtype = axis, dtype
     def extra_repr(self): return f"dim={self.axis}"

@@ -26,7 +26,7 @@ import string
 
 from ..autograd import namespaces
 from ..autograd.backend import xp
-from ..autograd.op import Op, OpError, UnaryOp
+from ..autograd.op import ALL, Op, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 from . import extrema
 from . import reductions as R
@@ -112,6 +112,7 @@ class Einsum(Op):
     (broadcast over subscripts only xₖ has, placed on the diagonal for repeated ones)"""
     name = "einsum"
     __slots__ = ("terms", "out")
+    save_inputs = ALL
 
     def __init__(self, terms, out): self.terms, self.out = terms, out
     def extra_repr(self): return f"{','.join(self.terms)}->{self.out}"
@@ -189,6 +190,7 @@ class VectorNorm(UnaryOp):
     """y = (Σₐ |x|ᵖ)^(1/p);  x̄ = ȳ·sign(x)·|x|ᵖ⁻¹ / yᵖ⁻¹  (p = 2: ȳ·x / y), and 0 where y = 0"""
     name, save_ans = "norm", True
     __slots__ = ("p", "axis", "keepdims")
+    save_inputs = (0,)
 
     def __init__(self, p, axis, keepdims): self.p, self.axis, self.keepdims = p, axis, keepdims
     def extra_repr(self): return f"p={self.p}, dim={self.axis}, keepdim={self.keepdims}"
@@ -232,6 +234,7 @@ class MaxNorm(extrema.Max):
     0 for a NaN reduction"""
     name = "norm"
     __slots__ = ()
+    save_inputs = (0,)
     vjp = _nan_masked_vjp
 
 

@@ -78,6 +78,7 @@ class Add(BinaryOp):
     """z = x + y;  x̄ = z̄,  ȳ = z̄"""
     name, broadcasts = "add", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x, y): return x + y
     def vjp(self, ns, g, z, x, y): return g, g
@@ -92,6 +93,7 @@ class Sub(BinaryOp):
     """z = x − y;  x̄ = z̄,  ȳ = −z̄"""
     name, broadcasts = "sub", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x, y): return x - y
     def vjp(self, ns, g, z, x, y): return g, (-g if self.needs[1] else None)
@@ -106,6 +108,7 @@ class Mul(BinaryOp):
     """z = x·y;  x̄ = z̄·y,  ȳ = z̄·x"""
     name, broadcasts = "mul", True
     __slots__ = ()
+    save_inputs = {0: (1,), 1: (0,)}
 
     def forward(self, x, y): return x * y
 
@@ -123,6 +126,7 @@ class Div(BinaryOp):
     """z = x / y;  x̄ = z̄ / y,  ȳ = −z̄·x / y²  (true division: integers give the default float dtype)"""
     name, broadcasts = "div", True
     __slots__ = ()
+    save_inputs = {0: (1,), 1: (0, 1)}
 
     def forward(self, x, y):
         z = x / y
@@ -146,6 +150,7 @@ class Neg(UnaryOp):
     """y = −x;  x̄ = −ȳ"""
     name = "neg"
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return -x
     def vjp(self, ns, g, y, x): return (-g,)
@@ -163,6 +168,7 @@ class PowScalar(UnaryOp):
     keeps it an integer (PyTorch's ``x ** 2.0`` and ``x ** 2``)."""
     name = "pow"
     __slots__ = ("p",)
+    save_inputs = (0,)
 
     def __init__(self, p): self.p = p
     def extra_repr(self): return f"p={self.p}"
@@ -206,6 +212,7 @@ class Pow(BinaryOp):
     """
     name, broadcasts, save_ans = "pow", True, True
     __slots__ = ()
+    save_inputs = (0, 1)
 
     def forward(self, x, y): return x ** y
 
@@ -233,6 +240,7 @@ class Exp(UnaryOp):
     """y = eˣ;  x̄ = ȳ·y"""
     name, save_ans = "exp", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return xp.exp(_floating(x))
     def vjp(self, ns, g, y, x): return (g * y,)
@@ -247,6 +255,7 @@ class Log(UnaryOp):
     """y = log x;  x̄ = ȳ / x"""
     name = "log"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.log(_floating(x))
     def vjp(self, ns, g, y, x): return (g / x,)
@@ -261,6 +270,7 @@ class Log1p(UnaryOp):
     """y = log(1 + x);  x̄ = ȳ / (1 + x)"""
     name = "log1p"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.log1p(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (1 + x),)
@@ -275,6 +285,7 @@ class Sqrt(UnaryOp):
     """y = √x;  x̄ = ȳ / (2y)"""
     name, save_ans = "sqrt", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return xp.sqrt(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
@@ -289,6 +300,7 @@ class Sin(UnaryOp):
     """y = sin x;  x̄ = ȳ·cos x"""
     name = "sin"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.sin(_floating(x))
     def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
@@ -303,6 +315,7 @@ class Cos(UnaryOp):
     """y = cos x;  x̄ = −ȳ·sin x"""
     name = "cos"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.cos(_floating(x))
     def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
@@ -317,6 +330,7 @@ class Tanh(UnaryOp):
     """y = tanh x;  x̄ = ȳ·(1 − y²)"""
     name, save_ans = "tanh", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return xp.tanh(_floating(x))
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
@@ -335,6 +349,7 @@ class Sigmoid(UnaryOp):
     """
     name, save_ans = "sigmoid", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x):
         if type(x) is not backend.ndarray or x.dtype.kind != "f":  # cheap checks first: sigmoid is on every step
@@ -358,6 +373,7 @@ class Softplus(UnaryOp):
     """y = log(1 + eᵝˣ)/β;  x̄ = ȳ·σ(βx)  (stable for large |x|)"""
     name = "softplus"
     __slots__ = ("beta",)
+    save_inputs = (0,)
 
     def __init__(self, beta=1.0): self.beta = beta
     def extra_repr(self): return f"beta={self.beta}"
@@ -382,6 +398,7 @@ class Erf(UnaryOp):
     """y = erf x;  x̄ = ȳ·(2/√π)·e^(−x²)"""
     name = "erf"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x):
         _refuse(self.name, x, "c", "a complex")
@@ -400,6 +417,7 @@ class Where(BinaryOp):
     """z = where(c, x, y);  x̄ = where(c, z̄, 0),  ȳ = where(c, 0, z̄)  (c: a constant mask)"""
     name, broadcasts = "where", True
     __slots__ = ()
+    save_inputs = ()
 
     # The mask is an array the vjp needs: saved, so it is freed with the inputs.
     def __init__(self, cond): self.save(cond=cond)
@@ -424,6 +442,7 @@ class Cast(UnaryOp):
     """y = x as dtype;  x̄ = ȳ as x's dtype"""
     name = "cast"
     __slots__ = ("dtype",)
+    save_inputs = ()
 
     def __init__(self, dtype): self.dtype = xp.dtype(dtype)
     def extra_repr(self): return f"dtype={self.dtype}"

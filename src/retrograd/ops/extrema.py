@@ -26,6 +26,7 @@ class _MaxMin(_Reduction):
     """
     save_ans = True
     __slots__ = ("share", "nan_to_first")
+    save_inputs = (0,)
 
     def __init__(self, axis=None, keepdims=False, nan_to_first=False):
         super().__init__(axis, keepdims)

@@ -24,21 +24,24 @@ class Relu(UnaryOp):
     """y = max(x, 0);  x̄ = ȳ·[x > 0]  (at x = 0: the policy's relu tie value)"""
     name, save_ans = "relu", True
     __slots__ = ("tie",)
+    save_inputs = ()
 
     def __init__(self): self.tie = _tie((1.0, 0.0))
 
     def forward(self, x):
         _refuse(self.name, x, "bc", "a boolean or complex")
+        if self.tie:  # the output cannot tell x = 0 from x < 0: keep where the tie is (one byte each)
+            self.save(at_tie=x == 0)
         return xp.maximum(x, 0)
 
     def vjp(self, ns, g, y, x):
         # y ≠ 0 exactly where x > 0 or x is NaN (a NaN passes its gradient, as in PyTorch):
-        # one pass over the output instead of two over the input
+        # one pass over the output instead of two over the input, and x is not kept (PyTorch
+        # keeps the result too)
         passes = y != 0
         if not self.tie:
             return (g * passes,)  # multiplying by a bool mask: one pass, no float mask
-        xv = ns.value(x)
-        return (g * (passes + self.tie * (xv == 0)).astype(xv.dtype),)
+        return (g * (passes + self.tie * self.saved["at_tie"]).astype(x.dtype),)
 
 
 def relu(x):
@@ -50,6 +53,7 @@ class LeakyRelu(UnaryOp):
     """y = x (x > 0), αx (x ≤ 0);  x̄ = ȳ·(1 or α)  (tie: branches slopes 1, α)"""
     name = "leaky_relu"
     __slots__ = ("slope", "tie")
+    save_inputs = (0,)
 
     def __init__(self, negative_slope=0.01):
         self.slope = negative_slope
@@ -79,6 +83,7 @@ class Elu(UnaryOp):
     """y = x (x > 0), α(eˣ − 1) (x ≤ 0);  x̄ = ȳ·(1 or y + α)  (tie: slopes 1, α)"""
     name, save_ans = "elu", True
     __slots__ = ("alpha", "tie")
+    save_inputs = (0,)
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -110,6 +115,7 @@ class Abs(UnaryOp):
     """y = |x|;  x̄ = ȳ·sign x  (at 0: the policy's tie of slopes 1, −1)"""
     name = "abs"
     __slots__ = ("tie",)
+    save_inputs = (0,)
 
     def __init__(self): self.tie = _tie((1.0, -1.0))
 
@@ -138,6 +144,7 @@ class Clamp(UnaryOp):
     """
     name = "clamp"
     __slots__ = ("tie", "float_bound")
+    save_inputs = (0,)
 
     def __init__(self, lo=None, hi=None):
         if lo is None and hi is None:
@@ -187,6 +194,7 @@ class _Extremum(BinaryOp):
     """
     broadcasts = True
     __slots__ = ("w",)
+    save_inputs = (0, 1)
     better = None
 
     def __call__(self, x, y):

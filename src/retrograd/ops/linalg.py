@@ -41,6 +41,7 @@ class MatMul(BinaryOp):
     """
     name, broadcasts = "matmul", True
     __slots__ = ()
+    save_inputs = {0: (1,), 1: (0,)}
 
     def forward(self, a, b):
         try:
@@ -81,6 +82,7 @@ class Linear(TernaryOp):
     """
     name = "linear"
     __slots__ = ()
+    save_inputs = {0: (1,), 1: (0,)}
 
     def forward(self, x, w, b=None):
         if x.dtype is not w.dtype:

@@ -20,11 +20,26 @@ from .elementwise import softplus
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(op, reduction):
+def _legacy_reduction(size_average, reduce, reduction, stacklevel=3):
+    """PyTorch's deprecated ``size_average``/``reduce`` pair, mapped as PyTorch maps
+    it (with its warning): either given overrides ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=stacklevel)
+    return reduction
+
+
+def _check_reduction(op, reduction, positional=True):
+    """``positional``: the op's third positional argument is the reduction (not
+    PyTorch's ``weight``), which a non-string value there hints at."""
     if isinstance(reduction, str) and reduction in _REDUCTIONS:
         return
     hint = ""
-    if not isinstance(reduction, str):  # torch's third positional argument is ``weight``
+    if positional and not isinstance(reduction, str):  # torch's third positional argument is ``weight``
         hint = "; the third positional argument is the reduction here: pass class weights as weight=..."
     raise OpError(f"{op}: reduction must be one of {_REDUCTIONS}, got {_short(reduction)}{hint}")
 
@@ -49,6 +64,8 @@ def _constant_weight(op, name, value, input_dtype, cast=False):
     compute in the input's dtype whatever the weight's, as PyTorch does)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        raise OpError(_string_weight(op, name, value))
     if isinstance(value, Tensor):
         if value.requires_grad:
             raise OpError(f"{op}: {name} requires a gradient, but the loss is not differentiable with respect "
@@ -63,6 +80,14 @@ def _constant_weight(op, name, value, input_dtype, cast=False):
     if cast and input_dtype.kind == "f" and arr.dtype != input_dtype:
         arr = arr.astype(input_dtype)
     return arr
+
+
+def _string_weight(op, name, value) -> str:
+    """The error for a string where a weight goes: mostly a reduction passed
+    positionally, where PyTorch (and retrograd) take ``weight``."""
+    hint = (f"; to choose the reduction, pass it by name: reduction={value!r} (as in PyTorch)"
+            if value in _REDUCTIONS else "")
+    return f"{op}: {name} must be a tensor of weights, got the string {value!r}{hint}"
 
 
 def _broadcast_weight(op, name, w, shape):
@@ -98,6 +123,7 @@ class MSELoss(BinaryOp):
     """ℓ = reduce((a − y)²);  ā = ℓ̄·2(a − y)/n (n = a.size for "mean", 1 for "sum"),  ȳ = −ā"""
     name, broadcasts = "mse_loss", True
     __slots__ = ("reduction",)
+    save_inputs = (0, 1)
 
     def __init__(self, reduction="mean"):
         _check_reduction(self.name, reduction)
@@ -178,6 +204,7 @@ class BCEWithLogits(BinaryOp):
     """
     name, broadcasts = "binary_cross_entropy_with_logits", True
     __slots__ = ("reduction",)
+    save_inputs = (0, 1)
 
     def __init__(self, reduction="mean", weight=None, pos_weight=None):
         _check_reduction(self.name, reduction)
@@ -248,6 +275,7 @@ class BinaryCrossEntropy(BinaryOp):
     p̄ = ℓ̄·w·(p − y) / max(p(1 − p), 1e-12) / n,  ȳ = ℓ̄·w·(log(1 − p) − log p)/n (PyTorch's −logit p)"""
     name, broadcasts = "binary_cross_entropy", True
     __slots__ = ("reduction",)
+    save_inputs = (0, 1)
 
     def __init__(self, reduction="mean", weight=None):
         _check_reduction(self.name, reduction)

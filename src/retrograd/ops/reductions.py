@@ -41,8 +41,10 @@ def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only
 
     Called only when one of them was given. ``dim=[]`` or ``()`` reduces every
     axis in PyTorch's sum/mean/var/std/amax/amin (NumPy's ``axis=()`` reduces
-    none); ops whose PyTorch form takes one int dim (prod, max, min) refuse a
-    tuple, as PyTorch does."""
+    none); ``empty_means_all=False`` refuses it (logsumexp) and
+    ``empty_means_all=None`` keeps it, reducing nothing (PyTorch's any/all). Ops
+    whose PyTorch form takes one int dim (prod, max, min) refuse a tuple, as
+    PyTorch does."""
     if dim is not _NOT_GIVEN:
         if axis is not None:
             raise OpError(f"{op}: got both axis={axis!r} (NumPy) and dim={dim!r} (PyTorch); pass one of them")
@@ -51,7 +53,7 @@ def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only
                 raise OpError(f"{op}: dim must be one int in PyTorch's {op}, got {dim!r}; reduce one dim at a "
                               f"time, or use axis= (NumPy) for several")
             dim = tuple(dim)
-            if not dim:
+            if not dim and empty_means_all is not None:
                 if not empty_means_all:
                     raise OpError(f"{op}: dim=() names no dimension to reduce (PyTorch refuses it too)")
                 dim = None
@@ -59,7 +61,8 @@ def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only
             raise OpError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         if type(dim) is tuple and ndim is not None:
             seen = [d % ndim if ndim and isinstance(d, int) else d for d in dim]
-            if len(set(seen)) != len(seen):
+            in_range = all(isinstance(d, int) and -max(ndim, 1) <= d < max(ndim, 1) for d in dim)
+            if in_range and len(set(seen)) != len(seen):  # an out-of-range dim is reported as such (_norm_axis)
                 raise OpError(f"{op}: dim {dim!r} names a dimension more than once (PyTorch refuses it too)")
         axis = dim
     if keepdim is not None:
@@ -154,6 +157,7 @@ class Sum(_Reduction):
     """y = Σₐ x;  x̄ = broadcast ȳ over the summed axes"""
     name = "sum"
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return x.sum(axis=_norm_axis(self.axis, x.ndim, "sum"), keepdims=self.keepdims)
 
@@ -175,6 +179,7 @@ class Mean(_Reduction):
     """y = Σₐ x / n;  x̄ = broadcast ȳ / n over the averaged axes"""
     name = "mean"
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x):
         if x.dtype.kind not in "fc":
@@ -213,6 +218,7 @@ class Var(_Reduction):
     """
     name = "var"
     __slots__ = ("ddof",)
+    save_inputs = (0,)
 
     def __init__(self, axis=None, keepdims=False, ddof=0):
         super().__init__(axis, keepdims)
@@ -303,6 +309,7 @@ class StdOfVar(UnaryOp):
     a constant input, whose std is 0, gets a zero gradient rather than ȳ·∞·0 = NaN)"""
     name, save_ans = "std", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, v): return xp.sqrt(v)
 
@@ -323,6 +330,7 @@ class Prod(_Reduction):
     numbers as the exclusive products wherever both are defined."""
     name, save_ans = "prod", True
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.prod(x, axis=_norm_axis(self.axis, x.ndim, "prod"), keepdims=self.keepdims)
 
@@ -355,6 +363,7 @@ class ProdOthers(UnaryOp):
     """
     name = "prod_others"
     __slots__ = ("axes",)
+    save_inputs = (0,)
 
     def __init__(self, axes): self.axes = axes
 

@@ -16,7 +16,7 @@ from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 from .elementwise import sigmoid_of
-from .reductions import _norm_axis
+from .reductions import _NOT_GIVEN, _norm_axis, _torch_axis
 
 
 def floating(x, name: str):
@@ -42,6 +42,7 @@ class _Step(UnaryOp):
     """A piecewise-constant function: x̄ = 0 (PyTorch's choice, also at the jumps,
     where no derivative exists)."""
     __slots__ = ()
+    save_inputs = ()
 
     def _refuse_bool(self, x):
         if x.dtype == bool:  # NumPy would answer (float16 for round); PyTorch refuses
@@ -135,6 +136,7 @@ class Rsqrt(UnaryOp):
     """y = 1/√x;  x̄ = −ȳ·y³/2"""
     name, save_ans = "rsqrt", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return 1 / xp.sqrt(x)
     def vjp(self, ns, g, y, x): return (g * (-0.5 * (y * y * y)),)
@@ -149,6 +151,7 @@ class Log2(UnaryOp):
     """y = log₂ x;  x̄ = ȳ / (x·ln 2)"""
     name = "log2"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.log2(x)
     def vjp(self, ns, g, y, x): return (g / (x * math.log(2.0)),)
@@ -163,6 +166,7 @@ class Log10(UnaryOp):
     """y = log₁₀ x;  x̄ = ȳ / (x·ln 10)"""
     name = "log10"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.log10(x)
     def vjp(self, ns, g, y, x): return (g / (x * math.log(10.0)),)
@@ -178,6 +182,7 @@ class Tan(UnaryOp):
     """y = tan x;  x̄ = ȳ·(1 + y²)"""
     name, save_ans = "tan", True
     __slots__ = ()
+    save_inputs = ()
 
     def forward(self, x): return xp.tan(x)
     def vjp(self, ns, g, y, x): return (g * (1 + y * y),)
@@ -192,6 +197,7 @@ class Asin(UnaryOp):
     """y = arcsin x;  x̄ = ȳ / √(1 − x²)"""
     name = "asin"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.arcsin(x)
     def vjp(self, ns, g, y, x): return (g / ns.sqrt(1 - x * x),)
@@ -206,6 +212,7 @@ class Acos(UnaryOp):
     """y = arccos x;  x̄ = −ȳ / √(1 − x²)"""
     name = "acos"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.arccos(x)
     def vjp(self, ns, g, y, x): return (-g / ns.sqrt(1 - x * x),)
@@ -220,6 +227,7 @@ class Atan(UnaryOp):
     """y = arctan x;  x̄ = ȳ / (1 + x²)"""
     name = "atan"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.arctan(x)
     def vjp(self, ns, g, y, x): return (g / (1 + x * x),)
@@ -234,6 +242,7 @@ class Sinh(UnaryOp):
     """y = sinh x;  x̄ = ȳ·cosh x"""
     name = "sinh"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.sinh(x)
     def vjp(self, ns, g, y, x): return (g * ns.cosh(x),)
@@ -248,6 +257,7 @@ class Cosh(UnaryOp):
     """y = cosh x;  x̄ = ȳ·sinh x"""
     name = "cosh"
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x): return xp.cosh(x)
     def vjp(self, ns, g, y, x): return (g * ns.sinh(x),)
@@ -269,6 +279,7 @@ class Atan2(BinaryOp):
     ȳ = z̄·x / (x² + y²),  x̄ = −z̄·y / (x² + y²)  (NaN at the origin, like PyTorch)"""
     name, broadcasts = "atan2", True
     __slots__ = ()
+    save_inputs = (0, 1)
 
     def forward(self, y, x): return xp.arctan2(y, x)
 
@@ -287,6 +298,7 @@ class LogAddExp(BinaryOp):
     """z = log(eˣ + eʸ) (without overflow);  x̄ = z̄·σ(x − y),  ȳ = z̄·σ(y − x)"""
     name, broadcasts = "logaddexp", True
     __slots__ = ()
+    save_inputs = (0, 1)
 
     def forward(self, x, y): return xp.logaddexp(x, y)
 
@@ -316,17 +328,26 @@ def isinf(x):
     return _wrap(xp.isinf(_array(x, "isinf")))
 
 
-def _logical_reduction(x, dim, keepdim, name, reduce):
+def _logical_reduction(x, axis, keepdims, dim, keepdim, name, reduce):
+    """any/all in both dialects, as the other reductions (``_torch_axis``): an
+    empty ``dim``/``axis`` reduces nothing, as in PyTorch and NumPy. Boolean,
+    except uint8 input gives uint8 (PyTorch's rule)."""
     d = _array(x, name)
-    axes = _norm_axis(dim, d.ndim, name)
-    return _wrap(xp.asarray(reduce(d.astype(bool), axis=axes, keepdims=keepdim)))
+    if dim is not _NOT_GIVEN or keepdim is not None:
+        axis, keepdims = _torch_axis(name, axis, keepdims, dim, keepdim, empty_means_all=None, ndim=d.ndim)
+    axes = _norm_axis(axis, d.ndim, name)
+    out = xp.asarray(reduce(d.astype(bool), axis=axes, keepdims=bool(keepdims)))
+    return _wrap(out.astype(xp.uint8) if d.dtype == xp.uint8 else out)
 
 
-def any(x, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
-    """True if any element (along ``dim``: an int, a tuple or None for all) is nonzero. Boolean, not differentiable."""
-    return _logical_reduction(x, dim, keepdim, "any", xp.any)
+def any(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001 - torch's name
+    """True if any element (along ``axis``/``dim``: an int, a tuple, or None for
+    all) is nonzero. Positional arguments mean the same in PyTorch and NumPy;
+    ``axis=``/``keepdims=`` (NumPy) or ``dim=``/``keepdim=`` (PyTorch) by name.
+    Not differentiable."""
+    return _logical_reduction(x, axis, keepdims, dim, keepdim, "any", xp.any)
 
 
-def all(x, dim=None, keepdim: bool = False):  # noqa: A001 - torch's name
-    """True if every element (along ``dim``) is nonzero. Boolean, not differentiable."""
-    return _logical_reduction(x, dim, keepdim, "all", xp.all)
+def all(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001 - torch's name
+    """True if every element (along ``axis``/``dim``, as in ``any``) is nonzero. Not differentiable."""
+    return _logical_reduction(x, axis, keepdims, dim, keepdim, "all", xp.all)

@@ -19,6 +19,7 @@ class Reshape(UnaryOp):
     """y = reshape(x, s);  x̄ = reshape(ȳ, shape(x))"""
     name = "reshape"
     __slots__ = ("shape",)
+    save_inputs = ()
 
     def __init__(self, shape): self.shape = shape
     def extra_repr(self): return f"shape={self.shape}"
@@ -35,6 +36,7 @@ class Transpose(UnaryOp):
     """y = transpose(x, p);  x̄ = transpose(ȳ, p⁻¹)"""
     name = "transpose"
     __slots__ = ("axes",)
+    save_inputs = ()
 
     def __init__(self, axes=None): self.axes = axes
     def extra_repr(self): return f"axes={self.axes}"
@@ -87,6 +89,7 @@ class BroadcastTo(UnaryOp):
     """y = broadcast_to(x, s);  x̄ = Σ ȳ over the broadcast axes"""
     name, broadcasts = "broadcast_to", True
     __slots__ = ("shape",)
+    save_inputs = ()
 
     def __init__(self, shape): self.shape = tuple(shape)
     def extra_repr(self): return f"shape={self.shape}"
@@ -103,6 +106,7 @@ class Concatenate(Op):
     """y = concat(x₁ … xₙ, axis);  x̄ᵢ = the i-th slab of ȳ"""
     name = "concatenate"
     __slots__ = ("axis",)
+    save_inputs = ()
 
     def __init__(self, axis=0): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"
@@ -154,6 +158,7 @@ class Stack(Op):
     """y = stack(x₁ … xₙ, axis);  x̄ᵢ = ȳ[…, i, …]"""
     name = "stack"
     __slots__ = ("axis",)
+    save_inputs = ()
 
     def __init__(self, axis=0): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"
@@ -244,6 +249,7 @@ class GetItem(_Indexed):
     """y = x[index];  x̄ = zeros with ȳ added at ``index`` (repeats accumulate)"""
     name = "getitem"
     __slots__ = ()
+    save_inputs = ()
 
     def __init__(self, index): self._keep_index(index)
     def extra_repr(self): return f"index={self._index_repr()}"
@@ -264,6 +270,7 @@ class IndexAdd(_Indexed):
     """y = zeros(shape) with x added at ``index``;  x̄ = ȳ[index]  (the adjoint of getitem)"""
     name = "index_add"
     __slots__ = ("shape", "dtype")
+    save_inputs = ()
 
     def __init__(self, shape, dtype, index):
         self.shape, self.dtype = shape, dtype
@@ -291,6 +298,7 @@ class Pad(UnaryOp):
     """
     name = "pad"
     __slots__ = ("widths", "value")
+    save_inputs = ()
 
     def __init__(self, widths, value=0.0): self.widths, self.value = widths, value
     def extra_repr(self): return f"pad_width={self.widths}"

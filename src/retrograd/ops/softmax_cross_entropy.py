@@ -21,7 +21,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
-from .losses import _array, _check_reduction, _constant_weight, _floating, _target
+from .losses import _array, _check_reduction, _constant_weight, _floating, _legacy_reduction, _target
 from .shape import movedim
 from .softmaxes import log_softmax
 
@@ -91,6 +91,7 @@ class CrossEntropy(BinaryOp):
     """
     name = "cross_entropy"
     __slots__ = ("reduction", "ignore_index", "label_smoothing", "denominator", "unbatched", "probability_targets")
+    save_inputs = (0, 1)
 
     def __init__(self, reduction="mean", ignore_index=-100, weight=None, label_smoothing=0.0):
         _check_reduction(self.name, reduction)
@@ -301,8 +302,9 @@ def _log_softmax_array(z):
     return s - xp.log(xp.exp(s).sum(axis=1, keepdims=True))
 
 
-def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -100, *,  # noqa: A002
-                  weight=None, label_smoothing: float = 0.0, class_axis: int | None = None):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,  # noqa: A002
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0, *,
+                  class_axis: int | None = None):
     """Softmax cross-entropy from logits, PyTorch's ``F.cross_entropy``: one op
     whose gradient is softmax(z) − onehot(y) (÷ n).
 
@@ -313,7 +315,10 @@ def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -1
     divides by the summed weights of the counted targets. ``label_smoothing``
     ε ∈ [0, 1] mixes the target with the uniform distribution:
     T = (1 − ε)·onehot(y) + ε/C. Warns once if the input already looks like
-    probabilities (use ``nll_loss(log(p), y)`` for those).
+    probabilities (use ``nll_loss(log(p), y)`` for those). The arguments are
+    PyTorch's, in its order (``weight`` third); ``size_average``/``reduce`` are
+    its deprecated form of ``reduction`` (mapped as PyTorch maps them, with its
+    warning).
 
     ``class_axis`` (keyword-only, retrograd's; PyTorch has none) names the
     input's class axis: ``class_axis=-1`` takes sequence logits (N, T, C) with
@@ -325,6 +330,8 @@ def cross_entropy(input, target, reduction: str = "mean", ignore_index: int = -1
     would read axis 1: an error when T ≠ C, a wrong loss when T = C); pass
     ``class_axis=1`` to keep PyTorch's reading.
     """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _check_reduction(CrossEntropy.name, reduction, positional=False)
     if class_axis is not None:
         input, target = _classes_on_axis_1(input, target, class_axis)  # noqa: A001
     else:

@@ -16,6 +16,7 @@ class LogSumExp(_Reduction):
     """y = log Σₐ eˣ (shifted by the max: no overflow);  x̄ = ȳ·softmax(x)"""
     name, save_ans = "logsumexp", True
     __slots__ = ()
+    save_inputs = (0,)
 
     def forward(self, x):
         axes = _norm_axis(self.axis, x.ndim, "logsumexp")
@@ -61,6 +62,7 @@ class Softmax(UnaryOp):
     """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y)"""
     name, save_ans = "softmax", True
     __slots__ = ("axis",)
+    save_inputs = ()
 
     def __init__(self, axis=-1): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"
@@ -105,6 +107,7 @@ class LogSoftmax(UnaryOp):
     """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ"""
     name, save_ans = "log_softmax", True
     __slots__ = ("axis",)
+    save_inputs = ()
 
     def __init__(self, axis=-1): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"

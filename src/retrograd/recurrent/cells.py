@@ -36,7 +36,7 @@ import math
 
 from ..autograd import hooks
 from ..autograd.backend import xp
-from ..autograd.explain import label as _label, label_many as _label_many
+from ..autograd.graph import label_many
 
 from .. import ops
 from ..nn import init
@@ -85,63 +85,29 @@ def _dropped(h, recurrent_mask):
     return h if recurrent_mask is None else h * recurrent_mask
 
 
-def _name_inputs(t, *names):
-    """Label the tensors ``t``'s op was computed from, in order (None: leave unnamed)."""
-    node = t._node
-    if node is not None and node.inputs is not None:
-        for a, name in zip(node.inputs, names):
-            if name is not None:
-                _label(a, name)
+def _name_step(tensors, names) -> None:
+    """Name the ops that made a step's tensors (``rg.explain`` shows ``op [name]``); nothing
+    to name when nothing was recorded (no_grad). This runs every recorded step: one pass."""
+    if tensors[-1].grad_fn is not None:
+        label_many(tensors, names)
 
 
-def _name_rnn_step(a, h):
-    if h._node is None:  # nothing recorded (no_grad): nothing to name
-        return
-    _name_inputs(a, "W_ih x", "W_hh h")
-    _label(a, "a")
-    _label(h, "h′")
-
-
-_LSTM_NAMES = ("W_ih x", "W_hh h", "a: i,f,g,o", "a_i", "a_f", "a_g", "a_o", "gate i", "gate f", "gate g",
-               "gate o", "f⊙c", "i⊙g", "c′", "h′")
-
-
-def _name_lstm_step(a, pre, gates, c, h, activation):
-    if h._node is None or a._node.inputs is None or c._node.inputs is None or h._node.inputs is None:
-        return
-    # one pass over the step's ops (this runs every recorded step, so it is kept cheap)
-    _label_many((*a._node.inputs, a, *pre, *gates, *c._node.inputs, c, h), _LSTM_NAMES)
-    _label(h._node.inputs[1], f"{activation} c′")
-
-
-def _name_gru_step(gx, gh, pre, gates, h):
-    if h._node is None:
-        return
-    _label(gx, "W_ih x")
-    _label(gh, "W_hh h")
-    r_pre, z_pre, n_pre = pre
-    _name_inputs(r_pre, "x→r", "h→r")
-    _name_inputs(z_pre, "x→z", "h→z")
-    _name_inputs(n_pre, "x→n", "r⊙(h→n)")
-    if n_pre._node is not None and n_pre._node.inputs is not None:
-        _name_inputs(n_pre._node.inputs[1], None, "h→n")
-    for name, p, gate in zip("rzn", pre, gates):
-        _label(p, f"a_{name}")
-        _label(gate, f"gate {name}")
-    _name_inputs(h, "(1−z)⊙n", "z⊙h")
-    if h._node.inputs is not None:
-        _name_inputs(h._node.inputs[0], "1−z")
-    _label(h, "h′")
+_RNN_NAMES = ("W_ih x", "W_hh h", "a", "h′")
 
 
 def rnn_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, nonlinearity="tanh", recurrent_mask=None):
     """One Elman step: a = W_ih x + b_ih + W_hh (h ⊙ m) + b_hh, h′ = tanh(a) or relu(a)
     (m: the recurrent dropout mask, none by default).
     Returns (h′, (a,)): the new state and the pre-activation."""
-    a = ops.linear(x, w_ih, b_ih) + ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    from_x, from_h = ops.linear(x, w_ih, b_ih), ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    a = from_x + from_h
     h = ACTIVATION_FUNCTIONS[nonlinearity](a)
-    _name_rnn_step(a, h)
+    _name_step((from_x, from_h, a, h), _RNN_NAMES)
     return h, (a,)
+
+
+_LSTM_NAMES = ("W_ih x", "W_hh h", "a: i,f,g,o", "a_i", "a_f", "a_g", "a_o", "gate i", "gate f", "gate g",
+               "gate o", "f⊙c", "i⊙g", "c′", "h′")
 
 
 def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
@@ -150,7 +116,8 @@ def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", re
     φ = tanh (PyTorch) or relu (Keras' ``activation='relu'``) and m the
     recurrent dropout mask (none by default). Returns ((h′, c′), (a_i, a_f,
     a_g, a_o)): the new state and the gate pre-activations."""
-    a = ops.linear(x, w_ih, b_ih) + ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    from_x, from_h = ops.linear(x, w_ih, b_ih), ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
+    a = from_x + from_h
     phi = ACTIVATION_FUNCTIONS[activation]
     H = w_hh.shape[1]
     pre = (a[..., 0 * H:1 * H], a[..., 1 * H:2 * H], a[..., 2 * H:3 * H], a[..., 3 * H:4 * H])
@@ -158,10 +125,17 @@ def lstm_update(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", re
     f = ops.sigmoid(pre[1])  # forget gate
     g = phi(pre[2])          # candidate cell
     o = ops.sigmoid(pre[3])  # output gate
-    c = f * c + i * g
-    h = o * phi(c)
-    _name_lstm_step(a, pre, (i, f, g, o), c, h, activation)
+    kept, added = f * c, i * g
+    c = kept + added
+    phi_c = phi(c)
+    h = o * phi_c
+    _name_step((phi_c, from_x, from_h, a, *pre, i, f, g, o, kept, added, c, h),
+               (f"{activation} c′",) + _LSTM_NAMES)
     return (h, c), pre
+
+
+_GRU_NAMES = ("W_ih x", "W_hh h", "x→r", "h→r", "x→z", "h→z", "x→n", "h→n", "r⊙(h→n)", "a_r", "a_z", "a_n",
+              "gate r", "gate z", "gate n", "1−z", "(1−z)⊙n", "z⊙h", "h′")
 
 
 def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurrent_mask=None):
@@ -172,14 +146,20 @@ def gru_update(x, h, w_ih, w_hh, b_ih=None, b_hh=None, activation="tanh", recurr
     H = w_hh.shape[1]
     gx = ops.linear(x, w_ih, b_ih)
     gh = ops.linear(_dropped(h, recurrent_mask), w_hh, b_hh)
-    r_pre = gx[..., 0:H] + gh[..., 0:H]
-    z_pre = gx[..., H:2 * H] + gh[..., H:2 * H]
+    x_r, h_r, x_z, h_z = gx[..., 0:H], gh[..., 0:H], gx[..., H:2 * H], gh[..., H:2 * H]
+    r_pre = x_r + h_r
+    z_pre = x_z + h_z
     r = ops.sigmoid(r_pre)                                   # reset gate
     z = ops.sigmoid(z_pre)                                   # update gate
-    n_pre = gx[..., 2 * H:3 * H] + r * gh[..., 2 * H:3 * H]
+    x_n, h_n = gx[..., 2 * H:3 * H], gh[..., 2 * H:3 * H]
+    reset_h_n = r * h_n
+    n_pre = x_n + reset_h_n
     n = ACTIVATION_FUNCTIONS[activation](n_pre)              # candidate
-    h = (1.0 - z) * n + z * h
-    _name_gru_step(gx, gh, (r_pre, z_pre, n_pre), (r, z, n), h)
+    one_minus_z = 1.0 - z
+    from_n, from_h = one_minus_z * n, z * h
+    h = from_n + from_h
+    _name_step((gx, gh, x_r, h_r, x_z, h_z, x_n, h_n, reset_h_n, r_pre, z_pre, n_pre, r, z, n, one_minus_z,
+                from_n, from_h, h), _GRU_NAMES)
     return h, (r_pre, z_pre, n_pre)
 
 

@@ -169,6 +169,10 @@ class LSTMLayer(_SequenceOp):
     __slots__ = ()
     gate_outputs_saved = frozenset({"G", "C"})
 
+    def vjp_scratch_nbytes(self) -> int:
+        """The deltas of every gate (as large as G) and φ(cₜ) with its slope (twice C)."""
+        return self.saved["G"].nbytes + 2 * self.saved["C"].nbytes if self.saved else 0
+
     def forward(self, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         steps, act = self.steps, self.activation
         _check(self.name, steps, x, h0, w_ih, w_hh, 4)
@@ -309,6 +313,10 @@ class GRULayer(_SequenceOp):
     """
     name = "gru_layer"
     __slots__ = ()
+
+    def vjp_scratch_nbytes(self) -> int:
+        """The input-side and recurrent-side deltas of every gate (twice Z)."""
+        return 2 * self.saved["Z"].nbytes if self.saved else 0
     gate_outputs_saved = frozenset({"Z"})
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
@@ -433,6 +441,10 @@ class RNNLayer(_SequenceOp):
     δhₜ₋₁ = δaₜ W_hh."""
     name = "rnn_layer"
     __slots__ = ()
+
+    def vjp_scratch_nbytes(self) -> int:
+        """The pre-activation deltas of every step (as large as Y)."""
+        return self.saved["Y"].nbytes if self.saved else 0
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         steps, act = self.steps, self.activation

@@ -15,7 +15,7 @@ from .. import ops
 from ..autograd import conventions
 from ..autograd.engine import grad
 from ..autograd.mode import enable_grad
-from ..autograd.op import MultiOp, OpError, UnaryOp
+from ..autograd.op import ALL, MultiOp, OpError, UnaryOp
 from ..autograd.tensor import _wrap
 from .buffers import pool
 from .packing import Steps
@@ -56,6 +56,7 @@ class _Boundary(UnaryOp):
     re-differentiating) the whole graph before them. Afterwards it is an
     identity, so later passes (the second derivative) flow through it."""
     name = "recompute_boundary"
+    save_inputs = ()
     __slots__ = ("sealed",)
 
     def __init__(self):
@@ -72,6 +73,9 @@ class _SequenceOp(MultiOp):
     """A fused layer over the packed rows ``steps``: a hand-written first-order
     vjp, and for ``create_graph`` a vjp recorded from the cells' equations."""
     __slots__ = ("steps", "activation", "recurrent_mask", "gates", "tie")
+    # every input: the first-order vjp reads all but the biases, and ``vjp_differentiable``
+    # runs the forward again from all of them (the biases are parameters, alive anyway)
+    save_inputs = ALL
 
     def __init__(self, steps: Steps, activation: str = "tanh", recurrent_mask=None, gates: bool = False):
         if activation not in ACTIVATIONS:
@@ -101,13 +105,13 @@ class _SequenceOp(MultiOp):
         raise NotImplementedError
 
     def vjp_differentiable(self, gs):
-        """x̄ = (∂outputs/∂x)ᵀ·gs as ``rg`` ops on ``self.inputs``: the forward is
+        """x̄ = (∂outputs/∂x)ᵀ·gs as ``rg`` ops on ``self.input_tensors()``: the forward is
         recorded again gate by gate on sealed boundaries of the inputs, and
         ``grad(..., create_graph=True)`` differentiates that record."""
         needs = self.needs
         boundaries, args = [], []
         with enable_grad():
-            for a, need in zip(self.inputs, needs):
+            for a, need in zip(self.input_tensors(), needs):
                 if need:
                     boundaries.append(_Boundary())
                     a = boundaries[-1](a)

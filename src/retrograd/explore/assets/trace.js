@@ -1,16 +1,14 @@
-"""The trace explorer's script (inline, no library: canvas drawn by hand).
+/* The trace explorer's script (rg.explore.explore, trace.to_html; written by
+   explore/page.py after prelude.js, whose function it closes). No library:
+   the canvases are drawn by hand. It reads the JSON in
+   <script id="retrograd-trace"> and draws four panels for the selected mode and
+   batch row: the gradient flow (a line of ||dL/dh_t|| and the time x quantity
+   heatmap, log colour scale), the mode's reach (from its jobs), the
+   connectivity ||dl_t/dx_t'|| (full and under the mode) with the bias table,
+   and the checkpointing schedule. window.retrograd exposes the data, the state
+   and the cell geometry (the browser tests hover through it).
+   This header is dropped when the page is written (explore/_assets.py). */
 
-It reads the JSON in ``<script id="retrograd-trace">`` and draws four panels
-for the selected mode and batch row: the gradient flow (a line of ‖∂L/∂hₜ‖
-and the time × quantity heatmap, log colour scale), the mode's reach (from its
-jobs), the connectivity ‖∂ℓₜ/∂x_{t′}‖ (full and under the mode) with the bias
-table, and the checkpointing schedule. ``window.retrograd`` exposes the data,
-the state and the cell geometry (the browser tests hover through it).
-"""
-
-from ._prelude_js import PRELUDE
-
-JS = PRELUDE + r"""
 const state = { mode: 0, row: -1, norm: "all" };
 const hit = {}, geom = {};
 const tip = $("tooltip");
@@ -415,4 +413,3 @@ window.retrograd = {
   },
 };
 })();
-"""

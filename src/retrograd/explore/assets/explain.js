@@ -1,8 +1,13 @@
-"""The backward-graph page's script (inline, canvas drawn by hand)."""
+/* The backward-graph page's script (rg.explore.explain_html; written by
+   explore/explain.py after prelude.js, whose function it closes). It lays the
+   recorded ops out in columns by depth from the loss (an op's inputs one
+   column further) on a canvas drawn by hand: colour the gradient norm (log
+   scale), height the saved bytes. Hover an op for its row of rg.explain; click
+   it (or its table row, or a link) to select it: its edges, its details and
+   the ops it sends gradient to and receives it from. window.retrograd exposes
+   the data, select() and nodeCenter(i) (the browser tests click through them).
+   This header is dropped when the page is written (explore/_assets.py). */
 
-from ._prelude_js import PRELUDE
-
-JS = PRELUDE + r"""
 const S = D.steps, n = S.length, tip = $("tooltip");
 // depth: the loss's op is 0; an op's inputs lie one column further (the longest path)
 const depth = new Array(n).fill(0), consumers = S.map(() => []);
@@ -93,4 +98,3 @@ draw();
 window.retrograd = { data: D, select, nodeCenter(i) { const b = canvas.getBoundingClientRect(), p = pos[i];
   return { x: b.left + p.x + p.w / 2, y: b.top + p.y + p.h / 2 }; } };
 })();
-"""

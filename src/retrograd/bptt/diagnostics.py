@@ -18,7 +18,8 @@ import numpy as np
 
 from ..autograd import hooks
 from ..recurrent import cells, fused
-from .engine import Runner, gradient
+from .api import gradient, gradient_with_plan, record_plan
+from .runner import Runner
 from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor
 from .modes import Full, Mode
@@ -340,13 +341,13 @@ def trace(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bo
             total[k] = v if k not in total else total[k] + v
 
     with hooks.observe(cells.GATES_EVENT, rec.on_gates), hooks.observe(fused.STEP_EVENT, rec.on_fused):
-        runner.run(collect)
+        _, followed = runner.run(collect)
+    record_plan(mode, followed)  # as before the runner returned its plan: the single-step plan this trace ran
     params = dict(model.named_parameters())
     total = {n: total.get(n, np.zeros(params[n].shape)) for n in names}
     plan = mode.plan(runner.T)
     if plan.needs_measurement:  # the trace ran single steps: run the mode itself to fit its schedule
-        gradient(model, xs, ys, loss_fn, mode, state, batch_first, mask=mask, reset=reset)
-        plan = mode.last_plan
+        _, plan = gradient_with_plan(model, xs, ys, loss_fn, mode, state, batch_first, mask=mask, reset=reset)
     run_mask = None if runner.mask is None else np.asarray(runner.mask, dtype=bool)
     run_reset = None if reset is None else np.asarray(reset, dtype=bool).reshape(-1)
     tr = GradientTrace(mode, rec, total, runner.step_losses.copy(), plan=plan, mask=run_mask, reset=run_reset)

@@ -1,0 +1,188 @@
+"""``rg.bptt.gradient``, ``train`` and ``train_stateful``: what a caller asks of
+one pass of a truncation mode (``rg.bptt.modes``) over a sequence.
+
+Each builds a ``Runner`` (``rg.bptt.runner``), which feeds the model the steps
+(``rg.bptt.feeding``: layouts, masks, resets, the ``ModelLayoutError``
+checks), runs the mode's jobs and hands over each update's gradient when its
+jobs are done:
+
+    gradient:        Σ over updates of ∂(Σ ℓₜ of the update's jobs)/∂W, W fixed
+    train:           for each update u:  W.grad ← ∇_u;  optimizer.step()
+    train_stateful:  for each batch b:   h ← train(batch b from h).state, detached
+
+``train`` makes the truncated BPTT of Williams & Peng (1990) an online
+algorithm: an update happens as soon as its jobs are done, while the forward
+pass goes on. When older steps are still on the tape (``williams_peng``), the
+parameters are copied before the update, so that tape keeps the weights those
+steps actually used. ``train_stateful`` is Keras' ``stateful=True``: the state
+crosses the batch boundary by value, not by gradient, and the rows where a
+new sequence starts are reset to zeros.
+
+The runner returns the plan it followed (fitted to the measured sizes, with
+the measured peak of a checkpointed run); ``train`` and ``train_stateful``
+return it as ``.plan``, and ``record_plan`` keeps it on ``mode.last_plan``,
+the attribute the documentation promises, the one place the mode is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..autograd.backend import xp
+from ..autograd.tensor import _wrap
+from .feeding import batch_layout
+from .modes import Full, Mode
+from .planner import Plan
+from .runner import Runner
+
+
+def record_plan(mode: Mode, plan: Plan) -> None:
+    """Keep the plan a run of ``mode`` followed on ``mode.last_plan`` (a mode that
+    takes no attributes is left alone)."""
+    try:
+        mode.last_plan = plan
+    except AttributeError:  # a mode that does not take attributes
+        pass
+
+
+def gradient_with_plan(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False, *,
+                       mask=None, reset=None) -> tuple[dict, Plan]:
+    """``gradient``'s result and the plan the run followed."""
+    mode = mode or Full()
+    runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True,
+                    mask=mask, reset=reset)
+    total = {}
+
+    def collect(update, grads, retained, steps):
+        for k, v in grads.items():
+            total[k] = v if k not in total else total[k] + v
+
+    _, plan = runner.run(collect)
+    record_plan(mode, plan)
+    return ({name: total.get(name, xp.zeros(p.shape, dtype=p.dtype)) for name, p in
+             zip(runner.names, runner.params)}, plan)
+
+
+def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False, *, mask=None,
+             reset=None) -> dict:
+    """The gradient a truncation ``mode`` computes over the sequence, with the
+    parameters held fixed (for modes that update several times: the sum of
+    every update's gradient), as ``{parameter name: ndarray}``.
+
+    ``model(x_t, state) → (output_t, state)``; ``loss_fn(output_t, y_t)`` a
+    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists),
+    or arrays/Tensors of shape (B, T, …) with ``batch_first=True``. ``mask``
+    (T, B) boolean, True on real steps ((B, T) with ``batch_first``): padded
+    steps keep a row's state and add no loss; ``reset`` (B,) boolean: rows
+    whose state starts from zeros (``rg.bptt.feeding``). Raises
+    ``ModelLayoutError`` when the model would misread the steps (``rg.bptt.feeding``).
+    The plan followed is kept on ``mode.last_plan``.
+    """
+    grads, _ = gradient_with_plan(model, xs, ys, loss_fn, mode, state, batch_first, mask=mask, reset=reset)
+    return grads
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the final (detached) state, each step's loss,
+    the summed loss of each update, and the plan the run followed. Unpacks as
+    ``state, losses``."""
+    state: object
+    losses: xp.ndarray
+    update_losses: list
+    plan: Plan | None = None
+
+    def __iter__(self):
+        return iter((self.state, self.losses))
+
+
+def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batch_first: bool = False, *,
+          mask=None, reset=None) -> TrainResult:
+    """Run ``mode`` over one sequence with its parameter updates.
+
+    Each update sets the parameters' ``.grad`` to that update's gradient and
+    calls ``optimizer.step()``. Returns ``TrainResult(state, losses, update_losses, plan)``
+    (``losses[t]`` is step t's loss, also with ``batch_first=True``, where
+    ``xs``/``ys`` are (B, T, …)). ``mask`` / ``reset``: padded steps and rows
+    starting anew, as in ``gradient``; an update none of whose steps has a
+    real row makes no optimizer step. Raises ``ModelLayoutError`` when the
+    model would misread the steps (``rg.bptt.feeding``). The plan followed is
+    also kept on ``mode.last_plan``.
+    """
+    mode = mode or Full()
+    runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True, mask=mask,
+                    reset=reset)
+    params = dict(zip(runner.names, runner.params))
+    update_losses = []
+
+    def apply(update, grads, retained, steps):
+        update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
+        if not runner.counted[list(steps)].any():  # every step of the update was padding: nothing to learn
+            if getattr(optimizer, "collective", False):
+                # a data-parallel optimizer (rg.distributed.DistributedOptimizer) reduces with the other
+                # ranks in step(): this rank takes part without a gradient, or the others would wait forever
+                for p in params.values():
+                    p.grad = None
+                optimizer.step()
+            return
+        for name, p in params.items():
+            if retained:  # copy on write: the kept tape of older steps keeps the weights they used
+                p.data = p.data.copy()
+            g = grads.get(name)
+            p.grad = None if g is None else _wrap(xp.asarray(g, dtype=p.dtype))
+        optimizer.step()
+        for p in params.values():
+            p.grad = None
+
+    final, plan = runner.run(apply)
+    record_plan(mode, plan)
+    return TrainResult(final, runner.step_losses.copy(), update_losses, plan)
+
+
+@dataclass
+class StatefulResult:
+    """What ``train_stateful`` returns: the state carried out of the last
+    batch (detached), each batch's per-step losses (0 at a step with no real
+    row), the summed loss of every update, and the plan the last batch's run
+    followed. Unpacks as ``state, losses``."""
+    state: object
+    losses: list
+    update_losses: list
+    plan: Plan | None = None
+
+    def __iter__(self):
+        return iter((self.state, self.losses))
+
+
+def train_stateful(model, batches, loss_fn, optimizer, mode: Mode = None, state=None,
+                   batch_first: bool | None = None) -> StatefulResult:
+    """Stateful truncated BPTT over consecutive batches (Keras' ``stateful=True``),
+    e.g. those of ``rg.data.stateful_batches``.
+
+    Each batch has ``x``, ``y`` ((k, B, …), or (B, k, …) when batch-first),
+    ``reset`` (B,) True where a row starts a new sequence, and ``valid``
+    (k, B) / (B, k) False on padding. For each batch this runs
+    ``train(model, x, y, loss_fn, optimizer, mode, state, mask=valid,
+    reset=reset)`` (``mode`` default ``full()``: one update per batch) with
+    the state carried from the previous batch, detached (its value crosses the
+    batch boundary, its gradient does not). A sequence that ends mid-batch
+    leaves the carried state of its row at its last real step (padded steps
+    keep it), and the next sequence in that row starts from the zero state
+    (``reset``). The layout is the batch's ``time_major`` flag when it has
+    one, else ``batch_first``. Returns ``StatefulResult(state, losses,
+    update_losses, plan)``.
+    """
+    losses, update_losses, plan = [], [], None
+    for batch in batches:
+        bf = batch_layout(batch, batch_first)
+        res = train(model, batch.x, batch.y, loss_fn, optimizer, mode, state=state, batch_first=bf,
+                    mask=batch.valid, reset=batch.reset)
+        state = res.state  # detached by the run: the next batch continues from its value
+        losses.append(res.losses)
+        update_losses.extend(res.update_losses)
+        plan = res.plan
+    return StatefulResult(state, losses, update_losses, plan)
+
+
+__all__ = ["gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "record_plan",
+           "gradient_with_plan"]

@@ -1,0 +1,193 @@
+"""Feeding a sequence to a recurrent model, one step or one segment at a time.
+
+The runner (``rg.bptt.runner``) cuts the sequence into segments; this module
+turns a segment [a, b) into model calls and per-step losses, and checks that
+the model reads the steps the way they are meant:
+
+    for t in a … b−1:                                  # a per-step model
+        outₜ, hₜ = model(xₜ, hₜ₋₁)
+        hₜ ← where(maskₜ, hₜ, hₜ₋₁)                    # padded rows keep their state
+    out_{a:b}, h_b = model(x_{a:b}, h_a[, mask=m_{a:b}])   # a sequence model
+    ℓₜ = loss_fn(outₜ[real rows], yₜ[real rows])
+
+**Data layout** (``batch_first``): ``xs`` and ``ys`` are time-major, (T, B, …),
+by default; with ``batch_first=True`` they are (B, T, …) and the engine reads
+axis 1 as time (it works on a transposed view; per-step losses, segments and
+the state are the same as for the time-major call on transposed data).
+
+**How the model consumes time**, checked so that nothing is silently misread:
+
+* a *per-step* model (the default) is called as ``model(x_t, state)`` with
+  ``x_t = xs[t]``, one step of the batch, (B, …);
+* a *sequence model* (the class sets ``sequence_model = True``, as the fused
+  ``nn.RNN``/``LSTM``/``GRU`` do) is called once per segment on
+  ``xs[a:b]``, (k, B, …), or (B, k, …) when the model has ``batch_first = True``,
+  and returns every step's output along that time axis.
+
+``gradient``, ``train`` and ``trace`` raise ``ModelLayoutError`` naming the fix when
+
+1. the model contains a fused layer (a submodule with ``sequence_model = True``)
+   but does not say how it consumes time itself: set ``sequence_model = True``
+   on the wrapper (it then gets whole segments), or ``sequence_model = False``
+   if it really feeds the layer one step at a time;
+2. a sequence model contains a ``batch_first=True`` fused layer but does not
+   set ``batch_first`` itself (``True``: the engine feeds (B, k, …);
+   ``False``: the wrapper transposes itself);
+3. on a per-step model's first step with a batched input (``x_t.ndim ≥ 2``,
+   B = ``x_t.shape[0]``): the output's leading dimension is not B, or a state
+   part with two or more dimensions has no dimension equal to B (an unbatched
+   sequence layer returns (num_layers, H));
+4. a sequence model's output does not have the segment's length along its time axis.
+
+Per-step cell models (``nn.RNNCell`` … with (B, H) states) and unbatched
+per-step inputs (``x_t.ndim ≤ 1``) pass these checks unchanged. The checks
+themselves are in ``rg.bptt.layout``.
+
+**Padding and new sequences** (``mask``, ``reset``): ``mask`` is a boolean
+(T, B) array ((B, T) with ``batch_first=True``), True on a row's real steps.
+As in Keras, a padded step leaves the row's state unchanged:
+
+* a per-step model runs on the whole batch and the engine keeps, row by row,
+  ``state_t = where(mask[t], new state, state_{t−1})`` (rows on axis 0 of a
+  (B, H) state part, axis −2 of (num_layers, B, H); an initial ``None`` state
+  counts as zeros);
+* a sequence model gets the segment's mask as ``model(x_seg, state,
+  mask=m_seg)``, (k, B) or (B, k) like its input, and carries the rows itself
+  (``ModelLayoutError`` if its ``forward`` takes no ``mask``). A segment whose
+  steps are all real is called without ``mask=``.
+
+Step t's loss is ``loss_fn(output_t[real rows], y_t[real rows])`` (rows
+taken along axis 0 of the step's output and target, differentiably), so a
+mean-reduction ``loss_fn`` averages over that step's real rows; a step with
+no real row has no loss (``losses[t]`` is 0) and contributes nothing, and
+``train`` makes no optimizer step for an update none of whose steps has a
+loss. Every truncation mode and checkpointing see these losses and states
+as they see unmasked ones. A mask that is True everywhere changes nothing:
+the run is bitwise the run without one. ``reset`` (B,) sets the rows where
+it is True to zeros before step 0 (a new sequence starts there: stateful
+training, ``train_stateful``, whose batches say their own layout:
+``batch_layout``).
+"""
+
+from __future__ import annotations
+
+from ..autograd.backend import xp
+from ..autograd.tensor import Tensor, _wrap
+from ..ops import take
+from ..ops.shape import swapaxes
+from .layout import (batch_size, carry_rows, check_segment, check_step, check_structure, check_takes_mask,
+                     reset_mask, reset_state, step_mask, time_major)
+
+
+def _step_input(xs, t):
+    x = xs[t]
+    return x if isinstance(x, Tensor) else _wrap(xp.asarray(x))
+
+
+def _seg_input(xs, a, b):
+    if isinstance(xs, Tensor):
+        return xs[a:b]
+    if isinstance(xs, xp.ndarray):
+        return _wrap(xs[a:b])
+    return _wrap(xp.stack([xp.asarray(x.data if isinstance(x, Tensor) else x) for x in xs[a:b]]))
+
+
+class Feed:
+    """One sequence as ``model`` reads it (module docstring): ``xs``/``ys``
+    time-major, whether the model takes steps or segments, the (T, B) step
+    ``mask`` (None: every step real) and ``initial_state`` (``state`` with the
+    ``reset`` rows zeroed). ``check_model``: apply the layout checks (the first
+    step's or segment's shapes are checked once, then it turns False).
+    ``counted[t]`` is False for a step whose losses found no real row."""
+
+    def __init__(self, model, xs, ys, loss_fn, state=None, batch_first: bool = False, check_model: bool = False,
+                 mask=None, reset=None):
+        xs, ys = time_major(xs, batch_first, "xs"), time_major(ys, batch_first, "ys")
+        if check_model:
+            check_structure(model)
+        self.check_model = check_model  # the first step's shapes are checked once, then this turns False
+        self.model, self.xs, self.ys, self.loss_fn = model, xs, ys, loss_fn
+        self.T = len(xs)
+        if len(ys) != self.T:
+            raise ValueError(f"rg.bptt: {self.T} inputs but {len(ys)} targets")
+        if self.T == 0:
+            raise ValueError("rg.bptt: empty sequence")
+        self.sequence_model = bool(getattr(model, "sequence_model", False))
+        self.model_batch_first = self.sequence_model and bool(getattr(model, "batch_first", False))
+        rows = batch_size(xs) if mask is not None or reset is not None else None
+        if mask is not None and self.sequence_model:
+            check_takes_mask(model)
+        self.mask = step_mask(mask, self.T, rows, batch_first)  # (T, B), or None: every step real
+        self.initial_state = reset_state(state, reset_mask(reset, rows))
+        self.counted = xp.ones(self.T, dtype=bool)  # steps with a loss (False: no real row)
+
+    def forward(self, start, stop, state):
+        """Run the model over steps [start, stop) from ``state``: (each step's output, the state after)."""
+        outputs = []
+        if self.sequence_model:
+            seg_x = _seg_input(self.xs, start, stop)
+            extra = {}
+            if self.mask is not None and not self.mask[start:stop].all():
+                m = self.mask[start:stop]
+                extra["mask"] = xp.ascontiguousarray(m.T) if self.model_batch_first else m
+            out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state, **extra)
+            if self.check_model:
+                self.check_model = False
+                check_segment(self.model, out, stop - start, self.model_batch_first)
+            for i in range(stop - start):
+                outputs.append(out[:, i] if self.model_batch_first else out[i])
+        else:
+            for t in range(start, stop):
+                x = _step_input(self.xs, t)
+                before = state
+                out, state = self.model(x, state)
+                if self.check_model:
+                    self.check_model = False
+                    check_step(self.model, x, out, state)
+                if self.mask is not None and not self.mask[t].all():  # padded rows keep their state
+                    state = carry_rows(state, before, self.mask[t])
+                outputs.append(out)
+        return outputs, state
+
+    def losses(self, start, stop, outputs):
+        """The loss of each step in [start, stop) on its real rows, from the steps' ``outputs``;
+        None for a step with no real row (which is then not ``counted``)."""
+        losses = []
+        for i, t in enumerate(range(start, stop)):
+            y, out = self.ys[t], outputs[i]
+            y = y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
+            if self.mask is not None and not self.mask[t].all():  # the loss sees the real rows only
+                rows = xp.flatnonzero(self.mask[t])
+                if rows.size == 0:
+                    self.counted[t] = False
+                    losses.append(None)
+                    continue
+                out, y = take(out, rows, axis=0), take(y, rows, axis=0)
+            losses.append(self.loss_fn(out, y))
+        return losses
+
+
+def batch_layout(batch, batch_first):
+    """Whether ``batch``'s x / y / valid are (B, k, …): its own ``time_major`` flag
+    (``rg.data.stateful_batches`` sets it), else ``batch_first``, else read off
+    ``valid`` against the (B,) ``reset`` when that is unambiguous."""
+    own = getattr(batch, "time_major", None)
+    if own is not None:
+        if batch_first is not None and bool(batch_first) == bool(own):
+            raise ValueError(f"rg.bptt.train_stateful: batch_first={batch_first} but the batch says "
+                             f"time_major={own}; leave batch_first out (the batch knows its layout)")
+        return not own
+    if batch_first is not None:
+        return bool(batch_first)
+    valid, rows = xp.shape(_array(batch.valid)), len(_array(batch.reset))
+    if len(valid) == 2 and valid[0] != valid[1] and rows in valid:
+        return valid[0] == rows
+    raise ValueError(f"rg.bptt.train_stateful: cannot tell whether the batch is time-major (valid {valid}, "
+                     f"{rows} rows); pass batch_first=True for (B, k, …) batches or False for (k, B, …)")
+
+
+def _array(a):
+    return a.data if isinstance(a, Tensor) else xp.asarray(a)
+
+
+__all__ = ["Feed", "batch_layout"]
