@@ -183,10 +183,11 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
                     if sent is not None:
                         sent.append(None)
                     continue
-                if gi.shape != x.shape:
-                    gi = unbroadcast(n, gi, x)
-                if gi.dtype is not x.dtype and gi.dtype != x.dtype:
-                    gi = ns.astype(gi, x.dtype)
+                if x is not None:  # (None: an elementwise op's input, of the gradient's shape and dtype)
+                    if gi.shape != x.shape:
+                        gi = unbroadcast(n, gi, x)
+                    if gi.dtype is not x.dtype and gi.dtype != x.dtype:
+                        gi = ns.astype(gi, x.dtype)
                 if sent is not None:
                     sent.append(gi)
                 if isinstance(e, Tensor):  # a leaf

@@ -72,7 +72,9 @@ class BackwardTrace:
     def record(self, node, g, sent):
         """The engine's ``BACKWARD_STEP`` observer: one row per op, before its saved values are freed."""
         saved = node.saved_nbytes()
-        shapes = _compact_shapes([str(tuple(x.shape)) if hasattr(x, "shape") else "const" for x in node.xs])
+        shapes = _compact_shapes([str(tuple(x.shape)) if hasattr(x, "shape") else
+                                  "const" if e is None else str(tuple(_value(g).shape))  # elementwise: g's shape
+                                  for e, x in zip(node.edges, node.xs)])
         outs = _compact_norms([None if gi is None else _norm(gi) for gi in sent])
         out_shape = (", ".join(str(tuple(_value(gi).shape)) for gi in g) if isinstance(g, list)
                      else str(tuple(_value(g).shape)))

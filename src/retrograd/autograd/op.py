@@ -102,15 +102,33 @@ _METAS: dict = {}
 
 
 def array_meta(a) -> ArrayMeta:
-    """The (shared) ``ArrayMeta`` of array ``a``: a dict lookup once its shape has been seen."""
-    key = (a.shape, a.dtype)
+    """The (shared) ``ArrayMeta`` of array ``a``: a dict lookup once its shape has been seen.
+
+    Keyed by the dtype's identity (NumPy hashes a dtype anew on every call; the
+    built-in dtypes are shared objects) and checked on a hit, so a dtype object
+    that died and left its id to another is never mistaken for it."""
+    dtype = a.dtype
+    key = (a.shape, id(dtype))
     m = _METAS.get(key)
-    if m is None:
+    if m is None or m.dtype is not dtype:
         if len(_METAS) > 4096:  # bounded: shapes of a long-running process come and go
             _METAS.clear()
         m = _METAS[key] = ArrayMeta.__new__(ArrayMeta)
-        m.shape, m.dtype = key
+        m.shape, m.dtype = a.shape, dtype
     return m
+
+
+def _shape_of(a, x):
+    """What the tape holds of an input the vjp does not read: the leaf's own array
+    when it is a leaf (the edge keeps the leaf alive anyway, so this costs nothing),
+    else its ``ArrayMeta``."""
+    return x if a._node is None and a.data is x else array_meta(x)
+
+
+def _constant_shape(x):
+    """An input that needs no gradient and is not kept: a constant array as its
+    ``ArrayMeta``, a Python number as itself (nothing to free)."""
+    return array_meta(x) if type(x) is backend.ndarray else x
 
 
 def _edge(a):
@@ -132,12 +150,16 @@ class Op:
     ``save_ans``     keep the forward output for the vjp (tanh, exp, sigmoid …);
     ``broadcasts``   the op broadcasts its inputs, so the engine sums each input
                      gradient back to the input's shape (broadcasting is handled
-                     once, in the engine, not in every rule).
+                     once, in the engine, not in every rule);
+    ``elementwise``  one input, and the output has its shape and dtype (tanh,
+                     sigmoid, relu …): an input the vjp does not read is not
+                     kept at all, not even its shape (the gradient has it).
 
     A recorded op holds: ``edges`` (per input: the producer op, ``(op,
     output index)``, the leaf Tensor, or None for an input that needs no
     gradient), ``xs`` (per input: the array when kept, else its
-    ``ArrayMeta``, or None), ``needs`` (which inputs need a gradient),
+    ``ArrayMeta``, or None: a constant, or the input of an ``elementwise``
+    op, whose gradient has its shape), ``needs`` (which inputs need a gradient),
     ``ans``, ``saved``, hooks, ``retained`` (``retain_grad``), ``label``
     (``graph.label``) and ``seq`` (creation order). Under ``detect_anomaly`` the
     line of user code that created it is kept aside (``creation_site``), not in
@@ -149,11 +171,13 @@ class Op:
     save_inputs = ALL
     save_ans = False
     broadcasts = False
+    elementwise = False
     multi = False  # several outputs (see MultiOp)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._save_plans = {}  # needs → which inputs to keep, worked out once per pattern
+        cls._keeps_one = cls._save_plan((True,))[0]  # the pattern of every recorded one-input op
 
     def forward(self, *xs):
         raise NotImplementedError
@@ -195,20 +219,58 @@ class Op:
         dtype), the output if ``save_ans``. ``xs`` are the arrays of ``args``
         as the forward saw them, ``needs`` which args need a gradient. The one
         recording path: every op call and ``rg.scan`` go through it."""
-        plan = self._save_plans.get(needs) or self._save_plan(needs)
-        if len(args) == 1:  # most ops: no loop
-            self.edges = (_edge(args[0]),)
-            self.xs = xs if plan[0] else (array_meta(xs[0]),)
+        n = len(args)
+        if n == 1:  # most ops: unrolled (a loop or a comprehension costs more than the rest)
+            a = args[0]
+            node = a._node
+            self.edges = (a if node is None else (node, a._oi) if node.multi else node,)
+            self.xs = xs if self._keeps_one else _NOTHING if self.elementwise else (_shape_of(a, xs[0]),)
+            self.needs = _NEED1
+            self.ans = out if self.save_ans else None
+            self.hooks = self.retained = self.label = None
+            self.seq = _next_seq()
+            return
+        plan = self._save_plans.get(needs)
+        if plan is None:
+            plan = self._save_plan(needs)
+        if n == 2:
+            a, b = args
+            need_a, need_b = needs
+            self.edges = (_edge(a) if need_a else None, _edge(b) if need_b else None)
+            keep_a, keep_b = plan
+            if not (keep_a or keep_b) and need_a and need_b and type(out) is backend.ndarray:
+                # add, sub, where: their vjps read no input, so two inputs of the output's shape and dtype
+                # need nothing kept (the gradient has both), and one comparison settles it
+                x, y = xs
+                shape, dtype = out.shape, out.dtype
+                xs = (_NOTHING2 if x.shape == shape and y.shape == shape and x.dtype is dtype and y.dtype is dtype
+                      else (_shape_of(a, x), _shape_of(b, y)))
+            elif not (keep_a and keep_b):
+                x, y = xs
+                xs = (x if keep_a else _shape_of(a, x) if need_a else _constant_shape(x),
+                      y if keep_b else _shape_of(b, y) if need_b else _constant_shape(y))
+            self.xs = xs
+        elif n == 3:  # linear (x, W, b)
+            a, b, c = args
+            need_a, need_b, need_c = needs
+            self.edges = (_edge(a) if need_a else None, _edge(b) if need_b else None, _edge(c) if need_c else None)
+            keep_a, keep_b, keep_c = plan
+            if not (keep_a and keep_b and keep_c):
+                x, y, z = xs
+                xs = (x if keep_a else _shape_of(a, x) if need_a else _constant_shape(x),
+                      y if keep_b else _shape_of(b, y) if need_b else _constant_shape(y),
+                      z if keep_c else _shape_of(c, z) if need_c else _constant_shape(z))
+            self.xs = xs
         else:
             self.edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
-            self.xs = tuple([x if keep else (array_meta(x) if need or type(x) is backend.ndarray else None)
-                             for x, need, keep in zip(xs, needs, plan)])
+            if False in plan:
+                xs = tuple([x if keep else _shape_of(a, x) if need else _constant_shape(x)
+                            for a, x, need, keep in zip(args, xs, needs, plan)])
+            self.xs = xs
         self.needs = needs
         self.ans = out if self.save_ans else None
         self.hooks = self.retained = self.label = None
         self.seq = _next_seq()
-        if _mode.anomaly:
-            _SITES[self] = _user_site()
 
     # ------------------------------------------------------------ what the tape holds
     def input_tensors(self) -> tuple:
@@ -219,7 +281,7 @@ class Op:
             raise _freed(self)
         result = []
         for e, x in zip(self.edges, self.xs):
-            if type(x) is ArrayMeta or e is None:
+            if x is None or type(x) is ArrayMeta or e is None:
                 result.append(_wrap(x) if type(x) is backend.ndarray else x)
             elif isinstance(e, Tensor):
                 result.append(e)
@@ -234,7 +296,7 @@ class Op:
     def saved_arrays(self) -> list:
         """Every array this op keeps alive for its vjp, each once: its kept
         inputs, its output when ``save_ans``, and what it declared with ``save``."""
-        arrays = list(self.xs or ()) if self.edges is not None else []
+        arrays = list(self.kept_inputs())
         ans = getattr(self, "ans", None)
         arrays += list(ans) if isinstance(ans, tuple) else [ans]
         saved = getattr(self, "saved", None)
@@ -246,6 +308,14 @@ class Op:
                 seen.add(id(a))
                 result.append(a)
         return result
+
+    def kept_inputs(self) -> list:
+        """The input arrays this op keeps for its vjp (``save_inputs``): not the
+        leaves' arrays that stand for their shape (the leaf lives anyway)."""
+        if self.edges is None or self.xs is None:
+            return []
+        plan = self._save_plan(self.needs)
+        return [x for x, keep in zip(self.xs, plan) if keep]
 
     def saved_nbytes(self) -> int:
         """Bytes held for the vjp: the sum over ``saved_arrays()``."""
@@ -267,8 +337,9 @@ class Op:
         inplace operation"). Each kept array is checked against the version
         stamp of its memory (its own, or its base's for a view)."""
         stamps = mutations.stamps
-        for i, x in enumerate(self.xs or ()):
-            if type(x) is not backend.ndarray:
+        plan = self._save_plan(self.needs) if self.xs is not None else ()
+        for i, (x, keep) in enumerate(zip(self.xs or (), plan)):
+            if not keep or type(x) is not backend.ndarray:
                 continue
             stamp = stamps.get(id(x), -1)
             if x.base is not None:
@@ -326,6 +397,8 @@ class Op:
         return OpError(f"{self.name}{self._params()}: cannot apply to ({_describe(args)}): {e}")
 
     def _check_forward(self, out, args):
+        """Anomaly mode: refuse a non-finite output, and remember where user code made this op."""
+        _SITES[self] = _user_site()
         if out.dtype.kind in "fc" and not xp.isfinite(out).all():
             raise AnomalyError(
                 f"detect_anomaly: forward of {self.name}{self._params()} on ({_describe(args)}) "
@@ -383,8 +456,8 @@ class UnaryOp(Op):
 
 
 _NEED1 = (True,)
+_NOTHING, _NOTHING2 = (None,), (None, None)  # inputs of the output's shape and dtype: nothing kept
 _NEEDS2 = {(True, True): (True, True), (True, False): (True, False), (False, True): (False, True)}
-_NEEDS3 = {k: k for k in ((a, b, c) for a in (False, True) for b in (False, True) for c in (False, True))}
 _PYTHON_SCALARS = frozenset((float, int, bool))
 
 
@@ -481,7 +554,7 @@ class TernaryOp(Op):
         if mode.anomaly:
             self._check_forward(out, (x, y, z))
         if (rx or ry or rz) and mode.grad_enabled:
-            self.record((x, y, z), (xd, yd, zd), _NEEDS3[rx, ry, rz], out)
+            self.record((x, y, z), (xd, yd, zd), (rx, ry, rz), out)
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False

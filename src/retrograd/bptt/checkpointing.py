@@ -68,7 +68,8 @@ def backward_bytes(seg) -> int:
         total += node.vjp_scratch_nbytes()
         for edge, x in zip(graph.inputs(node), node.xs or ()):
             if isinstance(edge, graph.Edge):
-                total += x.size * x.dtype.itemsize
+                x = x if x is not None else node.ans  # an elementwise op's input: its output's size
+                total += 0 if x is None else x.size * x.dtype.itemsize
     return total
 
 

@@ -151,6 +151,7 @@ class Neg(UnaryOp):
     name = "neg"
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return -x
     def vjp(self, ns, g, y, x): return (-g,)
@@ -241,6 +242,7 @@ class Exp(UnaryOp):
     name, save_ans = "exp", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return xp.exp(_floating(x))
     def vjp(self, ns, g, y, x): return (g * y,)
@@ -286,6 +288,7 @@ class Sqrt(UnaryOp):
     name, save_ans = "sqrt", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return xp.sqrt(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
@@ -331,6 +334,7 @@ class Tanh(UnaryOp):
     name, save_ans = "tanh", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return xp.tanh(_floating(x))
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
@@ -350,6 +354,7 @@ class Sigmoid(UnaryOp):
     name, save_ans = "sigmoid", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x):
         if type(x) is not backend.ndarray or x.dtype.kind != "f":  # cheap checks first: sigmoid is on every step

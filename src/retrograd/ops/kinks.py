@@ -25,6 +25,7 @@ class Relu(UnaryOp):
     name, save_ans = "relu", True
     __slots__ = ("tie",)
     save_inputs = ()
+    elementwise = True
 
     def __init__(self): self.tie = _tie((1.0, 0.0))
 
@@ -41,7 +42,7 @@ class Relu(UnaryOp):
         passes = y != 0
         if not self.tie:
             return (g * passes,)  # multiplying by a bool mask: one pass, no float mask
-        return (g * (passes + self.tie * self.saved["at_tie"]).astype(x.dtype),)
+        return (g * (passes + self.tie * self.saved["at_tie"]).astype(ns.value(y).dtype),)
 
 
 def relu(x):

@@ -45,6 +45,7 @@ class Clone(UnaryOp):
     name = "clone"
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return xp.array(x, copy=True)
     def vjp(self, ns, g, y, x): return (g,)

@@ -310,6 +310,7 @@ class StdOfVar(UnaryOp):
     name, save_ans = "std", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, v): return xp.sqrt(v)
 

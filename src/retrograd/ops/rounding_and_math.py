@@ -43,6 +43,7 @@ class _Step(UnaryOp):
     where no derivative exists)."""
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def _refuse_bool(self, x):
         if x.dtype == bool:  # NumPy would answer (float16 for round); PyTorch refuses
@@ -137,6 +138,7 @@ class Rsqrt(UnaryOp):
     name, save_ans = "rsqrt", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return 1 / xp.sqrt(x)
     def vjp(self, ns, g, y, x): return (g * (-0.5 * (y * y * y)),)
@@ -183,6 +185,7 @@ class Tan(UnaryOp):
     name, save_ans = "tan", True
     __slots__ = ()
     save_inputs = ()
+    elementwise = True
 
     def forward(self, x): return xp.tan(x)
     def vjp(self, ns, g, y, x): return (g * (1 + y * y),)

@@ -63,6 +63,7 @@ class Softmax(UnaryOp):
     name, save_ans = "softmax", True
     __slots__ = ("axis",)
     save_inputs = ()
+    elementwise = True
 
     def __init__(self, axis=-1): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"
@@ -108,6 +109,7 @@ class LogSoftmax(UnaryOp):
     name, save_ans = "log_softmax", True
     __slots__ = ("axis",)
     save_inputs = ()
+    elementwise = True
 
     def __init__(self, axis=-1): self.axis = axis
     def extra_repr(self): return f"axis={self.axis}"

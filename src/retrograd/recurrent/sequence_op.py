@@ -57,6 +57,7 @@ class _Boundary(UnaryOp):
     identity, so later passes (the second derivative) flow through it."""
     name = "recompute_boundary"
     save_inputs = ()
+    elementwise = True
     __slots__ = ("sealed",)
 
     def __init__(self):
