@@ -56,6 +56,7 @@ class OutputLayer(UnaryOp):
     """Forward: the summed loss of output activation + loss; vjp: a chosen delta formula."""
     name = "output_layer"
     __slots__ = ("activation", "loss", "delta", "y")
+    save_inputs = (0,)  # the delta formulas read z
 
     def __init__(self, activation, loss, delta, y):
         self.activation, self.loss, self.delta, self.y = activation, loss, delta, y

@@ -52,7 +52,7 @@ from __future__ import annotations
 from .. import ops
 from ..autograd import backend, hooks
 from ..autograd.backend import xp
-from ..autograd.op import OpError
+from ..autograd.op import ALL, OpError
 from . import cells, compiled
 from .buffers import Prefixes, pool
 from .sequence_op import _SequenceOp, _recorded_steps
@@ -167,6 +167,7 @@ class LSTMLayer(_SequenceOp):
     over the packed rows of a batch of sequences (``steps``)."""
     name = "lstm_layer"
     __slots__ = ()
+    save_inputs = ALL  # the loops read x, h₀ (c₀), both weights; the biases only for their shape
     gate_outputs_saved = frozenset({"G", "C"})
 
     def vjp_scratch_nbytes(self) -> int:
@@ -313,6 +314,7 @@ class GRULayer(_SequenceOp):
     """
     name = "gru_layer"
     __slots__ = ()
+    save_inputs = ALL  # the loops read x, h₀ (c₀), both weights; the biases only for their shape
 
     def vjp_scratch_nbytes(self) -> int:
         """The input-side and recurrent-side deltas of every gate (twice Z)."""
@@ -441,6 +443,7 @@ class RNNLayer(_SequenceOp):
     δhₜ₋₁ = δaₜ W_hh."""
     name = "rnn_layer"
     __slots__ = ()
+    save_inputs = ALL  # the loops read x, h₀ (c₀), both weights; the biases only for their shape
 
     def vjp_scratch_nbytes(self) -> int:
         """The pre-activation deltas of every step (as large as Y)."""
