@@ -30,7 +30,7 @@ def pytest_collection_modifyitems(config, items):
 def _numpy_recurrent_loops():
     """The fused recurrent layers' NumPy loops are what the tests cover first: the
     compiled (numba) path is off unless a test turns it on with ``compiled.use(True)``
-    (tests/test_compiled_kernels.py holds it equal to these loops)."""
+    (tests/recurrent/test_compiled_kernels.py holds it equal to these loops)."""
     from retrograd.recurrent import compiled
     with compiled.use(False):
         yield

@@ -1,10 +1,10 @@
-"""The op spec table: one row per differentiable op, read by tests/test_op_table.py.
+"""The op spec table: one row per differentiable op, read by tests/ops/test_op_table.py.
 
 Each ``OpSpec`` row says how to call the op (``fn``, on Tensors), what its
 values must be (``ref``, the same computation in plain NumPy), how many
 floating inputs it takes and from which domain (``log`` wants x > 0, ``relu``
 wants x away from its kink at 0: the kinks and ties have their own tests in
-test_conventions.py and test_ops_gradcheck.py), which shapes to draw (a
+autograd/test_conventions.py and ops/test_ops_gradcheck.py), which shapes to draw (a
 hypothesis strategy of one shape per input, broadcasting where the op
 broadcasts), which extra arguments to draw for those shapes (``params``: axes,
 indices, labels …), up to which derivative order it is checked, the
@@ -433,7 +433,7 @@ class OpSpec:
 def _cross_entropy_torch_axis(z, target, *args, **kwargs):
     """``rg.cross_entropy`` with PyTorch's class axis said explicitly: a (N, C, C)
     draw with (N, C) targets is the sequence-logits ambiguity, refused unless
-    ``class_axis`` is given (tests/test_cross_entropy_sequences.py)."""
+    ``class_axis`` is given (tests/ops/test_cross_entropy_sequences.py)."""
     return rg.cross_entropy(z, target, *args, class_axis=1 if len(z.shape) > 1 else 0, **kwargs)
 
 
@@ -468,7 +468,7 @@ SPECS = [
     S("gelu", rg.gelu, _gelu, torch=lambda x: _F().gelu(x)),
     S("gelu_tanh", lambda x: rg.gelu(x, approximate="tanh"), _gelu_tanh,
       torch=lambda x: _F().gelu(x, approximate="tanh")),
-    # kinks: values kept off them here (test_conventions.py checks the gradient at them)
+    # kinks: values kept off them here (autograd/test_conventions.py checks the gradient at them)
     S("abs", rg.abs, np.abs, domain=(away_from_zero,), torch=T("abs")),
     S("relu", rg.relu, lambda x: np.maximum(x, 0), domain=(away_from_zero,), torch=T("relu")),
     S("leaky_relu", lambda x: rg.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x),
@@ -579,7 +579,7 @@ assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
 # ---------------------------------------------------------------- issue 9: ops PyTorch users reach for
-# Their kinks, ties, zeros, dtypes and errors are tested in tests/test_ops_more.py.
+# Their kinks, ties, zeros, dtypes and errors are tested in tests/ops/test_ops_more.py.
 def _off_bounds(*bounds, scale=1.0):
     """Values scaled by ``scale`` and kept 0.05 away from each bound (clamp-like kinks)."""
     def move(a):
@@ -765,7 +765,7 @@ assert len(SPEC) == len(SPECS), "two rows share a name"
 
 # ---------------------------------------------------------------- issue 9: loss options
 # weight, label_smoothing, pos_weight, ignore_index of any value, unbatched (C,) inputs and
-# probability targets as a differentiable input. Their refusals are tested in tests/test_losses_edges.py.
+# probability targets as a differentiable input. Their refusals are tested in tests/ops/test_losses_edges.py.
 LOGITS_OR_UNBATCHED = st.one_of(LOGITS, st.integers(1, 4).map(lambda c: ((c,),)))
 
 

@@ -1,7 +1,7 @@
-"""Batching: ``DataLoader`` for (x, y) arrays, and (issue 5) stateful batches.
+"""Batching: ``DataLoader`` for (x, y) arrays, and stateful batches.
 
 Both shard their data across the processes of a data-parallel run
-(``distributed=True``, issue 12): ``rg.distributed.init()`` registers the MPI
+(``distributed=True``): ``rg.distributed.init()`` registers the MPI
 world here with ``set_process_group`` (this layer sits below
 ``rg.distributed``, so it is told rather than importing it), and without one
 every call sees a world of one process.
@@ -230,7 +230,7 @@ def stateful_batches(sequences, batch_size: int, k: int, targets=None, time_majo
     default ``y`` is the next item of each sequence (language modelling: the
     last step of a sequence has no next item and is marked not valid).
 
-    The seed page 002 case — 125,973 sequences of length 1000, k = 25, batch
+    For example 125,973 sequences of length 1000, k = 25, batch
     40 — is ``stateful_batches(seqs, 40, 25)``: 3,150 rounds of 40 batches.
 
     ``distributed=True`` (or an explicit ``(rank, world_size)``) shards the

@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed.py as ``mpiexec -n 2 python mpi_checks.py``.
+"""Run by tests/distributed/test_distributed.py as ``mpiexec -n 2 python mpi_checks.py``.
 
 Every rank also computes the single-process reference itself (all the data
 is on every rank), so each check compares the data-parallel result with an

@@ -21,7 +21,7 @@ valid gradients (the Clarke subdifferential is the convex hull of the tied
 branches' slopes). A **policy** picks one, and the same policy is applied to
 every op, so that ``relu(x)``, ``clamp(x, min=0)`` and ``maximum(x, 0)`` — the
 same function — always have the same gradient at 0 (PyTorch gives relu 0 and
-clamp 1 there: seed page 002).
+clamp 1 there).
 
 ``min_norm`` (default)
     The minimum-norm element of the convex hull of the tied slopes: 0 for relu,

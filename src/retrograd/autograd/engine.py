@@ -13,8 +13,8 @@ release the op's saved values unless ``retain_graph``. Leaves accumulate into
 ``.grad``. There is no recursion (a chain of a million ops is fine) and no
 separate pass to count consumers.
 
-This is the "step 4, error backpropagation" that seed page 001 could not find
-in TensorFlow code: ``loss.backward(trace=True)`` or ``rg.explain(loss)`` print
+This is the "step 4, error backpropagation" that is hard to find in TensorFlow's
+code: ``loss.backward(trace=True)`` or ``rg.explain(loss)`` print
 each step of it as it runs.
 """
 

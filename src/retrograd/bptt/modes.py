@@ -31,16 +31,16 @@ Picture (T = 8; ``x`` a loss whose gradient reaches the step, ``.`` not)::
 
 What other frameworks call these:
 
-* ``chunk(k)`` is TensorFlow's ``truncated_backprop_length`` tutorial loop
-  (seed page 004), Keras ``stateful=True`` with sequences cut into k steps, and
-  PyTorch's ``h = h.detach()`` idiom between chunks (seed page 003).
+* ``chunk(k)`` is TensorFlow's ``truncated_backprop_length`` tutorial loop,
+  Keras ``stateful=True`` with sequences cut into k steps, and PyTorch's
+  ``h = h.detach()`` idiom between chunks.
   ``williams_peng(k, k)`` equals it.
 * ``williams_peng(k1, k2)`` is BPTT(h; h′) of Williams & Peng (1990), with
   h = k₂ and h′ = k₁: each step's forward runs once, the graph of the last k₂
   steps is kept and freed as the window slides (what pytorch/pytorch#2512
   asks for).
 * ``window(k)`` is the per-loss truncation of hand-written NumPy BPTT, e.g.
-  seed page 003's "look back at most 10 steps" loop.
+  a "look back at most 10 steps" loop.
 * ``tail(k)`` is Theano's ``scan(truncate_gradient=k)``: the backward scan only
   visits the last k steps. It is *not* a truncation per loss: losses before
   the last k steps contribute nothing at all.

@@ -1,4 +1,4 @@
-"""Runnable demos, one per question of the seed pages: ``retrograd demo NAME``.
+"""Runnable demos, one per question the project answers: ``retrograd demo NAME``.
 
 Each demo module has ``DESCRIPTION`` and ``run(out_dir, seed, **options)``
 returning a dict of results (tests check them).

@@ -15,7 +15,7 @@ import numpy as np
 import retrograd as rg
 from retrograd import nn, optim
 
-DESCRIPTION = "REINFORCE policy-gradient agent on gymnasium's CartPole, softmax policy (seed page 002)"
+DESCRIPTION = "REINFORCE policy-gradient agent on gymnasium's CartPole, softmax policy"
 
 
 def discounted_returns(rewards, gamma):

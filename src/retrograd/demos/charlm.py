@@ -5,8 +5,8 @@ library. It is cut into ``batch_size`` lanes read side by side
 (``rg.data.stateful_batches``), so row i of each batch continues row i of the
 previous one; the LSTM state is carried across batches by value and the
 gradient is cut every ``k`` steps (``rg.bptt.chunk(k)``), with the state reset
-where a lane starts a new sequence — Keras' ``stateful=True`` and seed page
-002's question, done explicitly. Samples are printed as it learns.
+where a lane starts a new sequence — Keras' ``stateful=True``, done
+explicitly. Samples are printed as it learns.
 
 Data-parallel: ``mpiexec -n 2 retrograd demo charlm --distributed`` (or
 ``run(distributed=True)``) shares the ``batch_size`` lanes among the

@@ -1,6 +1,6 @@
 """A small CNN (Conv2d + MaxPool2d) on scikit-learn's 8×8 digits.
 
-Max-pooling's gradient at tied maxima (seed page 002's question) follows
+Max-pooling's gradient at tied maxima follows
 ``rg.conventions``; pass ``policy="first"`` (TensorFlow/Caffe) or ``"all"``
 (Theano) to train with another convention.
 """

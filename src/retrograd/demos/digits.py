@@ -1,8 +1,8 @@
-"""An MLP on scikit-learn's 8×8 handwritten digits (seed page 002: "it passes
-gradient checking and lets me train MNIST digits").
+"""An MLP on scikit-learn's 8×8 handwritten digits: backpropagation that passes
+gradient checking, then trains on digits.
 
 Before training, the network's backpropagation is gradient-checked on a
-small batch in float64 — the step the seed page recommends — then it is
+small batch in float64 — the check to run before any training — then it is
 trained with Adam and its test accuracy reported.
 """
 
@@ -15,7 +15,7 @@ from retrograd import nn, optim
 
 from . import _digits_data
 
-DESCRIPTION = "MLP on scikit-learn's 8×8 digits, gradient-checked before training (seed page 002)"
+DESCRIPTION = "MLP on scikit-learn's 8×8 digits, gradient-checked before training"
 
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 30, verbose: bool = True, plot: bool = True,

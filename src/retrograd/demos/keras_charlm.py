@@ -1,7 +1,7 @@
 """Seed page 002's Keras model, ported line by line, trained on variable-length
 text lines with padding, chunked TBPTT and a stateful carry.
 
-The Keras model of the seed page::
+The Keras character model (a stateful LSTM over padded lines)::
 
     model.add(Embedding(len(char_to_num), 200, mask_zero=True, batch_input_shape=(batch_size, k)))
     model.add(Dropout(0.5))

@@ -24,7 +24,7 @@ import numpy as np
 import retrograd as rg
 from retrograd.autograd import UnaryOp
 
-DESCRIPTION = "why the output delta a − y passes gradient checking and (a − y)·f′(z) does not (seed page 002)"
+DESCRIPTION = "why the output delta a − y passes gradient checking and (a − y)·f′(z) does not"
 
 LOSSES = {
     "sigmoid + cross-entropy": (lambda z, y: _sigmoid(z), lambda a, y: -(y * np.log(a) + (1 - y) * np.log(1 - a))),

@@ -5,7 +5,7 @@ TensorFlow differentiates an unrolled loop or a ``tf.while_loop`` by recording
 every step and running their gradients in reverse. Here the loop is
 ``rg.scan``: each step ``h = tanh(W_ih x + W_hh h + b)``, ``ŷ = readout(h)`` is
 recorded on the tape, and ``rg.explain`` prints the backward pass walking the
-steps from the last to the first — the BPTT code the seed page looks for.
+steps from the last to the first — backpropagation through time, visible.
 """
 
 from __future__ import annotations

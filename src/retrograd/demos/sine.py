@@ -22,7 +22,7 @@ import numpy as np
 import retrograd as rg
 from retrograd import nn, optim
 
-DESCRIPTION = "tanh network learning sin(x) on [−π, π] to a stated error (seed page 002)"
+DESCRIPTION = "tanh network learning sin(x) on [−π, π] to a stated error"
 
 
 def make_model(hidden=24, output="linear"):

@@ -15,7 +15,7 @@ import numpy as np
 
 import retrograd as rg
 
-DESCRIPTION = "2-3-1 sigmoid network learning XOR with plain gradient descent (seed page 001)"
+DESCRIPTION = "2-3-1 sigmoid network learning XOR with plain gradient descent, the backward step written out"
 
 X = [[0.0, 0.0], [1.0, 1.0], [1.0, 0.0], [0.0, 1.0]]
 Y = [[0.0], [0.0], [1.0], [1.0]]

@@ -1,4 +1,4 @@
-"""Data-parallel training over many processes and machines on MPI (issue 12).
+"""Data-parallel training over many processes and machines on MPI.
 
     mpiexec -n 4 python train.py                   # one machine, 4 processes
     mpiexec -n 8 -hosts a,b python train.py        # two machines (MPICH's hydra)

@@ -158,7 +158,7 @@ class ConvTranspose2d(_ConvNd):
 
 
 class MaxPool2d(Module):
-    """Max-pooling; tied maxima follow ``rg.conventions`` (seed page 002)."""
+    """Max-pooling; the gradient at tied maxima follows ``rg.conventions``."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
         super().__init__()

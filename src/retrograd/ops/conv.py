@@ -9,7 +9,7 @@ everything built on them differentiates to any order:
 * ``conv1d``  = ``conv2d`` on a height-1 image
 * ``conv_transpose2d`` = the adjoint of ``conv2d`` in its input: GEMM with Wᵀ → col2im → crop
 * ``max_pool2d`` = pad with the dtype's lowest value → im2col → ``max`` over the window axis,
-  whose ties follow ``rg.conventions`` (the seed page 002 question); a NaN wins its window
+  whose ties follow ``rg.conventions`` (what max-pool's gradient is when two entries tie); a NaN wins its window
 * ``avg_pool2d`` = pad with 0 → im2col → ``mean`` over the window axis
 
 Layouts, argument orders and the errors for bad arguments follow PyTorch's

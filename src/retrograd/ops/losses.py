@@ -197,7 +197,7 @@ class BCEWithLogits(BinaryOp):
     """ℓ = reduce(w·[(1 − y)·z + (1 + (q − 1)·y)·softplus(−z)])  (q = pos_weight, stable for any z);
     z̄ = ℓ̄·w·(σ(z)·(1 + (q − 1)·y) − q·y)/n,  ȳ = −ℓ̄·w·(z + (q − 1)·log σ(z))/n
 
-    Without weights: the fused delta σ(z) − y that seed page 002 asks about,
+    Without weights: the fused output delta σ(z) − y (why it passes gradient checking: ``retrograd demo output-delta``),
     with a = σ(z). ``weight`` rescales each element, ``pos_weight`` the
     positive term; both broadcast to the input (PyTorch's definition, and its
     "mean" divides by the number of elements, not by the weights).

@@ -4,8 +4,8 @@ A training step of a fused layer allocates a few large buffers (the gates of
 every step, the cell states, the gate deltas of the backward pass: for an LSTM
 with B = 32, H = 256, T = 100 about 30 MB) and frees them when the step is
 over. Fresh large allocations come from the operating system page by page, so
-every step paid for first-touch page faults again (5–8 % of the step,
-measured). ``pool`` keeps buffers the ops have finished with and hands them out
+every step would pay for first-touch page faults again (a measurable share of
+the step). ``pool`` keeps buffers the ops have finished with and hands them out
 again for the same shape and dtype.
 
 Only buffers that never escape go back: what an op saved for its vjp, when the

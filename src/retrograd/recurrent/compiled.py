@@ -19,8 +19,9 @@ The small matrix products are written as loops in *axpy* order (add scaled
 contiguous weight rows to the output row), which LLVM vectorises without
 reassociating sums; they are as fast as BLAS gemv called from the kernel at
 H = 32 (``_vecmat``), and need neither SciPy's BLAS nor its threads.
-They run single-threaded (never ``parallel=True``): numba's thread pool beside
-OpenBLAS's was 13–25× slower in the probes of issue 11.
+They run single-threaded (never ``parallel=True``): numba's thread pool
+beside OpenBLAS's oversubscribes the cores (measured: benchmarks/README.md,
+"Measured design decisions").
 
 Use from ``fused.py``: when ``worth_it(B, H, kind)`` (which is False without
 numba), the backend is NumPy (``type(G) is numpy.ndarray``; the kernels refuse
@@ -52,17 +53,10 @@ _available = None
 
 # Where the compiled loops stop paying (``worth_it``): the largest B·H per kind,
 # and the largest H. Measured with ``python benchmarks/bench_tiny_rnn.py --sweep``
-# (compiled / fused NumPy op, forward + full BPTT, float32, T 50, I = H, best of 7
-# interleaved rounds, 2 OpenBLAS threads, the project's 2-core x86-64 build machine
-# shared with other jobs, load average ≈ 2.5; a rerun at load ≈ 5 was unusable:
-# there the NumPy side's two BLAS threads wait on each other and the compiled
-# loop "won" 25× on large layers): the ratio grows with B·H, from ≈ 0.1 at B·H = 16–32
-# to ≈ 1 at B·H ≈ 1024 (LSTM: 0.98–1.09 over B 4–16 · H 256–64), ≈ 1024–2048
-# (GRU: 0.70–0.82 at 1024, 0.97–1.12 at 2048) and ≈ 512 (RNN: 0.93–1.14).
-# The thresholds sit one doubling below the crossover (ratios ≤ ≈ 0.75 there),
-# which also covers the autograd bookkeeping that the sweep's NumPy side pays
-# and a wired-in compiled op pays too. Past H = 128 the weights leave the
-# caches and single rows of B = 1 ran 0.9–2× slower than BLAS.
+# The compiled loop's time over the NumPy loop's grows with B·H; each threshold sits
+# one doubling below the measured crossover of its kind, and past MAX_UNITS the
+# weights leave the caches and BLAS wins even for one row (the sweep and its
+# numbers: ``benchmarks/bench_tiny_rnn.py --sweep``, benchmarks/README.md).
 MAX_ROWS_TIMES_UNITS = {"LSTM": 512, "GRU": 1024, "RNN": 256}
 MAX_UNITS = 128
 
@@ -104,12 +98,12 @@ def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
     of ``hidden`` units of a ``kind`` ("LSTM", "GRU", "RNN") layer (and numba
     is installed).
 
-    Per step the NumPy loop costs a fixed dispatch overhead (≈ 15–25 µs: a
-    dozen ufunc calls and one GEMM) plus SIMD work that is nearly free at
-    these sizes; the compiled loop has no overhead but evaluates each
-    transcendental as a scalar libm ``exp`` (≈ 5 ns: no SVML), ≈ 5–7 per
-    unit and row per step for the LSTM forward. So it wins while B·H is small:
-    see ``MAX_ROWS_TIMES_UNITS`` for the measured crossovers."""
+    Per step the NumPy loop pays a fixed dispatch overhead (a dozen ufunc
+    calls and one GEMM) plus SIMD work that is nearly free at these sizes;
+    the compiled loop has no overhead but evaluates each transcendental as a
+    scalar libm ``exp`` (no SVML), 5–7 per unit and row per step for the LSTM
+    forward. So it wins while B·H is small: ``MAX_ROWS_TIMES_UNITS`` holds
+    the measured crossovers."""
     limit = MAX_ROWS_TIMES_UNITS.get(kind)
     if limit is None:
         raise ValueError(f"worth_it: kind must be one of {sorted(MAX_ROWS_TIMES_UNITS)}, got {kind!r}")
@@ -125,8 +119,8 @@ def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
 def _sigmoid(a):
     # σ(a) = 1 / (1 + e⁻ᵃ): exact to a few ulps for every a (e⁻ᵃ = inf gives 0,
     # and there are no overflow warnings to silence here). Written without a
-    # branch on the sign: gate signs are random, and the mispredicted branch of
-    # the two-sided form cost 4× (11.5 vs 3 ns per gate on the build machine).
+    # branch on the sign: gate signs are random, and the two-sided form's
+    # mispredicted branch costs more than the exp (benchmarks/README.md).
     return 1.0 / (1.0 + math.exp(-a))
 
 
@@ -192,7 +186,7 @@ def _lstm_forward(G, h0, c0, w_hhT, sizes, offsets, Y, C, TC, relu, M, g_pre):
             for k in range(4 * H):
                 a[k] += tmp[k]
             # the gates in simple passes of independent calls, which the core
-            # overlaps (one fused pass per unit ran 15 % slower at H = 32), then the cell
+            # overlaps (faster than one fused pass per unit), then the cell
             for k in range(2 * H):
                 a[k] = _sigmoid(a[k])
             for k in range(3 * H, 4 * H):

@@ -3,8 +3,8 @@
 One op runs a layer over all steps of a batch of sequences: the input
 projection of every step is one GEMM, each step adds one (b×H)·(H×kH) GEMM,
 and the activations are saved in preallocated buffers. Its vjp is
-backpropagation through time written out gate by gate (the seed page 002
-question "how does BPTT work for an LSTM, per gate?"), then the weight
+backpropagation through time written out gate by gate (how BPTT works for an
+LSTM, per gate), then the weight
 gradients as one GEMM each over all steps:
 
 LSTM, per step t (backwards), with δh the gradient arriving at hₜ and φ the
@@ -59,8 +59,8 @@ from .sequence_op import _SequenceOp, _recorded_steps
 
 
 def _sigmoid_(a):
-    """In place: σ(a) = 1 / (1 + e⁻ᵃ) as four SIMD ufunc passes — 3–4× faster
-    than ``scipy.special.expit``'s scalar loop on gate blocks, and as exact
+    """In place: σ(a) = 1 / (1 + e⁻ᵃ) as four SIMD ufunc passes — faster than
+    ``scipy.special.expit``'s scalar loop on gate blocks, and as exact
     (e⁻ᵃ overflows to inf for very negative a, giving σ = 0: the callers run
     under ``errstate(over="ignore")``)."""
     xp.negative(a, out=a)
@@ -184,7 +184,7 @@ class LSTMLayer(_SequenceOp):
         # stored per step: the gates, h and c (6H: the floor); φ(cₜ) is recomputed in the vjp
         Y, C = xp.empty((steps.total, H), dtype=G.dtype), pool.take((steps.total, H), G.dtype)
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
-        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs 10–18 % faster
+        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         phi = _activation(act)
         if _compiled("LSTM", B, H):
             compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, xp.empty_like(C), act, M, g_pre)
@@ -331,7 +331,7 @@ class GRULayer(_SequenceOp):
         GHn = pool.take((steps.total, H), Z.dtype)
         Y = xp.empty((steps.total, H), dtype=Z.dtype)
         n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
-        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs 10–18 % faster
+        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
         if _compiled("GRU", B, H):
             compiled.gru_forward_steps(steps, Z, h0, w_hh, b_hh, GHn, Y, act, M, n_pre)
@@ -457,7 +457,7 @@ class RNNLayer(_SequenceOp):
         H, B, M = w_hh.shape[1], steps.batch, self.recurrent_mask
         A = _input_projection(x, w_ih, b_ih, b_hh)
         Y = xp.empty((steps.total, H), dtype=A.dtype)
-        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs 10–18 % faster
+        w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
         phi = _activation(act)
         if _compiled("RNN", B, H):

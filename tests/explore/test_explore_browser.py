@@ -17,7 +17,7 @@ import retrograd as rg
 import retrograd.explore as rx
 from retrograd import bptt, nn
 
-from test_bptt import lstm_data, twin_models
+from rnn_models import lstm_data, twin_models
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -14,7 +14,7 @@ import retrograd.explore as rx
 from retrograd import bptt, nn
 from retrograd.bptt import revolve
 
-from test_bptt import CellModel, SeqModel, lstm_data, twin_models
+from rnn_models import CellModel, SeqModel, lstm_data, twin_models
 
 SUM_CE = lambda o, y: rg.cross_entropy(o, y, reduction="sum")  # noqa: E731 - rows independent, not averaged
 

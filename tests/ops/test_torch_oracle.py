@@ -1,5 +1,5 @@
 """PyTorch as the oracle for what the op spec table (tests/op_specs.py, whose
-rows name their PyTorch equivalents; run by tests/test_op_table.py) does not
+rows name their PyTorch equivalents; run by tests/ops/test_op_table.py) does not
 express: the gradient at kinks and second derivatives through a composition.
 Each test is skipped, with the reason, when PyTorch is not installed (`.[dev]`
 installs the CPU build)."""

@@ -19,9 +19,9 @@ import retrograd.explore as rx
 from retrograd import bptt
 from retrograd.explore._assets import ASSETS, PRELUDE, asset, script
 
-from test_bptt import lstm_data, twin_models
+from rnn_models import lstm_data, twin_models
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PAGE_SCRIPTS = {"trace": "trace.js", "explain": "explain.js"}  # each page's script: prelude.js + this
 NODE = shutil.which("node")
 

@@ -18,9 +18,9 @@ import pytest
 
 import retrograd as rg
 
-HERE = pathlib.Path(__file__).parent
-SCRIPT = HERE / "mpi_scripts" / "mpi_checks.py"
-SRC = str(HERE.parent / "src")
+TESTS = pathlib.Path(__file__).parents[1]
+SCRIPT = TESTS / "mpi_scripts" / "mpi_checks.py"
+SRC = str(TESTS.parent / "src")
 
 
 def _mpiexec():

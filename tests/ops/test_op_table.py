@@ -193,25 +193,25 @@ def _scheduled_scan():
 # Ops with tests of their own (the fused recurrent layers against their cells,
 # finite differences and PyTorch; scan against the BPTT engine): the tests that
 # cover each, and a small graph for the freed-tape check.
-FUSED_LAYER_TESTS = ["test_recurrent.py::test_fused_layer_gradcheck",
-                     "test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
-                     "test_recurrent.py::test_layers_match_torch",
-                     "test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"]
+FUSED_LAYER_TESTS = ["recurrent/test_recurrent.py::test_fused_layer_gradcheck",
+                     "recurrent/test_recurrent.py::test_fused_layer_equals_composed_cells_in_value_and_gradient",
+                     "recurrent/test_recurrent.py::test_layers_match_torch",
+                     "recurrent/test_recurrent_higher_order.py::test_fused_layer_gradgradcheck"]
 COVERED_ELSEWHERE = {
     "RNNLayer": (FUSED_LAYER_TESTS, _fused_layer("RNN")),
     "LSTMLayer": (FUSED_LAYER_TESTS, _fused_layer("LSTM")),
     "GRULayer": (FUSED_LAYER_TESTS, _fused_layer("GRU")),
-    "_Boundary": (["test_recurrent_higher_order.py::test_fused_layer_gradgradcheck",
-                   "test_recurrent_higher_order.py::test_create_graph_leaves_the_graph_before_the_layer_alone"],
+    "_Boundary": (["recurrent/test_recurrent_higher_order.py::test_fused_layer_gradgradcheck",
+                   "recurrent/test_recurrent_higher_order.py::test_create_graph_leaves_the_graph_before_the_layer_alone"],
                   _fused_layer_gradient),
-    "ScheduledScan": (["test_bptt.py::test_scan_supports_every_mode",
-                       "test_bptt.py::test_scheduled_scan_inputs_and_final_carry_gradients"], _scheduled_scan),
+    "ScheduledScan": (["bptt/test_bptt.py::test_scan_supports_every_mode",
+                       "bptt/test_bptt.py::test_scheduled_scan_inputs_and_final_carry_gradients"], _scheduled_scan),
 }
 
 
 @pytest.mark.parametrize("name", sorted(COVERED_ELSEWHERE))
 def test_ops_covered_elsewhere_name_real_tests_and_free_their_tape(name):
-    tests_dir = pathlib.Path(__file__).parent
+    tests_dir = pathlib.Path(__file__).parents[1]
     for test_id in COVERED_ELSEWHERE[name][0]:
         file, function = test_id.split("::")
         tree = ast.parse((tests_dir / file).read_text())

@@ -1,7 +1,7 @@
-"""Op behaviour the spec table (tests/op_specs.py, run by tests/test_op_table.py)
+"""Op behaviour the spec table (tests/op_specs.py, run by tests/ops/test_op_table.py)
 does not express: fused ops equal their compositions, views and accumulation,
 dtypes, method forms, shape errors, adjointness of the convolution's helpers.
-Kinks and ties have their own tests in tests/test_conventions.py."""
+Kinks and ties have their own tests in tests/autograd/test_conventions.py."""
 
 import numpy as np
 import pytest
