@@ -578,8 +578,9 @@ SPEC = {s.name: s for s in SPECS}
 assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
-# ---------------------------------------------------------------- issue 9: ops PyTorch users reach for
-# Their kinks, ties, zeros, dtypes and errors are tested in tests/ops/test_ops_more.py.
+# ---------------------------------------------------------------- activations, math, cumulative, ordering, rearranging
+# More activations, rounding and math, cumulative ops, sort/topk, rearranging, einsum and norms: the ops
+# PyTorch users reach for. Their kinks, ties, zeros, dtypes and errors are tested in tests/ops/test_ops_more.py.
 def _off_bounds(*bounds, scale=1.0):
     """Values scaled by ``scale`` and kept 0.05 away from each bound (clamp-like kinks)."""
     def move(a):
@@ -688,7 +689,7 @@ def _three_way(draw):
 
 MATRICES = array_shapes(min_dims=2, max_dims=3, max_side=SIDE).map(lambda s: (s,))
 
-SPECS_ISSUE_9 = [
+SPECS_MATH_AND_TENSOR_OPS = [
     # activations
     S("silu", rg.silu, lambda x: x * _sigmoid(x), torch=lambda x: _F().silu(x)),
     S("logsigmoid", rg.logsigmoid, lambda x: -np.logaddexp(0.0, -x), torch=lambda x: _F().logsigmoid(x)),
@@ -758,12 +759,12 @@ SPECS_ISSUE_9 = [
     S("norm_inf", lambda x, axis, keepdims: rg.norm(x, math.inf, axis, keepdims), _np_norm(math.inf),
       shapes=NONSCALAR, params=reduce_params, domain=(away_from_zero,), torch=_torch_norm(math.inf)),
 ]
-SPECS += SPECS_ISSUE_9
-SPEC.update({s.name: s for s in SPECS_ISSUE_9})
+SPECS += SPECS_MATH_AND_TENSOR_OPS
+SPEC.update({s.name: s for s in SPECS_MATH_AND_TENSOR_OPS})
 assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
-# ---------------------------------------------------------------- issue 9: loss options
+# ---------------------------------------------------------------- losses: options
 # weight, label_smoothing, pos_weight, ignore_index of any value, unbatched (C,) inputs and
 # probability targets as a differentiable input. Their refusals are tested in tests/ops/test_losses_edges.py.
 LOGITS_OR_UNBATCHED = st.one_of(LOGITS, st.integers(1, 4).map(lambda c: ((c,),)))
@@ -901,7 +902,7 @@ SPEC.update({s.name: s for s in SPECS_LOSS_OPTIONS})
 assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
-# ---------------------------------------------------------------- issue 9: the convolution family
+# ---------------------------------------------------------------- convolution: groups, conv1d, conv_transpose2d
 # Grouped conv2d, conv1d and conv_transpose2d against NumPy references written from their
 # definitions (windows per group; the transposed conv as an explicit scatter) and PyTorch.
 @st.composite
@@ -992,7 +993,8 @@ SPEC.update({s.name: s for s in SPECS_CONV_FAMILY})
 assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
-# ---------------------------------------------------------------- PyTorch's signatures (dim=, F.pad modes, index_select)
+# ---------------------------------------------------------------- padding, indexing, reductions and extrema
+# In PyTorch's signatures: F.pad's modes, index_select, and reductions taking dim=/keepdim=/correction=.
 # (C, …) or (N, C, …) inputs with 1 to 3 padded trailing dims, as PyTorch's non-constant modes take
 PAD_MODE_INPUTS = st.tuples(st.sampled_from([(2,), (1, 2)]), st.lists(st.integers(2, 4), min_size=1, max_size=3)) \
     .map(lambda t: (t[0] + tuple(t[1]),))

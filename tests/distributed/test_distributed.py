@@ -1,4 +1,4 @@
-"""Data-parallel training on MPI (issue 12).
+"""Data-parallel training on MPI gives what one process gives on the combined batch.
 
 The MPI checks run in one ``mpiexec -n 2`` launch of
 ``tests/mpi_scripts/mpi_checks.py`` (each launch costs about a second), which

@@ -1,4 +1,4 @@
-"""Arguments are validated like PyTorch's (issue 9): a layer, an optimizer or
+"""Arguments are validated like PyTorch's: a layer, an optimizer or
 ``F.linear`` / ``F.embedding`` given arguments PyTorch refuses raises a
 ``ValueError`` (constructors) or an ``OpError`` naming the op (calls), with
 PyTorch's wording where it has one; everything PyTorch accepts computes what

@@ -1,4 +1,4 @@
-"""The convolution family (issue 9): grouped ``conv2d``, ``conv1d`` and
+"""The convolution family: grouped ``conv2d``, ``conv1d`` and
 ``conv_transpose2d`` and their layers equal PyTorch's in float64 (values and
 every gradient, ``load_state_dict(torch_module.state_dict())`` included),
 differentiate to second order, and refuse the arguments PyTorch refuses with an

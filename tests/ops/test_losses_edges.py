@@ -1,4 +1,4 @@
-"""Losses, class indices and row indices at their edges (issue 9): each input is
+"""Losses, class indices and row indices at their edges: each input is
 computed as PyTorch computes it (values and gradients in float64, the target's
 gradient included) or refused with an ``OpError`` that names the op, the bad
 value and the valid range. The option rows of the op table (tests/op_specs.py)

@@ -1,5 +1,5 @@
 """Bad inputs to the losses, padding and index ops: computed as PyTorch computes them (values,
-dtypes, gradients) or refused with an OpError naming the op, where PyTorch refuses (issue 9)."""
+dtypes, gradients) or refused with an OpError naming the op, where PyTorch refuses."""
 
 from __future__ import annotations
 

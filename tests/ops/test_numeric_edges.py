@@ -1,4 +1,4 @@
-"""Numbers at the edges, held to PyTorch (issue 9): empty reductions, degrees of
+"""Numbers at the edges, held to PyTorch: empty reductions, degrees of
 freedom used up, 0-d tensors given an axis, pow at 0 and at negative bases,
 negative pad widths, and dtypes (scalars do not promote, integers meet float
 functions in the default float dtype, float16 stays float16, mixed float

@@ -1,5 +1,5 @@
 """Edges of the reductions, softmaxes, gelu, cumprod, roll, masked_fill and topk
-on bad inputs (issue 9): NaN/±inf, complex, integer, empty and 0-d tensors.
+on bad inputs, held to PyTorch: NaN/±inf, complex, integer, empty and 0-d tensors.
 
 Each expected value is PyTorch 2.13's, read off by running it (written out here
 so the tests run without torch).

@@ -1,5 +1,6 @@
-"""The ops PyTorch users reach for (issue 9): values, gradients and dtypes equal
-PyTorch's in float64 on random shapes; first and second derivatives
+"""The ops PyTorch users reach for (more activations, rounding and math,
+cumulative ops, sort/topk, rearranging, einsum, norms): values, gradients and
+dtypes equal PyTorch's in float64 on random shapes; first and second derivatives
 gradchecked; kinks follow ``rg.conventions``; bad arguments raise ``OpError``
 naming the op; the method forms behave like PyTorch's."""
 
