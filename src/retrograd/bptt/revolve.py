@@ -34,7 +34,7 @@ steps [a, b) from the stored xₐ with s snapshots (xₐ's included),
 with k minimising k + t(k, s) + t(n − k, s − 1). That sum is convex in k
 (t is piecewise linear in n with slopes 0, 1, …, r increasing at each
 β(s, r)), so its minimiser is found by bisection on its differences.
-``tests/test_revolve.py`` checks the recursion's cost against the formula and
+``tests/bptt/test_revolve.py`` checks the recursion's cost against the formula and
 against an exhaustive search over all schedules of small n.
 
 The **units** reversed here are whatever the engine makes them: single steps,
