@@ -614,7 +614,7 @@ def _scan_peak(mode, T=400):
 def test_scan_checkpointing_lowers_peak_memory_with_the_same_gradient():
     full_peak, *exact = _scan_peak(bptt.full())
     for mode, below in ((bptt.full(checkpoint_every=20), full_peak / 3),
-                        (bptt.full(memory_budget=full_peak // 4), full_peak / 1.5)):
+                        (bptt.full(memory_budget=full_peak // 4), full_peak / 2.5)):
         peak, *got = _scan_peak(mode)
         assert peak < below, f"{mode}: peak {peak / 2**20:.1f} MiB, full() {full_peak / 2**20:.1f} MiB"
         for e, g in zip(exact, got):  # sums in another order: equal to 1e-12 of the gradient's scale

@@ -198,7 +198,7 @@ class ScheduleRun:
                     sweeping = False
                     seg, self.last = self.last, None  # its tape goes as soon as it is reversed
                     if seg is None:  # a second backward pass (rg.scan): record the last unit again
-                        seg, _ = self._record(sch.n - 1, *self.last_entry, first=False)
+                        seg = self._record(sch.n - 1, *self.last_entry, first=False)[0]
                 elif isinstance(act, Store):
                     stored[act.unit] = cur
                     held += state_bytes(cur[0])
@@ -213,7 +213,8 @@ class ScheduleRun:
                     cur = self._run(act.start, act.stop, *cur, first=False, record=False)
                     continue
                 else:
-                    seg, _ = self._record(act.unit, *cur, first=False)
+                    # [0]: the unit's outgoing state (a local ``_``) would keep its tape alive past its reversal
+                    seg = self._record(act.unit, *cur, first=False)[0]
                     cur = None
                 length = seg.stop - seg.start
                 if length not in self._tapes:
