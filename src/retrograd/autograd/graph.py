@@ -184,3 +184,7 @@ def label_node(node, text: str) -> None:
 def label_of(node) -> str | None:
     """The name ``label`` gave the op ``node``, or None."""
     return getattr(node, "label", None)
+
+
+__all__ = ["Edge", "producer", "is_released", "inputs", "input_nodes", "walk", "leaves", "saved_arrays",
+           "saved_nbytes", "objects_nbytes", "label", "label_many", "label_node", "label_of"]
