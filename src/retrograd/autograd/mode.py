@@ -43,9 +43,9 @@ class _Mutations:
         stamp = self.last = next_seq()
         stamps = self.stamps
         for a in arrays:
-            stamps.pop(id(a), None)  # re-inserted last: the oldest entries are the first ones
             stamps[id(a)] = stamp
-        if len(stamps) > self.MAX_STAMPS:  # bounded: forget the oldest half (their ops are long gone)
+        if len(stamps) > self.MAX_STAMPS:  # bounded: forget the first-seen half (for a long-lived
+            # array, only a backward through a graph older than its next update would miss it)
             for key in list(stamps)[: self.MAX_STAMPS // 2]:
                 del stamps[key]
 
