@@ -233,11 +233,14 @@ class Op:
         plan = self._save_plans.get(needs)
         if plan is None:
             plan = self._save_plan(needs)
+        # Below, per input: the edge (a leaf is its own edge, the common case inlined), and what is
+        # kept — the value if declared, else a leaf's own array, else the shape (``_shape_of``).
         if n == 2:
             a, b = args
             need_a, need_b = needs
-            self.edges = (_edge(a) if need_a else None, _edge(b) if need_b else None)
             keep_a, keep_b = plan
+            leaf_a, leaf_b = need_a and a._node is None, need_b and b._node is None
+            self.edges = (a if leaf_a else _edge(a) if need_a else None, b if leaf_b else _edge(b) if need_b else None)
             if not (keep_a or keep_b) and need_a and need_b and type(out) is backend.ndarray:
                 # add, sub, where: their vjps read no input, so two inputs of the output's shape and dtype
                 # need nothing kept (the gradient has both), and one comparison settles it
@@ -245,21 +248,23 @@ class Op:
                 shape, dtype = out.shape, out.dtype
                 xs = (_NOTHING2 if x.shape == shape and y.shape == shape and x.dtype is dtype and y.dtype is dtype
                       else (_shape_of(a, x), _shape_of(b, y)))
-            elif not (keep_a and keep_b):
+            elif not ((keep_a or leaf_a) and (keep_b or leaf_b)):
                 x, y = xs
-                xs = (x if keep_a else _shape_of(a, x) if need_a else _constant_shape(x),
-                      y if keep_b else _shape_of(b, y) if need_b else _constant_shape(y))
+                xs = (x if keep_a or leaf_a else array_meta(x) if need_a else _constant_shape(x),
+                      y if keep_b or leaf_b else array_meta(y) if need_b else _constant_shape(y))
             self.xs = xs
         elif n == 3:  # linear (x, W, b)
             a, b, c = args
             need_a, need_b, need_c = needs
-            self.edges = (_edge(a) if need_a else None, _edge(b) if need_b else None, _edge(c) if need_c else None)
             keep_a, keep_b, keep_c = plan
-            if not (keep_a and keep_b and keep_c):
+            leaf_a, leaf_b, leaf_c = need_a and a._node is None, need_b and b._node is None, need_c and c._node is None
+            self.edges = (a if leaf_a else _edge(a) if need_a else None, b if leaf_b else _edge(b) if need_b else None,
+                          c if leaf_c else _edge(c) if need_c else None)
+            if not ((keep_a or leaf_a) and (keep_b or leaf_b) and (keep_c or leaf_c)):
                 x, y, z = xs
-                xs = (x if keep_a else _shape_of(a, x) if need_a else _constant_shape(x),
-                      y if keep_b else _shape_of(b, y) if need_b else _constant_shape(y),
-                      z if keep_c else _shape_of(c, z) if need_c else _constant_shape(z))
+                xs = (x if keep_a or leaf_a else array_meta(x) if need_a else _constant_shape(x),
+                      y if keep_b or leaf_b else array_meta(y) if need_b else _constant_shape(y),
+                      z if keep_c or leaf_c else array_meta(z) if need_c else _constant_shape(z))
             self.xs = xs
         else:
             self.edges = tuple([_edge(a) if need else None for a, need in zip(args, needs)])
