@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from . import backend, engine, hooks
 from .engine import BACKWARD_STEP, _value, root_gradients, run_backward
-from .graph import label, label_many, label_of  # noqa: F401  (rg.label: the names the table shows)
+from .graph import label, label_many, label_of  # noqa: F401  (explain.label names the rows of the table)
 
 
 def _compact_shapes(shapes: list[str]) -> str:

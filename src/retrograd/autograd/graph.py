@@ -150,8 +150,8 @@ def objects_nbytes(roots) -> int:
     total = 0
     for n in walk(roots):
         total += sys.getsizeof(n) + sys.getsizeof(n.seq) + sys.getsizeof(n.edges or ()) + sys.getsizeof(n.xs or ())
-        total += sum(sys.getsizeof(a) - a.nbytes for a in n.saved_arrays() if getattr(a, "base", None) is None)
-        total += sum(sys.getsizeof(a) for a in n.saved_arrays() if getattr(a, "base", None) is not None)
+        for a in n.saved_arrays():  # an owner's getsizeof includes its buffer, a view's does not
+            total += sys.getsizeof(a) - (a.nbytes if getattr(a, "base", None) is None else 0)
     return total
 
 
@@ -176,15 +176,10 @@ def label_many(tensors, texts) -> None:
             node.label = text
 
 
-def label_node(node, text: str) -> None:
-    """Name the op ``node`` itself (one reached by ``inputs``/``walk``, with no Tensor at hand)."""
-    node.label = text
-
-
 def label_of(node) -> str | None:
     """The name ``label`` gave the op ``node``, or None."""
     return getattr(node, "label", None)
 
 
 __all__ = ["Edge", "producer", "is_released", "inputs", "input_nodes", "walk", "leaves", "saved_arrays",
-           "saved_nbytes", "objects_nbytes", "label", "label_many", "label_node", "label_of"]
+           "saved_nbytes", "objects_nbytes", "label", "label_many", "label_of"]

@@ -121,8 +121,9 @@ def array_meta(a) -> ArrayMeta:
 def _shape_of(a, x):
     """What the tape holds of an input the vjp does not read: the leaf's own array
     when it is a leaf (the edge keeps the leaf alive anyway, so this costs nothing),
-    else its ``ArrayMeta``."""
-    return x if a._node is None and a.data is x else array_meta(x)
+    else its ``ArrayMeta``. (``x`` is ``a.data`` itself: only integer tensors are
+    converted before a forward, and they never need a gradient.)"""
+    return x if a._node is None else array_meta(x)
 
 
 def _constant_shape(x):
@@ -309,7 +310,7 @@ class Op:
             arrays += list(saved.values())
         seen, result = set(), []
         for a in arrays:
-            if a is not None and type(a) is not ArrayMeta and hasattr(a, "nbytes") and id(a) not in seen:
+            if hasattr(a, "nbytes") and id(a) not in seen:
                 seen.add(id(a))
                 result.append(a)
         return result
