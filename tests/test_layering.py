@@ -19,7 +19,7 @@ LAYERS = {
     "plot": 0,  # matplotlib helpers that import nothing of retrograd: usable from any layer
     "ops": 1,
     "nn": 2,
-    "recurrent": 3,
+    "recurrent": 3, "func": 3,
     "bptt": 4,
     "optim": 5, "data": 5, "checkpoint": 5,
     "train": 6, "distributed": 6, "explore": 6,

@@ -17,7 +17,7 @@ checks it; README.md's "Layout" section gives the reasons.
 import numpy as _np
 
 # The public API, re-exported:
-from . import autograd, bptt, data, distributed, nn, optim, random, recurrent, train  # noqa: F401
+from . import autograd, bptt, data, distributed, func, nn, optim, random, recurrent, train  # noqa: F401
 from . import explore  # noqa: F401  (after bptt: it hands bptt its HTML writer)
 from .autograd import conventions, graph  # noqa: F401
 from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401

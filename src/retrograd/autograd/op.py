@@ -174,6 +174,8 @@ class Op:
     broadcasts = False
     elementwise = False
     multi = False  # several outputs (see MultiOp)
+    jvp_lead = True  # the jvp takes tangents with leading direction axes (else run once per direction)
+    aligns_tangents = True  # a broadcasting op's tangents are lined up with its output before its jvp
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -185,6 +187,13 @@ class Op:
 
     def vjp(self, ns, g, ans, *xs):
         raise NotImplementedError(f"{self.name}: no vector-Jacobian product is defined")
+
+    def jvp(self, ns, ts, ans, *xs):
+        """Forward mode: the tangent of the output given ``ts``, the tangents of the
+        inputs (None: zero), from the same saved values as the vjp (``forward``).
+        A tangent may carry leading axes (a batch of directions) unless the op
+        sets ``jvp_lead = False``."""
+        raise NotImplementedError(f"{self.name}: no Jacobian-vector product (forward-mode rule) is defined")
 
     def extra_repr(self) -> str:
         return ""

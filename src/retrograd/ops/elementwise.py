@@ -73,6 +73,13 @@ def _same_float(y, x):
     return y if y.dtype is x.dtype else y.astype(x.dtype)
 
 
+def _plus(a, b):
+    """The sum of two tangents, either of which may be None (zero)."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
 # ------------------------------------------------------------ arithmetic
 class Add(BinaryOp):
     """z = x + y;  x̄ = z̄,  ȳ = z̄"""
@@ -82,6 +89,7 @@ class Add(BinaryOp):
 
     def forward(self, x, y): return x + y
     def vjp(self, ns, g, z, x, y): return g, g
+    def jvp(self, ns, ts, z, x, y): return _plus(ts[0], ts[1])
 
 
 def add(x, y):
@@ -97,6 +105,7 @@ class Sub(BinaryOp):
 
     def forward(self, x, y): return x - y
     def vjp(self, ns, g, z, x, y): return g, (-g if self.needs[1] else None)
+    def jvp(self, ns, ts, z, x, y): return _plus(ts[0], None if ts[1] is None else -ts[1])
 
 
 def sub(x, y):
@@ -115,6 +124,10 @@ class Mul(BinaryOp):
     def vjp(self, ns, g, z, x, y):
         n = self.needs
         return (g * y if n[0] else None), (g * x if n[1] else None)
+
+    def jvp(self, ns, ts, z, x, y):
+        tx, ty = ts
+        return _plus(None if tx is None else tx * y, None if ty is None else x * ty)
 
 
 def mul(x, y):
@@ -140,6 +153,10 @@ class Div(BinaryOp):
         gy = -g * x / (y * y) if n[1] else None
         return gx, gy
 
+    def jvp(self, ns, ts, z, x, y):
+        tx, ty = ts
+        return _plus(None if tx is None else tx / y, None if ty is None else -ty * x / (y * y))
+
 
 def div(x, y):
     """x / y, elementwise (broadcasting)."""
@@ -155,6 +172,7 @@ class Neg(UnaryOp):
 
     def forward(self, x): return -x
     def vjp(self, ns, g, y, x): return (-g,)
+    def jvp(self, ns, ts, y, x): return -ts[0]
 
 
 def neg(x):
@@ -189,6 +207,9 @@ class PowScalar(UnaryOp):
         if p == 0:  # xᵖ is constant 1: p·xᵖ⁻¹ would be 0·∞ = NaN at x = 0
             return (ns.where(xp.zeros(ns.value(g).shape, dtype=bool), g, 0.0),)
         return (g * (p * x ** (p - 1)),)
+
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # elementwise: the same scaling either way
 
 
 def square(x):
@@ -235,6 +256,11 @@ class Pow(BinaryOp):
                 gy = g * (z * ns.log(x))
         return gx, gy
 
+    def jvp(self, ns, ts, z, x, y):
+        gx, gy = self.vjp(ns, 1.0, z, x, y)  # elementwise partial derivatives (the edges as in the vjp)
+        tx, ty = ts
+        return _plus(None if tx is None else tx * gx, None if ty is None else ty * gy)
+
 
 # ------------------------------------------------------------ exp, log and friends
 class Exp(UnaryOp):
@@ -246,6 +272,7 @@ class Exp(UnaryOp):
 
     def forward(self, x): return xp.exp(_floating(x))
     def vjp(self, ns, g, y, x): return (g * y,)
+    def jvp(self, ns, ts, y, x): return ts[0] * y
 
 
 def exp(x):
@@ -261,6 +288,7 @@ class Log(UnaryOp):
 
     def forward(self, x): return xp.log(_floating(x))
     def vjp(self, ns, g, y, x): return (g / x,)
+    def jvp(self, ns, ts, y, x): return ts[0] / x
 
 
 def log(x):
@@ -276,6 +304,7 @@ class Log1p(UnaryOp):
 
     def forward(self, x): return xp.log1p(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (1 + x),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (1 + x)
 
 
 def log1p(x):
@@ -292,6 +321,7 @@ class Sqrt(UnaryOp):
 
     def forward(self, x): return xp.sqrt(_floating(x))
     def vjp(self, ns, g, y, x): return (g / (2 * y),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (2 * y)
 
 
 def sqrt(x):
@@ -307,6 +337,7 @@ class Sin(UnaryOp):
 
     def forward(self, x): return xp.sin(_floating(x))
     def vjp(self, ns, g, y, x): return (g * ns.cos(x),)
+    def jvp(self, ns, ts, y, x): return ts[0] * ns.cos(x)
 
 
 def sin(x):
@@ -322,6 +353,7 @@ class Cos(UnaryOp):
 
     def forward(self, x): return xp.cos(_floating(x))
     def vjp(self, ns, g, y, x): return (-g * ns.sin(x),)
+    def jvp(self, ns, ts, y, x): return -ts[0] * ns.sin(x)
 
 
 def cos(x):
@@ -338,6 +370,7 @@ class Tanh(UnaryOp):
 
     def forward(self, x): return xp.tanh(_floating(x))
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
+    def jvp(self, ns, ts, y, x): return ts[0] * (1 - y * y)
 
 
 def tanh(x):
@@ -368,6 +401,8 @@ class Sigmoid(UnaryOp):
         d *= g
         return (d,)
 
+    def jvp(self, ns, ts, y, x): return ts[0] * (y * (1 - y))
+
 
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ), stable for large |x|."""
@@ -393,6 +428,8 @@ class Softplus(UnaryOp):
         b = self.beta
         return (g * sigmoid_of(ns, x if b == 1 else b * x),)
 
+    def jvp(self, ns, ts, y, x): return self.vjp(ns, ts[0], y, x)[0]
+
 
 def softplus(x, beta: float = 1.0):
     """log(1 + e^(βx))/β, computed stably."""
@@ -410,6 +447,7 @@ class Erf(UnaryOp):
         x = _floating(x)
         return _same_float(backend.erf(x), x)
     def vjp(self, ns, g, y, x): return (g * (2 / math.sqrt(math.pi)) * ns.exp(-(x * x)),)
+    def jvp(self, ns, ts, y, x): return ts[0] * ((2 / math.sqrt(math.pi)) * ns.exp(-(x * x)))
 
 
 def erf(x):
@@ -434,6 +472,10 @@ class Where(BinaryOp):
         gy = ns.where(c, 0.0, g) if n[1] else None
         return gx, gy
 
+    def jvp(self, ns, ts, z, x, y):
+        c, (tx, ty) = self.saved["cond"], ts
+        return ns.where(c, 0.0 if tx is None else tx, 0.0 if ty is None else ty)
+
 
 def where(cond, x, y):
     """x where ``cond`` else y (``cond`` is a constant boolean mask)."""
@@ -453,6 +495,7 @@ class Cast(UnaryOp):
     def extra_repr(self): return f"dtype={self.dtype}"
     def forward(self, x): return x.astype(self.dtype)
     def vjp(self, ns, g, y, x): return (ns.astype(g, x.dtype),)
+    def jvp(self, ns, ts, y, x): return ns.astype(ts[0], self.dtype) if self.dtype.kind in "fc" else None
 
 
 def cast(x, dtype):

@@ -68,6 +68,32 @@ class MatMul(BinaryOp):
         gb = ns.matmul(_mT(ns, a), g) if n[1] else None
         return ga, gb
 
+    # the walk does not line tangents up elementwise: matmul's batch axes are all but the last two
+    aligns_tangents = False
+
+    def jvp(self, ns, ts, c, a, b):
+        """Ċ = Ȧ @ B + A @ Ḃ, 1-D operands promoted to a row / a column and the
+        tangents' leading axes put in front of the batch axes."""
+        ta, tb = ts
+        a_shape, b_shape = tuple(a.shape), tuple(b.shape)
+        a2 = a_shape if len(a_shape) > 1 else (1,) + a_shape
+        b2 = b_shape if len(b_shape) > 1 else b_shape + (1,)
+        nd = max(len(a2), len(b2))
+
+        def lift(t, own, shape2):  # lead + own -> lead + 1…1 + shape2
+            lead = tuple(t.shape[:len(t.shape) - len(own)])
+            return ns.reshape(t, lead + (1,) * (nd - len(shape2)) + shape2), lead
+        r = None
+        if ta is not None:
+            t, lead = lift(ta, a_shape, a2)
+            r = ns.matmul(t, b if len(b_shape) > 1 else ns.reshape(b, b2))
+        if tb is not None:
+            t, lead = lift(tb, b_shape, b2)
+            term = ns.matmul(a if len(a_shape) > 1 else ns.reshape(a, a2), t)
+            r = term if r is None else r + term
+        out = _matmul_shape(a_shape, b_shape)
+        return ns.reshape(r, lead + out)
+
 
 def matmul(a, b):
     """Matrix product with NumPy's rules (batched, 1-D vectors)."""
@@ -115,6 +141,37 @@ class Linear(TernaryOp):
             else:
                 gw = _mT(ns, ns.reshape(g, _rows(g))) @ ns.reshape(x, _rows(x))
         return gx, gw, gb
+
+    def jvp(self, ns, ts, y, x, w, b=None):
+        """ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ (the tangents' leading axes in front of x's batch axes)."""
+        tx, tw, tb = ts
+        x_shape, w_shape = tuple(x.shape), tuple(w.shape)
+        out = x_shape[:-1] + (w_shape[0],)
+        r, lead = None, None
+        if tx is not None:
+            lead = tuple(tx.shape[:len(tx.shape) - len(x_shape)])
+            r = ns.matmul(tx, _mT(ns, w))
+        if tw is not None:
+            lead = tuple(tw.shape[:len(tw.shape) - 2])
+            wt = ns.swapaxes(ns.reshape(tw, lead + (1,) * max(len(x_shape) - 2, 0) + w_shape), -1, -2)
+            term = ns.matmul(x, wt)
+            r = term if r is None else r + term
+        if tb is not None:
+            b_shape = tuple(b.shape)
+            lead = tuple(tb.shape[:len(tb.shape) - len(b_shape)])
+            term = ns.reshape(tb, lead + (1,) * (len(out) - len(b_shape)) + b_shape)
+            r = term if r is None else r + term
+        if tuple(r.shape) != lead + out:
+            r = ns.broadcast_to(r, lead + out)
+        return r
+
+
+def _matmul_shape(a: tuple, b: tuple) -> tuple:
+    """The shape of a @ b under NumPy's matmul rules (1-D operands promoted, then dropped)."""
+    a2 = a if len(a) > 1 else (1,) + a
+    b2 = b if len(b) > 1 else b + (1,)
+    batch = xp.broadcast_shapes(a2[:-2], b2[:-2])
+    return tuple(batch) + ((a2[-2],) if len(a) > 1 else ()) + ((b2[-1],) if len(b) > 1 else ())
 
 
 def _shape(a) -> tuple:

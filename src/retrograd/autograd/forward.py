@@ -1,0 +1,199 @@
+"""Forward mode: tangents pushed through a recorded graph, in creation order.
+
+Reverse mode (``engine``) pulls a cotangent from the outputs back to the
+inputs in *reverse* creation order, one vjp per op: x̄ᵢ = ȳ·∂f/∂xᵢ.
+Forward mode pushes a tangent from the inputs to the outputs in creation
+order, one jvp per op — the next column of the table of derivatives, written
+beside each op's vjp and reading the same saved values (both need the same
+partial derivatives ∂f/∂xᵢ)::
+
+    ẏ = Σᵢ ∂f/∂xᵢ · ẋᵢ          (Tanh: ẏ = ẋ·(1 − y²);  Mul: ż = ẋ·y + x·ẏ)
+
+``push_tangents`` runs over the ops recorded between a set of *seeds* (the
+primals, whose tangents are given) and the outputs — the graph a forward
+pass just recorded — so one recorded function can be linearised at many
+tangents (``rg.func.jacfwd`` pushes a whole basis at once).
+
+Tangents may carry leading axes (a batch of tangent directions: a basis for
+a Jacobian, the columns of an influence matrix for RTRL): a tangent of an
+input of shape S has shape L + S for the same L throughout. A rule sees them
+as they are; a rule that cannot (``jvp_lead = False``) is run once per
+direction. For an op that ``broadcasts`` the walk lines each tangent up with
+the output first (L + 1…1 + S) and broadcasts the result to L + the output's
+shape, so the broadcasting rules need no code for it.
+
+With ``differentiable=True`` the rules run on Tensors through the tensor
+namespace (as the vjps do under ``create_graph``), so the tangents are
+themselves on the tape: reverse-over-forward and forward-over-forward
+derivatives.
+"""
+
+from __future__ import annotations
+
+from . import backend
+from .mode import mutations
+from .namespaces import ARRAY_NS, TENSOR_NS
+from .op import _freed
+from .tensor import Tensor, _wrap
+
+
+def seed_key(t: Tensor):
+    """The key of a tangent seed for tensor ``t`` (a leaf, or an op's output), as ``push_tangents`` reads it."""
+    node = t._node
+    if node is None:
+        return id(t)
+    return (node, t._oi) if node.multi else node
+
+
+def _ops_between(outputs, seeds, start_seq) -> list:
+    """The recorded ops reached backwards from ``outputs``, stopping at seeds, at leaves
+    and at ops older than ``start_seq`` (recorded before the seeds existed, so they cannot
+    depend on them), in creation order: a topological order."""
+    stack = [t._node for t in outputs if t._node is not None]
+    seen, ops = set(), []
+    while stack:
+        n = stack.pop()
+        if n in seen or n.seq < start_seq or n in seeds:
+            continue
+        seen.add(n)
+        if n.edges is None:
+            raise _freed(n)
+        ops.append(n)
+        for e in n.edges:
+            if e is None or isinstance(e, Tensor):
+                continue
+            stack.append(e[0] if type(e) is tuple else e)
+    ops.sort(key=lambda n: n.seq)
+    return ops
+
+
+def _shape(x):
+    """The shape of an input as the tape holds it: an array, an ``ArrayMeta``, or a Python number (())."""
+    if x is None:
+        return None
+    s = getattr(x, "shape", None)
+    return () if s is None else tuple(s)
+
+
+def push_tangents(outputs, seeds: dict, *, start_seq: int, lead: tuple = (), differentiable: bool = False) -> list:
+    """The tangents of ``outputs`` given the tangents of ``seeds`` (``{seed_key(t): tangent}``).
+
+    ``lead``: the leading axes every tangent carries (() for one direction).
+    ``start_seq``: the sequence number of the first op recorded after the seeds
+    existed. Returns, per output, its tangent, or None where no seed reaches it
+    (a zero tangent). The ops' saved values are read, not released.
+    """
+    ns = TENSOR_NS if differentiable else ARRAY_NS
+    tangents = dict(seeds)
+
+    def tangent_of(e):
+        if e is None:
+            return None
+        if isinstance(e, Tensor):
+            return tangents.get(id(e))
+        if type(e) is tuple:
+            if e in tangents:
+                return tangents[e]
+            ts = tangents.get(e[0])
+            return None if ts is None else ts[e[1]]
+        return tangents.get(e)
+
+    for n in _ops_between(outputs, seeds, start_seq):
+        ts = [tangent_of(e) for e in n.edges]
+        if not any(t is not None for t in ts):
+            continue
+        if n.seq < mutations.last:
+            n.check_not_modified()
+        if differentiable:
+            xs = n.input_tensors()
+            if not n.save_ans:
+                ans = None
+            elif n.multi:
+                ans = tuple(_attached(a, n, i) for i, a in enumerate(n.ans))
+            else:
+                ans = _wrap(n.ans, n)
+        else:
+            xs, ans = n.xs, n.ans
+        tangents[n] = _jvp(n, ns, ts, ans, xs, len(lead))
+    result = []
+    for t in outputs:
+        result.append(tangents.get(id(t)) if t._node is None else tangent_of(seed_key(t)))
+    return result
+
+
+def _attached(a, node, index):
+    t = _wrap(a, node)
+    t._oi = index
+    return t
+
+
+def _jvp(n, ns, ts, ans, xs, nlead):
+    """One op's jvp with the leading tangent axes handled (aligned for broadcasting ops,
+    looped over for rules that declare ``jvp_lead = False``)."""
+    if nlead and not n.jvp_lead:
+        return _jvp_per_direction(n, ns, ts, ans, xs, nlead)
+    if not (n.broadcasts and n.aligns_tangents):
+        return n.jvp(ns, tuple(ts), ans, *xs)
+    shapes = [_shape(x) for x in xs]
+    known = [s for s in shapes if s is not None]
+    if len(known) < len(shapes):  # inputs kept as nothing have the output's shape: a tangent shows it
+        t = next(t for t in ts if t is not None)
+        known.append(tuple(t.shape[nlead:]))
+    out_shape = backend.xp.broadcast_shapes(*known)
+    aligned = []
+    for t, s in zip(ts, shapes):
+        if t is not None and s is not None and len(s) < len(out_shape):
+            t = ns.reshape(t, tuple(t.shape[:nlead]) + (1,) * (len(out_shape) - len(s)) + s)
+        aligned.append(t)
+    r = n.jvp(ns, tuple(aligned), ans, *xs)
+    if r is not None:
+        want = tuple(next(t for t in ts if t is not None).shape[:nlead]) + tuple(out_shape)
+        if tuple(r.shape) != want:
+            r = ns.broadcast_to(r, want)
+    return r
+
+
+def _jvp_per_direction(n, ns, ts, ans, xs, nlead):
+    """A rule that takes one direction at a time, run for each of the leading directions and stacked."""
+    some = next(t for t in ts if t is not None)
+    lead = tuple(some.shape[:nlead])
+    count = 1
+    for d in lead:
+        count *= d
+    flat = [None if t is None else ns.reshape(t, (count,) + tuple(t.shape[nlead:])) for t in ts]
+    outs = []
+    for k in range(count):
+        outs.append(_jvp(n, ns, [None if t is None else ns.getitem(t, k) for t in flat], ans, xs, 0))
+
+    def stack(parts, like):
+        parts = [ns.expand_dims(ns.broadcast_to(p, like) if p is not None else _zeros(ns, like, some), 0)
+                 for p in parts]
+        return ns.reshape(ns.concatenate(parts, 0), lead + tuple(like))
+
+    if n.multi:
+        result = []
+        for i in range(len(n.out_meta)):
+            parts = [o[i] for o in outs]
+            if all(p is None for p in parts):
+                result.append(None)
+            else:
+                result.append(stack(parts, n.out_meta[i][0]))
+        return tuple(result)
+    if all(o is None for o in outs):
+        return None
+    like = next(o for o in outs if o is not None).shape
+    return stack(outs, tuple(like))
+
+
+def _zeros(ns, shape, like):
+    z = backend.xp.zeros(shape, dtype=(like.data if isinstance(like, Tensor) else like).dtype)
+    return _wrap(z) if ns is TENSOR_NS else z
+
+
+def zeros_tangent(t: Tensor, lead: tuple = ()):
+    """A zero tangent for ``t`` with leading axes ``lead`` (for outputs no seed reaches)."""
+    return backend.xp.zeros(tuple(lead) + tuple(t.shape), dtype=t.data.dtype if t.data.dtype.kind in "fc"
+                            else backend.xp.float64)
+
+
+__all__ = ["push_tangents", "seed_key", "zeros_tangent"]

@@ -1,0 +1,13 @@
+"""``rg.func``: function transforms with torch.func's names and semantics.
+
+Reverse mode (``vjp``, ``grad``, ``jacrev``) runs the engine's backward pass;
+forward mode (``jvp``, ``jacfwd``) pushes tangents through the ops' jvps
+(``autograd.forward``); they compose (``hessian = jacfwd(jacrev(f))``, a
+``jvp`` of ``grad`` is a Hessian-vector product), and ``functional_call``
+turns a module into a function of its parameters.
+"""
+
+from .functional_call import functional_call
+from .transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
+
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
