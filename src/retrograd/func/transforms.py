@@ -22,8 +22,7 @@ are plain tensors, off the tape.
 from __future__ import annotations
 
 import functools
-
-import numpy as np
+import math
 
 from .. import ops
 from ..autograd import engine
@@ -49,7 +48,7 @@ class _Primal(UnaryOp):
 def _as_tensor(x, what):
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (np.ndarray, float, int)) or hasattr(x, "__array__"):
+    if isinstance(x, (float, int)) or hasattr(x, "__array__"):
         return _wrap(xp.asarray(x))
     raise TypeError(f"{what}: expected a Tensor, got {type(x).__name__}")
 
@@ -291,7 +290,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False):
 
 def _jacobian_rows(o, plist, create):
     """[∂o/∂p for p in plist], each of shape o.shape + p.shape, one backward pass per entry of o."""
-    size = int(np.prod(o.shape))
+    size = math.prod(o.shape)
     rows = [[] for _ in plist]
     for k in range(size):
         if not o.requires_grad:
@@ -326,8 +325,8 @@ def jacfwd(func, argnums=0, has_aux: bool = False):
         per_arg, out_tree, aux = [], None, None
         for i in nums:
             a = args[i]
-            n = int(np.prod(a.shape))
-            dtype = a.data.dtype if a.data.dtype.kind in "fc" else np.float64
+            n = math.prod(a.shape)
+            dtype = a.data.dtype if a.data.dtype.kind in "fc" else xp.float64
             basis = _wrap(xp.eye(n, dtype=dtype).reshape((n,) + tuple(a.shape)))
             tensors = [x for x in args if isinstance(x, Tensor)]
 
@@ -354,8 +353,8 @@ def _to_jacobian(t, a, o):
     """A pushed basis (n, *o.shape) as the Jacobian o.shape + a.shape."""
     if t is None:
         return None
-    n = int(np.prod(a.shape))
-    osize = int(np.prod(o.shape))
+    n = math.prod(a.shape)
+    osize = math.prod(o.shape)
     if isinstance(t, Tensor) and t.requires_grad:
         flat = ops.reshape(t, (n, osize))
         return ops.reshape(ops.transpose(flat, (1, 0)), tuple(o.shape) + tuple(a.shape))
