@@ -127,9 +127,48 @@ def _attached(a, node, index):
     return t
 
 
+class Basis:
+    """The tangent of a parameter seeded with every direction of its own: an identity,
+    kept as a description instead of a (P, *shape) array that is zero but for one block.
+
+    Directions ``offset … offset + size − 1`` (of ``total``, the leading axis) are the
+    parameter's entries in row-major order. RTRL seeds every recurrent parameter so
+    (the immediate influence ∂sₜ/∂θ): an op that reads a parameter directly may build
+    its output's tangent from the structure (``Linear.jvp_basis``: ∂y/∂W_oi = x_i on
+    output unit o, n³ numbers instead of an n⁴ product); any other op gets it dense."""
+
+    __slots__ = ("offset", "total", "shape", "dtype")
+
+    def __init__(self, offset: int, total: int, shape: tuple, dtype):
+        self.offset, self.total, self.shape, self.dtype = offset, total, tuple(shape), dtype
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.shape)
+
+    def dense(self):
+        """The tangent as an array (total, *shape)."""
+        t = backend.xp.zeros((self.total, self.size), dtype=self.dtype)
+        block = t[self.offset:self.offset + self.size]
+        block[backend.xp.arange(self.size), backend.xp.arange(self.size)] = 1
+        return t.reshape((self.total,) + self.shape)
+
+
 def _jvp(n, ns, ts, ans, xs, nlead):
     """One op's jvp with the leading tangent axes handled (aligned for broadcasting ops,
     looped over for rules that declare ``jvp_lead = False``)."""
+    if any(type(t) is Basis for t in ts):
+        structured = getattr(n, "jvp_basis", None)
+        if structured is not None:
+            return structured(ns, ts, ans, *xs)
+        ts = [t.dense() if type(t) is Basis else t for t in ts]
     if nlead and not n.jvp_lead:
         return _jvp_per_direction(n, ns, ts, ans, xs, nlead)
     if not (n.broadcasts and n.aligns_tangents):
@@ -196,4 +235,4 @@ def zeros_tangent(t: Tensor, lead: tuple = ()):
                             else backend.xp.float64)
 
 
-__all__ = ["push_tangents", "seed_key", "zeros_tangent"]
+__all__ = ["Basis", "push_tangents", "seed_key", "zeros_tangent"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.backend import xp
+from ..autograd.forward import Basis
 from ..autograd.op import BinaryOp, OpError, TernaryOp
 
 
@@ -163,6 +164,31 @@ class Linear(TernaryOp):
             r = term if r is None else r + term
         if tuple(r.shape) != lead + out:
             r = ns.broadcast_to(r, lead + out)
+        return r
+
+    def jvp_basis(self, ns, ts, y, x, w, b=None):
+        """The jvp when the weight or the bias is seeded with its own basis (``forward.Basis``,
+        RTRL's immediate influence): direction (o, i) of W moves output unit o by x_i,
+        direction o of b moves unit o by 1 — written into place, not multiplied out."""
+        tx, tw, tb = ts
+        is_basis = [type(t) is Basis for t in ts]
+        rest = tuple(None if basis else t for basis, t in zip(is_basis, ts))
+        x_shape, w_shape = tuple(x.shape), tuple(w.shape)
+        batch, (n_out, n_in) = x_shape[:-1], w_shape
+        total = next(t for t in ts if type(t) is Basis).total
+        if any(t is not None for t in rest):
+            r = xp.array(self.jvp(ns, rest, y, x, w, b), copy=True)
+        else:
+            r = xp.zeros((total,) + batch + (n_out,), dtype=next(t for t in ts if type(t) is Basis).dtype)
+        units = xp.arange(n_out)
+        if is_basis[1]:
+            block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
+            xp.moveaxis(block, -1, 1)[units, units] += xp.moveaxis(x, -1, 0)
+        if is_basis[2]:
+            if tuple(tb.shape) != (n_out,):
+                return self.jvp(ns, tuple(t.dense() if type(t) is Basis else t for t in ts), y, x, w, b)
+            block = r[tb.offset:tb.offset + n_out].reshape((n_out,) + batch + (n_out,))
+            xp.moveaxis(block, -1, 1)[units, units] += 1
         return r
 
 
