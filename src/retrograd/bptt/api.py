@@ -32,6 +32,7 @@ from ..autograd.backend import xp
 from ..autograd.tensor import _wrap
 from .feeding import batch_layout
 from .modes import Full, Mode
+from .online import OnlineMode, OnlineRun
 from .planner import Plan
 from .runner import Runner
 
@@ -64,7 +65,7 @@ def gradient_with_plan(model, xs, ys, loss_fn, mode: Mode = None, state=None, ba
 
 
 def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first: bool = False, *, mask=None,
-             reset=None) -> dict:
+             reset=None, per_step: bool = False) -> dict:
     """The gradient a truncation ``mode`` computes over the sequence, with the
     parameters held fixed (for modes that update several times: the sum of
     every update's gradient), as ``{parameter name: ndarray}``.
@@ -77,9 +78,62 @@ def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first:
     whose state starts from zeros (``rg.bptt.feeding``). Raises
     ``ModelLayoutError`` when the model would misread the steps (``rg.bptt.feeding``).
     The plan followed is kept on ``mode.last_plan``.
+
+    Online modes (``rtrl()``, ``uoro()``, ``kf_rtrl()``, ``snap(n)``, ``rflo(d)``,
+    ``rg.bptt.online``) give the sum of their per-step estimates. ``per_step=True``
+    returns ``{name: (T, *shape)}``: what each step's loss contributes under the mode
+    — for ``full()`` and ``rtrl()`` the exact dLₜ/dθ; for a truncation, ℓₜ's gradient
+    through the steps it reaches (``mode.reach``); for an online mode, its estimate.
     """
+    if isinstance(mode, OnlineMode):
+        return _online_gradient(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset, per_step)
+    if per_step:
+        return _per_step_gradient(model, xs, ys, loss_fn, mode or Full(), state, batch_first, mask, reset)
     grads, _ = gradient_with_plan(model, xs, ys, loss_fn, mode, state, batch_first, mask=mask, reset=reset)
     return grads
+
+
+def _online_gradient(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset, per_step):
+    run = OnlineRun(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset)
+    per = {name: xp.zeros((run.T,) + tuple(p.shape), dtype=p.dtype) for name, p in zip(run.names, run.params)}
+    for t, estimate in run.steps():
+        for name, g in zip(run.names, estimate):
+            per[name][t] = g
+    return per if per_step else {name: v.sum(0) for name, v in per.items()}
+
+
+def _per_step_gradient(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset):
+    """{name: (T, *shape)}: for each step t, the gradient of ℓₜ through the steps the mode lets it reach
+    (the state entering the first of them a constant), from one forward pass that keeps the states."""
+    from ..autograd import engine
+    from ..autograd.mode import no_grad
+    from ..recurrent.state import detach_state
+    from .feeding import Feed
+    feed = Feed(model, xs, ys, loss_fn, state, batch_first=batch_first, check_model=True, mask=mask, reset=reset)
+    params = list(model.parameters())
+    names = [n for n, _ in model.named_parameters()]
+    T = feed.T
+    per = {name: xp.zeros((T,) + tuple(p.shape), dtype=p.dtype) for name, p in zip(names, params)}
+    states, s = [], feed.initial_state
+    with no_grad():
+        for t in range(T):
+            states.append(s)
+            _, s = feed.forward(t, t + 1, s)
+    reach = mode.reach(T)
+    for t in range(T):
+        steps = [k for k in range(t + 1) if reach[t][k]]
+        if not steps:
+            continue
+        first = steps[0]
+        outputs, _ = feed.forward(first, t + 1, detach_state(states[first]))
+        loss = feed.losses(t, t + 1, outputs[-1:])[0]
+        if loss is None or not loss.requires_grad:
+            continue
+        gs = engine.grad(loss, params, allow_unused=True)
+        for name, g in zip(names, gs):
+            if g is not None:
+                per[name][t] = g.data
+    return per
 
 
 @dataclass
@@ -97,7 +151,7 @@ class TrainResult:
 
 
 def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batch_first: bool = False, *,
-          mask=None, reset=None) -> TrainResult:
+          mask=None, reset=None, update_every: int = 1, _learner=None) -> TrainResult:
     """Run ``mode`` over one sequence with its parameter updates.
 
     Each update sets the parameters' ``.grad`` to that update's gradient and
@@ -108,8 +162,15 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
     real row makes no optimizer step. Raises ``ModelLayoutError`` when the
     model would misread the steps (``rg.bptt.feeding``). The plan followed is
     also kept on ``mode.last_plan``.
+
+    With an online mode (``rtrl()`` …) the optimizer steps after every step's
+    estimate (``update_every=k``: after every k steps, with their summed estimates);
+    the influence carries on across the updates, as in the papers' online SGD.
     """
     mode = mode or Full()
+    if isinstance(mode, OnlineMode):
+        return _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, mask, reset,
+                             update_every, _learner)
     runner = Runner(model, xs, ys, loss_fn, mode, state, batch_first=batch_first, check_model=True, mask=mask,
                     reset=reset)
     params = dict(zip(runner.names, runner.params))
@@ -137,6 +198,31 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
     final, plan = runner.run(apply)
     record_plan(mode, plan)
     return TrainResult(final, runner.step_losses.copy(), update_losses, plan)
+
+
+def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, mask, reset, update_every, learner):
+    if not isinstance(update_every, int) or update_every < 1:
+        raise ValueError(f"rg.bptt.train: update_every must be a positive integer, got {update_every!r}")
+    run = OnlineRun(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset, learner=learner)
+    if learner is not None and reset is not None:
+        learner.reset_rows(xp.asarray(reset, dtype=bool))
+    params = dict(zip(run.names, run.params))
+    update_losses, acc, steps = [], None, []
+    for t, estimate in run.steps():
+        acc = list(estimate) if acc is None else [a + e for a, e in zip(acc, estimate)]
+        steps.append(t)
+        if len(steps) == update_every or t == run.T - 1:
+            update_losses.append(float(run.step_losses[steps].sum()))
+            if run.feed.counted[steps].any():
+                for (name, p), g in zip(params.items(), acc):
+                    p.grad = _wrap(xp.asarray(g, dtype=p.dtype))
+                optimizer.step()
+                for p in params.values():
+                    p.grad = None
+            acc, steps = None, []
+    result = TrainResult(run.final_state, run.step_losses.copy(), update_losses, None)
+    result.learner = run.learner  # the influence, for the next batch of train_stateful
+    return result
 
 
 @dataclass
@@ -172,11 +258,13 @@ def train_stateful(model, batches, loss_fn, optimizer, mode: Mode = None, state=
     one, else ``batch_first``. Returns ``StatefulResult(state, losses,
     update_losses, plan)``.
     """
-    losses, update_losses, plan = [], [], None
+    losses, update_losses, plan, learner = [], [], None, None
     for batch in batches:
         bf = batch_layout(batch, batch_first)
+        extra = {"_learner": learner} if isinstance(mode, OnlineMode) else {}
         res = train(model, batch.x, batch.y, loss_fn, optimizer, mode, state=state, batch_first=bf,
-                    mask=batch.valid, reset=batch.reset)
+                    mask=batch.valid, reset=batch.reset, **extra)
+        learner = getattr(res, "learner", None)  # an online mode's influence goes on with the state
         state = res.state  # detached by the run: the next batch continues from its value
         losses.append(res.losses)
         update_losses.extend(res.update_losses)
