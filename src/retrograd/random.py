@@ -28,6 +28,14 @@ def manual_seed(seed: int) -> np.random.Generator:
     return _generator
 
 
+def new_generator(seed=None) -> np.random.Generator:
+    """A generator of its own (not the global one): ``seed`` an int for a reproducible stream,
+    None for a fresh one drawn from the global generator (so ``manual_seed`` fixes it too)."""
+    if seed is None:
+        seed = int(_generator.integers(2 ** 63))
+    return np.random.default_rng(seed)
+
+
 def generator() -> np.random.Generator:
     """The global generator."""
     return _generator

@@ -190,6 +190,12 @@ def _scheduled_scan():
     return ys, carry
 
 
+def _primal_graph():
+    x = rg.tensor(np.array([0.3, -0.2]), requires_grad=True)
+    y, vjp_fn = rg.func.vjp(lambda a: rg.tanh(a) * 2.0, x)
+    return (y,)
+
+
 # Ops with tests of their own (the fused recurrent layers against their cells,
 # finite differences and PyTorch; scan against the BPTT engine): the tests that
 # cover each, and a small graph for the freed-tape check.
@@ -204,6 +210,8 @@ COVERED_ELSEWHERE = {
     "_Boundary": (["recurrent/test_recurrent_higher_order.py::test_fused_layer_gradgradcheck",
                    "recurrent/test_recurrent_higher_order.py::test_create_graph_leaves_the_graph_before_the_layer_alone"],
                   _fused_layer_gradient),
+    "_Primal": (["autograd/test_forward_walk.py::test_a_primal_on_a_tape_is_marked_and_differentiated_through"],
+                lambda: _primal_graph()),
     "ScheduledScan": (["bptt/test_bptt.py::test_scan_supports_every_mode",
                        "bptt/test_bptt.py::test_scheduled_scan_inputs_and_final_carry_gradients"], _scheduled_scan),
 }

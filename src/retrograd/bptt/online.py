@@ -45,9 +45,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..autograd import engine
+from ..random import new_generator
 from ..autograd.backend import xp
 from ..autograd.forward import Basis, push_tangents, seed_key
 from ..autograd.graph import leaves as graph_leaves
@@ -143,6 +142,7 @@ class _Learner:
     """The per-run state of an online mode (its influence); ``step`` gives one step's estimate."""
 
     needs_split = True  # needs cₜ, cₜIₜ and cₜJₜ (the approximations; exact RTRL does not)
+    uses_prev_share = True  # adds (∂Lₜ/∂sₜ₋₁ − cₜJₜ)·M̃ₜ₋₁ (RFLO, as Murray's, does not)
 
     def __init__(self, mode, params, recurrent):
         self.mode = mode
@@ -174,7 +174,7 @@ class _Learner:
         else:
             c, direct = None, _grads([step.loss], inputs)
         g_theta, g_prev = direct[:len(params)], direct[len(params):]
-        share = self.influence_share(step, c, g_prev)
+        share = self.influence_share(step, c, g_prev if self.uses_prev_share else [0.0 * g for g in g_prev])
         out = list(g_theta)
         for i, v in share.items():
             out[i] = out[i] + v
@@ -274,7 +274,8 @@ class RFLO(OnlineMode):
     """Random-feedback local online learning's influence (Murray 2019): Jₜ replaced by
     ``decay``·I, so Mₜ = decay·Mₜ₋₁ + Iₜ — exact for a leaky cell's own leak (decay
     = 1 − α) when the recurrent weights are ignored. ``rflo(0)`` keeps only the
-    immediate influence Iₜ. Cost O(nP) per step."""
+    immediate influence Iₜ, and its estimate is ∂Lₜ/∂θ with sₜ₋₁ held constant.
+    Cost O(nP) per step."""
     name = "rflo"
 
     def __init__(self, decay: float):
@@ -292,6 +293,7 @@ class RFLO(OnlineMode):
 
 class _Leaky(_DenseInfluence):
     needs_split = True
+    uses_prev_share = False  # Murray's estimate is cₜ·M̃ₜ: rflo(0) is the immediate gradient ∂Lₜ/∂θ
 
     def propagate(self, step):
         immediate = step.push(self.layout.basis_seeds(), (self.layout.P,))
@@ -308,17 +310,17 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
     input perturbation), so a zero of one step (an input of 0, a saturated unit) is not
     taken for structure: S₁ = [I ≠ 0], Sₖ = S₁ ∨ [J ≠ 0]·Sₖ₋₁."""
     from ..func import functional_call
-    rng = np.random.default_rng(0)
+    rng = new_generator(0)
     feed, params = run.feed, run.params
     x0 = _as_tensor_step(feed, 0)
     i_pat = j_pat = None
     for _ in range(probes):
-        values = {name: _leaf(rng.standard_normal(p.shape).astype(p.data.dtype))
+        values = {name: _leaf(xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype))
                   for name, p in zip(run.names, params)}
         swapped = [values[name] for name in run.names]
-        x = x0 if x0.data.dtype.kind not in "fc" else _wrap(x0.data + rng.standard_normal(x0.shape).astype(x0.data.dtype))
+        x = x0 if x0.data.dtype.kind not in "fc" else _wrap(x0.data + xp.asarray(rng.standard_normal(x0.shape), dtype=x0.data.dtype))
         like = run.state_like
-        prev = [_leaf(rng.standard_normal(p.shape).astype(p.data.dtype)) for p in like]
+        prev = [_leaf(xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype)) for p in like]
         state = rebuild_state(run.state_template, tuple(prev)) if prev else None
         start = next_seq()
         with enable_grad():
@@ -351,10 +353,10 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
     for _ in range(n - 1):
         if j_pat is None:
             break
-        reach = reach | ((j_pat.astype(np.int64) @ reach.astype(np.int64)) > 0)
+        reach = reach | ((j_pat.astype(xp.int64) @ reach.astype(xp.int64)) > 0)
     masks, off = [], 0
     for u in units:
-        masks.append(reach[off:off + u].T[:, None, :].astype(np.float64))
+        masks.append(reach[off:off + u].T[:, None, :].astype(xp.float64))
         off += u
     return masks
 
@@ -410,7 +412,7 @@ def _row_view(a, lead=0):
 class _RankOne(_Learner):
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
-        self.rng = np.random.default_rng(mode.seed)
+        self.rng = new_generator(mode.seed)
         self.u = self.theta = None  # per part (part shape); (rows, P)
 
     def reset_rows(self, rows):
@@ -422,8 +424,8 @@ class _RankOne(_Learner):
     def _start(self, step):
         B = _rows(step.new[0])
         if self.mode.init == "normal":
-            self.u = [self.rng.standard_normal(n.shape) for n in step.new]
-            self.theta = self.rng.standard_normal((B, self.layout.P))
+            self.u = [xp.asarray(self.rng.standard_normal(n.shape)) for n in step.new]
+            self.theta = xp.asarray(self.rng.standard_normal((B, self.layout.P)))
         else:
             self.u = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
             self.theta = xp.zeros((B, self.layout.P))
@@ -438,7 +440,7 @@ class _RankOne(_Learner):
             Ju = step.push({seed_key(leaf): u for leaf, u in zip(step.prev, self.u)}, ())
         else:
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
-        nu = [self.rng.choice(xp.asarray([-1.0, 1.0]), size=n.shape) for n in step.new]
+        nu = [xp.asarray(self.rng.choice([-1.0, 1.0], size=n.shape)) for n in step.new]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         nuI = xp.zeros((B, P))
         for b in range(B):
@@ -510,7 +512,7 @@ class _Kronecker(_Learner):
     def __init__(self, mode, names, params, recurrent):
         super().__init__(mode, params, recurrent)
         self.names = names
-        self.rng = np.random.default_rng(mode.seed)
+        self.rng = new_generator(mode.seed)
         self.u = self.A = None  # (rows, K); per state part (n_y, *part)
 
     def reset_rows(self, rows):
@@ -558,8 +560,8 @@ class _Kronecker(_Learner):
         if self.u is None:
             K = a_hat.shape[1]
             if self.mode.init == "normal":
-                self.u = self.rng.standard_normal((B, K))
-                self.A = [self.rng.standard_normal((n_y,) + tuple(n.shape)) for n in step.new]
+                self.u = xp.asarray(self.rng.standard_normal((B, K)))
+                self.A = [xp.asarray(self.rng.standard_normal((n_y,) + tuple(n.shape))) for n in step.new]
             else:
                 self.u = xp.zeros((B, K))
                 self.A = [xp.zeros((n_y,) + tuple(n.shape)) for n in step.new]
@@ -572,7 +574,7 @@ class _Kronecker(_Learner):
             JA = step.push({seed_key(leaf): a for leaf, a in zip(step.prev, self.A)}, (n_y,))
         else:
             JA = [xp.zeros_like(a) for a in self.A]
-        c1, c2 = self.rng.choice(xp.asarray([-1.0, 1.0]), size=(2, B))
+        c1, c2 = xp.asarray(self.rng.choice([-1.0, 1.0], size=(2, B)))
         JA_rows = xp.concatenate([_row_view(a, 1) for a in JA], axis=2)  # (n_y, rows, n)
         D_rows = xp.concatenate([_row_view(d, 1) for d in D], axis=2)
         rho0 = xp.sqrt(xp.sqrt((JA_rows ** 2).sum((0, 2))) / (xp.sqrt((self.u ** 2).sum(1)) + EPSILON)) + EPSILON

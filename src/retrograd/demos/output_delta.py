@@ -69,6 +69,15 @@ class OutputLayer(UnaryOp):
         fprime = a * (1 - a) if not np.array_equal(a, z) else np.ones_like(z)
         return (g * self.delta(a, self.y, fprime),)
 
+    def jvp(self, ns, ts, out, z):
+        # the transpose of the vjp, whichever delta it was given (a wrong delta is wrong both ways):
+        # ẏ = Σ delta·ż, summed over z's axes (not over the tangent's leading ones)
+        t = ts[0]
+        zv = ns.value(z)
+        a = self.activation(zv, self.y)
+        fprime = a * (1 - a) if not np.array_equal(a, zv) else np.ones_like(zv)
+        return ns.sum(t * self.delta(a, self.y, fprime), axis=tuple(range(t.ndim - zv.ndim, t.ndim)))
+
 
 def run(out_dir: str = ".", seed: int = 0, verbose: bool = True) -> dict:
     """Run the demo (see the module docstring); returns its results as a dict (the tests check them):

@@ -81,7 +81,7 @@ def _flatten(tree):
             for (_, r), n in zip(parts, sizes):
                 out.append(r(leaves[i:i + n]))
                 i += n
-            return kind(out)
+            return kind(*out) if hasattr(kind, "_fields") else kind(out)  # a NamedTuple takes its fields
         return [leaf for p in parts for leaf in p[0]], rebuild
     if isinstance(tree, dict):
         keys = list(tree)
@@ -322,29 +322,24 @@ def jacfwd(func, argnums=0, has_aux: bool = False):
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacfwd")
         args = [(_as_tensor(a, "jacfwd: argument") if i in nums else a) for i, a in enumerate(args)]
-        per_arg, out_tree, aux = [], None, None
+        per_arg, aux = [], None
         for i in nums:
             a = args[i]
             n = math.prod(a.shape)
             dtype = a.data.dtype if a.data.dtype.kind in "fc" else xp.float64
             basis = _wrap(xp.eye(n, dtype=dtype).reshape((n,) + tuple(a.shape)))
-            tensors = [x for x in args if isinstance(x, Tensor)]
 
-            def f_of_all(*xs, i=i):
+            def f_of_one(x, i=i):  # only argument i is a primal: the others stay as given
                 call = list(args)
-                for j, x in zip([k for k, x in enumerate(args) if isinstance(x, Tensor)], xs):
-                    call[j] = x
+                call[i] = x
                 return func(*call)
-            index = [k for k, x in enumerate(args) if isinstance(x, Tensor)].index(i)
-            out, leaves, tans, aux = _linearize(f_of_all, tuple(tensors), [(index, basis)], (n,), has_aux, "jacfwd")
-            out_tree = out
+            out, leaves, tans, aux = _linearize(f_of_one, (a,), [(0, basis)], (n,), has_aux, "jacfwd")
             tan_leaves, rebuild = _flatten(tans)
             per_arg.append(([_to_jacobian(t, a, o) for t, o in zip(tan_leaves, leaves)], rebuild))
         rebuild = per_arg[0][1]
         count = len(per_arg[0][0])
         jacs = [per_arg[0][0][k] if single else tuple(p[0][k] for p in per_arg) for k in range(count)]
         result = rebuild(jacs)
-        del out_tree
         return (result, aux) if has_aux else result
     return wrapper
 

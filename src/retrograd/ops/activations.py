@@ -37,7 +37,7 @@ def _float_input(x, name):
 
 
 class Silu(UnaryOp):
-    """y = x·σ(x);  x̄ = ȳ·σ(x)·(1 + x·(1 − σ(x)))"""
+    """y = x·σ(x);  x̄ = ȳ·σ(x)·(1 + x·(1 − σ(x))),  ẏ = ẋ·σ(x)·(1 + x·(1 − σ(x)))"""
     name = "silu"
     __slots__ = ()
     save_inputs = (0,)
@@ -50,6 +50,10 @@ class Silu(UnaryOp):
         s = ns.sigmoid(x)
         return (g * (s * (1 + x * (1 - s))),)
 
+    def jvp(self, ns, ts, y, x):
+        s = ns.sigmoid(x)
+        return ts[0] * (s * (1 + x * (1 - s)))
+
 
 def silu(x):
     """SiLU (swish): x·σ(x). Smooth everywhere."""
@@ -57,13 +61,14 @@ def silu(x):
 
 
 class LogSigmoid(UnaryOp):
-    """y = log σ(x) = −log(1 + e⁻ˣ);  x̄ = ȳ·σ(−x)  (computed without overflow)"""
+    """y = log σ(x) = −log(1 + e⁻ˣ);  x̄ = ȳ·σ(−x),  ẏ = ẋ·σ(−x)  (computed without overflow)"""
     name = "logsigmoid"
     __slots__ = ()
     save_inputs = (0,)
 
     def forward(self, x): return -xp.logaddexp(0, -_float_input(x, self.name))
     def vjp(self, ns, g, y, x): return (g * sigmoid_of(ns, -x),)
+    def jvp(self, ns, ts, y, x): return ts[0] * sigmoid_of(ns, -x)
 
 
 def logsigmoid(x):
@@ -109,6 +114,9 @@ class Hardtanh(UnaryOp):
         if self.tie:
             d = d + self.tie * ((xv == self.lo) | (xv == self.hi))
         return (g * d,)
+
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
 
 
 def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0):

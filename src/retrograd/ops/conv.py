@@ -52,6 +52,13 @@ def out_size(size, kernel, stride, dilation):
     return (size - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _count(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
 def im2col_array(x, kernel, stride, dilation):
     """Windows of x (N, C, H, W) as a contiguous (N, C, kh, kw, Ho, Wo) copy."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
@@ -80,7 +87,7 @@ def col2im_array(cols, image_shape, kernel, stride, dilation):
 
 
 class Im2Col(UnaryOp):
-    """cols = windows(x);  x̄ = col2im(cols̄)  (a linear map: its vjp is its adjoint)"""
+    """cols = windows(x);  x̄ = col2im(cols̄),  cȯls = windows(ẋ)  (a linear map: its vjp is its adjoint)"""
     name = "im2col"
     __slots__ = ("kernel", "stride", "dilation")
     save_inputs = ()
@@ -92,9 +99,17 @@ class Im2Col(UnaryOp):
     def vjp(self, ns, g, cols, x):
         return (ns.col2im(g, x.shape, self.kernel, self.stride, self.dilation),)
 
+    def jvp(self, ns, ts, cols, x):
+        # linear: the tangent's windows, with its leading axes folded into the batch axis
+        t = ts[0]
+        batch = tuple(t.shape[:t.ndim - 3])  # lead + (N,)
+        c = ns.im2col(ns.reshape(t, (_count(batch),) + tuple(t.shape[-3:])), self.kernel, self.stride,
+                      self.dilation)
+        return ns.reshape(c, batch + tuple(c.shape[1:]))
+
 
 class Col2Im(UnaryOp):
-    """x = Σ windows back into an image;  cols̄ = im2col(x̄)"""
+    """x = Σ windows back into an image;  cols̄ = im2col(x̄),  ẋ = Σ windows of cȯls"""
     name = "col2im"
     __slots__ = ("shape", "kernel", "stride", "dilation")
     save_inputs = ()
@@ -105,6 +120,14 @@ class Col2Im(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}, kernel={self.kernel}"
     def forward(self, cols): return col2im_array(cols, self.shape, self.kernel, self.stride, self.dilation)
     def vjp(self, ns, g, x, cols): return (ns.im2col(g, self.kernel, self.stride, self.dilation),)
+
+    def jvp(self, ns, ts, x, cols):
+        # linear: the tangent's windows added back, with its leading axes folded into the batch axis
+        t = ts[0]
+        lead, n = tuple(t.shape[:t.ndim - 6]), _count(t.shape[:t.ndim - 5])
+        image = ns.col2im(ns.reshape(t, (n,) + tuple(t.shape[-5:])), (n,) + self.shape[1:], self.kernel,
+                          self.stride, self.dilation)
+        return ns.reshape(image, lead + self.shape)
 
 
 namespaces.extend("im2col", im2col_array,
@@ -367,6 +390,16 @@ class WindowMax(extrema.Max):
         self.save(valid=valid)
 
     def vjp(self, ns, g, y, x):
+        return (ns.expand_dims(g, 2) * self._mask(ns, y, x),)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = Σ_window mask·ẋ, the vjp's mask (ties and NaNs as there)"""
+        t = ts[0]
+        return ns.sum(t * self._mask(ns, y, x), axis=2 + t.ndim - x.ndim)
+
+    def _mask(self, ns, y, x):
+        """The share of each window entry in its window's maximum: the policy's at ties, 1 at a
+        window's last NaN."""
         xv = ns.value(x)
         valid = self.saved["valid"]
         candidates = xv if valid is None else xp.where(valid, xv, xp.nan)  # NaN never equals the max
@@ -377,7 +410,7 @@ class WindowMax(extrema.Max):
             if nan.any():  # PyTorch's scan keeps the last NaN it meets (row by row through the window)
                 last_nan = nan & (xp.cumsum(nan, axis=2) == nan.sum(axis=2, keepdims=True))
                 mask = xp.where(nan.any(axis=2, keepdims=True), last_nan, mask).astype(xv.dtype)
-        return (ns.expand_dims(g, 2) * mask,)
+        return mask
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):

@@ -64,6 +64,13 @@ class CumSum(UnaryOp):
             return (g,)
         return (ns.cumsum(g, self.axis, not self.reverse),)
 
+    def jvp(self, ns, ts, y, x):
+        """ẏ = cumsum(ẋ) along the axis (in the same direction)"""
+        t = _in_output_dtype(ns, ts[0], x, self.dtype)
+        if t is None or not x.ndim:
+            return t
+        return ns.cumsum(t, self.axis % x.ndim + t.ndim - x.ndim, self.reverse)
+
 
 def cumsum(x, dim: int, dtype=None):
     """Running sums along ``dim``: yᵢ = x₀ + … + xᵢ. Integer and boolean inputs
@@ -71,6 +78,14 @@ def cumsum(x, dim: int, dtype=None):
     if not isinstance(x, Tensor):
         x = xp.asarray(x)
     return CumSum(_check_dim(dim, x.ndim, "cumsum"), dtype)(x)
+
+
+def _in_output_dtype(ns, t, x, requested):
+    """Tangent ``t`` in the op's output dtype (``dtype=`` may widen it), or None for an integer output."""
+    dtype = _accumulator_dtype(x.dtype, requested)
+    if dtype.kind not in "fc":
+        return None
+    return t if t.dtype == dtype else ns.astype(t, dtype)
 
 
 namespaces.extend("cumsum", lambda g, axis, reverse=False: _reverse_cumsum_array(g, axis) if reverse
@@ -105,6 +120,32 @@ class CumProd(UnaryOp):
                 return (ns.cumsum(g * y, self.axis, True) / x,)
             return (_cumprod_vjp_quadratic(ns, g, x, self.axis),)
         return (_cumprod_vjp_array(g, y, xv, zero, self.axis),)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏᵢ = Σ_{k≤i} ẋₖ·Π_{j≤i, j≠k} xⱼ: y·cumsum(ẋ/x) without zeros; with zeros, the vjp's
+        pieces (so the two are each other's transpose): before a line's first zero the same,
+        from it to the second zero ẋ_z times the running product with that zero left out, 0 after."""
+        t = _in_output_dtype(ns, ts[0], x, self.dtype)
+        if t is None or not x.ndim or x.size <= 1 or x.shape[self.axis] == 1:
+            return t  # y = x along the axis
+        axis = self.axis
+        along = axis + t.ndim - x.ndim
+        xv = ns.value(x)
+        zero = xv == 0
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            if not zero.any():
+                return y * ns.cumsum(t / x, along)
+            if isinstance(x, Tensor):  # differentiable walk: exact polynomial pieces, O(n²)
+                return _cumprod_jvp_quadratic(ns, t, x, axis, along)
+            zeros_so_far = xp.cumsum(zero, axis=axis)
+            before = zeros_so_far == 0
+            at_first = zero & (zeros_so_far == 1)
+            up_to_second = zeros_so_far == 1
+            head = y * xp.cumsum(xp.where(before, t / xp.where(before, x, 1), 0), axis=along)
+            tz = xp.sum(xp.where(at_first, t, 0), axis=along, keepdims=True)
+            without = xp.cumprod(xp.where(at_first, 1, x), axis=axis)
+            out = xp.where(before, head, xp.where(up_to_second, tz * without, 0))
+        return out.astype(t.dtype, copy=False)
 
 
 def _cumprod_vjp_array(g, y, x, zero, axis):
@@ -142,6 +183,20 @@ def _cumprod_vjp_quadratic(ns, g, x, axis):
         tail = xp.broadcast_to(position >= k, x.shape)
         columns.append(ns.sum(ns.where(tail, g * partial, 0.0), axis=axis, keepdims=True))
     return ns.concatenate(columns, axis)
+
+
+def _cumprod_jvp_quadratic(ns, t, x, axis, along):
+    """ẏ = Σₖ ẋₖ·cumprod(x with xₖ := 1) from position k on, from differentiable ops (the
+    transpose of ``_cumprod_vjp_quadratic``)."""
+    n = x.shape[axis]
+    position = xp.arange(n).reshape((n,) + (1,) * (x.ndim - axis - 1))
+    total = None
+    for k in range(n):
+        partial = CumProd(axis)(ns.where(xp.broadcast_to(position == k, x.shape), 1.0, x))
+        tk = ns.getitem(t, (slice(None),) * along + (slice(k, k + 1),))
+        term = ns.where(xp.broadcast_to(position >= k, x.shape), tk * partial, 0.0)
+        total = term if total is None else total + term
+    return total
 
 
 def cumprod(x, dim: int, dtype=None):

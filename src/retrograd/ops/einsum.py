@@ -126,6 +126,32 @@ class Einsum(Op):
             grads.append(self._operand_gradient(ns, g, xs, k) if need else None)
         return tuple(grads)
 
+    def jvp(self, ns, ts, y, *xs):
+        """ẏ = Σₖ einsum(eq with xₖ replaced by ẋₖ). Leading tangent axes are flattened into
+        one and given a letter of their own on ẋₖ and on the output (the stored subscripts
+        are explicit: any ``...`` was expanded to letters when the op was made)."""
+        k0, some = next((k, t) for k, t in enumerate(ts) if t is not None)
+        lead = tuple(some.shape[:some.ndim - xs[k0].ndim])
+        extra = ""
+        if lead:
+            used = set("".join(self.terms) + self.out)
+            extra = next((c for c in _LETTERS if c not in used), None)
+            if extra is None:
+                raise OpError(f"einsum: forward mode with leading tangent axes needs one subscript letter "
+                              f"beyond the {len(used)} that {self.extra_repr()!r} uses")
+            count = math.prod(lead)
+        total = None
+        for k, t in enumerate(ts):
+            if t is None:
+                continue
+            if lead:
+                t = ns.reshape(t, (count,) + tuple(xs[k].shape))
+            terms = [extra + term if j == k else term for j, term in enumerate(self.terms)]
+            operands = [t if j == k else x for j, x in enumerate(xs)]
+            r = ns.einsum(f"{','.join(terms)}->{extra}{self.out}", *operands)
+            total = r if total is None else total + r
+        return ns.reshape(total, lead + tuple(total.shape[1:])) if lead else total
+
     def _operand_gradient(self, ns, g, xs, k):
         target, shape = self.terms[k], xs[k].shape
         others = [self.out] + [t for j, t in enumerate(self.terms) if j != k]
@@ -217,6 +243,20 @@ class VectorNorm(UnaryOp):
         scaled = ns.where(x_zero, 0.0, s * magnitude ** (p - 1))
         return (scaled * ns.where(y_zero, 0.0, g / safe_y ** (p - 1)),)
 
+    def jvp(self, ns, ts, y, x):
+        """ẏ = Σₐ sign(x)·|x|ᵖ⁻¹·ẋ / yᵖ⁻¹  (p = 2: Σ x·ẋ / y), and 0 where y = 0"""
+        t, p, xv = ts[0], self.p, ns.value(x)
+        axes = tuple(a + t.ndim - xv.ndim for a in R._norm_axis(self.axis, xv.ndim, "norm"))
+        y_zero = ns.value(y) == 0
+        safe_y = ns.where(y_zero, 1.0, y)
+        if p == 2:
+            return ns.where(y_zero, 0.0, ns.sum(x * t, axis=axes, keepdims=self.keepdims) / safe_y)
+        x_zero = xv == 0
+        s = xp.sign(xv)
+        magnitude = ns.where(x_zero, 1.0, x * s)
+        scaled = ns.where(x_zero, 0.0, s * magnitude ** (p - 1))
+        return ns.where(y_zero, 0.0, ns.sum(scaled * t, axis=axes, keepdims=self.keepdims) / safe_y ** (p - 1))
+
 
 def _nan_masked_vjp(self, ns, g, y, x):
     """The max vjp (ties by ``rg.conventions``) with 0 where a NaN made every entry miss:
@@ -229,6 +269,17 @@ def _nan_masked_vjp(self, ns, g, y, x):
     return (R._expand(ns, g, axes, self.keepdims) * mask,)
 
 
+def _nan_masked_jvp(self, ns, ts, y, x):
+    """ẏ = Σₐ w·ẋ with ``_nan_masked_vjp``'s weights w."""
+    xv = ns.value(x)
+    axes = self._axes(xv)
+    with xp.errstate(invalid="ignore", divide="ignore"):
+        mask = extrema.tie_mask(xv, R._expand(xp, ns.value(y), axes, self.keepdims), axes, self.share)
+    mask = xp.where(xp.isnan(mask), 0, mask)
+    t = ts[0]
+    return ns.sum(t * mask, axis=tuple(a + t.ndim - xv.ndim for a in axes), keepdims=self.keepdims)
+
+
 class MaxNorm(extrema.Max):
     """y = maxₐ of its input (|x| for the ∞-norm, −|x| for the −∞-norm);  x̄ at the maximum,
     0 for a NaN reduction"""
@@ -236,6 +287,7 @@ class MaxNorm(extrema.Max):
     __slots__ = ()
     save_inputs = (0,)
     vjp = _nan_masked_vjp
+    jvp = _nan_masked_jvp
 
 
 def norm(x, p="fro", dim=None, keepdim: bool = False):

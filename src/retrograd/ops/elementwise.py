@@ -253,7 +253,7 @@ class Pow(BinaryOp):
                 zero_base = (xv == 0) & (yv >= 0)
                 if xp.any(zero_base):  # log 1 = 0 there: ȳ = 0 without a 0·(−∞)
                     x = ns.where(zero_base, 1.0, x)
-                gy = g * (z * ns.log(x))
+                gy = g * (z * (ns.log(x) if hasattr(x, "shape") else math.log(x)))  # a constant base: in full precision
         return gx, gy
 
     def jvp(self, ns, ts, z, x, y):

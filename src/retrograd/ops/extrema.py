@@ -45,17 +45,29 @@ class _MaxMin(_Reduction):
         return self.reduce(x, axis=_norm_axis(self.axis, x.ndim, self.name), keepdims=self.keepdims)
 
     def vjp(self, ns, g, y, x):
-        xv, axes = ns.value(x), self._axes(ns.value(x))
+        axes, mask = self._weights(ns, y, x)
+        return (_expand(ns, g, axes, self.keepdims) * mask,)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = Σₐ w·ẋ with the vjp's weights w (the same share of tied maxima)."""
+        axes, mask = self._weights(ns, y, x)
+        t = ts[0]
+        nl = t.ndim - x.ndim
+        return ns.sum(t * mask, axis=tuple(a + nl for a in axes), keepdims=self.keepdims)
+
+    def _weights(self, ns, y, x):
+        """(reduced axes, each entry's weight in the derivative): ``tie_mask``, and for
+        ``nan_to_first`` the first NaN of a NaN line."""
+        xv = ns.value(x)
+        axes = self._axes(xv)
         yk = _expand(xp, ns.value(y), axes, self.keepdims)
         if self.nan_to_first:
             nan_lines = xp.isnan(yk)
             if nan_lines.any():
                 with xp.errstate(invalid="ignore"):  # "split" of a NaN line is 0/0, replaced below
                     mask = tie_mask(xv, yk, axes, self.share)
-                mask = xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)
-                return (_expand(ns, g, axes, self.keepdims) * mask,)
-        mask = tie_mask(xv, yk, axes, self.share)
-        return (_expand(ns, g, axes, self.keepdims) * mask,)
+                return axes, xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)
+        return axes, tie_mask(xv, yk, axes, self.share)
 
 
 def tie_mask(x, y_keepdims, axes, share):

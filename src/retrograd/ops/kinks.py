@@ -1,7 +1,12 @@
 """The elementwise ops with a kink: relu, leaky_relu, elu, abs, clamp, maximum,
 minimum. Each is a max (or min) of branches; where branches tie, the gradient
 is the one ``rg.conventions`` declares (read when the op is recorded), so
-``relu(x)``, ``clamp(x, min=0)`` and ``maximum(x, 0)`` always agree."""
+``relu(x)``, ``clamp(x, min=0)`` and ``maximum(x, 0)`` always agree.
+
+Each jvp is its vjp's transpose, tie included: an elementwise kink's Jacobian
+is diagonal, so its jvp scales the tangent by the very slopes the vjp scales
+ȳ by (ẏ = ẋ·d), and ``maximum``/``minimum`` push ż = ẋ·dₓ + ẏ·d_y with the
+weights the vjp gives each side (so ⟨u, J v⟩ = ⟨Jᵀu, v⟩ holds at ties too)."""
 
 from __future__ import annotations
 
@@ -44,6 +49,9 @@ class Relu(UnaryOp):
             return (g * passes,)  # multiplying by a bool mask: one pass, no float mask
         return (g * (passes + self.tie * self.saved["at_tie"]).astype(ns.value(y).dtype),)
 
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
+
 
 def relu(x):
     """max(x, 0); the gradient at 0 follows ``rg.conventions``."""
@@ -73,6 +81,9 @@ class LeakyRelu(UnaryOp):
         d = xp.where(xv > 0, 1.0, a).astype(xv.dtype)
         d[xv == 0] = self.tie
         return (g * d,)
+
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
 
 
 def leaky_relu(x, negative_slope: float = 0.01):
@@ -106,6 +117,9 @@ class Elu(UnaryOp):
             d = ns.where(at_kink, self.tie, d)
         return (g * d,)
 
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
+
 
 def elu(x, alpha: float = 1.0):
     """x for x > 0, α(eˣ − 1) otherwise."""
@@ -130,6 +144,9 @@ class Abs(UnaryOp):
         if self.tie:
             d = d + self.tie * (xv == 0)
         return (g * d,)
+
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
 
 
 def abs(x):
@@ -181,6 +198,9 @@ class Clamp(UnaryOp):
             d += self.tie * at_bound
         return (g * d,)
 
+    def jvp(self, ns, ts, y, x):
+        return self.vjp(ns, ts[0], y, x)[0]  # a diagonal Jacobian: the vjp's slopes, tie included
+
 
 def clamp(x, min=None, max=None):  # noqa: A002 - torch's names
     """Limit x to [min, max]; the gradient at a bound follows ``rg.conventions``."""
@@ -227,6 +247,16 @@ class _Extremum(BinaryOp):
             y_keeps = ~(self.better(xv, yv) | tie)
             gy = g * (y_keeps + self.w[1] * tie).astype(yv.dtype)
         return gx, gy
+
+    def jvp(self, ns, ts, z, x, y):
+        # ż = ẋ·dₓ + ẏ·d_y with the vjp's weights (dₓ = [x keeps] + wₓ·[x = y]); the walk has lined the
+        # tangents up with the output, and the masks have its shape
+        gx, gy = self.vjp(ns, 1.0, z, x, y)
+        tx, ty = ts
+        r = None if tx is None else tx * gx
+        if ty is not None:
+            r = ty * gy if r is None else r + ty * gy
+        return r
 
 
 class Maximum(_Extremum):

@@ -118,10 +118,30 @@ def _scale(reduction, size):
     return 1.0 / size if reduction == "mean" and size else 1.0
 
 
+def _pushed(ns, ts, xs, partials, reduction):
+    """A loss's tangent from its elementwise partials (the vjp's gradients at ℓ̄ = 1, "mean"'s 1/n
+    included): ℓ̇ = Σ ∂ℓ/∂xᵢ·ẋᵢ, summed over the entries unless ``reduction`` is "none". The
+    losses reduce, so the walk cannot line their tangents up with the output (``aligns_tangents
+    = False``): each tangent, lead + its input's shape, is lined up with the partials here."""
+    r = nlead = None
+    for t, x, d in zip(ts, xs, partials):
+        if t is None:
+            continue
+        nlead = t.ndim - x.ndim
+        if x.ndim < d.ndim:  # a broadcast input (mse_loss): 1s between the leading axes and its own
+            t = ns.reshape(t, tuple(t.shape[:nlead]) + (1,) * (d.ndim - x.ndim) + tuple(x.shape))
+        term = t * d
+        r = term if r is None else r + term
+    if reduction != "none":
+        r = ns.sum(r, axis=tuple(range(nlead, r.ndim)))
+    return r
+
+
 # ---------------------------------------------------------------- mean squared error
 class MSELoss(BinaryOp):
     """ℓ = reduce((a − y)²);  ā = ℓ̄·2(a − y)/n (n = a.size for "mean", 1 for "sum"),  ȳ = −ā"""
     name, broadcasts = "mse_loss", True
+    aligns_tangents = False  # the output is reduced: ``_pushed`` lines the tangents up
     __slots__ = ("reduction",)
     save_inputs = (0, 1)
 
@@ -145,6 +165,10 @@ class MSELoss(BinaryOp):
         d = a - y  # broadcast shape: the engine sums each gradient back to its input's shape
         d *= g * (2.0 * _scale(self.reduction, d.size))  # in place: d is a fresh array
         return d, (-d if self.needs[1] else None)
+
+    def jvp(self, ns, ts, loss, a, y):
+        """ℓ̇ = reduce(2(a − y)·(ȧ − ẏ)) (÷ n for "mean")"""
+        return _pushed(ns, ts, (a, y), self.vjp(ns, 1.0, loss, a, y), self.reduction)
 
 
 def _broadcast_pair(op, input_shape, target_shape):
@@ -203,6 +227,7 @@ class BCEWithLogits(BinaryOp):
     "mean" divides by the number of elements, not by the weights).
     """
     name, broadcasts = "binary_cross_entropy_with_logits", True
+    aligns_tangents = False  # the output is reduced: ``_pushed`` lines the tangents up
     __slots__ = ("reduction",)
     save_inputs = (0, 1)
 
@@ -254,6 +279,13 @@ class BCEWithLogits(BinaryOp):
                 gy = (softplus(-z) * q - softplus(z)) * s
         return gz, gy
 
+    def jvp(self, ns, ts, loss, z, y):
+        """ℓ̇ = reduce(∂ℓ/∂z·ż + ∂ℓ/∂y·ẏ), the partials the vjp gives at ℓ̄ = 1; in the target's dtype,
+        as the loss (PyTorch accumulates it so)"""
+        r = _pushed(ns, ts, (z, y), self.vjp(ns, 1.0, loss, z, y), self.reduction)
+        dtype = y.dtype if y.dtype.kind == "f" else None
+        return r if dtype is None or r.dtype == dtype else ns.astype(r, dtype)
+
 
 def binary_cross_entropy_with_logits(input, target, reduction: str = "mean", *,  # noqa: A002
                                      weight=None, pos_weight=None):
@@ -274,6 +306,7 @@ class BinaryCrossEntropy(BinaryOp):
     """ℓ = −reduce(w·[y·log p + (1 − y)·log(1 − p)]), logs clamped at −100 (PyTorch);
     p̄ = ℓ̄·w·(p − y) / max(p(1 − p), 1e-12) / n,  ȳ = ℓ̄·w·(log(1 − p) − log p)/n (PyTorch's −logit p)"""
     name, broadcasts = "binary_cross_entropy", True
+    aligns_tangents = False  # the output is reduced: ``_pushed`` lines the tangents up
     __slots__ = ("reduction",)
     save_inputs = (0, 1)
 
@@ -316,6 +349,10 @@ class BinaryCrossEntropy(BinaryOp):
             else:  # under create_graph: from p's graph, so ∂²ℓ/∂p∂y is there
                 gy = (ns.log(1 - p) - ns.log(p)) * s
         return gp, gy
+
+    def jvp(self, ns, ts, loss, p, y):
+        """ℓ̇ = reduce(∂ℓ/∂p·ṗ + ∂ℓ/∂y·ẏ), the partials the vjp gives at ℓ̄ = 1"""
+        return _pushed(ns, ts, (p, y), self.vjp(ns, 1.0, loss, p, y), self.reduction)
 
 
 def binary_cross_entropy(input, target, reduction: str = "mean", *, weight=None):  # noqa: A002

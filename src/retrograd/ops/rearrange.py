@@ -49,6 +49,7 @@ class Clone(UnaryOp):
 
     def forward(self, x): return xp.array(x, copy=True)
     def vjp(self, ns, g, y, x): return (g,)
+    def jvp(self, ns, ts, y, x): return ts[0]  # ẏ = ẋ
 
 
 def clone(x):

@@ -131,6 +131,13 @@ def _require_float(op, x):
                       f"(x.float() or x.to(rg.get_default_dtype()))")
 
 
+def _shifted(axes, t, x):
+    """Reduced ``axes`` of input ``x`` (normalised) as axes of its tangent ``t``, which
+    may carry leading direction axes."""
+    nl = t.ndim - x.ndim
+    return tuple(a + nl for a in axes)
+
+
 def _expand(ns, g, axes, keepdims):
     """Re-insert the reduced ``axes`` into ``g`` so it broadcasts against the input."""
     if keepdims or not axes:
@@ -164,6 +171,9 @@ class Sum(_Reduction):
     def vjp(self, ns, g, y, x):
         return (ns.broadcast_to(_expand(ns, g, self._axes(x), self.keepdims), x.shape),)
 
+    def jvp(self, ns, ts, y, x):  # ẏ = Σₐ ẋ
+        return ns.sum(ts[0], axis=_shifted(self._axes(x), ts[0], x), keepdims=self.keepdims)
+
 
 def sum(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):  # noqa: A001
     """Σ x over ``axis`` (all axes when None). PyTorch's ``dim``/``keepdim``
@@ -191,6 +201,10 @@ class Mean(_Reduction):
     def vjp(self, ns, g, y, x):
         axes = self._axes(x)
         return (ns.broadcast_to(_expand(ns, g, axes, self.keepdims) * _inverse(_count(x.shape, axes)), x.shape),)
+
+    def jvp(self, ns, ts, y, x):  # ẏ = Σₐ ẋ / n
+        axes = self._axes(x)
+        return ns.sum(ts[0], axis=_shifted(axes, ts[0], x), keepdims=self.keepdims) * _inverse(_count(x.shape, axes))
 
 
 def mean(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):
@@ -254,6 +268,26 @@ class Var(_Reduction):
                 return (g * factor,)
         with xp.errstate(invalid="ignore"):
             return (g * d * (2.0 / dof if dof else math.inf),)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = Σₐ 2d·ẋ / (n − ddof)  (Σd = 0, so ẋ's own mean drops out); Re(d̄·ẋ) for complex x.
+        The degenerate cases use the vjp's factor, so the two stay each other's transpose."""
+        t = ts[0]
+        xv = ns.value(x)
+        axes = self._axes(xv)
+        n = _count(x.shape, axes)
+        d = x - ns.sum(x, axis=axes, keepdims=True) * _inverse(n)
+        dof = n - self.ddof
+        with xp.errstate(invalid="ignore"):
+            if dof <= 0 and (self.axis is None or not axes):
+                factor = xp.where(ns.value(d) == 0, math.nan, math.inf).astype(xv.dtype)
+            else:
+                factor = d * (2.0 / dof if dof else math.inf)
+            if xv.dtype.kind == "c":  # a real output: Re(conj(factor)·ẋ) (arrays only: no conj on Tensors)
+                terms = (xp.conj(ns.value(factor)) * ns.value(t)).real
+            else:
+                terms = t * factor
+            return ns.sum(terms, axis=_shifted(axes, t, x), keepdims=self.keepdims)
 
 
 def _var_arguments(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
@@ -321,6 +355,8 @@ class StdOfVar(UnaryOp):
         with xp.errstate(divide="ignore", invalid="ignore"):
             return (ns.where(zero, 0.0, g / (2 * y)),)
 
+    def jvp(self, ns, ts, y, v): return self.vjp(ns, ts[0], y, v)[0]  # elementwise: v̇/(2y), 0 where y = 0
+
 
 class Prod(_Reduction):
     """y = Πₐ x;  x̄ᵢ = ȳ·Π_{j≠i} xⱼ  (exclusive products: exact with zeros)
@@ -344,6 +380,17 @@ class Prod(_Reduction):
                 return (g * (_expand(ns, y, axes, self.keepdims) / x),)
         others = ProdOthers(axes)(x) if not isinstance(x, xp.ndarray) else ProdOthers(axes).forward(x)
         return (g * others,)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = Σₐ ẋᵢ·Π_{j≠i} xⱼ (the vjp's factor: y/xᵢ where y is not finite and x has no zero)"""
+        t, xv = ts[0], ns.value(x)
+        axes = self._axes(xv)
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            if xv.ndim and not xp.isfinite(ns.value(y)).all() and not (xv == 0).any():
+                factor = _expand(ns, y, axes, self.keepdims) / x
+            else:
+                factor = ProdOthers(axes)(x) if not isinstance(x, xp.ndarray) else ProdOthers(axes).forward(x)
+            return ns.sum(t * factor, axis=_shifted(axes, t, x), keepdims=self.keepdims)
 
 
 def prod(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=None):
@@ -398,3 +445,30 @@ class ProdOthers(UnaryOp):
                     res[..., k] += gm[..., i] * xp.prod(flat[..., keep], axis=-1)
         out = xp.moveaxis(res.reshape(xm.shape), tuple(range(-len(axes), 0)), axes)
         return (out,)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏᵢ = Σ_{k≠i} ẋₖ·Π_{j∉{i,k}} xⱼ: the matrix of those products (symmetric, so the vjp's
+        too) applied to ẋ along the flattened ``axes``. The matrix is a constant, as in the vjp."""
+        t, xv, axes = ts[0], ns.value(x), tuple(self.axes)
+        nl = t.ndim - xv.ndim
+        n = _count(xv.shape, axes)
+        if not n:
+            return t
+        rest = tuple(a for a in range(xv.ndim) if a not in axes)
+        order = rest + axes  # the product axes last, flattened into one
+        moved = xp.transpose(xv, order)
+        batch = moved.shape[:len(rest)]
+        flat = moved.reshape(batch + (n,))
+        rows = []
+        for i in range(n):  # row i: Π_{j≠k} of x with xᵢ := 1, then 0 at k = i
+            xi = flat.copy()
+            xi[..., i] = 1
+            row = ProdOthers((xi.ndim - 1,)).forward(xi)
+            row[..., i] = 0
+            rows.append(row)
+        pairs = xp.stack(rows, axis=-2)  # batch + (n, n)
+        lead = tuple(t.shape[:nl])
+        tm = ns.reshape(ns.transpose(t, tuple(range(nl)) + tuple(nl + a for a in order)), lead + batch + (n, 1))
+        out = ns.reshape(ns.matmul(pairs, tm), lead + moved.shape)
+        back = sorted(range(len(order)), key=order.__getitem__)
+        return ns.transpose(out, tuple(range(nl)) + tuple(nl + a for a in back))

@@ -39,7 +39,7 @@ def _array(x, name: str):
 
 # ------------------------------------------------------------ rounding: zero gradient
 class _Step(UnaryOp):
-    """A piecewise-constant function: x̄ = 0 (PyTorch's choice, also at the jumps,
+    """A piecewise-constant function: x̄ = 0, ẏ = 0 (PyTorch's choice, also at the jumps,
     where no derivative exists)."""
     __slots__ = ()
     save_inputs = ()
@@ -58,6 +58,11 @@ class _Step(UnaryOp):
     def vjp(self, ns, g, y, x):
         # where, not g·0: an infinite or NaN ȳ must still give 0, as in PyTorch
         return (ns.where(xp.zeros(g.shape, dtype=bool), g, 0.0),)
+
+    def jvp(self, ns, ts, y, x):
+        # ẏ = 0: zeros of the tangent's shape (L + the output's), made as the vjp makes its zeros
+        t = ts[0]
+        return ns.where(xp.zeros(t.shape, dtype=bool), t, 0.0)
 
 
 class Floor(_Step):
@@ -142,6 +147,7 @@ class Rsqrt(UnaryOp):
 
     def forward(self, x): return 1 / xp.sqrt(x)
     def vjp(self, ns, g, y, x): return (g * (-0.5 * (y * y * y)),)
+    def jvp(self, ns, ts, y, x): return ts[0] * (-0.5 * (y * y * y))
 
 
 def rsqrt(x):
@@ -157,6 +163,7 @@ class Log2(UnaryOp):
 
     def forward(self, x): return xp.log2(x)
     def vjp(self, ns, g, y, x): return (g / (x * math.log(2.0)),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (x * math.log(2.0))
 
 
 def log2(x):
@@ -172,6 +179,7 @@ class Log10(UnaryOp):
 
     def forward(self, x): return xp.log10(x)
     def vjp(self, ns, g, y, x): return (g / (x * math.log(10.0)),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (x * math.log(10.0))
 
 
 def log10(x):
@@ -189,6 +197,7 @@ class Tan(UnaryOp):
 
     def forward(self, x): return xp.tan(x)
     def vjp(self, ns, g, y, x): return (g * (1 + y * y),)
+    def jvp(self, ns, ts, y, x): return ts[0] * (1 + y * y)
 
 
 def tan(x):
@@ -204,6 +213,7 @@ class Asin(UnaryOp):
 
     def forward(self, x): return xp.arcsin(x)
     def vjp(self, ns, g, y, x): return (g / ns.sqrt(1 - x * x),)
+    def jvp(self, ns, ts, y, x): return ts[0] / ns.sqrt(1 - x * x)
 
 
 def asin(x):
@@ -219,6 +229,7 @@ class Acos(UnaryOp):
 
     def forward(self, x): return xp.arccos(x)
     def vjp(self, ns, g, y, x): return (-g / ns.sqrt(1 - x * x),)
+    def jvp(self, ns, ts, y, x): return -ts[0] / ns.sqrt(1 - x * x)
 
 
 def acos(x):
@@ -234,6 +245,7 @@ class Atan(UnaryOp):
 
     def forward(self, x): return xp.arctan(x)
     def vjp(self, ns, g, y, x): return (g / (1 + x * x),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (1 + x * x)
 
 
 def atan(x):
@@ -249,6 +261,7 @@ class Sinh(UnaryOp):
 
     def forward(self, x): return xp.sinh(x)
     def vjp(self, ns, g, y, x): return (g * ns.cosh(x),)
+    def jvp(self, ns, ts, y, x): return ts[0] * ns.cosh(x)
 
 
 def sinh(x):
@@ -264,6 +277,7 @@ class Cosh(UnaryOp):
 
     def forward(self, x): return xp.cosh(x)
     def vjp(self, ns, g, y, x): return (g * ns.sinh(x),)
+    def jvp(self, ns, ts, y, x): return ts[0] * ns.sinh(x)
 
 
 def cosh(x):
@@ -291,6 +305,15 @@ class Atan2(BinaryOp):
         r2 = x * x + y * y
         return (g * x / r2 if n[0] else None), (-g * y / r2 if n[1] else None)
 
+    def jvp(self, ns, ts, z, y, x):
+        """ż = (ẏ·x − ẋ·y) / (x² + y²)"""
+        ty, tx = ts
+        r2 = x * x + y * y
+        r = None if ty is None else ty * x / r2
+        if tx is not None:
+            r = -tx * y / r2 if r is None else r - tx * y / r2
+        return r
+
 
 def atan2(input, other):  # noqa: A002 - torch's names
     """atan2(input, other): the angle of (other, input) in (−π, π] (broadcasting)."""
@@ -308,6 +331,14 @@ class LogAddExp(BinaryOp):
     def vjp(self, ns, g, z, x, y):
         n = self.needs
         return (g * sigmoid_of(ns, x - y) if n[0] else None), (g * sigmoid_of(ns, y - x) if n[1] else None)
+
+    def jvp(self, ns, ts, z, x, y):
+        """ż = ẋ·σ(x − y) + ẏ·σ(y − x)"""
+        tx, ty = ts
+        r = None if tx is None else tx * sigmoid_of(ns, x - y)
+        if ty is not None:
+            r = ty * sigmoid_of(ns, y - x) if r is None else r + ty * sigmoid_of(ns, y - x)
+        return r
 
 
 def logaddexp(x, y):

@@ -25,6 +25,7 @@ class Reshape(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}"
     def forward(self, x): return xp.reshape(x, self.shape)
     def vjp(self, ns, g, y, x): return (ns.reshape(g, x.shape),)
+    def jvp(self, ns, ts, y, x): return ns.reshape(ts[0], _lead(ts[0], x) + self.shape)  # ẏ = reshape(ẋ, s)
 
 
 def reshape(x, shape):
@@ -49,6 +50,13 @@ class Transpose(UnaryOp):
         axes = [a % x.ndim for a in self.axes]
         inverse = tuple(sorted(range(len(axes)), key=axes.__getitem__))
         return (ns.transpose(g, inverse),)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = transpose(ẋ, p), the leading tangent axes kept in front."""
+        t = ts[0]
+        nl = t.ndim - x.ndim
+        axes = range(x.ndim - 1, -1, -1) if self.axes is None else (a % x.ndim for a in self.axes)
+        return ns.transpose(t, tuple(range(nl)) + tuple(nl + a for a in axes))
 
 
 def transpose(x, axes=None, dim1=None, *, dim0=None):
@@ -95,6 +103,16 @@ class BroadcastTo(UnaryOp):
     def extra_repr(self): return f"shape={self.shape}"
     def forward(self, x): return xp.broadcast_to(x, self.shape)
     def vjp(self, ns, g, y, x): return (g,)  # the engine sums back to x's shape
+    # the walk would line the tangent up with x's shape (its idea of the output), not self.shape
+    aligns_tangents = False
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = broadcast_to(ẋ, s): the tangent's own axes right-aligned under s, its leading axes kept."""
+        t = ts[0]
+        lead, shape = _lead(t, x), tuple(x.shape)
+        if len(shape) < len(self.shape):
+            t = ns.reshape(t, lead + (1,) * (len(self.shape) - len(shape)) + shape)
+        return ns.broadcast_to(t, lead + self.shape)
 
 
 def broadcast_to(x, shape):
@@ -116,10 +134,18 @@ class Concatenate(Op):
         axis = self.axis % g.ndim
         out, start = [], 0
         for x, need in zip(xs, self.needs):
-            stop = start + x.shape[axis]
+            stop = start + _shape(x)[axis]  # a constant may be a nested list
             out.append(ns.getitem(g, (slice(None),) * axis + (slice(start, stop),)) if need else None)
             start = stop
         return tuple(out)
+
+    def jvp(self, ns, ts, y, *xs):
+        """ẏ = concat(ẋ₁ … ẋₙ, axis), zeros for inputs without a tangent."""
+        some = next(t for t in ts if t is not None)
+        lead = _lead(some, xs[0])
+        axis = self.axis % len(_shape(xs[0]))
+        parts = [t if t is not None else xp.zeros(lead + _shape(x), dtype=some.dtype) for t, x in zip(ts, xs)]
+        return ns.concatenate(parts, axis + len(lead))
 
 
 def _axis_or_dim(op, axis, dim, default=0):
@@ -174,6 +200,17 @@ class Stack(Op):
         return tuple(ns.getitem(g, (slice(None),) * axis + (i,)) if need else None
                      for i, need in enumerate(self.needs))
 
+    def jvp(self, ns, ts, y, *xs):
+        """ẏ = stack(ẋ₁ … ẋₙ, axis), zeros for inputs without a tangent."""
+        some = next(t for t in ts if t is not None)
+        lead = _lead(some, xs[0])
+        shape = _shape(xs[0])
+        axis = self.axis % (len(shape) + 1) + len(lead)
+        parts = [ns.expand_dims(t, axis) if t is not None else xp.zeros(lead + shape[:axis - len(lead)] + (1,)
+                                                                         + shape[axis - len(lead):], dtype=some.dtype)
+                 for t in ts]
+        return ns.concatenate(parts, axis)
+
 
 cat = concatenate
 
@@ -191,6 +228,17 @@ def _ndim(x) -> int:
     """The number of axes of a Tensor, an array or a nested list."""
     ndim = getattr(x, "ndim", None)
     return xp.ndim(x) if ndim is None else ndim
+
+
+def _shape(x) -> tuple:
+    """The shape of an input as a rule sees it: an array, an ``ArrayMeta``, a Tensor or a nested list."""
+    shape = getattr(x, "shape", None)
+    return tuple(xp.shape(x) if shape is None else shape)
+
+
+def _lead(t, x) -> tuple:
+    """The leading direction axes of tangent ``t`` of an input like ``x`` (a forward-mode walk's L)."""
+    return tuple(t.shape[:t.ndim - len(_shape(x))])
 
 
 class _Indexed(UnaryOp):
@@ -226,6 +274,33 @@ class _Indexed(UnaryOp):
             return "<released>"
         return _short(self.index)
 
+    def _lead_index(self, nl):
+        """The index for a tangent with ``nl`` leading direction axes, and whether those axes were
+        moved to the end (True) or kept in front (False).
+
+        A basic index gets ``nl`` full slices in front. An index with arrays (or a bool, which
+        NumPy treats as an advanced index) cannot: advanced indices separated by a slice move
+        their axes to the front of the result, ahead of any leading axes. So the leading axes go
+        last instead (full slices after everything, where no rule moves them), and back to the
+        front afterwards (``_lead_back``)."""
+        index = self.index
+        parts = index if type(index) is tuple else (index,)
+        if self.basic_index is not _SAVED_INDEX and not any(type(i) is bool for i in parts):
+            return (slice(None),) * nl + parts, False
+        # after an Ellipsis the trailing slices must be explicit; without one they are implied
+        return parts + ((slice(None),) * nl if any(i is Ellipsis for i in parts) else (Ellipsis,)), True
+
+
+def _lead_last(ns, t, nl):
+    """Tangent ``t`` with its ``nl`` leading axes moved to the end."""
+    return ns.transpose(t, tuple(range(nl, t.ndim)) + tuple(range(nl)))
+
+
+def _lead_back(ns, t, nl):
+    """``t`` with its last ``nl`` axes moved to the front (undoes ``_lead_last``)."""
+    r = t.ndim - nl
+    return ns.transpose(t, tuple(range(r, t.ndim)) + tuple(range(r)))
+
 
 _SAVED_INDEX = object()  # marks an _Indexed op whose index lives in ``saved``
 _BASIC_TYPES = frozenset((int, bool, slice, type(None), type(Ellipsis)))
@@ -259,6 +334,17 @@ class GetItem(_Indexed):
 
     def vjp(self, ns, g, y, x): return (ns.index_add(x.shape, x.dtype, self.index, g),)
 
+    def jvp(self, ns, ts, y, x):
+        """ẏ = ẋ[index]"""
+        t = ts[0]
+        nl = t.ndim - x.ndim
+        if not nl:
+            return ns.getitem(t, self.index)
+        index, moved = self._lead_index(nl)
+        if not moved:
+            return ns.getitem(t, index)
+        return _lead_back(ns, ns.getitem(_lead_last(ns, t, nl), index), nl)
+
 
 def getitem(x, index):
     """x[index] with slices, integers, integer arrays or boolean masks;
@@ -282,6 +368,18 @@ class IndexAdd(_Indexed):
         return backend.index_add(self.shape, self.dtype, self.index, g)
 
     def vjp(self, ns, g, y, x): return (ns.getitem(g, self.index),)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = zeros(shape) with ẋ added at ``index`` (linear: the op itself)"""
+        t = ts[0]
+        nl = t.ndim - x.ndim
+        if not nl:
+            return ns.index_add(self.shape, self.dtype, self.index, t)
+        lead = tuple(t.shape[:nl])
+        index, moved = self._lead_index(nl)
+        if not moved:
+            return ns.index_add(lead + self.shape, self.dtype, index, t)
+        return _lead_back(ns, ns.index_add(self.shape + lead, self.dtype, index, _lead_last(ns, t, nl)), nl)
 
 
 def index_add(shape, dtype, index, g):
@@ -330,6 +428,18 @@ class Pad(UnaryOp):
         if any(lo < 0 or hi < 0 for lo, hi in widths):  # zeros where x was cropped
             gx = ns.pad(gx, tuple((max(-lo, 0), max(-hi, 0)) for lo, hi in widths), 0.0)
         return (gx,)
+
+    def jvp(self, ns, ts, y, x):
+        """ẏ = pad(ẋ, widths, 0): the padding is constant (a negative width crops first)."""
+        t = ts[0]
+        if not x.ndim:
+            return t
+        nl = t.ndim - x.ndim
+        widths = self.widths
+        if any(lo < 0 or hi < 0 for lo, hi in widths):
+            t = ns.getitem(t, (slice(None),) * nl + self._crop(x.shape))
+            widths = tuple((max(lo, 0), max(hi, 0)) for lo, hi in widths)
+        return ns.pad(t, ((0, 0),) * nl + tuple(widths), 0.0)
 
 
 def pad(x, pad_width, value: float = 0.0):

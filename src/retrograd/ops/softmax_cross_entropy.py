@@ -222,14 +222,52 @@ class CrossEntropy(BinaryOp):
         return total / denominator  # a Python number: the loss keeps the input's float dtype
 
     def vjp(self, ns, g, loss, z, y):
-        probs, keep, w = self.saved["probs"], self.saved["keep"], self.saved["weight"]
-        c, eps = probs.shape[1], self.label_smoothing
         if self.reduction == "none":
             scale = ns.reshape(g, (1, 1)) if self.unbatched else ns.expand_dims(g, 1)
         elif self.reduction == "sum":
             scale = g
         else:  # nothing counted: the loss is NaN but no entry moves it (PyTorch's gradient is 0)
             scale = g * (1.0 / self.denominator if self.denominator else 0.0)
+        gz, gy = self._partials(ns, z, y)
+        if isinstance(z, xp.ndarray):
+            gz *= scale  # in place: the partials are a fresh array
+        else:
+            gz = gz * scale
+        if gy is not None:
+            gy = gy * scale
+        c = self.saved["probs"].shape[1]
+        if self.unbatched:
+            gz = ns.reshape(gz, (c,))
+            gy = None if gy is None else ns.reshape(gy, (c,))
+        return gz, gy
+
+    def jvp(self, ns, ts, loss, z, y):
+        """ℓ̇ᵢ = Σ_c (softmax(z)·ΣT − T)ᵢc·żᵢc − (1 − ε)·Σ_c w_c·log softmax(z)ᵢc·ẏᵢc, reduced as the loss
+        ("mean": ÷ the vjp's denominator; 0 when nothing counted)"""
+        gz, gy = self._partials(ns, z, y)
+        c = self.saved["probs"].shape[1]
+        r = nlead = None
+        for t, d in zip(ts, (gz, gy)):
+            if t is None:
+                continue
+            nlead = t.ndim - z.ndim
+            if self.unbatched:  # (C,) as the one row (1, C) the partials have
+                t = ns.reshape(t, tuple(t.shape[:nlead]) + (1, c))
+            term = ns.sum(t * d, axis=nlead + 1)  # over the classes
+            r = term if r is None else r + term
+        if self.reduction == "none":
+            return ns.reshape(r, tuple(r.shape[:nlead])) if self.unbatched else r
+        r = ns.sum(r, axis=tuple(range(nlead, r.ndim)))
+        if self.reduction == "mean":
+            r = r * (1.0 / self.denominator if self.denominator else 0.0)
+        return r
+
+    def _partials(self, ns, z, y):
+        """(∂ℓᵢ/∂z, ∂ℓᵢ/∂y or None) per row, batched as (N, C, d1, …) (an unbatched row as (1, C)), before
+        the reduction: softmax(z)·Σ_c T − T, and −(1 − ε)·w·log softmax(z) for probability targets that
+        need a gradient. The vjp scales them by ℓ̄, the jvp contracts them with the tangents."""
+        probs, keep, w = self.saved["probs"], self.saved["keep"], self.saved["weight"]
+        c, eps = probs.shape[1], self.label_smoothing
         first_order = isinstance(z, xp.ndarray)
         z_b = ns.reshape(z, (1, c)) if self.unbatched else z
         if first_order and z_b.dtype != probs.dtype:  # targets of another float dtype: the promoted one
@@ -244,10 +282,10 @@ class CrossEntropy(BinaryOp):
             if w_c is not None:
                 t = t * w_c
             soft = probs if first_order else ns.softmax(z_b, axis=1)
-            gz = (soft * ns.sum(t, axis=1, keepdims=True) - t) * scale
+            gz = soft * ns.sum(t, axis=1, keepdims=True) - t
             if self.needs[1]:
                 log_p = _log_softmax_array(z_b) if first_order else log_softmax(z_b, axis=1)
-                gy = -(1 - eps) * log_p * scale
+                gy = -(1 - eps) * log_p
                 if w_c is not None:
                     gy = gy * w_c
         else:
@@ -255,13 +293,9 @@ class CrossEntropy(BinaryOp):
             yi = yv if keep is None else xp.where(keep, yv, 0)
             if first_order:
                 gz = self._index_delta(probs, yi, keep, w, w_c)
-                gz *= scale  # in place: the delta is a fresh array
-            else:  # under create_graph: the same formula with differentiable ops
+            else:  # differentiable walks: the same formula with differentiable ops
                 t = self._index_distribution(probs, yi, keep, w, w_c)
-                gz = (ns.softmax(z_b, axis=1) * t.sum(axis=1, keepdims=True) - t) * scale
-        if self.unbatched:
-            gz = ns.reshape(gz, (c,))
-            gy = None if gy is None else ns.reshape(gy, (c,))
+                gz = ns.softmax(z_b, axis=1) * t.sum(axis=1, keepdims=True) - t
         return gz, gy
 
     def _index_delta(self, probs, yi, keep, w, w_c):

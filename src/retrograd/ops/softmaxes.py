@@ -13,7 +13,7 @@ from .reductions import _NOT_GIVEN, _Reduction, _expand, _norm_axis, _torch_axis
 
 
 class LogSumExp(_Reduction):
-    """y = log Σₐ eˣ (shifted by the max: no overflow);  x̄ = ȳ·softmax(x)"""
+    """y = log Σₐ eˣ (shifted by the max: no overflow);  x̄ = ȳ·softmax(x),  ẏ = Σₐ ẋ·softmax(x)"""
     name, save_ans = "logsumexp", True
     __slots__ = ()
     save_inputs = (0,)
@@ -31,6 +31,13 @@ class LogSumExp(_Reduction):
     def vjp(self, ns, g, y, x):
         axes = self._axes(ns.value(x))
         return (_expand(ns, g, axes, self.keepdims) * ns.exp(x - _expand(ns, y, axes, self.keepdims)),)
+
+    def jvp(self, ns, ts, y, x):
+        t = ts[0]
+        nlead = t.ndim - x.ndim
+        axes = self._axes(ns.value(x))
+        p = ns.exp(x - _expand(ns, y, axes, self.keepdims))  # softmax(x) over the axes
+        return ns.sum(t * p, axis=tuple(a + nlead for a in axes), keepdims=self.keepdims)
 
 
 def logsumexp(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):
@@ -59,7 +66,7 @@ def _refuse_softmax_input(op, x):
 
 
 class Softmax(UnaryOp):
-    """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y)"""
+    """y = eˣ / Σₐ eˣ;  x̄ = y·(ȳ − Σₐ ȳ·y),  ẏ = y·(ẋ − Σₐ ẋ·y)"""
     name, save_ans = "softmax", True
     __slots__ = ("axis",)
     save_inputs = ()
@@ -79,6 +86,21 @@ class Softmax(UnaryOp):
 
     def vjp(self, ns, g, y, x):
         return (y * (g - ns.sum(g * y, axis=self.axis, keepdims=True)),)
+
+    def jvp(self, ns, ts, y, x):
+        t = ts[0]
+        return y * (t - ns.sum(t * y, axis=_lead_axis(self.axis, y, t), keepdims=True))
+
+
+def _lead_axis(axis, y, t):
+    """The softmax ``axis`` of ``y`` as an axis of its tangent ``t`` (leading direction axes in front);
+    a 0-d softmax has no axis to sum over (its output is the constant 1)."""
+    if y.ndim == 0:
+        return ()
+    nlead = t.ndim - y.ndim
+    if isinstance(axis, tuple):  # NumPy's max/sum take a tuple, so the forward does too
+        return tuple(a % y.ndim + nlead for a in axis)
+    return axis % y.ndim + nlead
 
 
 def _softmax_axis(op, x, axis, dim, dtype):
@@ -105,7 +127,7 @@ def softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
 
 
 class LogSoftmax(UnaryOp):
-    """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ"""
+    """y = x − logsumexp(x);  x̄ = ȳ − eʸ·Σₐ ȳ,  ẏ = ẋ − Σₐ ẋ·eʸ"""
     name, save_ans = "log_softmax", True
     __slots__ = ("axis",)
     save_inputs = ()
@@ -125,6 +147,10 @@ class LogSoftmax(UnaryOp):
 
     def vjp(self, ns, g, y, x):
         return (g - ns.exp(y) * ns.sum(g, axis=self.axis, keepdims=True),)
+
+    def jvp(self, ns, ts, y, x):
+        t = ts[0]
+        return t - ns.sum(t * ns.exp(y), axis=_lead_axis(self.axis, y, t), keepdims=True)
 
 
 def log_softmax(x, axis=-1, *, dim=_NOT_GIVEN, dtype=None):
