@@ -42,6 +42,14 @@ asks for ``vjp_differentiable`` instead: the forward is recorded again from the
 cells' equations (``cells.lstm_update`` …) and differentiated on the tape, so
 second derivatives (Hessian-vector products) flow through a fused layer.
 
+**Forward mode** (``jvp``, beside each vjp): the forward loop linearised over
+the same packed rows, from the same saved gates and states — ḣₜ =
+∂hₜ/∂hₜ₋₁·ḣₜ₋₁ + ∂hₜ/∂(xₜ, θ)·(ẋₜ, θ̇), rows that have ended carrying their
+tangent as they carry their state — with the tangents' leading direction axes
+flattened into the GEMMs' rows (RTRL pushes many directions at once). Under a
+differentiable walk the tangents are pushed through the cells' equations
+recorded again (``_SequenceOp.jvp_recorded``), as for ``create_graph``.
+
 The backward loop emits ``STEP_EVENT`` to the observers of ``autograd.hooks``
 with each step's deltas (rows active at that step): ``rg.bptt.trace`` listens
 with ``hooks.observe(STEP_EVENT, fn)``.
@@ -52,6 +60,7 @@ from __future__ import annotations
 from .. import ops
 from ..autograd import backend, hooks
 from ..autograd.backend import xp
+from ..autograd.namespaces import ARRAY_NS
 from ..autograd.op import ALL, OpError
 from . import cells, compiled
 from .buffers import Prefixes, pool
@@ -160,6 +169,70 @@ def _recurrent_weight_grad(steps, dA, Y, h0, mask):
             prev = prev * mask[steps.rows()[b0:]]
         g += dA[b0:].T @ prev
     return g
+
+
+# ------------------------------------------------------------ forward mode (jvp)
+# The tangent recurrence is the forward pass linearised, step by step over the same
+# packed rows: ḣₜ = ∂hₜ/∂hₜ₋₁·ḣₜ₋₁ + ∂hₜ/∂(x, θ)·(ẋ, θ̇), rows past b_t carrying their
+# tangent as the forward carries their state. Tangents carry K = prod(L) leading
+# directions (flattened to one axis here), so RTRL's many columns run as one batch of GEMMs.
+def _tangent_lead(ts, xs):
+    """(L, K): the leading direction axes of the tangents and their number."""
+    for t, x in zip(ts, xs):
+        if t is not None:
+            lead = tuple(t.shape[:t.ndim - x.ndim])
+            k = 1
+            for d in lead:
+                k *= d
+            return lead, k
+    raise ValueError("jvp without a tangent")
+
+
+def _flat(t, k, shape):
+    """A tangent L + shape as (K, *shape) (None stays None)."""
+    return None if t is None else t.reshape((k,) + tuple(shape))
+
+
+def _stacked_matmul(t, w):
+    """(K, n, a) @ (a, c) as one (K·n, a) GEMM (NumPy would run K small ones)."""
+    k, n, a = t.shape
+    return (t.reshape(k * n, a) @ w).reshape(k, n, w.shape[1])
+
+
+def _weight_tangent_matmul(h, tw):
+    """h Ẇᵀ for every direction: (n, a) and (K, c, a) → (K, n, c)."""
+    return h @ tw.swapaxes(1, 2)
+
+
+def _input_tangent(k, x, w_ih, tx, tw, biases, dtype):
+    """Ȧ = ẋ W_ihᵀ + x Ẇ_ihᵀ + Σ ḃ of every packed row at once: (K, N, k·H)."""
+    out = xp.zeros((k, x.shape[0], w_ih.shape[0]), dtype=dtype)
+    if tx is not None:
+        out += _stacked_matmul(tx, w_ih.T)
+    if tw is not None:
+        out += _weight_tangent_matmul(x, tw)
+    for tb in biases:
+        if tb is not None:
+            out += tb[:, None, :]
+    return out
+
+
+def _recurrent_tangent(hp, dhp, m, w_hh, tw_hh, tb=None):
+    """The recurrent GEMM linearised: (ḣₜ₋₁ ⊙ m) W_hhᵀ + (hₜ₋₁ ⊙ m) Ẇ_hhᵀ (+ ḃ_hh): (K, b, k·H)."""
+    if m is not None:
+        hp, dhp = hp * m, dhp * m
+    r = _stacked_matmul(dhp, w_hh.T)
+    if tw_hh is not None:
+        r += _weight_tangent_matmul(hp, tw_hh)
+    if tb is not None:
+        r += tb[:, None, :]
+    return r
+
+
+def _state_tangent(t, k, shape, dtype):
+    """The running state tangent (K, B, H): ḣ₀ (or ċ₀), zero when it has none."""
+    return xp.zeros((k,) + tuple(shape), dtype=dtype) if t is None else t.reshape((k,) + tuple(shape)).astype(
+        dtype, copy=True)
 
 
 class LSTMLayer(_SequenceOp):
@@ -303,6 +376,54 @@ class LSTMLayer(_SequenceOp):
         return (gx, dh if n[1] else None, dc if n[2] else None, gw_ih, gw_hh,
                 gb if n[5] else None, gb if n[6] else None)
 
+    def jvp(self, ns, ts, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        """Forward mode, per step t over the same rows (rows past b_t carry ḣ, ċ):
+            ȧ = ẋ W_ihᵀ + x Ẇ_ihᵀ + ḃ_ih + ḃ_hh + (ḣₜ₋₁⊙m) W_hhᵀ + (hₜ₋₁⊙m) Ẇ_hhᵀ
+            i̇, ḟ, ȯ = ȧ ⊙ s(1 − s);  ġ = ȧ_g ⊙ φ′(a_g)
+            ċ = ḟ⊙cₜ₋₁ + f⊙ċₜ₋₁ + i̇⊙g + i⊙ġ;   ḣ = ȯ⊙φ(cₜ) + o⊙φ′(cₜ)⊙ċ
+        (the slopes and their relu ties as the vjp takes them)."""
+        if ns is not ARRAY_NS:
+            return self.jvp_recorded(ts, (x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+        steps, act, M, tie = self.steps, self.activation, self.recurrent_mask, self.tie
+        saved = self.saved
+        G, C = saved["G"], saved["C"]
+        Y = saved["Y"]
+        H, dtype = w_hh.shape[1], G.dtype
+        lead, k = _tangent_lead(ts, (x, h0, c0, w_ih, w_hh, b_ih, b_hh))
+        tx, th0, tc0, tw_ih, tw_hh, tb_ih, tb_hh = (_flat(t, k, getattr(v, "shape", ())) for t, v in
+                                                     zip(ts, (x, h0, c0, w_ih, w_hh, b_ih, b_hh)))
+        dA = _input_tangent(k, x, w_ih, tx, tw_ih, (tb_ih, tb_hh), dtype)  # (K, N, 4H), becomes the gates' tangents
+        # every step's local slopes at once: s(1 − s) for i, f, o, φ′(a_g) for g
+        slope = xp.subtract(1, G)
+        slope *= G
+        slope[:, 2 * H:3 * H] = _slope(act, G[:, 2 * H:3 * H], saved.get("g_pre"), tie)
+        phi = _activation(act)
+        tc = phi(C, out=xp.empty_like(C))
+        c_slope = _slope(act, tc, C if tie else None, tie)
+        dh = _state_tangent(th0, k, h0.shape, dtype)
+        dc = _state_tangent(tc0, k, c0.shape, dtype)
+        dY, dC = xp.empty((k, steps.total, H), dtype=dtype), xp.empty((k, steps.total, H), dtype=dtype)
+        for a0, a1, b, p0 in steps.blocks:
+            hp, cp = (h0[:b], c0[:b]) if p0 < 0 else (Y[p0:p0 + b], C[p0:p0 + b])
+            da = dA[:, a0:a1]
+            da += _recurrent_tangent(hp, dh[:, :b], None if M is None else M[:b], w_hh, tw_hh)
+            da *= slope[a0:a1]                               # [i̇ ḟ ġ ȯ]
+            a = G[a0:a1]
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            d_i, d_f, d_g, d_o = da[..., :H], da[..., H:2 * H], da[..., 2 * H:3 * H], da[..., 3 * H:]
+            dcn = dC[:, a0:a1]
+            xp.multiply(d_f, cp, out=dcn)                    # ċ = ḟ⊙cₜ₋₁ + f⊙ċₜ₋₁ + i̇⊙g + i⊙ġ
+            dcn += f * dc[:, :b]
+            dcn += d_i * g
+            dcn += i * d_g
+            dhn = dY[:, a0:a1]
+            xp.multiply(d_o, tc[a0:a1], out=dhn)             # ḣ = ȯ⊙φ(cₜ) + o⊙φ′(cₜ)⊙ċ
+            dhn += (o * c_slope[a0:a1]) * dcn
+            dh[:, :b], dc[:, :b] = dhn, dcn
+        outs = (dY, dh, dc) + ((dA, dC) if self.gates else ())
+        shapes = ((steps.total, H), h0.shape, c0.shape, G.shape, C.shape)
+        return tuple(o.reshape(lead + tuple(s)) for o, s in zip(outs, shapes))
+
 
 class GRULayer(_SequenceOp):
     """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n[, gates]) over packed rows.
@@ -435,6 +556,48 @@ class GRULayer(_SequenceOp):
             pool.give(dGX, dGH)
         return gx, (dh if n_[1] else None), gw_ih, gw_hh, gb_ih, gb_hh
 
+    def jvp(self, ns, ts, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
+        """Forward mode, per step t (rows past b_t carry ḣ), with ġh = (ḣₜ₋₁⊙m) W_hhᵀ +
+        (hₜ₋₁⊙m) Ẇ_hhᵀ + ḃ_hh and ġx = ẋ W_ihᵀ + x Ẇ_ihᵀ + ḃ_ih:
+            ṙ = (ġx_r + ġh_r)⊙r(1 − r)      ż = (ġx_z + ġh_z)⊙z(1 − z)
+            ṅ = (ġx_n + ṙ⊙(W_hn hₜ₋₁ + b_hn) + r⊙ġh_n)⊙φ′(a_n)
+            ḣ = (1 − z)⊙ṅ + ż⊙(hₜ₋₁ − n) + z⊙ḣₜ₋₁"""
+        if ns is not ARRAY_NS:
+            return self.jvp_recorded(ts, (x, h0, w_ih, w_hh, b_ih, b_hh))
+        steps, act, M = self.steps, self.activation, self.recurrent_mask
+        saved = self.saved
+        Z, GHn, Y = saved["Z"], saved["GHn"], saved["Y"]
+        H, dtype = w_hh.shape[1], Z.dtype
+        lead, k = _tangent_lead(ts, (x, h0, w_ih, w_hh, b_ih, b_hh))
+        tx, th0, tw_ih, tw_hh, tb_ih, tb_hh = (_flat(t, k, getattr(v, "shape", ())) for t, v in
+                                               zip(ts, (x, h0, w_ih, w_hh, b_ih, b_hh)))
+        dZ = _input_tangent(k, x, w_ih, tx, tw_ih, (tb_ih,), dtype)  # (K, N, 3H), becomes [ṙ ż ṅ]
+        slope = xp.subtract(1, Z)                            # r(1 − r), z(1 − z), φ′(a_n) of every step
+        slope *= Z
+        slope[:, 2 * H:] = _slope(act, Z[:, 2 * H:], saved.get("n_pre"), self.tie)
+        dh = _state_tangent(th0, k, h0.shape, dtype)
+        dY = xp.empty((k, steps.total, H), dtype=dtype)
+        for a0, a1, b, p0 in steps.blocks:
+            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
+            dhp = dh[:, :b]
+            dgh = _recurrent_tangent(hp, dhp, None if M is None else M[:b], w_hh, tw_hh, tb_hh)
+            a, d, s = Z[a0:a1], dZ[:, a0:a1], slope[a0:a1]
+            r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+            d[..., :2 * H] += dgh[..., :2 * H]
+            d[..., :2 * H] *= s[:, :2 * H]                   # ṙ, ż
+            d_r, d_z, d_n = d[..., :H], d[..., H:2 * H], d[..., 2 * H:]
+            d_n += d_r * GHn[a0:a1]                          # ȧ_n = ġx_n + ṙ⊙(W_hn h + b_hn) + r⊙ġh_n
+            d_n += r * dgh[..., 2 * H:]
+            d_n *= s[:, 2 * H:]                              # ṅ
+            dhn = dY[:, a0:a1]
+            xp.multiply(1 - z, d_n, out=dhn)                 # ḣ = (1 − z)⊙ṅ + ż⊙(hₜ₋₁ − n) + z⊙ḣₜ₋₁
+            dhn += d_z * (hp - n)
+            dhn += z * dhp
+            dh[:, :b] = dhn
+        outs = (dY, dh) + ((dZ,) if self.gates else ())
+        shapes = ((steps.total, H), h0.shape, Z.shape)
+        return tuple(o.reshape(lead + tuple(s)) for o, s in zip(outs, shapes))
+
 
 class RNNLayer(_SequenceOp):
     """(x, h₀, W_ih, W_hh, b_ih, b_hh) → (outputs, h_n) over packed rows, with
@@ -513,3 +676,25 @@ class RNNLayer(_SequenceOp):
         gw_hh = _recurrent_weight_grad(steps, dA, Y, h0, M) if n[3] else None
         gb = dA.sum(axis=0) if (n[4] or n[5]) else None
         return gx, (dh if n[1] else None), gw_ih, gw_hh, (gb if n[4] else None), (gb if n[5] else None)
+
+    def jvp(self, ns, ts, ans, x, h0, w_ih, w_hh, b_ih, b_hh):
+        """Forward mode, per step (rows past b_t carry ḣ):
+        ḣₜ = φ′(aₜ) ⊙ (ẋ W_ihᵀ + x Ẇ_ihᵀ + ḃ_ih + ḃ_hh + (ḣₜ₋₁⊙m) W_hhᵀ + (hₜ₋₁⊙m) Ẇ_hhᵀ)."""
+        if ns is not ARRAY_NS:
+            return self.jvp_recorded(ts, (x, h0, w_ih, w_hh, b_ih, b_hh))
+        steps, M = self.steps, self.recurrent_mask
+        Y, A = self.saved["Y"], self.saved.get("A")
+        H, dtype = w_hh.shape[1], Y.dtype
+        lead, k = _tangent_lead(ts, (x, h0, w_ih, w_hh, b_ih, b_hh))
+        tx, th0, tw_ih, tw_hh, tb_ih, tb_hh = (_flat(t, k, getattr(v, "shape", ())) for t, v in
+                                               zip(ts, (x, h0, w_ih, w_hh, b_ih, b_hh)))
+        dY = _input_tangent(k, x, w_ih, tx, tw_ih, (tb_ih, tb_hh), dtype)  # ȧ, then ḣ in place
+        slope = _slope(self.activation, Y, A, self.tie)
+        dh = _state_tangent(th0, k, h0.shape, dtype)
+        for a0, a1, b, p0 in steps.blocks:
+            hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
+            da = dY[:, a0:a1]
+            da += _recurrent_tangent(hp, dh[:, :b], None if M is None else M[:b], w_hh, tw_hh)
+            da *= slope[a0:a1]
+            dh[:, :b] = da
+        return dY.reshape(lead + (steps.total, H)), dh.reshape(lead + tuple(h0.shape))

@@ -7,6 +7,8 @@ the recurrent dropout mask, whether gates are returned), returns the buffers
 that never left the op to ``buffers.pool`` when the engine releases it, and
 answers ``vjp_differentiable`` by recording the forward again gate by gate
 (``_recorded_steps`` over the packed rows) on sealed boundaries of its inputs.
+The jvp of a differentiable walk (``jvp_recorded``) records the same equations
+on (unsealed) boundaries and pushes the tangents through them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from .. import ops
 from ..autograd import conventions
 from ..autograd.engine import grad
-from ..autograd.mode import enable_grad
+from ..autograd.forward import push_tangents, seed_key
+from ..autograd.mode import enable_grad, next_seq
 from ..autograd.op import ALL, MultiOp, OpError, UnaryOp
 from ..autograd.tensor import _wrap
 from .buffers import pool
@@ -68,6 +71,10 @@ class _Boundary(UnaryOp):
 
     def vjp(self, ns, g, ans, x):
         return (None,) if self.sealed else (g,)
+
+    def jvp(self, ns, ts, ans, x):
+        """ẏ = ẋ once unsealed; sealed, the zero map (the transpose of the sealed vjp)."""
+        return None if self.sealed else ts[0]
 
 
 class _SequenceOp(MultiOp):
@@ -125,3 +132,24 @@ class _SequenceOp(MultiOp):
                 for b in boundaries:
                     b.sealed = False
         return tuple(next(found) if need else None for need in needs)
+
+    def jvp_recorded(self, ts, xs) -> tuple:
+        """The jvp for a differentiable walk (tangents are Tensors on the tape): the
+        forward recorded again gate by gate (``recompute``) on boundaries of the inputs
+        with a tangent, and the tangents pushed through that record
+        (``autograd.forward.push_tangents``), so the result is itself differentiable
+        (reverse-over-forward, forward-over-forward through a fused layer)."""
+        some = next((t, x) for t, x in zip(ts, xs) if t is not None)
+        lead = tuple(some[0].shape[:some[0].ndim - some[1].ndim])
+        seeds, args = {}, []
+        with enable_grad():
+            start = next_seq()
+            for a, t in zip(self.input_tensors(), ts):
+                if t is not None:
+                    boundary = _Boundary()
+                    boundary.sealed = False  # an identity: reverse passes go on through it to the input
+                    a = boundary(a)
+                    seeds[seed_key(a)] = t
+                args.append(a)
+            outputs = self.recompute(*args)
+        return tuple(push_tangents(list(outputs), seeds, start_seq=start, lead=lead, differentiable=True))
