@@ -36,6 +36,7 @@ NUMPY_ALLOWED = {
     "data.py",                  # host data pipeline; batches cross to the backend as tensors
     "plot.py",
     "bptt/diagnostics.py",      # reports and heatmaps are host-side
+    "bptt/alignment.py",        # per-step alignment reports are host-side
     "recurrent/compiled.py",    # numba kernels: a CPU-only path, used only when the arrays are NumPy's
     "distributed/world.py",     # MPI buffers are host memory (no CUDA-aware MPI assumed)
     "distributed/buckets.py",

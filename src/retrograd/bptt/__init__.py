@@ -26,6 +26,7 @@ from .api import StatefulResult, TrainResult, gradient, train, train_stateful
 from .layout import ModelLayoutError
 from .diagnostics import BiasReport, Connectivity, GradientTrace, bias_report, connectivity, trace
 from .scan import scan
+from .alignment import Alignment, alignment
 from .online import KFRTRL, RFLO, RTRL, UORO, OnlineMode, SnAp, kf_rtrl, rflo, rtrl, snap, uoro
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
 from .planner import Plan, best_schedule, segment_for_budget
@@ -35,4 +36,4 @@ __all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trac
            "BiasReport", "connectivity", "Connectivity", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
            "best_schedule", "revolve",
            "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
-           "tail", "OnlineMode", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl", "uoro", "kf_rtrl", "snap", "rflo"]
+           "tail", "OnlineMode", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl", "uoro", "kf_rtrl", "snap", "rflo", "alignment", "Alignment"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-NAMES = ("echo", "series", "charlm", "keras-charlm", "bptt-modes", "xor", "output-delta", "sine", "digits", "cnn", "cartpole")
+NAMES = ("echo", "series", "charlm", "keras-charlm", "bptt-modes", "online", "xor", "output-delta", "sine", "digits", "cnn",
+         "cartpole")
 
 
 def _module(name: str):

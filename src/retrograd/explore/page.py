@@ -6,7 +6,13 @@ opens from disk with no network. The data is in
 
     {"format": "retrograd-explorer/1", "title": …, "T": …, "B": …, "rows_shown": …,
      "modes": [GradientTrace.to_dict() of each mode …],
-     "connectivity": Connectivity.to_dict() or null}
+     "connectivity": Connectivity.to_dict() or null,
+     "alignment": Alignment.to_dict() or null}
+
+``alignment`` (``rg.bptt.alignment`` of the traced modes and any online ones:
+{"T", "modes": [{"mode", "cosine", "mean_cosine", "variance", "seeds"}]}, one
+value per step, null where undefined) is absent from pages written before it
+existed; the page then says it was not computed.
 
 Numbers are the traces' float64 values, unrounded (Python's shortest
 round-trip repr); ±∞ and NaN, which JSON lacks, are the strings "Infinity",
@@ -47,10 +53,12 @@ def dumps(data) -> str:
     return json.dumps(_finite(data), ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def explorer_data(traces, title: str | None = None, max_rows: int = 8) -> dict:
+def explorer_data(traces, title: str | None = None, max_rows: int = 8, alignment=None) -> dict:
     """The explorer's data for ``traces`` (GradientTraces of one run, one per
-    mode): each mode's ``to_dict``, and the connectivity of the first trace
-    that has one (every mode of a run shares it)."""
+    mode): each mode's ``to_dict``, the connectivity of the first trace
+    that has one (every mode of a run shares it), and ``alignment`` (an
+    ``rg.bptt.Alignment`` of the same run, or its ``to_dict()``; None: not
+    computed)."""
     traces = list(traces)
     if not traces:
         raise ValueError("rg.explore: no trace to show")
@@ -60,10 +68,16 @@ def explorer_data(traces, title: str | None = None, max_rows: int = 8) -> dict:
             raise ValueError(f"rg.explore: the traces are not of one run: {traces[0].mode} has T = {T}, B = {B}, "
                              f"{tr.mode} has T = {tr.T}, B = {tr.B}")
     conn = next((tr.connectivity for tr in traces if tr.connectivity is not None), None)
+    if alignment is not None:
+        alignment = alignment.to_dict() if hasattr(alignment, "to_dict") else dict(alignment)
+        if alignment["T"] != T:
+            raise ValueError(f"rg.explore: the alignment is not of the traced run: T = {alignment['T']}, "
+                             f"the traces have T = {T}")
     return {"format": "retrograd-explorer/1", "title": title or f"gradient flow over {T} steps",
             "T": T, "B": B, "rows_shown": min(B, max_rows),
             "modes": [tr.to_dict(max_rows=max_rows) for tr in traces],
-            "connectivity": None if conn is None else conn.to_dict(max_rows=max_rows)}
+            "connectivity": None if conn is None else conn.to_dict(max_rows=max_rows),
+            "alignment": alignment}
 
 
 def fallback_png(traces) -> bytes | None:
@@ -132,6 +146,17 @@ value inside each loss's reach and cuts the rest (light cells). One colour scale
 <table id="bias"></table></section>
 <section class="panel" id="panel-schedule"><h2>Checkpointing schedule</h2>
 <p class="note" id="schedule-note"></p><canvas id="schedule"></canvas></section>
+<section class="panel" id="panel-alignment"><h2>Per-step alignment with the exact gradient</h2>
+<p class="note">cos(ĝₜ, dLₜ/dθ) at every step t: how well each mode's estimate of the gradient of the loss at
+step t (all parameters as one vector) points where the exact one does (full BPTT's, which RTRL equals).
+A truncation or an approximate influence (SnAp, RFLO) is biased: below 1 without noise. A stochastic mode
+(UORO, KF-RTRL) runs once per seed: its solid line is the cosine of each seed's estimate averaged over the
+seeds, its dashed line the cosine of their mean; the table adds the variance over seeds relative to ‖dLₜ/dθ‖².
+The selected mode is drawn thick. Hover for exact values.</p>
+<p class="note" id="alignment-note"></p>
+<canvas id="alignment"></canvas>
+<div class="legend" id="alignment-legend"></div>
+<table id="alignment-table"></table></section>
 </main>
 <div id="tooltip" role="tooltip"></div>
 <script type="application/json" id="retrograd-trace">@@DATA@@</script>
@@ -144,7 +169,10 @@ def render(data: dict, png: bytes | None = None) -> str:
     """The explorer page for ``data`` (``explorer_data``) as one HTML string."""
     title = html.escape(data["title"])
     modes = ", ".join(m["mode"] for m in data["modes"])
-    subtitle = html.escape(f"T = {data['T']} steps, B = {data['B']} batch rows; modes: {modes}. "
+    traced = {m["mode"] for m in data["modes"]}
+    online = [m["mode"] for m in (data.get("alignment") or {}).get("modes", []) if m["mode"] not in traced]
+    more = f"; online modes (alignment only): {', '.join(online)}" if online else ""
+    subtitle = html.escape(f"T = {data['T']} steps, B = {data['B']} batch rows; modes: {modes}{more}. "
                            "Steps are numbered from 0, as in the code.")
     if png is not None:
         fallback = (f'<img alt="gradient heatmaps of {html.escape(modes)}" '
@@ -160,15 +188,18 @@ def render(data: dict, png: bytes | None = None) -> str:
     return page
 
 
-def write_html(traces, path, title: str | None = None, *, fallback: bool = True, max_rows: int = 8) -> str:
+def write_html(traces, path, title: str | None = None, *, fallback: bool = True, max_rows: int = 8,
+               alignment=None) -> str:
     """Write the explorer of ``traces`` (``GradientTrace``s of one run, one
     per mode; or a single trace) to ``path``: one self-contained HTML file.
     ``fallback``: embed a static PNG (matplotlib) shown in print and without
     JavaScript; ``max_rows``: per-row values for at most that many batch rows
-    (they dominate the file size). Returns the path."""
+    (they dominate the file size); ``alignment``: an ``rg.bptt.Alignment`` of
+    the same run for the alignment panel (None: the panel says it was not
+    computed). Returns the path."""
     if not isinstance(traces, (list, tuple)):
         traces = [traces]
-    data = explorer_data(traces, title, max_rows)
+    data = explorer_data(traces, title, max_rows, alignment)
     page = render(data, fallback_png(traces) if fallback else None)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:

@@ -221,7 +221,9 @@ def _zeros_like(p):
 def grad(func, argnums=0, has_aux: bool = False):
     """The function computing the gradient of scalar-valued ``func`` with respect to
     argument(s) ``argnums`` (an int, or a tuple: then a tuple of gradients), as
-    ``torch.func.grad``. With ``has_aux=True`` it returns ``(gradient, aux)``."""
+    ``torch.func.grad``; an argument may be a tuple/list/dict of Tensors (a module's
+    parameters: ``grad(lambda p: loss(functional_call(model, p, x)))(params)``), and
+    its gradient has the same structure. With ``has_aux=True`` it returns ``(gradient, aux)``."""
     gv = grad_and_value(func, argnums, has_aux)
 
     @functools.wraps(func)
@@ -237,24 +239,31 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "grad")
         args = list(args)
+        trees = {}  # an argument may be a Tensor or a tuple/list/dict of them (a module's parameters)
         for i in nums:
-            args[i] = _as_tensor(args[i], "grad: argument")
-        create = _outer(*(args[i] for i in nums))
+            leaves, rebuild = _flatten(args[i])
+            trees[i] = ([_as_tensor(t, "grad: argument") for t in leaves], rebuild)
+        create = _outer(*(t for i in nums for t in trees[i][0]))
         with enable_grad():
-            ps = {i: _primal(args[i]) for i in nums}
-            call = [ps.get(i, a) for i, a in enumerate(args)]
+            ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
+            call = [trees[i][1](ps[i]) if i in ps else a for i, a in enumerate(args)]
             out = func(*call, **kwargs)
         out, aux = _split_aux(out, has_aux, "grad")
         if not isinstance(out, Tensor) or out.data.size != 1 or out.ndim != 0:
             raise RuntimeError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
                                f"{'a tensor of shape ' + str(list(out.shape)) if isinstance(out, Tensor) else type(out).__name__}")
-        plist = [ps[i] for i in nums]
-        if out.requires_grad:
+        plist = [p for i in nums for p in ps[i]]
+        if out.requires_grad and plist:
             gs = engine.grad(out, plist, retain_graph=create, create_graph=create, allow_unused=True)
-            gs = tuple(_zeros_like(p) if g is None else g for g, p in zip(gs, plist))
+            gs = [_zeros_like(p) if g is None else g for g, p in zip(gs, plist)]
         else:
-            gs = tuple(_zeros_like(p) for p in plist)
-        g = gs[0] if single else gs
+            gs = [_zeros_like(p) for p in plist]
+        per_arg, k = [], 0
+        for i in nums:
+            n = len(ps[i])
+            per_arg.append(trees[i][1](gs[k:k + n]))
+            k += n
+        g = per_arg[0] if single else tuple(per_arg)
         value = out if create else _wrap(out.data)
         if has_aux:
             return g, (value, aux if create else _detached(aux))

@@ -149,13 +149,14 @@ class Linear(TernaryOp):
         x_shape, w_shape = tuple(x.shape), tuple(w.shape)
         out = x_shape[:-1] + (w_shape[0],)
         r, lead = None, None
-        if tx is not None:
+        if tx is not None:  # one GEMM over every leading and batch row (a stacked matmul is one per row)
             lead = tuple(tx.shape[:len(tx.shape) - len(x_shape)])
-            r = ns.matmul(tx, _mT(ns, w))
-        if tw is not None:
+            r = ns.reshape(ns.matmul(ns.reshape(tx, _rows(tx)), _mT(ns, w)), lead + out)
+        if tw is not None:  # Σᵢ x[…, i] Ẇ[l, o, i]: one GEMM (L·out, in) @ (in, rows), then axes moved
             lead = tuple(tw.shape[:len(tw.shape) - 2])
-            wt = ns.swapaxes(ns.reshape(tw, lead + (1,) * max(len(x_shape) - 2, 0) + w_shape), -1, -2)
-            term = ns.matmul(x, wt)
+            n_lead, rows = math.prod(lead), math.prod(x_shape[:-1])
+            prod = ns.matmul(ns.reshape(tw, (n_lead * w_shape[0], w_shape[1])), _mT(ns, ns.reshape(x, (rows, w_shape[1]))))
+            term = ns.reshape(ns.swapaxes(ns.reshape(prod, (n_lead, w_shape[0], rows)), -1, -2), lead + out)
             r = term if r is None else r + term
         if tb is not None:
             b_shape = tuple(b.shape)
@@ -177,7 +178,9 @@ class Linear(TernaryOp):
         batch, (n_out, n_in) = x_shape[:-1], w_shape
         total = next(t for t in ts if type(t) is Basis).total
         if any(t is not None for t in rest):
-            r = xp.array(self.jvp(ns, rest, y, x, w, b), copy=True)
+            r = self.jvp(ns, rest, y, x, w, b)
+            if not r.flags.writeable:  # a broadcast bias tangent: a view, copied before writing into it
+                r = r.copy()
         else:
             r = xp.zeros((total,) + batch + (n_out,), dtype=next(t for t in ts if type(t) is Basis).dtype)
         units = xp.arange(n_out)

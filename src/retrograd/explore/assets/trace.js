@@ -1,12 +1,14 @@
 /* The trace explorer's script (rg.explore.explore, trace.to_html; written by
    explore/page.py after prelude.js, whose function it closes). No library:
    the canvases are drawn by hand. It reads the JSON in
-   <script id="retrograd-trace"> and draws four panels for the selected mode and
+   <script id="retrograd-trace"> and draws five panels for the selected mode and
    batch row: the gradient flow (a line of ||dL/dh_t|| and the time x quantity
    heatmap, log colour scale), the mode's reach (from its jobs), the
    connectivity ||dl_t/dx_t'|| (full and under the mode) with the bias table,
-   and the checkpointing schedule. window.retrograd exposes the data, the state
-   and the cell geometry (the browser tests hover through it).
+   the checkpointing schedule, and the per-step alignment of every mode's
+   estimate of dL_t/dtheta with the exact one (D.alignment, online modes
+   included; absent from older pages). window.retrograd exposes the data, the
+   state and the cell geometry (the browser tests hover through it).
    This header is dropped when the page is written (explore/_assets.py). */
 
 const state = { mode: 0, row: -1, norm: "all" };
@@ -369,11 +371,137 @@ function drawSchedule() {
   };
 }
 
+// ------------------------------------------------------------------ per-step alignment with the exact gradient
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
+                 "#ff9da7", "#bab0ac"];
+function alignColour(i) { return PALETTE[i % PALETTE.length]; }
+function finite(v) { return v !== null && v !== undefined && Number.isFinite(v); }
+function meanOf(v) {  // over the steps where it is defined (JSON null: undefined there)
+  let s = 0, n = 0;
+  for (const x of v || []) if (finite(x)) { s += x; n++; }
+  return n ? s / n : null;
+}
+function fixed(v, digits) { return finite(v) ? v.toFixed(digits) : "n/a"; }
+function expo(v, digits) { return finite(v) ? v.toExponential(digits) : "n/a"; }
+function alignedIndex() {  // the selected mode's line, -1 when it is not among them
+  const A = D.alignment;
+  return A && A.modes ? A.modes.findIndex((a) => a.mode === M().mode) : -1;
+}
+function modeIndexOf(name) { return D.modes.findIndex((m) => m.mode === name); }
+function drawAlignment() {
+  const A = D.alignment, left = 64, right = 12, top = 12, bottom = 36, h = 250;
+  const { ctx, w } = setup("alignment", h);
+  const legend = $("alignment-legend"), table = $("alignment-table"), note = $("alignment-note");
+  legend.innerHTML = ""; table.innerHTML = "";
+  if (!A || !A.modes || !A.modes.length) {
+    const why = "not computed: rg.explore.explore(…, online=[rg.bptt.rtrl(), …]) or alignment=True";
+    ctx.fillStyle = "#666"; ctx.textAlign = "left"; ctx.fillText(why, 8, h / 2);
+    note.textContent = "not computed for this page";
+    const tr = document.createElement("tr"), td = document.createElement("td");
+    td.textContent = "alignment " + why; tr.appendChild(td); table.appendChild(tr);
+    geom.alignment = null; hit.alignment = () => null;
+    return;
+  }
+  const T = A.T, sel = alignedIndex();
+  const cw = (w - left - right) / T, ph = h - top - bottom;
+  let lo = 0;
+  for (const a of A.modes) for (const v of a.cosine.concat(a.mean_cosine)) if (finite(v)) lo = Math.min(lo, v);
+  lo = Math.max(-1, Math.floor(lo * 4) / 4);  // [0, 1], or down to −1 in quarters
+  const hi = 1, ly = (v) => top + ph * (hi - Math.min(hi, Math.max(lo, v))) / (hi - lo);
+  ctx.textAlign = "right"; ctx.lineWidth = 1;
+  for (let g = lo; g <= hi + 1e-9; g += 0.25) {
+    const y = ly(g);
+    ctx.strokeStyle = Math.abs(g) < 1e-9 || Math.abs(g - 1) < 1e-9 ? "#c8c8cc" : "#ececf0";
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(left + T * cw, y); ctx.stroke();
+    ctx.fillStyle = "#777"; ctx.fillText(g.toFixed(2), left - 6, y);
+  }
+  ctx.strokeStyle = "#ccc"; ctx.strokeRect(left, top, T * cw, ph);
+  ctx.save(); ctx.translate(14, top + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center"; ctx.fillStyle = "#444";
+  ctx.fillText("cos(ĝₜ, dLₜ/dθ)", 0, 0); ctx.restore();
+  const order = A.modes.map((_, i) => i).filter((i) => i !== sel);
+  if (sel >= 0) order.push(sel);  // the selected mode on top
+  const dots = T <= 48;
+  // solid: the cosine (each seed's, averaged over the seeds); dashed, for a stochastic mode: that of the mean
+  const lines = [];
+  for (const i of order) {
+    if (A.modes[i].seeds > 1) lines.push([i, "mean_cosine"]);
+    lines.push([i, "cosine"]);
+  }
+  for (const [i, key] of lines) {
+    const vals = A.modes[i][key], mine = i === sel, dashed = key === "mean_cosine";
+    ctx.globalAlpha = sel >= 0 && !mine ? 0.6 : 1;
+    ctx.strokeStyle = ctx.fillStyle = alignColour(i); ctx.lineWidth = mine ? 3 : 1.5;
+    ctx.setLineDash(dashed ? [5, 4] : []);
+    ctx.beginPath(); let pen = false;
+    vals.forEach((v, t) => {
+      if (!finite(v)) { pen = false; return; }
+      const x = left + (t + 0.5) * cw, y = ly(v);
+      if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+      pen = true;
+    });
+    ctx.stroke();
+    ctx.setLineDash([]);
+    if (dots && !dashed) vals.forEach((v, t) => {
+      if (!finite(v)) return;
+      ctx.beginPath(); ctx.arc(left + (t + 0.5) * cw, ly(v), mine ? 3 : 2, 0, 7); ctx.fill();
+    });
+  }
+  ctx.globalAlpha = 1; ctx.lineWidth = 1;
+  xAxis(ctx, left, top + ph, cw, T, "step t (from 0)");
+  note.textContent = "T = " + T + " steps; " + (sel >= 0 ? "the selected mode, " + M().mode + ", drawn thick" :
+    "the selected mode, " + M().mode + ", is not among these") +
+    (A.modes.some((a) => a.seeds > 1) ? "; dashed: a stochastic mode's cosine of the mean over seeds" : "");
+  A.modes.forEach((a, i) => {
+    const s = document.createElement("span"), sw = document.createElement("i");
+    sw.style.background = alignColour(i); s.appendChild(sw);
+    s.appendChild(document.createTextNode(a.mode + (a.seeds > 1 ? " (" + a.seeds + " seeds)" : "")));
+    s.dataset.mode = a.mode;
+    if (i === sel) s.className = "sel";
+    legend.appendChild(s);
+  });
+  const head = document.createElement("tr");
+  head.innerHTML = "<th>mode</th><th>mean cosine</th><th>cosine of the mean over seeds</th>" +
+    "<th>mean rel. variance</th><th>seeds</th>";
+  table.appendChild(head);
+  A.modes.forEach((a, i) => {
+    const tr = document.createElement("tr"), c = meanOf(a.cosine), cm = meanOf(a.mean_cosine), v = meanOf(a.variance);
+    const cells = [a.mode, fixed(c, 6), fixed(cm, 6), expo(v, 3), String(a.seeds)];
+    cells.forEach((text, j) => {
+      const td = document.createElement("td");
+      if (j === 0) { const sw = document.createElement("i"); sw.className = "swatch"; sw.style.background = alignColour(i); td.appendChild(sw); }
+      td.appendChild(document.createTextNode(text));
+      tr.appendChild(td);
+    });
+    tr.dataset.mode = a.mode;
+    tr.title = "mean over the steps: cosine " + fmt(c) + ", cosine of the mean " + fmt(cm) + ", relative variance " + fmt(v);
+    const k = modeIndexOf(a.mode);
+    if (k >= 0) { tr.classList.add("pick"); tr.addEventListener("click", () => window.retrograd.setMode(k)); }
+    if (i === sel) tr.classList.add("sel");
+    table.appendChild(tr);
+  });
+  geom.alignment = { x0: left, y0: top, cw, ch: ph, rows: 1, cols: T, y: ly };
+  hit.alignment = (x, y) => {
+    const t = Math.floor((x - left) / cw);
+    if (t < 0 || t >= T || y < top - 6 || y > top + ph + 6) return null;
+    let best = null, dist = Infinity;
+    for (const [i, key] of lines.slice().reverse()) {  // ties: the line drawn on top (the selected mode's)
+      const v = A.modes[i][key][t];
+      if (finite(v) && Math.abs(ly(v) - y) < dist) { dist = Math.abs(ly(v) - y); best = [i, key]; }
+    }
+    const rows = A.modes.map((a, i) => (best && i === best[0] ? "▸ " : "   ") + a.mode + ": " + fmt(a.cosine[t]) +
+      (a.seeds > 1 ? " (of the mean " + fmt(a.mean_cosine[t]) + ", rel. variance " + fmt(a.variance[t]) + ")" : ""));
+    const b = best ? A.modes[best[0]] : null, ofMean = best && best[1] === "mean_cosine";
+    return { text: "step t = " + t + ": cos(ĝₜ, dLₜ/dθ)" + (A.modes.some((a) => a.seeds > 1) ? ", averaged over seeds" : "") +
+               "\n" + rows.join("\n"),
+             value: b ? b[best[1]][t] : null, step: t, quantity: b ? b.mode + (ofMean ? ": cosine of the mean" : "") : "" };
+  };
+}
+
 // ------------------------------------------------------------------ wiring
 function renderAll() {
   drawLine(); drawHeatmap(); drawReach(); drawConn("conn-full", false); drawConn("conn-mode", true);
   $("conn-mode-title").textContent = "under " + M().mode;
-  drawBias(); drawSchedule();
+  drawBias(); drawSchedule(); drawAlignment();
   $("mode-summary").textContent = M().mode + ": ‖∂L/∂h‖ at step 0 / its max = " + Number(M().vanishing_ratio).toExponential(2);
 }
 function showTip(ev, res) {
@@ -385,7 +513,7 @@ function showTip(ev, res) {
   const x = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 4);
   tip.style.left = x + "px"; tip.style.top = (ev.clientY + 14) + "px";
 }
-for (const id of ["flow-line", "heatmap", "reach", "conn-full", "conn-mode", "schedule"]) {
+for (const id of ["flow-line", "heatmap", "reach", "conn-full", "conn-mode", "schedule", "alignment"]) {
   const c = $(id);
   c.addEventListener("mousemove", (ev) => {
     const b = c.getBoundingClientRect();
@@ -410,6 +538,11 @@ window.retrograd = {
     const g = geom[id], b = $(id).getBoundingClientRect();
     const rr = g.flip ? g.rows - 1 - r : r;
     return { x: b.left + g.x0 + (c + 0.5) * g.cw, y: b.top + g.y0 + (rr + 0.5) * g.ch };
+  },
+  alignmentPoint(k, t, key = "cosine") {  // page coordinates of mode k's point at step t on the alignment chart
+    const g = geom.alignment, b = $("alignment").getBoundingClientRect();  // (key "mean_cosine": the dashed line)
+    const v = g ? D.alignment.modes[k][key][t] : null;
+    return finite(v) ? { x: b.left + g.x0 + (t + 0.5) * g.cw, y: b.top + g.y(v) } : null;
   },
 };
 })();

@@ -1,0 +1,104 @@
+"""Online modes: time and memory per step against n_h, and retrograd against hand-written NumPy.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--sizes 8 16 32 64]
+
+For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
+Marschall et al.'s network (batch 1, online SGD, one update per step) this
+prints the median time per step and the influence's size (what the mode
+carries from step to step, bytes per row) for each n_h, next to the formulas;
+then, at n_h = 32, the ratio retrograd / NumPy for RTRL and UORO, the NumPy
+column being ``benchmarks/online_numpy.py`` (the same equations written by
+hand), timed in the same run. Absolute times vary between machines; the
+ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import pathlib
+import time
+
+import numpy as np
+
+import retrograd as rg
+from retrograd.nn.module import Parameter
+
+_spec = importlib.util.spec_from_file_location("online_numpy", pathlib.Path(__file__).with_name("online_numpy.py"))
+ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ref)
+
+FORMULAS = {"rtrl": ("O(n²P)", "O(nP)"), "uoro": ("O(n² + P)", "O(n + P)"), "kf_rtrl": ("O(n³ + P)", "O(n² + n)"),
+            "snap(1)": ("O(n²P) here¹", "O(nP) here¹"), "rflo": ("O(nP)", "O(nP)"), "chunk(10)": ("O(n² + P)", "O(10 n)")}
+
+
+class Leaky(rg.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.W = Parameter(np.concatenate([net.W_rec, net.W_in], axis=1))
+        self.b = Parameter(net.b_rec.copy())
+        self.W_out, self.b_out = Parameter(net.W_out), Parameter(net.b_out)
+
+    def forward(self, x, a):
+        a = rg.tanh(rg.linear(rg.cat([a, x], -1), self.W, self.b))
+        return rg.linear(a, self.W_out, self.b_out), a
+
+
+def modes():
+    return {"rtrl": rg.bptt.rtrl(), "uoro": rg.bptt.uoro(seed=0), "kf_rtrl": rg.bptt.kf_rtrl(seed=0),
+            "snap(1)": rg.bptt.snap(1), "rflo": rg.bptt.rflo(0.0), "chunk(10)": rg.bptt.chunk(10)}
+
+
+def time_retrograd(mode, n_h, steps, repeats=3):
+    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    xs, ys = ref.add_task(steps, 0)
+    best = np.inf
+    for _ in range(repeats):
+        model = Leaky(net)
+        opt = rg.optim.SGD(model.parameters(), lr=0.0)
+        t0 = time.perf_counter()
+        rg.bptt.train(model, xs[:, None], ys[:, None], rg.cross_entropy, opt, mode, state=rg.zeros(1, n_h))
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return best
+
+
+def time_numpy(algorithm, n_h, steps, repeats=3):
+    xs, ys = ref.add_task(steps, 0)
+    best = np.inf
+    for _ in range(repeats):
+        net = ref.LeakyRNN.init(2, n_h, 2, 0)
+        alg = algorithm()
+        t0 = time.perf_counter()
+        ref.train_online(net, alg, xs, ys, lr=0.0)
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return best
+
+
+def influence_bytes(name, n_h):
+    P = n_h * (n_h + 2 + 1)
+    return {"rtrl": n_h * P, "snap(1)": n_h * P, "rflo": n_h * P, "uoro": n_h + P, "kf_rtrl": n_h * n_h + (n_h + 3),
+            "chunk(10)": 0}[name] * 8
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
+    args = ap.parse_args()
+    rg.set_default_dtype(np.float64)
+    names = list(modes())
+    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps), influence kB per row")
+    print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>12}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
+    for name in names:
+        cells = []
+        for n in args.sizes:
+            cells.append(f"{time_retrograd(modes()[name], n, args.steps) * 1e3:7.2f}/{influence_bytes(name, n) / 1024:<4.0f}")
+        print(f"{name:<11}" + "".join(f"{c:>12}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
+    print("\nretrograd against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, same run:")
+    for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
+        ours, theirs = time_retrograd(modes()[name], 32, args.steps), time_numpy(algorithm, 32, args.steps)
+        print(f"{name:<6} retrograd {ours * 1e3:.3f} ms   numpy {theirs * 1e3:.3f} ms   ratio {ours / theirs:.2f}")
+
+
+if __name__ == "__main__":
+    main()
