@@ -309,3 +309,42 @@ def test_sequence_models_are_refused():
     lstm = rg.nn.LSTM(3, 4)
     with pytest.raises(ValueError, match="per-step model"):
         rg.bptt.gradient(lstm, np.zeros((3, 2, 3)), np.zeros((3, 2, 4)), lambda o, y: (o * o).mean(), rg.bptt.rtrl())
+
+
+def test_train_stateful_carries_the_influence_across_batches():
+    """Online RTRL over a sequence cut into batches (state and influence carried) is the same
+    run as over the whole sequence: the same losses and the same final weights. A row that
+    starts a new sequence starts with zero influence, as its state starts from zeros."""
+    from retrograd.data import StatefulBatch
+    net, xs, ys = marschall_case(T=12)
+    bx, by = as_batch(xs, ys)
+    s0 = rg.tensor(np.zeros((1, net.n_h)))
+    whole = Leaky(net.copy(), net.alpha)
+    res = rg.bptt.train(whole, bx, by, soft_ce, rg.optim.SGD(whole.parameters(), lr=0.05), rg.bptt.rtrl(),
+                        state=s0)
+    cut = Leaky(net.copy(), net.alpha)
+    valid = np.ones((4, 1), bool)
+    batches = [StatefulBatch(bx[k:k + 4], by[k:k + 4], np.array([k == 0]), valid, None) for k in (0, 4, 8)]
+    out = rg.bptt.train_stateful(cut, batches, soft_ce, rg.optim.SGD(cut.parameters(), lr=0.05), rg.bptt.rtrl(),
+                                 state=s0)
+    np.testing.assert_allclose(np.concatenate(out.losses), res.losses, rtol=1e-12)
+    for (name, p), q in zip(whole.named_parameters(), cut.parameters()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, err_msg=name)
+    # a reset row: its state and influence start from zero, so batch 2's per-step gradients are
+    # those of a fresh run on batch 2 (weights held: an optimizer that only records the gradients)
+    class Recorder:
+        def __init__(self, params):
+            self.params, self.seen = list(params), []
+
+        def step(self):
+            self.seen.append([p.grad.data.copy() for p in self.params])
+
+    model = Leaky(net.copy(), net.alpha)
+    recorder = Recorder(model.parameters())
+    batches = [StatefulBatch(bx[0:4], by[0:4], np.array([True]), valid, None),
+               StatefulBatch(bx[4:8], by[4:8], np.array([True]), valid, None)]
+    rg.bptt.train_stateful(model, batches, soft_ce, recorder, rg.bptt.rtrl(), state=s0)
+    fresh = rg.bptt.gradient(model, bx[4:8], by[4:8], soft_ce, rg.bptt.full(), state=s0, per_step=True)
+    for t in range(4):
+        for (name, _), g in zip(model.named_parameters(), recorder.seen[4 + t]):
+            np.testing.assert_allclose(g, fresh[name][t], rtol=1e-10, atol=1e-13, err_msg=f"{name} t={t}")
