@@ -4,8 +4,9 @@
 
 For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
 Marschall et al.'s network (batch 1, online SGD, one update per step) this
-prints the median time per step and the influence's size (what the mode
-carries from step to step, bytes per row) for each n_h, next to the formulas;
+prints the best time per step and the peak memory of a short run
+(tracemalloc: the influence, one step's tape and its transients) for each
+n_h, next to the formulas;
 then, at n_h = 32, the ratio retrograd / NumPy for RTRL and UORO, the NumPy
 column being ``benchmarks/online_numpy.py`` (the same equations written by
 hand), timed in the same run. Absolute times vary between machines; the
@@ -18,6 +19,7 @@ import argparse
 import importlib.util
 import pathlib
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -74,10 +76,19 @@ def time_numpy(algorithm, n_h, steps, repeats=3):
     return best
 
 
-def influence_bytes(name, n_h):
-    P = n_h * (n_h + 2 + 1)
-    return {"rtrl": n_h * P, "snap(1)": n_h * P, "rflo": n_h * P, "uoro": n_h + P, "kf_rtrl": n_h * n_h + (n_h + 3),
-            "chunk(10)": 0}[name] * 8
+def peak_bytes(mode, n_h, steps=30):
+    """tracemalloc's peak over a run of ``steps`` online steps (NumPy reports its buffers to it),
+    above what was allocated before: the influence, one step's tape and its transients."""
+    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    xs, ys = ref.add_task(steps, 0)
+    model = Leaky(net)
+    opt = rg.optim.SGD(model.parameters(), lr=0.0)
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    rg.bptt.train(model, xs[:, None], ys[:, None], rg.cross_entropy, opt, mode, state=rg.zeros(1, n_h))
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
 
 
 def main():
@@ -87,13 +98,13 @@ def main():
     args = ap.parse_args()
     rg.set_default_dtype(np.float64)
     names = list(modes())
-    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps), influence kB per row")
-    print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>12}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
+    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps) / peak kB over a 30-step run (tracemalloc)")
+    print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>13}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
     for name in names:
         cells = []
         for n in args.sizes:
-            cells.append(f"{time_retrograd(modes()[name], n, args.steps) * 1e3:7.2f}/{influence_bytes(name, n) / 1024:<4.0f}")
-        print(f"{name:<11}" + "".join(f"{c:>12}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
+            cells.append(f"{time_retrograd(modes()[name], n, args.steps) * 1e3:6.2f}/{peak_bytes(modes()[name], n) / 1024:<5.0f}")
+        print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
     print("\nretrograd against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, same run:")
     for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
         ours, theirs = time_retrograd(modes()[name], 32, args.steps), time_numpy(algorithm, 32, args.steps)
