@@ -4,8 +4,6 @@ same run) and, in a real browser (skipped with the reason as in
 test_explore_browser.py), that the panel draws, hovers and tabulates every
 mode; a page without the data says it was not computed."""
 
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -14,34 +12,11 @@ import retrograd as rg
 import retrograd.explore as rx
 from retrograd import bptt, nn
 
+from browser_support import INKED, launch_browser, open_page, requires_browser
 from rnn_models import lstm_data
 
 T, SEEDS = 6, 3
 
-# the browser, as test_explore_browser.py drives it: Debian's chromium through Playwright, never
-# `playwright install`; the browser tests skip, with the reason, when either is missing
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def _missing():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install 'retrograd[browser]')"
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        return f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does as root)"
-    return None
-
-
-requires_browser = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
-INKED = """(id) => {  // pixels that are neither white nor transparent
-  const c = document.getElementById(id), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250)) n++;
-  return n;
-}"""
 
 
 class TinyRNN(nn.Module):
@@ -115,23 +90,11 @@ def test_online_modes_inside_modes_move_to_the_panel_and_the_rest_is_unchanged(r
 # ---------------------------------------------------------------- in the browser
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        exe = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-        b = p.chromium.launch(executable_path=exe, args=ARGS)
-        yield b
-        b.close()
+    yield from launch_browser()
 
 
 def _open(browser, path):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("file://" + os.path.abspath(path))
-    page.wait_for_function("window.retrograd !== undefined")
-    return page, errors
+    return open_page(browser, path)
 
 
 def _tip(page):

@@ -7,8 +7,6 @@ One browser for the module; every page must load with no console error and
 draw every panel; hovering a heatmap cell shows the value the trace holds for
 it; switching modes changes the picture; a screenshot is written."""
 
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -17,35 +15,15 @@ import retrograd as rg
 import retrograd.explore as rx
 from retrograd import bptt, nn
 
+from browser_support import INKED, launch_browser, open_page, requires_browser
 from rnn_models import lstm_data, twin_models
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-
-def _missing():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright is not installed (pip install 'retrograd[browser]')"
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        return f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run does as root)"
-    return None
-
-
-pytestmark = pytest.mark.skipif(_missing() is not None, reason=_missing() or "")
+pytestmark = requires_browser
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        exe = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-        b = p.chromium.launch(executable_path=exe, args=ARGS)
-        yield b
-        b.close()
+    yield from launch_browser()
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +37,9 @@ def explorer(tmp_path_factory):
 
 
 def _open(browser, path):
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("file://" + os.path.abspath(path))
-    page.wait_for_function("window.retrograd !== undefined")
-    return page, errors
+    return open_page(browser, path)
 
 
-INKED = """(id) => {  // pixels that are neither white nor transparent
-  const c = document.getElementById(id), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && (d[i] < 250 || d[i + 1] < 250 || d[i + 2] < 250)) n++;
-  return n;
-}"""
 PANELS = ["flow-line", "heatmap", "reach", "conn-full", "conn-mode", "schedule"]
 
 

@@ -30,6 +30,8 @@ derivatives.
 
 from __future__ import annotations
 
+import math
+
 from . import backend
 from .mode import mutations
 from .namespaces import ARRAY_NS, TENSOR_NS
@@ -144,10 +146,7 @@ class Basis:
 
     @property
     def size(self) -> int:
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
+        return math.prod(self.shape)
 
     @property
     def ndim(self) -> int:
@@ -196,9 +195,7 @@ def _jvp_per_direction(n, ns, ts, ans, xs, nlead):
     """A rule that takes one direction at a time, run for each of the leading directions and stacked."""
     some = next(t for t in ts if t is not None)
     lead = tuple(some.shape[:nlead])
-    count = 1
-    for d in lead:
-        count *= d
+    count = math.prod(lead)
     flat = [None if t is None else ns.reshape(t, (count,) + tuple(t.shape[nlead:])) for t in ts]
     outs = []
     for k in range(count):

@@ -31,6 +31,18 @@ def _owner(module: Module, dotted: str):
     return m, leaf
 
 
+def _every_name(module: Module) -> list:
+    """(dotted name, tensor) of every parameter and buffer under every name it has: a weight
+    shared by two submodules is listed twice (``named_parameters`` lists it once)."""
+    result = []
+    for prefix, m in module.named_modules():
+        for store in (m._parameters, m._buffers):
+            for name, t in store.items():
+                if t is not None:
+                    result.append((f"{prefix}.{name}" if prefix else name, t))
+    return result
+
+
 @contextlib.contextmanager
 def _replaced(module: Module, values: dict):
     saved = []
@@ -72,9 +84,10 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
             if k in values:
                 raise ValueError(f"functional_call: {k!r} appears in more than one dict")
             values[k] = v
+    every = _every_name(module)
     if tie_weights:
         by_object = {}
-        for name, t in list(module.named_parameters()) + list(module.named_buffers()):
+        for name, t in every:
             by_object.setdefault(id(t), []).append(name)
         for names in by_object.values():
             given = [n for n in names if n in values]
@@ -82,7 +95,7 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
                 for n in names:
                     values.setdefault(n, values[given[0]])
     if strict:
-        expected = {n for n, _ in module.named_parameters()} | {n for n, _ in module.named_buffers()}
+        expected = {n for n, _ in every}
         missing, unexpected = sorted(expected - set(values)), sorted(set(values) - expected)
         if missing or unexpected:
             raise RuntimeError(f"functional_call(strict=True): missing {missing}, unexpected {unexpected}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 
 from .. import ops
 from ..autograd import engine
@@ -53,18 +54,56 @@ def _as_tensor(x, what):
     raise TypeError(f"{what}: expected a Tensor, got {type(x).__name__}")
 
 
+_PRIMAL_LEAVES: dict = {}  # id(leaf) → (weak reference, sequence number when a transform made it)
+
+
 def _primal(x: Tensor) -> Tensor:
     """A fresh start for the graph of ``f``: a leaf sharing x's data, or (x on a tape) x through ``_Primal``."""
     if x.requires_grad:
         return _Primal()(x)
     leaf = _wrap(x.data)
     leaf.requires_grad = True
+    key = id(leaf)
+    _PRIMAL_LEAVES[key] = (weakref.ref(leaf, lambda _, key=key: _PRIMAL_LEAVES.pop(key, None)), next_seq())
     return leaf
+
+
+def _made_inside(leaf: Tensor, start: int) -> bool:
+    """Whether ``leaf`` is the primal of a transform nested inside ``f`` (made after ``start``)."""
+    entry = _PRIMAL_LEAVES.get(id(leaf))
+    return entry is not None and entry[0]() is leaf and entry[1] >= start
 
 
 def _outer(*tensors) -> bool:
     """Whether an outer transform (or the user) differentiates through these: then record."""
     return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
+
+
+def _reaches_outside(outputs, own, start: int) -> bool:
+    """Whether the graph ``f`` recorded reaches a tensor from outside it — a closed-over weight that
+    requires grad, an argument outside ``argnums`` on an outer tape — so the result must stay on the
+    tape for that outer derivative (torch.func records then too). ``own``: ids of the transform's
+    own primal leaves; ``start``: the sequence number before ``f`` ran."""
+    if not is_grad_enabled():
+        return False
+    stack = [t._node for t in outputs if isinstance(t, Tensor) and t._node is not None]
+    seen = set()
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.seq < start:
+            return True
+        for e in n.edges or ():
+            if e is None:
+                continue
+            if isinstance(e, Tensor):
+                if id(e) not in own and not _made_inside(e, start):
+                    return True
+                continue
+            stack.append(e[0] if type(e) is tuple else e)
+    return False
 
 
 # ---------------------------------------------------------------- pytrees (Tensor, tuple, list, dict)
@@ -147,6 +186,7 @@ def _linearize(func, primals, seeded, lead, has_aux, name):
         out = func(*ps)
     out, aux = _split_aux(out, has_aux, name)
     leaves, rebuild = _flatten(out)
+    differentiable = differentiable or _reaches_outside(leaves, {id(p) for p in ps}, start)
     seeds = {}
     for i, t in seeded:
         t = t if differentiable else t.data
@@ -180,11 +220,13 @@ def vjp(func, *primals, has_aux: bool = False):
     several times (the graph is kept while it lives)."""
     primals = tuple(_as_tensor(p, "vjp: primal") for p in primals)
     outer = _outer(*primals)
+    start = next_seq()
     with enable_grad():
         ps = tuple(_primal(p) for p in primals)
         out = func(*ps)
     out, aux = _split_aux(out, has_aux, "vjp")
     leaves, _ = _flatten(out)
+    outer = outer or _reaches_outside(leaves, {id(p) for p in ps}, start)
 
     def vjp_fn(cotangents):
         cts, _ = _flatten(cotangents)
@@ -244,11 +286,13 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             leaves, rebuild = _flatten(args[i])
             trees[i] = ([_as_tensor(t, "grad: argument") for t in leaves], rebuild)
         create = _outer(*(t for i in nums for t in trees[i][0]))
+        start = next_seq()
         with enable_grad():
             ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
             call = [trees[i][1](ps[i]) if i in ps else a for i, a in enumerate(args)]
             out = func(*call, **kwargs)
         out, aux = _split_aux(out, has_aux, "grad")
+        create = create or _reaches_outside([out], {id(p) for i in nums for p in ps[i]}, start)
         if not isinstance(out, Tensor) or out.data.size != 1 or out.ndim != 0:
             raise RuntimeError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
                                f"{'a tensor of shape ' + str(list(out.shape)) if isinstance(out, Tensor) else type(out).__name__}")
@@ -282,12 +326,14 @@ def jacrev(func, argnums=0, *, has_aux: bool = False):
         single, nums = _argnums(argnums, len(args), "jacrev")
         args = [(_as_tensor(a, "jacrev: argument") if i in nums else a) for i, a in enumerate(args)]
         create = _outer(*(args[i] for i in nums))
+        start = next_seq()
         with enable_grad():
             ps = {i: _primal(args[i]) for i in nums}
             out = func(*[ps.get(i, a) for i, a in enumerate(args)])
         out, aux = _split_aux(out, has_aux, "jacrev")
         leaves, rebuild = _flatten(out)
         plist = [ps[i] for i in nums]
+        create = create or _reaches_outside(leaves, {id(p) for p in plist}, start)
         jacs = []
         for o in leaves:
             per_arg = _jacobian_rows(o, plist, create)

@@ -4,8 +4,10 @@ same names as the core's array namespace (``autograd.namespaces.NAMES``), as
 
 from __future__ import annotations
 
+import math
+
 from ..autograd import namespaces
-from ..autograd.backend import sum_to, xp
+from ..autograd.backend import sigmoid as backend_sigmoid, sum_to, xp
 from ..autograd.tensor import Tensor
 from . import composite as C
 from . import elementwise as E
@@ -14,6 +16,21 @@ from . import linalg as L
 from . import reductions as R
 from . import softmaxes as SM
 from . import shape as S
+
+
+def _weak(tensor_fn, number_fn, array_fn):
+    """``tensor_fn`` on Tensors, ``number_fn`` on a Python number: a constant in a rule stays a
+    full-precision Python scalar (a Tensor made of it would take the default dtype, float32);
+    where ``math`` raises (log 0, exp 1000) the array function's IEEE value (−inf, inf)."""
+    def apply(x):
+        if type(x) not in (int, float):
+            return tensor_fn(x)
+        try:
+            return number_fn(x)
+        except (ValueError, OverflowError):
+            with xp.errstate(all="ignore"):
+                return float(array_fn(xp.float64(x)))
+    return apply
 
 
 def register() -> None:
@@ -28,13 +45,14 @@ def register() -> None:
         swapaxes=S.swapaxes,
         expand_dims=C.expand_dims,
         matmul=L.matmul,
-        exp=E.exp,
-        log=E.log,
-        sqrt=E.sqrt,
-        sin=E.sin,
-        cos=E.cos,
-        tanh=E.tanh,
-        sigmoid=E.sigmoid,
+        exp=_weak(E.exp, math.exp, xp.exp),
+        log=_weak(E.log, math.log, xp.log),
+        sqrt=_weak(E.sqrt, math.sqrt, xp.sqrt),
+        sin=_weak(E.sin, math.sin, xp.sin),
+        cos=_weak(E.cos, math.cos, xp.cos),
+        tanh=_weak(E.tanh, math.tanh, xp.tanh),
+        sigmoid=_weak(E.sigmoid, lambda v: 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v)),
+                      backend_sigmoid),
         softmax=SM.softmax,
         where=lambda c, a, b: E.where(xp.asarray(c, dtype=bool), a, b),
         maximum=K.maximum,
