@@ -33,6 +33,11 @@ op is reached through that op (and its output index, for an op with several
 outputs), a leaf through the leaf itself. So an intermediate Tensor the user
 dropped is freed, and its array too unless some op kept it.
 
+Beside each vjp sits the op's forward-mode rule, ``jvp(ns, ts, ans, *xs)``:
+the tangent of the output from the inputs' tangents (``autograd.forward``),
+reading the same saved values — the vjp of input i and its jvp need the same
+partial derivative ∂f/∂xᵢ, so what the vjp declares suffices for both.
+
 ``vjp`` receives the array namespace ``ns`` and arrays in a first-order
 backward pass, and ``rg`` ops and Tensors under ``create_graph=True`` (the
 kept inputs rebuilt as Tensors on the tape, ``input_tensors``), so the same
@@ -155,6 +160,11 @@ class Op:
     ``elementwise``  one input, and the output has its shape and dtype (tanh,
                      sigmoid, relu …): an input the vjp does not read is not
                      kept at all, not even its shape (the gradient has it).
+    ``jvp_lead``     the jvp takes tangents with leading direction axes (False:
+                     the forward walk runs it once per direction);
+    ``aligns_tangents`` for a broadcasting op, the walk lines the tangents up
+                     with the output before the jvp (False: the rule does it,
+                     as matmul, whose batch axes are not its last two).
 
     A recorded op holds: ``edges`` (per input: the producer op, ``(op,
     output index)``, the leaf Tensor, or None for an input that needs no

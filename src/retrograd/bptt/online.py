@@ -49,9 +49,8 @@ from ..autograd import engine
 from ..random import new_generator
 from ..autograd.backend import xp
 from ..autograd.forward import Basis, push_tangents, seed_key
-from ..autograd.graph import leaves as graph_leaves
+from ..autograd.graph import leaves as graph_leaves, walk as graph_walk
 from ..autograd.mode import enable_grad, next_seq
-from ..autograd.op import Op
 from ..autograd.tensor import Tensor, _wrap
 from ..recurrent.state import rebuild_state, state_parts
 from .feeding import Feed
@@ -174,7 +173,7 @@ class _Learner:
         else:
             c, direct = None, _grads([step.loss], inputs)
         g_theta, g_prev = direct[:len(params)], direct[len(params):]
-        share = self.influence_share(step, c, g_prev if self.uses_prev_share else [0.0 * g for g in g_prev])
+        share = self.influence_share(step, c, g_prev if self.uses_prev_share else None, with_share=True)
         out = list(g_theta)
         for i, v in share.items():
             out[i] = out[i] + v
@@ -182,7 +181,7 @@ class _Learner:
 
     def advance(self, step: _Step) -> None:
         """Move the influence one step without a loss."""
-        self.influence_share(step, None, None)
+        self.influence_share(step, None, None, with_share=False)
 
 
 # ---------------------------------------------------------------- exact: RTRL, and SnAp's masked RTRL
@@ -211,17 +210,19 @@ class _DenseInfluence(_Learner):
                 seeds[seed_key(leaf)] = m
         return step.push(seeds, (self.layout.P,))
 
-    def influence_share(self, step, c, g_prev):
+    def influence_share(self, step, c, g_prev, with_share):
+        """Move Mₜ₋₁ to Mₜ; with ``with_share``, the influence's part of the estimate:
+        cₜ·Mₜ + (its ``g_prev``)·Mₜ₋₁, or for exact RTRL ∂Lₜ/∂sₜ₋₁·Mₜ₋₁."""
         before = self.M
         self.M = self.shape_influence(self.propagate(step))
-        if g_prev is None:
+        if not with_share or not self.layout.P:
             return {}
         if self.needs_split:
             share = _contract(c, self.M)
-            if before is not None:
+            if before is not None and g_prev is not None:
                 share = share + _contract(g_prev, before)
         else:
-            if before is None or not self.layout.P:
+            if before is None:
                 return {}
             share = _contract(g_prev, before)
         return self.layout.split(share)
@@ -430,7 +431,7 @@ class _RankOne(_Learner):
             self.u = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
             self.theta = xp.zeros((B, self.layout.P))
 
-    def influence_share(self, step, c, g_prev):
+    def influence_share(self, step, c, g_prev, with_share):
         if self.u is None:
             self._start(step)
         u_before, theta_before = self.u, self.theta
@@ -459,10 +460,10 @@ class _RankOne(_Learner):
         rho1 = xp.sqrt(xp.sqrt((nuI ** 2).sum(1)) / (xp.sqrt((nu_rows ** 2).sum(1)) + EPSILON)) + EPSILON
         self.u = [_scale_rows(j, rho0) + _scale_rows(v, rho1) for j, v in zip(Ju, nu)]
         self.theta = self.theta / rho0[:, None] + nuI / rho1[:, None]
-        if g_prev is None:
+        if not with_share:
             return {}
         share = _rank_one_share(c, self.u, self.theta)
-        if step.prev:
+        if step.prev and g_prev is not None:
             share = share + _rank_one_share(g_prev, u_before, theta_before)
         return self.layout.split(share)
 
@@ -525,8 +526,7 @@ class _Kronecker(_Learner):
         """The one op that reads the recurrent parameters (Mujika's form), and their roles."""
         keys = {id(self.params[i]): i for i in self.layout.recurrent}
         users = set()
-        from ..autograd.graph import walk
-        for n in walk([t for t in step.new if t.requires_grad]):
+        for n in graph_walk([t for t in step.new if t.requires_grad]):
             for e in n.edges or ():
                 if isinstance(e, Tensor) and id(e) in keys:
                     users.add(n)
@@ -547,7 +547,7 @@ class _Kronecker(_Learner):
                 f"uoro() or snap(n) for other models.")
         return op, roles
 
-    def influence_share(self, step, c, g_prev):
+    def influence_share(self, step, c, g_prev, with_share):
         op, roles = self._linear_op(step)
         v = op.xs[0]
         v = xp.asarray(v) if not hasattr(v, "ndim") else v
@@ -581,10 +581,10 @@ class _Kronecker(_Learner):
         rho1 = xp.sqrt(xp.sqrt((D_rows ** 2).sum((0, 2))) / (xp.sqrt((a_hat ** 2).sum(1)) + EPSILON)) + EPSILON
         self.u = (c1 * rho0)[:, None] * self.u + (c2 * rho1)[:, None] * a_hat
         self.A = [_scale_rows(ja, c1 / rho0) + _scale_rows(d, c2 / rho1) for ja, d in zip(JA, D)]
-        if g_prev is None:
+        if not with_share:
             return {}
         share = self._share(c, self.A, self.u, w_index, b_index)
-        if step.prev:
+        if step.prev and g_prev is not None:
             before = self._share(g_prev, A_before, u_before, w_index, b_index)
             share = {k: share[k] + before[k] for k in share}
         return share
