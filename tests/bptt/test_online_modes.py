@@ -222,19 +222,23 @@ def _seed_mean(model, xs, ys, make_mode, seeds, state):
     return runs.mean(0), runs.std(0, ddof=1) / np.sqrt(seeds), runs
 
 
+@pytest.mark.parametrize("rows", [1, 2])
 @pytest.mark.parametrize("which", ["uoro", "kf_rtrl"])
-def test_uoro_and_kf_rtrl_are_unbiased(which):
+def test_uoro_and_kf_rtrl_are_unbiased(which, rows):
     """The mean over seeds converges to RTRL: every entry within 5 standard errors
     (a correct estimator fails one of these ~40 entries with probability ≈ 2e-5,
-    normal approximation; the seeds are fixed, so the test is deterministic)."""
+    normal approximation; the seeds are fixed, so the test is deterministic).
+    With two rows each row keeps its own estimate (its own signs and normalisers)."""
     net, xs, ys = marschall_case(T=4, n_h=3, alpha=0.7, seed=2)
     model = LeakyMujika(net, net.alpha)
     bx, by = as_batch(xs, ys)
-    s0 = rg.tensor(np.zeros((1, net.n_h)))
+    if rows == 2:
+        bx, by = np.concatenate([bx, 1 - bx], 1), np.concatenate([by, by[::-1]], 1)
+    s0 = rg.tensor(np.zeros((rows, net.n_h)))
     exact = rg.bptt.gradient(model, bx, by, soft_ce, rg.bptt.rtrl(), state=s0)
     exact = np.concatenate([exact[n].ravel() for n in ("W", "b")])
     make = (lambda s: rg.bptt.uoro(seed=s)) if which == "uoro" else (lambda s: rg.bptt.kf_rtrl(seed=s))
-    mean, se, _ = _seed_mean(model, bx, by, make, 600, s0)
+    mean, se, _ = _seed_mean(model, bx, by, make, 600 if rows == 1 else 300, s0)
     z = np.abs(mean - exact) / np.maximum(se, 1e-12)
     assert z.max() < 5, (which, z.max(), np.argmax(z))
 
@@ -348,3 +352,21 @@ def test_train_stateful_carries_the_influence_across_batches():
     for t in range(4):
         for (name, _), g in zip(model.named_parameters(), recorder.seen[4 + t]):
             np.testing.assert_allclose(g, fresh[name][t], rtol=1e-10, atol=1e-13, err_msg=f"{name} t={t}")
+
+
+@pytest.mark.parametrize("mode", [rg.bptt.uoro(seed=0), rg.bptt.snap(2), rg.bptt.rflo(0.5)], ids=repr)
+def test_approximations_run_on_tuple_states_and_batches(mode):
+    """An LSTM cell's (h, c) state, three rows, a mask: every estimate finite, of each parameter's
+    shape; the readout's gradient exact (it does not reach the state)."""
+    rg.manual_seed(7)
+    model = _float64(CellModel(rg.nn.LSTMCell(3, 4), 4))
+    rng = np.random.default_rng(5)
+    xs, ys = rng.standard_normal((5, 3, 3)), rng.standard_normal((5, 3, 2))
+    mask = np.ones((5, 3), bool)
+    mask[3:, 0] = False
+    per = rg.bptt.gradient(model, xs, ys, mse, mode, mask=mask, per_step=True)
+    exact = rg.bptt.gradient(model, xs, ys, mse, rg.bptt.full(), mask=mask, per_step=True)
+    for name, p in model.named_parameters():
+        assert per[name].shape == (5,) + tuple(p.shape) and np.isfinite(per[name]).all()
+    for name in ("out.weight", "out.bias"):
+        np.testing.assert_allclose(per[name], exact[name], rtol=1e-10, atol=1e-13)
