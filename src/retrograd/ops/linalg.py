@@ -183,16 +183,22 @@ class Linear(TernaryOp):
                 r = r.copy()
         else:
             r = xp.zeros((total,) + batch + (n_out,), dtype=next(t for t in ts if type(t) is Basis).dtype)
-        units = xp.arange(n_out)
-        if is_basis[1]:
+        if is_basis[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
             block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
-            xp.moveaxis(block, -1, 1)[units, units] += xp.moveaxis(x, -1, 0)
+            _diagonal_first_last(block)[...] += xp.moveaxis(x, -1, 0)
         if is_basis[2]:
             if tuple(tb.shape) != (n_out,):
                 return self.jvp(ns, tuple(t.dense() if type(t) is Basis else t for t in ts), y, x, w, b)
             block = r[tb.offset:tb.offset + n_out].reshape((n_out,) + batch + (n_out,))
-            xp.moveaxis(block, -1, 1)[units, units] += 1
+            _diagonal_first_last(block)[...] += 1
         return r
+
+
+def _diagonal_first_last(a):
+    """A writeable view of a[k, …, k] (shape a.shape[1:-1] after k): the entries where the first
+    and the last index agree (``diagonal`` gives a read-only view; a strided view writes through)."""
+    strides = (a.strides[0] + a.strides[-1],) + a.strides[1:-1]
+    return xp.lib.stride_tricks.as_strided(a, shape=(a.shape[0],) + a.shape[1:-1], strides=strides)
 
 
 def _matmul_shape(a: tuple, b: tuple) -> tuple:
