@@ -119,21 +119,22 @@ def _plot(losses: dict, path: str) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for label, curve in losses.items():
         width = max(1, min(500, len(curve) // 20))
         smooth = np.convolve(curve, np.ones(width) / width, mode="valid")
         ax.plot(np.arange(len(smooth)) + width, smooth, label=label, lw=1.2)
-    end = max(len(c) for c in losses.values()) if losses else 1
-    for text, y in FLOORS.items():
+    for text, y in FLOORS.items():  # the floors, labelled in the right margin, clear of the curves
         ax.axhline(y, color="grey", ls="--", lw=0.8)
-        ax.text(end, y - 0.004, text, color="grey", fontsize=8, ha="right", va="top")
+        ax.annotate(text, xy=(1.0, y), xycoords=("axes fraction", "data"), xytext=(4, 0),
+                    textcoords="offset points", va="center", color="grey", fontsize=8)
     ax.set_xlabel("step (online SGD)")
     ax.set_ylabel("cross-entropy (running mean)")
     ax.set_ylim(0.42, 0.76)
     ax.set_title("Add task: online credit assignment, n_h = 32")
     ax.legend(fontsize=8, ncol=4, loc="upper center")
     fig.tight_layout()
+    fig.subplots_adjust(right=0.83)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
