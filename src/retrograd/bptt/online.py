@@ -79,11 +79,12 @@ class OnlineMode:
 
 # ---------------------------------------------------------------- one recorded step
 class _Step:
-    """One step of the model recorded from fresh state leaves: what every mode reads."""
+    """One step of the model recorded from fresh state leaves: what every mode reads —
+    the state parts before (the leaves) and after, the step's loss (None: no real row)
+    and the sequence number before it was recorded (where its graph begins)."""
 
-    def __init__(self, prev, new, new_like, outputs, loss, start):
-        self.prev, self.new, self.new_like = prev, new, new_like  # state parts before (leaves) and after
-        self.outputs, self.loss, self.start = outputs, loss, start
+    def __init__(self, prev, new, loss, start):
+        self.prev, self.new, self.loss, self.start = prev, new, loss, start
 
     def push(self, seeds: dict, lead: tuple) -> list:
         """The tangents of the new state parts given ``seeds`` (a zero array where none reaches)."""
@@ -123,10 +124,6 @@ class _Layout:
         return {i: flat[o:o + self.params[i].data.size].reshape(self.params[i].shape)
                 for i, o in zip(self.recurrent, self.offsets)}
 
-    def flat(self, per_param: dict):
-        return xp.concatenate([xp.asarray(per_param[i]).reshape(-1) for i in self.recurrent]) if self.recurrent \
-            else xp.zeros(0)
-
 
 def _contract(cs, tangents):
     """Σ over state parts of ⟨c, M⟩ over the state axes: (P,) from c (part shape) and M (P, *part)."""
@@ -148,19 +145,17 @@ class _Learner:
         self.layout = _Layout(params, recurrent)
         self.params = params
 
-    def begin(self, step: _Step) -> None:
-        """Allocate the influence at the first step (zeros: the initial state does not depend on θ)."""
-
     def reset_rows(self, rows) -> None:
         """Rows where a new sequence starts: their influence starts at zero."""
 
-    def estimate(self, step: _Step):
-        """(gradient estimate per param index, for the recurrent params)."""
+    def influence_share(self, step: _Step, c, g_prev, with_share: bool) -> dict:
+        """Move the influence from step t − 1 to t; with ``with_share``, its part of the
+        estimate as {param index: array} (the module docstring's formula)."""
         raise NotImplementedError
 
     def step(self, step: _Step) -> list:
         """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
-        params, layout = self.params, self.layout
+        params = self.params
         inputs = list(params) + list(step.prev)
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
@@ -193,9 +188,6 @@ class _DenseInfluence(_Learner):
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
         self.M = None  # per state part: (P, *part shape)
-
-    def begin(self, step):
-        self.M = None
 
     def reset_rows(self, rows):
         if self.M is not None:
@@ -647,7 +639,7 @@ class OnlineRun:
                 outputs, new_state = self.feed.forward(t, t + 1, state_in)
                 loss = self.feed.losses(t, t + 1, outputs)[0]
             new = list(state_parts(new_state))
-            step = _Step(prev, new, new_state, outputs, loss, start)
+            step = _Step(prev, new, loss, start)
             if self.learner is None:
                 self.learner = self.mode.learner(self.names, self.params, recurrent_indices(new, self.params))
                 if isinstance(self.learner, _Masked):
