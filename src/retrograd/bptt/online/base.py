@@ -1,0 +1,152 @@
+"""What every online mode shares: the mode's type, one recorded step, the parameters laid out along
+one axis of directions, and the learner's ``step`` — the estimate formula of ``rg.bptt.online``."""
+
+from __future__ import annotations
+
+from ...autograd import engine
+from ...autograd.backend import xp
+from ...autograd.forward import Basis, push_tangents, seed_key
+from ...autograd.tensor import _wrap
+
+EPSILON = 1e-7  # UORO's and KF-RTRL's guard: a zero Jacobian gives a finite normaliser, not ∞ or NaN
+
+
+class OnlineMode:
+    """An online credit-assignment mode (``rtrl``, ``uoro``, ``kf_rtrl``, ``snap``, ``rflo``):
+    an influence carried forward with the state, and an estimate of each step's
+    gradient at that step. ``rg.bptt.gradient`` sums the estimates (parameters held
+    fixed); ``rg.bptt.train`` updates after every step (or every ``update_every``)."""
+
+    name = "online"
+    exact = False
+    stochastic = False
+    last_plan = None
+
+    def __repr__(self):
+        return f"{self.name}()"
+
+    def learner(self, names, params, recurrent):
+        """A fresh per-run state of the algorithm."""
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------- one recorded step
+class _Step:
+    """One step of the model recorded from fresh state leaves: what every mode reads —
+    the state parts before (the leaves) and after, the step's loss (None: no real row)
+    and the sequence number before it was recorded (where its graph begins)."""
+
+    def __init__(self, prev, new, loss, start):
+        self.prev, self.new, self.loss, self.start = prev, new, loss, start
+
+    def push(self, seeds: dict, lead: tuple) -> list:
+        """The tangents of the new state parts given ``seeds`` (a zero array where none reaches)."""
+        out = push_tangents(self.new, seeds, start_seq=self.start, lead=lead)
+        return [xp.zeros(lead + tuple(n.shape), dtype=n.data.dtype) if t is None else t
+                for t, n in zip(out, self.new)]
+
+
+def _grads(outputs, inputs, cotangents=None):
+    """∂(Σ outputs·cotangents)/∂inputs, zeros for inputs not reached (the graph is kept)."""
+    live = [(o, c) for o, c in zip(outputs, cotangents or [None] * len(outputs)) if o is not None and o.requires_grad]
+    if not live:
+        return [xp.zeros(i.shape, dtype=i.data.dtype) for i in inputs]
+    gs = engine.grad([o for o, _ in live], inputs, None if cotangents is None else [c for _, c in live],
+                     retain_graph=True, allow_unused=True)
+    return [xp.zeros(i.shape, dtype=i.data.dtype) if g is None else g.data for g, i in zip(gs, inputs)]
+
+
+class _Layout:
+    """The recurrent parameters laid out along one axis of P directions."""
+
+    def __init__(self, params, recurrent):
+        self.params = params
+        self.recurrent = recurrent  # indices into params
+        self.offsets, off = [], 0
+        for i in recurrent:
+            self.offsets.append(off)
+            off += params[i].data.size
+        self.P = off
+
+    def basis_seeds(self) -> dict:
+        return {seed_key(self.params[i]): Basis(o, self.P, self.params[i].shape, self.params[i].data.dtype)
+                for i, o in zip(self.recurrent, self.offsets)}
+
+    def split(self, flat) -> dict:
+        """A (P,) vector as {param index: array of its shape}."""
+        return {i: flat[o:o + self.params[i].data.size].reshape(self.params[i].shape)
+                for i, o in zip(self.recurrent, self.offsets)}
+
+
+def _contract(cs, tangents):
+    """Σ over state parts of ⟨c, M⟩ over the state axes: (P,) from c (part shape) and M (P, *part)."""
+    total = None
+    for c, m in zip(cs, tangents):
+        v = m.reshape(m.shape[0], -1) @ c.reshape(-1)
+        total = v if total is None else total + v
+    return total
+
+
+class _Learner:
+    """The per-run state of an online mode (its influence); ``step`` gives one step's estimate."""
+
+    needs_split = True  # needs cₜ, cₜIₜ and cₜJₜ (the approximations; exact RTRL does not)
+    uses_prev_share = True  # adds (∂Lₜ/∂sₜ₋₁ − cₜJₜ)·M̃ₜ₋₁ (RFLO, as Murray's, does not)
+
+    def __init__(self, mode, params, recurrent):
+        self.mode = mode
+        self.layout = _Layout(params, recurrent)
+        self.params = params
+
+    def reset_rows(self, rows) -> None:
+        """Rows where a new sequence starts: their influence starts at zero."""
+
+    def influence_share(self, step: _Step, c, g_prev, with_share: bool) -> dict:
+        """Move the influence from step t − 1 to t; with ``with_share``, its part of the
+        estimate as {param index: array} (the module docstring's formula)."""
+        raise NotImplementedError
+
+    def step(self, step: _Step) -> list:
+        """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
+        params = self.params
+        inputs = list(params) + list(step.prev)
+        if step.loss is None:  # no real row at this step: no loss, the influence still moves
+            self.advance(step)
+            return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
+        if self.needs_split:
+            g = _grads([step.loss], list(step.new) + inputs)
+            c, g = g[:len(step.new)], g[len(step.new):]
+            split = _grads(step.new, inputs, [_wrap(ci) for ci in c])
+            direct = [gi - si for gi, si in zip(g, split)]
+        else:
+            c, direct = None, _grads([step.loss], inputs)
+        g_theta, g_prev = direct[:len(params)], direct[len(params):]
+        share = self.influence_share(step, c, g_prev if self.uses_prev_share else None, with_share=True)
+        out = list(g_theta)
+        for i, v in share.items():
+            out[i] = out[i] + v
+        return out
+
+    def advance(self, step: _Step) -> None:
+        """Move the influence one step without a loss."""
+        self.influence_share(step, None, None, with_share=False)
+
+
+def _rows(part) -> int:
+    return part.shape[-2] if part.ndim >= 2 else 1
+
+
+def _row_view(a, lead=0):
+    """An array of a state part's shape (after ``lead`` axes) as (rows, units): rows on axis −2."""
+    if a.ndim - lead == 1:
+        return a.reshape(a.shape[:lead] + (1, -1))
+    return xp.moveaxis(a, -2, lead).reshape(a.shape[:lead] + (a.shape[-2], -1))
+
+
+def _scale_rows(a, per_row):
+    """a (part shape, rows on axis −2) with each row scaled."""
+    if a.ndim == 1:
+        return a * per_row[0]
+    shape = [1] * a.ndim
+    shape[-2] = -1
+    return a * per_row.reshape(shape)

@@ -1,0 +1,214 @@
+"""The unbiased low-memory estimators: UORO's rank-one influence and KF-RTRL's Kronecker factors."""
+
+from __future__ import annotations
+
+from ...autograd.backend import xp
+from ...autograd.forward import push_tangents, seed_key
+from ...autograd.graph import walk as graph_walk
+from ...autograd.tensor import Tensor, _wrap
+from ...random import new_generator
+from .base import EPSILON, OnlineMode, _Learner, _grads, _row_view, _rows, _scale_rows
+
+class UORO(OnlineMode):
+    """Unbiased online recurrent optimisation (Tallec & Ollivier 2018): per row the
+    influence is kept as a rank-one ũ θ̃ᵀ; each step, with random signs ν,
+
+        ũ ← ρ₀ Jₜ ũ + ρ₁ ν,    θ̃ ← θ̃ / ρ₀ + νᵀ Iₜ / ρ₁
+        ρ₀ = √(‖θ̃‖ / (‖Jₜ ũ‖ + ε)) + ε,  ρ₁ = √(‖νᵀIₜ‖ / (‖ν‖ + ε)) + ε
+
+    unbiased (E[ũθ̃ᵀ] = Mₜ) because E[ννᵀ] = I. Jₜ ũ is one forward-mode jvp and
+    νᵀIₜ one vjp: O(n² + P) per step. ``init="normal"`` starts ũ, θ̃ from N(0, 1)
+    (as Marschall et al.'s code), ``"zeros"`` from zero (the default: an influence
+    that starts at zero, as RTRL's)."""
+    name, stochastic = "uoro", True
+
+    def __init__(self, seed=None, init: str = "zeros"):
+        if init not in ("zeros", "normal"):
+            raise ValueError(f"uoro(init=...): 'zeros' or 'normal', got {init!r}")
+        self.seed, self.init = seed, init
+
+    def __repr__(self):
+        return f"uoro(seed={self.seed!r})"
+
+    def learner(self, names, params, recurrent):
+        return _RankOne(self, params, recurrent)
+
+
+class _RankOne(_Learner):
+    def __init__(self, mode, params, recurrent):
+        super().__init__(mode, params, recurrent)
+        self.rng = new_generator(mode.seed)
+        self.u = self.theta = None  # per part (part shape); (rows, P)
+
+    def reset_rows(self, rows):
+        if self.u is not None:
+            for u in self.u:
+                u[(Ellipsis, rows, slice(None)) if u.ndim >= 2 else (Ellipsis,)] = 0
+            self.theta[rows] = 0
+
+    def _start(self, step):
+        B = _rows(step.new[0])
+        if self.mode.init == "normal":
+            self.u = [xp.asarray(self.rng.standard_normal(n.shape)) for n in step.new]
+            self.theta = xp.asarray(self.rng.standard_normal((B, self.layout.P)))
+        else:
+            self.u = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
+            self.theta = xp.zeros((B, self.layout.P))
+
+    def influence_share(self, step, c, g_prev, with_share):
+        if self.u is None:
+            self._start(step)
+        u_before, theta_before = self.u, self.theta
+        B, P = self.theta.shape
+        # Jₜ ũ: the new state's tangent when the old state carries ũ (θ fixed)
+        if step.prev:
+            Ju = step.push({seed_key(leaf): u for leaf, u in zip(step.prev, self.u)}, ())
+        else:
+            Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
+        nu = [xp.asarray(self.rng.choice([-1.0, 1.0], size=n.shape)) for n in step.new]
+        # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
+        nuI = xp.zeros((B, P))
+        for b in range(B):
+            cot = []
+            for v in nu:
+                m = xp.zeros_like(v)
+                rv = _row_view(m)
+                rv[b] = _row_view(v)[b]
+                cot.append(_wrap(m))
+            gs = _grads(step.new, [self.params[i] for i in self.layout.recurrent], cot)
+            nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
+        Ju_rows = xp.concatenate([_row_view(j) for j in Ju], axis=1)
+        nu_rows = xp.concatenate([_row_view(v) for v in nu], axis=1)
+        norm_theta = xp.sqrt((self.theta ** 2).sum(1))
+        rho0 = xp.sqrt(norm_theta / (xp.sqrt((Ju_rows ** 2).sum(1)) + EPSILON)) + EPSILON
+        rho1 = xp.sqrt(xp.sqrt((nuI ** 2).sum(1)) / (xp.sqrt((nu_rows ** 2).sum(1)) + EPSILON)) + EPSILON
+        self.u = [_scale_rows(j, rho0) + _scale_rows(v, rho1) for j, v in zip(Ju, nu)]
+        self.theta = self.theta / rho0[:, None] + nuI / rho1[:, None]
+        if not with_share:
+            return {}
+        share = _rank_one_share(c, self.u, self.theta)
+        if step.prev and g_prev is not None:
+            share = share + _rank_one_share(g_prev, u_before, theta_before)
+        return self.layout.split(share)
+
+
+def _rank_one_share(cs, us, theta):
+    """Σ_rows (c·ũ) θ̃: the contraction of c with a per-row rank-one influence."""
+    cu = sum((_row_view(c) * _row_view(u)).sum(1) for c, u in zip(cs, us))
+    return cu @ theta
+
+
+class KFRTRL(OnlineMode):
+    """Kronecker-factored RTRL (Mujika, Meier & Steger 2018), for Mujika's form: the
+    recurrent parameters are one weight matrix W (with its bias) of one linear map
+    y = W v + b inside the step, v = [s; x] (any vector). Then Iₜ = Dₜ ⊗ [v; 1]
+    with Dₜ = ∂sₜ/∂y, and per row the influence is kept as A ⊗ u::
+
+        u ← c₁ρ₀ u + c₂ρ₁ [v; 1],   A ← (c₁/ρ₀) Jₜ A + (c₂/ρ₁) Dₜ
+        ρ₀ = √(‖Jₜ A‖ / (‖u‖ + ε)) + ε,  ρ₁ = √(‖Dₜ‖ / (‖[v; 1]‖ + ε)) + ε
+
+    with random signs c₁, c₂ (unbiased: E[c₁c₂] = 0). O(n³ + P) per step (n² + P
+    for the vanilla cell whose Dₜ is diagonal). Other models get an error."""
+    name, stochastic = "kf_rtrl", True
+
+    def __init__(self, seed=None, init: str = "zeros"):
+        if init not in ("zeros", "normal"):
+            raise ValueError(f"kf_rtrl(init=...): 'zeros' or 'normal', got {init!r}")
+        self.seed, self.init = seed, init
+
+    def __repr__(self):
+        return f"kf_rtrl(seed={self.seed!r})"
+
+    def learner(self, names, params, recurrent):
+        return _Kronecker(self, names, params, recurrent)
+
+
+class _Kronecker(_Learner):
+    def __init__(self, mode, names, params, recurrent):
+        super().__init__(mode, params, recurrent)
+        self.names = names
+        self.rng = new_generator(mode.seed)
+        self.u = self.A = None  # (rows, K); per state part (n_y, *part)
+
+    def reset_rows(self, rows):
+        if self.u is not None:
+            self.u[rows] = 0
+            for a in self.A:
+                a[(slice(None),) * (a.ndim - 2) + (rows,)] = 0
+
+    def _linear_op(self, step):
+        """The one op that reads the recurrent parameters (Mujika's form), and their roles."""
+        keys = {id(self.params[i]): i for i in self.layout.recurrent}
+        users = set()
+        for n in graph_walk([t for t in step.new if t.requires_grad]):
+            for e in n.edges or ():
+                if isinstance(e, Tensor) and id(e) in keys:
+                    users.add(n)
+        ok = len(users) == 1
+        if ok:
+            op = next(iter(users))
+            roles = {}
+            for pos, e in enumerate(op.edges):
+                if isinstance(e, Tensor) and id(e) in keys:
+                    roles[pos] = keys[id(e)]
+            ok = op.name == "linear" and 1 in roles and set(roles) <= {1, 2} and len(roles) == len(keys)
+        if not ok:
+            names = [self.names[i] for i in self.layout.recurrent]
+            raise ValueError(
+                f"kf_rtrl: needs Mujika's form — the parameters that reach the state ({names}) must be the weight "
+                f"(and bias) of one linear map y = W·[s; x] + b inside the step (e.g. rg.linear(rg.cat([s, x], -1), "
+                f"W, b)); here they are read by {len(users)} op(s): {sorted(n.name for n in users)}. Use rtrl(), "
+                f"uoro() or snap(n) for other models.")
+        return op, roles
+
+    def influence_share(self, step, c, g_prev, with_share):
+        op, roles = self._linear_op(step)
+        v = op.xs[0]
+        v = xp.asarray(v) if not hasattr(v, "ndim") else v
+        w_index, b_index = roles[1], roles.get(2)
+        n_y = self.params[w_index].shape[0]
+        ones = xp.ones(v.shape[:-1] + (1,), dtype=v.dtype)
+        a_hat = xp.concatenate([v, ones], -1) if b_index is not None else v
+        a_hat = a_hat.reshape(-1, a_hat.shape[-1])  # (rows, K)
+        B = a_hat.shape[0]
+        if self.u is None:
+            K = a_hat.shape[1]
+            if self.mode.init == "normal":
+                self.u = xp.asarray(self.rng.standard_normal((B, K)))
+                self.A = [xp.asarray(self.rng.standard_normal((n_y,) + tuple(n.shape))) for n in step.new]
+            else:
+                self.u = xp.zeros((B, K))
+                self.A = [xp.zeros((n_y,) + tuple(n.shape)) for n in step.new]
+        u_before, A_before = self.u, self.A
+        # Dₜ = ∂sₜ/∂y: the identity pushed from the linear map's output
+        eye = xp.broadcast_to(xp.eye(n_y).reshape((n_y,) + (1,) * (v.ndim - 1) + (n_y,)), (n_y,) + v.shape[:-1] + (n_y,))
+        D = push_tangents(step.new, {op: xp.ascontiguousarray(eye)}, start_seq=op.seq, lead=(n_y,))
+        D = [xp.zeros((n_y,) + tuple(n.shape)) if d is None else d for d, n in zip(D, step.new)]
+        if step.prev:
+            JA = step.push({seed_key(leaf): a for leaf, a in zip(step.prev, self.A)}, (n_y,))
+        else:
+            JA = [xp.zeros_like(a) for a in self.A]
+        c1, c2 = xp.asarray(self.rng.choice([-1.0, 1.0], size=(2, B)))
+        JA_rows = xp.concatenate([_row_view(a, 1) for a in JA], axis=2)  # (n_y, rows, n)
+        D_rows = xp.concatenate([_row_view(d, 1) for d in D], axis=2)
+        rho0 = xp.sqrt(xp.sqrt((JA_rows ** 2).sum((0, 2))) / (xp.sqrt((self.u ** 2).sum(1)) + EPSILON)) + EPSILON
+        rho1 = xp.sqrt(xp.sqrt((D_rows ** 2).sum((0, 2))) / (xp.sqrt((a_hat ** 2).sum(1)) + EPSILON)) + EPSILON
+        self.u = (c1 * rho0)[:, None] * self.u + (c2 * rho1)[:, None] * a_hat
+        self.A = [_scale_rows(ja, c1 / rho0) + _scale_rows(d, c2 / rho1) for ja, d in zip(JA, D)]
+        if not with_share:
+            return {}
+        share = self._share(c, self.A, self.u, w_index, b_index)
+        if step.prev and g_prev is not None:
+            before = self._share(g_prev, A_before, u_before, w_index, b_index)
+            share = {k: share[k] + before[k] for k in share}
+        return share
+
+    def _share(self, cs, A, u, w_index, b_index):
+        """Σ_rows (c·A) ⊗ u, as the weight's and the bias's gradient."""
+        cA = sum((_row_view(a, 1) * _row_view(c)[None]).sum(2) for a, c in zip(A, cs)).T  # (rows, n_y)
+        full = cA.T @ u  # (n_y, K)
+        n_in = self.params[w_index].shape[1]
+        share = {w_index: full[:, :n_in]}
+        if b_index is not None:
+            share[b_index] = full[:, n_in]
+        return share
