@@ -316,11 +316,14 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
 
 
 # ---------------------------------------------------------------- Jacobians
-def jacrev(func, argnums=0, *, has_aux: bool = False):
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = None):
     """The Jacobian of ``func`` with respect to argument(s) ``argnums``, by reverse mode
     (one backward pass per output entry: cheap when outputs are few). For an output of
     shape O and an argument of shape A the Jacobian has shape O + A; a tuple
-    ``argnums`` gives a tuple per output, as ``torch.func.jacrev``."""
+    ``argnums`` gives a tuple per output, as ``torch.func.jacrev``. ``chunk_size`` is
+    accepted for torch.func's signature (rows are computed one at a time here)."""
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"jacrev: chunk_size must be None or a positive int, got {chunk_size!r}")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacrev")
@@ -369,10 +372,14 @@ def _jacobian_rows(o, plist, create):
     return result
 
 
-def jacfwd(func, argnums=0, has_aux: bool = False):
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of ``func`` with respect to argument(s) ``argnums``, by forward mode:
     ``func`` is recorded once per argument and the whole basis of that argument pushed
-    through as one batch of tangents (cheap when inputs are few). Shapes as ``jacrev``."""
+    through as one batch of tangents (cheap when inputs are few). Shapes as ``jacrev``.
+    ``randomness`` is torch.func's argument: one recording serves every direction, so
+    random ops (dropout) draw once, as ``"same"``; any of its values is accepted."""
+    if randomness not in ("error", "different", "same"):
+        raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacfwd")
