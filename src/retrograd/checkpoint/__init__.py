@@ -10,7 +10,10 @@ The JSON lists every tensor with its dtype, shape and the SHA-256 of its bytes.
 Loading trusts nothing in the file. It checks the safetensors layout (dtypes
 from a fixed list, shapes, offsets that tile the data exactly), the header
 checksum, each tensor's dtype, shape and checksum, and the type of every
-field; anything wrong raises ``CheckpointError``. Nothing read from a file is
+field; anything wrong raises ``CheckpointError``. The layout is checked
+against the file's size before any tensor is read (a padded or short file
+costs no more than its header), and each tensor is read straight into its
+array, without a copy of the file. Nothing read from a file is
 ever executed or used as an attribute name. Then every piece (model,
 optimizer, scheduler, RNG, callbacks) is built and checked against its target
 before the first one is assigned, so a failed load leaves them all as they

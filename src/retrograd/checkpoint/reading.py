@@ -17,19 +17,22 @@ from .format import CheckpointError, DTYPES, FORMAT, MAX_DEPTH, MAX_HEADER_BYTES
 
 # ------------------------------------------------------------------ reading and checking the file
 def read(path) -> tuple[dict, dict]:
-    """(arrays, header) of a checkpoint, every byte and field checked; raises ``CheckpointError``."""
+    """(arrays, header) of a checkpoint, every byte and field checked; raises ``CheckpointError``.
+
+    The header is checked against the file's size before any tensor is read
+    (a file longer or shorter than its tensors is refused from its header,
+    as safetensors does), and each tensor's bytes are read straight into its
+    array: the peak memory is the tensors themselves, never a copy of the file."""
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return _decode(f, os.fstat(f.fileno()).st_size)
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {path!r} does not exist") from None
-    except OSError as e:
-        raise CheckpointError(f"checkpoint {path!r} cannot be read: {e}") from e
-    try:
-        return _decode(data)
     except CheckpointError as e:
         raise CheckpointError(f"checkpoint {path!r} {e}") from None
+    except OSError as e:
+        raise CheckpointError(f"checkpoint {path!r} cannot be read: {e}") from e
 
 
 def _json(text, what: str):
@@ -39,14 +42,30 @@ def _json(text, what: str):
         raise CheckpointError(f"is corrupt: {what} is not valid JSON ({type(e).__name__}: {e})"[:300]) from None
 
 
-def _decode(data: bytes) -> tuple[dict, dict]:
-    if len(data) < 8:
-        raise CheckpointError(f"is truncated ({len(data)} bytes)")
-    n = int.from_bytes(data[:8], "little")
-    if n < 2 or n > MAX_HEADER_BYTES or 8 + n > len(data):
+def _read_exactly(f, buffer) -> None:
+    """Fill ``buffer`` from ``f``; a short read means the file shrank since it was measured."""
+    view, done = memoryview(buffer).cast("B"), 0
+    while done < len(view):
+        got = f.readinto(view[done:])
+        if not got:
+            raise CheckpointError(f"is truncated: it ended while being read ({done} of {len(view)} bytes of a "
+                                  f"block); was it being written?")
+        done += got
+
+
+def _decode(f, file_size: int) -> tuple[dict, dict]:
+    if file_size < 8:
+        raise CheckpointError(f"is truncated ({file_size} bytes)")
+    prefix = bytearray(8)
+    _read_exactly(f, prefix)
+    n = int.from_bytes(prefix, "little")
+    if n < 2 or n > MAX_HEADER_BYTES or 8 + n > file_size:
         raise CheckpointError(f"is truncated or not a safetensors file (header of {n} bytes, "
-                              f"file of {len(data)} bytes)")
-    raw = _json(data[8:8 + n], "the safetensors header")
+                              f"file of {file_size} bytes)")
+    text = bytearray(n)
+    _read_exactly(f, text)
+    raw = _json(text, "the safetensors header")
+    del text
     if not isinstance(raw, dict):
         raise CheckpointError("is corrupt: the safetensors header is not a JSON object")
     metadata = raw.pop("__metadata__", None)
@@ -60,12 +79,15 @@ def _decode(data: bytes) -> tuple[dict, dict]:
         raise CheckpointError("is corrupt: the header does not match its checksum")
     header = _json(text, "the retrograd header")
     _check_header(header)
-    return _read_tensors(raw, header["tensors"], memoryview(data)[8 + n:]), header
+    spans = _layout(raw, header["tensors"], file_size - 8 - n, file_size)
+    return _read_tensors(f, 8 + n, spans, header["tensors"]), header
 
 
-def _read_tensors(entries: dict, table: dict, buffer: memoryview) -> dict:
-    """The arrays, after checking each safetensors entry against the header's
-    table (dtype, shape, checksum) and that the entries tile the data exactly."""
+def _layout(entries: dict, table: dict, data_size: int, file_size: int) -> list:
+    """The (begin, end, name) of each tensor in the data, after checking each
+    safetensors entry against the header's table (dtype, shape) and that the
+    entries tile the ``data_size`` bytes after the header exactly: from the
+    header alone, before any tensor is read."""
     if set(entries) != set(table):
         extra, missing = sorted(set(entries) - set(table)), sorted(set(table) - set(entries))
         raise CheckpointError(f"is corrupt: tensors not in the header {extra[:5]}, tensors missing {missing[:5]}")
@@ -79,33 +101,45 @@ def _read_tensors(entries: dict, table: dict, buffer: memoryview) -> dict:
                                   f"{_short(entry['shape'])}, the header says {declared['dtype']} {declared['shape']}")
         offsets = entry["data_offsets"]
         if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
-                or not 0 <= offsets[0] <= offsets[1] <= len(buffer)):
+                or not 0 <= offsets[0] <= offsets[1] <= data_size):
             raise CheckpointError(f"is truncated or corrupt: tensor {name!r} has data offsets {_short(offsets)} "
-                                  f"in {len(buffer)} bytes of data")
+                                  f"in {data_size} bytes of data")
         size = math.prod(declared["shape"]) * DTYPES[declared["dtype"]].itemsize
         if offsets[1] - offsets[0] != size:
             raise CheckpointError(f"is corrupt: tensor {name!r} ({declared['dtype']} {declared['shape']}) needs "
                                   f"{size} bytes, its offsets span {offsets[1] - offsets[0]}")
         spans.append((offsets[0], offsets[1], name))
+    spans.sort()
     position = 0
-    for begin, end, name in sorted(spans):
+    for begin, end, name in spans:
         if begin != position:
             raise CheckpointError(f"is corrupt: tensor {name!r} starts at byte {begin} of the data, not {position}")
         position = end
-    if position != len(buffer):
-        raise CheckpointError(f"is truncated or corrupt: its tensors hold {position} bytes of data, "
-                              f"the file {len(buffer)}")
+    if position != data_size:
+        raise CheckpointError(f"is truncated or corrupt: its header describes {position} bytes of tensor data, "
+                              f"the file holds {data_size} after the header ({file_size} bytes in all)")
+    return spans
+
+
+def _read_tensors(f, start: int, spans: list, table: dict) -> dict:
+    """Each tensor read into its own new array (no intermediate copy of the
+    bytes), then checked against its checksum."""
+    f.seek(start)
     arrays = {}
-    for begin, end, name in spans:
+    for begin, end, name in spans:  # in file order, so the reads are sequential
         declared = table[name]
-        raw = buffer[begin:end]
-        if hashlib.sha256(raw).hexdigest() != declared["sha256"]:
-            raise CheckpointError(f"is corrupt: tensor {name!r} does not match its checksum")
         dtype = DTYPES[declared["dtype"]]
-        flat = np.frombuffer(raw, dtype=np.uint8 if dtype.kind == "b" else dtype)
-        if dtype.kind == "b" and np.any(flat > 1):
-            raise CheckpointError(f"is corrupt: boolean tensor {name!r} holds bytes other than 0 and 1")
-        arrays[name] = flat.astype(dtype.newbyteorder("="), copy=True).reshape(declared["shape"])
+        flat = np.empty((end - begin) // dtype.itemsize, dtype=np.uint8 if dtype.kind == "b" else dtype)
+        _read_exactly(f, flat)
+        if hashlib.sha256(flat).hexdigest() != declared["sha256"]:
+            raise CheckpointError(f"is corrupt: tensor {name!r} does not match its checksum")
+        if dtype.kind == "b":
+            if np.any(flat > 1):
+                raise CheckpointError(f"is corrupt: boolean tensor {name!r} holds bytes other than 0 and 1")
+            flat = flat.view(dtype)
+        elif not dtype.isnative:  # a big-endian host: swap in place, no copy
+            flat = flat.byteswap(inplace=True).view(dtype.newbyteorder("="))
+        arrays[name] = flat.reshape(declared["shape"])
     return arrays
 
 

@@ -24,7 +24,7 @@ from ..autograd import graph
 from ..autograd.explain import BackwardTrace, trace_backward
 from ..autograd.tensor import Tensor
 from ._assets import asset, script
-from .page import dumps
+from .page import dumps, fill
 
 
 def _norm(g) -> float:
@@ -98,12 +98,9 @@ def render(data: dict) -> str:
                    for i, s in enumerate(data["steps"]))
     subtitle = (f"{len(data['steps'])} steps; the tape held {data['saved_bytes']} bytes for the backward pass. "
                 "Steps are numbered as rg.explain prints them.")
-    page = _BODY
-    for key, value in (("TITLE", html.escape(data["title"])), ("SUBTITLE", html.escape(subtitle)),
-                       ("CSS", asset("style.css")), ("TABLE", head + rows), ("JS", script("explain.js")),
-                       ("DATA", dumps(data))):
-        page = page.replace(f"@@{key}@@", value)
-    return page
+    return fill(_BODY, {"TITLE": html.escape(data["title"]), "SUBTITLE": html.escape(subtitle),
+                        "CSS": asset("style.css"), "TABLE": head + rows, "JS": script("explain.js"),
+                        "DATA": dumps(data)})
 
 
 def explain_html(loss, path, grad=None, title: str | None = None) -> ExplainGraph:

@@ -27,6 +27,7 @@ import io
 import json
 import math
 import os
+import re
 
 import numpy as np
 
@@ -165,6 +166,22 @@ The selected mode is drawn thick. Hover for exact values.</p>
 """
 
 
+_MARKER = re.compile(r"@@([A-Z]+)@@")
+
+
+def fill(template: str, values: dict) -> str:
+    """``template`` with each ``@@NAME@@`` replaced by ``values[NAME]``.
+
+    The template is split on its markers once and the values joined in
+    between, so a value that contains a marker (a title ``"@@JS@@"``, a mode
+    name, the script itself) is never searched for one and stays as it is."""
+    parts = _MARKER.split(template)  # text, name, text, name, …, text
+    names = set(parts[1::2])
+    if names != set(values):
+        raise KeyError(f"the page template's markers {sorted(names)} and the values {sorted(values)} differ")
+    return "".join(part if i % 2 == 0 else values[part] for i, part in enumerate(parts))
+
+
 def render(data: dict, png: bytes | None = None) -> str:
     """The explorer page for ``data`` (``explorer_data``) as one HTML string."""
     title = html.escape(data["title"])
@@ -180,12 +197,8 @@ def render(data: dict, png: bytes | None = None) -> str:
                     "<figcaption>static view (print, or no JavaScript)</figcaption>")
     else:
         fallback = "<figcaption>(no static image: matplotlib is not installed)</figcaption>"
-    page = _BODY
-    for key, value in (("TITLE", title), ("SUBTITLE", subtitle), ("DECADES", "8"), ("FALLBACK", fallback),
-                       ("CSS", asset("style.css")), ("JS", script("trace.js")),
-                       ("DATA", dumps(data))):  # the data last: it is not searched again
-        page = page.replace(f"@@{key}@@", value)
-    return page
+    return fill(_BODY, {"TITLE": title, "SUBTITLE": subtitle, "DECADES": "8", "FALLBACK": fallback,
+                        "CSS": asset("style.css"), "JS": script("trace.js"), "DATA": dumps(data)})
 
 
 def write_html(traces, path, title: str | None = None, *, fallback: bool = True, max_rows: int = 8,

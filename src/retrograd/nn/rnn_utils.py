@@ -16,11 +16,13 @@ lengths) is int64 and carries no gradient.
 Differences from PyTorch (all refusals of inputs PyTorch mishandles): a length
 larger than the time axis raises (PyTorch reads past the tensor when
 ``enforce_sorted=False``), fractional lengths raise (PyTorch truncates them),
+non-finite lengths and lengths past 2**63 - 1 raise naming the value as given,
 and ``unpad_sequence`` refuses a length beyond the padded length (PyTorch
 silently returns a shorter sequence)."""
 
 from __future__ import annotations
 
+import operator
 from typing import NamedTuple
 
 from ..autograd.backend import xp
@@ -73,20 +75,56 @@ def _index_array(values):
     return Tensor(xp.asarray(values, dtype=xp.int64))
 
 
+def _given(lengths) -> list:
+    """The lengths as the caller gave them, for messages (a float stays a float, a uint64 stays exact)."""
+    values = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths).tolist()
+    return values if len(values) <= 12 else values[:12] + ["…"]
+
+
+def _refuse_length(who, lengths, arr, bad, problem):
+    i = int(xp.flatnonzero(bad)[0])
+    raise SequenceLengthError(f"{who}: 'lengths' {problem}, but lengths[{i}] = {arr[i].item()!r} "
+                              f"(lengths={_given(lengths)}); pass one positive integer per sequence")
+
+
 def _lengths_array(lengths, who):
-    """``lengths`` (a list, array or Tensor) as a 1-D int64 array; fractional values are refused."""
+    """``lengths`` (a list, array or Tensor) as a 1-D int64 array. The values
+    are checked before the cast, which would turn ±inf, NaN and uint64 values
+    past 2**63 - 1 into other numbers: those, and fractional values, are refused."""
     raw = lengths.data if isinstance(lengths, Tensor) else lengths
     arr = xp.asarray(raw)
     if arr.ndim != 1:
         raise SequenceLengthError(f"{who}: 'lengths' must be one-dimensional (one length per sequence), got shape "
                                   f"{tuple(arr.shape)}")
     if arr.dtype.kind == "f":
-        if not bool(xp.all(arr == xp.floor(arr))):
-            raise SequenceLengthError(f"{who}: 'lengths' must be whole numbers, got {arr.tolist()} (PyTorch would "
-                                      f"truncate them; pass integers)")
-    elif arr.size and arr.dtype.kind not in "iu":
+        finite = xp.isfinite(arr)
+        if not bool(xp.all(finite)):
+            _refuse_length(who, lengths, arr, ~finite, "must be finite")
+        fractional = arr != xp.floor(arr)
+        if bool(xp.any(fractional)):  # PyTorch truncates them
+            _refuse_length(who, lengths, arr, fractional, "must be whole numbers (PyTorch would truncate them)")
+        huge = xp.abs(arr) >= 2.0 ** 63
+        if bool(xp.any(huge)):
+            _refuse_length(who, lengths, arr, huge, "must fit an int64")
+    elif arr.dtype.kind == "u":
+        huge = arr > xp.asarray(2 ** 63 - 1, dtype=arr.dtype)
+        if bool(xp.any(huge)):
+            _refuse_length(who, lengths, arr, huge, "must fit an int64")
+    elif arr.size and arr.dtype.kind != "i":
         raise SequenceLengthError(f"{who}: 'lengths' must be integers, got dtype {arr.dtype}")
     return arr.astype(xp.int64)
+
+
+def _total_length(total_length, who):
+    """``total_length`` as an int (None stays None); like PyTorch, a float is a ``TypeError``."""
+    if total_length is None:
+        return None
+    value = total_length.data if isinstance(total_length, Tensor) else total_length
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{who}: total_length must be an integer (the number of steps to pad to) or None, got "
+                        f"{total_length!r} of type {type(total_length).__name__}") from None
 
 
 def _padded_batch(padded, lengths, batch_first, who):
@@ -156,11 +194,14 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
         raise SequenceLengthError(f"{who}: Expected `len(lengths)` to be equal to batch_size, but got "
                                   f"{lens.shape[0]} (batch_size={batch})")
     if int(lens.min()) <= 0:
+        i = int(xp.argmin(lens))
         raise SequenceLengthError(f"{who}: Length of all samples has to be greater than 0, but found an element "
-                                  f"in 'lengths' that is <= 0 (lengths={lens.tolist()})")
+                                  f"in 'lengths' that is <= 0: lengths[{i}] = {_given(lengths)[i]!r} "
+                                  f"(lengths={_given(lengths)})")
     if int(lens.max()) > steps:
         raise SequenceLengthError(f"{who}: a length of {int(lens.max())} exceeds the {steps} steps of the input of "
-                                  f"shape {tuple(x.shape)} (batch_first={batch_first}); lengths must be <= T")
+                                  f"shape {tuple(x.shape)} (batch_first={batch_first}); lengths must be <= T "
+                                  f"(lengths={_given(lengths)})")
     if enforce_sorted:
         if bool(xp.any(lens[1:] > lens[:-1])):
             raise SequenceLengthError(
@@ -192,6 +233,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     sizes = xp.asarray(sequence.batch_sizes.data if isinstance(sequence.batch_sizes, Tensor)
                        else sequence.batch_sizes).astype(xp.int64)
     longest = int(sizes.shape[0])
+    total_length = _total_length(total_length, who)
     if total_length is not None:
         if total_length < longest:
             raise OpError(f"{who}: Expected total_length to be at least the length of the longest sequence in "
@@ -260,7 +302,8 @@ def mask_from_lengths(lengths, total_length: int | None = None, batch_first: boo
     ``total_length`` or the longest length. The ``mask=`` of the recurrent
     layers and of ``rg.bptt``."""
     lens = _lengths_array(lengths, "mask_from_lengths")
-    steps = int(lens.max()) if total_length is None and lens.size else int(total_length or 0)
+    total_length = _total_length(total_length, "mask_from_lengths")
+    steps = int(lens.max()) if total_length is None and lens.size else (total_length or 0)
     if lens.size and (int(lens.min()) < 0 or int(lens.max()) > steps):
         raise SequenceLengthError(f"mask_from_lengths: lengths {lens.tolist()} must lie in [0, {steps}] "
                                   f"(total_length={total_length})")

@@ -38,6 +38,7 @@ the directions concatenated: Keras' ``return_sequences=False``).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 from .. import ops
@@ -125,13 +126,37 @@ class _RecurrentLayer(Module):
         same for the LSTM (i, f, c=g, o) and the GRU's is (z, r, h) where PyTorch's is
         (r, z, n), so the blocks are reordered. Only Keras' ``reset_after=True`` GRU
         (its default since TF 2, bias of shape (2, 3H)) computes PyTorch's GRU;
-        a ``reset_after=False`` bias (3H,) is refused."""
+        a ``reset_after=False`` bias (3H,) is refused, as is any array whose shape is not
+        Keras' (as Keras' ``set_weights`` refuses it), and ``reverse=True`` on a
+        unidirectional layer. Nothing is changed when anything is refused."""
         name = f"{type(self).__name__}.load_keras_weights"
+        if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not 0 <= layer < self.num_layers:
+            raise OpError(f"{name}: layer={layer!r}; this {self._name()} has layers 0 … {self.num_layers - 1} "
+                          f"(num_layers={self.num_layers})")
+        if reverse and not self.bidirectional:
+            raise OpError(f"{name}: reverse=True loads the backward half of a Keras Bidirectional, but this "
+                          f"{self._name()} is not bidirectional; construct it with bidirectional=True, or load "
+                          f"with reverse=False")
         arrays = [xp.asarray(w.data if isinstance(w, Tensor) else w) for w in weights]
         if len(arrays) not in (2, 3) or (len(arrays) == 3) != self.bias:
             raise OpError(f"{name}: expected [kernel, recurrent_kernel{', bias' if self.bias else ''}] "
                           f"(bias={self.bias}), got {len(arrays)} arrays")
         H, k = self.hidden_size, {"RNN": 1, "LSTM": 4, "GRU": 3}[self.kind]
+        I = self.input_size if layer == 0 else H * self.num_directions
+        where = f"layer {layer}{' (reverse)' if reverse else ''}"
+        if self.kind == "GRU" and self.bias and tuple(arrays[2].shape) == (k * H,):
+            raise OpError(f"{name}: a GRU bias of shape {tuple(arrays[2].shape)} is Keras' reset_after=False "
+                          f"GRU, which computes another function; only reset_after=True (bias (2, {k * H})) "
+                          f"is PyTorch's GRU")
+        # Keras' set_weights refuses any other shape; slicing gate blocks out of a wider array would drop columns
+        expected = {"kernel": (I, k * H), "recurrent_kernel": (H, k * H),
+                    "bias": (2, k * H) if self.kind == "GRU" else (k * H,)}
+        for (what, shape), a in zip(expected.items(), arrays):
+            if tuple(a.shape) != shape:
+                raise OpError(f"{name}: the {what} for {where} has shape {tuple(a.shape)}; Keras' {self.kind} "
+                              f"with {'input' if layer == 0 else 'previous layer output'} size {I} and "
+                              f"{H} units has a {what} of shape {shape}; check input_size / hidden_size "
+                              f"and that the weights are of a Keras {self.kind}")
         order = [1, 0, 2] if self.kind == "GRU" else list(range(k))       # Keras' z, r, h → r, z, n
 
         def blocks(a):  # reorder the gate blocks of the last axis
@@ -142,17 +167,9 @@ class _RecurrentLayer(Module):
         if self.bias:
             bias = arrays[2]
             if self.kind == "GRU":
-                if bias.shape != (2, k * H):
-                    raise OpError(f"{name}: a GRU bias of shape {tuple(bias.shape)} is Keras' reset_after=False "
-                                  f"GRU, which computes another function; only reset_after=True (bias (2, {k * H})) "
-                                  f"is PyTorch's GRU")
                 updates[b_ih], updates[b_hh] = blocks(bias[0]), blocks(bias[1])
             else:
                 updates[b_ih], updates[b_hh] = blocks(bias), xp.zeros_like(bias)
-        for param, value in updates.items():
-            if tuple(value.shape) != tuple(param.shape):
-                raise OpError(f"{name}: an array of shape {tuple(value.shape)} (after transposing Keras' layout) "
-                              f"does not fit {tuple(param.shape)}; check input_size / hidden_size")
         for param, value in updates.items():
             param.data[...] = value.astype(param.dtype)
             param.mark_modified_()
