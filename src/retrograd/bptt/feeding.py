@@ -5,7 +5,7 @@ turns a segment [a, b) into model calls and per-step losses, and checks that
 the model reads the steps the way they are meant:
 
     for t in a … b−1:                                  # a per-step model
-        outₜ, hₜ = model(xₜ, hₜ₋₁)
+        outₜ, hₜ = model(where(maskₜ, xₜ, 0), hₜ₋₁)
         hₜ ← where(maskₜ, hₜ, hₜ₋₁)                    # padded rows keep their state
     out_{a:b}, h_b = model(x_{a:b}, h_a[, mask=m_{a:b}])   # a sequence model
     ℓₜ = loss_fn(outₜ[real rows], yₜ[real rows])
@@ -21,7 +21,8 @@ the state are the same as for the time-major call on transposed data).
   ``x_t = xs[t]``, one step of the batch, (B, …);
 * a *sequence model* (the class sets ``sequence_model = True``, as the fused
   ``nn.RNN``/``LSTM``/``GRU`` do) is called once per segment on
-  ``xs[a:b]``, (k, B, …), or (B, k, …) when the model has ``batch_first = True``,
+  ``xs[a:b]``, (k, B, …), or (B, k, …) when the model is batch-first (its own
+  ``batch_first = True``, or, when it sets none, its fused layers' ``batch_first=True``),
   and returns every step's output along that time axis.
 
 ``gradient``, ``train`` and ``trace`` raise ``ModelLayoutError`` naming the fix when
@@ -30,9 +31,11 @@ the state are the same as for the time-major call on transposed data).
    but does not say how it consumes time itself: set ``sequence_model = True``
    on the wrapper (it then gets whole segments), or ``sequence_model = False``
    if it really feeds the layer one step at a time;
-2. a sequence model contains a ``batch_first=True`` fused layer but does not
-   set ``batch_first`` itself (``True``: the engine feeds (B, k, …);
-   ``False``: the wrapper transposes itself);
+2. a sequence model that does not set ``batch_first`` itself contains fused
+   layers that disagree on it (set ``True``: the engine feeds (B, k, …);
+   ``False``: (k, B, …), the wrapper transposes for the others). When they
+   agree, the model reads its segments as they do: a wrapper of an
+   ``nn.LSTM(batch_first=True)`` gets (B, k, …), as in PyTorch code;
 3. on a per-step model's first step with a batched input (``x_t.ndim ≥ 2``,
    B = ``x_t.shape[0]``): the output's leading dimension is not B, or a state
    part with two or more dimensions has no dimension equal to B (an unbatched
@@ -47,7 +50,9 @@ themselves are in ``rg.bptt.layout``.
 (T, B) array ((B, T) with ``batch_first=True``), True on a row's real steps.
 As in Keras, a padded step leaves the row's state unchanged:
 
-* a per-step model runs on the whole batch and the engine keeps, row by row,
+* a per-step model runs on the whole batch, with zeros in place of the
+  padded rows' inputs (whatever padding holds, NaN included, never reaches
+  the gradient), and the engine keeps, row by row,
   ``state_t = where(mask[t], new state, state_{t−1})`` (rows on axis 0 of a
   (B, H) state part, axis −2 of (num_layers, B, H); an initial ``None`` state
   counts as zeros);
@@ -75,8 +80,8 @@ from ..autograd.backend import xp
 from ..autograd.tensor import Tensor, _wrap
 from ..ops import take
 from ..ops.shape import swapaxes
-from .layout import (batch_size, carry_rows, check_segment, check_step, check_structure, check_takes_mask,
-                     reset_mask, reset_state, step_mask, time_major)
+from .layout import (batch_size, blank_rows, carry_rows, check_segment, check_step, check_structure,
+                     check_takes_mask, model_batch_first, reset_mask, reset_state, step_mask, time_major)
 
 
 def _step_input(xs, t):
@@ -113,7 +118,7 @@ class Feed:
         if self.T == 0:
             raise ValueError("rg.bptt: empty sequence")
         self.sequence_model = bool(getattr(model, "sequence_model", False))
-        self.model_batch_first = self.sequence_model and bool(getattr(model, "batch_first", False))
+        self.model_batch_first = self.sequence_model and model_batch_first(model)
         rows = batch_size(xs) if mask is not None or reset is not None else None
         if mask is not None and self.sequence_model:
             check_takes_mask(model)
@@ -139,12 +144,15 @@ class Feed:
         else:
             for t in range(start, stop):
                 x = _step_input(self.xs, t)
+                padded = self.mask is not None and not self.mask[t].all()
+                if padded:  # the model sees zeros, not the padding (which may be NaN), on padded rows
+                    x = blank_rows(x, self.mask[t])
                 before = state
                 out, state = self.model(x, state)
                 if self.check_model:
                     self.check_model = False
                     check_step(self.model, x, out, state)
-                if self.mask is not None and not self.mask[t].all():  # padded rows keep their state
+                if padded:  # padded rows keep their state
                     state = carry_rows(state, before, self.mask[t])
                 outputs.append(out)
         return outputs, state

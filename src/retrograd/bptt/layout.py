@@ -4,7 +4,7 @@ a module holding a sequence layer must say how it consumes time; a per-step
 model keeps the batch in its output and state; a sequence model returns
 every step of its segment. Also the (T, B) step ``mask`` and (B,) ``reset``
 rows of padded / stateful batches: their checks and the row-wise state ops
-(``carry_rows``, ``reset_state``) the engine applies.
+(``carry_rows``, ``blank_rows``, ``reset_state``) the engine applies.
 """
 
 from __future__ import annotations
@@ -62,13 +62,42 @@ def check_structure(model):
             f"layer would read as one unbatched sequence. Set `sequence_model = True` on {name} (it is then "
             f"called on whole segments (k, B, …) and returns every step's output), or `sequence_model = False` "
             f"if {name} really feeds the layer one step at a time.")
-    if _declared(model, "sequence_model") and _declared(model, "batch_first") is None \
-            and any(getattr(m, "batch_first", False) for m in fused):
+    if _declared(model, "sequence_model"):
+        model_batch_first(model)  # refuses sequence layers that disagree
+
+
+def _outer_sequence_layers(model, prefix=""):
+    """(name, module) of the sequence layers (``sequence_model`` set) nearest to ``model``: a
+    sequence module's own layers are its business (it may transpose for them)."""
+    children = getattr(model, "named_children", None)
+    found = []
+    for child_name, child in (children() if callable(children) else ()):
+        name = f"{prefix}{child_name}"
+        if getattr(child, "sequence_model", False):
+            found.append((name, child))
+        else:
+            found.extend(_outer_sequence_layers(child, name + "."))
+    return found
+
+
+def model_batch_first(model) -> bool:
+    """Whether a sequence model reads (B, k, …) segments: its own ``batch_first`` when it sets one,
+    else what its sequence layers say (as PyTorch code expects: a model around an
+    ``nn.LSTM(batch_first=True)`` takes batch-first input), False without any. Raises
+    ``ModelLayoutError`` when the layers disagree (the model must then say which it reads)."""
+    own = _declared(model, "batch_first")
+    if own is not None:
+        return bool(own)
+    layers = [(name, model_batch_first(layer)) for name, layer in _outer_sequence_layers(model)]
+    flags = {flag for _, flag in layers}
+    if len(flags) > 1:
+        name = type(model).__name__
+        listed = ", ".join(f"{layer} (batch_first={flag})" for layer, flag in layers)
         raise ModelLayoutError(
-            f"rg.bptt: {name} contains a batch_first=True sequence layer but does not set batch_first itself; "
-            f"the engine would feed it time-major segments (k, B, …) that the layer reads as (B, T, …). Set "
-            f"`batch_first = True` on {name} (segments then come as (B, k, …)), or `batch_first = False` if "
-            f"{name} transposes them itself.")
+            f"rg.bptt: the sequence layers of {name} disagree on the layout: {listed}, and {name} does not set "
+            f"batch_first itself. Set `batch_first = True` on {name} if it takes segments (B, k, …), or "
+            f"`batch_first = False` for (k, B, …); it then transposes for the layers that read the other way.")
+    return flags.pop() if flags else False
 
 
 def check_step(model, x, out, state):
@@ -176,6 +205,20 @@ def carry_rows(new, old, rows):
         o = _wrap(xp.zeros(n.shape, n.dtype)) if o is None else o
         out.append(where(_rows_where(rows, n, "the mask's step"), n, o))
     return rebuild_state(new, tuple(out))
+
+
+def blank_rows(x, rows):
+    """A per-step input ``x`` (B, …) with its padded rows (``rows`` False) set to zeros. The model
+    still runs on the whole batch, but computes nothing non-finite from what padding holds (NaN,
+    inf): ``carry_rows`` drops those rows' new state, yet its backward multiplies their slopes by
+    a zero gradient, and 0·NaN would reach the weights."""
+    if x.ndim < 1 or x.shape[0] != rows.shape[0]:
+        raise ModelLayoutError(f"rg.bptt: the mask's step has {rows.shape[0]} rows but the step input x_t has "
+                               f"shape {tuple(x.shape)}; the rows of x_t lie on its axis 0")
+    keep = rows.reshape((-1,) + (1,) * (x.ndim - 1))
+    if x.requires_grad:  # a differentiable input keeps its gradient on the real rows
+        return where(xp.broadcast_to(keep, x.shape), x, _wrap(xp.zeros(x.shape, x.dtype)))
+    return _wrap(xp.where(keep, x.data, xp.zeros((), x.dtype)))
 
 
 def reset_state(state, rows):

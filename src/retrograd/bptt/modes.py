@@ -51,6 +51,7 @@ Steps are numbered from 0 in the code (1 in the picture).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import replace
 
 from .planner import Job, JobSchedule, Plan
@@ -119,6 +120,18 @@ def _check_k(k, name):
         raise ValueError(f"rg.bptt.{name}: the truncation length must be a positive int, got {k!r}")
 
 
+def _check_budget(budget):
+    """A memory budget is a positive, finite number of bytes (int or float, NumPy's
+    included; bool is not a number of bytes). Refused here, where it is given:
+    inf or NaN would otherwise reach the planner as a snapshot count."""
+    if isinstance(budget, bool) or not isinstance(budget, numbers.Real):
+        raise TypeError(f"rg.bptt.full: memory_budget must be a number of bytes (an int or a float), got "
+                        f"{type(budget).__name__} {budget!r}; leave it None for no budget")
+    if not (math.isfinite(budget) and budget > 0):
+        raise ValueError(f"rg.bptt.full: memory_budget must be a positive, finite number of bytes, got "
+                         f"{budget!r}; leave it None to keep every tape (no budget)")
+
+
 class Full(Mode):
     """Exact gradient of Σₜ ℓₜ: every loss reaches every earlier step.
 
@@ -168,8 +181,7 @@ class Full(Mode):
                                  f"one of them), got {snapshots!r}")
             args.append(f"snapshots={snapshots}")
         if memory_budget is not None:
-            if memory_budget <= 0:
-                raise ValueError(f"rg.bptt.full: memory_budget must be a positive number of bytes, got {memory_budget}")
+            _check_budget(memory_budget)
             args.append(f"memory_budget={memory_budget}")
         self.name = f"full({', '.join(args)})"
         self.checkpoint_every, self.memory_budget, self.snapshots = checkpoint_every, memory_budget, snapshots

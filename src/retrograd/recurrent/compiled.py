@@ -23,10 +23,11 @@ They run single-threaded (never ``parallel=True``): numba's thread pool
 beside OpenBLAS's oversubscribes the cores (measured: benchmarks/README.md,
 "Measured design decisions").
 
-Use from ``fused.py``: when ``worth_it(B, H, kind)`` (which is False without
-numba), the backend is NumPy (``type(G) is numpy.ndarray``; the kernels refuse
-anything else) and no ``STEP_EVENT`` observer listens (the compiled loop cannot
-emit per-step hooks), replace each step loop by one call on the arrays the loop
+Use from ``fused.py``: when ``worth_it(B, H, kind, dtype)`` (False without numba,
+and for a dtype other than float32 / float64), the backend is NumPy
+(``type(G) is numpy.ndarray``; the kernels refuse anything else) and no
+``STEP_EVENT`` observer listens (the compiled loop cannot emit per-step
+hooks), replace each step loop by one call on the arrays the loop
 would have used::
 
     compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, TC, act, M, g_pre)
@@ -93,10 +94,23 @@ def available() -> bool:
     return _available
 
 
-def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
+# The dtypes the kernels are compiled for; others (float16, …) run the NumPy loops.
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def supports(dtype) -> bool:
+    """Whether the compiled loops run layers of ``dtype`` (float32 and float64:
+    numba has no half-precision arithmetic on the CPU)."""
+    try:
+        return np.dtype(dtype) in DTYPES
+    except TypeError:
+        return False
+
+
+def worth_it(batch: int, hidden: int, kind: str = "LSTM", dtype=None) -> bool:
     """Whether the compiled loop should beat the NumPy loop for ``batch`` rows
     of ``hidden`` units of a ``kind`` ("LSTM", "GRU", "RNN") layer (and numba
-    is installed).
+    is installed); with ``dtype``, also whether the kernels support it.
 
     Per step the NumPy loop pays a fixed dispatch overhead (a dozen ufunc
     calls and one GEMM) plus SIMD work that is nearly free at these sizes;
@@ -107,7 +121,8 @@ def worth_it(batch: int, hidden: int, kind: str = "LSTM") -> bool:
     limit = MAX_ROWS_TIMES_UNITS.get(kind)
     if limit is None:
         raise ValueError(f"worth_it: kind must be one of {sorted(MAX_ROWS_TIMES_UNITS)}, got {kind!r}")
-    return _enabled and batch * hidden <= limit and hidden <= MAX_UNITS and available()
+    return (_enabled and batch * hidden <= limit and hidden <= MAX_UNITS
+            and (dtype is None or supports(dtype)) and available())
 
 
 # --------------------------------------------------------------------------- kernels

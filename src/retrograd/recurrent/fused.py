@@ -104,12 +104,13 @@ def _slope(name, y, pre, tie):
     return s
 
 
-def _compiled(kind, batch, hidden):
+def _compiled(kind, batch, hidden, dtype):
     """Whether the compiled step loops (``compiled.py``, numba: the optional speed
     extra) run this op instead of the NumPy loops: small layers (where per-step
-    dispatch is the cost) on NumPy arrays. They compute the same numbers (tested
-    to 1e-10 in float64); only the loop around the GEMMs changes."""
-    return compiled.worth_it(batch, hidden, kind) and backend.get_backend() == "numpy"
+    dispatch is the cost) on NumPy arrays of a dtype they are compiled for
+    (float32, float64; a float16 layer runs the NumPy loops). They compute the
+    same numbers (tested to 1e-10 in float64); only the loop around the GEMMs changes."""
+    return compiled.worth_it(batch, hidden, kind, dtype) and backend.get_backend() == "numpy"
 
 
 def _check(name, steps, x, h0, w_ih, w_hh, k):
@@ -259,7 +260,7 @@ class LSTMLayer(_SequenceOp):
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         phi = _activation(act)
-        if _compiled("LSTM", B, H):
+        if _compiled("LSTM", B, H, w_hh.dtype):
             compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, xp.empty_like(C), act, M, g_pre)
         else:
             scratch = Prefixes(xp.empty((B, 4 * H), dtype=G.dtype),
@@ -323,7 +324,7 @@ class LSTMLayer(_SequenceOp):
         dc = xp.array(g_c, dtype=G.dtype)
         phi, tie = _activation(act), self.tie
         listen = hooks.active(STEP_EVENT)
-        if _compiled("LSTM", dh.shape[0], H) and not listen:
+        if _compiled("LSTM", dh.shape[0], H, w_hh.dtype) and not listen:
             tc = phi(C, out=xp.empty_like(C))
             c_slope = _slope(act, tc, C if tie else None, tie)
             compiled.lstm_backward_steps(steps, G, C, tc, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
@@ -454,7 +455,7 @@ class GRULayer(_SequenceOp):
         n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
-        if _compiled("GRU", B, H):
+        if _compiled("GRU", B, H, w_hh.dtype):
             compiled.gru_forward_steps(steps, Z, h0, w_hh, b_hh, GHn, Y, act, M, n_pre)
         else:
             with xp.errstate(over="ignore"):
@@ -512,7 +513,7 @@ class GRULayer(_SequenceOp):
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        if _compiled("GRU", dh.shape[0], H) and not listen:
+        if _compiled("GRU", dh.shape[0], H, w_hh.dtype) and not listen:
             compiled.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
         else:
             for t in range(len(steps) - 1, -1, -1):
@@ -623,7 +624,7 @@ class RNNLayer(_SequenceOp):
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
         phi = _activation(act)
-        if _compiled("RNN", B, H):
+        if _compiled("RNN", B, H, w_hh.dtype):
             compiled.rnn_forward_steps(steps, A, h0, w_hh, Y, act, M)
         else:
             for a0, a1, b, p0 in steps.blocks:
@@ -656,7 +657,7 @@ class RNNLayer(_SequenceOp):
         dA = _slope(self.activation, Y, A, self.tie)
         dh = xp.array(g_h, dtype=Y.dtype)
         listen = hooks.active(STEP_EVENT)
-        if _compiled("RNN", dh.shape[0], w_hh.shape[1]) and not listen:
+        if _compiled("RNN", dh.shape[0], w_hh.shape[1], w_hh.dtype) and not listen:
             compiled.rnn_backward_steps(steps, w_hh, g_y, dA, dh, M)
         else:
             for t in range(len(steps) - 1, -1, -1):
