@@ -108,6 +108,70 @@ def _world(distributed, where: str) -> tuple[int, int]:
     return rank, size
 
 
+def _read_items(dataset, where: str) -> list:
+    """``dataset[i]`` for i in 0 … len − 1, as PyTorch's sampler indexes a
+    map-style dataset. Its own errors propagate (with a note naming the
+    index); an IndexError below ``len()`` is not the end of the data (the
+    sequence protocol's convention, which would serve a short dataset
+    silently) but an error."""
+    n = len(dataset)
+    items = []
+    for i in range(n):
+        try:
+            items.append(dataset[i])
+        except IndexError as e:
+            raise IndexError(f"{where}: len() is {n} but [{i}] raised IndexError({e}); a map-style dataset must "
+                             f"serve every index below its len() (make __len__ return {i} if that is its size)") from e
+        except Exception as e:
+            e.add_note(f"({where}: raised while reading item [{i}] of {n})")
+            raise
+    return items
+
+
+def _host_array(items, where: str):
+    """One host array from a list of items (each a row)."""
+    items = [item.data if isinstance(item, Tensor) else item for item in items]
+    try:
+        return np.asarray(items)
+    except ValueError as e:
+        raise ValueError(f"{where}: its items do not stack into one array ({e}); give every item the same shape") from e
+
+
+def _is_dataset(obj) -> bool:
+    """A map-style dataset: ``len()`` and ``[i]``, not an array NumPy converts
+    itself (a list, a tuple, anything with ``__array__`` or a buffer, such as
+    a pandas Series whose ``[i]`` is by label, not by position)."""
+    if isinstance(obj, (list, tuple, str, bytes, np.ndarray, Tensor, backend.ndarray)) or hasattr(obj, "__array__"):
+        return False
+    try:
+        memoryview(obj)
+        return False
+    except TypeError:
+        pass
+    return hasattr(obj, "__len__") and hasattr(obj, "__getitem__")
+
+
+def _columns(arrays) -> tuple:
+    """The loader's columns from ``arrays``: a tuple (or list) of columns, or a map-style dataset of samples."""
+    if _is_dataset(arrays):
+        samples = _read_items(arrays, f"DataLoader: dataset {type(arrays).__name__}")
+        width = {len(s) if isinstance(s, (tuple, list)) else None for s in samples}
+        if len(width) > 1:
+            raise ValueError(f"DataLoader: the samples of dataset {type(arrays).__name__} have different numbers "
+                             f"of fields {sorted(width, key=str)}; return the same tuple (x, y, …) for every index")
+        fields = width.pop() if width else None
+        if fields is None:   # one item per sample: one column
+            return (_host_array(samples, "DataLoader: dataset"),)
+        return tuple(_host_array([s[j] for s in samples], f"DataLoader: field {j} of the dataset's samples")
+                     for j in range(fields))
+    # Tensors and backend (device) arrays stay where they are; anything else is host
+    # data, kept on the host and moved to the backend one batch at a time
+    return tuple(a.data if isinstance(a, Tensor) else a if isinstance(a, backend.ndarray)
+                 else _host_array(_read_items(a, f"DataLoader: column {j} ({type(a).__name__})"),
+                                  f"DataLoader: column {j}") if _is_dataset(a) else np.asarray(a)
+                 for j, a in enumerate(arrays))
+
+
 class DataLoader:
     """Iterate over mini-batches of equally long arrays.
 
@@ -115,6 +179,12 @@ class DataLoader:
     Tensors; each pass is one epoch. Shuffling draws from ``rg.random``'s
     generator (or ``generator``), so ``rg.manual_seed`` and checkpoints make
     the order reproducible.
+
+    ``arrays`` may also be a map-style dataset (``len()`` and ``[i]``, as in
+    PyTorch) whose samples are tuples ``(x, y, …)`` (or single items), or a
+    column may be one: it is read once, here, at indices 0 … len − 1 and
+    stacked. The dataset's own errors reach the caller, and an IndexError
+    below ``len()`` is an error (not the end of the data).
 
     ``distributed=True`` (or an explicit ``(rank, world_size)``): each process
     of a data-parallel run reads its own disjoint part of every epoch, as
@@ -125,6 +195,10 @@ class DataLoader:
     items r, r + W, r + 2W, … of it. So every rank has the same number of
     batches, and batch b of all ranks together is exactly batch b of a
     single-process loader with ``batch_size × W`` over the same order.
+    ``drop_last=True`` drops the tail of the order instead of padding (to
+    ⌊n / W⌋ items per rank) and then each rank's last incomplete batch.
+    The ranks compare the data's length when the loader is made: a rank
+    with another length raises ``DistributedMismatchError`` (on every rank).
     ``seed`` (shared by every rank) defaults to one drawn from rank 0's
     ``rg.random`` generator and broadcast; the epoch advances by itself each
     pass, or is set with ``set_epoch(epoch)`` (``rg.train.fit`` does, so a
@@ -133,10 +207,7 @@ class DataLoader:
 
     def __init__(self, arrays, batch_size: int = 32, shuffle: bool = False, drop_last: bool = False,
                  generator=None, distributed=False, seed: int | None = None):
-        # Tensors and backend (device) arrays stay where they are; anything else is host
-        # data, kept on the host and moved to the backend one batch at a time
-        arrays = tuple(a.data if isinstance(a, Tensor) else a if isinstance(a, backend.ndarray) else np.asarray(a)
-                       for a in arrays)
+        arrays = _columns(arrays)
         n = {len(a) for a in arrays}
         if len(n) != 1:
             raise ValueError(f"DataLoader: arrays have different lengths {sorted(n)}")
@@ -146,6 +217,12 @@ class DataLoader:
         self.batch_size, self.shuffle, self.drop_last, self.generator = batch_size, shuffle, drop_last, generator
         self.rank, self.world_size = _world(distributed, "DataLoader")
         self.distributed = self.world_size > 1 or distributed is not False and distributed is not None
+        if self.world_size > 1 and distributed is True:
+            # the shards (and so the batch counts) are equal only over the same data on every rank
+            process_group().agree(f"DataLoader(distributed=True): the dataset's length (this rank has {self.n} "
+                                  f"rows). Every rank must pass the same data, which the loader shards; if each "
+                                  f"rank already holds only its own part, pass distributed=False and give every "
+                                  f"rank as many rows (or batches)", self.n)
         self.epoch, self._epoch_set = 0, False
         self.seed = seed
         if self.distributed and shuffle and seed is None:
@@ -160,8 +237,12 @@ class DataLoader:
         self.epoch, self._epoch_set = int(epoch), True
 
     def _rows(self) -> int:
-        """Items this process reads per epoch."""
-        return -(-self.n // self.world_size) if self.distributed else self.n
+        """Items this process reads per epoch: as PyTorch's ``DistributedSampler``,
+        the epoch is padded by wrapping around to a multiple of the world size,
+        or with ``drop_last`` its tail is dropped (no item read twice)."""
+        if not self.distributed:
+            return self.n
+        return self.n // self.world_size if self.drop_last else -(-self.n // self.world_size)
 
     def __len__(self):
         full, rest = divmod(self._rows(), self.batch_size)
@@ -177,7 +258,7 @@ class DataLoader:
         total = self._rows() * self.world_size
         if total > self.n:  # pad by wrapping around, as DistributedSampler does, so all ranks read as many
             order = np.concatenate([order, np.resize(order, total - self.n)])
-        return order[self.rank::self.world_size]
+        return order[self.rank:total:self.world_size]  # (drop_last: the tail past ``total`` is dropped)
 
     def __iter__(self):
         device_order = None

@@ -262,7 +262,17 @@ def say(bar, message: str):
         print(message, flush=True)
 
 
-def _evaluate(model, loss_fn, data, metrics):
+def _no_rows(where: str, name: str, data, epoch=None) -> ValueError:
+    """The error for data that yielded no rows: averages over nothing would log
+    a made-up 0.0 loss that callbacks (early stopping, checkpoints) act on.
+    Counted over all ranks, so every rank of a data-parallel run agrees."""
+    size = f" (len() {len(data)} batches)" if hasattr(data, "__len__") else ""
+    when = f" in epoch {epoch}" if epoch is not None else ""
+    return ValueError(f"{where}: {name} yielded no rows{when}{size}; give it at least one non-empty batch "
+                      f"(check the data's length, and batch_size with drop_last=True)")
+
+
+def _evaluate(model, loss_fn, data, metrics, where: str = "fit", name: str = "val_data"):
     model.eval()
     total, count, sums = 0.0, 0, {name: 0.0 for name in metrics}
     with no_grad():
@@ -274,6 +284,8 @@ def _evaluate(model, loss_fn, data, metrics):
                 sums[name] += fn(out, y) * n
             count += n
     total, count, *rest = _global_sums([total, count, *sums.values()])
+    if count == 0:
+        raise _no_rows(where, name, data)
     sums = dict(zip(sums, rest))
     logs = {"val_loss": total / max(count, 1)}
     logs.update({f"val_{k}": v / max(count, 1) for k, v in sums.items()})
@@ -286,8 +298,9 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
     """Train ``model`` and return its ``History``.
 
     ``train_data`` / ``val_data``: re-iterable collections of ``(x, y)``
-    batches (a ``rg.data.DataLoader``). ``metrics``: names from ``METRICS``
-    or ``{name: fn(output, target)}``. The progress bar (tqdm) shows the
+    batches (a ``rg.data.DataLoader``); an epoch (or validation) that yields
+    no rows is refused with a ValueError, as Keras does. ``metrics``: names
+    from ``METRICS`` or ``{name: fn(output, target)}``. The progress bar (tqdm) shows the
     running loss; it is off when stderr is not a terminal, or with
     ``progress=False``.
 
@@ -339,7 +352,11 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
             loss = loss_fn(out, y)
             value = float(loss.data)
             if not math.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at epoch {epoch} "
+                group = _data.process_group()
+                where = f" on rank {group.rank} of {group.size}" if group.size > 1 else ""
+                if group.size > 1:  # the other ranks raise too (naming this one) instead of waiting for it
+                    group.fail_together(value, epoch)
+                raise FloatingPointError(f"fit: the loss became {value}{where} at epoch {epoch} "
                                          f"(try a smaller learning rate or rg.detect_anomaly())")
             loss.backward()
             if clip_grad_norm is not None:
@@ -357,6 +374,8 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         if bar is not None:
             bar.close()
         total, count, *rest = _global_sums([total, count, *sums.values()])
+        if count == 0:
+            raise _no_rows("fit", "train_data", train_data, epoch)
         sums = dict(zip(sums, rest))
         logs = {"loss": total / max(count, 1)}
         logs.update({k: v / max(count, 1) for k, v in sums.items()})
@@ -383,7 +402,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
 def evaluate(model, loss_fn, data, metrics=()) -> dict:
     """Loss and metrics of ``model`` on ``data`` (no gradients), keys without ``val_``."""
     metrics = {m: METRICS[m] for m in metrics} if not isinstance(metrics, dict) else dict(metrics)
-    logs = _evaluate(model, loss_fn, data, metrics)
+    logs = _evaluate(model, loss_fn, data, metrics, "evaluate", "data")
     return {k[len("val_"):]: v for k, v in logs.items()}
 
 

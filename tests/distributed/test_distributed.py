@@ -190,3 +190,20 @@ def test_stateful_batches_shards_are_the_rows_of_the_full_batches(world):
             assert np.array_equal(a.reset, f.reset[rows]) and np.array_equal(a.sequence, f.sequence[rows])
     with pytest.raises(ValueError, match="multiple of the world size"):
         next(rg.data.stateful_batches(seqs, 3, 3, distributed=(0, 2)))
+
+
+@pytest.mark.parametrize("n,world,batch", [(10, 3, 2), (7, 2, 3), (5, 4, 1), (12, 3, 4)])
+def test_dataloader_drop_last_drops_the_tail_as_distributed_sampler(n, world, batch):
+    """PyTorch's DistributedSampler(drop_last=True): the tail is dropped to ⌊n / W⌋ items per rank (no item
+    read twice), then each rank drops its last incomplete batch: every rank has as many batches."""
+    x = np.arange(n, dtype=np.float64)
+    per_rank, counts = [], set()
+    for r in range(world):
+        loader = rg.data.DataLoader((x,), batch_size=batch, shuffle=True, drop_last=True, distributed=(r, world),
+                                    seed=3)
+        batches = [b[0].data for b in loader]
+        counts.add(len(batches))
+        assert len(loader) == len(batches) == n // world // batch
+        per_rank.append(np.concatenate(batches) if batches else np.zeros(0))
+    everything = np.concatenate(per_rank)
+    assert len(counts) == 1 and len(set(everything)) == len(everything) == world * (n // world // batch) * batch

@@ -40,11 +40,23 @@ def emit(event: str, *args, **kwargs) -> None:
 @contextlib.contextmanager
 def observe(event: str, fn):
     """Register ``fn`` as an observer of ``event`` for the ``with`` block."""
-    observers = _registry.observers.setdefault(event, [])
-    observers.append(fn)
+    add_observer(event, fn)
     try:
         yield fn
     finally:
+        remove_observer(event, fn)
+
+
+def add_observer(event: str, fn) -> None:
+    """Register ``fn`` for ``event`` until ``remove_observer`` (for a window that is not one
+    block: data-parallel training observes from a forward pass to the end of its backward)."""
+    _registry.observers.setdefault(event, []).append(fn)
+
+
+def remove_observer(event: str, fn) -> None:
+    """Stop ``fn`` observing ``event`` (nothing happens if it does not)."""
+    observers = _registry.observers.get(event)
+    if observers and fn in observers:
         observers.remove(fn)
 
 

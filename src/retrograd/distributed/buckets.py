@@ -12,17 +12,27 @@ unpacked. A parameter larger than the cap gets a bucket of its own.
 Every rank reduces every bucket, in the same order, whatever gradients it
 has: a parameter with no gradient on a rank contributes zeros (so no rank
 waits for a reduction another rank skips), and its reduced gradient is set
-wherever any rank had one (it stays None where no rank had). Before the
-first reduction the ranks compare a fingerprint of the parameter list
-(``MPI_Allgather`` of a hash of the shapes and dtypes): a rank whose model
-differs raises an error naming the rank and the first differing parameter,
-on every rank, instead of hanging or adding mismatched bytes. Each reduction
-also compares the ranks' call counts (a rank that skipped a call is named).
+wherever any rank had one (it stays None where no rank had). Each reduction
+starts with the world's control exchange (``MPIGroup.sync``: every rank's
+step and reduction count, so a rank that skipped or added a reduction, or
+failed, is named on every rank), then the ranks compare which parameters
+have a gradient. Before the first reduction they also compare a fingerprint
+of the parameter list (``MPI_Allgather`` of a hash of the shapes and dtypes):
+a rank whose model differs raises an error naming the rank and the first
+differing parameter, on every rank, instead of hanging or adding mismatched
+bytes.
+
+A reduction is ``begin`` (the exchanges), then ``pack`` and ``start`` per
+bucket (in bucket order on every rank: MPI matches collectives by order),
+then ``finish`` (wait, average, unpack). ``reduce`` does all of it after the
+backward pass; ``DistributedDataParallel`` starts each bucket during the
+backward pass as soon as its gradients are final.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -30,13 +40,10 @@ import numpy as np
 from ..autograd import backend
 from ..autograd.tensor import Tensor, _wrap
 from ..nn.module import Module
+from .world import REDUCE, DistributedMismatchError
 from .world import group as _world_group
 
 DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024
-
-
-class DistributedMismatchError(RuntimeError):
-    """The ranks of a data-parallel run disagree (parameter shapes, dtypes, calls)."""
 
 
 def _params(model_or_params, what: str) -> list:
@@ -119,7 +126,9 @@ class GradientReducer:
     """Preallocated buckets for one list of parameters; ``reduce()`` allreduces
     their ``.grad`` (see the module docstring). ``bytes_per_step`` is what one
     reduction moves into the network per rank (ring allreduce: 2(p − 1)/p of
-    the bucket bytes)."""
+    the bucket bytes). ``comm_s`` adds up the seconds spent in the reduction's
+    own steps (exchanges, packing, waiting, unpacking): what it costs the
+    critical path (benchmarks read it)."""
 
     def __init__(self, params, bucket_bytes: int = DEFAULT_BUCKET_BYTES, group=None):
         if bucket_bytes < 1:
@@ -144,9 +153,15 @@ class GradientReducer:
             entries.append((i, sum(e[2] for e in entries), size))
         self.buckets = [(np.zeros(sum(e[2] for e in entries), dtype=dtype), entries)
                         for dtype, entries in self.buckets]
+        self.bucket_of = [0] * len(self.params)   # parameter index -> (bucket, offset, size)
+        for b, (_, entries) in enumerate(self.buckets):
+            for i, off, size in entries:
+                self.bucket_of[i] = (b, off, size)
         self.nbytes = sum(b.nbytes for b, _ in self.buckets)
-        self._flags = np.zeros(len(self.params) + 1, dtype=np.int64)
+        self._flags = np.zeros(len(self.params), dtype=np.int64)
         self._checked = False
+        self._requests, self._present = [], None
+        self.comm_s = 0.0
 
     @property
     def bytes_per_step(self) -> float:
@@ -154,61 +169,90 @@ class GradientReducer:
         p = self.group.size
         return 2 * (p - 1) / p * self.nbytes
 
+    def begin(self, local_present) -> bool:
+        """The exchanges that start a reduction: the control exchange (every
+        rank at the same reduction, none failing), the parameter fingerprint
+        (first time), and which parameters have a gradient on any rank
+        (``local_present``: a bool per parameter, this rank's). Returns whether
+        any rank has a gradient; when not, no bucket is reduced."""
+        group = self.group
+        group.sync(REDUCE)
+        group.reductions += 1
+        self.calls += 1
+        if not self._checked:
+            check_same_everywhere(self.named, "allreduce_gradients", group,
+                                  extra=f"bucket_bytes {self.bucket_bytes}")
+            self._checked = True
+        self._flags[:] = local_present
+        self._present = group.allgather(self._flags).any(axis=0)
+        self._requests = []
+        return bool(self._present.any())
+
+    def pack(self, b: int, grads) -> None:
+        """Copy bucket ``b``'s gradients (``grads[i]``: an array or None, zeros) into it."""
+        buf, entries = self.buckets[b]
+        for i, off, size in entries:
+            g = grads[i]
+            if g is None:
+                buf[off:off + size] = 0
+            else:
+                if g.dtype != buf.dtype:
+                    raise TypeError(f"rg.distributed.allreduce_gradients: the gradient of "
+                                    f"'{self.named[i][0]}' is {g.dtype}, its parameter {buf.dtype}")
+                buf[off:off + size] = backend.to_numpy(g).reshape(-1)
+
+    def start(self, b: int) -> None:
+        """Start bucket ``b``'s non-blocking sum over the ranks (buckets in order)."""
+        if len(self._requests) != b:
+            raise RuntimeError(f"internal error: bucket {b} started after {len(self._requests)} buckets")
+        self._requests.append(self.group.iallreduce(self.buckets[b][0], "sum"))
+
+    def finish(self, average: bool, override=None) -> dict:
+        """Wait for every bucket, average (``average``), and write each reduced
+        gradient to ``.grad`` wherever any rank had one; the indices in
+        ``override`` get theirs in that dict instead. Returns ``override``."""
+        for req in self._requests:
+            if req is not None:
+                req.Wait()
+        self._requests = []
+        override = {} if override is None else override
+        params, present, size = self.params, self._present, self.group.size
+        for buf, entries in self.buckets:
+            if average:
+                buf /= size
+            for i, off, n in entries:
+                if not present[i]:
+                    continue
+                value = backend.xp.asarray(buf[off:off + n].reshape(params[i].shape).copy())
+                if i in override:
+                    override[i] = value
+                else:
+                    params[i].grad = _wrap(value)
+        return override
+
     def reduce(self, average: bool = True, override=None) -> bool:
         """Allreduce the gradients (mean over ranks with ``average``, else the
         sum) and write them back to ``.grad``. ``override``: {parameter index:
         array} used instead of that parameter's ``.grad`` (the DDP hook's
         gradient that is not stored yet); its reduced value is returned in the
         dict instead of being stored. Returns whether any rank had a gradient."""
-        group, params = self.group, self.params
+        params = self.params
         override = override or {}
         grads = [override[i] if i in override else (None if p.grad is None else p.grad.data)
                  for i, p in enumerate(params)]
-        if group.size == 1:
+        if self.group.size == 1:
             return any(g is not None for g in grads)
-        if not self._checked:
-            check_same_everywhere(self.named, "allreduce_gradients", group,
-                                  extra=f"bucket_bytes {self.bucket_bytes}")
-            self._checked = True
-        self.calls += 1
-        flags = self._flags
-        flags[0] = self.calls
-        flags[1:] = [g is not None for g in grads]
-        table = group.allgather(flags)
-        if (table[:, 0] != self.calls).any():
-            counts = ", ".join(f"rank {r}: {int(c)}" for r, c in enumerate(table[:, 0]))
-            raise DistributedMismatchError(f"rg.distributed.allreduce_gradients: the ranks are at different "
-                                           f"reductions ({counts}); a rank skipped or added a step")
-        present = table[:, 1:].any(axis=0)
-        if not present.any():
-            return False
-        requests = []
-        for buf, entries in self.buckets:
-            for i, off, size in entries:
-                g = grads[i]
-                if g is None:
-                    buf[off:off + size] = 0
-                else:
-                    if g.dtype != buf.dtype:
-                        raise TypeError(f"rg.distributed.allreduce_gradients: the gradient of "
-                                        f"'{self.named[i][0]}' is {g.dtype}, its parameter {buf.dtype}")
-                    buf[off:off + size] = backend.to_numpy(g).reshape(-1)
-            requests.append(group.iallreduce(buf, "sum"))  # travels while the next bucket is packed
-        for req in requests:
-            if req is not None:
-                req.Wait()
-        for buf, entries in self.buckets:
-            if average:
-                buf /= group.size
-            for i, off, size in entries:
-                if not present[i]:
-                    continue
-                value = backend.xp.asarray(buf[off:off + size].reshape(params[i].shape).copy())
-                if i in override:
-                    override[i] = value
-                else:
-                    params[i].grad = _wrap(value)
-        return True
+        t0 = time.perf_counter()
+        try:
+            if not self.begin([g is not None for g in grads]):
+                return False
+            for b in range(len(self.buckets)):
+                self.pack(b, grads)
+                self.start(b)  # travels while the next bucket is packed
+            self.finish(average, override)
+            return True
+        finally:
+            self.comm_s += time.perf_counter() - t0
 
 
 _reducers: OrderedDict = OrderedDict()
