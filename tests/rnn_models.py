@@ -28,8 +28,8 @@ class SeqModel(nn.Module):
         self.rnn = getattr(nn, kind)(I, H)
         self.out = nn.Linear(H, O)
 
-    def forward(self, x, state):
-        h, state = self.rnn(x, state)
+    def forward(self, x, state, mask=None):
+        h, state = self.rnn(x, state, mask=mask)
         return self.out(h), state
 
 

@@ -12,13 +12,11 @@ rule for its base's derivative (as test_save_declarations.py asks of
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import numpy as np
 import pytest
 
 import retrograd as rg
+from op_classes import retrograd_op_classes
 from retrograd import func as F
 from retrograd.autograd.forward import push_tangents, seed_key
 from retrograd.autograd.mode import next_seq
@@ -30,16 +28,7 @@ WITHOUT_JVP: dict[str, str] = {}
 
 
 def _all_op_classes():
-    for info in pkgutil.walk_packages(rg.__path__, "retrograd."):
-        importlib.import_module(info.name)
-    found, todo = [], [Op]
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            todo.append(sub)
-            if sub.__module__.startswith("retrograd.") and sub not in found:
-                found.append(sub)
-    return found
+    return retrograd_op_classes()
 
 
 def _qualified(cls) -> str:

@@ -9,28 +9,17 @@ base's narrower declaration (lean but wrong).
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import numpy as np
 import pytest
 
 import retrograd as rg
+from op_classes import retrograd_op_classes
 from retrograd.autograd import graph
 from retrograd.autograd.op import ALL, ArrayMeta, Op
 
 
 def _all_op_classes():
-    for info in pkgutil.walk_packages(rg.__path__, "retrograd."):
-        importlib.import_module(info.name)
-    found, todo = [], [Op]
-    while todo:
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            todo.append(sub)
-            if sub.__module__.startswith("retrograd."):
-                found.append(sub)
-    return found
+    return retrograd_op_classes()
 
 
 OPS = _all_op_classes()

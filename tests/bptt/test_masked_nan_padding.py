@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import retrograd as rg
-from retrograd import bptt, nn
+from retrograd import bptt
+
+import rnn_models
 
 T, B, I, H, O = 6, 3, 3, 4, 2
 MASK = np.array([[1, 1, 1, 1, 0, 0],
@@ -15,28 +17,12 @@ MASK = np.array([[1, 1, 1, 1, 0, 0],
                  [1, 1, 0, 0, 0, 0]], dtype=bool).T  # (T, B): rows end at 4, 6, 2
 
 
-class CellModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.cell = nn.LSTMCell(I, H)
-        self.out = nn.Linear(H, O)
-
-    def forward(self, x, state):
-        state = self.cell(x, state)
-        return self.out(state[0]), state
+def CellModel():
+    return rnn_models.CellModel("LSTM", I, H, O)
 
 
-class SeqModel(nn.Module):
-    sequence_model = True
-
-    def __init__(self):
-        super().__init__()
-        self.rnn = nn.LSTM(I, H)
-        self.out = nn.Linear(H, O)
-
-    def forward(self, x, state, mask=None):
-        y, state = self.rnn(x, state, mask=mask)
-        return self.out(y), state
+def SeqModel():
+    return rnn_models.SeqModel("LSTM", I, H, O)
 
 
 def mse(out, y):

@@ -14,9 +14,7 @@ no row's graph and not in ``COVERED_ELSEWHERE``.
 from __future__ import annotations
 
 import ast
-import importlib
 import pathlib
-import pkgutil
 
 import numpy as np
 import pytest
@@ -24,12 +22,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import retrograd as rg
+from op_classes import retrograd_op_classes
 from retrograd.autograd import graph
 from conftest import requires_torch
 from op_specs import SPECS, torch
 from retrograd import nn
 from retrograd.autograd import backend
-from retrograd.autograd.op import Op
 
 # Small example counts keep the table fast; each row still sees new shapes on every run.
 FIRST = settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
@@ -236,20 +234,9 @@ def library_ops() -> set[type]:
     """Concrete Op subclasses of retrograd (those without subclasses: bases like
     ``UnaryOp`` or ``_Reduction`` are covered through their subclasses). Every
     library module is imported first, so the set does not depend on test order."""
-    for module in pkgutil.walk_packages(rg.__path__, "retrograd."):
-        if not module.name.startswith(("retrograd.demos", "retrograd.cli")):
-            importlib.import_module(module.name)
-    found, stack = set(), [Op]
-    while stack:
-        cls = stack.pop()
-        subs = cls.__subclasses__()
-        stack += subs
-        # demos define teaching ops on purpose (output_delta's deliberately mismatched deltas),
-        # checked by their own tests; the library's ops are everything else under retrograd.
-        if cls is not Op and not subs and cls.__module__.startswith("retrograd.") \
-                and not cls.__module__.startswith("retrograd.demos."):
-            found.add(cls)
-    return found
+    # demos define teaching ops on purpose (output_delta's deliberately mismatched deltas),
+    # checked by their own tests; the library's ops are everything else under retrograd.
+    return {cls for cls in retrograd_op_classes(("retrograd.demos", "retrograd.cli")) if not cls.__subclasses__()}
 
 
 @settings(max_examples=1, deadline=None, derandomize=True, phases=[Phase.generate],
