@@ -1,4 +1,5 @@
-"""The ``retrograd`` command: ``retrograd --version``, ``retrograd demo --list`` and ``retrograd demo NAME``.
+"""The ``retrograd`` command: ``retrograd --version``, ``retrograd --list`` (or ``retrograd demo
+--list``; ``retrograd --help`` lists them too) and ``retrograd demo NAME``.
 
 A demo's run returns a dict; when it holds ``"ok": False`` the demo did not
 reach what it claims (an accuracy, a target error, learning at all), and the
@@ -15,9 +16,16 @@ from . import __version__, demos
 
 def main(argv=None) -> int:
     """Entry point of the ``retrograd`` console script."""
-    parser = argparse.ArgumentParser(prog="retrograd", description="retrograd: see how backprop works")
+    listing = demos.descriptions()
+    width = max(len(n) for n in listing)
+    demo_lines = "\n".join(f"  {name:<{width}}  {text}" for name, text in listing.items())
+    parser = argparse.ArgumentParser(
+        prog="retrograd", description="retrograd: see how backprop works",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"demos (retrograd demo NAME [--out DIR] [--seed N]):\n{demo_lines}")
     parser.add_argument("--version", action="version", version=f"retrograd {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--list", action="store_true", help="list the demos (as `retrograd demo --list`)")
+    sub = parser.add_subparsers(dest="command")
     demo = sub.add_parser("demo", help="run a demo (see --list)")
     demo.add_argument("name", nargs="?", help="demo to run")
     demo.add_argument("--list", action="store_true", help="list the demos")
@@ -26,12 +34,15 @@ def main(argv=None) -> int:
     demo.add_argument("--distributed", action="store_true",
                       help="data-parallel over the MPI processes: mpiexec -n 2 retrograd demo charlm --distributed")
     args = parser.parse_args(argv)
+    if args.command is None:
+        if args.list:
+            print("\n".join(line[2:] for line in demo_lines.splitlines()))
+            return 0
+        parser.print_help()
+        return 2
     if args.command == "demo":
         if args.list or not args.name:
-            listing = demos.descriptions()
-            width = max(len(n) for n in listing)
-            for name, text in listing.items():
-                print(f"{name:<{width}}  {text}")
+            print("\n".join(line[2:] for line in demo_lines.splitlines()))
             return 0
         kwargs = {"out_dir": args.out}
         if args.seed is not None:

@@ -450,3 +450,15 @@ def test_checkpoints_follow_the_umask_like_torch_save(tmp_path):
     os.chmod(tmp_path / "m.safetensors", 0o600)  # made private by its owner: overwriting keeps that
     rg.save(tmp_path / "m.safetensors", nn.Linear(2, 2))
     assert (os.stat(tmp_path / "m.safetensors").st_mode & 0o777) == 0o600
+
+
+@pytest.mark.parametrize("magic, what", [(b"PK\x03\x04", "zip archive"), (b"\x80\x02", "Python pickle"),
+                                         (b"\x89HDF\r\n\x1a\n", "HDF5"), (b"\x93NUMPY", "NumPy .npy")])
+def test_a_foreign_file_is_named_not_measured(tmp_path, magic, what):
+    """A PyTorch .pt (zip or pickle), a Keras .h5 or a .npy file is named as what it is, not read as a
+    safetensors header of some absurd size."""
+    path = tmp_path / "weights.bin"
+    path.write_bytes(magic + bytes(200))
+    with pytest.raises(rg.CheckpointError, match=what) as info:
+        rg.load(str(path), rg.nn.Linear(2, 1))
+    assert "safetensors" in str(info.value) and "header of" not in str(info.value)

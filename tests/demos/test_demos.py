@@ -139,3 +139,15 @@ def test_online_demo_trains_every_mode_with_finite_curves(tmp_path):
     assert all(np.isfinite(v).all() and len(v) == 3000 for v in result["losses"].values())
     assert result["final"]["RTRL"] < 0.6
     assert (tmp_path / "online.png").stat().st_size > 1000
+
+
+def test_cli_help_and_list_name_every_demo():
+    """`retrograd --help` lists the demos, `retrograd --list` lists them as `retrograd demo --list` does."""
+    helped = subprocess.run([sys.executable, "-m", "retrograd.cli", "--help"], capture_output=True, text=True)
+    listed = subprocess.run([sys.executable, "-m", "retrograd.cli", "--list"], capture_output=True, text=True)
+    demo_listed = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "--list"], capture_output=True,
+                                 text=True)
+    assert helped.returncode == 0 and listed.returncode == 0
+    assert listed.stdout == demo_listed.stdout
+    for name in demos.NAMES:
+        assert name in helped.stdout and name in listed.stdout

@@ -53,6 +53,19 @@ def _read_exactly(f, buffer) -> None:
         done += got
 
 
+def _foreign_format(prefix: bytes) -> str | None:
+    """What a file that is not safetensors probably is, from its first bytes (None: unknown)."""
+    if prefix.startswith(b"PK\x03\x04"):
+        return "a zip archive (PyTorch's torch.save format, a pickle inside)"
+    if prefix[:1] == b"\x80" and 2 <= prefix[1] <= 5:
+        return "a Python pickle (PyTorch's legacy torch.save format, or pickle.dump)"
+    if prefix.startswith(b"\x89HDF"):
+        return "an HDF5 file (Keras' .h5 format)"
+    if prefix.startswith(b"\x93NUMPY"):
+        return "a NumPy .npy file"
+    return None
+
+
 def _decode(f, file_size: int) -> tuple[dict, dict]:
     if file_size < 8:
         raise CheckpointError(f"is truncated ({file_size} bytes)")
@@ -60,6 +73,11 @@ def _decode(f, file_size: int) -> tuple[dict, dict]:
     _read_exactly(f, prefix)
     n = int.from_bytes(prefix, "little")
     if n < 2 or n > MAX_HEADER_BYTES or 8 + n > file_size:
+        foreign = _foreign_format(bytes(prefix))
+        if foreign:
+            raise CheckpointError(f"is {foreign}, not a safetensors file: retrograd reads safetensors only "
+                                  f"(it never unpickles). Convert it where it was made, e.g. with "
+                                  f"safetensors.torch.save_file(model.state_dict(), 'model.safetensors')")
         raise CheckpointError(f"is truncated or not a safetensors file (header of {n} bytes, "
                               f"file of {file_size} bytes)")
     text = bytearray(n)
