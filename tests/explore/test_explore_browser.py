@@ -7,6 +7,7 @@ One browser for the module; every page must load with no console error and
 draw every panel; hovering a heatmap cell shows the value the trace holds for
 it; switching modes changes the picture; a screenshot is written."""
 
+import re
 
 import numpy as np
 import pytest
@@ -123,6 +124,48 @@ def test_explain_page_graph_is_clickable(browser, tmp_path):
         page.click('#steps tr[data-step="0"]')
         assert str(g.rows[0][1]) in page.inner_text("#details")
         page.screenshot(path=str(tmp_path / "graph.png"), full_page=True)
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_tooltips_round_for_reading_and_stay_inside_the_window(browser, explorer):
+    """The tooltip's text shows 6 significant digits (its data-value keeps the float64 the page
+    embeds), and a tooltip near the right edge opens leftwards instead of being cut."""
+    page, errors = _open(browser, explorer.path)
+    try:
+        page.select_option("#mode", "0")
+        T = explorer.traces["full()"].T
+        got = _hover(page, "heatmap", 0, T - 1)  # the last step: the canvas's right edge
+        assert got["shown"] == "block"
+        assert not re.search(r"\d\.\d{7,}", got["text"]), got["text"]
+        box = page.evaluate("(() => { const r = document.getElementById('tooltip').getBoundingClientRect();"
+                            " return {right: r.right, width: window.innerWidth}; })()")
+        assert box["right"] <= box["width"], box
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_explain_labels_contrast_with_their_boxes(browser, tmp_path):
+    """A label is drawn in whichever of white and black contrasts more with its box (WCAG's
+    relative luminance; the colour scale runs from near-black to pale yellow)."""
+    rg.manual_seed(0)
+    cell = nn.LSTMCell(3, 4).double()
+    x = rg.tensor(np.random.default_rng(0).standard_normal((2, 3)))
+    loss = (cell(x, None)[0] ** 2).sum()
+    g = rx.explain_html(loss, str(tmp_path / "graph.html"))
+    page, errors = _open(browser, g.path)
+    try:
+        n = len(page.evaluate("retrograd.data.steps"))
+        for i in range(n):
+            box = page.evaluate(f"retrograd.boxColour({i})")
+            ink = page.evaluate(f"retrograd.labelColour({i})")
+            if box.startswith("rgb("):
+                lin = [(v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4)
+                       for v in (int(c) for c in box[4:-1].split(","))]
+                L = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+                assert (ink == "#fff") == (1.05 / (L + 0.05) > (L + 0.05) / 0.05), (i, box, ink)
         assert errors == []
     finally:
         page.close()

@@ -27,10 +27,19 @@ function cmap(f) {
   const x = f * (STOPS.length - 1), i = Math.min(STOPS.length - 2, Math.floor(x)), u = x - i, a = STOPS[i], b = STOPS[i + 1];
   return "rgb(" + [0, 1, 2].map((j) => Math.round(a[j] + (b[j] - a[j]) * u)).join(",") + ")";
 }
-function colour(v) {
-  if (!(v > 0) || !(gmax > 0)) return "#d8d8dc";
-  if (gmax === gmin) return cmap(0.8);
-  return cmap(0.15 + 0.85 * (Math.log10(v) - Math.log10(gmin)) / (Math.log10(gmax) - Math.log10(gmin)));
+function level(v) {  // where v sits on the colour scale (null: no gradient)
+  if (!(v > 0) || !(gmax > 0)) return null;
+  if (gmax === gmin) return 0.8;
+  return 0.15 + 0.85 * (Math.log10(v) - Math.log10(gmin)) / (Math.log10(gmax) - Math.log10(gmin));
+}
+function colour(v) { const f = level(v); return f === null ? "#d8d8dc" : cmap(f); }
+// a label in whichever of white and black contrasts more with its box (WCAG's relative luminance)
+function ink(v) {
+  const c = colour(v).match(/\d+/g);
+  if (!c || c.length < 3) return "#111";
+  const lin = c.slice(0, 3).map((x) => { x = x / 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); });
+  const L = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+  return (1.05 / (L + 0.05)) > ((L + 0.05) / 0.05) ? "#fff" : "#111";
 }
 let selected = -1;
 function draw() {
@@ -50,7 +59,11 @@ function draw() {
     const p = pos[i], bh = Math.max(2, p.h * (0.35 + 0.65 * Math.sqrt(s.saved_bytes / bmax)));
     ctx.fillStyle = colour(s.grad_norm); ctx.fillRect(p.x, p.y + (p.h - bh) / 2, p.w, bh);
     if (i === selected) { ctx.strokeStyle = "#0a66c2"; ctx.lineWidth = 2; ctx.strokeRect(p.x - 1, p.y - 1, p.w + 2, p.h + 2); }
-    if (label) { ctx.fillStyle = "#111"; ctx.fillText(s.op.slice(0, 14), p.x + 2, p.y - 5 + p.h / 2 + (p.h > 24 ? 0 : 5)); }
+    if (label) {  // on the box when it is tall enough to hold the text, else above it (on white)
+      const inside = bh >= 13;
+      ctx.fillStyle = inside ? ink(s.grad_norm) : "#111";
+      ctx.fillText(s.op.slice(0, 14), p.x + 2, inside ? p.y + p.h / 2 : p.y - 5 + p.h / 2 + (p.h > 24 ? 0 : 5));
+    }
   });
 }
 function at(x, y) {
@@ -90,11 +103,14 @@ canvas.addEventListener("mousemove", (ev) => {
   const i = at(...local(ev));
   if (i < 0) { tip.style.display = "none"; return; }
   tip.textContent = describe(i); tip.dataset.step = String(i); tip.style.display = "block";
-  tip.style.left = (ev.clientX + 14) + "px"; tip.style.top = (ev.clientY + 14) + "px";
+  // kept inside the window: a tooltip near the right edge opens to the left of the cursor
+  tip.style.left = Math.max(4, Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 4)) + "px";
+  tip.style.top = Math.max(4, Math.min(ev.clientY + 14, window.innerHeight - tip.offsetHeight - 4)) + "px";
 });
 canvas.addEventListener("mouseleave", () => { tip.style.display = "none"; });
 document.querySelectorAll("#steps tr[data-step]").forEach((r) => r.addEventListener("click", () => select(+r.dataset.step)));
 draw();
-window.retrograd = { data: D, select, nodeCenter(i) { const b = canvas.getBoundingClientRect(), p = pos[i];
+window.retrograd = { data: D, select, boxColour: (i) => colour(S[i].grad_norm), labelColour: (i) => ink(S[i].grad_norm),
+  nodeCenter(i) { const b = canvas.getBoundingClientRect(), p = pos[i];
   return { x: b.left + p.x + p.w / 2, y: b.top + p.y + p.h / 2 }; } };
 })();

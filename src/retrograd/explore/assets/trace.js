@@ -31,7 +31,13 @@ function colour(v, peak) {
   if (!(v > 0) || !(peak > 0)) return NONE;
   return cmap(1 + Math.log10(v / peak) / DECADES);
 }
-function fmt(v) { return v === null || v === undefined ? "n/a" : String(v); }
+// values shown to 6 significant digits (the tooltip's data-value keeps the exact float64)
+function fmt(v) {
+  if (v === null || v === undefined) return "n/a";
+  if (typeof v !== "number" || !Number.isFinite(v) || v === 0) return String(v);
+  const a = Math.abs(v);
+  return a >= 1e-3 && a < 1e6 ? String(Number(v.toPrecision(6))) : v.toExponential(5);
+}
 function M() { return D.modes[state.mode]; }
 function setup(id, h) {
   const c = $(id), dpr = window.devicePixelRatio || 1, w = Math.max(200, c.clientWidth || 600);
@@ -510,8 +516,9 @@ function showTip(ev, res) {
   tip.dataset.value = res.value === null || res.value === undefined ? "" : String(res.value);
   tip.dataset.step = String(res.step); tip.dataset.quantity = res.quantity;
   tip.style.display = "block";
-  const x = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 4);
-  tip.style.left = x + "px"; tip.style.top = (ev.clientY + 14) + "px";
+  const x = Math.max(4, Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 4));
+  const y = Math.max(4, Math.min(ev.clientY + 14, window.innerHeight - tip.offsetHeight - 4));
+  tip.style.left = x + "px"; tip.style.top = y + "px";
 }
 for (const id of ["flow-line", "heatmap", "reach", "conn-full", "conn-mode", "schedule", "alignment"]) {
   const c = $(id);
