@@ -94,6 +94,16 @@ def test_echo_demo_learns_the_echo(tmp_path):
     assert r["accuracy"] > 0.95
     assert r["losses"][-1] < r["losses"][0] / 10
     assert (tmp_path / "echo.png").stat().st_size > 1000
+    # the explorer before training shows what truncation changes; the trained one says which steps go unscored
+    import retrograd.explore as rx
+
+    def truncation_effect(path):
+        data = rx.read_data(path)
+        h = {m["mode"]: np.array(next(q["values"] for q in m["quantities"] if q["key"] == "h")) for m in data["modes"]}
+        return np.abs(h["chunk(15)"] - h["full()"]).max() / np.abs(h["full()"]).max(), data["title"]
+    before, _ = truncation_effect(r["html_before_training"])
+    after, title = truncation_effect(r["html"])
+    assert before > 10 * after and "no echo" in title
 
 
 def test_series_demo_learns_the_alternating_series(tmp_path, capsys):

@@ -199,7 +199,7 @@ def test_page_is_self_contained(lstm_run, tmp_path):
     assert {"type": "application/json", "id": "retrograd-trace"} in scripts and not [a for a in scripts if "src" in a]
     ids = {a.get("id") for t, a in tags if t == "canvas"}
     assert ids == {"flow-line", "heatmap", "reach", "conn-full", "conn-mode", "schedule", "alignment"}
-    assert {a.get("id") for t, a in tags if t == "select"} == {"mode", "row", "norm"}
+    assert {a.get("id") for t, a in tags if t == "select"} == {"mode", "row", "norm", "view"}
     assert 'src="data:image/png;base64,' in text  # the static fallback for print
     assert [m["mode"] for m in rx.read_data(ex.path)["modes"]] == [str(m) for m in rx.default_modes(12)]
     assert len(text) < 400_000

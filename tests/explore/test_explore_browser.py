@@ -169,3 +169,24 @@ def test_explain_labels_contrast_with_their_boxes(browser, tmp_path):
         assert errors == []
     finally:
         page.close()
+
+
+def test_the_difference_view_shows_what_the_truncation_changes(browser, explorer):
+    """"show: difference from full()": a chunk(4) cell holds |chunk − full| of its quantity (the
+    tooltip's value), and full() itself shows zero difference nowhere else than itself."""
+    page, errors = _open(browser, explorer.path)
+    try:
+        page.evaluate("retrograd.setMode(1)")  # chunk(4)
+        page.evaluate("retrograd.setView('diff')")
+        tr, ref = explorer.traces["chunk(4)"], explorer.traces["full()"]
+        for t in (0, 2, 9):
+            got = _hover(page, "heatmap", 0, t)
+            assert float(got["value"]) == abs(tr.h_norm[t] - ref.h_norm[t]), t
+            assert "difference from full()" in got["text"]
+        assert any(abs(a - b) > 0 for a, b in zip(tr.h_norm, ref.h_norm))  # the view has something to show
+        page.evaluate("retrograd.setMode(0)")  # full() against itself: plain values
+        got = _hover(page, "heatmap", 0, 2)
+        assert float(got["value"]) == ref.h_norm[2] and "difference" not in got["text"]
+        assert errors == []
+    finally:
+        page.close()

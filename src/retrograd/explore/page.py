@@ -121,6 +121,8 @@ _BODY = """<!doctype html>
 <div class="controls">
 <label>mode <select id="mode"></select></label>
 <label>batch row <select id="row"></select></label>
+<label>show <select id="view"><option value="values">values</option>
+<option value="diff">difference from full()</option></select></label>
 <label>colour scale: each quantity's max over <select id="norm"><option value="all">all modes</option>
 <option value="mode">this mode</option></select></label>
 <span class="note" id="mode-summary"></span>
@@ -131,6 +133,8 @@ _BODY = """<!doctype html>
 <p class="note">‖∂L/∂hₜ‖ of the selected mode (red; the other modes grey), then every quantity over t on a log
 colour scale (@@DECADES@@ decades below the quantity's max; grey: exactly 0): ‖∂L/∂hₜ‖, ‖∂L/∂cₜ‖, each gate's
 pre-activation delta, and each step's share of every parameter's gradient (magnitude; hover for the sign).
+"show: difference from full()" colours |mode − full()| on the same scale, so what a truncation changes stands
+out even where the values agree to four digits.
 A cyan bar marks a row whose state was reset before step 0; grey ticks mark padded steps. Hover for exact values.</p>
 <canvas id="flow-line"></canvas><canvas id="heatmap"></canvas></section>
 <section class="panel" id="panel-reach"><h2>Which losses reach which steps</h2>

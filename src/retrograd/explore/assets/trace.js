@@ -11,7 +11,7 @@
    state and the cell geometry (the browser tests hover through it).
    This header is dropped when the page is written (explore/_assets.py). */
 
-const state = { mode: 0, row: -1, norm: "all" };
+const state = { mode: 0, row: -1, norm: "all", view: "values" };
 const hit = {}, geom = {};
 const tip = $("tooltip");
 const FONT = "12px system-ui, sans-serif";
@@ -67,6 +67,21 @@ function xAxis(ctx, x0, y, cw, T, label) {
 function rowValues(q) {
   if (state.row < 0) return q.values;
   return q.rows ? q.rows[state.row] : null;
+}
+// the reference of the difference view: plain full BPTT (not a checkpointed one), if traced
+const REF = D.modes.findIndex((m) => m.kind === "Full" && !m.schedule);
+function refValues(q) {
+  if (REF < 0) return null;
+  const r = D.modes[REF].quantities.find((x) => x.key === q.key);
+  return r ? rowValues(r) : null;
+}
+function differing() { return state.view === "diff" && REF >= 0 && state.mode !== REF; }
+// what the heatmap shows of quantity q: its values, or |values − full()'s| in the difference view
+function shownValues(q) {
+  const vals = rowValues(q);
+  if (!differing() || !vals) return vals;
+  const ref = refValues(q);
+  return ref ? vals.map((v, t) => Math.abs(v - ref[t])) : null;
 }
 function peakOf(key) {
   const modes = state.norm === "all" ? D.modes : [M()];
@@ -141,7 +156,7 @@ function drawHeatmap() {
   const { ctx, w } = setup("heatmap", h);
   const cw = (w - left - right) / T;
   qs.forEach((q, r) => {
-    const vals = rowValues(q), peak = peakOf(q.key), y = top + r * rowH;
+    const vals = shownValues(q), peak = peakOf(q.key), y = top + r * rowH;
     ctx.fillStyle = "#222"; ctx.textAlign = "right";
     ctx.fillText(q.label, left - 8, y + rowH / 2);
     for (let t = 0; t < T; t++) {
@@ -173,9 +188,14 @@ function drawHeatmap() {
   hit.heatmap = (x, y) => {
     const t = Math.floor((x - left) / cw), r = Math.floor((y - top) / rowH);
     if (t < 0 || t >= T || r < 0 || r >= qs.length) return null;
-    const q = qs[r], vals = rowValues(q), v = vals ? vals[t] : null;
+    const q = qs[r], vals = shownValues(q), v = vals ? vals[t] : null;
     const where = state.row >= 0 ? "batch row " + state.row : "all rows";
-    let text = q.label + " (" + where + ")\nstep t = " + t + "\nvalue " + fmt(v);
+    let text = q.label + " (" + where + ")\nstep t = " + t;
+    if (differing()) {
+      const own = rowValues(q), ref = refValues(q);
+      text += "\n|difference from full()| " + fmt(v) + "\nthis mode " + fmt(own ? own[t] : null) +
+        ", full() " + fmt(ref ? ref[t] : null);
+    } else text += "\nvalue " + fmt(v);
     if (q.key.startsWith("share:")) text += "\n(share of the parameter's gradient, signed)";
     if (padded(t, state.row)) text += "\npadded step";
     return { text, value: v, step: t, quantity: q.label };
@@ -535,12 +555,16 @@ for (let b = 0; b < D.rows_shown; b++) { const o = document.createElement("optio
 modeSel.addEventListener("change", () => { state.mode = +modeSel.value; renderAll(); });
 rowSel.addEventListener("change", () => { state.row = +rowSel.value; renderAll(); });
 normSel.addEventListener("change", () => { state.norm = normSel.value; renderAll(); });
+const viewSel = $("view");
+if (REF < 0) viewSel.disabled = true;  // no plain full() traced: nothing to compare with
+viewSel.addEventListener("change", () => { state.view = viewSel.value; renderAll(); });
 window.addEventListener("resize", renderAll);
 renderAll();
 window.retrograd = {
   data: D, state, render: renderAll,
   setMode(i) { modeSel.value = i; state.mode = +i; renderAll(); },
   setRow(b) { rowSel.value = b; state.row = +b; renderAll(); },
+  setView(v) { viewSel.value = v; state.view = v; renderAll(); },
   cellCenter(id, r, c) {  // page coordinates of cell (row r, column c) of a panel, for tests and tools
     const g = geom[id], b = $(id).getBoundingClientRect();
     const rr = g.flip ? g.rows - 1 - r : r;
