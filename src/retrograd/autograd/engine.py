@@ -140,7 +140,7 @@ class _Pass:
 
 
 def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None):
-    """Backpropagate ``root_grads`` from ``roots``; see the module docstring.
+    """Backpropagate ``root_grads`` from ``roots``; see ``retrograd.autograd.engine``'s module docstring.
 
     ``capture`` (used by ``grad``): {leaf Tensor id or Op: slot}; captured
     gradients are returned in a dict and nothing is written to ``.grad``.

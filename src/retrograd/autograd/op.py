@@ -152,7 +152,7 @@ class Op:
     Class attributes a subclass may set:
 
     ``name``         short label used in traces and errors;
-    ``save_inputs``  which inputs' values the vjp reads (module docstring);
+    ``save_inputs``  which inputs' values the vjp reads (``autograd.op``'s docstring);
     ``save_ans``     keep the forward output for the vjp (tanh, exp, sigmoid …);
     ``broadcasts``   the op broadcasts its inputs, so the engine sums each input
                      gradient back to the input's shape (broadcasting is handled

@@ -32,8 +32,10 @@ from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, fu
 from .planner import Plan, best_schedule, segment_for_budget
 from . import revolve
 
-__all__ = ["scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
-           "BiasReport", "connectivity", "Connectivity", "gradient", "train", "TrainResult", "train_stateful", "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
-           "best_schedule", "revolve",
-           "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full", "chunk", "williams_peng", "window",
-           "tail", "OnlineMode", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl", "uoro", "kf_rtrl", "snap", "rflo", "alignment", "Alignment"]
+__all__ = [
+    "scan", "Stateful", "reset_rows", "detach_rows", "select_rows", "trace", "GradientTrace", "bias_report",
+    "BiasReport", "connectivity", "Connectivity", "gradient", "train", "TrainResult", "train_stateful",
+    "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
+    "best_schedule", "revolve", "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full",
+    "chunk", "williams_peng", "window", "tail", "OnlineMode", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl",
+    "uoro", "kf_rtrl", "snap", "rflo", "alignment", "Alignment"]

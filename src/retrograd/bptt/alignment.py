@@ -82,7 +82,8 @@ def _cos(a, b):
 
 def alignment(model, xs, ys, loss_fn, modes, state=None, batch_first: bool = False, *, mask=None, reset=None,
               seeds: int = 8) -> Alignment:
-    """Each mode's per-step alignment with the exact per-step gradient (module docstring).
+    """Each mode's per-step alignment with the exact per-step gradient (``rg.bptt.alignment``'s
+    module docstring).
     ``modes``: a list of modes (online or truncated BPTT); a stochastic one (``uoro``,
     ``kf_rtrl``) runs ``seeds`` times with seeds ``mode.seed + k`` (0 + k when None)."""
     kw = dict(state=state, batch_first=batch_first, mask=mask, reset=reset)

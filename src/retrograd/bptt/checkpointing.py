@@ -89,7 +89,7 @@ class Probe:
 
 
 class ScheduleRun:
-    """One run of ``schedule`` for ``runner`` (see the module docstring).
+    """One run of ``schedule`` for ``runner`` (see ``rg.bptt.checkpointing``'s module docstring).
     ``keep_last``: keep the first sweep's snapshots and the state entering
     the last unit after the reversal used them, so that ``backward`` can run
     again (``rg.scan``: a second backward pass records the last unit again)."""

@@ -98,7 +98,7 @@ def _seg_input(xs, a, b):
 
 
 class Feed:
-    """One sequence as ``model`` reads it (module docstring): ``xs``/``ys``
+    """One sequence as ``model`` reads it (``rg.bptt.feeding``'s module docstring): ``xs``/``ys``
     time-major, whether the model takes steps or segments, the (T, B) step
     ``mask`` (None: every step real) and ``initial_state`` (``state`` with the
     ``reset`` rows zeroed). ``check_model``: apply the layout checks (the first

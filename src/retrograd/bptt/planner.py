@@ -149,7 +149,7 @@ def best_schedule(T: int, step_bytes: int, state_bytes: int, budget: int, family
     units of g steps, n = ⌈T/g⌉ of them and s snapshots, the steps recomputed
     are g·t(n, s) with t(n, s) = r·n − β(s + 1, r − 1) (``rg.bptt.revolve``).
     ``grad_bytes``, ``per_step``: d of the memory model and whether it is
-    paid once per unit (a per-step model) rather than per step (module docstring).
+    paid once per unit (a per-step model) rather than per step (``rg.bptt.planner``'s module docstring).
     """
     b, c = max(int(step_bytes), 1), max(int(state_bytes), 0)
     d = None if grad_bytes is None else int(grad_bytes)
@@ -203,7 +203,7 @@ def _steps(values, limit=12) -> str:
 @dataclass(frozen=True)
 class Plan:
     """How the engine runs one mode over a sequence of ``T`` steps (see the
-    module docstring for each field). ``step_bytes``/``state_bytes``/``grad_bytes``:
+    ``rg.bptt.planner``'s module docstring for each field). ``step_bytes``/``state_bytes``/``grad_bytes``:
     the measured (or given) tape of one step, size of one state and bytes its
     backward pass creates (None: as large as the tape), when known;
     ``per_step``: the model is called once per step, so a unit's backward
@@ -291,7 +291,8 @@ class Plan:
 
     @property
     def predicted_peak(self) -> int | None:
-        """Peak bytes of the module docstring's memory model, when the step and state sizes are known."""
+        """Peak bytes of the memory model in ``rg.bptt.planner``'s module docstring, when the step
+        and state sizes are known."""
         b, c, d, per_step = self.step_bytes, self.state_bytes, self.grad_bytes, self.per_step
         if b is None or c is None or self.needs_measurement:
             return None

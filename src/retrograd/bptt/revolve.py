@@ -152,7 +152,7 @@ def actions(n: int, s: int) -> Iterator:
 
 
 def _reverse(a, b, s):
-    """The recursion of the module docstring, run with an explicit stack (it
+    """The recursion of ``rg.bptt.revolve``'s module docstring, run with an explicit stack (it
     nests s deep, and s may be in the thousands): the current state enters
     unit a and a snapshot of it is held (one of the s)."""
     todo = [(a, b, s)]

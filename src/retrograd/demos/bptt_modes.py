@@ -49,7 +49,8 @@ def modes():
 
 
 def run(out_dir: str = ".", seed: int = 0, T: int = 32, verbose: bool = True, plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
+    """Run the demo (see ``retrograd.demos.bptt_modes``'s module docstring);
+    returns its results as a dict (the tests check them)."""
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     model = Tagger().double()

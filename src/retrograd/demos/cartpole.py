@@ -30,7 +30,8 @@ def discounted_returns(rewards, gamma):
 
 def run(out_dir: str = ".", seed: int = 0, episodes: int = 300, gamma: float = 0.99, lr: float = 0.01,
         verbose: bool = True, plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.cartpole``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says the mean length of the last 25 episodes is more than twice that of the first 25,
     ``files`` lists the paths written."""
     try:

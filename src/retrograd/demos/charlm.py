@@ -80,7 +80,8 @@ def sample(model, chars, index, start: str, n: int, rng, temperature: float = 0.
 def run(out_dir: str = ".", seed: int = 0, updates: int = 600, batch_size: int = 32, k: int = 32,
         hidden: int = 128, max_chars: int = 200_000, sample_every: int = 200, verbose: bool = True,
         plot: bool = True, progress=None, distributed: bool = False) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.charlm``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says the final loss is below the unigram entropy, ``files`` lists the paths written."""
     group = None
     if distributed:

@@ -26,7 +26,8 @@ def make_model():
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 20, policy: str = "min_norm", verbose: bool = True,
         plot: bool = True, progress=None) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.cnn``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says the test accuracy is ≥ 97 %, ``files`` lists the paths written."""
     rg.manual_seed(seed)
     (xtr, ytr), (xte, yte) = _digits_data.load(seed, images=True)

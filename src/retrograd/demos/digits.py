@@ -20,7 +20,8 @@ DESCRIPTION = "MLP on scikit-learn's 8×8 digits, gradient-checked before traini
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 30, verbose: bool = True, plot: bool = True,
         progress=None) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.digits``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says the gradient check passed and the test accuracy is ≥ 95 %, ``files`` lists the paths written."""
     rg.manual_seed(seed)
     (xtr, ytr), (xte, yte) = _digits_data.load(seed)

@@ -58,7 +58,8 @@ def generate_data(rng, total=50_000, echo_step=3, batch_size=5):
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 5, total: int = 50_000, truncated_backprop_length: int = 15,
         state_size: int = 4, batch_size: int = 5, echo_step: int = 3, verbose: bool = True, plot: bool = True,
         progress=None) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them)."""
+    """Run the demo (see ``retrograd.demos.echo``'s module docstring);
+    returns its results as a dict (the tests check them)."""
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     k = truncated_backprop_length

@@ -52,7 +52,7 @@ DESCRIPTION = ("seed 002's Keras model (Embedding mask_zero, Dropout, LSTM relu 
 
 
 class KerasCharLM(nn.Module):
-    """The seed's Keras Sequential model (module docstring). It reads (B, k)
+    """The seed's Keras Sequential model (``retrograd.demos.keras_charlm``'s module docstring). It reads (B, k)
     ids, Keras' batch-major layout, and derives its mask from the padding ids
     as Keras' ``mask_zero`` does."""
     sequence_model = True
@@ -139,7 +139,8 @@ def sample(model, chars, start: str, n: int, rng, temperature: float = 0.7) -> s
 def run(out_dir: str = ".", seed: int = 0, updates: int = 400, batch_size: int = 32, k: int = 25,
         embed: int = 48, hidden: int = 128, lr: float = 2e-3, max_chars: int = 120_000, sample_every: int = 100,
         verbose: bool = True, plot: bool = True, progress=None) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.keras_charlm``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says the final loss is below the unigram entropy, ``files`` lists the paths written."""
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)

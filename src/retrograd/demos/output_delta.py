@@ -80,7 +80,8 @@ class OutputLayer(UnaryOp):
 
 
 def run(out_dir: str = ".", seed: int = 0, verbose: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.output_delta``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says every gradient check came out as the algebra says (``EXPECTED``); it writes no file."""
     rng = np.random.default_rng(seed)
     z = rng.standard_normal((6, 3))

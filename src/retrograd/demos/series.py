@@ -22,7 +22,8 @@ DESCRIPTION = "seed 000: an RNN learns the series 1, 0, 1, 0 … through rg.scan
 
 def run(out_dir: str = ".", seed: int = 0, epochs: int = 200, length: int = 15, verbose: bool = True,
         plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.series``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says every next value is predicted, ``files`` lists the paths written."""
     rg.manual_seed(seed)
     series = np.array([1.0, 0.0] * length)[:length]

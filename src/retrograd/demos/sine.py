@@ -32,7 +32,8 @@ def make_model(hidden=24, output="linear"):
 
 def run(out_dir: str = ".", seed: int = 0, target: float = 0.01, epochs: int = 1000, output: str = "linear",
         margin: float = 0.3, verbose: bool = True, plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.sine``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` is whether the largest error on the grid over [−π, π] fell below ``target``, ``files`` the
     paths written."""
     rg.manual_seed(seed)

@@ -23,7 +23,8 @@ Y = [[0.0], [0.0], [1.0], [1.0]]
 
 def run(out_dir: str = ".", seed: int = 3, steps: int = 500, lr: float = 1.0, verbose: bool = True,
         plot: bool = True) -> dict:
-    """Run the demo (see the module docstring); returns its results as a dict (the tests check them):
+    """Run the demo (see ``retrograd.demos.xor``'s module docstring);
+    returns its results as a dict (the tests check them):
     ``ok`` says it learned XOR, ``files`` lists the paths written."""
     rng = np.random.default_rng(seed)
     uniform = lambda *shape: rg.tensor(rng.uniform(0.1, 0.9, size=shape), dtype=np.float32,

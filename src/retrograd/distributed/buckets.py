@@ -124,7 +124,7 @@ def broadcast_parameters(model_or_params, root: int = 0) -> None:
 
 class GradientReducer:
     """Preallocated buckets for one list of parameters; ``reduce()`` allreduces
-    their ``.grad`` (see the module docstring). ``bytes_per_step`` is what one
+    their ``.grad`` (see ``rg.distributed.buckets``'s docstring). ``bytes_per_step`` is what one
     reduction moves into the network per rank (ring allreduce: 2(p − 1)/p of
     the bucket bytes). ``comm_s`` adds up the seconds spent in the reduction's
     own steps (exchanges, packing, waiting, unpacking): what it costs the
@@ -279,7 +279,7 @@ def allreduce_gradients(model_or_params, average: bool = True, bucket_bytes: int
     the combined batch when each rank's loss is a mean over equally many rows.
 
     Buffer-based ``MPI_Iallreduce`` of preallocated buckets of at most
-    ``bucket_bytes`` (module docstring). A parameter without a gradient on a
+    ``bucket_bytes`` (``rg.distributed.buckets``'s docstring). A parameter without a gradient on a
     rank counts as zeros there. Returns whether any rank had a gradient. A
     world of one returns at once."""
     return reducer_for(model_or_params, bucket_bytes).reduce(average)

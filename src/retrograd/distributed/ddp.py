@@ -76,7 +76,7 @@ def _reached(outputs, index: dict, found: set, first_use: dict | None = None, op
 
 class _OverlapPass:
     """One backward pass whose buckets start as soon as their gradients are
-    final (module docstring). Made by a forward; while registered, the engine
+    final (``rg.distributed.ddp``'s docstring). Made by a forward; while registered, the engine
     calls ``observe`` after every op of a backward pass."""
 
     def __init__(self, ddp):
@@ -193,7 +193,7 @@ class _OverlapPass:
 class DistributedDataParallel(Module):
     """Data-parallel wrapper: ``model = DistributedDataParallel(model)``, then
     train as usual; gradients are averaged over the ranks after each
-    ``backward()`` (module docstring), so every rank takes the same step.
+    ``backward()`` (``rg.distributed.ddp``'s docstring), so every rank takes the same step.
 
     Like PyTorch's, the wrapper's ``state_dict`` names carry a ``module.``
     prefix; save and load ``ddp.module`` (``rg.train.fit`` and

@@ -103,7 +103,7 @@ class _Learner:
 
     def influence_share(self, step: _Step, c, g_prev, with_share: bool) -> dict:
         """Move the influence from step t − 1 to t; with ``with_share``, its part of the
-        estimate as {param index: array} (the module docstring's formula)."""
+        estimate as {param index: array} (the formula of ``rg.bptt.online``'s module docstring)."""
         raise NotImplementedError
 
     def step(self, step: _Step) -> list:

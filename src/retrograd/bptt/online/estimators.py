@@ -181,7 +181,8 @@ class _Kronecker(_Learner):
                 self.A = [xp.zeros((n_y,) + tuple(n.shape)) for n in step.new]
         u_before, A_before = self.u, self.A
         # Dₜ = ∂sₜ/∂y: the identity pushed from the linear map's output
-        eye = xp.broadcast_to(xp.eye(n_y).reshape((n_y,) + (1,) * (v.ndim - 1) + (n_y,)), (n_y,) + v.shape[:-1] + (n_y,))
+        eye = xp.eye(n_y).reshape((n_y,) + (1,) * (v.ndim - 1) + (n_y,))
+        eye = xp.broadcast_to(eye, (n_y,) + v.shape[:-1] + (n_y,))
         D = push_tangents(step.new, {op: xp.ascontiguousarray(eye)}, start_seq=op.seq, lead=(n_y,))
         D = [xp.zeros((n_y,) + tuple(n.shape)) if d is None else d for d, n in zip(D, step.new)]
         if step.prev:

@@ -144,7 +144,10 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
         values = {name: _leaf(xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype))
                   for name, p in zip(run.names, params)}
         swapped = [values[name] for name in run.names]
-        x = x0 if x0.data.dtype.kind not in "fc" else _wrap(x0.data + xp.asarray(rng.standard_normal(x0.shape), dtype=x0.data.dtype))
+        if x0.data.dtype.kind in "fc":  # a float input perturbed (an int one, token ids, as it is)
+            x = _wrap(x0.data + xp.asarray(rng.standard_normal(x0.shape), dtype=x0.data.dtype))
+        else:
+            x = x0
         like = run.state_like
         prev = [_leaf(xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype)) for p in like]
         state = rebuild_state(run.state_template, tuple(prev)) if prev else None
