@@ -66,3 +66,17 @@ def test_a_primal_on_a_tape_is_marked_and_differentiated_through():
     a = x.data
     # d/dx Σ v·(cos x·x + sin x) = v·(−sin x·x + 2 cos x)
     np.testing.assert_allclose(g.data, v.data * (-np.sin(a) * a + 2 * np.cos(a)), rtol=1e-12)
+
+
+def test_the_op_written_in_the_vjp_docstring_works():
+    """The example of ``Op.vjp``'s docstring, as a user would paste it, passes gradcheck both ways."""
+    import re as _re
+    from retrograd.autograd.backend import xp
+    from retrograd.autograd.op import Op, UnaryOp
+    code = _re.search(r"class XSinX\(UnaryOp\):\n(?:            .*\n)+", Op.vjp.__doc__).group(0)
+    namespace = {"UnaryOp": UnaryOp, "xp": xp}
+    exec("\n".join(line[12:] if line.startswith("            ") else line for line in code.splitlines()), namespace)
+    x = rg.tensor(np.array([0.3, -1.2, 2.0]), requires_grad=True)
+    assert rg.gradcheck(lambda a: namespace["XSinX"]()(a), [x])
+    _, t = rg.func.jvp(lambda a: namespace["XSinX"]()(a), (x,), (rg.tensor(np.ones(3)),))
+    np.testing.assert_allclose(t.data, np.sin(x.data) + x.data * np.cos(x.data), rtol=1e-12)

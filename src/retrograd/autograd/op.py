@@ -196,6 +196,26 @@ class Op:
         raise NotImplementedError
 
     def vjp(self, ns, g, ans, *xs):
+        """Reverse mode: the gradients of the inputs, a tuple with one entry per input (None for
+        an input that needs none: ``self.needs[i]`` says which do), given ``g``, the gradient of
+        the output (a list of them for a ``MultiOp``).
+
+        ``ns`` is the namespace to compute with: NumPy-like functions on arrays in an ordinary
+        backward pass, the same names as differentiable ops on Tensors under
+        ``create_graph=True`` (``autograd.namespaces.NAMES``: ``ns.exp``, ``ns.sum``,
+        ``ns.reshape``, ``ns.where`` …; arithmetic operators work on both) — so one rule serves
+        first and higher derivatives. ``ans`` is the output when ``save_ans`` (else None), ``xs``
+        the inputs as kept (``save_inputs``; the others as their ``ArrayMeta``). A broadcasting
+        op (``broadcasts = True``) may return gradients of the output's shape: the engine sums
+        them back to each input's shape. Example, for y = x·sin(x)::
+
+            class XSinX(UnaryOp):
+                name, save_inputs = "x_sin_x", (0,)
+                def forward(self, x):          return x * xp.sin(x)
+                def vjp(self, ns, g, y, x):    return (g * (ns.sin(x) + x * ns.cos(x)),)
+                def jvp(self, ns, ts, y, x):   return ts[0] * (ns.sin(x) + x * ns.cos(x))
+
+        ``rg.gradcheck`` checks a new op against finite differences."""
         raise NotImplementedError(f"{self.name}: no vector-Jacobian product is defined")
 
     def jvp(self, ns, ts, ans, *xs):
