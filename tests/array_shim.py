@@ -26,11 +26,26 @@ the value move, as it would on the GPU.
 So a library that runs its test suite with ``backend.set_backend(shim)`` and
 passes does all array work through ``backend.xp`` and crosses to the host only
 explicitly: that is what a CuPy backend needs.
+
+Every explicit crossing is counted, since on a GPU each one waits for the device
+(a synchronisation): ``get``, ``item``, ``tolist``, ``float``/``int``/``bool``/
+``operator.index``, ``repr``/``str``, ``tobytes``-like methods, the buffer
+attributes (``data``, ``flat``, ``ctypes``) and the functions that return a
+Python value computed from the data (``allclose``, ``array_equal``, …; CuPy's
+return a device array). ``host_reads`` is the running total and
+``count_host_reads()`` counts the reads inside a ``with`` block, each with the
+line of the caller that made it::
+
+    with count_host_reads() as reads:
+        train_step()
+    assert reads.n == 0, reads
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import sys
 import types
 
 import numpy as np
@@ -39,6 +54,63 @@ _HOST_OK = {"asarray", "array", "asanyarray", "ascontiguousarray"}  # CuPy takes
 # CuPy implements these as a method call on the first argument (``a.argsort(...)``): a list fails
 _METHOD_OF_FIRST = {"argsort", "sort", "argpartition", "partition", "argmax", "argmin", "nonzero",
                     "flatnonzero", "ravel", "transpose"}
+
+
+host_reads = 0
+"""Device→host reads so far in this process (every explicit crossing; see the module docstring)."""
+_counters = []  # the open count_host_reads() blocks
+
+
+class HostReads:
+    """The reads inside one ``count_host_reads()`` block: ``n`` and, per read, what and from where."""
+
+    def __init__(self):
+        self.n = 0
+        self.sites = []  # "what @ file:line (function)" of each read
+
+    def __repr__(self):
+        shown = "\n  ".join(self.sites[:20]) + ("\n  ..." if len(self.sites) > 20 else "")
+        return f"{self.n} device->host read(s)" + (f":\n  {shown}" if self.sites else "")
+
+
+@contextlib.contextmanager
+def count_host_reads():
+    """Count the device→host reads made inside the block (nested blocks each count theirs)."""
+    counter = HostReads()
+    _counters.append(counter)
+    try:
+        yield counter
+    finally:
+        _counters.remove(counter)
+
+
+def _caller():
+    """The innermost frame outside this module: who made the read."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename == __file__:
+        f = f.f_back
+    if f is None:
+        return "?"
+    name = f.f_code.co_filename
+    short = name.split("/src/", 1)[-1] if "/src/" in name else name.rsplit("/", 2)[-1]
+    return f"{short}:{f.f_lineno} ({f.f_code.co_name})"
+
+
+def _read(what):
+    global host_reads
+    host_reads += 1
+    if _counters:
+        site = f"{what} @ {_caller()}"
+        for counter in _counters:
+            counter.n += 1
+            counter.sites.append(site)
+
+
+# what hands the data itself to the host: buffer views and serialising methods, and the functions
+# whose NumPy result is a Python value computed from the data
+_HOST_VIEWS = {"data", "flat", "ctypes"}
+_HOST_METHODS = {"tobytes", "tostring", "tofile", "dump", "dumps"}
+_HOST_RESULTS = {"allclose", "array_equal", "array_equiv", "count_nonzero"}
 
 
 class HostConversionError(TypeError):
@@ -99,24 +171,31 @@ class ShimArray:
 
     def get(self):
         """A NumPy copy (CuPy's device-to-host transfer)."""
+        _read("get")
         return self._a.copy()
 
     def item(self):
+        _read("item")
         return self._a.item()
 
     def tolist(self):
+        _read("tolist")
         return self._a.tolist()
 
     def __float__(self):
+        _read("float")
         return float(self._a)
 
     def __int__(self):
+        _read("int")
         return int(self._a)
 
     def __index__(self):
+        _read("index")
         return operator.index(self._a)
 
     def __bool__(self):
+        _read("bool")
         return bool(self._a)
 
     def __len__(self):
@@ -126,10 +205,21 @@ class ShimArray:
         return (_wrap(v) for v in self._a)
 
     def __repr__(self):
+        _read("repr")
         return f"shim.{self._a!r}"
 
     def __dlpack__(self, *args, **kwargs):
         _refuse("__dlpack__")
+
+    def __reduce__(self):  # pickling serialises the data on the host
+        _read("pickle")
+        return ShimArray, (self._a.copy(),)
+
+    def __copy__(self):  # copies stay on the device: no read
+        return ShimArray(self._a.copy())
+
+    def __deepcopy__(self, memo):
+        return ShimArray(self._a.copy())
 
     # attributes
     shape = property(lambda self: self._a.shape)
@@ -151,9 +241,13 @@ class ShimArray:
             raise AttributeError(name)
         attr = getattr(self._a, name)
         if not callable(attr):
+            if name in _HOST_VIEWS:
+                _read(name)
             return _wrap(attr)
 
         def method(*args, **kwargs):
+            if name in _HOST_METHODS:
+                _read(name)
             return _wrap(attr(*_unwrap(args, True), **_unwrap(kwargs, True)))
         return method
 
@@ -223,6 +317,8 @@ class _Function:
         out = kwargs.get("out")
         kwargs = _unwrap(kwargs, self._strict)
         result = self._fn(*_unwrap(args, self._strict), **kwargs)
+        if self.__name__ in _HOST_RESULTS and isinstance(result, (bool, int, float)):
+            _read(self.__name__)
         return out if isinstance(out, ShimArray) else _wrap(result)
 
     def __getattr__(self, name):  # ufunc methods: add.at, maximum.reduce, ...

@@ -15,6 +15,12 @@ from rank 0 only, the logged loss and metrics are those of all ranks' batches
 together (so every rank's callbacks decide alike), and ``rg.random`` is
 forked per rank (dropout differs between ranks; initialisation and
 distributed shuffling agree).
+
+On a device backend (CuPy) a training step never waits for the host: the
+loss and metrics are summed on the device and read when the epoch is logged
+(the progress bar reads them every ``PROGRESS_EVERY`` steps), and a
+non-finite loss, like the ops' deferred value checks
+(``retrograd.ops.device_checks``), is raised then.
 """
 
 from __future__ import annotations
@@ -22,12 +28,18 @@ from __future__ import annotations
 import math
 import sys
 
+from .autograd import backend
 from .autograd.backend import xp
 
 from . import checkpoint
 from . import data as _data
 from .autograd.tensor import Tensor
 from .autograd.mode import no_grad
+from .ops import device_checks
+
+PROGRESS_EVERY = 20
+"""On a device backend, the progress bar's running loss is read (a device→host
+synchronisation) every this many steps, and at the end of the epoch."""
 
 
 def _unwrap(model):
@@ -80,6 +92,11 @@ class History:
 
 def accuracy(output, target) -> float:
     """Fraction of rows whose argmax (or, for one output, output > 0) matches the target."""
+    return float(_accuracy(output, target))
+
+
+def _accuracy(output, target):
+    """``accuracy`` as a 0-d array of the backend (no device→host read)."""
     out = output.data if isinstance(output, Tensor) else xp.asarray(output)
     y = target.data if isinstance(target, Tensor) else xp.asarray(target)
     if out.ndim > 1 and out.shape[1] > 1:
@@ -88,10 +105,39 @@ def accuracy(output, target) -> float:
             y = y.argmax(axis=1)
     else:
         pred = (out > 0).astype(y.dtype).reshape(y.shape)
-    return float(xp.mean(pred == y))
+    return xp.mean(pred == y)
 
 
 METRICS = {"accuracy": accuracy}
+_ON_DEVICE = {accuracy: _accuracy}  # metrics' device twins: summed without a read per batch
+_LOSS = None  # the loss's key among the running sums: no metric's name
+
+
+class _Sums:
+    """Running sums of per-batch values times the batch's rows (the loss and
+    metrics). On the host they are Python floats, added as each batch comes;
+    ``deferred`` (a device backend) keeps them as float64 device arrays, read
+    only by ``read()``, in one device→host copy."""
+
+    def __init__(self, names, deferred: bool):
+        self.deferred = deferred
+        self.values = {name: 0.0 for name in names}
+
+    def metric(self, fn):
+        return _ON_DEVICE.get(fn, fn) if self.deferred else fn
+
+    def add(self, name, value, n):
+        if not self.deferred:
+            self.values[name] += value * n
+            return
+        value = value.data if isinstance(value, Tensor) else value
+        self.values[name] = self.values[name] + xp.asarray(value).astype(xp.float64) * n
+
+    def read(self) -> dict:
+        if not self.deferred:
+            return dict(self.values)
+        host = backend.to_numpy(xp.stack([xp.asarray(v, dtype=xp.float64) for v in self.values.values()]))
+        return dict(zip(self.values, host.tolist()))
 
 
 class Callback:
@@ -274,15 +320,19 @@ def _no_rows(where: str, name: str, data, epoch=None) -> ValueError:
 
 def _evaluate(model, loss_fn, data, metrics, where: str = "fit", name: str = "val_data"):
     model.eval()
-    total, count, sums = 0.0, 0, {name: 0.0 for name in metrics}
+    count, sums = 0, _Sums([_LOSS, *metrics], _deferred())
     with no_grad():
         for x, y in data:
             out = model(x)
             n = len(x)
-            total += float(loss_fn(out, y).data) * n
+            loss = loss_fn(out, y).data
+            sums.add(_LOSS, loss if sums.deferred else float(loss), n)
             for name, fn in metrics.items():
-                sums[name] += fn(out, y) * n
+                sums.add(name, sums.metric(fn)(out, y), n)
             count += n
+    device_checks.raise_pending()
+    total, *values = sums.read().values()
+    sums = dict(zip(metrics, values))
     total, count, *rest = _global_sums([total, count, *sums.values()])
     if count == 0:
         raise _no_rows(where, name, data)
@@ -290,6 +340,22 @@ def _evaluate(model, loss_fn, data, metrics, where: str = "fit", name: str = "va
     logs = {"val_loss": total / max(count, 1)}
     logs.update({f"val_{k}": v / max(count, 1) for k, v in sums.items()})
     return logs
+
+
+def _deferred() -> bool:
+    """Whether per-batch values stay on the device until logged: on a device backend,
+    in a single process (a data-parallel run reads each loss, so that every rank
+    stops at the same step)."""
+    return not device_checks.on_host() and _data.process_group().size == 1
+
+
+def _non_finite(value, epoch):
+    group = _data.process_group()
+    where = f" on rank {group.rank} of {group.size}" if group.size > 1 else ""
+    if group.size > 1:  # the other ranks raise too (naming this one) instead of waiting for it
+        group.fail_together(value, epoch)
+    return FloatingPointError(f"fit: the loss became {value}{where} at epoch {epoch} "
+                              f"(try a smaller learning rate or rg.detect_anomaly())")
 
 
 def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, callbacks=(), metrics=(),
@@ -340,8 +406,7 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
         cb.on_train_begin(loop)
     for epoch in range(initial_epoch + 1, epochs + 1):
         model.train()
-        total = count = 0
-        sums = {name: 0.0 for name in metrics}
+        count, steps, sums = 0, 0, _Sums([_LOSS, *metrics], _deferred())
         n_batches = len(train_data) if hasattr(train_data, "__len__") else None
         if hasattr(train_data, "set_epoch"):  # the epoch's order (distributed shuffling) follows the epoch
             train_data.set_epoch(epoch)
@@ -350,29 +415,34 @@ def fit(model, loss_fn, optimizer, train_data, epochs: int = 1, val_data=None, c
             optimizer.zero_grad()
             out = model(x)
             loss = loss_fn(out, y)
-            value = float(loss.data)
-            if not math.isfinite(value):
-                group = _data.process_group()
-                where = f" on rank {group.rank} of {group.size}" if group.size > 1 else ""
-                if group.size > 1:  # the other ranks raise too (naming this one) instead of waiting for it
-                    group.fail_together(value, epoch)
-                raise FloatingPointError(f"fit: the loss became {value}{where} at epoch {epoch} "
-                                         f"(try a smaller learning rate or rg.detect_anomaly())")
+            if sums.deferred:  # summed on the device; a non-finite loss shows in the sum when it is read
+                value = loss.data
+            else:
+                value = float(loss.data)
+                if not math.isfinite(value):
+                    raise _non_finite(value, epoch)
             loss.backward()
             if clip_grad_norm is not None:
                 clip_grad_norm_(model.parameters(), clip_grad_norm)
             optimizer.step()
             n = len(x)
-            total += value * n
+            sums.add(_LOSS, value, n)
             count += n
+            steps += 1
             for name, fn in metrics.items():
-                sums[name] += fn(out, y) * n
+                sums.add(name, sums.metric(fn)(out, y), n)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{total / count:.4f}",
-                                **{name: f"{v / count:.4f}" for name, v in sums.items()})
+                if not sums.deferred or steps % PROGRESS_EVERY == 0 or steps == n_batches:
+                    bar.set_postfix(**{"loss" if name is _LOSS else name: f"{v / count:.4f}"
+                                       for name, v in sums.read().items()})
         if bar is not None:
             bar.close()
+        device_checks.raise_pending()
+        total, *values = sums.read().values()
+        if sums.deferred and not math.isfinite(total):
+            raise _non_finite(total if count == 0 else total / count, epoch)
+        sums = dict(zip(metrics, values))
         total, count, *rest = _global_sums([total, count, *sums.values()])
         if count == 0:
             raise _no_rows("fit", "train_data", train_data, epoch)

@@ -19,7 +19,8 @@ from ..ops import clamp
 from ..ops import reductions as _reductions
 from ..ops import softmaxes as _softmax
 from ..ops.rearrange import torch_pad
-from ..ops.shape import _data, out_of_range
+from ..ops import device_checks
+from ..ops.shape import _data
 from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError
@@ -190,11 +191,10 @@ def check_embedding_indices(idx, num_embeddings: int, who: str = "embedding"):
     if dtype is None or dtype.kind not in "iu" or dtype.itemsize not in (4, 8) or dtype.kind == "u":
         raise OpError(f"{who}: indices must be integers of dtype int64 or int32 (PyTorch refuses others too), "
                       f"got {dtype or type(idx)}; convert them with .astype('int64')")
-    bad = out_of_range(idx, num_embeddings)
-    if bad is not None:
-        raise EmbeddingIndexError(f"{who}: index {bad} is out of range for num_embeddings={num_embeddings} "
-                                  f"(indices must be in [0, {num_embeddings - 1}]; negative indices do "
-                                  f"not wrap)")
+    device_checks.refuse_out_of_range(idx, num_embeddings, EmbeddingIndexError,
+                                      f"{who}: index {{bad}} is out of range for num_embeddings={num_embeddings} "
+                                      f"(indices must be in [0, {num_embeddings - 1}]; negative indices do "
+                                      f"not wrap)")
 
 
 class EmbeddingPaddingIndexError(OpError, AssertionError):
@@ -233,7 +233,7 @@ def embedding(indices, weight, padding_idx=None):
     if padding_idx is None:
         return rows
     is_padding = idx == padding_idx
-    if not is_padding.any():
+    if not device_checks.may_hold(is_padding):
         return rows
     # The padding entries read the row as a constant: `where` sends them no gradient, so
     # the row's gradient is exactly zero (not a sum that happens to cancel).

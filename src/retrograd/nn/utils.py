@@ -7,6 +7,7 @@ import math
 from ..autograd.backend import xp
 
 from ..autograd.tensor import Tensor
+from ..ops import device_checks
 
 
 def _grads(parameters):
@@ -17,21 +18,32 @@ def _grads(parameters):
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so their joint norm is at most ``max_norm``
-    (in place). Returns the norm before clipping."""
+    (in place). Returns the norm before clipping (in float64): a Python float
+    on NumPy; on a device backend a 0-d device array, as PyTorch returns a
+    tensor, so that clipping never waits for the device (``float()`` reads it).
+    ``error_if_nonfinite`` reads the norm (a synchronisation on a device)."""
     grads = _grads(parameters)
     if not grads:
         return 0.0
     if norm_type == math.inf:
-        total = max(float(xp.max(xp.abs(g.data))) for g in grads)
+        total = xp.max(xp.stack([xp.max(xp.abs(g.data)).astype(xp.float64) for g in grads]))
     else:
-        total = float(sum(float(xp.sum(xp.abs(g.data.astype(xp.float64)) ** norm_type)) for g in grads)
-                      ** (1.0 / norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+        total = xp.sum(xp.stack([xp.sum(xp.abs(g.data.astype(xp.float64)) ** norm_type) for g in grads])) \
+            ** (1.0 / norm_type)
+    host = device_checks.on_host()
+    if host:
+        total = float(total)
+    if error_if_nonfinite and not math.isfinite(float(total)):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {float(total)}")
     coef = max_norm / (total + 1e-6)
-    if coef < 1:
-        for g in grads:
-            g.data *= coef
+    if host:
+        if coef < 1:
+            for g in grads:
+                g.data *= coef
+        return total
+    coef = xp.where(coef < 1, coef, 1.0)  # a NaN norm leaves the gradients as they are, as on the host
+    for g in grads:
+        g.data *= coef.astype(g.data.dtype)  # the gradient's dtype, as the host's Python number
     return total
 
 

@@ -16,7 +16,8 @@ from . import reductions as R
 from .elementwise import cast, erf, tanh
 from .kinks import clamp
 from .losses import _legacy_reduction, _short, _string_weight
-from .shape import _data, broadcast_to, getitem, out_of_range, reshape, split_sizes
+from . import device_checks
+from .shape import _data, broadcast_to, getitem, reshape, split_sizes
 
 
 def gelu(x, approximate: str = "none"):
@@ -167,10 +168,9 @@ def gather(x, axis, index):
         if d != axis and idx_shape[d] > x_shape[d]:
             raise OpError(f"gather: index of shape {idx.shape} is larger than the input of shape {shape} along "
                           f"axis {d} (only axis {axis}, the gathered one, may be larger)")
-    bad = out_of_range(idx, x_shape[axis])
-    if bad is not None:
-        raise OpError(f"gather: index {bad} is out of range [0, {x_shape[axis]}) for axis "
-                      f"{axis} of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    device_checks.refuse_out_of_range(idx, x_shape[axis], OpError, f"gather: index {{bad}} is out of range "
+                                      f"[0, {x_shape[axis]}) for axis {axis} of the input of shape {shape} "
+                                      f"(negative indices are refused, as in PyTorch)")
     source = x if shape else reshape(x, (1,))
     grids = xp.ogrid[tuple(slice(0, s) for s in idx_shape)]
     full = tuple(idx.reshape(idx_shape) if i == axis else grids[i] for i in range(nd))
@@ -214,19 +214,26 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
     safe = xp.where(keep, y, 0)
-    bad = out_of_range(safe, classes)
-    if bad is not None:
-        raise OpError(f"nll_loss: class index out of range: the target holds {bad}, valid "
-                      f"classes are [0, {classes}) (entries equal to ignore_index={ignore_index} are skipped; "
-                      f"negative indices are refused, as in PyTorch)")
+    device_checks.refuse_out_of_range(safe, classes, OpError, f"nll_loss: class index out of range: the target "
+                                      f"holds {{bad}}, valid classes are [0, {classes}) (entries equal to "
+                                      f"ignore_index={ignore_index} are skipped; negative indices are refused, "
+                                      f"as in PyTorch)")
+    if not device_checks.on_host():  # on a device, an entry with a bad index counts for nothing until it is raised
+        keep = keep & (safe >= 0) & (safe < classes)
+        safe = xp.where(keep, y, 0)
     picked = reshape(gather(input, class_axis, xp.expand_dims(safe, class_axis)), y.shape)
     counted = keep.astype(x.dtype) if w is None else w[safe] * keep
     # where, not a product: a NaN log-probability in an ignored entry must not leak (−NaN·0 is NaN)
-    losses = E.where(keep, -picked * counted, 0.0) if not keep.all() else -picked * counted
+    losses = E.where(keep, -picked * counted, 0.0) if device_checks.may_hold(~keep) else -picked * counted
     if reduction == "none":
         return losses
     if reduction == "sum":
         return R.sum(losses)
+    if not device_checks.on_host():  # the count stays on the device: 1/count, or 0 and a NaN added when it is 0
+        counted_sum = counted.sum().astype(xp.float64)
+        nothing = counted_sum == 0
+        inverse = xp.where(nothing, 0.0, 1.0 / xp.where(nothing, 1.0, counted_sum)).astype(x.dtype)
+        return R.sum(losses) * inverse + xp.where(nothing, xp.nan, 0.0).astype(x.dtype)
     denominator = float(counted.sum())
     if denominator == 0:  # nothing counted: NaN like PyTorch, with a zero gradient (no entry moves it)
         return R.sum(losses) * 0.0 + xp.asarray(xp.nan, dtype=x.dtype)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import OpError, UnaryOp
-from . import extrema, reductions
+from . import device_checks, extrema, reductions
 from .elementwise import cast
 from .linalg import matmul
 from .shape import getitem, pad, reshape, transpose
@@ -407,7 +407,8 @@ class WindowMax(extrema.Max):
             mask = extrema.tie_mask(candidates, xp.expand_dims(ns.value(y), 2), (2,), self.share)
         if xv.dtype.kind == "f":
             nan = xp.isnan(xv)
-            if nan.any():  # PyTorch's scan keeps the last NaN it meets (row by row through the window)
+            # PyTorch's scan keeps the last NaN it meets (row by row through the window)
+            if device_checks.may_hold(nan):
                 last_nan = nan & (xp.cumsum(nan, axis=2) == nan.sum(axis=2, keepdims=True))
                 mask = xp.where(nan.any(axis=2, keepdims=True), last_nan, mask).astype(xv.dtype)
         return mask

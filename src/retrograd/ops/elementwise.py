@@ -24,6 +24,7 @@ from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
 from ..autograd.tensor import Tensor, get_default_dtype
+from . import device_checks
 
 
 def _floating(x):
@@ -245,13 +246,13 @@ class Pow(BinaryOp):
         with xp.errstate(divide="ignore", invalid="ignore"):
             if n[0]:
                 zero_exponent = yv == 0
-                if xp.any(zero_exponent):  # exponent 1 there, so y·x⁰ = 0 exactly, with no 0·∞
+                if device_checks.may_hold(zero_exponent):  # exponent 1 there, so y·x⁰ = 0 exactly, with no 0·∞
                     gx = g * y * x ** (ns.where(zero_exponent, 1.0, y) - 1)
                 else:
                     gx = g * y * x ** (y - 1)
             if n[1]:
                 zero_base = (xv == 0) & (yv >= 0)
-                if xp.any(zero_base):  # log 1 = 0 there: ȳ = 0 without a 0·(−∞)
+                if device_checks.may_hold(zero_base):  # log 1 = 0 there: ȳ = 0 without a 0·(−∞)
                     x = ns.where(zero_base, 1.0, x)
                 gy = g * (z * (ns.log(x) if hasattr(x, "shape") else math.log(x)))  # a constant base: in full precision
         return gx, gy

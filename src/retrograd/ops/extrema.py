@@ -13,6 +13,7 @@ from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
+from . import device_checks
 from .kinks import maximum, minimum
 from .shape import _data
 from .reductions import _NOT_GIVEN, _Reduction, _count, _expand, _norm_axis, _torch_axis
@@ -63,7 +64,7 @@ class _MaxMin(_Reduction):
         yk = _expand(xp, ns.value(y), axes, self.keepdims)
         if self.nan_to_first:
             nan_lines = xp.isnan(yk)
-            if nan_lines.any():
+            if device_checks.may_hold(nan_lines):
                 with xp.errstate(invalid="ignore"):  # "split" of a NaN line is 0/0, replaced below
                     mask = tie_mask(xv, yk, axes, self.share)
                 return axes, xp.where(nan_lines, tie_mask(xp.isnan(xv), True, axes, "first"), mask)

@@ -16,6 +16,7 @@ from ..autograd import conventions
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
 from ..autograd.tensor import Tensor
+from . import device_checks
 from .elementwise import _floating, _python_scalar, _refuse
 
 
@@ -113,7 +114,7 @@ class Elu(UnaryOp):
         # below 0: d/dx α(eˣ − 1) = y + α; a NaN takes the slope 1, as in PyTorch (x <= 0 is false)
         d = ns.where(xv <= 0, y + self.alpha, 1.0)
         at_kink = xv == 0
-        if at_kink.any():
+        if device_checks.may_hold(at_kink):
             d = ns.where(at_kink, self.tie, d)
         return (g * d,)
 

@@ -15,6 +15,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
+from . import device_checks
 from .elementwise import softplus
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -321,7 +322,14 @@ class BinaryCrossEntropy(BinaryOp):
         _check_binary(self.name, "input", p, y)
         for what, a in (("input", p), ("target", y)):
             # min/max propagate NaN, so a NaN fails both comparisons: refused like ±∞ (PyTorch's check)
-            if a.size and not (a.min() >= 0 and a.max() <= 1):
+            if a.size and not device_checks.on_host():
+                lo, hi = a.min(), a.max()
+                device_checks.defer(
+                    ~((lo >= 0) & (hi <= 1)), OpError,
+                    f"binary_cross_entropy: {what} must be probabilities in [0, 1] (NaN is not), got values from "
+                    f"{{lo}} to {{hi}} in {a.dtype}{list(a.shape)}"
+                    + (" (use binary_cross_entropy_with_logits for logits)" if what == "input" else ""), lo=lo, hi=hi)
+            elif a.size and not (a.min() >= 0 and a.max() <= 1):
                 raise OpError(f"binary_cross_entropy: {what} must be probabilities in [0, 1] (NaN is not), "
                               f"got values from {a.min()} to {a.max()} in {a.dtype}{list(a.shape)}"
                               + (" (use binary_cross_entropy_with_logits for logits)" if what == "input" else ""))

@@ -13,6 +13,7 @@ from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.op import Op, OpError, UnaryOp
 from ..autograd.tensor import Tensor
+from . import device_checks
 
 
 class Reshape(UnaryOp):
@@ -597,10 +598,9 @@ def index_select(x, dim: int, index):
         raise OpError(f"index_select: the index into a 0-d tensor must hold exactly 1 value, got {idx.size} "
                       f"(PyTorch refuses it too)")
     n = shape[axis] if shape else 1
-    bad = out_of_range(idx, n)
-    if bad is not None:
-        raise OpError(f"index_select: index {bad} is out of range [0, {n}) for dim {dim} "
-                      f"of the input of shape {shape} (negative indices are refused, as in PyTorch)")
+    device_checks.refuse_out_of_range(idx, n, OpError, f"index_select: index {{bad}} is out of range [0, {n}) for "
+                                      f"dim {dim} of the input of shape {shape} (negative indices are refused, "
+                                      f"as in PyTorch)")
     flat = idx.reshape(-1).astype(xp.int64, copy=False)
     if not shape:
         return reshape(getitem(reshape(x, (1,)), flat), ())

@@ -21,6 +21,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
+from . import device_checks
 from .losses import _array, _check_reduction, _constant_weight, _floating, _legacy_reduction, _target
 from .shape import movedim
 from .softmaxes import log_softmax
@@ -29,16 +30,24 @@ from .softmaxes import log_softmax
 _PROBABILITY_SUM_TOLERANCE = 1e-3
 _TARGET_DTYPES = frozenset(xp.dtype(d) for d in ("int64", "uint8"))  # PyTorch's "Long or Byte"
 _warned_probability_input = False  # the softmax-output warning is shown once per process
+_checked_on_device = False  # on a device backend only the first call is checked: a read waits for the device
 
 
 def _warn_if_probabilities(z):
     """Warn (once per process) when the logits given to ``cross_entropy`` look
     like probabilities already: every entry in [0, 1] and every row summing to
     1. That is a softmax output (Keras' ``from_logits=False``), and
-    cross_entropy would apply a second softmax to it."""
-    global _warned_probability_input
+    cross_entropy would apply a second softmax to it. On NumPy every call is
+    checked until it warns; on a device backend only the process's first call
+    (a model that outputs probabilities does so from its first batch), so later
+    training steps never wait for the device."""
+    global _warned_probability_input, _checked_on_device
     if _warned_probability_input or z.ndim == 0 or z.size == 0 or z.dtype.kind != "f":
         return
+    if not device_checks.on_host():
+        if _checked_on_device:
+            return
+        _checked_on_device = True
     axis = 0 if z.ndim == 1 else 1
     # a single class has cross-entropy 0 whatever the input: nothing to get wrong
     if z.shape[axis] < 2:
@@ -56,6 +65,15 @@ def _warn_if_probabilities(z):
                   "cross-entropy of these probabilities. For probabilities p (a softmax output, Keras' "
                   "from_logits=False) use rg.nll_loss(rg.log(p), target); for logits, ignore this warning "
                   "(shown once).", UserWarning, stacklevel=3)
+
+
+def _inverse(count, dtype):
+    """1/count, 0 when count is 0 (nothing counted: no entry moves the loss): a Python number on the
+    host, a 0-d array of ``dtype`` on a device (computed in float64 as the host's number, no read)."""
+    if not isinstance(count, xp.ndarray):
+        return 1.0 / count if count else 0.0
+    nothing = count == 0
+    return xp.where(nothing, 0.0, 1.0 / xp.where(nothing, 1.0, count)).astype(dtype)
 
 
 def _along_classes(w, ndim):
@@ -148,7 +166,17 @@ class CrossEntropy(BinaryOp):
                               f"refuses it too); cast the weight to {z.dtype}")
 
     def _class_indices(self, y, classes):
-        """(class indices with the ignored ones set to 0, mask of counted entries or None when all count)."""
+        """(class indices with the ignored ones set to 0, mask of counted entries or None when all count).
+        On a device the mask is always made and the range check is deferred (``device_checks``)."""
+        if not device_checks.on_host():
+            keep = y != self.ignore_index
+            device_checks.refuse_out_of_range(
+                xp.where(keep, y, 0), classes, OpError,
+                f"cross_entropy: class index out of range: the target holds {{bad}}, valid classes are [0, {classes}) "
+                f"(entries equal to ignore_index={self.ignore_index} are skipped; negative indices are refused, as "
+                f"in PyTorch)")
+            keep = keep & (y >= 0) & (y < classes)  # a row with a bad index counts for nothing until it is raised
+            return xp.where(keep, y, 0), keep
         keep = None
         if y.size:
             lo, hi = int(y.min()), int(y.max())
@@ -203,7 +231,10 @@ class CrossEntropy(BinaryOp):
                 loss = (1 - eps) * loss + (eps / c) * neg_log_p.sum(axis=1)
             if keep is not None:  # 0, not 0·loss: a NaN logit in an ignored row must not count
                 loss = xp.where(keep, loss, 0)
-            if target_weight is None:
+            if not device_checks.on_host():  # the count stays on the device (float64, as the host's Python number)
+                counted = keep if target_weight is None else target_weight * keep
+                denominator = counted.sum(dtype=xp.float64)
+            elif target_weight is None:
                 denominator = loss.size if keep is None else int(keep.sum())
             else:
                 denominator = float((target_weight if keep is None else target_weight * keep).sum())
@@ -217,6 +248,10 @@ class CrossEntropy(BinaryOp):
         total = loss.sum()
         if self.reduction == "sum":
             return total
+        if isinstance(denominator, xp.ndarray):  # on a device: total/count, or NaN when nothing counted
+            nothing = denominator == 0
+            mean = total / xp.where(nothing, 1.0, denominator).astype(total.dtype)
+            return xp.where(nothing, xp.asarray(xp.nan, dtype=total.dtype), mean)
         if not denominator:  # nothing counted: NaN, as PyTorch gives (0/0 without the warning)
             return total * xp.asarray(xp.nan, dtype=total.dtype)
         return total / denominator  # a Python number: the loss keeps the input's float dtype
@@ -227,7 +262,7 @@ class CrossEntropy(BinaryOp):
         elif self.reduction == "sum":
             scale = g
         else:  # nothing counted: the loss is NaN but no entry moves it (PyTorch's gradient is 0)
-            scale = g * (1.0 / self.denominator if self.denominator else 0.0)
+            scale = g * _inverse(self.denominator, self.saved["probs"].dtype)
         gz, gy = self._partials(ns, z, y)
         if isinstance(z, xp.ndarray):
             gz *= scale  # in place: the partials are a fresh array
@@ -259,7 +294,7 @@ class CrossEntropy(BinaryOp):
             return ns.reshape(r, tuple(r.shape[:nlead])) if self.unbatched else r
         r = ns.sum(r, axis=tuple(range(nlead, r.ndim)))
         if self.reduction == "mean":
-            r = r * (1.0 / self.denominator if self.denominator else 0.0)
+            r = r * _inverse(self.denominator, self.saved["probs"].dtype)
         return r
 
     def _partials(self, ns, z, y):
@@ -308,7 +343,7 @@ class CrossEntropy(BinaryOp):
                 delta *= xp.expand_dims(keep, 1)
             return delta
         at_target = (1 - eps) * (w[yi] if w is not None else xp.ones(yi.shape, dtype=probs.dtype))
-        uniform_total = eps / c * (float(w.sum()) if w is not None else c)
+        uniform_total = eps / c * ((float(w.sum()) if device_checks.on_host() else w.sum()) if w is not None else c)
         if keep is not None:
             at_target = at_target * keep
         rows = at_target + uniform_total * (keep if keep is not None else 1)
