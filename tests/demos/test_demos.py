@@ -127,7 +127,8 @@ def test_keras_charlm_demo_learns_on_padded_lines_with_stateful_carry(tmp_path):
     """Seed 002's Keras model (masked relu LSTM, stateful, chunked TBPTT) learns
     below the unigram entropy on variable-length lines."""
     r = demos.run("keras-charlm", out_dir=str(tmp_path), updates=300, verbose=False, progress=False, plot=False)
-    assert r["final_loss"] < r["unigram_entropy"] < r["first_loss"]
+    assert r["final_loss"] < r["unigram_entropy"] < r["first_loss"]  # 300 updates: learning; 1200 (the default,
+    # the demo's claim, ~2 min): half a nat below the unigram entropy (measured 2.23 against 3.07)
     assert r["sample"].startswith("import ")
 
 

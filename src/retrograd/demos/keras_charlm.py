@@ -31,8 +31,10 @@ losses are left out by the engine.
 One addition to the seed: the gradient is clipped (Keras' ``global_clipnorm``).
 A relu LSTM's cell state is unbounded, and its recurrence explodes within
 the first dozen updates (losses of 1e12 here); clipped Adam steps recover.
-Sizes are scaled down by default so that it learns visibly in under a
-minute; ``embed=200, hidden=512`` is the seed's model.
+Sizes are scaled down by default (embed 48, hidden 128, 1200 updates: about
+two minutes here) so that it learns visibly — the loss ends 0.8 nats per
+character below the unigram entropy and the samples hold words — despite
+the relu's explosions; ``embed=200, hidden=512`` is the seed's model.
 """
 
 from __future__ import annotations
@@ -136,12 +138,13 @@ def sample(model, chars, start: str, n: int, rng, temperature: float = 0.7) -> s
     return start + "".join(out)
 
 
-def run(out_dir: str = ".", seed: int = 0, updates: int = 400, batch_size: int = 32, k: int = 25,
-        embed: int = 48, hidden: int = 128, lr: float = 2e-3, max_chars: int = 120_000, sample_every: int = 100,
+def run(out_dir: str = ".", seed: int = 0, updates: int = 1200, batch_size: int = 32, k: int = 25,
+        embed: int = 48, hidden: int = 128, lr: float = 2e-3, max_chars: int = 120_000, sample_every: int = 300,
         verbose: bool = True, plot: bool = True, progress=None) -> dict:
     """Run the demo (see ``retrograd.demos.keras_charlm``'s module docstring);
     returns its results as a dict (the tests check them):
-    ``ok`` says the final loss is below the unigram entropy, ``files`` lists the paths written."""
+    ``ok`` says the final loss is at least half a nat per character below the unigram entropy
+    (it learns more than character frequencies), ``files`` lists the paths written."""
     rg.manual_seed(seed)
     rng = np.random.default_rng(seed)
     lines = load_lines(max_chars)
@@ -204,8 +207,10 @@ def run(out_dir: str = ".", seed: int = 0, updates: int = 400, batch_size: int =
                            ylabel="nats per character (log scale)", logy=True)
         if path and verbose:
             print(f"wrote {path}")
-    ok = final < unigram  # the claim: it learns more than character frequencies, padding and explosions despite
-    if verbose and not ok:
-        print("did NOT learn: the final loss is not below the unigram entropy")
+    ok = final < unigram - 0.5  # the claim: well below what character frequencies alone give
+    if verbose:
+        print(f"sample after {n} updates: {sample(model, chars, 'def ', 120, rng)!r}")
+        print(f"claim: the loss ends at least 0.5 nats below the unigram entropy ({final:.3f} < {unigram - 0.5:.3f}): "
+              + ("yes" if ok else "NO"))
     return {"losses": losses, "spikes": spikes, "first_loss": first, "final_loss": final, "unigram_entropy": unigram,
             "plot": path, "ok": ok, "files": [p for p in [path] if p], "sample": sample(model, chars, "import ", 40, rng)}
