@@ -212,3 +212,33 @@ def test_labels_live_with_their_op():
     assert probe() is None
     leaf = rg.tensor(np.ones(2))
     assert explain_mod.label(leaf, "leaf") is leaf            # a tensor no op made: unchanged, unnamed
+
+
+def test_summary_of_models_that_take_a_state_or_token_ids():
+    """`summary(input_shape=...)` on a per-step model whose forward takes a state (None: the zero
+    state) and on an Embedding model (int64 zeros: valid ids), with no dtype given."""
+    class Step(rg.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.out = rg.nn.GRUCell(40, 8), rg.nn.Linear(8, 3)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.out(h), h
+
+    class LM(rg.nn.Module):
+        sequence_model = True
+
+        def __init__(self):
+            super().__init__()
+            self.emb, self.lstm, self.out = rg.nn.Embedding(50, 8), rg.nn.LSTM(8, 16), rg.nn.Linear(16, 50)
+
+        def forward(self, ids, state):
+            h, state = self.lstm(self.emb(ids), state)
+            return self.out(h), state
+
+    lines = []
+    Step().summary(input_shape=(25, 40), print_fn=lines.append)
+    LM().summary(input_shape=(25, 4), print_fn=lines.append)
+    assert "(25, 8)" in lines[0] and "(25, 3)" in lines[0]
+    assert "(25, 4, 8)" in lines[1] and "(25, 4, 50)" in lines[1]

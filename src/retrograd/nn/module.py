@@ -217,12 +217,20 @@ class Module:
         last output and the number of calls). Without an input the output
         column is empty. A container's parameter count is that of its whole
         subtree; the totals count each parameter once (shared weights too).
-        ``print_fn`` receives the table as one string.
+        ``print_fn`` receives the table as one string. With ``input_shape``, a
+        model holding an ``Embedding`` gets int64 zeros (token ids) unless ``dtype``
+        says otherwise, and a ``forward(x, state)`` that requires a state gets
+        ``None`` for it (the layers' zero state), as for an input ``x`` alone.
         """
         if x is None and input_shape is not None:
             from ..autograd.tensor import get_default_dtype
 
-            x = Tensor(xp.zeros(tuple(input_shape), dtype=dtype or get_default_dtype()))
+            if dtype is None:  # a model that starts from token ids reads integers (zeros are valid ids)
+                dtype = xp.int64 if any(type(m).__name__ == "Embedding" for m in self.modules()) \
+                    else get_default_dtype()
+            x = Tensor(xp.zeros(tuple(input_shape), dtype=dtype))
+        if x is not None and not isinstance(x, tuple):
+            x = (x,) + (None,) * _required_after_first(self)  # a recurrent model's state: None, its zeros
         print_fn(_summary_table(self, x))
 
     # ------------------------------------------------------------ state
@@ -313,6 +321,19 @@ def _summary_shape(out) -> str:
             return f"packed {tuple(out.data.shape)}"
         return "(" + ", ".join(_summary_shape(o) for o in out) + ")"
     return "-" if out is None else type(out).__name__
+
+
+def _required_after_first(model) -> int:
+    """How many positional arguments ``model.forward`` requires after its input (a per-step
+    recurrent model's state: ``forward(x, state)``)."""
+    import inspect
+
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):
+        return 0
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return max(0, sum(p.default is p.empty for p in positional) - 1)
 
 
 def _summary_table(model: Module, x) -> str:
