@@ -242,3 +242,15 @@ def test_summary_of_models_that_take_a_state_or_token_ids():
     LM().summary(input_shape=(25, 4), print_fn=lines.append)
     assert "(25, 8)" in lines[0] and "(25, 3)" in lines[0]
     assert "(25, 4, 8)" in lines[1] and "(25, 4, 50)" in lines[1]
+
+
+def test_state_dict_values_are_arrays_and_move_between_models():
+    """The README's difference: state_dict() values are the parameters' arrays (no copies), and a
+    state dict moves between models (arrays, Tensors or torch tensors) as in PyTorch."""
+    a, b = rg.nn.Linear(3, 2), rg.nn.Linear(3, 2)
+    sd = a.state_dict()
+    assert all(type(v) is np.ndarray for v in sd.values()) and sd["weight"] is a.weight.data
+    b.load_state_dict(sd)
+    assert np.array_equal(b.weight.data, a.weight.data)
+    b.load_state_dict({k: rg.tensor(v * 2) for k, v in sd.items()})
+    assert np.array_equal(b.weight.data, 2 * a.weight.data)

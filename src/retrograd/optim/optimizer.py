@@ -14,6 +14,7 @@ from ..autograd.backend import xp
 
 from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor, mark_modified
+from . import foreach as _foreach
 
 
 def _is_number(value) -> bool:
@@ -112,6 +113,8 @@ class Optimizer:
             for i, b in enumerate(betas):
                 if not _is_number(b) or not 0.0 <= float(b) < 1.0:
                     raise ValueError(f"{name}: invalid beta parameter at index {i}: {b}")
+        if group.get("foreach", None) not in (None, True, False):
+            raise ValueError(f"{name}: foreach must be None, True or False, got {group['foreach']!r}")
         if group.get("nesterov") and (group.get("momentum", 0) <= 0 or group.get("dampening", 0) != 0):
             raise ValueError(f"{name}: Nesterov momentum requires a momentum and zero dampening")
 
@@ -265,16 +268,22 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """p ← p − lr·d, d = g + λp, with momentum: b ← μb + (1 − τ)d, d = b (or d + μb, Nesterov)."""
+    """p ← p − lr·d, d = g + λp, with momentum: b ← μb + (1 − τ)d, d = b (or d + μb, Nesterov).
 
-    defaults = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)
+    ``foreach`` (PyTorch's): update the group's parameters together, one kernel
+    launch per group on CuPy (``optim/foreach.py``); None (default) does so on
+    a device backend, True on every backend, False never. The numbers are the same."""
+
+    defaults = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, foreach=None)
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, foreach: bool | None = None):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                         nesterov=nesterov)
+                         nesterov=nesterov, foreach=foreach)
 
     def _step_group(self, group, states):
+        if type(self).update is SGD.update and _foreach.wanted(group):
+            return _foreach.sgd_step(self, group, states)
         # Plain SGD (no momentum, no weight decay) is most of every small model's step: the
         # update inlined, with exactly ``update``'s arithmetic (p ← p − lr·g, in place).
         # A subclass that overrides ``update`` keeps the general loop.
@@ -368,14 +377,24 @@ class RMSprop(Optimizer):
 
 class Adam(Optimizer):
     """m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;
-    p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)   (Kingma & Ba 2015)"""
+    p ← p − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)   (Kingma & Ba 2015)
 
-    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False)
+    ``foreach`` (PyTorch's): update the group's parameters together, one kernel
+    launch per group on CuPy (``optim/foreach.py``); None (default) does so on
+    a device backend, True on every backend, False never. The numbers are the same."""
+
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, foreach=None)
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False):
-        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+                 amsgrad: bool = False, *, foreach: bool | None = None):
+        super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         foreach=foreach)
+
+    def _step_group(self, group, states):
+        if type(self).update is Adam.update and _foreach.wanted(group):
+            return _foreach.adam_step(self, group, states)
+        return super()._step_group(group, states)
 
     def update(self, p, g, state, group):
         if not state:
@@ -413,5 +432,6 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+                 amsgrad: bool = False, *, foreach: bool | None = None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         foreach=foreach)

@@ -62,7 +62,7 @@ from ..autograd import backend, hooks
 from ..autograd.backend import xp
 from ..autograd.namespaces import ARRAY_NS
 from ..autograd.op import ALL, OpError
-from . import cells, compiled
+from . import cells, compiled, cuda_kernels
 from .buffers import Prefixes, pool
 from .sequence_op import _SequenceOp, _recorded_steps
 
@@ -111,6 +111,12 @@ def _compiled(kind, batch, hidden, dtype):
     (float32, float64; a float16 layer runs the NumPy loops). They compute the
     same numbers (tested to 1e-10 in float64); only the loop around the GEMMs changes."""
     return compiled.worth_it(batch, hidden, kind, dtype) and backend.get_backend() == "numpy"
+
+
+def _kernels(dtype):
+    """The step kernels of ``cuda_kernels`` (one CuPy kernel per step's gate math) for this
+    backend and dtype, or None: then the NumPy loops below run, unchanged."""
+    return cuda_kernels.kernels_for(backend.get_backend(), dtype)
 
 
 def _check(name, steps, x, h0, w_ih, w_hh, k):
@@ -260,7 +266,10 @@ class LSTMLayer(_SequenceOp):
         g_pre = xp.empty((steps.total, H), dtype=G.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         phi = _activation(act)
-        if _compiled("LSTM", B, H, w_hh.dtype):
+        kern = _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.lstm_forward_steps(steps, G, h0, c0, w_hhT, Y, C, act, M, g_pre)
+        elif _compiled("LSTM", B, H, w_hh.dtype):
             compiled.lstm_forward_steps(steps, G, h0, c0, w_hh, Y, C, xp.empty_like(C), act, M, g_pre)
         else:
             scratch = Prefixes(xp.empty((B, 4 * H), dtype=G.dtype),
@@ -324,7 +333,10 @@ class LSTMLayer(_SequenceOp):
         dc = xp.array(g_c, dtype=G.dtype)
         phi, tie = _activation(act), self.tie
         listen = hooks.active(STEP_EVENT)
-        if _compiled("LSTM", dh.shape[0], H, w_hh.dtype) and not listen:
+        kern = None if listen else _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.lstm_backward_steps(steps, G, C, c0, w_hh, g_y, dA, dh, dc, M, g_cells, extra, act, tie)
+        elif _compiled("LSTM", dh.shape[0], H, w_hh.dtype) and not listen:
             tc = phi(C, out=xp.empty_like(C))
             c_slope = _slope(act, tc, C if tie else None, tie)
             compiled.lstm_backward_steps(steps, G, C, tc, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
@@ -455,7 +467,10 @@ class GRULayer(_SequenceOp):
         n_pre = xp.empty((steps.total, H), dtype=Z.dtype) if self.tie else None
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         gh, hm = xp.empty((B, 3 * H), dtype=Z.dtype), xp.empty((B, H), dtype=Z.dtype)
-        if _compiled("GRU", B, H, w_hh.dtype):
+        kern = _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.gru_forward_steps(steps, Z, h0, w_hhT, b_hh, GHn, Y, act, M, n_pre)
+        elif _compiled("GRU", B, H, w_hh.dtype):
             compiled.gru_forward_steps(steps, Z, h0, w_hh, b_hh, GHn, Y, act, M, n_pre)
         else:
             with xp.errstate(over="ignore"):
@@ -513,7 +528,10 @@ class GRULayer(_SequenceOp):
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        if _compiled("GRU", dh.shape[0], H, w_hh.dtype) and not listen:
+        kern = None if listen else _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
+        elif _compiled("GRU", dh.shape[0], H, w_hh.dtype) and not listen:
             compiled.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
         else:
             for t in range(len(steps) - 1, -1, -1):
@@ -624,7 +642,10 @@ class RNNLayer(_SequenceOp):
         w_hhT = xp.ascontiguousarray(w_hh.T)  # a row-major copy: the per-step GEMM runs faster on it
         tmp, hm = xp.empty((B, H), dtype=A.dtype), xp.empty((B, H), dtype=A.dtype)
         phi = _activation(act)
-        if _compiled("RNN", B, H, w_hh.dtype):
+        kern = _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.rnn_forward_steps(steps, A, h0, w_hhT, Y, act, M)
+        elif _compiled("RNN", B, H, w_hh.dtype):
             compiled.rnn_forward_steps(steps, A, h0, w_hh, Y, act, M)
         else:
             for a0, a1, b, p0 in steps.blocks:
@@ -657,7 +678,10 @@ class RNNLayer(_SequenceOp):
         dA = _slope(self.activation, Y, A, self.tie)
         dh = xp.array(g_h, dtype=Y.dtype)
         listen = hooks.active(STEP_EVENT)
-        if _compiled("RNN", dh.shape[0], w_hh.shape[1], w_hh.dtype) and not listen:
+        kern = None if listen else _kernels(w_hh.dtype)
+        if kern is not None:
+            kern.rnn_backward_steps(steps, w_hh, g_y, dA, dh, M)
+        elif _compiled("RNN", dh.shape[0], w_hh.shape[1], w_hh.dtype) and not listen:
             compiled.rnn_backward_steps(steps, w_hh, g_y, dA, dh, M)
         else:
             for t in range(len(steps) - 1, -1, -1):
