@@ -295,3 +295,32 @@ def test_the_probability_warning_reads_once_per_process(monkeypatch):
         monkeypatch.setattr(softmax_cross_entropy, "_warned_probability_input", False)
         rg.cross_entropy(logits, rg.tensor(np.array([0])))
         rg.cross_entropy(probs, rg.tensor(np.array([0])))
+
+
+def test_truncated_bptt_reads_only_when_the_run_ends():
+    """``rg.bptt.train`` under chunk(2): the step losses and each update's summed loss stay on the
+    device until the run ends, so a run of 20 steps reads as much as one of 8 (one copy at the end)."""
+    rg.manual_seed(0)
+
+    class Step(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.out = nn.RNNCell(3, 4), nn.Linear(4, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.out(h), h
+
+    counts = []
+    with shim_backend() as xp:
+        model = Step()  # made on the device backend: its parameters are device arrays
+        opt = optim.SGD(model.parameters(), lr=0.01)
+        for T in (8, 8, 20):
+            rng = np.random.default_rng(T)
+            xs = xp.asarray(rng.standard_normal((T, 2, 3)).astype(np.float32))
+            ys = xp.asarray(rng.standard_normal((T, 2, 2)).astype(np.float32))
+            with count_host_reads() as reads:
+                res = rg.bptt.train(model, xs, ys, rg.mse_loss, opt, rg.bptt.chunk(2))
+            counts.append(reads.n)
+            assert len(res.update_losses) == T // 2
+    assert counts[2] == counts[1], counts  # (the first run also builds the shapes' caches)

@@ -28,13 +28,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..autograd.backend import xp
+from ..autograd.backend import to_numpy, xp
 from ..autograd.tensor import _wrap
 from .feeding import batch_layout
 from .modes import Full, Mode
 from .online import OnlineMode, OnlineRun
 from .planner import Plan
 from .runner import Runner
+
+
+def _floats(values) -> list:
+    """Python floats of a list of 0-d (device) arrays, read back to the host in one copy."""
+    if not values:
+        return []
+    return [float(v) for v in to_numpy(xp.stack([xp.asarray(v) for v in values]))]
 
 
 def record_plan(mode: Mode, plan: Plan) -> None:
@@ -177,8 +184,8 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
     update_losses = []
 
     def apply(update, grads, retained, steps):
-        update_losses.append(float(runner.step_losses[sorted(set(steps))].sum()))
-        if not runner.counted[list(steps)].any():  # every step of the update was padding: nothing to learn
+        update_losses.append(runner.step_losses[sorted(set(steps))].sum())  # on the device: read once, at the end
+        if not any(runner.counted[t] for t in steps):  # every step of the update was padding: nothing to learn
             if getattr(optimizer, "collective", False):
                 # a data-parallel optimizer (rg.distributed.DistributedOptimizer) reduces with the other
                 # ranks in step(): this rank takes part without a gradient, or the others would wait forever
@@ -197,7 +204,7 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
 
     final, plan = runner.run(apply)
     record_plan(mode, plan)
-    return TrainResult(final, runner.step_losses.copy(), update_losses, plan)
+    return TrainResult(final, runner.step_losses.copy(), _floats(update_losses), plan)
 
 
 def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, mask, reset, update_every, learner):
@@ -212,15 +219,15 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
         acc = list(estimate) if acc is None else [a + e for a, e in zip(acc, estimate)]
         steps.append(t)
         if len(steps) == update_every or t == run.T - 1:
-            update_losses.append(float(run.step_losses[steps].sum()))
-            if run.feed.counted[steps].any():
+            update_losses.append(run.step_losses[steps].sum())
+            if any(run.feed.counted[t] for t in steps):
                 for (name, p), g in zip(params.items(), acc):
                     p.grad = _wrap(xp.asarray(g, dtype=p.dtype))
                 optimizer.step()
                 for p in params.values():
                     p.grad = None
             acc, steps = None, []
-    result = TrainResult(run.final_state, run.step_losses.copy(), update_losses, None)
+    result = TrainResult(run.final_state, run.step_losses.copy(), _floats(update_losses), None)
     result.learner = run.learner  # the influence, for the next batch of train_stateful
     return result
 

@@ -124,7 +124,7 @@ class Feed:
             check_takes_mask(model)
         self.mask = step_mask(mask, self.T, rows, batch_first)  # (T, B), or None: every step real
         self.initial_state = reset_state(state, reset_mask(reset, rows))
-        self.counted = xp.ones(self.T, dtype=bool)  # steps with a loss (False: no real row)
+        self.counted = [True] * self.T  # steps with a loss (False: no real row); host bookkeeping, never read back
 
     def forward(self, start, stop, state):
         """Run the model over steps [start, stop) from ``state``: (each step's output, the state after)."""

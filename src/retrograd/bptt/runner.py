@@ -174,7 +174,7 @@ class Runner:
         losses = self.feed.losses(start, stop, outputs)
         for t, loss in zip(range(start, stop), losses):
             if loss is not None and loss.size == 1:
-                self.step_losses[t] = float(loss.data)
+                self.step_losses[t] = loss.data  # device to device: the losses are read when the run ends
         return Segment(start, stop, state_in, outputs, losses, state_parts(state)), state
 
     def _recorded_segments(self, before_checkpoint=None):

@@ -65,7 +65,7 @@ class OnlineRun:
                     self.state_like, self.state_template = new, new_state
                     self.learner.pattern = structural_pattern(self, self.learner.layout, self.learner.n)
             if loss is not None:
-                self.step_losses[t] = float(loss.data)
+                self.step_losses[t] = loss.data  # on the device until the run's end
             estimate = self.learner.step(step)
             yield t, estimate
             state = rebuild_state(new_state, tuple(_wrap(p.data) for p in new)) if new else None
