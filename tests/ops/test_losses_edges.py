@@ -454,3 +454,18 @@ def test_loss_options_run_on_a_device_backend_and_agree_with_numpy():
             backend.set_backend("numpy")
     for on_device, on_numpy in zip(*results):
         np.testing.assert_allclose(on_device, on_numpy, rtol=1e-12)
+
+
+@requires_torch
+def test_nll_loss_takes_uint8_targets_as_pytorch():
+    """PyTorch's nll_loss (and cross_entropy) take Byte targets: same value and gradient."""
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    t = np.array([0, 1, 3], dtype=np.uint8)
+    xr = rg.tensor(x, requires_grad=True)
+    loss = rg.nll_loss(xr, rg.tensor(t))
+    loss.backward()
+    xt = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.nll_loss(xt, torch.tensor(t))
+    expected.backward()
+    np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-12)
+    np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), rtol=1e-12)

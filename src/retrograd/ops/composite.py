@@ -213,14 +213,14 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
                       f"{y.dtype}{list(y.shape)} (int64 or uint8, as in PyTorch)")
     w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
-    safe = xp.where(keep, y, 0)
+    safe = xp.where(keep, y, 0).astype(xp.int64, copy=False)  # uint8 targets index as int64 (gather takes int64)
     device_checks.refuse_out_of_range(safe, classes, OpError, f"nll_loss: class index out of range: the target "
                                       f"holds {{bad}}, valid classes are [0, {classes}) (entries equal to "
                                       f"ignore_index={ignore_index} are skipped; negative indices are refused, "
                                       f"as in PyTorch)")
     if not device_checks.on_host():  # on a device, an entry with a bad index counts for nothing until it is raised
         keep = keep & (safe >= 0) & (safe < classes)
-        safe = xp.where(keep, y, 0)
+        safe = xp.where(keep, y, 0).astype(xp.int64, copy=False)
     picked = reshape(gather(input, class_axis, xp.expand_dims(safe, class_axis)), y.shape)
     counted = keep.astype(x.dtype) if w is None else w[safe] * keep
     # where, not a product: a NaN log-probability in an ignored entry must not leak (−NaN·0 is NaN)
