@@ -118,6 +118,20 @@ def to_numpy(x):
     return numpy.asarray(x)
 
 
+host = numpy
+"""The host array module (NumPy), whatever the backend. Bookkeeping that decides
+shapes — sequence lengths, ``PackedSequence.batch_sizes``, the plan of a step
+mask — lives on the host, as PyTorch keeps ``lengths`` and ``batch_sizes`` on
+the CPU: planning a batch from host values never waits for the device."""
+
+
+def host_int64(values):
+    """``values`` (a list, a host array or a device array) as a host int64 array: no
+    copy for host int64 data; a device array is copied to the host (one read, which
+    waits for the device)."""
+    return to_numpy(values).astype(numpy.int64, copy=False)
+
+
 _load_special()
 
 

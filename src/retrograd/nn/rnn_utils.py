@@ -13,6 +13,15 @@ gradients flow from a packed or re-padded result back to the inputs; the
 bookkeeping (``batch_sizes``, ``sorted_indices``, ``unsorted_indices``,
 lengths) is int64 and carries no gradient.
 
+As in PyTorch, the lengths and ``batch_sizes`` live on the host: they decide
+the shapes of the packed batch, so reading them from the device would make
+every packing (and every recurrent step over a packed batch) wait for the
+device. ``lengths`` given as a list, a NumPy array or a Tensor of host data are
+used as they are; a device array of lengths is copied to the host once (PyTorch
+requires CPU lengths). ``batch_sizes`` is a Tensor of host (NumPy) data on any
+backend, like PyTorch's CPU tensor; ``sorted_indices`` and ``unsorted_indices``
+index the data and live on the backend's device.
+
 Differences from PyTorch (all refusals of inputs PyTorch mishandles): a length
 larger than the time axis raises (PyTorch reads past the tensor when
 ``enforce_sorted=False``), fractional lengths raise (PyTorch truncates them),
@@ -22,12 +31,14 @@ silently returns a shorter sequence)."""
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import NamedTuple
 
+from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.op import OpError
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _wrap
 from ..ops.shape import concatenate, getitem, stack, swapaxes
 
 
@@ -47,7 +58,9 @@ class PackedSequence(_PackedSequenceFields):
     """A packed batch (PyTorch's ``PackedSequence``, a named tuple).
 
     ``data`` (ΣLᵢ, *): the real steps, time-major, sequences in decreasing length order;
-    ``batch_sizes`` (T,) int64: how many sequences are still running at each step;
+    ``batch_sizes`` (T,) int64: how many sequences are still running at each step, a
+    Tensor of host data on every backend (PyTorch's CPU tensor; given on the device,
+    it is copied to the host once, here);
     ``sorted_indices`` (B,) int64 or None: the caller's batch index of each sorted
     position (None when the input was already sorted, ``enforce_sorted=True``);
     ``unsorted_indices``: its inverse permutation (computed from ``sorted_indices``
@@ -56,11 +69,16 @@ class PackedSequence(_PackedSequenceFields):
 
     def __new__(cls, data, batch_sizes, sorted_indices=None, unsorted_indices=None):
         def as_int64(values):
-            return None if values is None else _index_array(values.data if isinstance(values, Tensor) else values)
+            return None if values is None else _index_array(_raw(values))
         sorted_indices = as_int64(sorted_indices)
         if unsorted_indices is None and sorted_indices is not None:
             unsorted_indices = xp.argsort(sorted_indices.data)
-        return super().__new__(cls, data, as_int64(batch_sizes), sorted_indices, as_int64(unsorted_indices))
+        sizes = _wrap(backend.host_int64(_raw(batch_sizes)))  # the layers plan their steps from it: host data
+        return super().__new__(cls, data, sizes, sorted_indices, as_int64(unsorted_indices))
+
+
+def _raw(values):
+    return values.data if isinstance(values, Tensor) else values
 
 
 def _as_tensor(x, who):
@@ -77,42 +95,35 @@ def _index_array(values):
 
 def _given(lengths) -> list:
     """The lengths as the caller gave them, for messages (a float stays a float, a uint64 stays exact)."""
-    values = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths).tolist()
+    values = backend.to_numpy(_raw(lengths)).tolist()  # only on the way to an error: a read is fine
     return values if len(values) <= 12 else values[:12] + ["…"]
 
 
-def _refuse_length(who, lengths, arr, bad, problem):
-    i = int(xp.flatnonzero(bad)[0])
-    raise SequenceLengthError(f"{who}: 'lengths' {problem}, but lengths[{i}] = {arr[i].item()!r} "
-                              f"(lengths={_given(lengths)}); pass one positive integer per sequence")
-
-
-def _lengths_array(lengths, who):
-    """``lengths`` (a list, array or Tensor) as a 1-D int64 array. The values
-    are checked before the cast, which would turn ±inf, NaN and uint64 values
-    past 2**63 - 1 into other numbers: those, and fractional values, are refused."""
-    raw = lengths.data if isinstance(lengths, Tensor) else lengths
-    arr = xp.asarray(raw)
+def _lengths(lengths, who) -> list[int]:
+    """``lengths`` (a list, an array or a Tensor) as Python ints, checked on the host
+    (a device array is read once). The values are checked before the conversion,
+    which would turn ±inf, NaN and uint64 values past 2**63 - 1 into other
+    numbers: those, and fractional values, are refused."""
+    arr = backend.to_numpy(_raw(lengths))
     if arr.ndim != 1:
         raise SequenceLengthError(f"{who}: 'lengths' must be one-dimensional (one length per sequence), got shape "
                                   f"{tuple(arr.shape)}")
+    values = arr.tolist()  # exact: floats stay floats, uint64 values stay unbounded ints
+    checks = []
     if arr.dtype.kind == "f":
-        finite = xp.isfinite(arr)
-        if not bool(xp.all(finite)):
-            _refuse_length(who, lengths, arr, ~finite, "must be finite")
-        fractional = arr != xp.floor(arr)
-        if bool(xp.any(fractional)):  # PyTorch truncates them
-            _refuse_length(who, lengths, arr, fractional, "must be whole numbers (PyTorch would truncate them)")
-        huge = xp.abs(arr) >= 2.0 ** 63
-        if bool(xp.any(huge)):
-            _refuse_length(who, lengths, arr, huge, "must fit an int64")
+        checks = [(lambda v: not math.isfinite(v), "must be finite"),
+                  (lambda v: v != math.floor(v), "must be whole numbers (PyTorch would truncate them)"),
+                  (lambda v: abs(v) >= 2.0 ** 63, "must fit an int64")]
     elif arr.dtype.kind == "u":
-        huge = arr > xp.asarray(2 ** 63 - 1, dtype=arr.dtype)
-        if bool(xp.any(huge)):
-            _refuse_length(who, lengths, arr, huge, "must fit an int64")
+        checks = [(lambda v: v > 2 ** 63 - 1, "must fit an int64")]
     elif arr.size and arr.dtype.kind != "i":
         raise SequenceLengthError(f"{who}: 'lengths' must be integers, got dtype {arr.dtype}")
-    return arr.astype(xp.int64)
+    for bad, problem in checks:
+        for i, v in enumerate(values):
+            if bad(v):
+                raise SequenceLengthError(f"{who}: 'lengths' {problem}, but lengths[{i}] = {v!r} "
+                                          f"(lengths={_given(lengths)}); pass one positive integer per sequence")
+    return [int(v) for v in values]
 
 
 def _total_length(total_length, who):
@@ -128,12 +139,12 @@ def _total_length(total_length, who):
 
 
 def _padded_batch(padded, lengths, batch_first, who):
-    """A padded batch as (tensor, lengths array, batch axis): time and batch are
+    """A padded batch as (tensor, lengths as ints, batch axis): time and batch are
     axes 0 and 1 in one order or the other."""
     x = _as_tensor(padded, who)
     if x.ndim < 2:
         raise OpError(f"{who}: input must have a time and a batch axis, got shape {tuple(x.shape)}")
-    return x, _lengths_array(lengths, who), (0 if batch_first else 1)
+    return x, _lengths(lengths, who), (0 if batch_first else 1)
 
 
 def _sequence_list(sequences, who):
@@ -190,37 +201,44 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
     if x.size == 0:
         raise SequenceLengthError(f"{who}: Cannot pack empty tensors (input of shape {tuple(x.shape)})")
-    if lens.shape[0] != batch:
+    if len(lens) != batch:
         raise SequenceLengthError(f"{who}: Expected `len(lengths)` to be equal to batch_size, but got "
-                                  f"{lens.shape[0]} (batch_size={batch})")
-    if int(lens.min()) <= 0:
-        i = int(xp.argmin(lens))
+                                  f"{len(lens)} (batch_size={batch})")
+    if min(lens) <= 0:
+        i = lens.index(min(lens))
         raise SequenceLengthError(f"{who}: Length of all samples has to be greater than 0, but found an element "
                                   f"in 'lengths' that is <= 0: lengths[{i}] = {_given(lengths)[i]!r} "
                                   f"(lengths={_given(lengths)})")
-    if int(lens.max()) > steps:
-        raise SequenceLengthError(f"{who}: a length of {int(lens.max())} exceeds the {steps} steps of the input of "
+    if max(lens) > steps:
+        raise SequenceLengthError(f"{who}: a length of {max(lens)} exceeds the {steps} steps of the input of "
                                   f"shape {tuple(x.shape)} (batch_first={batch_first}); lengths must be <= T "
                                   f"(lengths={_given(lengths)})")
     if enforce_sorted:
-        if bool(xp.any(lens[1:] > lens[:-1])):
+        if any(b > a for a, b in zip(lens, lens[1:])):
             raise SequenceLengthError(
                 f"{who}: `lengths` array must be sorted in decreasing order when `enforce_sorted` is True "
-                f"(got {lens.tolist()}). You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
+                f"(got {lens}). You can pass `enforce_sorted=False` to pack_padded_sequence and/or "
                 f"pack_sequence to sidestep this requirement if you do not need ONNX exportability.")
         order = None
     else:
-        order = xp.argsort(-lens, kind="stable")
-        lens = lens[order]
-        x = getitem(x, (slice(None),) * batch_axis + (order,))
+        order = sorted(range(batch), key=lambda i: -lens[i])  # stable: equal lengths keep their order
+        lens = [lens[i] for i in order]
+        x = getitem(x, (slice(None),) * batch_axis + (xp.asarray(order, dtype=xp.int64),))
     if batch_first:
         x = swapaxes(x, 0, 1)
-    # batch_sizes[t] = #{i : lengths[i] > t}, for t < the longest length
-    batch_sizes = xp.sum(lens[None, :] > xp.arange(int(lens[0]))[:, None], axis=1).astype(xp.int64)
-    data = concatenate([getitem(x, (t, slice(0, int(n)))) for t, n in enumerate(batch_sizes)], axis=0)
+    # batch_sizes[t] = #{i : lengths[i] > t}, for t < the longest length (lens is non-increasing)
+    batch_sizes, running = [], batch
+    for t in range(lens[0]):
+        while lens[running - 1] <= t:
+            running -= 1
+        batch_sizes.append(running)
+    data = concatenate([getitem(x, (t, slice(0, n))) for t, n in enumerate(batch_sizes)], axis=0)
     if order is None:
-        return PackedSequence(data, Tensor(batch_sizes), None, None)
-    return PackedSequence(data, Tensor(batch_sizes), _index_array(order), _index_array(xp.argsort(order)))
+        return PackedSequence(data, batch_sizes, None, None)
+    unsorted = [0] * batch
+    for position, i in enumerate(order):
+        unsorted[i] = position
+    return PackedSequence(data, batch_sizes, order, unsorted)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
@@ -230,9 +248,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
     lengths (int64)."""
     who = "pad_packed_sequence"
     data = _as_tensor(sequence.data, who)
-    sizes = xp.asarray(sequence.batch_sizes.data if isinstance(sequence.batch_sizes, Tensor)
-                       else sequence.batch_sizes).astype(xp.int64)
-    longest = int(sizes.shape[0])
+    host_sizes = backend.host_int64(_raw(sequence.batch_sizes))  # host data: no read
+    sizes = host_sizes.tolist()
+    longest = len(sizes)
     total_length = _total_length(total_length, who)
     if total_length is not None:
         if total_length < longest:
@@ -240,9 +258,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
                           f"input, but got total_length={total_length} and max sequence length being {longest}")
     else:
         total_length = longest
-    batch = int(sizes[0])
+    batch = sizes[0]
     steps, offset = [], 0
-    for n in sizes.tolist():
+    for n in sizes:
         rows = getitem(data, slice(offset, offset + n))
         offset += n
         if n < batch:
@@ -254,7 +272,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
                                dtype=padded.dtype))
         padded = concatenate([padded, block], axis=0)
     # sorted sequence b runs while batch_sizes[t] > b, so its length is #{t : batch_sizes[t] > b}
-    lengths = xp.sum(sizes[None, :] > xp.arange(batch)[:, None], axis=1).astype(xp.int64)
+    host = backend.host
+    lengths = xp.asarray(host.sum(host_sizes[None, :] > host.arange(batch)[:, None], axis=1).astype(host.int64))
     if batch_first:
         padded = swapaxes(padded, 0, 1)
     if sequence.unsorted_indices is not None:
@@ -278,15 +297,15 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
     who = "unpad_sequence"
     x, lens, batch_axis = _padded_batch(padded_sequences, lengths, batch_first, who)
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
-    if lens.shape[0] != batch:
-        raise SequenceLengthError(f"{who}: got {lens.shape[0]} lengths for a batch of {batch} (input shape "
+    if len(lens) != batch:
+        raise SequenceLengthError(f"{who}: got {len(lens)} lengths for a batch of {batch} (input shape "
                                   f"{tuple(x.shape)}, batch_first={batch_first})")
-    if lens.size and (int(lens.min()) < 0 or int(lens.max()) > steps):
-        raise SequenceLengthError(f"{who}: lengths {lens.tolist()} must lie in [0, {steps}] for an input of shape "
+    if lens and (min(lens) < 0 or max(lens) > steps):
+        raise SequenceLengthError(f"{who}: lengths {lens} must lie in [0, {steps}] for an input of shape "
                                   f"{tuple(x.shape)} (batch_first={batch_first})")
     if batch_first:
-        return [getitem(x, (i, slice(0, int(n)))) for i, n in enumerate(lens.tolist())]
-    return [getitem(x, (slice(0, int(n)), i)) for i, n in enumerate(lens.tolist())]
+        return [getitem(x, (i, slice(0, n))) for i, n in enumerate(lens)]
+    return [getitem(x, (slice(0, n), i)) for i, n in enumerate(lens)]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list[Tensor]:
@@ -301,13 +320,13 @@ def mask_from_lengths(lengths, total_length: int | None = None, batch_first: boo
     t < lengths[i]; shaped (T, B) ((B, T) with ``batch_first``), T =
     ``total_length`` or the longest length. The ``mask=`` of the recurrent
     layers and of ``rg.bptt``."""
-    lens = _lengths_array(lengths, "mask_from_lengths")
+    lens = _lengths(lengths, "mask_from_lengths")
     total_length = _total_length(total_length, "mask_from_lengths")
-    steps = int(lens.max()) if total_length is None and lens.size else (total_length or 0)
-    if lens.size and (int(lens.min()) < 0 or int(lens.max()) > steps):
-        raise SequenceLengthError(f"mask_from_lengths: lengths {lens.tolist()} must lie in [0, {steps}] "
+    steps = max(lens) if total_length is None and lens else (total_length or 0)
+    if lens and (min(lens) < 0 or max(lens) > steps):
+        raise SequenceLengthError(f"mask_from_lengths: lengths {lens} must lie in [0, {steps}] "
                                   f"(total_length={total_length})")
-    mask = xp.arange(steps)[:, None] < lens[None, :]
+    mask = xp.arange(steps)[:, None] < xp.asarray(lens, dtype=xp.int64)[None, :]
     return mask.T if batch_first else mask
 
 

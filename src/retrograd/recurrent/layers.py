@@ -15,7 +15,10 @@ of the batch (``packing.py``) with a hand-written per-gate BPTT:
 * **mask** (True = a real step, shaped like the input's time and batch axes):
   at a masked step the state is carried unchanged and the output is zero
   (Keras with ``zero_output_for_mask=True``); pre-padding, post-padding and
-  gaps all work, and padded steps cost no compute;
+  gaps all work, and padded steps cost no compute. The mask decides the
+  shapes of the packed rows, so it is planned on the host: give it as host
+  data (a NumPy array or a list) on a device backend; a mask on the device is
+  read once per call (one wait for the device);
 * **bidirectional**: the reverse direction reads each sequence's real steps
   backwards from its own last one (padding never enters it); the outputs are
   [forward, reverse] on the feature axis, the states ordered l0, l0_reverse, l1 …
@@ -43,6 +46,7 @@ import warnings
 
 from .. import ops
 from .. import random as rg_random
+from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
@@ -237,7 +241,7 @@ class _RecurrentLayer(Module):
         if data.ndim != 2 or data.shape[1] != self.input_size:
             raise OpError(f"{self._name()}: expected packed data of shape (N, {self.input_size}), got "
                           f"{tuple(data.shape)}")
-        sizes = [int(b) for b in seq.batch_sizes.data.tolist()]
+        sizes = backend.host_int64(seq.batch_sizes.data).tolist()  # host data (PackedSequence keeps it there)
         steps = Steps(sizes, sizes[0] if sizes else 0)
         order = None if seq.sorted_indices is None else seq.sorted_indices.data
         unorder = None if seq.unsorted_indices is None else seq.unsorted_indices.data
@@ -269,7 +273,7 @@ class _RecurrentLayer(Module):
             steps, order, unorder = Steps.full(T, B), None, None
         else:
             m = as_step_mask(mask, T, B, self.batch_first, self._name(), unbatched=unbatched)
-            if bool(m.all()):  # nothing padded: the plain batch, no gathers
+            if m.all():  # (a host array) nothing padded: the plain batch, no gathers
                 steps, order, unorder = Steps.full(T, B), None, None
             else:
                 plan = MaskPlan(m)

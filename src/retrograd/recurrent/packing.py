@@ -17,6 +17,13 @@ gathered to the front of each row (``source``), the rows sorted by how many
 they have, and the outputs scattered back (``scatter``, with zeros at masked
 steps). Pre-padding, post-padding and gaps all become one packed batch, and
 padded steps cost no compute.
+
+The plan decides the shapes of the packed batch, so it is made on the host
+(``backend.host``), as PyTorch keeps ``lengths`` on the CPU: a mask given as
+host data (a NumPy array, a list, a Tensor holding a NumPy array) costs no
+device→host read; a mask on the device is copied to the host once per plan
+(one read, which waits for the device). Only the index arrays it produces go
+to the device.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import functools
 
 from ..autograd import backend
-from ..autograd.backend import xp
+from ..autograd.backend import host, xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor
 
@@ -127,7 +134,8 @@ backend.on_backend_change(_full_steps.cache_clear)  # their index arrays live on
 
 
 class MaskPlan:
-    """A (T, B) boolean mask as a packed batch.
+    """A (T, B) boolean mask as a packed batch, planned on the host (a device mask
+    is read once, here).
 
     ``order``: the batch rows sorted by decreasing number of real steps
     (stable); ``steps``: the packed layout of those counts; ``source``: for
@@ -138,12 +146,13 @@ class MaskPlan:
     __slots__ = ("order", "steps", "source", "scatter", "unordered")
 
     def __init__(self, mask):
+        mask = backend.to_numpy(mask)         # host data as it is; a device mask: one read
         T, B = mask.shape
         counts = mask.sum(axis=0)
-        order = xp.argsort(-counts, kind="stable")
+        order = host.argsort(-counts, kind="stable")
         sorted_counts = counts[order]
         sizes, running = [], B
-        ends = [0] * (T + 1)                  # how many rows have exactly n real steps (one read from the device)
+        ends = [0] * (T + 1)                  # how many rows have exactly n real steps
         for n in sorted_counts.tolist():
             ends[n] += 1
         for t in range(T):                    # b_t = #rows with more than t real steps
@@ -152,25 +161,30 @@ class MaskPlan:
                 break
             sizes.append(running)
         self.steps = Steps(sizes, B)
-        self.order, self.unordered = order, xp.argsort(order)
         # the k-th real step of each row, in the rows' sorted order
         m = mask[:, order]                                            # (T, B) in sorted row order
-        rank = xp.cumsum(m, axis=0) - 1                               # k of each real step
-        t_idx, j_idx = xp.nonzero(m)
-        offsets = xp.asarray(self.steps.offsets + [self.steps.total], dtype=xp.int64)
+        rank = host.cumsum(m, axis=0) - 1                             # k of each real step
+        t_idx, j_idx = host.nonzero(m)
+        offsets = host.asarray(self.steps.offsets + [self.steps.total], dtype=host.int64)
         position = offsets[rank[t_idx, j_idx]] + j_idx                # where (t, sorted row j) lands
-        source = xp.empty(self.steps.total, dtype=xp.int64)
+        source = host.empty(self.steps.total, dtype=host.int64)
         source[position] = t_idx * B + order[j_idx]
-        scatter = xp.full(T * B, self.steps.total, dtype=xp.int64)
-        scatter[source] = xp.arange(self.steps.total, dtype=xp.int64)
-        self.source, self.scatter = source, scatter
+        scatter = host.full(T * B, self.steps.total, dtype=host.int64)
+        scatter[source] = host.arange(self.steps.total, dtype=host.int64)
+        # the index arrays the ops gather and scatter with go to the device (a copy, no wait for it)
+        self.order, self.unordered = xp.asarray(order), xp.asarray(host.argsort(order))
+        self.source, self.scatter = xp.asarray(source), xp.asarray(scatter)
 
 
 def as_step_mask(mask, T: int, B: int, batch_first: bool, who: str, unbatched: bool = False):
-    """A user's mask as a (T, B) boolean array, checked: True marks a real step.
+    """A user's mask as a (T, B) boolean host array, checked: True marks a real step.
     Its shape is the input's time and batch axes: (T, B), (B, T) with
-    ``batch_first``, (T,) for an unbatched sequence (then B = 1)."""
-    m = mask.data if isinstance(mask, Tensor) else xp.asarray(mask)
+    ``batch_first``, (T,) for an unbatched sequence (then B = 1). Host data is used
+    as it is; a device mask is read once, after the checks (which read only its
+    shape and dtype)."""
+    m = mask.data if isinstance(mask, Tensor) else mask
+    if not hasattr(m, "dtype"):  # a list: host data
+        m = host.asarray(m)
     if m.dtype != bool:
         raise OpError(f"{who}: mask must be boolean (True marks a real step), got {m.dtype}{list(m.shape)}; "
                       f"compare to build one, e.g. mask = ids != padding_idx")
@@ -180,6 +194,7 @@ def as_step_mask(mask, T: int, B: int, batch_first: bool, who: str, unbatched: b
         want, axes = ((B, T), "(batch, time)") if batch_first else ((T, B), "(time, batch)")
     if tuple(m.shape) != want:
         raise OpError(f"{who}: mask of shape {tuple(m.shape)} does not match the input's {axes} axes {want}")
+    m = backend.to_numpy(m)
     return m.reshape(T, 1) if unbatched else m.T if batch_first else m
 
 
