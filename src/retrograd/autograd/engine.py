@@ -13,6 +13,20 @@ release the op's saved values unless ``retain_graph``. Leaves accumulate into
 ``.grad``. There is no recursion (a chain of a million ops is fine) and no
 separate pass to count consumers.
 
+**Exposed intermediates** (``expose``): a fused op may hand out, as extra outputs,
+values it also uses inside (a fused recurrent layer's gates). Such an output is
+off the path to the loss, so walking the tape never gives it the gradient its
+internal uses carry — the gradient a composed graph would give it. A tensor
+built from such outputs by copying entries (slices, stacks, reshapes, gathers,
+zero padding) can be declared with ``expose(t)``; when a pass wants its gradient
+(``t.retain_grad()``, or ``t`` among ``grad()``'s inputs), the pass works out
+once, while the tape is intact, where each of ``t``'s entries comes from (an
+index map pushed forward through those copies), the ops' vjps report the
+internal gradients of those outputs (``adjoints_wanted`` / ``report_adjoint``,
+outputs listed in the op's ``adjoint_outputs``), and at the end of the pass they
+are placed by the map and added to what ``t`` received along the path. Nothing
+of this runs while no exposed tensor is alive.
+
 This is the "step 4, error backpropagation" that is hard to find in TensorFlow's
 code: ``loss.backward(trace=True)`` or ``rg.explain(loss)`` print
 each step of it as it runs.
@@ -20,6 +34,8 @@ each step of it as it runs.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from heapq import heappop, heappush
 
 from . import backend, hooks
@@ -45,7 +61,7 @@ class _Pass:
     ops by creation order, and where leaf gradients go."""
 
     __slots__ = ("ns", "retain_graph", "create_graph", "capture", "grads", "heap", "captured",
-                 "assigned", "hooked", "plain")
+                 "assigned", "hooked", "plain", "taps", "wants", "reports")
 
     def __init__(self, retain_graph, create_graph, capture):  # positional: cheaper to call
         self.ns = TENSOR_NS if create_graph else ARRAY_NS
@@ -57,6 +73,7 @@ class _Pass:
         self.assigned = set()  # ids of arrays handed to a leaf's .grad in this pass
         self.hooked = {}     # leaves with hooks: summed first, hooks run once at the end (PyTorch's order)
         self.plain = capture is None and not create_graph  # leaves may take the fast path
+        self.taps = None     # exposed tensors this pass records a gradient for (``expose``)
 
     # step 1: seed the roots
     def seed(self, roots, root_grads):
@@ -136,7 +153,59 @@ class _Pass:
     def finish(self):
         for leaf, g in self.hooked.values():
             self.to_leaf(leaf, g, final=True)
+        if self.taps:
+            self.deliver_taps()
         return self.captured
+
+    # exposed intermediates (``expose``)
+    def find_taps(self) -> bool:
+        """Before the walk: the exposed tensors this pass records a gradient for, with
+        their index maps, and which outputs of which ops must report their adjoints."""
+        taps, wants = [], {}
+        for ref, entry in list(_exposed.values()):
+            t = ref()
+            if t is None or t._node is None:
+                continue
+            node = t._node
+            key = (node, t._oi) if node.multi else node
+            if self.capture is not None:
+                if key not in self.capture:
+                    continue
+            elif node.retained is None or node.retained() is not t:
+                continue
+            if entry[0] is None:  # worked out once, while the tape between the ops and t is intact
+                entry[0] = _tap_map(t)
+            if entry[0] is False:
+                continue
+            sources, index = entry[0]
+            taps.append((t, key, sources, index))
+            for op, k in sources:
+                ks = wants.get(op, ())
+                if k not in ks:
+                    wants[op] = ks + (k,)
+        if not taps:
+            return False
+        self.taps, self.wants, self.reports = taps, wants, {}
+        return True
+
+    def deliver_taps(self):
+        """After the walk: each tapped tensor gets the reported adjoints, placed by its
+        map (zeros where an entry has no source), added to its path gradient."""
+        xp = backend.xp
+        for t, key, sources, index in self.taps:
+            parts = [self.reports.get(s) for s in sources]
+            if all(p is None for p in parts):
+                continue  # none of its ops ran in this pass
+            flat = [xp.zeros(1, dtype=t.data.dtype)]
+            for (op, k), p in zip(sources, parts):
+                shape = op.out_meta[k][0]
+                flat.append(xp.zeros(_size(shape), dtype=t.data.dtype) if p is None else p.reshape(-1))
+            g = xp.concatenate(flat)[index]
+            if self.capture is not None:
+                slot = self.capture[key]
+                self.captured[slot] = g if slot not in self.captured else self.captured[slot] + g
+            else:
+                t.grad = _wrap(g) if t.grad is None else _wrap(t.grad.data + g)
 
 
 def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None):
@@ -147,6 +216,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
     Observers of ``BACKWARD_STEP`` (``hooks.observe``) see every step.
     """
     bp = _Pass(retain_graph, create_graph, capture)
+    tapping = bool(_exposed) and bp.find_taps()  # (before seeding: nothing is released yet)
     bp.seed(roots, root_grads)
     heap = bp.heap
     grads, complete_gradient, vjp, unbroadcast = bp.grads, bp.complete_gradient, bp.vjp, bp.unbroadcast
@@ -163,6 +233,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
     nxt = None
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = create_graph  # record the backward pass only to differentiate it again
+    if tapping:
+        prev_reporting, _reporting.bp = _reporting.bp, bp
     try:
         while nxt is not None or heap:
             if nxt is not None:
@@ -223,6 +295,103 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
         return bp.finish()
     finally:
         _mode.grad_enabled = prev_mode
+        if tapping:
+            _reporting.bp = prev_reporting
+
+
+# ------------------------------------------------------------ exposed intermediates
+_exposed = {}       # id(tensor) -> (weakref to it, [None | (sources, index map) | False]): see ``expose``
+
+
+class _Reporting(threading.local):
+    bp = None  # the running pass (of this thread) that records exposed tensors, if any
+
+
+_reporting = _Reporting()
+
+
+def expose(t: Tensor) -> Tensor:
+    """Declare ``t`` an exposed intermediate: a copy of entries (slices, stacks,
+    reshapes, gathers, zero padding — no arithmetic) of outputs that ops list in
+    their ``adjoint_outputs``: values the op also used internally, such as a fused
+    recurrent layer's gates. ``t.retain_grad()`` and ``grad(..., inputs=[t])`` then
+    give what ``t`` would receive in the composed graph: its gradient along the
+    path (if anything downstream uses it) plus the gradient of the op's internal
+    uses, which the op's vjp reports (``report_adjoint``); entries that are not
+    copies of such an output (padding) get only the former; hooks on ``t`` see
+    only the path's part. Not under ``create_graph`` (the op says so). Returns ``t``. Costs nothing until a pass
+    wants ``t``'s gradient; the declaration lives as long as ``t``."""
+    if t._node is None or id(t) in _exposed:
+        return t
+    key = id(t)
+    _exposed[key] = (weakref.ref(t, lambda _, key=key: _exposed.pop(key, None)), [None])
+    return t
+
+
+def adjoints_wanted(op) -> tuple:
+    """For an op's vjp: the indices of its ``adjoint_outputs`` whose internal
+    gradient the running pass wants reported (``()``: none, the common case)."""
+    bp = _reporting.bp
+    return () if bp is None else bp.wants.get(op, ())
+
+
+def report_adjoint(op, index: int, g) -> None:
+    """For an op's vjp: the gradient that output ``index`` carries through the op's own
+    internal uses of it (its adjoint in the composed graph, less what arrived at the
+    output), an array of the output's shape."""
+    bp = _reporting.bp
+    if bp is not None:
+        bp.reports[(op, index)] = g
+
+
+def _size(shape):
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _tap_map(t):
+    """(sources, index): the (op, output) pairs ``t`` copies entries of, and for
+    every entry of ``t`` its position + 1 in the sources' entries laid end to end
+    (0: none, a padding entry), found by pushing the positions forward through
+    the copies (``push_tangents``). False when the tape between them was freed."""
+    from .forward import push_tangents
+
+    xp = backend.xp
+    sources, seen, stack = [], set(), [t._node]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        if n.edges is None:
+            return False
+        for e in n.edges:
+            if e is None or isinstance(e, Tensor):
+                continue
+            if type(e) is tuple and e[1] in getattr(e[0], "adjoint_outputs", ()):
+                if e not in sources:
+                    sources.append(e)
+            else:
+                stack.append(e[0] if type(e) is tuple else e)
+    if not sources:
+        return False
+    seeds, offset = {}, 1
+    for op, k in sources:
+        shape = op.out_meta[k][0]
+        ts = list(seeds.get(op, (None,) * len(op.out_meta)))
+        ts[k] = xp.arange(offset, offset + _size(shape), dtype=xp.float64).reshape(shape)
+        offset += _size(shape)
+        seeds[op] = tuple(ts)
+    pos = push_tangents([t], seeds, start_seq=min(op.seq for op, _ in sources))[0]
+    if pos is None:
+        return False
+    index = xp.rint(pos).astype(xp.int64)
+    if index.shape != tuple(t.shape) or (index < 0).any() or (index >= offset).any() or (index != pos).any():
+        raise RuntimeError(f"expose: a tensor of shape {tuple(t.shape)} is not a copy of entries of "
+                           f"{[(op.name, k) for op, k in sources]}")
+    return sources, index
 
 
 def _send_multi(grads, heap, node, index, g):

@@ -32,8 +32,20 @@ applied to hₜ₋₁ where it enters the recurrent GEMM: a = … + W_hh (hₜ�
 so δhₜ₋₁ = (δa W_hh) ⊙ m and W̄_hh = Σₜ δaₜᵀ (hₜ₋₁ ⊙ m).
 
 **Gates on request** (``gates=True``): the op also returns every step's gate
-activations (and, for the LSTM, its cell states); they are differentiable
-outputs like the others.
+*activations* — LSTM [i f g o] = [σ(a_i) σ(a_f) φ(a_g) σ(a_o)] as one (N, 4H)
+output and its cell states cₜ (N, H); GRU [r z n] = [σ(a_r) σ(a_z) φ(a_n)] (N, 3H);
+never the pre-activations. They are differentiable outputs like the others (a
+gradient arriving at them flows back through the gates), and they are the op's
+``adjoint_outputs``: the op uses these very values inside, so a tensor copied
+from them that a backward pass wants the gradient of (``engine.expose``:
+``retain_grad``, ``grad(inputs=…)``) gets, per step, row and unit, what the
+gate tensor of a composed cell loop gets. The vjp then reports the gradients
+through the recurrence (``engine.report_adjoint``), from the deltas it computes
+anyway (δh, δc of every step, the NumPy loop recording them):
+    LSTM  ∂L/∂i = δc⊙g   ∂L/∂f = δc⊙cₜ₋₁   ∂L/∂g = δc⊙i   ∂L/∂o = δh⊙φ(cₜ)   ∂L/∂cₜ = δc
+    GRU   ∂L/∂r = δa_n⊙(W_hn hₜ₋₁ + b_hn)   ∂L/∂z = δh⊙(hₜ₋₁ − n)   ∂L/∂n = δh⊙(1 − z)
+(δc, δh the gradients arriving at cₜ, hₜ from later steps and the outputs; δa_n
+the candidate's pre-activation delta). When no pass wants them, none of this runs.
 
 Each op is tested equal, in value and gradient, to the composed cells and to
 PyTorch's layers. What a vjp needs is declared with ``Op.save`` and released
@@ -60,6 +72,7 @@ from __future__ import annotations
 from .. import ops
 from ..autograd import backend, hooks
 from ..autograd.backend import xp
+from ..autograd.engine import adjoints_wanted, report_adjoint
 from ..autograd.namespaces import ARRAY_NS
 from ..autograd.op import ALL, OpError
 from . import cells, compiled, cuda_kernels
@@ -164,6 +177,17 @@ def _final(steps, Y, h0):
     return out
 
 
+def _previous_states(steps, S, s0):
+    """The state before every packed row's step: s₀ at step 0, else the row's state
+    the step before (S, the states of every step, as the packed rows)."""
+    out = xp.empty_like(S)
+    b0 = steps.first
+    out[:b0] = s0[:b0]
+    if steps.total > b0:
+        out[b0:] = S[steps.previous_positions()]
+    return out
+
+
 def _recurrent_weight_grad(steps, dA, Y, h0, mask):
     """W̄_hh = Σₜ δaₜᵀ (hₜ₋₁ ⊙ m): step 0 against h₀, the others against the
     outputs of the step before (gathered once when the batch is packed)."""
@@ -249,6 +273,7 @@ class LSTMLayer(_SequenceOp):
     __slots__ = ()
     save_inputs = ALL  # the loops read x, h₀ (c₀), both weights; the biases only for their shape
     gate_outputs_saved = frozenset({"G", "C"})
+    gate_outputs = (3, 4)  # the gate activations [i f g o], the cell states
 
     def vjp_scratch_nbytes(self) -> int:
         """The deltas of every gate (as large as G) and φ(cₜ) with its slope (twice C)."""
@@ -333,10 +358,14 @@ class LSTMLayer(_SequenceOp):
         dc = xp.array(g_c, dtype=G.dtype)
         phi, tie = _activation(act), self.tie
         listen = hooks.active(STEP_EVENT)
-        kern = None if listen else _kernels(w_hh.dtype)
+        wanted = adjoints_wanted(self) if self.gates else ()
+        if wanted:  # every step's δh and δc (before the external gradient of cₜ), for the gates' adjoints
+            DH, DC = xp.empty_like(C), xp.empty_like(C)
+        loop = listen or wanted
+        kern = None if loop else _kernels(w_hh.dtype)
         if kern is not None:
             kern.lstm_backward_steps(steps, G, C, c0, w_hh, g_y, dA, dh, dc, M, g_cells, extra, act, tie)
-        elif _compiled("LSTM", dh.shape[0], H, w_hh.dtype) and not listen:
+        elif _compiled("LSTM", dh.shape[0], H, w_hh.dtype) and not loop:
             tc = phi(C, out=xp.empty_like(C))
             c_slope = _slope(act, tc, C if tie else None, tie)
             compiled.lstm_backward_steps(steps, G, C, tc, c0, w_hh, g_y, dA, c_slope, dh, dc, M, g_cells, extra)
@@ -364,6 +393,8 @@ class LSTMLayer(_SequenceOp):
                 xp.multiply(dhb, o, out=tb)                  # δc += δh ⊙ o ⊙ φ′(cₜ)
                 tb *= cs
                 dcb += tb
+                if wanted:
+                    DH[a0:a1], DC[a0:a1] = dhb, dcb
                 if g_cells is not None:
                     dcb += g_cells[a0:a1]
                 cp = c0[:b] if p0 < 0 else C[p0:p0 + b]
@@ -379,6 +410,8 @@ class LSTMLayer(_SequenceOp):
                 xp.matmul(da, w_hh, out=dhb)                 # δhₜ₋₁ = [δi δf δg δo] W_hh (⊙ m)
                 if M is not None:
                     dhb *= m
+        if wanted:
+            self._report_gates(wanted, DH, DC, g_cells, c0)
         n = self.needs
         gx = dA @ w_ih if n[0] else None
         gw_ih = dA.T @ x if n[3] else None
@@ -388,6 +421,24 @@ class LSTMLayer(_SequenceOp):
             pool.give(dA)
         return (gx, dh if n[1] else None, dc if n[2] else None, gw_ih, gw_hh,
                 gb if n[5] else None, gb if n[6] else None)
+
+    def _report_gates(self, wanted, DH, DC, g_cells, c0):
+        """The adjoints of the gate activations and cell states through the recurrence
+        (see the module docstring), from every step's δh and δc."""
+        G, C = self.saved["G"], self.saved["C"]
+        H = C.shape[1]
+        if 3 in wanted:
+            dc = DC if g_cells is None else DC + g_cells     # δc: all that reaches cₜ
+            D = xp.empty_like(G)
+            xp.multiply(dc, G[:, 2 * H:3 * H], out=D[:, :H])  # ∂L/∂i = δc ⊙ g
+            xp.multiply(dc, _previous_states(self.steps, C, c0), out=D[:, H:2 * H])  # ∂L/∂f = δc ⊙ cₜ₋₁
+            xp.multiply(dc, G[:, :H], out=D[:, 2 * H:3 * H])  # ∂L/∂g = δc ⊙ i
+            o = D[:, 3 * H:]
+            _activation(self.activation)(C, out=o)           # ∂L/∂o = δh ⊙ φ(cₜ)
+            o *= DH
+            report_adjoint(self, 3, D)
+        if 4 in wanted:
+            report_adjoint(self, 4, DC)                      # ∂L/∂cₜ through hₜ and cₜ₊₁
 
     def jvp(self, ns, ts, ans, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         """Forward mode, per step t over the same rows (rows past b_t carry ḣ, ċ):
@@ -454,6 +505,7 @@ class GRULayer(_SequenceOp):
         """The input-side and recurrent-side deltas of every gate (twice Z)."""
         return 2 * self.saved["Z"].nbytes if self.saved else 0
     gate_outputs_saved = frozenset({"Z"})
+    gate_outputs = (2,)  # the gate activations [r z n]
 
     def forward(self, x, h0, w_ih, w_hh, b_ih, b_hh):
         steps, act = self.steps, self.activation
@@ -528,16 +580,22 @@ class GRULayer(_SequenceOp):
         dh = xp.array(g_h, dtype=Z.dtype)
         tmp, back = xp.empty_like(dh), xp.empty_like(dh)
         listen = hooks.active(STEP_EVENT)
-        kern = None if listen else _kernels(w_hh.dtype)
+        wanted = adjoints_wanted(self) if self.gates else ()
+        if wanted:  # every step's δh, for the gates' adjoints
+            DH = xp.empty_like(Y)
+        loop = listen or wanted
+        kern = None if loop else _kernels(w_hh.dtype)
         if kern is not None:
             kern.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
-        elif _compiled("GRU", dh.shape[0], H, w_hh.dtype) and not listen:
+        elif _compiled("GRU", dh.shape[0], H, w_hh.dtype) and not loop:
             compiled.gru_backward_steps(steps, Z, GHn, Y, h0, w_hh, g_y, dGX, dGH, dh, M, extra)
         else:
             for t in range(len(steps) - 1, -1, -1):
                 a0, a1, b, p0 = steps.blocks[t]
                 dhb, tb = dh[:b], tmp[:b]
                 dhb += g_y[a0:a1]
+                if wanted:
+                    DH[a0:a1] = dhb
                 a = Z[a0:a1]
                 r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
                 hp = h0[:b] if p0 < 0 else Y[p0:p0 + b]
@@ -565,6 +623,15 @@ class GRULayer(_SequenceOp):
                 if M is not None:
                     bb *= M[:b]
                 dhb += bb
+        if wanted:
+            D = xp.empty_like(Z)
+            r, z, n = Z[:, :H], Z[:, H:2 * H], Z[:, 2 * H:]
+            xp.multiply(dGX[:, 2 * H:], GHn, out=D[:, :H])   # ∂L/∂r = δa_n ⊙ (W_hn hₜ₋₁ + b_hn)
+            xp.subtract(_previous_states(steps, Y, h0), n, out=D[:, H:2 * H])
+            D[:, H:2 * H] *= DH                              # ∂L/∂z = δh ⊙ (hₜ₋₁ − n)
+            xp.subtract(1, z, out=D[:, 2 * H:])
+            D[:, 2 * H:] *= DH                               # ∂L/∂n = δh ⊙ (1 − z)
+            report_adjoint(self, 2, D)
         n_ = self.needs
         gx = dGX @ w_ih if n_[0] else None
         gw_ih = dGX.T @ x if n_[2] else None

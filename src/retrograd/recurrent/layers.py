@@ -56,7 +56,7 @@ from ..nn.rnn_utils import PackedSequence
 from . import fused
 from .cells import GATE_NAMES, recurrent_parameters, shapes_doc
 from .packing import MaskPlan, Steps, as_step_mask
-from .sequence_op import ACTIVATIONS
+from .sequence_op import ACTIVATIONS, expose_gates
 
 RETURNS = ("output_and_state", "output", "last")
 
@@ -230,7 +230,7 @@ class _RecurrentLayer(Module):
             last = [h_n[-D + d] for d in range(D)]
             result = (last[0] if D == 1 else ops.concatenate(last, axis=-1),)
         if return_gates:
-            result += (gates,)
+            result += (expose_gates(gates),)  # retain_grad() / rg.grad on a gate give ∂L/∂gate
         return result[0] if len(result) == 1 else result
 
     def _forward_packed(self, seq, hx, mask, return_gates):

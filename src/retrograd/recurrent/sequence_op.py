@@ -9,13 +9,18 @@ answers ``vjp_differentiable`` by recording the forward again gate by gate
 (``_recorded_steps`` over the packed rows) on sealed boundaries of its inputs.
 The jvp of a differentiable walk (``jvp_recorded``) records the same equations
 on (unsealed) boundaries and pushes the tangents through them.
+
+With ``gates=True`` the gate outputs are the op's ``adjoint_outputs`` (values it
+uses inside); ``expose_gates`` declares the tensors a layer builds from them
+(``engine.expose``), so ``retain_grad`` and ``grad`` on them give the gradient
+the composed cells' gate tensors get (``fused``'s module docstring).
 """
 
 from __future__ import annotations
 
 from .. import ops
 from ..autograd import conventions
-from ..autograd.engine import grad
+from ..autograd.engine import adjoints_wanted, expose, grad
 from ..autograd.forward import push_tangents, seed_key
 from ..autograd.mode import enable_grad, next_seq
 from ..autograd.op import ALL, MultiOp, OpError, UnaryOp
@@ -91,6 +96,14 @@ class _SequenceOp(MultiOp):
         self.steps, self.activation, self.recurrent_mask, self.gates = steps, activation, recurrent_mask, gates
         self.tie = relu_tie(activation)
 
+    # the outputs that are values the op uses inside (the gates, with ``gates=True``): their
+    # adjoints through the recurrence are reported to a pass that wants them (``engine.expose``)
+    gate_outputs = ()
+
+    @property
+    def adjoint_outputs(self) -> tuple:
+        return self.gate_outputs if self.gates else ()
+
     def _check_mask(self, h0):
         m = self.recurrent_mask
         if m is not None and (m.shape != h0.shape or m.dtype != h0.dtype):
@@ -116,6 +129,10 @@ class _SequenceOp(MultiOp):
         """x̄ = (∂outputs/∂x)ᵀ·gs as ``rg`` ops on ``self.input_tensors()``: the forward is
         recorded again gate by gate on sealed boundaries of the inputs, and
         ``grad(..., create_graph=True)`` differentiates that record."""
+        if adjoints_wanted(self):
+            raise RuntimeError(f"{self.name}: the gradient of its gates (retain_grad, grad(inputs=…)) is given by "
+                               f"a first-order backward only, not with create_graph=True; run a separate "
+                               f"backward without create_graph for it")
         needs = self.needs
         boundaries, args = [], []
         with enable_grad():
@@ -153,3 +170,14 @@ class _SequenceOp(MultiOp):
                 args.append(a)
             outputs = self.recompute(*args)
         return tuple(push_tangents(list(outputs), seeds, start_seq=start, lead=lead, differentiable=True))
+
+
+def expose_gates(gates):
+    """Declare every tensor of a layer's gates dict (copies of its fused ops' gate
+    outputs: ``return_gates=True``) to the engine (``engine.expose``), so that
+    ``retain_grad()`` and ``grad(..., inputs=[…])`` give their gradient through the
+    recurrence. Returns ``gates``."""
+    for t in gates.values():
+        if t.requires_grad:
+            expose(t)
+    return gates
