@@ -142,17 +142,18 @@ def _batches(entries):
     return out
 
 
+def _with_gradients(group):
+    """The parameters of ``group`` that have a gradient this step."""
+    return [p for p in group["params"] if p.grad is not None]
+
+
 def adam_step(opt, group, states) -> None:
     """``Adam.update`` (``AdamW``'s with ``opt.decoupled``) of every parameter of
     ``group`` that has a gradient, fused; the others as ``opt.update``."""
     lr, wd, (b1, b2), eps, ams = group["lr"], group["weight_decay"], group["betas"], group["eps"], group["amsgrad"]
     entries = []
-    for p in group["params"]:
-        if p.grad is None:
-            continue
-        state = states.get(id(p))
-        if state is None:
-            state = states[id(p)] = {}
+    for p in _with_gradients(group):
+        state = states.setdefault(id(p), {})
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(p.data)
@@ -179,12 +180,8 @@ def sgd_step(opt, group, states) -> None:
     lr, wd, mu, damp, nesterov = (group["lr"], group["weight_decay"], group["momentum"], group["dampening"],
                                   group["nesterov"])
     entries = []
-    for p in group["params"]:
-        if p.grad is None:
-            continue
-        state = states.get(id(p))
-        if state is None:
-            state = states[id(p)] = {}
+    for p in _with_gradients(group):
+        state = states.setdefault(id(p), {})
         g = _gradient(p)
         buf = state.get("momentum_buffer")
         first = bool(mu) and buf is None
