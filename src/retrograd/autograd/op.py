@@ -151,20 +151,20 @@ class Op:
 
     Class attributes a subclass may set:
 
-    ``name``         short label used in traces and errors;
-    ``save_inputs``  which inputs' values the vjp reads (``autograd.op``'s docstring);
-    ``save_ans``     keep the forward output for the vjp (tanh, exp, sigmoid …);
-    ``broadcasts``   the op broadcasts its inputs, so the engine sums each input
-                     gradient back to the input's shape (broadcasting is handled
-                     once, in the engine, not in every rule);
-    ``elementwise``  one input, and the output has its shape and dtype (tanh,
-                     sigmoid, relu …): an input the vjp does not read is not
-                     kept at all, not even its shape (the gradient has it).
-    ``jvp_lead``     the jvp takes tangents with leading direction axes (False:
-                     the forward walk runs it once per direction);
-    ``aligns_tangents`` for a broadcasting op, the walk lines the tangents up
-                     with the output before the jvp (False: the rule does it,
-                     as matmul, whose batch axes are not its last two).
+    - ``name``: short label used in traces and errors;
+    - ``save_inputs``: which inputs' values the vjp reads (``autograd.op``'s docstring);
+    - ``save_ans``: keep the forward output for the vjp (tanh, exp, sigmoid …);
+    - ``broadcasts``: the op broadcasts its inputs, so the engine sums each input
+      gradient back to the input's shape (broadcasting is handled
+      once, in the engine, not in every rule);
+    - ``elementwise``: one input, and the output has its shape and dtype (tanh,
+      sigmoid, relu …): an input the vjp does not read is not
+      kept at all, not even its shape (the gradient has it).
+    - ``jvp_lead``: the jvp takes tangents with leading direction axes (False:
+      the forward walk runs it once per direction);
+    - ``aligns_tangents``: for a broadcasting op, the walk lines the tangents up
+      with the output before the jvp (False: the rule does it,
+      as matmul, whose batch axes are not its last two).
 
     A recorded op holds: ``edges`` (per input: the producer op, ``(op,
     output index)``, the leaf Tensor, or None for an input that needs no

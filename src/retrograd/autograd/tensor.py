@@ -49,10 +49,10 @@ def get_default_dtype():
 class Tensor:
     """An array with an optional place on the tape.
 
-    ``data``           the array (NumPy), shared, never copied by retrograd;
-    ``grad``           accumulated gradient (a Tensor) for leaves and tensors
-                       that called ``retain_grad()``;
-    ``requires_grad``  whether ops on it are recorded.
+    - ``data``: the array (NumPy), shared, never copied by retrograd;
+    - ``grad``: accumulated gradient (a Tensor) for leaves and tensors
+      that called ``retain_grad()``;
+    - ``requires_grad``: whether ops on it are recorded.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")

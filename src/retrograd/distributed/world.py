@@ -134,7 +134,7 @@ class MPIGroup:
         return array
 
     def allgather(self, array):
-        """(size, *array.shape): every rank's ``array`` (``MPI_Allgather``)."""
+        """``(size, *array.shape)``: every rank's ``array`` (``MPI_Allgather``)."""
         _check_buffer("allgather", array)
         out = np.empty((self.size,) + array.shape, dtype=array.dtype)
         self.comm.Allgather(array, out)

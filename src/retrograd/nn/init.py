@@ -27,7 +27,7 @@ def calculate_gain(nonlinearity: str, param=None) -> float:
 
 
 def fan_in_and_fan_out(tensor) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight in PyTorch's layout [out, in, *kernel]."""
+    """(fan_in, fan_out) of a weight in PyTorch's layout ``[out, in, *kernel]``."""
     shape = tensor.shape
     if len(shape) < 2:
         raise ValueError(f"fan in and fan out need a tensor with at least 2 dimensions, got shape {shape}")
