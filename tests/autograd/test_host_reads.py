@@ -265,6 +265,8 @@ def test_a_bad_class_index_is_raised_when_the_checks_are_read():
     with pytest.raises(OpError, match=r"class index out of range: the target holds 7"):
         rg.cross_entropy(rg.tensor(logits), rg.tensor(np.array([0, 7, 1])))  # NumPy: at the call
     with shim_backend():
+        rg.cross_entropy(rg.tensor(logits), rg.tensor(np.array([0, 1, 1])))  # the process's first device call
+        # may read once (the probability warning's check), whichever test runs first
         with count_host_reads() as reads:
             loss = rg.cross_entropy(rg.tensor(logits), rg.tensor(np.array([0, 7, 1])))
         assert reads.n == 0 and device_checks.pending()

@@ -21,7 +21,7 @@ import warnings
 from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
-from . import device_checks
+from . import cuda_softmax_ce, device_checks
 from .losses import _array, _check_reduction, _constant_weight, _floating, _legacy_reduction, _target
 from .shape import movedim
 from .softmaxes import log_softmax
@@ -203,6 +203,8 @@ class CrossEntropy(BinaryOp):
             dtype = xp.result_type(z, y) if w is None else xp.result_type(z, y, w)
             z, y = z.astype(dtype, copy=False), y.astype(dtype, copy=False)
             w = None if w is None else w.astype(dtype, copy=False)
+        if self._one_kernel(z, y, w, eps):
+            return self._forward_one_kernel(z, y)
         shifted = z - z.max(axis=1, keepdims=True)
         e = xp.exp(shifted)
         se = e.sum(axis=1, keepdims=True)
@@ -256,13 +258,50 @@ class CrossEntropy(BinaryOp):
             return total * xp.asarray(xp.nan, dtype=total.dtype)
         return total / denominator  # a Python number: the loss keeps the input's float dtype
 
+    def _one_kernel(self, z, y, w, eps) -> bool:
+        """Whether the one-kernel path applies: a device backend (the host keeps the path below,
+        unchanged), (N, C) logits, class-index targets, no class weights, no label smoothing."""
+        return (not device_checks.on_host() and z.ndim == 2 and not self.unbatched and y.dtype.kind != "f"
+                and w is None and not eps and z.dtype.kind == "f" and z.dtype.itemsize >= 4)
+
+    def _forward_one_kernel(self, z, y):
+        """ℓᵢ and δᵢ = softmax(zᵢ) − onehot(yᵢ) of every row in one kernel (``cuda_softmax_ce``:
+        CuPy's on a GPU, its NumPy twin elsewhere); the range check is deferred to the device."""
+        self.probability_targets = False
+        # the deferred range check names a bad index (as the path below); its row counts for nothing until
+        # it is raised: given to the kernel as ignored
+        _, keep = self._class_indices(y, z.shape[1])
+        loss, delta, _ = cuda_softmax_ce.rows(z, xp.where(keep, y, self.ignore_index), self.ignore_index)
+        self.save(probs=None, delta=delta, keep=keep, weight=None)
+        self.denominator = keep.sum(dtype=xp.float64)
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        if self.reduction == "sum":
+            return total
+        nothing = self.denominator == 0
+        mean = total / xp.where(nothing, 1.0, self.denominator).astype(total.dtype)
+        return xp.where(nothing, xp.asarray(xp.nan, dtype=total.dtype), mean)
+
+    def _probs(self, targets):
+        """softmax(z) as saved, or rebuilt from the one kernel's δ (δ + onehot(``targets``) on the
+        counted rows)."""
+        probs = self.saved.get("probs")
+        if probs is not None:
+            return probs
+        delta, keep = self.saved["delta"], self.saved["keep"]
+        yv = xp.where(keep, targets, 0)
+        probs = delta.copy()
+        probs[xp.arange(len(yv)), yv] += keep.astype(probs.dtype)
+        return probs
+
     def vjp(self, ns, g, loss, z, y):
         if self.reduction == "none":
             scale = ns.reshape(g, (1, 1)) if self.unbatched else ns.expand_dims(g, 1)
         elif self.reduction == "sum":
             scale = g
         else:  # nothing counted: the loss is NaN but no entry moves it (PyTorch's gradient is 0)
-            scale = g * _inverse(self.denominator, self.saved["probs"].dtype)
+            scale = g * _inverse(self.denominator, self._dtype())
         gz, gy = self._partials(ns, z, y)
         if isinstance(z, xp.ndarray):
             gz *= scale  # in place: the partials are a fresh array
@@ -270,7 +309,7 @@ class CrossEntropy(BinaryOp):
             gz = gz * scale
         if gy is not None:
             gy = gy * scale
-        c = self.saved["probs"].shape[1]
+        c = self._classes()
         if self.unbatched:
             gz = ns.reshape(gz, (c,))
             gy = None if gy is None else ns.reshape(gy, (c,))
@@ -280,7 +319,7 @@ class CrossEntropy(BinaryOp):
         """ℓ̇ᵢ = Σ_c (softmax(z)·ΣT − T)ᵢc·żᵢc − (1 − ε)·Σ_c w_c·log softmax(z)ᵢc·ẏᵢc, reduced as the loss
         ("mean": ÷ the vjp's denominator; 0 when nothing counted)"""
         gz, gy = self._partials(ns, z, y)
-        c = self.saved["probs"].shape[1]
+        c = self._classes()
         r = nlead = None
         for t, d in zip(ts, (gz, gy)):
             if t is None:
@@ -294,16 +333,18 @@ class CrossEntropy(BinaryOp):
             return ns.reshape(r, tuple(r.shape[:nlead])) if self.unbatched else r
         r = ns.sum(r, axis=tuple(range(nlead, r.ndim)))
         if self.reduction == "mean":
-            r = r * _inverse(self.denominator, self.saved["probs"].dtype)
+            r = r * _inverse(self.denominator, self._dtype())
         return r
 
     def _partials(self, ns, z, y):
         """(∂ℓᵢ/∂z, ∂ℓᵢ/∂y or None) per row, batched as (N, C, d1, …) (an unbatched row as (1, C)), before
         the reduction: softmax(z)·Σ_c T − T, and −(1 − ε)·w·log softmax(z) for probability targets that
         need a gradient. The vjp scales them by ℓ̄, the jvp contracts them with the tangents."""
-        probs, keep, w = self.saved["probs"], self.saved["keep"], self.saved["weight"]
-        c, eps = probs.shape[1], self.label_smoothing
         first_order = isinstance(z, xp.ndarray)
+        if first_order and self.saved.get("probs") is None:  # the one kernel's δ, zero on ignored rows
+            return self.saved["delta"].copy(), None
+        probs, keep, w = self._probs(ns.value(y)), self.saved["keep"], self.saved["weight"]
+        c, eps = probs.shape[1], self.label_smoothing
         z_b = ns.reshape(z, (1, c)) if self.unbatched else z
         if first_order and z_b.dtype != probs.dtype:  # targets of another float dtype: the promoted one
             z_b = z_b.astype(probs.dtype)
@@ -332,6 +373,14 @@ class CrossEntropy(BinaryOp):
                 t = self._index_distribution(probs, yi, keep, w, w_c)
                 gz = ns.softmax(z_b, axis=1) * t.sum(axis=1, keepdims=True) - t
         return gz, gy
+
+    def _dtype(self):
+        saved = self.saved["probs"] if self.saved.get("probs") is not None else self.saved["delta"]
+        return saved.dtype
+
+    def _classes(self) -> int:
+        saved = self.saved["probs"] if self.saved.get("probs") is not None else self.saved["delta"]
+        return saved.shape[1]
 
     def _index_delta(self, probs, yi, keep, w, w_c):
         """softmax(z)·Σ_c T − T for class-index targets, built in place on a copy of softmax(z)."""
