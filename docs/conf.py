@@ -100,7 +100,6 @@ API_MODULES = [
     ("graph", "``rg.graph``: walking a recorded graph", "retrograd.graph", None),
 ]
 
-NN_REGISTERED = ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
 DTYPES = ("float32", "float64", "int32", "int64", "bool")
 
 
@@ -118,9 +117,7 @@ def public_names(mod) -> list[str]:
     (no submodules, no imports of NumPy or the standard library, no ``__future__`` flags)."""
     names = getattr(mod, "__all__", None)
     if names is not None:
-        # rg.nn.RNN/LSTM/GRU and their cells are registered on rg.nn by retrograd.recurrent (nn does not
-        # import upwards), so they are not in nn.__all__: they are rg.nn's public names all the same
-        names = list(names) + [n for n in NN_REGISTERED if mod.__name__ == "retrograd.nn" and n not in names]
+        names = list(names)  # (rg.nn's recurrent layers are added to nn.__all__ by retrograd.recurrent)
     else:
         names = []
         for n in dir(mod):

@@ -13,6 +13,8 @@ from .stateful import Stateful
 
 for _cls in (RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU):
     setattr(_nn, _cls.__name__, _cls)
+    if _cls.__name__ not in _nn.__all__:  # listed where users look: `from retrograd.nn import *`, help, the docs
+        _nn.__all__.append(_cls.__name__)
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "Stateful", "detach_state", "reset_rows",
            "detach_rows", "select_rows", "state_parts", "rebuild_state"]
