@@ -74,6 +74,19 @@ class HostReads:
 
 
 @contextlib.contextmanager
+def shim_backend():
+    """retrograd's backend set to the stand-in for the block (``with shim_backend() as xp``), NumPy
+    again afterwards, also on failure."""
+    from retrograd.autograd import backend
+
+    backend.set_backend(shim)
+    try:
+        yield shim
+    finally:
+        backend.set_backend("numpy")
+
+
+@contextlib.contextmanager
 def count_host_reads():
     """Count the device→host reads made inside the block (nested blocks each count theirs)."""
     counter = HostReads()

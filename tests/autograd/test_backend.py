@@ -7,7 +7,6 @@ gradient check, and training steps of each layer family.
 """
 
 import ast
-import contextlib
 import pathlib
 
 import numpy as np
@@ -17,7 +16,7 @@ import retrograd as rg
 from retrograd import bptt, nn, optim
 from retrograd.autograd import UnaryOp, backend
 
-from array_shim import HostConversionError, ShimArray, shim
+from array_shim import HostConversionError, ShimArray, shim, shim_backend
 
 ROOT = pathlib.Path(rg.__file__).parent
 
@@ -65,15 +64,6 @@ def test_numpy_is_imported_only_where_allowed():
             offenders.append(rel)
     assert not offenders, f"import NumPy through backend.xp instead (or justify in NUMPY_ALLOWED): {offenders}"
 
-
-@contextlib.contextmanager
-def shim_backend():
-    """The stand-in device library as the backend, NumPy again afterwards (also on failure)."""
-    backend.set_backend(shim)
-    try:
-        yield shim
-    finally:
-        backend.set_backend("numpy")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ steps), never once per batch."""
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import warnings
 
@@ -24,17 +23,8 @@ from retrograd.autograd import backend
 from retrograd.autograd.op import OpError
 from retrograd.ops import device_checks, softmax_cross_entropy
 
-from array_shim import count_host_reads, shim
+from array_shim import count_host_reads, shim, shim_backend
 
-
-@contextlib.contextmanager
-def shim_backend():
-    """The stand-in device library as the backend, NumPy again afterwards (also on failure)."""
-    backend.set_backend(shim)
-    try:
-        yield shim
-    finally:
-        backend.set_backend("numpy")
 
 
 # ---------------------------------------------------------------- the counter itself

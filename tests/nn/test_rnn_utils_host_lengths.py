@@ -4,7 +4,6 @@ back from the device, ``PackedSequence.batch_sizes`` holds host data (PyTorch's 
 tensor), a device array of lengths or batch sizes is read exactly once, and the
 values equal the NumPy backend's."""
 
-import contextlib
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import pytest
 import retrograd as rg
 from retrograd.autograd import backend
 
-from array_shim import count_host_reads, shim
+from array_shim import count_host_reads, shim, shim_backend
 
 R = rg.nn.utils.rnn
 LENGTHS = [3, 5, 2, 5]
@@ -20,14 +19,6 @@ RNG = np.random.default_rng(3)
 PADDED = RNG.standard_normal((4, 5, 2))  # (B, T, features): batch_first
 MASK = np.arange(5)[None, :] < np.array(LENGTHS)[:, None]  # (B, T)
 
-
-@contextlib.contextmanager
-def shim_backend():
-    backend.set_backend(shim)
-    try:
-        yield shim
-    finally:
-        backend.set_backend("numpy")
 
 
 def _host(x):

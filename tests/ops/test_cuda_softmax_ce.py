@@ -118,7 +118,7 @@ def test_cross_entropy_takes_the_one_kernel_path_on_a_device_backend(reduction, 
     path: value, gradient, and a second derivative rebuilt from the kernel's δ."""
     import sys
     from retrograd.autograd import backend
-    from array_shim import shim
+    from array_shim import shim, shim_backend
     from retrograd.ops import cuda_softmax_ce as kernel_module
 
     calls = []
@@ -136,11 +136,8 @@ def test_cross_entropy_takes_the_one_kernel_path_on_a_device_backend(reduction, 
         return [backend.to_numpy(a) for a in (loss.data, g.data, zt.grad.data)]
     expected = run(lambda a: a)
     assert not calls
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         got = run(shim.asarray)
-    finally:
-        backend.set_backend("numpy")
     assert calls
     for a, b in zip(got, expected):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -81,7 +81,7 @@ def test_fused_twin_equals_per_parameter(name, groups, monkeypatch):
 
 
 def test_default_is_per_parameter_on_numpy_and_fused_on_a_device(monkeypatch):
-    from array_shim import shim
+    from array_shim import shim, shim_backend
     from retrograd.autograd import backend
     launches = []
     monkeypatch.setattr(foreach, "_launch", lambda *a: pytest.fail("fused on NumPy without foreach=True"))
@@ -90,14 +90,11 @@ def test_default_is_per_parameter_on_numpy_and_fused_on_a_device(monkeypatch):
     real = foreach.TWINS["rg_sgd"]
     monkeypatch.setitem(foreach.TWINS, "rg_sgd", lambda *a: (launches.append(1), real(*a)))
     monkeypatch.setattr(foreach, "_launch", lambda name, *a: foreach.TWINS[name](*a))
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         p = rg.tensor(shim.asarray(np.ones(3)), requires_grad=True)
         p.grad = rg.tensor(shim.asarray(np.full(3, 2.0)))
         optim.SGD([p], lr=0.5, momentum=0.9).step()   # the device stand-in: fused by default
         got = backend.to_numpy(p.data)
-    finally:
-        backend.set_backend("numpy")
     assert launches == [1] and np.array_equal(got, np.zeros(3))
 
 

@@ -26,8 +26,10 @@ from hypothesis import strategies as st  # noqa: E402
 
 import retrograd as rg  # noqa: E402
 from retrograd.autograd import conventions  # noqa: E402
-from retrograd.recurrent import compiled, fused  # noqa: E402
+from retrograd.recurrent import compiled  # noqa: E402
 from retrograd.recurrent.packing import Steps  # noqa: E402
+
+from rnn_models import fused_op_outputs_and_gradients  # noqa: E402
 
 K = {"LSTM": 4, "GRU": 3, "RNN": 1}
 RTOL, ATOL = 1e-10, 1e-12
@@ -68,18 +70,7 @@ def _slope(act, y, pre):
 
 def _reference(kind, steps, act, M, gates, x, h0, c0, ws, ups):
     """The fused NumPy op: outputs and every gradient of Σ outᵢ ⊙ upᵢ."""
-    leaves = [rg.tensor(a, requires_grad=True) for a in [x, h0] + ([c0] if kind == "LSTM" else []) + ws
-              if a is not None]
-    if kind == "LSTM":
-        outs = fused.LSTMLayer(steps, act, M, gates)(*leaves)
-    elif kind == "GRU":
-        w = leaves[2:] if ws[3] is not None else leaves[2:] + [None]
-        outs = fused.GRULayer(steps, act, M, gates)(*leaves[:2], *w)
-    else:
-        outs = fused.RNNLayer(steps, act, M)(*leaves)
-    loss = sum((o * rg.tensor(u)).sum() for o, u in zip(outs, ups))
-    grads = rg.grad(loss, leaves, allow_unused=True)
-    return [o.data for o in outs], [np.zeros(t.shape) if g is None else g.data for t, g in zip(leaves, grads)]
+    return fused_op_outputs_and_gradients(kind, steps, act, M, gates, x, h0, c0, ws, ups)
 
 
 def _compiled(kind, steps, act, M, gates, x, h0, c0, ws, ups):

@@ -24,10 +24,11 @@ import pytest
 
 import retrograd as rg
 from retrograd.autograd import backend, conventions
-from retrograd.recurrent import cuda_kernels, fused
+from retrograd.recurrent import cuda_kernels
 from retrograd.recurrent.packing import Steps
 
 import cuda_emulation
+from rnn_models import fused_op_outputs_and_gradients
 
 K = {"LSTM": 4, "GRU": 3, "RNN": 1}
 LAYOUTS = {"dense": ([3] * 5, 3), "packed": ([4, 4, 3, 1, 1], 5), "single": ([1] * 6, 1)}
@@ -56,18 +57,8 @@ def _problem(kind, sizes, batch, I, H, act, masked, gates, bias_hh, seed):
 
 def _run(kind, steps, act, M, gates, x, h0, c0, ws, ups):
     """Outputs of the fused op and the gradients of Σ outᵢ ⊙ upᵢ at every input."""
-    leaves = [rg.tensor(a, requires_grad=True) for a in [x, h0] + ([c0] if kind == "LSTM" else []) + ws
-              if a is not None]
-    if kind == "LSTM":
-        outs = fused.LSTMLayer(steps, act, M, gates)(*leaves)
-    elif kind == "GRU":
-        w = leaves[2:] if ws[3] is not None else leaves[2:] + [None]
-        outs = fused.GRULayer(steps, act, M, gates)(*leaves[:2], *w)
-    else:
-        outs = fused.RNNLayer(steps, act, M)(*leaves)
-    loss = sum((o * rg.tensor(u)).sum() for o, u in zip(outs, ups))
-    grads = rg.grad(loss, leaves, allow_unused=True)
-    return [o.data for o in outs] + [np.zeros(t.shape) if g is None else g.data for t, g in zip(leaves, grads)]
+    outs, grads = fused_op_outputs_and_gradients(kind, steps, act, M, gates, x, h0, c0, ws, ups)
+    return outs + grads
 
 
 def _compare(kernels, kind, layout, act, masked, gates=False, bias_hh=True, seed=0):
@@ -127,11 +118,10 @@ def test_twins_gru_without_recurrent_bias():
 def test_twins_under_the_device_stand_in():
     """The twins (and the loops around them) do all their work on the device module:
     an LSTM step under tests/array_shim (where they are the default) equals NumPy's."""
-    from array_shim import shim
+    from array_shim import shim, shim_backend
     steps, M, x, h0, c0, ws, ups = _problem("LSTM", [3, 2, 2], 3, 2, 3, "tanh", True, False, True, 4)
     ref = _run("LSTM", steps, "tanh", M, False, x, h0, c0, ws, ups)
-    backend.set_backend(shim)
-    try:
+    with shim_backend():
         d = lambda a: None if a is None else shim.asarray(a)  # noqa: E731
         calls = []
         with cuda_kernels.use_kernels(_Spy(cuda_kernels.kernels_for(backend.get_backend(), np.float64), calls)):
@@ -139,8 +129,6 @@ def test_twins_under_the_device_stand_in():
                        [d(u) for u in ups])
         assert set(calls) == {"lstm_forward", "lstm_backward"}
         got = [backend.to_numpy(g) for g in got]
-    finally:
-        backend.set_backend("numpy")
     for g, r in zip(got, ref):
         np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
 

@@ -28,7 +28,7 @@ import weakref
 from .. import ops
 from ..autograd import engine
 from ..autograd.backend import xp
-from ..autograd.forward import push_tangents, seed_key
+from ..autograd.forward import push_tangents, seed_key, zeros_tangent
 from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
 from ..autograd.op import UnaryOp
 from ..autograd.tensor import Tensor, _wrap
@@ -206,7 +206,7 @@ def _linearize(func, primals, seeded, lead, has_aux, name):
         d = pushed[k]
         k += 1
         if d is None:
-            d = xp.zeros(tuple(lead) + tuple(t.shape), dtype=t.data.dtype if t.data.dtype.kind in "fc" else None)
+            d = zeros_tangent(t, lead)
         tans.append(d if isinstance(d, Tensor) else _wrap(d))
     if not differentiable:
         out, aux = _detached(out), (_detached(aux) if has_aux else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...autograd import engine
 from ...autograd.backend import xp
-from ...autograd.forward import Basis, push_tangents, seed_key
+from ...autograd.forward import Basis, push_tangents, seed_key, zeros_tangent
 from ...autograd.tensor import _wrap
 
 EPSILON = 1e-7  # UORO's and KF-RTRL's guard: a zero Jacobian gives a finite normaliser, not ∞ or NaN
@@ -42,8 +42,7 @@ class _Step:
     def push(self, seeds: dict, lead: tuple) -> list:
         """The tangents of the new state parts given ``seeds`` (a zero array where none reaches)."""
         out = push_tangents(self.new, seeds, start_seq=self.start, lead=lead)
-        return [xp.zeros(lead + tuple(n.shape), dtype=n.data.dtype) if t is None else t
-                for t, n in zip(out, self.new)]
+        return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
 
 
 def _grads(outputs, inputs, cotangents=None):
@@ -68,8 +67,11 @@ class _Layout:
             off += params[i].data.size
         self.P = off
 
-    def basis_seeds(self) -> dict:
-        return {seed_key(self.params[i]): Basis(o, self.P, self.params[i].shape, self.params[i].data.dtype)
+    def basis_seeds(self, params=None) -> dict:
+        """Every recurrent parameter seeded with its own directions (``forward.Basis``); ``params``:
+        other tensors standing in for them, in the same order (SnAp's probes at random values)."""
+        params = self.params if params is None else params
+        return {seed_key(params[i]): Basis(o, self.P, params[i].shape, params[i].data.dtype)
                 for i, o in zip(self.recurrent, self.offsets)}
 
     def split(self, flat) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ...autograd.backend import xp
-from ...autograd.forward import Basis, push_tangents, seed_key
+from ...autograd.forward import push_tangents, seed_key
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
 from ...func import functional_call
@@ -158,9 +158,7 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
         for part in new:
             if part.ndim != 2:
                 raise ValueError(f"snap(n): state parts must be (rows, units); got {tuple(part.shape)}")
-        seeds = {seed_key(swapped[i]): Basis(o, layout.P, swapped[i].shape, swapped[i].data.dtype)
-                 for i, o in zip(layout.recurrent, layout.offsets)}
-        imm = push_tangents(new, seeds, start_seq=start, lead=(layout.P,))
+        imm = push_tangents(new, layout.basis_seeds(swapped), start_seq=start, lead=(layout.P,))
         units = [p.shape[-1] for p in new]
         i_now = xp.concatenate([xp.zeros((layout.P, u), bool) if t is None else (t != 0).any(1)
                                 for t, u in zip(imm, units)], axis=1)  # (P, n)
