@@ -241,7 +241,6 @@ def _abort_on_uncaught_exception(group) -> None:
             sys.stderr.write(f"{text}rg.distributed: rank {group.rank} of {group.size} stopped on the uncaught "
                              f"{kind.__name__} above; aborting every rank (MPI_Abort)\n")
             sys.stderr.flush()
-            time.sleep(0.2)  # let mpiexec forward it before the abort tears its pipes down
         finally:
             _abort(group, 130 if issubclass(kind, KeyboardInterrupt) else 1)
 
@@ -264,8 +263,13 @@ def _check_at_exit(group) -> None:
 def _abort(group, status: int) -> None:
     """``MPI_Abort`` (mpiexec ends every rank), then leave at once: MPICH's
     abort may return before this process is killed, and nothing of it (the
-    exit check above, other atexit handlers) may run on."""
+    exit check above, other atexit handlers) may run on. What this rank wrote
+    is flushed first, with a moment for mpiexec to forward it: the abort tears
+    down its pipes, and the message saying why would be lost."""
     try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        time.sleep(0.2)
         group.MPI.COMM_WORLD.Abort(status)
     finally:
         os._exit(status)
