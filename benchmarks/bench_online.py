@@ -46,9 +46,10 @@ class Leaky(rg.nn.Module):
         return rg.linear(a, self.W_out, self.b_out), a
 
 
-def modes():
-    return {"rtrl": rg.bptt.rtrl(), "uoro": rg.bptt.uoro(seed=0), "kf_rtrl": rg.bptt.kf_rtrl(seed=0),
-            "snap(1)": rg.bptt.snap(1), "rflo": rg.bptt.rflo(0.0), "chunk(10)": rg.bptt.chunk(10)}
+def modes(compile=True):
+    c = {"compile": compile}
+    return {"rtrl": rg.bptt.rtrl(**c), "uoro": rg.bptt.uoro(seed=0, **c), "kf_rtrl": rg.bptt.kf_rtrl(seed=0, **c),
+            "snap(1)": rg.bptt.snap(1, **c), "rflo": rg.bptt.rflo(0.0, **c), "chunk(10)": rg.bptt.chunk(10)}
 
 
 def time_retrograd(mode, n_h, steps, repeats=3):
@@ -105,10 +106,14 @@ def main():
         for n in args.sizes:
             cells.append(f"{time_retrograd(modes()[name], n, args.steps) * 1e3:6.2f}/{peak_bytes(modes()[name], n) / 1024:<5.0f}")
         print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
-    print("\nretrograd against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, same run:")
+    print("\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, "
+          "same run:")
     for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
-        ours, theirs = time_retrograd(modes()[name], 32, args.steps), time_numpy(algorithm, 32, args.steps)
-        print(f"{name:<6} retrograd {ours * 1e3:.3f} ms   numpy {theirs * 1e3:.3f} ms   ratio {ours / theirs:.2f}")
+        theirs = time_numpy(algorithm, 32, args.steps)
+        ours = time_retrograd(modes()[name], 32, args.steps)
+        eager = time_retrograd(modes(compile=False)[name], 32, args.steps)
+        print(f"{name:<6} numpy {theirs * 1e3:.3f} ms   retrograd compiled {ours * 1e3:.3f} ms (ratio {ours / theirs:.2f}),"
+              f" eager {eager * 1e3:.3f} ms (ratio {eager / theirs:.2f})")
 
 
 if __name__ == "__main__":

@@ -119,7 +119,8 @@ def push_tangents(outputs, seeds: dict, *, start_seq: int, lead: tuple = (), dif
         tangents[n] = _jvp(n, ns, ts, ans, xs, len(lead))
     result = []
     for t in outputs:
-        result.append(tangents.get(id(t)) if t._node is None else tangent_of(seed_key(t)))
+        r = tangents.get(id(t)) if t._node is None else tangent_of(seed_key(t))
+        result.append(r.dense() if type(r) is Pieces else r)
     return result
 
 
@@ -160,14 +161,44 @@ class Basis:
         return t.reshape((self.total,) + self.shape)
 
 
+class Pieces:
+    """A tangent that is a concatenation along ``axis`` of ``parts``, some of them zero
+    (None, with their ``sizes`` along the axis): what ``concatenate``'s jvp returns when
+    an input has no tangent — an RNN cell's ``cat([h, x])`` under RTRL, where only h
+    moves. ``linear`` multiplies each moving part by its own columns of W (no copy and
+    no block of zeros); any other rule gets it ``dense()``."""
+
+    __slots__ = ("parts", "sizes", "axis", "shape", "dtype")
+
+    def __init__(self, parts, sizes, axis: int, shape: tuple, dtype):
+        self.parts, self.sizes, self.axis, self.shape, self.dtype = parts, sizes, axis, tuple(shape), dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dense(self):
+        """The tangent as one array (zeros where a part is None)."""
+        xp = backend.xp
+        lead = self.shape[:self.axis]
+        rest = self.shape[self.axis + 1:]
+        return xp.concatenate([xp.zeros(lead + (k,) + rest, dtype=self.dtype) if p is None else p
+                               for p, k in zip(self.parts, self.sizes)], axis=self.axis)
+
+
+_STRUCTURED = (Basis, Pieces)
+
+
 def _jvp(n, ns, ts, ans, xs, nlead):
     """One op's jvp with the leading tangent axes handled (aligned for broadcasting ops,
     looped over for rules that declare ``jvp_lead = False``)."""
-    if any(type(t) is Basis for t in ts):
-        structured = getattr(n, "jvp_basis", None)
-        if structured is not None:
-            return structured(ns, ts, ans, *xs)
-        ts = [t.dense() if type(t) is Basis else t for t in ts]
+    if any(type(t) in _STRUCTURED for t in ts):
+        if any(type(t) is Basis for t in ts):
+            structured = getattr(n, "jvp_basis", None)
+            if structured is not None:
+                return structured(ns, ts, ans, *xs)
+        if not getattr(n, "takes_pieces", False):
+            ts = [t.dense() if type(t) in _STRUCTURED else t for t in ts]
     if nlead and not n.jvp_lead:
         return _jvp_per_direction(n, ns, ts, ans, xs, nlead)
     if not (n.broadcasts and n.aligns_tangents):
@@ -232,4 +263,4 @@ def zeros_tangent(t: Tensor, lead: tuple = ()):
                             else backend.xp.float64)
 
 
-__all__ = ["Basis", "push_tangents", "seed_key", "zeros_tangent"]
+__all__ = ["Basis", "Pieces", "push_tangents", "seed_key", "zeros_tangent"]

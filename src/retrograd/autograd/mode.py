@@ -18,6 +18,7 @@ import traceback
 class _Mode(threading.local):
     grad_enabled = True
     anomaly = False
+    trace = None  # while ``autograd.replay`` traces a function: what it sees (every op call, host reads)
 
 
 _mode = _Mode()

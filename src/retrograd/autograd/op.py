@@ -404,7 +404,10 @@ class Op:
     def __call__(self, *args) -> "Tensor":
         """Run the forward pass on ``args`` and record this op on the tape."""
         out, record = self._apply(args)
-        return _wrap(out, self if record else None)
+        t = _wrap(out, self if record else None)
+        if _mode.trace is not None:
+            _mode.trace.call(self, args, None, (t,))
+        return t
 
     def _apply(self, args):
         """Forward on the arrays of ``args``; record the op if any input needs a
@@ -497,6 +500,8 @@ class UnaryOp(Op):
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
+        if mode.trace is not None:
+            mode.trace.call(self, (x,), (xd,), (t,))
         return t
 
 
@@ -572,6 +577,8 @@ class BinaryOp(Op):
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
+        if mode.trace is not None:
+            mode.trace.call(self, (x, y), (xd, yd), (t,))
         return t
 
 
@@ -603,6 +610,8 @@ class TernaryOp(Op):
             t._node, t.requires_grad = self, True
         else:
             t._node, t.requires_grad = None, False
+        if mode.trace is not None:
+            mode.trace.call(self, (x, y, z), (xd, yd, zd), (t,))
         return t
 
 
@@ -631,4 +640,7 @@ class MultiOp(Op):
             t = _wrap(o, self if record else None)
             t._oi = i
             result.append(t)
-        return tuple(result)
+        result = tuple(result)
+        if _mode.trace is not None:
+            _mode.trace.call(self, args, None, result)
+        return result

@@ -14,7 +14,7 @@ import weakref
 
 from . import backend
 from .backend import xp
-from .mode import mutations
+from .mode import _mode, mutations
 
 def _as_array(data, dtype=None):
     if isinstance(data, Tensor):
@@ -117,12 +117,16 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def _one_element(self, what):
+        if _mode.trace is not None:
+            _mode.trace.read(self, what)
         if self.data.size != 1:
             raise ValueError(f"{what}: only a one-element tensor can be converted to a Python scalar, "
                              f"this one has shape {tuple(self.shape)}")
         return self.data.item()
 
     def __bool__(self):
+        if _mode.trace is not None:
+            _mode.trace.read(self, "__bool__")
         if self.data.size != 1:
             raise RuntimeError(f"bool: the truth value of a tensor with {self.data.size} elements is ambiguous; "
                                f"use .any() or .all()")
@@ -140,6 +144,8 @@ class Tensor:
         return int(self._one_element("index"))
 
     def __array__(self, dtype=None, copy=None):
+        if _mode.trace is not None:
+            _mode.trace.read(self, "__array__")
         return self.data if dtype is None else self.data.astype(dtype)
 
     __hash__ = object.__hash__
@@ -153,16 +159,22 @@ class Tensor:
 
     def numpy(self):
         """The underlying array (no copy)."""
+        if _mode.trace is not None:
+            _mode.trace.read(self, "numpy")
         return self.data
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
+        if _mode.trace is not None:
+            _mode.trace.read(self, "item")
         if self.data.size != 1:
             raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
         return self.data.item()
 
     def tolist(self):
         """The values as nested Python lists."""
+        if _mode.trace is not None:
+            _mode.trace.read(self, "tolist")
         return self.data.tolist()
 
     def detach(self) -> "Tensor":

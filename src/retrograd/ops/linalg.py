@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import backend
 from ..autograd.backend import xp
-from ..autograd.forward import Basis
+from ..autograd.forward import Basis, Pieces
 from ..autograd.op import BinaryOp, OpError, TernaryOp
 
 
@@ -110,6 +111,7 @@ class Linear(TernaryOp):
     name = "linear"
     __slots__ = ()
     save_inputs = {0: (1,), 1: (0,)}
+    takes_pieces = True  # its jvp reads a concatenated input's tangent part by part
 
     def forward(self, x, w, b=None):
         if x.dtype is not w.dtype:
@@ -146,10 +148,21 @@ class Linear(TernaryOp):
     def jvp(self, ns, ts, y, x, w, b=None):
         """ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ (the tangents' leading axes in front of x's batch axes)."""
         tx, tw, tb = ts
+        tw, tb = (t.dense() if type(t) is Pieces else t for t in (tw, tb))
         x_shape, w_shape = tuple(x.shape), tuple(w.shape)
         out = x_shape[:-1] + (w_shape[0],)
         r, lead = None, None
-        if tx is not None:  # one GEMM over every leading and batch row (a stacked matmul is one per row)
+        if type(tx) is Pieces and tx.axis == tx.ndim - 1:  # ẋ = [ẋ₁, 0, …]: Σ ẋₖ W[:, kth columns]ᵀ
+            lead = tuple(tx.shape[:tx.ndim - len(x_shape)])
+            start = 0
+            for part, size in zip(tx.parts, tx.sizes):
+                if part is not None:
+                    term = ns.reshape(ns.reshape(part, _rows(part)) @ _mT(ns, w[:, start:start + size]), lead + out)
+                    r = term if r is None else r + term
+                start += size
+        elif tx is not None:  # one GEMM over every leading and batch row (a stacked matmul is one per row)
+            if type(tx) is Pieces:
+                tx = tx.dense()
             lead = tuple(tx.shape[:len(tx.shape) - len(x_shape)])
             r = ns.reshape(ns.matmul(ns.reshape(tx, _rows(tx)), _mT(ns, w)), lead + out)
         if tw is not None:  # Σᵢ x[…, i] Ẇ[l, o, i]: one GEMM (L·out, in) @ (in, rows), then axes moved
@@ -198,7 +211,11 @@ def _diagonal_first_last(a):
     """A writeable view of a[k, …, k] (shape a.shape[1:-1] after k): the entries where the first
     and the last index agree (``diagonal`` gives a read-only view; a strided view writes through)."""
     strides = (a.strides[0] + a.strides[-1],) + a.strides[1:-1]
-    return xp.lib.stride_tricks.as_strided(a, shape=(a.shape[0],) + a.shape[1:-1], strides=strides)
+    shape = (a.shape[0],) + a.shape[1:-1]
+    if type(a) is backend.host.ndarray and a.flags.c_contiguous and a.flags.writeable:
+        # the array constructor over a's memory: as_strided builds the same view at ten times the cost
+        return backend.host.ndarray(shape, a.dtype, buffer=a, strides=strides)
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
 
 
 def _matmul_shape(a: tuple, b: tuple) -> tuple:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..autograd import backend
 from ..autograd.backend import xp
+from ..autograd.forward import Pieces
+from ..autograd.namespaces import ARRAY_NS
 from ..autograd.op import Op, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 from . import device_checks
@@ -141,10 +143,16 @@ class Concatenate(Op):
         return tuple(out)
 
     def jvp(self, ns, ts, y, *xs):
-        """ẏ = concat(ẋ₁ … ẋₙ, axis), zeros for inputs without a tangent."""
+        """ẏ = concat(ẋ₁ … ẋₙ, axis), zeros for inputs without a tangent (kept as ``Pieces``,
+        not written out, when the rules run on arrays: ``linear`` reads them part by part)."""
         some = next(t for t in ts if t is not None)
         lead = _lead(some, xs[0])
         axis = self.axis % len(_shape(xs[0]))
+        if ns is ARRAY_NS and any(t is None for t in ts):
+            sizes = tuple(_shape(x)[axis] for x in xs)
+            shape = list(_shape(xs[0]))
+            shape[axis] = sum(sizes)
+            return Pieces(tuple(ts), sizes, axis + len(lead), lead + tuple(shape), some.dtype)
         parts = [t if t is not None else xp.zeros(lead + _shape(x), dtype=some.dtype) for t, x in zip(ts, xs)]
         return ns.concatenate(parts, axis + len(lead))
 

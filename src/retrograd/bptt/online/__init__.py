@@ -49,29 +49,30 @@ from .exact import RFLO, RTRL, SnAp
 from .run import OnlineRun, recurrent_indices
 
 
-def rtrl() -> RTRL:
-    """Exact real-time recurrent learning (``RTRL``)."""
-    return RTRL()
+def rtrl(*, compile: bool = False) -> RTRL:
+    """Exact real-time recurrent learning (``RTRL``). ``compile=True``: the model's step is
+    traced once and replayed (``autograd.replay``), for every mode."""
+    return RTRL(compile=compile)
 
 
-def uoro(seed=None, init: str = "zeros") -> UORO:
+def uoro(seed=None, init: str = "zeros", *, compile: bool = False) -> UORO:
     """Unbiased online recurrent optimisation (``UORO``)."""
-    return UORO(seed, init)
+    return UORO(seed, init, compile=compile)
 
 
-def kf_rtrl(seed=None, init: str = "zeros") -> KFRTRL:
+def kf_rtrl(seed=None, init: str = "zeros", *, compile: bool = False) -> KFRTRL:
     """Kronecker-factored RTRL (``KFRTRL``)."""
-    return KFRTRL(seed, init)
+    return KFRTRL(seed, init, compile=compile)
 
 
-def snap(n: int = 1) -> SnAp:
+def snap(n: int = 1, *, compile: bool = False) -> SnAp:
     """SnAp-n: RTRL on the n-step sparsity pattern (``SnAp``)."""
-    return SnAp(n)
+    return SnAp(n, compile=compile)
 
 
-def rflo(decay: float) -> RFLO:
+def rflo(decay: float, *, compile: bool = False) -> RFLO:
     """RFLO's influence: Jₜ replaced by decay·I (``RFLO``)."""
-    return RFLO(decay)
+    return RFLO(decay, compile=compile)
 
 
 __all__ = ["OnlineMode", "OnlineRun", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl", "uoro", "kf_rtrl", "snap",

@@ -21,9 +21,20 @@ class OnlineMode:
     exact = False
     stochastic = False
     last_plan = None
+    compile = False
+
+    def __init__(self, *, compile: bool = False):
+        if not isinstance(compile, bool):
+            raise TypeError(f"{self.name}(compile=...): True or False, got {compile!r}")
+        self.compile = compile
+
+    def _args(self) -> str:
+        """The constructor's arguments as ``repr`` shows them."""
+        return ""
 
     def __repr__(self):
-        return f"{self.name}()"
+        args = [a for a in (self._args(), "compile=True" if self.compile else "") if a]
+        return f"{self.name}({', '.join(args)})"
 
     def learner(self, names, params, recurrent):
         """A fresh per-run state of the algorithm."""
@@ -40,9 +51,62 @@ class _Step:
         self.prev, self.new, self.loss, self.start = prev, new, loss, start
 
     def push(self, seeds: dict, lead: tuple) -> list:
-        """The tangents of the new state parts given ``seeds`` (a zero array where none reaches)."""
+        """The tangents of the new state parts given ``seeds`` ({``seed_key``: tangent}; a zero
+        array where none reaches)."""
         out = push_tangents(self.new, seeds, start_seq=self.start, lead=lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
+
+    def grads(self, outputs, inputs, cotangents=None) -> list:
+        """∂(Σ outputs·cotangents)/∂inputs as arrays, zeros for inputs not reached."""
+        return _grads(outputs, inputs, cotangents)
+
+    def split(self, inputs) -> tuple:
+        """(cₜ, the direct part): cₜ = ∂Lₜ/∂sₜ per state part, and ∂Lₜ/∂inputs − cₜ·∂sₜ/∂inputs,
+        what reaches the loss from ``inputs`` other than through the new state."""
+        g = self.grads([self.loss], list(self.new) + inputs)
+        c, g = g[:len(self.new)], g[len(self.new):]
+        split = self.grads(self.new, inputs, [_wrap(ci) for ci in c])
+        return c, [gi - si for gi, si in zip(g, split)]
+
+
+class _ReplayedStep(_Step):
+    """A step run by a traced ``Program`` instead of the tape: the same tensors as the traced
+    step (their ``data`` the latest run's), the same questions answered by the program's sweeps."""
+
+    def __init__(self, program, prev, new, loss):
+        super().__init__(prev, new, loss, None)
+        self.program = program
+        slots = program.op_slot
+        self._slot = lambda key: program.slot_of[key] if type(key) is int else slots[key]
+
+    def push(self, seeds, lead):
+        slot = self._slot
+        out = self.program.jvp({slot(k): v for k, v in seeds.items()}, [self.program.slot(n) for n in self.new],
+                               lead)
+        return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
+
+    def split(self, inputs):
+        """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
+        what arrives at ``inputs`` the direct part (the same numbers as two sweeps and a
+        difference, when no state part is computed from another within the step)."""
+        program, new = self.program, [self.program.slot(n) for n in self.new]
+        if not program.independent(new):
+            return super().split(inputs)
+        gs = program.vjp({program.slot(self.loss): xp.ones_like(self.loss.data)}, new + [program.slot(i) for i in inputs],
+                         stop=new)
+        gs = [xp.zeros(t.shape, dtype=t.data.dtype) if g is None else g for g, t in zip(gs, list(self.new) + inputs)]
+        return gs[:len(new)], gs[len(new):]
+
+    def grads(self, outputs, inputs, cotangents=None):
+        program, cots = self.program, {}
+        for i, o in enumerate(outputs):
+            if o is None or not o.requires_grad:
+                continue
+            c = xp.ones_like(o.data) if cotangents is None else cotangents[i].data
+            s = program.slot(o)
+            cots[s] = c if s not in cots else cots[s] + c
+        gs = program.vjp(cots, [program.slot(i) for i in inputs]) if cots else [None] * len(inputs)
+        return [xp.zeros(i.shape, dtype=i.data.dtype) if g is None else g for g, i in zip(gs, inputs)]
 
 
 def _grads(outputs, inputs, cotangents=None):
@@ -116,12 +180,9 @@ class _Learner:
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
         if self.needs_split:
-            g = _grads([step.loss], list(step.new) + inputs)
-            c, g = g[:len(step.new)], g[len(step.new):]
-            split = _grads(step.new, inputs, [_wrap(ci) for ci in c])
-            direct = [gi - si for gi, si in zip(g, split)]
+            c, direct = step.split(inputs)
         else:
-            c, direct = None, _grads([step.loss], inputs)
+            c, direct = None, step.grads([step.loss], inputs)
         g_theta, g_prev = direct[:len(params)], direct[len(params):]
         share = self.influence_share(step, c, g_prev if self.uses_prev_share else None, with_share=True)
         out = list(g_theta)

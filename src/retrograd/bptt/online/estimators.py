@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ...autograd.backend import xp
-from ...autograd.forward import push_tangents, seed_key
+from ...autograd.forward import seed_key
 from ...autograd.graph import walk as graph_walk
 from ...autograd.tensor import Tensor, _wrap
 from ...random import new_generator
-from .base import EPSILON, OnlineMode, _Learner, _grads, _row_view, _rows, _scale_rows
+from .base import EPSILON, OnlineMode, _Learner, _row_view, _rows, _scale_rows
 
 class UORO(OnlineMode):
     """Unbiased online recurrent optimisation (Tallec & Ollivier 2018): per row the
@@ -22,13 +22,14 @@ class UORO(OnlineMode):
     that starts at zero, as RTRL's)."""
     name, stochastic = "uoro", True
 
-    def __init__(self, seed=None, init: str = "zeros"):
+    def __init__(self, seed=None, init: str = "zeros", *, compile: bool = False):
+        super().__init__(compile=compile)
         if init not in ("zeros", "normal"):
             raise ValueError(f"uoro(init=...): 'zeros' or 'normal', got {init!r}")
         self.seed, self.init = seed, init
 
-    def __repr__(self):
-        return f"uoro(seed={self.seed!r})"
+    def _args(self):
+        return f"seed={self.seed!r}"
 
     def learner(self, names, params, recurrent):
         return _RankOne(self, params, recurrent)
@@ -75,7 +76,7 @@ class _RankOne(_Learner):
                 rv = _row_view(m)
                 rv[b] = _row_view(v)[b]
                 cot.append(_wrap(m))
-            gs = _grads(step.new, [self.params[i] for i in self.layout.recurrent], cot)
+            gs = step.grads(step.new, [self.params[i] for i in self.layout.recurrent], cot)
             nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
         Ju_rows = xp.concatenate([_row_view(j) for j in Ju], axis=1)
         nu_rows = xp.concatenate([_row_view(v) for v in nu], axis=1)
@@ -111,13 +112,14 @@ class KFRTRL(OnlineMode):
     for the vanilla cell whose Dₜ is diagonal). Other models get an error."""
     name, stochastic = "kf_rtrl", True
 
-    def __init__(self, seed=None, init: str = "zeros"):
+    def __init__(self, seed=None, init: str = "zeros", *, compile: bool = False):
+        super().__init__(compile=compile)
         if init not in ("zeros", "normal"):
             raise ValueError(f"kf_rtrl(init=...): 'zeros' or 'normal', got {init!r}")
         self.seed, self.init = seed, init
 
-    def __repr__(self):
-        return f"kf_rtrl(seed={self.seed!r})"
+    def _args(self):
+        return f"seed={self.seed!r}"
 
     def learner(self, names, params, recurrent):
         return _Kronecker(self, names, params, recurrent)
@@ -183,8 +185,7 @@ class _Kronecker(_Learner):
         # Dₜ = ∂sₜ/∂y: the identity pushed from the linear map's output
         eye = xp.eye(n_y).reshape((n_y,) + (1,) * (v.ndim - 1) + (n_y,))
         eye = xp.broadcast_to(eye, (n_y,) + v.shape[:-1] + (n_y,))
-        D = push_tangents(step.new, {op: xp.ascontiguousarray(eye)}, start_seq=op.seq, lead=(n_y,))
-        D = [xp.zeros((n_y,) + tuple(n.shape)) if d is None else d for d, n in zip(D, step.new)]
+        D = step.push({op: xp.ascontiguousarray(eye)}, (n_y,))
         if step.prev:
             JA = step.push({seed_key(leaf): a for leaf, a in zip(step.prev, self.A)}, (n_y,))
         else:

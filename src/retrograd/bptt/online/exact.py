@@ -85,13 +85,14 @@ class SnAp(OnlineMode):
     ``snap(1)`` keeps the immediate pattern; n at least the sequence length is RTRL."""
     name = "snap"
 
-    def __init__(self, n: int = 1):
+    def __init__(self, n: int = 1, *, compile: bool = False):
+        super().__init__(compile=compile)
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"snap(n): n must be a positive integer, got {n!r}")
         self.n = n
 
-    def __repr__(self):
-        return f"snap({self.n})"
+    def _args(self):
+        return str(self.n)
 
     def learner(self, names, params, recurrent):
         return _Masked(self, params, recurrent, self.n)
@@ -105,14 +106,15 @@ class RFLO(OnlineMode):
     Cost O(nP) per step."""
     name = "rflo"
 
-    def __init__(self, decay: float):
+    def __init__(self, decay: float, *, compile: bool = False):
+        super().__init__(compile=compile)
         decay = float(decay)
         if not math.isfinite(decay):
             raise ValueError(f"rflo(decay): decay must be finite, got {decay!r}")
         self.decay = decay
 
-    def __repr__(self):
-        return f"rflo({self.decay:g})"
+    def _args(self):
+        return f"{self.decay:g}"
 
     def learner(self, names, params, recurrent):
         return _Leaky(self, params, recurrent)

@@ -4,12 +4,15 @@ mode's learner, the state and the influence moved on."""
 from __future__ import annotations
 
 from ...autograd.backend import xp
+from ...autograd.replay import Program
+from ...autograd.tensor import Tensor
 from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import _wrap
 from ...recurrent.state import rebuild_state, state_parts
-from ..feeding import Feed
-from .base import OnlineMode, _Step
+from ..feeding import Feed, _step_input
+from ..layout import check_step
+from .base import OnlineMode, _ReplayedStep, _Step
 from .exact import _Masked, structural_pattern
 
 def _leaves_of(state):
@@ -51,22 +54,74 @@ class OnlineRun:
     def steps(self):
         """Yield (t, per-parameter estimate list) for every step, the state moving on."""
         state = self.feed.initial_state
+        compiled = self.mode.compile
+        if compiled and self.feed.mask is not None:
+            raise ValueError(f"rg.bptt.{self.mode!r}: compile=True replays one traced step, and a mask changes the "
+                             f"step's ops from step to step (padded rows are blanked); leave compile out with mask=")
         for t in range(self.T):
-            prev, state_in = _leaves_of(state)
-            with enable_grad():
-                start = next_seq()
-                outputs, new_state = self.feed.forward(t, t + 1, state_in)
-                loss = self.feed.losses(t, t + 1, outputs)[0]
-            new = list(state_parts(new_state))
-            step = _Step(prev, new, loss, start)
+            if compiled and t > 0:
+                step, new_state = self._replay(t, state)
+            else:
+                prev, state_in = _leaves_of(state)
+                with enable_grad():
+                    start = next_seq()
+                    if compiled:
+                        outputs, new_state, loss = self._trace(t, prev, state_in)
+                    else:
+                        outputs, new_state = self.feed.forward(t, t + 1, state_in)
+                        loss = self.feed.losses(t, t + 1, outputs)[0]
+                new = list(state_parts(new_state))
+                step = _Step(prev, new, loss, start)
             if self.learner is None:
-                self.learner = self.mode.learner(self.names, self.params, recurrent_indices(new, self.params))
+                self.learner = self.mode.learner(self.names, self.params, recurrent_indices(step.new, self.params))
                 if isinstance(self.learner, _Masked):
-                    self.state_like, self.state_template = new, new_state
+                    self.state_like, self.state_template = step.new, new_state
                     self.learner.pattern = structural_pattern(self, self.learner.layout, self.learner.n)
-            if loss is not None:
-                self.step_losses[t] = loss.data  # on the device until the run's end
+            if step.loss is not None:
+                self.step_losses[t] = step.loss.data  # on the device until the run's end
             estimate = self.learner.step(step)
             yield t, estimate
-            state = rebuild_state(new_state, tuple(_wrap(p.data) for p in new)) if new else None
+            state = rebuild_state(new_state, tuple(_wrap(p.data) for p in step.new)) if step.new else None
         self.final_state = state
+
+    # ------------------------------------------------------------ compile=True
+    def _step_io(self, t):
+        """Step t's input and target as tensors (the tensors a traced step is fed)."""
+        x = _step_input(self.feed.xs, t)
+        y = self.feed.ys[t]
+        return x, (y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y)))
+
+    def _trace(self, t, prev, state_in):
+        """Step t run on the tape and traced into ``self.program``: its inputs are the step's
+        input and target, the state's leaves, the parameters and buffers (read anew each
+        replay); its outputs the loss and the new state's parts."""
+        x, y = self._step_io(t)
+        feed, box = self.feed, {}
+
+        def step():
+            out, new_state = self.model(x, state_in)
+            if feed.check_model:
+                feed.check_model = False
+                check_step(self.model, x, out, new_state)
+            box["state"], box["out"] = new_state, out
+            return [self.feed.loss_fn(out, y)] + list(state_parts(new_state))
+
+        self.buffers = [b for b in self.model.buffers() if isinstance(b, Tensor)]
+        inputs = [x] + ([y] if y is not None else []) + list(prev) + self.params + self.buffers
+        self.program, outs = Program.trace(step, inputs)
+        self.traced = (prev, outs[1:], outs[0], box["state"])
+        return [box["out"]], box["state"], outs[0]
+
+    def _replay(self, t, state):
+        """Step t by the traced program: the traced tensors take this step's values."""
+        prev, new, loss, template = self.traced
+        x, y = self._step_io(t)
+        values = [x.data] + ([y.data] if y is not None else []) + [p.data for p in state_parts(state)]
+        values += [p.data for p in self.params] + [b.data for b in self.buffers]
+        for leaf, v in zip(prev, values[2 if y is not None else 1:]):
+            leaf.data = v
+        results = self.program.run(values)
+        loss.data = results[0]
+        for part, v in zip(new, results[1:]):
+            part.data = v
+        return _ReplayedStep(self.program, prev, new, loss), template

@@ -1,0 +1,297 @@
+"""A traced function replayed: one call recorded as a straight-line program of its ops, then run
+again on new input values with no tape and no Python of the caller's — forward, reverse (vjp) and
+forward-mode (jvp) sweeps as loops over one fixed list.
+
+This is what ``jax.jit`` and ``torch.jit.trace`` do with a trace, kept small: the ops' own
+``forward``, ``vjp`` and ``jvp`` run (the same rules, the same numbers), and what the eager
+tape does per op — wrapping outputs, recording edges and sequence numbers, walking the graph
+to order it — is done once, when the program is built. An online learner runs one step of the
+model thousands of times with the same graph: the replay is its fast path
+(``rg.bptt``'s ``compile=True``).
+
+What a trace cannot see, it refuses (``NotReplayable``), as ``jax.jit`` does:
+
+- a tensor read on the host during the call (``item()``, ``bool()``, ``float()``, ``numpy()``,
+  ``tolist()``): the Python that read it may choose other ops at other values;
+- an op input that is a tensor made during the call outside an op (``rg.tensor(x.data * 2)``,
+  ``detach()``), or one from before the call that is not a declared input: its value would be
+  frozen;
+- a tensor hook, ``retain_grad`` or an exposed intermediate inside the call.
+
+What it cannot detect is the caller's Python acting on values it reached without those
+(``t.data``), or side effects (a counter, a buffer updated in place): the program replays
+the ops, not the Python around them. Check a compiled run against the eager one once.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from . import backend, engine
+from .backend import xp
+from .forward import Pieces, _jvp
+from .mode import _mode, enable_grad
+from .namespaces import ARRAY_NS
+from .tensor import Tensor
+
+
+class NotReplayable(RuntimeError):
+    """The traced call did something a replay would not repeat (see ``autograd.replay``)."""
+
+
+class _Trace:
+    """What ``_mode.trace`` collects while a function is traced: every op call, with the tensors
+    it was given and the arrays its forward saw, and the host reads."""
+
+    def __init__(self):
+        self.calls, self.reads = [], []
+
+    def call(self, op, args, xs, outs):
+        if xs is None:
+            xs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
+        self.calls.append((op, tuple(args), tuple(xs), outs))
+
+    def read(self, tensor, how):
+        self.reads.append((tuple(tensor.shape), how))
+
+
+@contextmanager
+def _tracing():
+    if _mode.trace is not None:
+        raise NotReplayable("a trace inside a trace: compile the outer function only")
+    trace = _mode.trace = _Trace()
+    try:
+        yield trace
+    finally:
+        _mode.trace = None
+
+
+class _Instruction:
+    """One op of the program: where its inputs come from (slots, or constants kept as the
+    forward saw them), the slots of its outputs, and the arrays of the latest run."""
+
+    __slots__ = ("op", "template", "reads", "grads_to", "outs", "multi", "save_ans", "on_tape", "xs", "ans")
+
+    def __init__(self, op, template, reads, outs):
+        self.op, self.template, self.reads, self.outs = op, template, reads, outs
+        needs = getattr(op, "needs", None) or (False,) * len(template)
+        self.grads_to = tuple((pos, slot) for pos, slot in reads if needs[pos])  # where the vjp sends
+        self.multi, self.save_ans = op.multi, op.save_ans
+        self.on_tape = getattr(op, "edges", None) is not None
+        self.xs = self.ans = None
+
+
+class Program:
+    """``fn(*inputs)`` traced once (``Program.trace``), replayed by ``run`` on new values of
+    the inputs; ``vjp`` and ``jvp`` sweep the latest run. Slots number every value: the
+    inputs first, then each op's outputs in call order; ``slot(t)`` finds a traced tensor's."""
+
+    def __init__(self, trace: _Trace, inputs: list, outputs: list):
+        slot_of = {id(t): i for i, t in enumerate(inputs)}
+        data_slot = {id(t.data): i for i, t in enumerate(inputs)}
+        self.n_inputs = len(inputs)
+        code, n = [], len(inputs)
+        op_slot = self.op_slot = {}  # an op (or (op, i) of a multi-output op) → its output's slot: ``seed_key``s
+        for op, args, xs, outs in trace.calls:
+            if getattr(op, "hooks", None) is not None or getattr(op, "retained", None) is not None:
+                raise NotReplayable(f"{op.name}: a hook or retain_grad on an op inside the traced call")
+            template, reads = list(xs), []
+            for pos, a in enumerate(args):
+                if not isinstance(a, Tensor):
+                    if isinstance(a, backend.ndarray):  # an input's own array passed as a constant (a loss's target)
+                        slot = data_slot.get(id(a))
+                        if slot is None:
+                            raise NotReplayable(
+                                f"{op.name}: input {pos} is an array ({a.dtype}{list(a.shape)}) that is not a "
+                                f"declared input's: a replay would freeze its value; pass it as a tensor input")
+                        template[pos] = None
+                        reads.append((pos, slot))
+                    continue
+                slot = slot_of.get(id(a))
+                if slot is None:
+                    raise NotReplayable(
+                        f"{op.name}: input {pos} ({a.data.dtype}{list(a.shape)}) is a tensor that is neither a "
+                        f"declared input nor made by an op inside the call (made with rg.tensor/detach/.data, "
+                        f"or captured from outside): a replay would freeze its value")
+                if xs[pos] is not a.data:  # a scalar rule converted it: the replay would pass it unconverted
+                    raise NotReplayable(f"{op.name}: input {pos} was converted before the op ({a.data.dtype} "
+                                        f"with a Python scalar); make the dtypes agree")
+                if a._hooks:
+                    raise NotReplayable(f"{op.name}: input {pos} has a tensor hook")
+                template[pos] = None
+                reads.append((pos, slot))
+            out_slots = []
+            for i, t in enumerate(outs):
+                if id(t) in engine._exposed:
+                    raise NotReplayable(f"{op.name}: an exposed intermediate (return_gates=True) inside the call")
+                slot_of[id(t)] = n
+                op_slot[(op, i) if op.multi else op] = n
+                out_slots.append(n)
+                n += 1
+            code.append(_Instruction(op, tuple(template), tuple(reads), tuple(out_slots)))
+        self.code, self.n_slots = code, n
+        self.slot_of = slot_of
+        missing = [i for i, t in enumerate(outputs) if t is not None and id(t) not in slot_of]
+        if missing:
+            raise NotReplayable(f"output {missing[0]} of the traced call is not made by an op inside it")
+        self.output_slots = [None if t is None else slot_of[id(t)] for t in outputs]
+        self.values = [None] * n
+        self._reach = {}
+        self._keep = (list(inputs), [c[3] for c in trace.calls])  # traced tensors stay alive: their ids stay theirs
+
+    @classmethod
+    def trace(cls, fn, inputs: list):
+        """Call ``fn()`` (eagerly, on the tape as usual) and trace it; ``inputs``: the tensors
+        whose values may change between runs (everything else the call reads must come from
+        its ops). Returns (program, what fn returned, its output tensors in order).
+        ``fn`` returns a flat list of tensors (or None)."""
+        with _tracing() as trace, enable_grad():
+            outputs = fn()
+        if trace.reads:
+            shape, how = trace.reads[0]
+            raise NotReplayable(f"the traced call read a tensor{list(shape)} on the host ({how}): the Python "
+                                f"that read it may choose other ops for other values")
+        return cls(trace, inputs, outputs), outputs
+
+    def slot(self, t: Tensor) -> int:
+        """The slot of a tensor of the traced call (an input, or an op's output)."""
+        return self.slot_of[id(t)]
+
+    # ------------------------------------------------------------ forward
+    def run(self, values: list) -> list:
+        """The forward sweep on new input ``values`` (arrays, in the inputs' order); returns the
+        outputs' arrays. The ops keep what their vjp and jvp read (``op.xs``, ``op.ans``,
+        ``op.save``), as on the tape, until the next run."""
+        vals = self.values
+        vals[:self.n_inputs] = values
+        ndarray, asarray = backend.ndarray, xp.asarray
+        for ins in self.code:
+            xs = list(ins.template)
+            for pos, slot in ins.reads:
+                xs[pos] = vals[slot]
+            op = ins.op
+            out = op.forward(*xs)
+            if ins.multi:
+                out = tuple(o if type(o) is ndarray else asarray(o) for o in out)
+                for slot, o in zip(ins.outs, out):
+                    vals[slot] = o
+            else:
+                if type(out) is not ndarray:
+                    out = asarray(out)
+                vals[ins.outs[0]] = out
+            ins.xs, ins.ans = xs, out if ins.save_ans else None
+            if ins.on_tape:  # rules that read the tape (KF-RTRL finds its linear map there)
+                op.xs, op.ans = tuple(xs), ins.ans
+        return [None if s is None else vals[s] for s in self.output_slots]
+
+    # ------------------------------------------------------------ reverse
+    def vjp(self, cotangents: dict, wanted: list, stop=()) -> list:
+        """Reverse sweep of the latest run: ``cotangents`` {slot: array} on any slots (the
+        outputs, usually); returns Σ cotangent·∂/∂slot for each ``wanted`` slot (an input or
+        an intermediate), None where nothing reaches it. ``stop``: slots the sweep does not
+        pass (their cotangent is reported, not sent on: the inputs get only what reaches them
+        by other paths)."""
+        cot = dict(cotangents)
+        want = set(wanted)
+        got = {}
+        stop = set(stop)
+        sum_to, astype = ARRAY_NS.sum_to, ARRAY_NS.astype
+        for ins in reversed(self.code):
+            if ins.multi:
+                g = [cot.pop(s, None) for s in ins.outs]
+                if all(gi is None for gi in g):
+                    continue
+                for s, gi in zip(ins.outs, g):
+                    if s in want:
+                        got[s] = gi
+                g = [None if s in stop else gi for s, gi in zip(ins.outs, g)]
+                if all(gi is None for gi in g):
+                    continue
+                g = [xp.zeros(*meta) if gi is None else gi for gi, meta in zip(g, ins.op.out_meta)]
+            else:
+                s = ins.outs[0]
+                g = cot.pop(s, None)
+                if g is None:
+                    continue
+                if s in want:
+                    got[s] = g
+                if s in stop:
+                    continue
+            if not ins.grads_to:
+                continue
+            gs = ins.op.vjp(ARRAY_NS, g, ins.ans, *ins.xs)
+            xs = ins.xs
+            for pos, slot in ins.grads_to:
+                gi = gs[pos]
+                if gi is None:
+                    continue
+                x = xs[pos]
+                if gi.shape != x.shape:
+                    gi = sum_to(gi, x.shape)
+                if gi.dtype != x.dtype:
+                    gi = astype(gi, x.dtype)
+                prev = cot.get(slot)
+                cot[slot] = gi if prev is None else prev + gi
+        for s in want:
+            if s < self.n_inputs:
+                got[s] = cot.get(s)
+        return [got.get(s) for s in wanted]
+
+    def independent(self, slots) -> bool:
+        """Whether no slot of ``slots`` is computed from another of them."""
+        key = ("independent",) + tuple(slots)
+        known = self._reach.get(key)
+        if known is None:
+            made_from = {s: {s} for s in range(self.n_slots)}
+            for ins in self.code:
+                sources = set().union(*(made_from[slot] for _, slot in ins.reads)) if ins.reads else set()
+                for s in ins.outs:
+                    made_from[s] = sources | {s}
+            known = self._reach[key] = all(not (made_from[a] & set(slots) - {a}) for a in slots)
+        return known
+
+    # ------------------------------------------------------------ forward mode
+    def _reaching(self, wanted: tuple) -> list:
+        """The instructions whose outputs reach a ``wanted`` slot, in order (worked out once per
+        set): a jvp sweep skips the rest (the loss, when only the state's tangent is asked)."""
+        code = self._reach.get(wanted)
+        if code is None:
+            live, code = set(wanted), []
+            for ins in reversed(self.code):
+                if any(s in live for s in ins.outs):
+                    code.append(ins)
+                    live.update(slot for _, slot in ins.reads)
+            code = self._reach[wanted] = code[::-1]
+        return code
+
+    def jvp(self, tangents: dict, wanted: list, lead: tuple = ()) -> list:
+        """Forward-mode sweep of the latest run: ``tangents`` {slot: array or ``Basis``} (with
+        leading axes ``lead``); returns the tangent of each ``wanted`` slot, None where none
+        reaches it."""
+        tan = dict(tangents)
+        nlead = len(lead)
+        for ins in self._reaching(tuple(wanted)):
+            ts = [None] * len(ins.template)
+            moving = False
+            for pos, slot in ins.reads:
+                t = tan.get(slot)
+                if t is not None:
+                    ts[pos] = t
+                    moving = True
+            if not moving:
+                continue
+            r = _jvp(ins.op, ARRAY_NS, ts, ins.ans, ins.xs, nlead)
+            if ins.multi:
+                for slot, ri in zip(ins.outs, r):
+                    if ri is not None:
+                        tan[slot] = ri
+            elif r is not None:
+                tan[ins.outs[0]] = r
+        result = []
+        for s in wanted:
+            r = tan.get(s)
+            result.append(r.dense() if type(r) is Pieces else r)
+        return result
+
+
+__all__ = ["NotReplayable", "Program"]
