@@ -1,9 +1,10 @@
 """Online modes: time and memory per step against n_h, and retrograd against hand-written NumPy.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--sizes 8 16 32 64]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--sizes 8 16 32 64] [--eager]
 
 For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
-Marschall et al.'s network (batch 1, online SGD, one update per step) this
+Marschall et al.'s network (batch 1, online SGD, one update per step; the online modes with
+``compile=True``, or as recorded on the tape every step with ``--eager``) this
 prints the best time per step and the peak memory of a short run
 (tracemalloc: the influence, one step's tape and its transients) for each
 n_h, next to the formulas;
@@ -96,15 +97,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
+    ap.add_argument("--eager", action="store_true", help="the table for compile=False (every step on the tape)")
     args = ap.parse_args()
     rg.set_default_dtype(np.float64)
+    compiled = not args.eager
     names = list(modes())
-    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps) / peak kB over a 30-step run (tracemalloc)")
+    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps, compile={compiled}) / peak kB over a "
+          f"30-step run (tracemalloc)")
     print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>13}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
     for name in names:
         cells = []
         for n in args.sizes:
-            cells.append(f"{time_retrograd(modes()[name], n, args.steps) * 1e3:6.2f}/{peak_bytes(modes()[name], n) / 1024:<5.0f}")
+            mode = modes(compiled)[name]
+            cells.append(f"{time_retrograd(mode, n, args.steps) * 1e3:6.2f}/{peak_bytes(mode, n) / 1024:<5.0f}")
         print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
     print("\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, "
           "same run:")

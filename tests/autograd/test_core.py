@@ -278,3 +278,18 @@ def test_explain_abbreviates_long_passes_but_keeps_every_row(capsys):
     out = capsys.readouterr().out
     assert len(trace) == 201 and "more steps" in out and "the tape held" in out
     assert len(out.strip().splitlines()) == 1 + 10 + 1 + 1
+
+
+def test_grad_of_an_input_given_twice_is_given_twice():
+    """torch.autograd.grad([L], [k, w, k]) gives k's gradient at both places (an online step whose
+    state part passes through unchanged asks for it as the new state and as the old one)."""
+    k = rg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = rg.tensor(np.array([3.0, 4.0]), requires_grad=True)
+    h = k * w
+    gk, gw, gk2 = rg.grad([(h * h).sum()], [k, w, k], retain_graph=True)
+    np.testing.assert_array_equal(gk.data, 2 * k.data * w.data ** 2)
+    np.testing.assert_array_equal(gk2.data, gk.data)
+    np.testing.assert_array_equal(gw.data, 2 * w.data * k.data ** 2)
+    g1, g2 = rg.grad([h], [h, h], [rg.tensor(np.ones(2))])  # an intermediate given twice, too
+    np.testing.assert_array_equal(g1.data, np.ones(2))
+    np.testing.assert_array_equal(g2.data, np.ones(2))

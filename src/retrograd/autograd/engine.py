@@ -530,19 +530,20 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError("grad: an output does not require grad (no input on its tape requires grad)")
-    capture = {}
+    capture, first = {}, []  # first[i]: the slot of input i (an input given twice shares the first's)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
         node = x._node
-        capture[id(x) if node is None else (node, x._oi) if node.multi else node] = i
+        key = id(x) if node is None else (node, x._oi) if node.multi else node
+        first.append(capture.setdefault(key, i))
     if retain_graph is None:
         retain_graph = create_graph
     captured = run_backward(outputs, root_gradients(outputs, grad_outputs, create_graph), retain_graph=retain_graph,
                     create_graph=create_graph, capture=capture)
     result = []
     for i, x in enumerate(inputs):
-        g = captured.get(i)
+        g = captured.get(first[i])
         if g is None:
             if not allow_unused:
                 raise RuntimeError(f"grad: input {i} (shape {x.shape}) is not used to compute the outputs; "

@@ -644,3 +644,45 @@ class MultiOp(Op):
         if _mode.trace is not None:
             _mode.trace.call(self, args, None, result)
         return result
+
+
+# ------------------------------------------------------------ values computed off the tape
+class OffTape(Op):
+    """A call of a function that computes a tensor from tensors' values off the tape (a
+    comparison, ``argmax``, ``isnan``, a cast to an integer dtype): never recorded for
+    backward, but seen by ``autograd.replay`` while it traces, so that a replay computes it
+    again from the new values instead of keeping the traced result."""
+
+    __slots__ = ("fn", "args", "kwargs")
+    name = "off_tape"
+    save_inputs = ()
+
+    def __init__(self, fn, args, kwargs):
+        self.fn, self.args, self.kwargs = fn, args, kwargs
+
+    def extra_repr(self):
+        return getattr(self.fn, "__name__", "")
+
+    def forward(self, *xs):
+        args = [_wrap(x) if isinstance(a, Tensor) else a for a, x in zip(self.args, xs)]
+        return self.fn(*args, **self.kwargs).data
+
+    def vjp(self, ns, g, ans, *xs):
+        return (None,) * len(xs)
+
+    def jvp(self, ns, ts, ans, *xs):
+        return None
+
+
+def off_tape(fn):
+    """Decorator for a function that returns a tensor computed from tensors' values without
+    an op (``OffTape``): the call is seen by a replay's trace and repeated by the replay."""
+    def traced(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        trace = _mode.trace
+        if trace is not None and type(out) is Tensor and not any(out is a for a in args) and id(out) not in trace.made:
+            trace.call(OffTape(fn, args, kwargs), args, None, (out,))  # (an op's output is traced already)
+        return out
+    traced.__name__, traced.__qualname__, traced.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    traced.__module__, traced.__wrapped__ = fn.__module__, fn
+    return traced

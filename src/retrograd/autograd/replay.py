@@ -35,6 +35,52 @@ from .namespaces import ARRAY_NS
 from .tensor import Tensor
 
 
+def _root(a):
+    """The array that owns ``a``'s memory (``a`` itself, or the base of its views)."""
+    while a.base is not None:
+        a = a.base
+    return a
+
+
+_TAPE_SLOTS = frozenset(("edges", "xs", "needs", "ans", "saved", "hooks", "retained", "label", "seq", "out_meta",
+                         "__weakref__", "__dict__"))
+_OWN_SLOTS = {}  # op class → the slots it declares beyond the tape's (its parameters: axis, index, …)
+
+
+def _held_arrays_from(op, roots, own) -> list:
+    """What ``op`` keeps (an attribute, or an entry it ``save``d) that shares memory with a value
+    of the traced call other than its own inputs and outputs (``roots``, ``own``: ids of the
+    arrays owning that memory): [(where, name, position in a tuple or None, array)]. An op
+    built from such an array (``where``'s condition, ``x[mask]``, ``x[idx]``, an embedding's
+    ids) keeps it as a parameter, not as an input: a replay must hand it the new value."""
+    cls = type(op)
+    names = _OWN_SLOTS.get(cls)
+    if names is None:
+        names = _OWN_SLOTS[cls] = tuple(n for c in cls.__mro__ for n in getattr(c, "__slots__", ())
+                                        if n not in _TAPE_SLOTS)
+    kept = [("attribute", name, getattr(op, name, None)) for name in names]
+    kept += [("saved", name, v) for name, v in (getattr(op, "saved", None) or {}).items()]
+    ndarray, found = backend.ndarray, []
+    for where, name, value in kept:
+        several = isinstance(value, (tuple, list))
+        for pos, v in enumerate(value if several else (value,)):
+            if type(v) is ndarray and id(_root(v)) in roots and id(_root(v)) not in own:
+                found.append((where, name, pos if several else None, v))
+    return found
+
+
+def _rebind(op, where, name, pos, value):
+    """Hand ``op`` the new value of an array it keeps (``_held_arrays_from``)."""
+    if where == "saved":
+        op.saved[name] = value
+        return
+    if pos is None:
+        setattr(op, name, value)
+    else:
+        old = getattr(op, name)
+        setattr(op, name, type(old)(value if i == pos else v for i, v in enumerate(old)))
+
+
 class NotReplayable(RuntimeError):
     """The traced call did something a replay would not repeat (see ``autograd.replay``)."""
 
@@ -45,11 +91,13 @@ class _Trace:
 
     def __init__(self):
         self.calls, self.reads = [], []
+        self.made = set()  # ids of the tensors the calls made (kept alive by ``calls``)
 
     def call(self, op, args, xs, outs):
         if xs is None:
             xs = tuple(a.data if isinstance(a, Tensor) else a for a in args)
         self.calls.append((op, tuple(args), tuple(xs), outs))
+        self.made.update(id(t) for t in outs)
 
     def read(self, tensor, how):
         self.reads.append((tuple(tensor.shape), how))
@@ -70,14 +118,18 @@ class _Instruction:
     """One op of the program: where its inputs come from (slots, or constants kept as the
     forward saw them), the slots of its outputs, and the arrays of the latest run."""
 
-    __slots__ = ("op", "template", "reads", "grads_to", "outs", "multi", "save_ans", "on_tape", "xs", "ans")
+    __slots__ = ("op", "template", "reads", "grads_to", "outs", "rebinds", "multi", "save_ans", "on_tape", "scales",
+                 "xs", "ans")
 
-    def __init__(self, op, template, reads, outs):
-        self.op, self.template, self.reads, self.outs = op, template, reads, outs
+    def __init__(self, op, template, reads, outs, rebinds=()):
+        self.op, self.template, self.reads, self.outs, self.rebinds = op, template, reads, outs, rebinds
         needs = getattr(op, "needs", None) or (False,) * len(template)
         self.grads_to = tuple((pos, slot) for pos, slot in reads if needs[pos])  # where the vjp sends
         self.multi, self.save_ans = op.multi, op.save_ans
         self.on_tape = getattr(op, "edges", None) is not None
+        # a one-input elementwise op whose jvp is ẋ·f(y, x) (``jvp_factor``): the sweep may scale in place
+        self.scales = (len(template) == 1 and len(reads) == 1 and op.elementwise
+                       and getattr(op, "jvp_factor", None) is not None)
         self.xs = self.ans = None
 
 
@@ -89,6 +141,8 @@ class Program:
     def __init__(self, trace: _Trace, inputs: list, outputs: list):
         slot_of = {id(t): i for i, t in enumerate(inputs)}
         data_slot = {id(t.data): i for i, t in enumerate(inputs)}
+        value_slot = dict(data_slot)  # the same for every value of the call, as it is traced
+        data_roots = {id(_root(t.data)) for t in inputs}  # the memory of every value of the call, for ``_held_arrays_from``
         self.n_inputs = len(inputs)
         code, n = [], len(inputs)
         op_slot = self.op_slot = {}  # an op (or (op, i) of a multi-output op) → its output's slot: ``seed_key``s
@@ -120,15 +174,30 @@ class Program:
                     raise NotReplayable(f"{op.name}: input {pos} has a tensor hook")
                 template[pos] = None
                 reads.append((pos, slot))
+            own = {id(_root(x)) for x in xs if type(x) is backend.ndarray}
+            own.update(id(_root(t.data)) for t in outs)
+            rebinds = []
+            for where, name, pos, v in _held_arrays_from(op, data_roots, own):
+                slot = value_slot.get(id(v))
+                if slot is None or v.dtype != bool:
+                    # an integer index is checked where it is taken (an embedding refuses ids out of range);
+                    # handed to the op as it is, a replay would skip that check: refused, as a view of a value
+                    raise NotReplayable(
+                        f"{op.name}: keeps {name!r} ({v.dtype}{list(v.shape)}), taken from a value of the traced "
+                        f"call (an index read from the inputs or computed in the call): a replay would freeze it; "
+                        f"run this model without compile")
+                rebinds.append((where, name, pos, slot))
             out_slots = []
             for i, t in enumerate(outs):
                 if id(t) in engine._exposed:
                     raise NotReplayable(f"{op.name}: an exposed intermediate (return_gates=True) inside the call")
+                data_roots.add(id(_root(t.data)))
+                value_slot[id(t.data)] = n
                 slot_of[id(t)] = n
                 op_slot[(op, i) if op.multi else op] = n
                 out_slots.append(n)
                 n += 1
-            code.append(_Instruction(op, tuple(template), tuple(reads), tuple(out_slots)))
+            code.append(_Instruction(op, tuple(template), tuple(reads), tuple(out_slots), tuple(rebinds)))
         self.code, self.n_slots = code, n
         self.slot_of = slot_of
         missing = [i for i, t in enumerate(outputs) if t is not None and id(t) not in slot_of]
@@ -170,6 +239,8 @@ class Program:
             for pos, slot in ins.reads:
                 xs[pos] = vals[slot]
             op = ins.op
+            for where, name, pos, slot in ins.rebinds:  # a mask the op keeps as a parameter: this run's
+                _rebind(op, where, name, pos, vals[slot])
             out = op.forward(*xs)
             if ins.multi:
                 out = tuple(o if type(o) is ndarray else asarray(o) for o in out)
@@ -254,15 +325,21 @@ class Program:
     def _reaching(self, wanted: tuple) -> list:
         """The instructions whose outputs reach a ``wanted`` slot, in order (worked out once per
         set): a jvp sweep skips the rest (the loss, when only the state's tangent is asked)."""
-        code = self._reach.get(wanted)
-        if code is None:
+        plan = self._reach.get(wanted)
+        if plan is None:
             live, code = set(wanted), []
             for ins in reversed(self.code):
                 if any(s in live for s in ins.outs):
                     code.append(ins)
                     live.update(slot for _, slot in ins.reads)
-            code = self._reach[wanted] = code[::-1]
-        return code
+            uses = {}
+            for ins in code:
+                for _, slot in ins.reads:
+                    uses[slot] = uses.get(slot, 0) + 1
+            # a tangent the sweep made, read by one op only and not asked for, may be overwritten by that op
+            private = {s for ins in code for s in ins.outs if uses.get(s) == 1 and s not in wanted}
+            plan = self._reach[wanted] = (code[::-1], private)
+        return plan
 
     def jvp(self, tangents: dict, wanted: list, lead: tuple = ()) -> list:
         """Forward-mode sweep of the latest run: ``tangents`` {slot: array or ``Basis``} (with
@@ -270,7 +347,13 @@ class Program:
         reaches it."""
         tan = dict(tangents)
         nlead = len(lead)
-        for ins in self._reaching(tuple(wanted)):
+        code, private = self._reaching(tuple(wanted))
+        if tangents:  # a given tangent is the caller's: never scaled in place, and never recomputed
+            private = private - tangents.keys()
+        ndarray = backend.ndarray
+        for ins in code:
+            if ins.outs[0] in tangents and not ins.multi:
+                continue
             ts = [None] * len(ins.template)
             moving = False
             for pos, slot in ins.reads:
@@ -280,10 +363,18 @@ class Program:
                     moving = True
             if not moving:
                 continue
+            t = ts[0]
+            if (ins.scales and ins.reads[0][1] in private and type(t) is ndarray and t.flags.writeable
+                    and sum(_root(v) is _root(t) for v in tan.values() if type(v) is ndarray) == 1):
+                # ẏ = ẋ·f(y, x), ẋ an array of its own that no other op reads, no seed and no other slot's
+                # tangent (a rule may pass a tangent on as it is): scaled where it is, not copied
+                t *= ins.op.jvp_factor(ins.ans, ins.xs[0])
+                tan[ins.outs[0]] = t
+                continue
             r = _jvp(ins.op, ARRAY_NS, ts, ins.ans, ins.xs, nlead)
             if ins.multi:
                 for slot, ri in zip(ins.outs, r):
-                    if ri is not None:
+                    if ri is not None and slot not in tangents:
                         tan[slot] = ri
             elif r is not None:
                 tan[ins.outs[0]] = r

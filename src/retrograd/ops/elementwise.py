@@ -274,6 +274,7 @@ class Exp(UnaryOp):
     def forward(self, x): return xp.exp(_floating(x))
     def vjp(self, ns, g, y, x): return (g * y,)
     def jvp(self, ns, ts, y, x): return ts[0] * y
+    def jvp_factor(self, y, x): return y
 
 
 def exp(x):
@@ -371,7 +372,8 @@ class Tanh(UnaryOp):
 
     def forward(self, x): return xp.tanh(_floating(x))
     def vjp(self, ns, g, y, x): return (g * (1 - y * y),)
-    def jvp(self, ns, ts, y, x): return ts[0] * (1 - y * y)
+    def jvp(self, ns, ts, y, x): return ts[0] * self.jvp_factor(y, x)
+    def jvp_factor(self, y, x): return 1 - y * y  # ẏ = ẋ·f: a replay may scale a tangent in place
 
 
 def tanh(x):
@@ -402,7 +404,8 @@ class Sigmoid(UnaryOp):
         d *= g
         return (d,)
 
-    def jvp(self, ns, ts, y, x): return ts[0] * (y * (1 - y))
+    def jvp(self, ns, ts, y, x): return ts[0] * self.jvp_factor(y, x)
+    def jvp_factor(self, y, x): return y * (1 - y)
 
 
 def sigmoid(x):

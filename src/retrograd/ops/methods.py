@@ -11,7 +11,7 @@ import operator
 
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.backend import xp
-from ..autograd.op import OpError
+from ..autograd.op import OpError, off_tape
 from . import composite as C
 from . import cumulative as CU
 from . import einsum as EI
@@ -35,11 +35,11 @@ def _rmatmul(x, y): return L.MatMul()(y, x)
 
 
 def _compare(fn):
-    """A comparison on the arrays: a boolean tensor, not on the tape."""
+    """A comparison on the arrays: a boolean tensor, not on the tape (a replay computes it again)."""
     def compare(self, other):
         return _wrap(xp.asarray(fn(self.data, S._data(other))))
     compare.__name__ = f"__{fn.__name__}__"
-    return compare
+    return off_tape(compare)
 
 
 def _transpose_method(self, *axes, dim0=None, dim1=None):
@@ -62,6 +62,7 @@ def _reshape_method(self, *shape):
     return S.reshape(self, _shape(shape))
 
 
+@off_tape
 def _to(self, dtype):
     """``t.to(dtype)`` (or ``t.to(other)``: other's dtype), PyTorch's way: the
     same dtype gives ``t`` itself; float to float stays on the tape; a cast to

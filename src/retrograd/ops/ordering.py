@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError
+from ..autograd.op import OpError, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from .composite import gather
 from .shape import _data
@@ -54,6 +54,7 @@ def _tensor(x, name):
     return x
 
 
+@off_tape
 def argsort(x, dim: int = -1, descending: bool = False, stable: bool = False):
     """Indices (int64) that sort ``x`` along ``dim``. Not differentiable."""
     x = _tensor(x, "argsort")
@@ -108,6 +109,7 @@ def _arg_extremum(x, dim, keepdim, axis, name, pick):
     return _wrap(xp.asarray(out).astype(xp.int64, copy=False))
 
 
+@off_tape
 def argmax(x, dim=None, keepdim: bool = False, *, axis=None):
     """Index (int64) of the largest value: over the flattened tensor (``dim=None``)
     or along ``dim``, keeping it as size 1 with ``keepdim``. The first of ties;
@@ -115,6 +117,7 @@ def argmax(x, dim=None, keepdim: bool = False, *, axis=None):
     return _arg_extremum(x, dim, keepdim, axis, "argmax", xp.argmax)
 
 
+@off_tape
 def argmin(x, dim=None, keepdim: bool = False, *, axis=None):
     """Index (int64) of the smallest value (see ``argmax``). Not differentiable."""
     return _arg_extremum(x, dim, keepdim, axis, "argmin", xp.argmin)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp
+from ..autograd.op import OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from .elementwise import cast, where
 from .shape import Pad, _data, broadcast_to, getitem, reshape
@@ -185,6 +185,7 @@ def masked_fill(x, mask, value):
     return where(xp.broadcast_to(m, shape), value, x)
 
 
+@off_tape
 def one_hot(labels, num_classes: int = -1):
     """PyTorch's ``one_hot``: int64 tensor of shape ``labels.shape + (C,)``
     with a 1 at each label. ``num_classes=-1`` takes C = max(labels) + 1.

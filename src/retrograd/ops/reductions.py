@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp
+from ..autograd.op import OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from . import device_checks
 from .elementwise import cast
@@ -73,6 +73,7 @@ def _torch_axis(op, axis, keepdims, dim, keepdim, empty_means_all=True, int_only
     return axis, keepdims
 
 
+@off_tape
 def _with_dtype(op, x, dtype):
     """PyTorch's ``dtype=`` of a reduction: the input is cast to it first (on
     the tape when both dtypes are floating)."""

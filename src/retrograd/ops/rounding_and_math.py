@@ -13,12 +13,13 @@ import math
 
 from ..autograd import namespaces
 from ..autograd.backend import xp
-from ..autograd.op import BinaryOp, OpError, UnaryOp
+from ..autograd.op import BinaryOp, OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 from .elementwise import sigmoid_of
 from .reductions import _NOT_GIVEN, _norm_axis, _torch_axis
 
 
+@off_tape
 def floating(x, name: str):
     """``x`` itself if floating, else its values in the default float dtype
     (integers carry no gradient, so nothing is lost off the tape)."""
@@ -347,16 +348,19 @@ def logaddexp(x, y):
 
 
 # ------------------------------------------------------------ boolean tests (not on the tape)
+@off_tape
 def isnan(x):
     """A boolean tensor: True where x is NaN."""
     return _wrap(xp.isnan(_array(x, "isnan")))
 
 
+@off_tape
 def isfinite(x):
     """A boolean tensor: True where x is neither infinite nor NaN."""
     return _wrap(xp.isfinite(_array(x, "isfinite")))
 
 
+@off_tape
 def isinf(x):
     """A boolean tensor: True where x is +∞ or −∞."""
     return _wrap(xp.isinf(_array(x, "isinf")))
@@ -374,6 +378,7 @@ def _logical_reduction(x, axis, keepdims, dim, keepdim, name, reduce):
     return _wrap(out.astype(xp.uint8) if d.dtype == xp.uint8 else out)
 
 
+@off_tape
 def any(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001 - torch's name
     """True if any element (along ``axis``/``dim``: an int, a tuple, or None for
     all) is nonzero. Positional arguments mean the same in PyTorch and NumPy;
@@ -382,6 +387,7 @@ def any(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa:
     return _logical_reduction(x, axis, keepdims, dim, keepdim, "any", xp.any)
 
 
+@off_tape
 def all(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None):  # noqa: A001 - torch's name
     """True if every element (along ``axis``/``dim``, as in ``any``) is nonzero. Not differentiable."""
     return _logical_reduction(x, axis, keepdims, dim, keepdim, "all", xp.all)

@@ -90,7 +90,8 @@ class _ReplayedStep(_Step):
         what arrives at ``inputs`` the direct part (the same numbers as two sweeps and a
         difference, when no state part is computed from another within the step)."""
         program, new = self.program, [self.program.slot(n) for n in self.new]
-        if not program.independent(new):
+        if not program.independent(new) or min(new, default=0) < program.n_inputs:
+            # a part computed from another, or passed through as it came in (a sweep cannot stop at an input)
             return super().split(inputs)
         gs = program.vjp({program.slot(self.loss): xp.ones_like(self.loss.data)}, new + [program.slot(i) for i in inputs],
                          stop=new)
@@ -203,6 +204,8 @@ def _row_view(a, lead=0):
     """An array of a state part's shape (after ``lead`` axes) as (rows, units): rows on axis −2."""
     if a.ndim - lead == 1:
         return a.reshape(a.shape[:lead] + (1, -1))
+    if a.ndim - lead == 2:  # (rows, units) already: the common state part
+        return a
     return xp.moveaxis(a, -2, lead).reshape(a.shape[:lead] + (a.shape[-2], -1))
 
 

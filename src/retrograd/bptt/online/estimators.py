@@ -69,14 +69,18 @@ class _RankOne(_Learner):
         nu = [xp.asarray(self.rng.choice([-1.0, 1.0], size=n.shape)) for n in step.new]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         nuI = xp.zeros((B, P))
+        recurrent = [self.params[i] for i in self.layout.recurrent]
         for b in range(B):
-            cot = []
-            for v in nu:
-                m = xp.zeros_like(v)
-                rv = _row_view(m)
-                rv[b] = _row_view(v)[b]
-                cot.append(_wrap(m))
-            gs = step.grads(step.new, [self.params[i] for i in self.layout.recurrent], cot)
+            if B == 1:  # the one row: ν itself is the cotangent
+                cot = [_wrap(v) for v in nu]
+            else:
+                cot = []
+                for v in nu:
+                    m = xp.zeros_like(v)
+                    rv = _row_view(m)
+                    rv[b] = _row_view(v)[b]
+                    cot.append(_wrap(m))
+            gs = step.grads(step.new, recurrent, cot)
             nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
         Ju_rows = xp.concatenate([_row_view(j) for j in Ju], axis=1)
         nu_rows = xp.concatenate([_row_view(v) for v in nu], axis=1)

@@ -58,14 +58,16 @@ class OnlineRun:
         if compiled and self.feed.mask is not None:
             raise ValueError(f"rg.bptt.{self.mode!r}: compile=True replays one traced step, and a mask changes the "
                              f"step's ops from step to step (padded rows are blanked); leave compile out with mask=")
+        self.program = None
         for t in range(self.T):
-            if compiled and t > 0:
+            if self.program is not None:
                 step, new_state = self._replay(t, state)
             else:
                 prev, state_in = _leaves_of(state)
                 with enable_grad():
                     start = next_seq()
-                    if compiled:
+                    # traced at the first step that has a state (a cell makes its zero state outside any op)
+                    if compiled and state is not None:
                         outputs, new_state, loss = self._trace(t, prev, state_in)
                     else:
                         outputs, new_state = self.feed.forward(t, t + 1, state_in)
