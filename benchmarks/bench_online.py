@@ -8,7 +8,7 @@ Marschall et al.'s network (batch 1, online SGD, one update per step; the online
 prints the best time per step and the peak memory of a short run
 (tracemalloc: the influence, one step's tape and its transients) for each
 n_h, next to the formulas;
-then, at n_h = 32, the ratio retrograd / NumPy for RTRL and UORO, the NumPy
+then, at every n_h, the ratio retrograd / NumPy for RTRL and UORO, the NumPy
 column being ``benchmarks/online_numpy.py`` (the same equations written by
 hand), timed in the same run. Absolute times vary between machines; the
 ratios are what to compare.
@@ -111,14 +111,14 @@ def main():
             mode = modes(compiled)[name]
             cells.append(f"{time_retrograd(mode, n, args.steps) * 1e3:6.2f}/{peak_bytes(mode, n) / 1024:<5.0f}")
         print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
-    print("\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), n_h = 32, "
-          "same run:")
+    print("\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), same run:")
     for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
-        theirs = time_numpy(algorithm, 32, args.steps)
-        ours = time_retrograd(modes()[name], 32, args.steps)
-        eager = time_retrograd(modes(compile=False)[name], 32, args.steps)
-        print(f"{name:<6} numpy {theirs * 1e3:.3f} ms   retrograd compiled {ours * 1e3:.3f} ms (ratio {ours / theirs:.2f}),"
-              f" eager {eager * 1e3:.3f} ms (ratio {eager / theirs:.2f})")
+        for n in args.sizes:
+            theirs = time_numpy(algorithm, n, args.steps)
+            ours = time_retrograd(modes()[name], n, args.steps)
+            eager = time_retrograd(modes(compile=False)[name], n, args.steps)
+            print(f"{name:<6} n_h={n:<4} numpy {theirs * 1e3:.3f} ms   retrograd compiled {ours * 1e3:.3f} ms "
+                  f"(ratio {ours / theirs:.2f}), eager {eager * 1e3:.3f} ms (ratio {eager / theirs:.2f})")
 
 
 if __name__ == "__main__":
