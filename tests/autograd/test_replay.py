@@ -447,3 +447,56 @@ def test_jvp_leaves_the_callers_tangents_as_they_were():
         for k in seeds:
             np.testing.assert_array_equal(seeds[k], kept[k], err_msg=f"the tangent given for slot {k} was written")
         np.testing.assert_array_equal(program.jvp(seeds, [out_slot], lead)[0], first)
+
+
+# ---------------------------------------------------------------- linear's folded scale
+@pytest.mark.parametrize("lead", [(), (5,)], ids=["one_direction", "lead_axes"])
+@pytest.mark.parametrize("kind", ["dense_x", "pieces_x", "dense_w_b", "basis_w_b", "pieces_and_basis"])
+def test_linear_jvp_with_a_folded_scale_is_the_scaled_jvp(kind, lead):
+    """Linear.jvp(..., scale=f) (and jvp_basis) is f ⊙ the jvp, for every kind of tangent a replay
+    hands it: the fold a replay uses when one-row tanh/sigmoid/exp reads the linear's output alone."""
+    from retrograd.autograd.forward import Basis, Pieces
+    from retrograd.autograd.namespaces import ARRAY_NS
+    from retrograd.ops.linalg import Linear
+    r = np.random.default_rng(3)
+    n_out, n_h, n_in = 4, 3, 2
+    x, w, b = r.standard_normal((1, n_h + n_in)), r.standard_normal((n_out, n_h + n_in)), r.standard_normal(n_out)
+    f = r.standard_normal(n_out)
+    op = Linear()
+    total = w.size + b.size
+    lead_b = lead if kind in ("dense_x", "pieces_x", "dense_w_b") else (total,)
+    tx = r.standard_normal(lead_b + (1, n_h + n_in))
+    h_only = r.standard_normal(lead_b + (1, n_h))
+    cases = {
+        "dense_x": (tx, None, None),
+        "pieces_x": (Pieces((h_only, None), (n_h, n_in), len(lead_b) + 1, lead_b + (1, n_h + n_in), np.float64),
+                     None, None),
+        "dense_w_b": (None, r.standard_normal(lead_b + w.shape), r.standard_normal(lead_b + b.shape)),
+        "basis_w_b": (None, Basis(0, total, w.shape, np.float64), Basis(w.size, total, b.shape, np.float64)),
+        "pieces_and_basis": (Pieces((h_only, None), (n_h, n_in), 2, (total, 1, n_h + n_in), np.float64),
+                             Basis(0, total, w.shape, np.float64), Basis(w.size, total, b.shape, np.float64)),
+    }
+    ts = cases[kind]
+    rule = op.jvp_basis if any(type(t) is Basis for t in ts) else op.jvp
+    plain = rule(ARRAY_NS, ts, None, x, w, b)
+    folded = rule(ARRAY_NS, ts, None, x, w, b, scale=f)
+    np.testing.assert_allclose(folded, plain * f, rtol=1e-13, atol=1e-15)
+
+
+def test_a_replayed_rtrl_step_folds_the_activation_into_the_weight():
+    """The tangent sweep of linear → tanh (one row) calls no tanh jvp: the factor 1 − y² scales W."""
+    from retrograd.ops.elementwise import Tanh
+    x = rg.tensor(np.random.default_rng(4).standard_normal((1, 3)), requires_grad=True)
+    W = rg.tensor(np.random.default_rng(5).standard_normal((4, 3)), requires_grad=True)
+    program, (y,) = Program.trace(lambda: [rg.tanh(rg.linear(x, W))], [x, W])
+    calls = []
+    original = Tanh.jvp
+    Tanh.jvp = lambda self, *a: calls.append(1) or original(self, *a)
+    try:
+        t = np.random.default_rng(6).standard_normal((7, 1, 3))
+        (got,) = program.jvp({0: t}, [program.slot(y)], (7,))
+    finally:
+        Tanh.jvp = original
+    assert not calls
+    want = (t @ W.data.T) * (1 - y.data ** 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 from . import backend, engine
 from .backend import xp
-from .forward import Pieces, _jvp
+from .forward import Basis, Pieces, _jvp
 from .mode import _mode, enable_grad
 from .namespaces import ARRAY_NS
 from .tensor import Tensor
@@ -135,7 +135,7 @@ class _Instruction:
 
 class Program:
     """``fn(*inputs)`` traced once (``Program.trace``), replayed by ``run`` on new values of
-    the inputs; ``vjp`` and ``jvp`` sweep the latest run. Slots number every value: the
+    the inputs; ``vjp`` and ``jvp`` sweep the latest run (the traced call itself until then). Slots number every value: the
     inputs first, then each op's outputs in call order; ``slot(t)`` finds a traced tensor's."""
 
     def __init__(self, trace: _Trace, inputs: list, outputs: list):
@@ -197,7 +197,10 @@ class Program:
                 op_slot[(op, i) if op.multi else op] = n
                 out_slots.append(n)
                 n += 1
-            code.append(_Instruction(op, tuple(template), tuple(reads), tuple(out_slots), tuple(rebinds)))
+            ins = _Instruction(op, tuple(template), tuple(reads), tuple(out_slots), tuple(rebinds))
+            ins.xs = list(xs)  # the traced run is the latest run until ``run`` is called
+            ins.ans = (tuple(t.data for t in outs) if ins.multi else outs[0].data) if ins.save_ans else None
+            code.append(ins)
         self.code, self.n_slots = code, n
         self.slot_of = slot_of
         missing = [i for i, t in enumerate(outputs) if t is not None and id(t) not in slot_of]
@@ -205,6 +208,11 @@ class Program:
             raise NotReplayable(f"output {missing[0]} of the traced call is not made by an op inside it")
         self.output_slots = [None if t is None else slot_of[id(t)] for t in outputs]
         self.values = [None] * n
+        for t in inputs:
+            self.values[slot_of[id(t)]] = t.data
+        for _, _, _, outs in trace.calls:
+            for t in outs:
+                self.values[slot_of[id(t)]] = t.data
         self._reach = {}
         self._keep = (list(inputs), [c[3] for c in trace.calls])  # traced tensors stay alive: their ids stay theirs
 
@@ -338,7 +346,16 @@ class Program:
                     uses[slot] = uses.get(slot, 0) + 1
             # a tangent the sweep made, read by one op only and not asked for, may be overwritten by that op
             private = {s for ins in code for s in ins.outs if uses.get(s) == 1 and s not in wanted}
-            plan = self._reach[wanted] = (code[::-1], private)
+            # an op that folds a following elementwise scale into its jvp (linear, ``takes_scale``),
+            # when that scale is the only reader of its output: {the op's instruction: the scale's}
+            reader = {slot: ins for ins in code for _, slot in ins.reads}
+            folds = {}
+            for ins in code:
+                after = reader.get(ins.outs[0])
+                if (getattr(ins.op, "takes_scale", False) and not ins.multi and ins.outs[0] in private
+                        and after is not None and after.scales):
+                    folds[ins] = after
+            plan = self._reach[wanted] = (code[::-1], private, folds)
         return plan
 
     def jvp(self, tangents: dict, wanted: list, lead: tuple = ()) -> list:
@@ -347,12 +364,13 @@ class Program:
         reaches it."""
         tan = dict(tangents)
         nlead = len(lead)
-        code, private = self._reaching(tuple(wanted))
+        code, private, folds = self._reaching(tuple(wanted))
         if tangents:  # a given tangent is the caller's: never scaled in place, and never recomputed
             private = private - tangents.keys()
         ndarray = backend.ndarray
+        folded = set()
         for ins in code:
-            if ins.outs[0] in tangents and not ins.multi:
+            if ins.outs[0] in tangents and not ins.multi or ins in folded:
                 continue
             ts = [None] * len(ins.template)
             moving = False
@@ -363,6 +381,15 @@ class Program:
                     moving = True
             if not moving:
                 continue
+            after = folds.get(ins)
+            if after is not None and after.outs[0] not in tangents and ins.outs[0] in private:
+                factor = after.op.jvp_factor(after.ans, after.xs[0])
+                if type(factor) is ndarray and factor.size == factor.shape[-1]:  # one row: the factor folds into W
+                    structured = getattr(ins.op, "jvp_basis", None) if any(type(t) is Basis for t in ts) else None
+                    rule = structured if structured is not None else ins.op.jvp
+                    tan[after.outs[0]] = rule(ARRAY_NS, tuple(ts), ins.ans, *ins.xs, scale=factor.reshape(-1))
+                    folded.add(after)
+                    continue
             t = ts[0]
             if (ins.scales and ins.reads[0][1] in private and type(t) is ndarray and t.flags.writeable
                     and sum(_root(v) is _root(t) for v in tan.values() if type(v) is ndarray) == 1):

@@ -112,6 +112,7 @@ class Linear(TernaryOp):
     __slots__ = ()
     save_inputs = {0: (1,), 1: (0,)}
     takes_pieces = True  # its jvp reads a concatenated input's tangent part by part
+    takes_scale = True  # its jvp folds a following one-row elementwise scale into W (``scale=``)
 
     def forward(self, x, w, b=None):
         if x.dtype is not w.dtype:
@@ -145,45 +146,56 @@ class Linear(TernaryOp):
                 gw = _mT(ns, ns.reshape(g, _rows(g))) @ ns.reshape(x, _rows(x))
         return gx, gw, gb
 
-    def jvp(self, ns, ts, y, x, w, b=None):
-        """ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ (the tangents' leading axes in front of x's batch axes)."""
+    def jvp(self, ns, ts, y, x, w, b=None, *, scale=None):
+        """ẏ = ẋ Wᵀ + x Ẇᵀ + ḃ (the tangents' leading axes in front of x's batch axes).
+
+        ``scale`` (out,), on arrays: the tangent of scale ⊙ y instead — a one-row elementwise
+        op after this one folded in (a replay's RTRL step): ẋ (W ⊙ scale)ᵀ scales the n×n
+        weight once instead of the P×n tangent after the GEMM, as a hand-written RTRL
+        multiplies φ′ into its Jacobian."""
         tx, tw, tb = ts
         tw, tb = (t.dense() if type(t) is Pieces else t for t in (tw, tb))
         x_shape, w_shape = tuple(x.shape), tuple(w.shape)
         out = x_shape[:-1] + (w_shape[0],)
         r, lead = None, None
+        w_x = w if scale is None else w * scale[:, None]
         if type(tx) is Pieces and tx.axis == tx.ndim - 1:  # ẋ = [ẋ₁, 0, …]: Σ ẋₖ W[:, kth columns]ᵀ
             lead = tuple(tx.shape[:tx.ndim - len(x_shape)])
             start = 0
             for part, size in zip(tx.parts, tx.sizes):
                 if part is not None:
-                    term = ns.reshape(ns.reshape(part, _rows(part)) @ _mT(ns, w[:, start:start + size]), lead + out)
+                    term = ns.reshape(ns.reshape(part, _rows(part)) @ _mT(ns, w_x[:, start:start + size]), lead + out)
                     r = term if r is None else r + term
                 start += size
         elif tx is not None:  # one GEMM over every leading and batch row (a stacked matmul is one per row)
             if type(tx) is Pieces:
                 tx = tx.dense()
             lead = tuple(tx.shape[:len(tx.shape) - len(x_shape)])
-            r = ns.reshape(ns.matmul(ns.reshape(tx, _rows(tx)), _mT(ns, w)), lead + out)
+            r = ns.reshape(ns.matmul(ns.reshape(tx, _rows(tx)), _mT(ns, w_x)), lead + out)
         if tw is not None:  # Σᵢ x[…, i] Ẇ[l, o, i]: one GEMM (L·out, in) @ (in, rows), then axes moved
             lead = tuple(tw.shape[:len(tw.shape) - 2])
             n_lead, rows = math.prod(lead), math.prod(x_shape[:-1])
             prod = ns.matmul(ns.reshape(tw, (n_lead * w_shape[0], w_shape[1])), _mT(ns, ns.reshape(x, (rows, w_shape[1]))))
             term = ns.reshape(ns.swapaxes(ns.reshape(prod, (n_lead, w_shape[0], rows)), -1, -2), lead + out)
+            if scale is not None:
+                term = term * scale
             r = term if r is None else r + term
         if tb is not None:
             b_shape = tuple(b.shape)
             lead = tuple(tb.shape[:len(tb.shape) - len(b_shape)])
             term = ns.reshape(tb, lead + (1,) * (len(out) - len(b_shape)) + b_shape)
+            if scale is not None:
+                term = term * scale
             r = term if r is None else r + term
         if tuple(r.shape) != lead + out:
             r = ns.broadcast_to(r, lead + out)
         return r
 
-    def jvp_basis(self, ns, ts, y, x, w, b=None):
+    def jvp_basis(self, ns, ts, y, x, w, b=None, *, scale=None):
         """The jvp when the weight or the bias is seeded with its own basis (``forward.Basis``,
         RTRL's immediate influence): direction (o, i) of W moves output unit o by x_i,
-        direction o of b moves unit o by 1 — written into place, not multiplied out."""
+        direction o of b moves unit o by 1 — written into place, not multiplied out
+        (times ``scale``'s entry o, as ``jvp``'s ``scale``)."""
         tx, tw, tb = ts
         is_basis = [type(t) is Basis for t in ts]
         rest = tuple(None if basis else t for basis, t in zip(is_basis, ts))
@@ -191,19 +203,22 @@ class Linear(TernaryOp):
         batch, (n_out, n_in) = x_shape[:-1], w_shape
         total = next(t for t in ts if type(t) is Basis).total
         if any(t is not None for t in rest):
-            r = self.jvp(ns, rest, y, x, w, b)
+            r = self.jvp(ns, rest, y, x, w, b, scale=scale)
             if not r.flags.writeable:  # a broadcast bias tangent: a view, copied before writing into it
                 r = r.copy()
         else:
             r = xp.zeros((total,) + batch + (n_out,), dtype=next(t for t in ts if type(t) is Basis).dtype)
         if is_basis[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
             block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
-            _diagonal_first_last(block)[...] += xp.moveaxis(x, -1, 0)
+            moved = xp.moveaxis(x, -1, 0)
+            if scale is not None:
+                moved = moved * scale.reshape((n_out,) + (1,) * x.ndim)
+            _diagonal_first_last(block)[...] += moved
         if is_basis[2]:
             if tuple(tb.shape) != (n_out,):
-                return self.jvp(ns, tuple(t.dense() if type(t) is Basis else t for t in ts), y, x, w, b)
+                return self.jvp(ns, tuple(t.dense() if type(t) is Basis else t for t in ts), y, x, w, b, scale=scale)
             block = r[tb.offset:tb.offset + n_out].reshape((n_out,) + batch + (n_out,))
-            _diagonal_first_last(block)[...] += 1
+            _diagonal_first_last(block)[...] += 1 if scale is None else scale.reshape((n_out,) + (1,) * len(batch))
         return r
 
 
