@@ -135,8 +135,9 @@ class _Instruction:
 
 class Program:
     """``fn(*inputs)`` traced once (``Program.trace``), replayed by ``run`` on new values of
-    the inputs; ``vjp`` and ``jvp`` sweep the latest run (the traced call itself until then). Slots number every value: the
-    inputs first, then each op's outputs in call order; ``slot(t)`` finds a traced tensor's."""
+    the inputs; ``vjp`` and ``jvp`` sweep the latest run (the traced call itself until then).
+    Slots number every value: the inputs first, then each op's outputs in call order;
+    ``slot(t)`` finds a traced tensor's."""
 
     def __init__(self, trace: _Trace, inputs: list, outputs: list):
         slot_of = {id(t): i for i, t in enumerate(inputs)}
