@@ -44,5 +44,15 @@ def _default_policy():
     rg.conventions.set_policy("min_norm")
 
 
+@pytest.fixture
+def float64_default():
+    """rg's default float dtype float64 for one test (``pytestmark = pytest.mark.usefixtures(...)``
+    for a module of float64 checks), restored after."""
+    before = rg.get_default_dtype()
+    rg.set_default_dtype(np.float64)
+    yield
+    rg.set_default_dtype(before)
+
+
 def t64(a, requires_grad=True):
     return rg.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)

@@ -26,12 +26,7 @@ from retrograd.autograd.forward import Basis
 from retrograd.autograd.replay import NotReplayable, Program
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    before = rg.get_default_dtype()
-    rg.set_default_dtype(np.float64)
-    yield
-    rg.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def close(a, b, tol, msg=""):
@@ -500,3 +495,30 @@ def test_a_replayed_rtrl_step_folds_the_activation_into_the_weight():
     assert not calls
     want = (t @ W.data.T) * (1 - y.data ** 2)
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_tangents_scaled_and_summed_in_place_equal_the_rules():
+    """A leaky cell's tangent path — linear → tanh (folded), × constant, + the leak — is computed
+    in the memory of tangents the sweep made, never in the caller's: the same tangents as the
+    rules give, the seeds untouched, for one row and for three (no fold, a broadcast factor)."""
+    for rows in (1, 3):
+        r = np.random.default_rng(rows)
+        a = rg.tensor(r.standard_normal((rows, 4)), requires_grad=True)
+        x = rg.tensor(r.standard_normal((rows, 2)), requires_grad=True)
+        W = rg.tensor(r.standard_normal((4, 6)), requires_grad=True)
+        gate = rg.tensor(r.standard_normal((1, 4)))  # a held factor that broadcasts over the rows
+
+        def step():
+            h = rg.tanh(rg.linear(rg.cat([a, x], -1), W))
+            return [0.5 * a + (2.0 * h) * gate]
+
+        program, (out,) = Program.trace(step, [a, x, W, gate])
+        seeds = {0: r.standard_normal((5, rows, 4)), 2: r.standard_normal((5, 4, 6))}
+        kept = {k: v.copy() for k, v in seeds.items()}
+        (got,) = program.jvp(dict(seeds), [program.slot(out)], (5,))
+        for k in seeds:
+            np.testing.assert_array_equal(seeds[k], kept[k])
+        for d in range(5):
+            _, (want,) = rg.func.jvp(lambda a_, W_: [0.5 * a_ + (2.0 * rg.tanh(rg.linear(rg.cat([a_, x], -1), W_)))
+                                                     * gate], (a, W), (rg.tensor(kept[0][d]), rg.tensor(kept[2][d])))
+            np.testing.assert_allclose(got[d], want.data, rtol=1e-12, atol=1e-14)

@@ -25,35 +25,21 @@ import pytest
 import retrograd as rg
 from retrograd.autograd.replay import NotReplayable, Program
 from retrograd.data import StatefulBatch
+from retrograd.demos.online import LeakyRNN
 from retrograd.nn.module import Parameter
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    before = rg.get_default_dtype()
-    rg.set_default_dtype(np.float64)
-    yield
-    rg.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 # ---------------------------------------------------------------- models
-class Leaky(rg.nn.Module):
-    """A leaky tanh cell written as a user would, in Mujika's form (one weight over [a; x]):
-    a′ = (1 − α) a + α tanh(W [a; x] + b), z = W_out a′ + b_out."""
-
-    def __init__(self, n_in=3, n_h=4, n_out=3, alpha=0.6, seed=0):
-        super().__init__()
-        r = np.random.default_rng(seed)
-        self.W = Parameter(r.standard_normal((n_h, n_h + n_in)) * 0.6)
-        self.b = Parameter(r.standard_normal(n_h) * 0.2)
-        self.W_out = Parameter(r.standard_normal((n_out, n_h)) * 0.6)
-        self.b_out = Parameter(np.zeros(n_out))
-        self.alpha = alpha
-
-    def forward(self, x, a):
-        h = rg.linear(rg.cat([a, x], -1), self.W, self.b)
-        a = (1 - self.alpha) * a + self.alpha * rg.tanh(h)
-        return rg.linear(a, self.W_out, self.b_out), a
+def Leaky(seed=0):
+    """The demo's leaky tanh cell, written as a user would, in Mujika's form (one weight over
+    [a; x]): a′ = (1 − α) a + α tanh(W [a; x] + b), z = W_out a′ + b_out; α 0.6, a bias that moves."""
+    r = np.random.default_rng(seed)
+    model = LeakyRNN(3, 4, 3, 0.6, r)
+    model.b.data[...] = r.standard_normal(4) * 0.2
+    return model
 
 
 class CellModel(rg.nn.Module):
@@ -277,8 +263,11 @@ def test_a_mask_with_compile_is_refused():
                       state=initial_state("GRU"), mask=mask)
 
 
-class HostRead(Leaky):
+class HostRead(LeakyRNN):
     """A step whose Python reads a value: a replay cannot follow it."""
+
+    def __init__(self):
+        super().__init__(3, 4, 3, 0.6, np.random.default_rng(0))
 
     def forward(self, x, a):
         if float(x.sum()) > 0:

@@ -17,12 +17,7 @@ ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
 
 
-@pytest.fixture(autouse=True)
-def float64():
-    before = rg.get_default_dtype()
-    rg.set_default_dtype(np.float64)
-    yield
-    rg.set_default_dtype(before)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 # ---------------------------------------------------------------- models written as a user would

@@ -81,6 +81,42 @@ def _rebind(op, where, name, pos, value):
         setattr(op, name, type(old)(value if i == pos else v for i, v in enumerate(old)))
 
 
+def _in_place(ins, ts, tan, private, nlead):
+    """The output tangent of ``ins`` computed in the memory of an input's tangent, or None when
+    that is not safe: the tangent must be an array of its own (not a seed, not another slot's,
+    read by no other op: ``private``) that already has the output's shape. Elementwise rules
+    whose result is the input tangent scaled (tanh: ẋ·(1 − y²); x·c with c constant) or
+    summed (a + b, both moving) then make no second influence-sized array."""
+    moving = [(pos, slot, ts[pos]) for pos, slot in ins.reads if ts[pos] is not None]
+    ndarray = backend.ndarray
+    for pos, slot, t in moving:
+        if slot not in private or type(t) is not ndarray or not t.flags.writeable:
+            continue
+        if ins.in_place == "scale":
+            factor = ins.op.jvp_factor(ins.ans, ins.xs[0])
+        elif ins.in_place == "mul" and len(moving) == 1:
+            factor = ins.xs[1 - pos]  # ẋ·y with y held: the other input
+        elif ins.in_place == "add" and len(moving) == 2:
+            factor = next(m[2] for m in moving if m[0] != pos)  # the other tangent
+            if type(factor) is not ndarray or factor.shape != t.shape:
+                continue
+        else:
+            continue
+        shape = getattr(factor, "shape", ())
+        if len(shape) > t.ndim - nlead and ins.in_place != "add" or xp.broadcast_shapes(t.shape, shape) != t.shape:
+            continue  # the result would be larger than this tangent (a broadcast)
+        if getattr(factor, "dtype", t.dtype) != t.dtype or type(factor) is ndarray and _root(factor) is _root(t):
+            continue  # a promotion (the rule's result would have another dtype), or the same memory
+        if sum(_root(v) is _root(t) for v in tan.values() if type(v) is ndarray) != 1:
+            continue  # shared with another slot's tangent (a rule may pass a tangent on as it is)
+        if ins.in_place == "add":
+            t += factor
+        else:
+            t *= factor
+        return t
+    return None
+
+
 class NotReplayable(RuntimeError):
     """The traced call did something a replay would not repeat (see ``autograd.replay``)."""
 
@@ -119,7 +155,7 @@ class _Instruction:
     forward saw them), the slots of its outputs, and the arrays of the latest run."""
 
     __slots__ = ("op", "template", "reads", "grads_to", "outs", "rebinds", "multi", "save_ans", "on_tape", "scales",
-                 "xs", "ans")
+                 "in_place", "xs", "ans")
 
     def __init__(self, op, template, reads, outs, rebinds=()):
         self.op, self.template, self.reads, self.outs, self.rebinds = op, template, reads, outs, rebinds
@@ -130,6 +166,8 @@ class _Instruction:
         # a one-input elementwise op whose jvp is ẋ·f(y, x) (``jvp_factor``): the sweep may scale in place
         self.scales = (len(template) == 1 and len(reads) == 1 and op.elementwise
                        and getattr(op, "jvp_factor", None) is not None)
+        # what a tangent sweep may do to an input's tangent in place: scale it, or add to it
+        self.in_place = "scale" if self.scales else op.name if op.name in ("mul", "add") and len(template) == 2 else None
         self.xs = self.ans = None
 
 
@@ -391,14 +429,11 @@ class Program:
                     tan[after.outs[0]] = rule(ARRAY_NS, tuple(ts), ins.ans, *ins.xs, scale=factor.reshape(-1))
                     folded.add(after)
                     continue
-            t = ts[0]
-            if (ins.scales and ins.reads[0][1] in private and type(t) is ndarray and t.flags.writeable
-                    and sum(_root(v) is _root(t) for v in tan.values() if type(v) is ndarray) == 1):
-                # ẏ = ẋ·f(y, x), ẋ an array of its own that no other op reads, no seed and no other slot's
-                # tangent (a rule may pass a tangent on as it is): scaled where it is, not copied
-                t *= ins.op.jvp_factor(ins.ans, ins.xs[0])
-                tan[ins.outs[0]] = t
-                continue
+            if ins.in_place is not None:
+                r = _in_place(ins, ts, tan, private, nlead)
+                if r is not None:
+                    tan[ins.outs[0]] = r
+                    continue
             r = _jvp(ins.op, ARRAY_NS, ts, ins.ans, ins.xs, nlead)
             if ins.multi:
                 for slot, ri in zip(ins.outs, r):

@@ -28,6 +28,7 @@ from .diagnostics import BiasReport, Connectivity, GradientTrace, bias_report, c
 from .scan import scan
 from .alignment import Alignment, alignment
 from .online import KFRTRL, RFLO, RTRL, UORO, OnlineMode, SnAp, kf_rtrl, rflo, rtrl, snap, uoro
+from ..autograd.replay import NotReplayable
 from .modes import Chunk, Full, Job, Mode, Tail, WilliamsPeng, Window, chunk, full, tail, williams_peng, window
 from .planner import Plan, best_schedule, segment_for_budget
 from . import revolve
@@ -38,4 +39,4 @@ __all__ = [
     "StatefulResult", "Runner", "ModelLayoutError", "detach_state", "Plan", "segment_for_budget",
     "best_schedule", "revolve", "Mode", "Job", "Full", "Chunk", "WilliamsPeng", "Window", "Tail", "full",
     "chunk", "williams_peng", "window", "tail", "OnlineMode", "RTRL", "UORO", "KFRTRL", "SnAp", "RFLO", "rtrl",
-    "uoro", "kf_rtrl", "snap", "rflo", "alignment", "Alignment"]
+    "uoro", "kf_rtrl", "snap", "rflo", "alignment", "Alignment", "NotReplayable"]

@@ -15,7 +15,13 @@ class OnlineMode:
     """An online credit-assignment mode (``rtrl``, ``uoro``, ``kf_rtrl``, ``snap``, ``rflo``):
     an influence carried forward with the state, and an estimate of each step's
     gradient at that step. ``rg.bptt.gradient`` sums the estimates (parameters held
-    fixed); ``rg.bptt.train`` updates after every step (or every ``update_every``)."""
+    fixed); ``rg.bptt.train`` updates after every step (or every ``update_every``).
+
+    ``compile=True``: the model's first step (with a state) is recorded and traced, and
+    every later step replays the traced ops on the step's values (``autograd.replay``):
+    the eager numbers to rounding, without the tape's per-op work. A step the trace
+    cannot repeat — a host read, a tensor made outside an op, an index taken from the
+    step's values, a hook — raises ``NotReplayable``; ``mask=`` is refused."""
 
     name = "online"
     exact = False
