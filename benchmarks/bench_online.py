@@ -32,7 +32,7 @@ ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
 
 FORMULAS = {"rtrl": ("O(n²P)", "O(nP)"), "uoro": ("O(n² + P)", "O(n + P)"), "kf_rtrl": ("O(n³ + P)", "O(n² + n)"),
-            "snap(1)": ("O(n²P) here¹", "O(nP) here¹"), "rflo": ("O(nP)", "O(nP)"), "chunk(10)": ("O(n² + P)", "O(10 n)")}
+            "snap(1)": ("O(n³ + P·r²)¹", "O(P·r + n²)"), "rflo": ("O(nP)", "O(nP)"), "chunk(10)": ("O(n² + P)", "O(10 n)")}
 
 
 class Leaky(rg.nn.Module):

@@ -161,6 +161,36 @@ class Basis:
         return t.reshape((self.total,) + self.shape)
 
 
+class Colored:
+    """The tangent of a parameter seeded with ``total`` compressed directions: direction c
+    moves every entry whose colour is c by 1, ``colors`` (an int array of the parameter's
+    shape) giving each entry's. Entries of one colour must touch disjoint outputs, so each
+    entry's own column of the Jacobian can be read back from its colour's (Curtis, Powell &
+    Reid 1974): SnAp's immediate influence on its sparsity pattern in O(P), not O(nP).
+    ``Linear.jvp_basis`` writes it in place; any other op gets it ``dense()``."""
+
+    __slots__ = ("colors", "total", "shape", "dtype", "entries")
+
+    def __init__(self, colors, total: int, dtype):
+        self.colors, self.total, self.shape, self.dtype = colors, int(total), tuple(colors.shape), dtype
+        self.entries = None  # a rule's index arrays over the entries, worked out once (``Linear.jvp_basis``)
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self.shape)
+
+    def dense(self):
+        """The tangent as an array (total, *shape): a one-hot over the colours per entry."""
+        xp = backend.xp
+        size = math.prod(self.shape)
+        t = xp.zeros((self.total, size), dtype=self.dtype)
+        t[self.colors.reshape(-1), xp.arange(size)] = 1
+        return t.reshape((self.total,) + self.shape)
+
+
+PARAMETER_SEEDS = (Basis, Colored)  # a parameter's own directions, kept as a description (``Linear.jvp_basis``)
+
+
 class Pieces:
     """A tangent that is a concatenation along ``axis`` of ``parts``, some of them zero
     (None, with their ``sizes`` along the axis): what ``concatenate``'s jvp returns when
@@ -186,14 +216,14 @@ class Pieces:
                                for p, k in zip(self.parts, self.sizes)], axis=self.axis)
 
 
-_STRUCTURED = (Basis, Pieces)
+_STRUCTURED = (Basis, Colored, Pieces)
 
 
 def _jvp(n, ns, ts, ans, xs, nlead):
     """One op's jvp with the leading tangent axes handled (aligned for broadcasting ops,
     looped over for rules that declare ``jvp_lead = False``)."""
     if any(type(t) in _STRUCTURED for t in ts):
-        if any(type(t) is Basis for t in ts):
+        if any(type(t) in PARAMETER_SEEDS for t in ts):
             structured = getattr(n, "jvp_basis", None)
             if structured is not None:
                 return structured(ns, ts, ans, *xs)
@@ -263,4 +293,4 @@ def zeros_tangent(t: Tensor, lead: tuple = ()):
                             else backend.xp.float64)
 
 
-__all__ = ["Basis", "Pieces", "push_tangents", "seed_key", "zeros_tangent"]
+__all__ = ["Basis", "Colored", "PARAMETER_SEEDS", "Pieces", "push_tangents", "seed_key", "zeros_tangent"]

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 
 from . import backend, engine
 from .backend import xp
-from .forward import Basis, Pieces, _jvp
+from .forward import PARAMETER_SEEDS, Pieces, _jvp
 from .mode import _mode, enable_grad
 from .namespaces import ARRAY_NS
 from .tensor import Tensor
@@ -424,7 +424,8 @@ class Program:
             if after is not None and after.outs[0] not in tangents and ins.outs[0] in private:
                 factor = after.op.jvp_factor(after.ans, after.xs[0])
                 if type(factor) is ndarray and factor.size == factor.shape[-1]:  # one row: the factor folds into W
-                    structured = getattr(ins.op, "jvp_basis", None) if any(type(t) is Basis for t in ts) else None
+                    structured = (getattr(ins.op, "jvp_basis", None) if any(type(t) in PARAMETER_SEEDS for t in ts)
+                                  else None)
                     rule = structured if structured is not None else ins.op.jvp
                     tan[after.outs[0]] = rule(ARRAY_NS, tuple(ts), ins.ans, *ins.xs, scale=factor.reshape(-1))
                     folded.add(after)

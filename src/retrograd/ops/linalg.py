@@ -11,7 +11,7 @@ import math
 
 from ..autograd import backend
 from ..autograd.backend import xp
-from ..autograd.forward import Basis, Pieces
+from ..autograd.forward import PARAMETER_SEEDS, Basis, Colored, Pieces
 from ..autograd.op import BinaryOp, OpError, TernaryOp
 
 
@@ -197,17 +197,25 @@ class Linear(TernaryOp):
         direction o of b moves unit o by 1 — written into place, not multiplied out
         (times ``scale``'s entry o, as ``jvp``'s ``scale``)."""
         tx, tw, tb = ts
-        is_basis = [type(t) is Basis for t in ts]
-        rest = tuple(None if basis else t for basis, t in zip(is_basis, ts))
+        seeded = [type(t) in PARAMETER_SEEDS for t in ts]
+        if seeded[0]:  # the input seeded as a parameter: no structure to use
+            return self.jvp(ns, tuple(t.dense() if s else t for s, t in zip(seeded, ts)), y, x, w, b, scale=scale)
+        rest = tuple(None if s else t for s, t in zip(seeded, ts))
         x_shape, w_shape = tuple(x.shape), tuple(w.shape)
         batch, (n_out, n_in) = x_shape[:-1], w_shape
-        total = next(t for t in ts if type(t) is Basis).total
+        seed = next(t for t in ts if type(t) in PARAMETER_SEEDS)
         if any(t is not None for t in rest):
             r = self.jvp(ns, rest, y, x, w, b, scale=scale)
             if not r.flags.writeable:  # a broadcast bias tangent: a view, copied before writing into it
                 r = r.copy()
         else:
-            r = xp.zeros((total,) + batch + (n_out,), dtype=next(t for t in ts if type(t) is Basis).dtype)
+            r = xp.zeros((seed.total,) + batch + (n_out,), dtype=seed.dtype)
+        kinds = {type(tw), type(tb)}
+        if Colored in kinds:
+            if Basis in kinds or (type(tb) is Colored and tuple(tb.shape) != (n_out,)):  # mixed, or a broadcast bias
+                return self.jvp(ns, tuple(t.dense() if s else t for s, t in zip(seeded, ts)), y, x, w, b, scale=scale)
+            return _add_colored(r if r.flags.c_contiguous else r.copy(), tw, tb, x, n_out, scale)
+        is_basis = seeded
         if is_basis[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
             block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
             moved = xp.moveaxis(x, -1, 0)
@@ -220,6 +228,28 @@ class Linear(TernaryOp):
             block = r[tb.offset:tb.offset + n_out].reshape((n_out,) + batch + (n_out,))
             _diagonal_first_last(block)[...] += 1 if scale is None else scale.reshape((n_out,) + (1,) * len(batch))
         return r
+
+
+def _add_colored(r, tw, tb, x, n_out, scale):
+    """r (colours, *batch, out) plus the colour-compressed immediate tangent: W's entry (o, i)
+    of colour c moves output o by x_i in direction c, b's entry o by 1 — each (colour, o) at
+    most once, as a colouring makes them (``forward.Colored``)."""
+    rows = r.reshape(r.shape[0], -1, n_out)  # (colours, batch rows, out): a view of the fresh r
+    xr = x.reshape(-1, x.shape[-1])
+    if type(tw) is Colored:
+        if tw.entries is None:
+            tw.entries = (tw.colors.reshape(-1),) + tuple(xp.divmod(xp.arange(n_out * tw.shape[1]), tw.shape[1]))
+        colors, o, i = tw.entries
+        values = xr[:, i].T  # (entries, batch rows)
+        if scale is not None:
+            values *= scale[o][:, None]
+        rows[colors, :, o] += values
+    if type(tb) is Colored:
+        if tb.entries is None:
+            tb.entries = (tb.colors.reshape(-1), xp.arange(n_out))
+        colors, o = tb.entries
+        rows[colors, :, o] += (1.0 if scale is None else scale[:, None])
+    return r
 
 
 def _diagonal_first_last(a):

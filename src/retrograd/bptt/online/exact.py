@@ -13,6 +13,7 @@ from ...func import functional_call
 from ...random import new_generator
 from ...recurrent.state import rebuild_state, state_parts
 from .base import OnlineMode, _Learner, _contract
+from .sparse import SparseInfluence
 
 class _DenseInfluence(_Learner):
     """Mₜ kept whole, as the tangent of each state part with P leading directions."""
@@ -74,6 +75,11 @@ class _Masked(_DenseInfluence):
         super().__init__(mode, params, recurrent)
         self.n, self.pattern = n, None  # set by the run (``structural_pattern``) before the first step
 
+    def on_pattern(self, masks, dense=None):
+        """This learner with SnAp's pattern set (per state part a (P, 1, units) mask)."""
+        self.pattern = masks
+        return self
+
     def shape_influence(self, M):
         return [m * p for m, p in zip(M, self.pattern)]
 
@@ -82,7 +88,9 @@ class SnAp(OnlineMode):
     """SnAp-n (Menick et al. 2021): RTRL with the influence kept only on the entries
     (state unit, parameter) that the parameter can reach within n steps — a
     structural pattern (found at random points, not the numerical zeros of one step).
-    ``snap(1)`` keeps the immediate pattern; n at least the sequence length is RTRL."""
+    ``snap(1)`` keeps the immediate pattern; n at least the sequence length is RTRL.
+    The influence is kept as values on the pattern (``online.sparse``: O(P·r²) per step,
+    r the most units a parameter reaches), or whole and masked when the pattern is dense."""
     name = "snap"
 
     def __init__(self, n: int = 1, *, compile: bool = False):
@@ -95,7 +103,7 @@ class SnAp(OnlineMode):
         return str(self.n)
 
     def learner(self, names, params, recurrent):
-        return _Masked(self, params, recurrent, self.n)
+        return SparseInfluence(self, params, recurrent, self.n)  # or _Masked, when the pattern is not sparse
 
 
 class RFLO(OnlineMode):

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from ...autograd.backend import xp
 from ...autograd.replay import Program
-from ...autograd.tensor import Tensor
 from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
-from ...autograd.tensor import _wrap
+from ...autograd.tensor import Tensor, _wrap
 from ...recurrent.state import rebuild_state, state_parts
 from ..feeding import Feed, _step_input
 from ..layout import check_step
 from .base import OnlineMode, _ReplayedStep, _Step
 from .exact import _Masked, structural_pattern
+from .sparse import SparseInfluence
 
 def _leaves_of(state):
     """Fresh leaves with the state's values: where this step's graph begins."""
@@ -76,9 +76,11 @@ class OnlineRun:
                 step = _Step(prev, new, loss, start)
             if self.learner is None:
                 self.learner = self.mode.learner(self.names, self.params, recurrent_indices(step.new, self.params))
-                if isinstance(self.learner, _Masked):
+                if isinstance(self.learner, (_Masked, SparseInfluence)):
                     self.state_like, self.state_template = step.new, new_state
-                    self.learner.pattern = structural_pattern(self, self.learner.layout, self.learner.n)
+                    masks = structural_pattern(self, self.learner.layout, self.learner.n)
+                    self.learner = self.learner.on_pattern(
+                        masks, _Masked(self.mode, self.params, self.learner.layout.recurrent, self.learner.n))
             if step.loss is not None:
                 self.step_losses[t] = step.loss.data  # on the device until the run's end
             estimate = self.learner.step(step)
