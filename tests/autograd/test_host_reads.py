@@ -337,3 +337,42 @@ def test_truncated_bptt_reads_only_when_the_run_ends():
             counts.append(reads.n)
             assert len(res.update_losses) == T // 2
     assert counts[2] == counts[1], counts  # (the first run also builds the shapes' caches)
+
+
+@pytest.mark.parametrize("mode", ["rtrl", "uoro", "snap", "kf_rtrl"])
+def test_a_compiled_online_run_reads_nothing_back_per_step(mode):
+    """rg.bptt online modes with compile=True on a device: the reads of a run do not grow with its
+    length (the losses read once at the end, SnAp's pattern once at the start), and the weights
+    are the NumPy run's."""
+    from retrograd.demos.online import LeakyRNN
+
+    def run(T, on_device):
+        r = np.random.default_rng(0)
+        xs, ys = r.standard_normal((T, 1, 2)), r.integers(0, 2, (T, 1))
+        model = LeakyRNN(2, 6, 2, 0.7, np.random.default_rng(1))
+        make = {"rtrl": lambda: rg.bptt.rtrl(compile=True), "uoro": lambda: rg.bptt.uoro(seed=0, compile=True),
+                "snap": lambda: rg.bptt.snap(1, compile=True), "kf_rtrl": lambda: rg.bptt.kf_rtrl(seed=0, compile=True)}
+        with shim_backend() if on_device else _nothing() as xp:
+            if on_device:
+                for p in model.parameters():
+                    p.data = xp.asarray(p.data)
+                xs, ys = xp.asarray(xs), xp.asarray(ys)
+            with count_host_reads() as reads:
+                rg.bptt.train(model, xs, ys, rg.cross_entropy, optim.SGD(model.parameters(), lr=0.1), make[mode](),
+                              state=rg.tensor(backend.xp.zeros((1, 6))))
+            return reads.n, backend.to_numpy(model.W.data)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run(4, True)  # (cross_entropy reads its input once per process, to warn about probabilities)
+        (short, _), (long, weights) = run(4, True), run(12, True)
+        assert short == long
+        np.testing.assert_allclose(weights, run(12, False)[1], rtol=1e-12)
+
+
+class _nothing:
+    def __enter__(self):
+        return np
+
+    def __exit__(self, *exc):
+        return False
