@@ -7,7 +7,7 @@ from ...autograd.forward import seed_key
 from ...autograd.graph import walk as graph_walk
 from ...autograd.tensor import Tensor, _wrap
 from ...random import new_generator
-from .base import EPSILON, OnlineMode, _Learner, _row_view, _rows, _scale_rows
+from .base import EPSILON, OnlineMode, _joined, _Learner, _row_view, _rows, _scale_rows, random_signs
 
 class UORO(OnlineMode):
     """Unbiased online recurrent optimisation (Tallec & Ollivier 2018): per row the
@@ -66,7 +66,7 @@ class _RankOne(_Learner):
             Ju = step.push({seed_key(leaf): u for leaf, u in zip(step.prev, self.u)}, ())
         else:
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
-        nu = [xp.asarray(self.rng.choice([-1.0, 1.0], size=n.shape)) for n in step.new]
+        nu = [xp.asarray(random_signs(self.rng, n.shape)) for n in step.new]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         nuI = xp.zeros((B, P))
         recurrent = [self.params[i] for i in self.layout.recurrent]
@@ -82,11 +82,10 @@ class _RankOne(_Learner):
                     cot.append(_wrap(m))
             gs = step.grads(step.new, recurrent, cot)
             nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
-        Ju_rows = xp.concatenate([_row_view(j) for j in Ju], axis=1)
-        nu_rows = xp.concatenate([_row_view(v) for v in nu], axis=1)
-        norm_theta = xp.sqrt((self.theta ** 2).sum(1))
-        rho0 = xp.sqrt(norm_theta / (xp.sqrt((Ju_rows ** 2).sum(1)) + EPSILON)) + EPSILON
-        rho1 = xp.sqrt(xp.sqrt((nuI ** 2).sum(1)) / (xp.sqrt((nu_rows ** 2).sum(1)) + EPSILON)) + EPSILON
+        Ju_rows, nu_rows = _joined(Ju), _joined(nu)
+        norm_theta = _row_norms(self.theta)
+        rho0 = xp.sqrt(norm_theta / (_row_norms(Ju_rows) + EPSILON)) + EPSILON
+        rho1 = xp.sqrt(_row_norms(nuI) / (_row_norms(nu_rows) + EPSILON)) + EPSILON
         self.u = [_scale_rows(j, rho0) + _scale_rows(v, rho1) for j, v in zip(Ju, nu)]
         self.theta = self.theta / rho0[:, None] + nuI / rho1[:, None]
         if not with_share:
@@ -99,8 +98,12 @@ class _RankOne(_Learner):
 
 def _rank_one_share(cs, us, theta):
     """Σ_rows (c·ũ) θ̃: the contraction of c with a per-row rank-one influence."""
-    cu = sum((_row_view(c) * _row_view(u)).sum(1) for c, u in zip(cs, us))
-    return cu @ theta
+    return xp.einsum("bk,bk->b", _joined(cs), _joined(us)) @ theta
+
+
+def _row_norms(a):
+    """‖a[b]‖ per row b of a (rows, k) array."""
+    return xp.sqrt(xp.einsum("bk,bk->b", a, a))
 
 
 class KFRTRL(OnlineMode):
@@ -194,7 +197,7 @@ class _Kronecker(_Learner):
             JA = step.push({seed_key(leaf): a for leaf, a in zip(step.prev, self.A)}, (n_y,))
         else:
             JA = [xp.zeros_like(a) for a in self.A]
-        c1, c2 = xp.asarray(self.rng.choice([-1.0, 1.0], size=(2, B)))
+        c1, c2 = xp.asarray(random_signs(self.rng, (2, B)))
         JA_rows = xp.concatenate([_row_view(a, 1) for a in JA], axis=2)  # (n_y, rows, n)
         D_rows = xp.concatenate([_row_view(d, 1) for d in D], axis=2)
         rho0 = xp.sqrt(xp.sqrt((JA_rows ** 2).sum((0, 2))) / (xp.sqrt((self.u ** 2).sum(1)) + EPSILON)) + EPSILON
