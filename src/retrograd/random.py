@@ -36,8 +36,13 @@ def new_generator(seed=None) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+_draw_guard = None  # called before a draw when set (``rg.func.vmap(randomness="error")`` refuses random ops)
+
+
 def generator() -> np.random.Generator:
     """The global generator."""
+    if _draw_guard is not None:
+        _draw_guard()
     return _generator
 
 

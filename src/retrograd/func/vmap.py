@@ -1,0 +1,229 @@
+"""``vmap``: torch.func's vectorizing map, with its signature, its checks and its results.
+
+``vmap(f, in_dims, out_dims)(*args)`` gives what stacking ``f`` over the examples gives: the
+mapped dimension of each batched input taken away, ``f`` applied, the results stacked at
+``out_dims``. PyTorch runs ``f`` once on batched tensors (a batching rule per op); here ``f``
+runs once per example on slices taken with ops, and the results are stacked with ops — the
+same values, and the same derivatives (slices and stacks are on the tape), so ``vmap`` composes
+with ``grad``, ``jacrev``, ``jacfwd`` and itself (per-example gradients: ``vmap(grad(loss),
+in_dims=(None, 0, 0))``); the cost is B calls of ``f``, not one. ``chunk_size`` is accepted
+(the calls are made one at a time anyway).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .. import ops
+from .. import random as rg_random
+from ..autograd.tensor import Tensor
+from .transforms import _flatten
+
+_RANDOMNESS = ("error", "different", "same")
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: int | None = None):
+    """``func`` mapped over a dimension of its inputs (torch.func.vmap).
+
+    ``in_dims``: an int (every positional argument mapped over that dimension), or a structure
+    like the arguments (a tuple with one entry per argument, nested as they are) of ints and
+    None (not mapped). ``out_dims``: where the mapped dimension goes in each output (an int,
+    or a tuple with one per output). Keyword arguments are passed to every call unmapped.
+    ``randomness``: ``"error"`` (a random op inside ``func`` raises), ``"different"`` (each
+    example draws its own) or ``"same"`` (every example draws the same numbers).
+    """
+    if randomness not in _RANDOMNESS:
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or 'same'. "
+                           f"Got {randomness}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` to be int or a "
+                         f"(potentially nested) tuple matching the structure of inputs, got: {type(in_dims)}.")
+    _check_out_dims(out_dims, func)
+
+    @functools.wraps(func)
+    def mapped(*args, **kwargs):
+        if not args:
+            raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to add inputs, or "
+                             f"you are trying to vmap over a function with no inputs. The latter is unsupported.")
+        flat_args, rebuild_args = _flatten_args(args)
+        flat_dims = _broadcast_dims(in_dims, args, func)
+        size = _batch_size(flat_args, flat_dims, func)
+        outputs = []
+        state = rg_random.get_rng_state() if randomness == "same" else None
+        for b in range(size):
+            if state is not None:
+                rg_random.set_rng_state(state)  # every example draws the same numbers
+            example = [a if d is None else ops.getitem(a, (slice(None),) * d + (b,)) for a, d in zip(flat_args, flat_dims)]
+            with _randomness(randomness):
+                out = func(*rebuild_args(example), **kwargs)
+            outputs.append(out)
+        return _stack_outputs(outputs, out_dims, func)
+    return mapped
+
+
+def _name(func) -> str:
+    return getattr(func, "__name__", repr(func))
+
+
+def _check_out_dims(out_dims, func):
+    dims = out_dims if isinstance(out_dims, tuple) else (out_dims,)
+    for d in dims:
+        if not (d is None or isinstance(d, int) and not isinstance(d, bool)):
+            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): `out_dims` must be an int, None or "
+                             f"a python collection of ints representing where in the outputs the vmapped "
+                             f"dimension should appear.")
+
+
+# ---------------------------------------------------------------- inputs
+def _flatten_args(args):
+    """The leaves of the argument tree (tensors and other values) and its rebuild."""
+    leaves, rebuild = [], []
+
+    def walk(tree):
+        if isinstance(tree, (tuple, list)):
+            kind, parts = type(tree), [walk(t) for t in tree]
+            return lambda vals: kind(p(vals) for p in parts)
+        if isinstance(tree, dict):
+            keys, parts = list(tree), [walk(tree[k]) for k in tree]
+            return lambda vals: {k: p(vals) for k, p in zip(keys, parts)}
+        i = len(leaves)
+        leaves.append(tree)
+        return lambda vals: vals[i]
+    rebuild = walk(tuple(args))
+    return leaves, rebuild
+
+
+def _broadcast_dims(in_dims, args, func):
+    """One in_dim per leaf of ``args``: an int in_dims for all, a tuple matched to the tree."""
+    out = []
+
+    def walk(dims, tree, where):
+        if isinstance(tree, (tuple, list, dict)):
+            values = list(tree.values()) if isinstance(tree, dict) else list(tree)
+            if isinstance(dims, (tuple, list, dict)):
+                sub = list(dims.values()) if isinstance(dims, dict) else list(dims)
+                if len(sub) != len(values):
+                    raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not "
+                                     f"compatible with the structure of `inputs`. in_dims has structure "
+                                     f"{_structure(dims)} but inputs has structure {_structure(tree)}.")
+                for d, v in zip(sub, values):
+                    walk(d, v, where)
+                return
+            for v in values:
+                walk(dims, v, where)
+            return
+        if isinstance(dims, (tuple, list, dict)):
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
+                             f"with the structure of `inputs`.")
+        if dims is not None and not (isinstance(dims, int) and not isinstance(dims, bool)):
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims must be an int or "
+                             f"None at every input, got {dims!r}")
+        if dims is not None and not isinstance(tree, Tensor):
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for an "
+                             f"input but the input is of type {type(tree)}. We cannot vmap over non-Tensor "
+                             f"arguments, please use None as the respective in_dim")
+        if dims is not None and not -max(tree.ndim, 1) <= dims < max(tree.ndim, 1) or dims is not None and tree.ndim == 0:
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for some "
+                             f"input, but that input is a Tensor of dimensionality {tree.ndim} so expected in_dim "
+                             f"to satisfy -{tree.ndim} <= in_dim < {tree.ndim}.")
+        out.append(None if dims is None else dims % tree.ndim)
+
+    if isinstance(in_dims, tuple):
+        if len(in_dims) != len(args):
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
+                             f"with the structure of `inputs`. in_dims has structure {_structure(in_dims)} but "
+                             f"inputs has structure {_structure(args)}.")
+        for d, a in zip(in_dims, args):
+            walk(d, a, "input")
+    else:
+        for a in args:
+            walk(in_dims, a, "input")
+    return out
+
+
+def _structure(tree) -> str:
+    if isinstance(tree, (tuple, list)):
+        return f"{type(tree).__name__}({', '.join(_structure(t) for t in tree)})"
+    if isinstance(tree, dict):
+        return "dict(" + ", ".join(f"{k}: {_structure(v)}" for k, v in tree.items()) + ")"
+    return "*"
+
+
+def _batch_size(leaves, dims, func) -> int:
+    sizes = [a.shape[d] for a, d in zip(leaves, dims) if d is not None]
+    if not sizes:
+        raise ValueError(f"vmap({_name(func)}, in_dims=..., ...)(<inputs>): at least one input must be a Tensor "
+                         f"mapped over a dimension (every in_dim is None or every input a non-Tensor)")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
+                         f"{sizes} for the mapped dimension")
+    if sizes[0] == 0:
+        raise ValueError(f"vmap({_name(func)}): the mapped dimension has size 0: no example to call it on")
+    return sizes[0]
+
+
+# ---------------------------------------------------------------- randomness
+class _randomness:
+    """Inside the calls: with "error", a draw from rg's generator raises, as torch.func's does."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __enter__(self):
+        self.before = rg_random._draw_guard
+        if self.mode == "error":
+            rg_random._draw_guard = _refuse_draw
+
+    def __exit__(self, *exc):
+        rg_random._draw_guard = self.before
+
+
+def _refuse_draw():
+    raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
+                       "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+                       "of vmap")
+
+
+# ---------------------------------------------------------------- outputs
+def _stack_outputs(outputs, out_dims, func):
+    flat = []
+    rebuild = None
+    for out in outputs:
+        if not _only_tensors(out):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "
+                             f"{type(out)}. Did you mean to set out_dims= to None for output?")
+        leaves, rebuild = _flatten(out)
+        flat.append(leaves)
+    count = len(flat[0])
+    if isinstance(out_dims, tuple):
+        if len(out_dims) != count:
+            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r})(<inputs>): out_dims is not "
+                             f"compatible with the structure of `outputs`. out_dims has structure "
+                             f"{_structure(out_dims)} but outputs has structure {_structure(outputs[0])}.")
+        dims = list(out_dims)
+    else:
+        dims = [out_dims] * count
+    stacked = []
+    for k, d in enumerate(dims):
+        parts = [leaves[k] for leaves in flat]
+        if d is None:
+            stacked.append(parts[0])
+            continue
+        ndim = parts[0].ndim + 1
+        if not -ndim <= d < ndim:
+            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
+                             f"in range of [{-ndim}, {ndim - 1}], but got {d})")
+        stacked.append(ops.stack(parts, axis=d % ndim))
+    return rebuild(stacked)
+
+
+def _only_tensors(tree) -> bool:
+    if isinstance(tree, Tensor):
+        return True
+    if isinstance(tree, (tuple, list)):
+        return all(_only_tensors(t) for t in tree)
+    if isinstance(tree, dict):
+        return all(_only_tensors(v) for v in tree.values())
+    return False
