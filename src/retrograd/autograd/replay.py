@@ -14,13 +14,23 @@ What a trace cannot see, it refuses (``NotReplayable``), as ``jax.jit`` does:
 - a tensor read on the host during the call (``item()``, ``bool()``, ``float()``, ``numpy()``,
   ``tolist()``): the Python that read it may choose other ops at other values;
 - an op input that is a tensor made during the call outside an op (``rg.tensor(x.data * 2)``,
-  ``detach()``), or one from before the call that is not a declared input: its value would be
-  frozen;
+  ``detach()``), or one from before the call that is not a declared input, or an array that is
+  no input's: its value would be frozen;
+- an integer index an op keeps as its parameter, taken from a value of the call (an
+  embedding's ids, ``x[idx]``): checked where it is taken, which a replay would skip;
 - a tensor hook, ``retain_grad`` or an exposed intermediate inside the call.
 
-What it cannot detect is the caller's Python acting on values it reached without those
-(``t.data``), or side effects (a counter, a buffer updated in place): the program replays
-the ops, not the Python around them. Check a compiled run against the eager one once.
+Values computed off the tape (comparisons, ``argmax``, ``isnan``: ``op.off_tape``) are traced
+and computed again, and a boolean mask an op keeps as its parameter (``where``'s condition,
+``x[mask]``) is handed the new value before the op runs. What no trace can detect is the
+caller's Python acting on values it reached without those (``t.data``), or side effects (a
+counter, a buffer updated in place): the program replays the ops, not the Python around
+them. Check a compiled run against the eager one once.
+
+The tangent sweep also does what a tape walk cannot know to do: it skips the ops that lead
+to no asked slot, folds a one-row elementwise scale into the linear map before it
+(``Linear.jvp(scale=)``), and scales or sums in place a tangent that it made and that
+nothing else reads.
 """
 
 from __future__ import annotations
