@@ -305,3 +305,31 @@ def test_compile_from_no_initial_state():
     model = build("GRU")
     assert_same(rg.bptt.gradient(model, xs, ys, mse, rg.bptt.rtrl()),
                 rg.bptt.gradient(model, xs, ys, mse, rg.bptt.rtrl(compile=True)), "state=None")
+
+
+class Dropped(rg.nn.Module):
+    """Dropout on the step's input: a random mask made off the tape, drawn anew by every replay."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell, self.out = rg.nn.RNNCell(3, 4), rg.nn.Linear(4, 2)
+        self.double()
+
+    def forward(self, x, h):
+        h = self.cell(rg.nn.functional.dropout(x, 0.3, True), h)
+        return self.out(h), h
+
+
+@pytest.mark.parametrize("mode", ["rtrl", "uoro", "snap1"])
+def test_dropout_inside_the_step_draws_as_the_eager_run(mode):
+    """The replay draws each step's mask from rg's generator at the same point as the eager run:
+    the same masks, the same per-step gradients."""
+    xs, ys, _ = data("RNN", 6)
+    runs = []
+    for compiled in (False, True):
+        rg.manual_seed(0)
+        model = Dropped()
+        rg.manual_seed(11)
+        runs.append(rg.bptt.gradient(model, xs, ys, mse, MODES[mode](compiled), state=initial_state("RNN"),
+                                     per_step=True))
+    assert_same(runs[0], runs[1], f"{mode} with dropout")

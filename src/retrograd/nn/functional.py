@@ -23,7 +23,7 @@ from ..ops import device_checks
 from ..ops.shape import _data
 from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
-from ..autograd.op import OpError
+from ..autograd.op import OpError, off_tape
 from ..autograd.tensor import Tensor
 from ..autograd.mode import no_grad
 
@@ -168,12 +168,18 @@ def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False):
             raise OpError(f"dropout: p must be in [0, 1), got {p}")
     if not training or p == 0:
         return x
-    # the mask is drawn on the host (rg.random's generator) and crosses to the backend as
-    # booleans, 1 byte an element; scaled there
+    return x * _dropout_scale(x, p)
+
+
+@off_tape
+def _dropout_scale(x, p):
+    """Dropout's mask times 1/(1 − p) for ``x`` (a constant of the tape, drawn anew by a replay).
+    The mask is drawn on the host (rg.random's generator) and crosses to the backend as
+    booleans, 1 byte an element; scaled there."""
     from ..autograd.backend import xp
 
     keep = xp.asarray(rg_random.generator().random(x.shape) >= p)
-    return x * (keep.astype(x.dtype) * (1.0 / (1.0 - p)))
+    return Tensor(keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
 
 class EmbeddingIndexError(OpError, IndexError):
