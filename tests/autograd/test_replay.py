@@ -310,18 +310,36 @@ def test_hooks_scalar_conversions_and_nested_traces_are_refused():
     np.testing.assert_array_equal(program.run([np.ones((3, 4))])[0], 2 * np.ones((3, 4)))
 
 
-@pytest.mark.parametrize("pick", [
-    lambda i, W, x: rg.nn.functional.embedding(i, W),  # an index that is a declared input
-    lambda i, W, x: W[i],
-    lambda i, W, x: W[rg.argmax(x, -1)],               # an index made by an op inside the call
-], ids=["embedding", "getitem", "argmax_index"])
-def test_an_index_read_from_the_values_of_the_call_is_refused(pick):
-    """An op keeps its index as a parameter, not an input: a replay would read the traced one."""
+def test_an_index_read_straight_from_the_inputs_is_refused():
+    """x[idx] with idx a declared input: the op keeps the index as a parameter and nothing made it
+    off the tape, so nothing would check the new one — refused, not frozen."""
+    W = rg.tensor(np.arange(10.0).reshape(5, 2), requires_grad=True)
+    i = rg.tensor(np.array([0, 1]))
+    with pytest.raises(NotReplayable, match="getitem: keeps 'index.*freeze"):
+        Program.trace(lambda: [W[i]], [i, W])
+
+
+@pytest.mark.parametrize("pick, checked", [
+    (lambda i, W, x: rg.nn.functional.embedding(i, W), True),                 # checked off the tape, every replay
+    (lambda i, W, x: rg.nn.functional.embedding(i, W, padding_idx=4), True),  # its padding mask computed again
+    (lambda i, W, x: W[rg.argmax(x, -1)], False),                             # an index made by argmax, made again
+], ids=["embedding", "embedding_padding", "argmax_index"])
+def test_an_index_made_off_the_tape_replays(pick, checked):
     W = rg.tensor(np.arange(10.0).reshape(5, 2), requires_grad=True)
     i = rg.tensor(np.array([0, 1]))
     x = rg.tensor(np.array([[0.1, 0.9, 0.0], [0.8, 0.2, 0.0]]), requires_grad=True)
-    with pytest.raises(NotReplayable, match="getitem: keeps 'index.*freeze"):
-        Program.trace(lambda: [pick(i, W, x)], [i, W, x])
+    program, (out,) = Program.trace(lambda: [pick(i, W, x)], [i, W, x])
+    for ids, xv in [(np.array([4, 3]), x.data[::-1].copy()), (np.array([2, 4]), x.data[:, ::-1].copy())]:
+        (got,) = program.run([ids, W.data, xv])
+        want = pick(rg.tensor(ids), W, rg.tensor(xv, requires_grad=True))
+        np.testing.assert_array_equal(got, want.data)
+        cot = np.ones(want.shape)
+        (g,) = program.vjp({program.slot(out): cot}, [1])
+        (g_eager,) = rg.grad([want], [W], [rg.tensor(cot)])
+        np.testing.assert_array_equal(g, g_eager.data)
+    if checked:
+        with pytest.raises(rg.nn.functional.EmbeddingIndexError):
+            program.run([np.array([1, -1]), W.data, x.data])  # the replay checks the new ids (no wrapping)
 
 
 @pytest.mark.parametrize("fn", [

@@ -11,9 +11,9 @@ stacked cells (one state part computed from another) — with three rows:
 - ``rg.bptt.train`` with SGD (lr 0.1, 15 steps) gives the same losses and final weights (1e-10),
   updating after every step, with ``reset=`` rows, and with ``update_every=3``;
 - ``rg.bptt.train_stateful`` over two batches (state and influence carried) is the same;
-- a state part passed through the step unchanged and a run from no initial state (traced at the
-  first step that has one) are the same; token ids through an embedding are refused (the index is
-  the op's parameter, which a replay would freeze), not replayed wrong.
+- a state part passed through the step unchanged, a run from no initial state (traced at the
+  first step that has one) and token ids through an embedding (checked at every replayed step)
+  are the same.
 
 And: a mask with compile=True is refused (ValueError naming compile); a step that reads a value
 on the host is refused (NotReplayable); the modes' repr; ``compile`` must be a bool.
@@ -244,9 +244,12 @@ def test_token_inputs_through_an_embedding():
     r = np.random.default_rng(0)
     xs, ys = r.integers(0, 5, (6, B)), r.integers(0, 5, (6, B))
     kw = dict(state=rg.tensor(r.standard_normal((B, 4))), per_step=True)
-    rg.bptt.gradient(Tokens(), xs, ys, rg.cross_entropy, rg.bptt.rtrl(), **kw)  # eager: fine
-    with pytest.raises(NotReplayable, match="getitem: keeps 'index"):  # compiled: refused, not frozen
-        rg.bptt.gradient(Tokens(), xs, ys, rg.cross_entropy, rg.bptt.rtrl(compile=True), **kw)
+    assert_same(rg.bptt.gradient(Tokens(), xs, ys, rg.cross_entropy, rg.bptt.rtrl(), **kw),
+                rg.bptt.gradient(Tokens(), xs, ys, rg.cross_entropy, rg.bptt.rtrl(compile=True), **kw), "tokens")
+    bad = xs.copy()
+    bad[3, 1] = 7  # out of range at a replayed step: the replay checks every step's ids
+    with pytest.raises(rg.nn.functional.EmbeddingIndexError):
+        rg.bptt.gradient(Tokens(), bad, ys, rg.cross_entropy, rg.bptt.rtrl(compile=True), **kw)
 
 
 # ---------------------------------------------------------------- refusals and the mode's face

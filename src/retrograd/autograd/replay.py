@@ -41,6 +41,7 @@ from . import backend, engine
 from .backend import xp
 from .forward import PARAMETER_SEEDS, Pieces, _jvp
 from .mode import _mode, enable_grad
+from .op import OffTape
 from .namespaces import ARRAY_NS
 from .tensor import Tensor
 
@@ -127,6 +128,11 @@ def _in_place(ins, ts, tan, private, nlead):
     return None
 
 
+def tracing() -> bool:
+    """Whether a replay is tracing the running code (a shortcut taken on values must not be)."""
+    return _mode.trace is not None
+
+
 class NotReplayable(RuntimeError):
     """The traced call did something a replay would not repeat (see ``autograd.replay``)."""
 
@@ -191,6 +197,7 @@ class Program:
         slot_of = {id(t): i for i, t in enumerate(inputs)}
         data_slot = {id(t.data): i for i, t in enumerate(inputs)}
         value_slot = dict(data_slot)  # the same for every value of the call, as it is traced
+        producer = {}  # slot → the op that made it
         data_roots = {id(_root(t.data)) for t in inputs}  # the memory of every value of the call, for ``_held_arrays_from``
         self.n_inputs = len(inputs)
         code, n = [], len(inputs)
@@ -228,9 +235,11 @@ class Program:
             rebinds = []
             for where, name, pos, v in _held_arrays_from(op, data_roots, own):
                 slot = value_slot.get(id(v))
-                if slot is None or v.dtype != bool:
-                    # an integer index is checked where it is taken (an embedding refuses ids out of range);
-                    # handed to the op as it is, a replay would skip that check: refused, as a view of a value
+                checked = slot is not None and type(producer.get(slot)) is OffTape  # made (and checked) again
+                if slot is None or v.dtype != bool and not checked:
+                    # an integer index is checked where it is taken (an embedding refuses ids out of range):
+                    # handed to the op as it is, a replay would skip that check — unless the index is made
+                    # off the tape (checked, or computed as argmax is) and so made again; a view: refused
                     raise NotReplayable(
                         f"{op.name}: keeps {name!r} ({v.dtype}{list(v.shape)}), taken from a value of the traced "
                         f"call (an index read from the inputs or computed in the call): a replay would freeze it; "
@@ -242,6 +251,7 @@ class Program:
                     raise NotReplayable(f"{op.name}: an exposed intermediate (return_gates=True) inside the call")
                 data_roots.add(id(_root(t.data)))
                 value_slot[id(t.data)] = n
+                producer[n] = op
                 slot_of[id(t)] = n
                 op_slot[(op, i) if op.multi else op] = n
                 out_slots.append(n)

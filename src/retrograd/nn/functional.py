@@ -24,7 +24,9 @@ from ..ops.shape import _data
 from ..ops import linear  # noqa: F401 - torch.nn.functional.linear, shapes checked by the op
 from ..ops.conv import conv1d, conv_transpose2d  # noqa: F401
 from ..autograd.op import OpError, off_tape
-from ..autograd.tensor import Tensor
+from ..autograd.backend import xp
+from ..autograd.replay import tracing
+from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import no_grad
 
 
@@ -176,8 +178,6 @@ def _dropout_scale(x, p):
     """Dropout's mask times 1/(1 − p) for ``x`` (a constant of the tape, drawn anew by a replay).
     The mask is drawn on the host (rg.random's generator) and crosses to the backend as
     booleans, 1 byte an element; scaled there."""
-    from ..autograd.backend import xp
-
     keep = xp.asarray(rg_random.generator().random(x.shape) >= p)
     return Tensor(keep.astype(x.dtype) * (1.0 / (1.0 - p)))
 
@@ -230,21 +230,36 @@ def embedding(indices, weight, padding_idx=None):
     ``padding_idx`` (PyTorch's): the entries that pick that row (negative counts from
     the end) still read its value but send it no gradient, so the row stays as it is
     during training (``nn.Embedding`` also initialises it to zeros)."""
-    idx = indices.data if isinstance(indices, Tensor) else indices
     if len(_shape(weight)) != 2:
         raise OpError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {_shape(weight)}")
-    padding_idx = resolve_padding_idx(padding_idx, weight.shape[0])
-    check_embedding_indices(idx, weight.shape[0])
-    rows = take(weight, idx, axis=0)
+    return embedding_rows(indices, weight, resolve_padding_idx(padding_idx, weight.shape[0]), "embedding")
+
+
+def embedding_rows(indices, weight, padding_idx, who: str):
+    """``embedding`` with ``padding_idx`` resolved (a row number or None), errors naming ``who``.
+    The indices are checked off the tape (``_checked_indices``), so a replayed step checks each
+    step's anew; the padding mask is a comparison of tensors, computed again too."""
+    ids = _checked_indices(indices, weight.shape[0], who)
+    rows = take(weight, ids, axis=0)
     if padding_idx is None:
         return rows
-    is_padding = idx == padding_idx
-    if not device_checks.may_hold(is_padding):
+    is_padding = ids == padding_idx
+    if not tracing() and not device_checks.may_hold(is_padding.data):
         return rows
     # The padding entries read the row as a constant: `where` sends them no gradient, so
     # the row's gradient is exactly zero (not a sum that happens to cancel).
-    padding_row = (weight.data if isinstance(weight, Tensor) else weight)[padding_idx]
-    return _ops.where(is_padding[..., None], Tensor(padding_row), rows)
+    with no_grad():
+        padding_row = weight[padding_idx] if isinstance(weight, Tensor) else Tensor(weight[padding_idx])
+    return _ops.where(is_padding[..., None], padding_row, rows)
+
+
+@off_tape
+def _checked_indices(indices, num_embeddings: int, who: str):
+    """``indices`` as a tensor of the same array, once ``check_embedding_indices`` passed: a
+    function off the tape, so that a replay runs the check on every step's indices."""
+    idx = indices.data if isinstance(indices, Tensor) else xp.asarray(indices)
+    check_embedding_indices(idx, num_embeddings, who)
+    return _wrap(idx)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):

@@ -112,10 +112,8 @@ class Embedding(Module):
 
     def forward(self, indices):
         """Rows of the table; an index outside [0, num_embeddings) raises ``F.EmbeddingIndexError``."""
-        idx = indices.data if isinstance(indices, Tensor) else indices
-        F.check_embedding_indices(idx, self.num_embeddings,
-                                  f"Embedding({self.num_embeddings}, {self.embedding_dim})")
-        return F.embedding(indices, self.weight, self.padding_idx)
+        return F.embedding_rows(indices, self.weight, self.padding_idx,
+                                f"Embedding({self.num_embeddings}, {self.embedding_dim})")
 
     def padding_mask(self, indices):
         """True where ``indices`` holds a real token, False at ``padding_idx``:
