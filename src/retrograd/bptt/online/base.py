@@ -21,8 +21,8 @@ class OnlineMode:
     ``compile=True``: the model's first step (with a state) is recorded and traced, and
     every later step replays the traced ops on the step's values (``autograd.replay``):
     the eager numbers to rounding, without the tape's per-op work. A step the trace
-    cannot repeat — a host read, a tensor made outside an op, an index taken from the
-    step's values, a hook — raises ``NotReplayable``; ``mask=`` is refused."""
+    cannot repeat — a host read, a tensor made outside an op, an integer index read
+    straight from the step's input, a hook — raises ``NotReplayable``; ``mask=`` is refused."""
 
     name = "online"
     exact = False
