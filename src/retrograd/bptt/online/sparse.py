@@ -1,6 +1,6 @@
-"""SnAp's influence kept on its sparsity pattern only: O(P·r²) per step, r the most state units
-one parameter reaches within n steps (1 or 2 for SnAp-1 on the usual cells), instead of RTRL's
-O(n²P).
+"""SnAp's influence kept on its sparsity pattern only: O(P·r²) per step for the influence, r the
+most state units one parameter reaches within n steps (1 or 2 for SnAp-1 on the usual cells), and
+n pushes of a step for its Jacobian (O(n³) for a dense cell) — instead of RTRL's O(n²P).
 
 Menick et al. (2021) keep Mₜ[k, p] only where parameter p can reach state unit k within n
 steps, the pattern S (``exact.structural_pattern``). On it the update needs
@@ -33,7 +33,8 @@ def pattern_columns(pattern) -> tuple:
     r = max(int(counts.max(initial=0)), 1)
     idx = xp.full((P, r), n, dtype=xp.int64)
     cols, units = xp.nonzero(pattern)
-    order = xp.arange(len(cols)) - xp.concatenate([[0], xp.cumsum(counts)[:-1]])[cols]  # rank within the column
+    starts = xp.concatenate([xp.zeros(1, dtype=counts.dtype), xp.cumsum(counts)[:-1]])
+    order = xp.arange(len(cols)) - starts[cols]  # each unit's rank within its column
     idx[cols, order] = units
     return idx, r
 
