@@ -99,7 +99,7 @@ def _broadcast_dims(in_dims, args, func):
     """One in_dim per leaf of ``args``: an int in_dims for all, a tuple matched to the tree."""
     out = []
 
-    def walk(dims, tree, where):
+    def walk(dims, tree):
         if isinstance(tree, (tuple, list, dict)):
             values = list(tree.values()) if isinstance(tree, dict) else list(tree)
             if isinstance(dims, (tuple, list, dict)):
@@ -109,10 +109,10 @@ def _broadcast_dims(in_dims, args, func):
                                      f"compatible with the structure of `inputs`. in_dims has structure "
                                      f"{_structure(dims)} but inputs has structure {_structure(tree)}.")
                 for d, v in zip(sub, values):
-                    walk(d, v, where)
+                    walk(d, v)
                 return
             for v in values:
-                walk(dims, v, where)
+                walk(dims, v)
             return
         if isinstance(dims, (tuple, list, dict)):
             raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
@@ -124,7 +124,7 @@ def _broadcast_dims(in_dims, args, func):
             raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for an "
                              f"input but the input is of type {type(tree)}. We cannot vmap over non-Tensor "
                              f"arguments, please use None as the respective in_dim")
-        if dims is not None and not -max(tree.ndim, 1) <= dims < max(tree.ndim, 1) or dims is not None and tree.ndim == 0:
+        if dims is not None and not -tree.ndim <= dims < tree.ndim:  # (a 0-d tensor has no dimension to map)
             raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for some "
                              f"input, but that input is a Tensor of dimensionality {tree.ndim} so expected in_dim "
                              f"to satisfy -{tree.ndim} <= in_dim < {tree.ndim}.")
@@ -136,10 +136,10 @@ def _broadcast_dims(in_dims, args, func):
                              f"with the structure of `inputs`. in_dims has structure {_structure(in_dims)} but "
                              f"inputs has structure {_structure(args)}.")
         for d, a in zip(in_dims, args):
-            walk(d, a, "input")
+            walk(d, a)
     else:
         for a in args:
-            walk(in_dims, a, "input")
+            walk(in_dims, a)
     return out
 
 
