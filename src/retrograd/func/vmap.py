@@ -99,19 +99,23 @@ def _broadcast_dims(in_dims, args, func):
     """One in_dim per leaf of ``args``: an int in_dims for all, a tuple matched to the tree."""
     out = []
 
+    def mismatch(dims, tree):
+        return ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
+                          f"with the structure of `inputs`. in_dims has structure {_structure(dims)} but inputs "
+                          f"has structure {_structure(tree)}.")
+
     def walk(dims, tree):
         if isinstance(tree, (tuple, list, dict)):
             values = list(tree.values()) if isinstance(tree, dict) else list(tree)
-            if isinstance(dims, (tuple, list, dict)):
-                sub = list(dims.values()) if isinstance(dims, dict) else list(dims)
-                if len(sub) != len(values):
-                    raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not "
-                                     f"compatible with the structure of `inputs`. in_dims has structure "
-                                     f"{_structure(dims)} but inputs has structure {_structure(tree)}.")
+            if isinstance(dims, (tuple, list, dict)):  # one in_dim per entry, matched as the tree is
+                if isinstance(tree, dict) != isinstance(dims, dict) or len(dims) != len(values) or \
+                        isinstance(tree, dict) and set(dims) != set(tree):
+                    raise mismatch(dims, tree)
+                sub = [dims[k] for k in tree] if isinstance(tree, dict) else list(dims)
                 for d, v in zip(sub, values):
                     walk(d, v)
                 return
-            for v in values:
+            for v in values:  # one in_dim for the whole subtree
                 walk(dims, v)
             return
         if isinstance(dims, (tuple, list, dict)):
@@ -130,16 +134,7 @@ def _broadcast_dims(in_dims, args, func):
                              f"to satisfy -{tree.ndim} <= in_dim < {tree.ndim}.")
         out.append(None if dims is None else dims % tree.ndim)
 
-    if isinstance(in_dims, tuple):
-        if len(in_dims) != len(args):
-            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
-                             f"with the structure of `inputs`. in_dims has structure {_structure(in_dims)} but "
-                             f"inputs has structure {_structure(args)}.")
-        for d, a in zip(in_dims, args):
-            walk(d, a)
-    else:
-        for a in args:
-            walk(in_dims, a)
+    walk(in_dims, tuple(args))
     return out
 
 
