@@ -54,6 +54,8 @@ class _Step:
     the state parts before (the leaves) and after, the step's loss (None: no real row)
     and the sequence number before it was recorded (where its graph begins)."""
 
+    replayed = False  # run by a traced Program (the same ops every step), not recorded on the tape
+
     def __init__(self, prev, new, loss, start):
         self.prev, self.new, self.loss, self.start = prev, new, loss, start
 
@@ -79,6 +81,8 @@ class _Step:
 class _ReplayedStep(_Step):
     """A step run by a traced ``Program`` instead of the tape: the same tensors as the traced
     step (their ``data`` the latest run's), the same questions answered by the program's sweeps."""
+
+    replayed = True
 
     def __init__(self, program, prev, new, loss):
         super().__init__(prev, new, loss, None)
