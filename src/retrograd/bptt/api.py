@@ -215,16 +215,17 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
         learner.reset_rows(xp.asarray(reset, dtype=bool))
     params = dict(zip(run.names, run.params))
     update_losses, acc, steps = [], None, []
+    tensors, losses, counted = list(params.values()), run.step_losses, run.feed.counted
     for t, estimate in run.steps():
-        acc = list(estimate) if acc is None else [a + e for a, e in zip(acc, estimate)]
+        acc = estimate if acc is None else [a + e for a, e in zip(acc, estimate)]
         steps.append(t)
         if len(steps) == update_every or t == run.T - 1:
-            update_losses.append(run.step_losses[steps].sum())
-            if any(run.feed.counted[t] for t in steps):
-                for (name, p), g in zip(params.items(), acc):
-                    p.grad = _wrap(xp.asarray(g, dtype=p.dtype))
+            update_losses.append(losses[t] if len(steps) == 1 else losses[steps].sum())
+            if any(counted[s] for s in steps):
+                for p, g in zip(tensors, acc):
+                    p.grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
                 optimizer.step()
-                for p in params.values():
+                for p in tensors:
                     p.grad = None
             acc, steps = None, []
     result = TrainResult(run.final_state, run.step_losses.copy(), _floats(update_losses), None)

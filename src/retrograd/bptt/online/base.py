@@ -142,11 +142,15 @@ class _Layout:
             self.offsets.append(off)
             off += params[i].data.size
         self.P = off
+        self._own_seeds = None
 
     def basis_seeds(self, params=None) -> dict:
         """Every recurrent parameter seeded with its own directions (``forward.Basis``); ``params``:
         other tensors standing in for them, in the same order (SnAp's probes at random values)."""
-        params = self.params if params is None else params
+        if params is None:  # the parameters' own: the same descriptions every step, a fresh dict
+            if self._own_seeds is None:
+                self._own_seeds = self.basis_seeds(self.params)
+            return dict(self._own_seeds)
         return {seed_key(params[i]): Basis(o, self.P, params[i].shape, params[i].data.dtype)
                 for i, o in zip(self.recurrent, self.offsets)}
 
