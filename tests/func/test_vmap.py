@@ -99,6 +99,7 @@ ERRORS = {
     "out_dim_range": (lambda L, f, T: f.vmap(lambda a: a.sum(), out_dims=1)(T(X)), Exception),
     "non_tensor_output": (lambda L, f, T: f.vmap(lambda a: 1.0)(T(X)), ValueError),
     "no_inputs": (lambda L, f, T: f.vmap(lambda: T(X))(), ValueError),
+    "batched_output_with_out_dim_none": (lambda L, f, T: f.vmap(lambda a: a * 2.0, out_dims=None)(T(X)), ValueError),
 }
 
 

@@ -16,6 +16,7 @@ import functools
 
 from .. import ops
 from .. import random as rg_random
+from ..autograd.backend import xp
 from ..autograd.tensor import Tensor
 from .transforms import _flatten
 
@@ -28,7 +29,9 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: 
     ``in_dims``: an int (every positional argument mapped over that dimension), or a structure
     like the arguments (a tuple with one entry per argument, nested as they are) of ints and
     None (not mapped). ``out_dims``: where the mapped dimension goes in each output (an int,
-    or a tuple with one per output). Keyword arguments are passed to every call unmapped.
+    or a tuple with one per output; None: an output that does not depend on the mapped inputs,
+    returned once — one that differs between examples raises, as PyTorch's batched output
+    does). Keyword arguments are passed to every call unmapped.
     ``randomness``: ``"error"`` (a random op inside ``func`` raises), ``"different"`` (each
     example draws its own) or ``"same"`` (every example draws the same numbers).
     """
@@ -203,7 +206,10 @@ def _stack_outputs(outputs, out_dims, func):
     stacked = []
     for k, d in enumerate(dims):
         parts = [leaves[k] for leaves in flat]
-        if d is None:
+        if d is None:  # an output that must not depend on the mapped inputs: the same for every example
+            if any(p.shape != parts[0].shape or not bool(xp.array_equal(p.data, parts[0].data)) for p in parts[1:]):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a BatchedTensor when "
+                                 f"out_dim is None (output {k} differs between examples)")
             stacked.append(parts[0])
             continue
         ndim = parts[0].ndim + 1
