@@ -9,7 +9,8 @@ whole influence zeroed off the pattern (``exact._Masked``, the form it replaced)
   reach every unit of the second within the step);
 - the colouring's promise (columns of one colour share no unit) and the padded column index;
 - ``Linear.jvp_basis`` with colour-compressed seeds (``forward.Colored``) equals its dense form,
-  with and without a folded scale, for one row and for several.
+  with and without a folded scale, for one row and for several; seeds it cannot use (a seeded
+  input, a broadcast bias, the two kinds mixed) are made dense, with the same result.
 """
 
 import numpy as np
@@ -162,3 +163,23 @@ def test_colour_compressed_seeds_through_linear_equal_their_dense_form(rows, wit
         got = op.jvp_basis(ARRAY_NS, ts, None, x, w, b, scale=scale)
         want = op.jvp(ARRAY_NS, tuple(t.dense() if type(t) is Colored else t for t in ts), None, x, w, b)
         np.testing.assert_allclose(got, want if scale is None else want * scale, rtol=1e-13, atol=1e-15)
+
+
+def test_seeds_linear_cannot_use_are_made_dense():
+    """A seeded input, a broadcast bias, Basis and Colored mixed: Linear.jvp_basis falls back to
+    the dense seeds, with the same result."""
+    from retrograd.autograd.forward import Basis
+    r = np.random.default_rng(9)
+    x, w = r.standard_normal((2, 3)), r.standard_normal((4, 3))
+    op = Linear()
+    cases = [
+        ((Basis(0, 8, x.shape, np.float64), None, None), r.standard_normal(4)),               # the input seeded
+        ((None, Basis(0, 13, w.shape, np.float64), Basis(12, 13, (1,), np.float64)),
+         r.standard_normal(1)),                                                                # a broadcast bias
+        ((None, Colored(np.tile(np.arange(3), (4, 1)), 4, np.float64), Basis(0, 4, (4,), np.float64)),
+         r.standard_normal(4)),                                                                # the kinds mixed
+    ]
+    for ts, b in cases:
+        got = op.jvp_basis(ARRAY_NS, ts, None, x, w, b)
+        want = op.jvp(ARRAY_NS, tuple(t.dense() if t is not None else None for t in ts), None, x, w, b)
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)

@@ -89,6 +89,12 @@ def _step_input(xs, t):
     return x if isinstance(x, Tensor) else _wrap(xp.asarray(x))
 
 
+def _step_target(ys, t):
+    """Step t's target as a tensor (None stays None: a loss without one)."""
+    y = ys[t]
+    return y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
+
+
 def _seg_input(xs, a, b):
     if isinstance(xs, Tensor):
         return xs[a:b]
@@ -162,8 +168,7 @@ class Feed:
         None for a step with no real row (which is then not ``counted``)."""
         losses = []
         for i, t in enumerate(range(start, stop)):
-            y, out = self.ys[t], outputs[i]
-            y = y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
+            y, out = _step_target(self.ys, t), outputs[i]
             if self.mask is not None and not self.mask[t].all():  # the loss sees the real rows only
                 rows = xp.flatnonzero(self.mask[t])
                 if rows.size == 0:

@@ -198,11 +198,13 @@ class Linear(TernaryOp):
         (times ``scale``'s entry o, as ``jvp``'s ``scale``)."""
         tx, tw, tb = ts
         seeded = [type(t) in PARAMETER_SEEDS for t in ts]
-        if seeded[0]:  # the input seeded as a parameter: no structure to use
-            return self.jvp(ns, tuple(t.dense() if s else t for s, t in zip(seeded, ts)), y, x, w, b, scale=scale)
-        rest = tuple(None if s else t for s, t in zip(seeded, ts))
         x_shape, w_shape = tuple(x.shape), tuple(w.shape)
         batch, (n_out, n_in) = x_shape[:-1], w_shape
+        kinds = {type(tw), type(tb)}
+        if seeded[0] or Colored in kinds and Basis in kinds or seeded[2] and tuple(tb.shape) != (n_out,):
+            # the input seeded, the two kinds mixed, or a broadcast bias: no structure to use, dense
+            return self.jvp(ns, tuple(t.dense() if s else t for s, t in zip(seeded, ts)), y, x, w, b, scale=scale)
+        rest = tuple(None if s else t for s, t in zip(seeded, ts))
         seed = next(t for t in ts if type(t) in PARAMETER_SEEDS)
         if any(t is not None for t in rest):
             r = self.jvp(ns, rest, y, x, w, b, scale=scale)
@@ -210,21 +212,15 @@ class Linear(TernaryOp):
                 r = r.copy()
         else:
             r = xp.zeros((seed.total,) + batch + (n_out,), dtype=seed.dtype)
-        kinds = {type(tw), type(tb)}
         if Colored in kinds:
-            if Basis in kinds or (type(tb) is Colored and tuple(tb.shape) != (n_out,)):  # mixed, or a broadcast bias
-                return self.jvp(ns, tuple(t.dense() if s else t for s, t in zip(seeded, ts)), y, x, w, b, scale=scale)
             return _add_colored(r if r.flags.c_contiguous else r.copy(), tw, tb, x, n_out, scale)
-        is_basis = seeded
-        if is_basis[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
+        if seeded[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
             block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
             moved = xp.moveaxis(x, -1, 0)
             if scale is not None:
                 moved = moved * scale.reshape((n_out,) + (1,) * x.ndim)
             _diagonal_first_last(block)[...] += moved
-        if is_basis[2]:
-            if tuple(tb.shape) != (n_out,):
-                return self.jvp(ns, tuple(t.dense() if type(t) is Basis else t for t in ts), y, x, w, b, scale=scale)
+        if seeded[2]:
             block = r[tb.offset:tb.offset + n_out].reshape((n_out,) + batch + (n_out,))
             _diagonal_first_last(block)[...] += 1 if scale is None else scale.reshape((n_out,) + (1,) * len(batch))
         return r

@@ -87,13 +87,14 @@ class _ReplayedStep(_Step):
     def __init__(self, program, prev, new, loss):
         super().__init__(prev, new, loss, None)
         self.program = program
-        slots = program.op_slot
-        self._slot = lambda key: program.slot_of[key] if type(key) is int else slots[key]
+
+    def _slot(self, key):
+        """The program's slot of a ``seed_key``: a leaf's id, an op, or (op, output index)."""
+        return self.program.slot_of[key] if type(key) is int else self.program.op_slot[key]
 
     def push(self, seeds, lead):
-        slot = self._slot
-        out = self.program.jvp({slot(k): v for k, v in seeds.items()}, [self.program.slot(n) for n in self.new],
-                               lead)
+        out = self.program.jvp({self._slot(k): v for k, v in seeds.items()},
+                               [self.program.slot(n) for n in self.new], lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
 
     def split(self, inputs):
@@ -106,7 +107,7 @@ class _ReplayedStep(_Step):
             return super().split(inputs)
         gs = program.vjp({program.slot(self.loss): xp.ones_like(self.loss.data)}, new + [program.slot(i) for i in inputs],
                          stop=new)
-        gs = [xp.zeros(t.shape, dtype=t.data.dtype) if g is None else g for g, t in zip(gs, list(self.new) + inputs)]
+        gs = _or_zeros(gs, list(self.new) + inputs)
         return gs[:len(new)], gs[len(new):]
 
     def grads(self, outputs, inputs, cotangents=None):
@@ -118,7 +119,7 @@ class _ReplayedStep(_Step):
             s = program.slot(o)
             cots[s] = c if s not in cots else cots[s] + c
         gs = program.vjp(cots, [program.slot(i) for i in inputs]) if cots else [None] * len(inputs)
-        return [xp.zeros(i.shape, dtype=i.data.dtype) if g is None else g for g, i in zip(gs, inputs)]
+        return _or_zeros(gs, inputs)
 
 
 def _grads(outputs, inputs, cotangents=None):
@@ -128,7 +129,27 @@ def _grads(outputs, inputs, cotangents=None):
         return [xp.zeros(i.shape, dtype=i.data.dtype) for i in inputs]
     gs = engine.grad([o for o, _ in live], inputs, None if cotangents is None else [c for _, c in live],
                      retain_graph=True, allow_unused=True)
-    return [xp.zeros(i.shape, dtype=i.data.dtype) if g is None else g.data for g, i in zip(gs, inputs)]
+    return _or_zeros([None if g is None else g.data for g in gs], inputs)
+
+
+def _or_zeros(gradients, inputs) -> list:
+    """Each gradient, or zeros of its input's shape and dtype where none reached it (None)."""
+    return [xp.zeros(i.shape, dtype=i.data.dtype) if g is None else g for g, i in zip(gradients, inputs)]
+
+
+def unit_seeds(leaves) -> tuple:
+    """(seeds, n): every unit of the state parts ``leaves`` ((rows, units) each) seeded with
+    its own direction, n directions in all — pushed through a step, the state Jacobian
+    per row, Jₜ[b, k, j] = tangent j of unit k on row b."""
+    n = sum(leaf.shape[-1] for leaf in leaves)
+    seeds, off = {}, 0
+    for leaf in leaves:
+        k = leaf.shape[-1]
+        eye = xp.zeros((n,) + tuple(leaf.shape), dtype=leaf.data.dtype)
+        eye[off + xp.arange(k), :, xp.arange(k)] = 1
+        seeds[seed_key(leaf)] = eye
+        off += k
+    return seeds, n
 
 
 class _Layout:

@@ -9,7 +9,20 @@ from ...autograd.tensor import Tensor, _wrap
 from ...random import new_generator
 from .base import EPSILON, OnlineMode, _joined, _Learner, _row_view, _rows, _scale_rows, random_signs
 
-class UORO(OnlineMode):
+class _Seeded(OnlineMode):
+    """An unbiased estimator's mode: its random ``seed`` and ``init`` (where its factors start)."""
+
+    def __init__(self, seed=None, init: str = "zeros", *, compile: bool = False):
+        super().__init__(compile=compile)
+        if init not in ("zeros", "normal"):
+            raise ValueError(f"{self.name}(init=...): 'zeros' or 'normal', got {init!r}")
+        self.seed, self.init = seed, init
+
+    def _args(self):
+        return f"seed={self.seed!r}"
+
+
+class UORO(_Seeded):
     """Unbiased online recurrent optimisation (Tallec & Ollivier 2018): per row the
     influence is kept as a rank-one ũ θ̃ᵀ; each step, with random signs ν,
 
@@ -21,15 +34,6 @@ class UORO(OnlineMode):
     (as Marschall et al.'s code), ``"zeros"`` from zero (the default: an influence
     that starts at zero, as RTRL's)."""
     name, stochastic = "uoro", True
-
-    def __init__(self, seed=None, init: str = "zeros", *, compile: bool = False):
-        super().__init__(compile=compile)
-        if init not in ("zeros", "normal"):
-            raise ValueError(f"uoro(init=...): 'zeros' or 'normal', got {init!r}")
-        self.seed, self.init = seed, init
-
-    def _args(self):
-        return f"seed={self.seed!r}"
 
     def learner(self, names, params, recurrent):
         return _RankOne(self, params, recurrent)
@@ -106,7 +110,7 @@ def _row_norms(a):
     return xp.sqrt(xp.einsum("bk,bk->b", a, a))
 
 
-class KFRTRL(OnlineMode):
+class KFRTRL(_Seeded):
     """Kronecker-factored RTRL (Mujika, Meier & Steger 2018), for Mujika's form: the
     recurrent parameters are one weight matrix W (with its bias) of one linear map
     y = W v + b inside the step, v = [s; x] (any vector). Then Iₜ = Dₜ ⊗ [v; 1]
@@ -118,15 +122,6 @@ class KFRTRL(OnlineMode):
     with random signs c₁, c₂ (unbiased: E[c₁c₂] = 0). O(n³ + P) per step (n² + P
     for the vanilla cell whose Dₜ is diagonal). Other models get an error."""
     name, stochastic = "kf_rtrl", True
-
-    def __init__(self, seed=None, init: str = "zeros", *, compile: bool = False):
-        super().__init__(compile=compile)
-        if init not in ("zeros", "normal"):
-            raise ValueError(f"kf_rtrl(init=...): 'zeros' or 'normal', got {init!r}")
-        self.seed, self.init = seed, init
-
-    def _args(self):
-        return f"seed={self.seed!r}"
 
     def learner(self, names, params, recurrent):
         return _Kronecker(self, names, params, recurrent)

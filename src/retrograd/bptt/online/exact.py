@@ -12,7 +12,7 @@ from ...autograd.tensor import Tensor, _wrap
 from ...func import functional_call
 from ...random import new_generator
 from ...recurrent.state import rebuild_state, state_parts
-from .base import OnlineMode, _Learner, _contract
+from .base import OnlineMode, _Learner, _contract, unit_seeds
 from .sparse import SparseInfluence
 
 class _DenseInfluence(_Learner):
@@ -174,14 +174,7 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
                                 for t, u in zip(imm, units)], axis=1)  # (P, n)
         i_pat = i_now if i_pat is None else i_pat | i_now
         if prev:
-            n_in = sum(p.shape[-1] for p in prev)
-            seeds, off = {}, 0
-            for leaf in prev:
-                k = leaf.shape[-1]
-                eye = xp.zeros((n_in,) + tuple(leaf.shape), dtype=leaf.data.dtype)
-                eye[off + xp.arange(k), :, xp.arange(k)] = 1
-                seeds[seed_key(leaf)] = eye
-                off += k
+            seeds, n_in = unit_seeds(prev)
             jac = push_tangents(new, seeds, start_seq=start, lead=(n_in,))
             j_now = xp.concatenate([xp.zeros((n_in, u), bool) if t is None else (t != 0).any(1)
                                     for t, u in zip(jac, units)], axis=1).T  # (n_out, n_in)

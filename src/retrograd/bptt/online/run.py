@@ -9,7 +9,7 @@ from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
 from ...recurrent.state import rebuild_state, state_parts
-from ..feeding import Feed, _step_input
+from ..feeding import Feed, _step_input, _step_target
 from ..layout import check_step
 from .base import OnlineMode, _ReplayedStep, _Step
 from .exact import _Masked, structural_pattern
@@ -91,9 +91,7 @@ class OnlineRun:
     # ------------------------------------------------------------ compile=True
     def _step_io(self, t):
         """Step t's input and target as tensors (the tensors a traced step is fed)."""
-        x = _step_input(self.feed.xs, t)
-        y = self.feed.ys[t]
-        return x, (y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y)))
+        return _step_input(self.feed.xs, t), _step_target(self.feed.ys, t)
 
     def _trace(self, t, prev, state_in):
         """Step t run on the tape and traced into ``self.program``: its inputs are the step's

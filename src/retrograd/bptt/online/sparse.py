@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ...autograd.backend import xp
 from ...autograd.forward import Colored, seed_key
-from .base import _Learner
+from .base import _Learner, unit_seeds
 
 
 def pattern_columns(pattern) -> tuple:
@@ -95,14 +95,7 @@ class SparseInfluence(_Learner):
 
     def _jacobian(self, step):
         """Jₜ per row, padded: (rows, n + 1, n + 1) with Jₜ[b, k, j] = ∂sₜ[b, k]/∂sₜ₋₁[b, j]."""
-        n = self.n_units
-        seeds, off = {}, 0
-        for leaf in step.prev:
-            k = leaf.shape[-1]
-            eye = xp.zeros((n,) + tuple(leaf.shape), dtype=leaf.data.dtype)
-            eye[off + xp.arange(k), :, xp.arange(k)] = 1
-            seeds[seed_key(leaf)] = eye
-            off += k
+        seeds, n = unit_seeds(step.prev)
         jac = xp.concatenate(step.push(seeds, (n,)), axis=2)  # (n in, rows, n out)
         padded = xp.zeros((jac.shape[1], n + 1, n + 1), dtype=jac.dtype)
         padded[:, :n, :n] = xp.transpose(jac, (1, 2, 0))
