@@ -33,6 +33,15 @@ def _call(layer, x, **kw):
     return (*rest, expose_gates(gates))
 
 
+def _retained_gate_grads(layer, x, W):
+    """The gates of ``layer(x)``, each retaining its grad, after backward of Σ out·W."""
+    out, _, gates = _call(layer, rg.Tensor(x))
+    for t in gates.values():
+        t.retain_grad()
+    (out * rg.Tensor(W)).sum().backward()
+    return gates
+
+
 def _torch_loop(layer, x, mask, loss_fn, act="tanh", recurrent_mask=None):
     """The layer as a composed cell loop in PyTorch with the same weights: each step's gate
     tensors retain their grad. ``mask`` (T, B): masked steps carry the state, output 0.
@@ -203,10 +212,7 @@ def test_grad_of_the_gates(kind):
     x = rng.standard_normal((5, 2, 3))
     W = rng.standard_normal((5, 2, 8))
 
-    out, _, gates = _call(layer, rg.Tensor(x))
-    for t in gates.values():
-        t.retain_grad()
-    (out * rg.Tensor(W)).sum().backward()
+    gates = _retained_gate_grads(layer, x, W)
     retained = {k: t.grad.data for k, t in gates.items()}
 
     out, _, gates = _call(layer, rg.Tensor(x))
@@ -308,10 +314,7 @@ def test_relu_activation(kind):
     layer = _layer(kind, activation="relu")
     x = rng.standard_normal((5, 3, 3))
     W = rng.standard_normal((5, 3, 4))
-    out, _, gates = _call(layer, rg.Tensor(x))
-    for t in gates.values():
-        t.retain_grad()
-    (out * rg.Tensor(W)).sum().backward()
+    gates = _retained_gate_grads(layer, x, W)
     ref = _torch_loop(layer, x, np.ones((5, 3), bool), lambda o, *_: (o * torch.tensor(W)).sum(), act="relu")
     for name in NAMES[kind]:
         np.testing.assert_allclose(gates[name].grad.data, ref[name], rtol=0, atol=1e-10, err_msg=name)
@@ -327,10 +330,7 @@ def test_recurrent_dropout(kind):
     layer._recurrent_mask = lambda batch, dtype: keep.astype(dtype)
     x = rng.standard_normal((5, 3, 3))
     W = rng.standard_normal((5, 3, 4))
-    out, _, gates = _call(layer, rg.Tensor(x))
-    for t in gates.values():
-        t.retain_grad()
-    (out * rg.Tensor(W)).sum().backward()
+    gates = _retained_gate_grads(layer, x, W)
     ref = _torch_loop(layer, x, np.ones((5, 3), bool), lambda o, *_: (o * torch.tensor(W)).sum(),
                       recurrent_mask=keep)
     for name in NAMES[kind]:
