@@ -137,3 +137,18 @@ def test_randomness():
     different = F.vmap(drop, randomness="different")(ones).data
     assert not (different == different[0]).all()
     np.testing.assert_array_equal(different[0], same[0])  # the first example draws first, either way
+
+
+def test_func_runs_once_per_example():
+    """The README's difference from torch.func.vmap: a value read inside ``func`` decides per
+    example (PyTorch raises on a batched tensor there), and a side effect happens B times."""
+    calls = []
+
+    def f(a):
+        calls.append(1)
+        return a * 2.0 if float(a.sum()) > 0 else -a
+
+    out = F.vmap(f)(rg.tensor(X))
+    want = np.where(X.sum(1, keepdims=True) > 0, X * 2.0, -X)
+    np.testing.assert_array_equal(out.data, want)
+    assert len(calls) == len(X)
