@@ -216,7 +216,7 @@ class Linear(TernaryOp):
             return _add_colored(r if r.flags.c_contiguous else r.copy(), tw, tb, x, n_out, scale)
         if seeded[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
             block = r[tw.offset:tw.offset + tw.size].reshape((n_out, n_in) + batch + (n_out,))
-            moved = xp.moveaxis(x, -1, 0)
+            moved = x.transpose((x.ndim - 1,) + tuple(range(x.ndim - 1)))  # x's last axis first (moveaxis, cheaper)
             if scale is not None:
                 moved = moved * scale.reshape((n_out,) + (1,) * x.ndim)
             _diagonal_first_last(block)[...] += moved
