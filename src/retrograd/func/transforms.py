@@ -32,6 +32,8 @@ from ..autograd.forward import push_tangents, seed_key, zeros_tangent
 from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
 from ..autograd.op import UnaryOp
 from ..autograd.tensor import Tensor, _wrap
+from .. import random as rg_random
+from .pytree import TransformError, TransformTypeError, describe, tree_flatten, tree_unflatten
 
 
 # ---------------------------------------------------------------- primals
@@ -44,14 +46,6 @@ class _Primal(UnaryOp):
     def forward(self, x): return x
     def vjp(self, ns, g, ans, x): return (g,)
     def jvp(self, ns, ts, ans, x): return ts[0]
-
-
-def _as_tensor(x, what):
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (float, int)) or hasattr(x, "__array__"):
-        return _wrap(xp.asarray(x))
-    raise TypeError(f"{what}: expected a Tensor, got {type(x).__name__}")
 
 
 _PRIMAL_LEAVES: dict = {}  # id(leaf) → (weak reference, sequence number when a transform made it)
@@ -106,139 +100,175 @@ def _reaches_outside(outputs, own, start: int) -> bool:
     return False
 
 
-# ---------------------------------------------------------------- pytrees (Tensor, tuple, list, dict)
+# ---------------------------------------------------------------- trees, checks
 def _flatten(tree):
-    """The Tensors of ``tree`` and a function that rebuilds the tree from new leaves."""
-    if isinstance(tree, Tensor) or tree is None:
-        return [tree], lambda leaves: leaves[0]
-    if isinstance(tree, (tuple, list)):
-        parts = [_flatten(t) for t in tree]
-        sizes = [len(p[0]) for p in parts]
+    """The leaves of ``tree`` and a function that rebuilds the tree from new leaves."""
+    leaves, spec = tree_flatten(tree)
+    return leaves, lambda new: tree_unflatten(new, spec)
 
-        def rebuild(leaves, kind=type(tree)):
-            out, i = [], 0
-            for (_, r), n in zip(parts, sizes):
-                out.append(r(leaves[i:i + n]))
-                i += n
-            return kind(*out) if hasattr(kind, "_fields") else kind(out)  # a NamedTuple takes its fields
-        return [leaf for p in parts for leaf in p[0]], rebuild
-    if isinstance(tree, dict):
-        keys = list(tree)
-        leaves, rebuild_values = _flatten([tree[k] for k in keys])
-        return leaves, lambda new: dict(zip(keys, rebuild_values(new)))
-    return [_as_tensor(tree, "output")], lambda leaves: leaves[0]
+
+def _checked_inputs(leaves, name, what):
+    """The differentiated inputs, refused (as torch.func refuses them) unless floating Tensors."""
+    for i, t in enumerate(leaves):
+        if not isinstance(t, Tensor):
+            raise TransformError(f"{name}: the {what}s a transform differentiates must be Tensors, got "
+                                 f"{type(t).__name__} (wrap it with rg.tensor)")
+        if t.data.dtype.kind not in "fc":
+            raise TransformError(f"{name}: only Tensors of floating point dtype can be differentiated, {what} "
+                                 f"{i} is {t.data.dtype}; convert it (x.double(), x.float())")
+    return leaves
+
+
+def _output_leaves(out, name):
+    """The leaves and spec of what ``f`` returned, refused unless all Tensors (torch.func's rule)."""
+    leaves, spec = tree_flatten(out)
+    for t in leaves:
+        if not isinstance(t, Tensor):
+            raise TransformError(f"{name}: expected f(*primals) to return only tensors, got unsupported type "
+                                 f"{type(t).__name__}")
+    return leaves, spec
 
 
 def _argnums(argnums, nargs, name):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    """(whether one argument, the argument indices) from torch.func's ``argnums``: an int or a
+    tuple of distinct ints, each in [−nargs, nargs)."""
+    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    if not single and not isinstance(argnums, tuple):
+        raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got {type(argnums).__name__}")
+    nums = (argnums,) if single else argnums
     if not nums:
-        raise ValueError(f"{name}: argnums must be non-empty")
+        raise TransformError(f"{name}: argnums must be non-empty")
     for a in nums:
-        if not isinstance(a, int) or not -nargs <= a < nargs:
-            raise ValueError(f"{name}: argnums {argnums!r} out of range for {nargs} positional argument(s)")
-    return single, tuple(a % nargs for a in nums)
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got an entry "
+                                     f"{a!r} ({type(a).__name__})")
+        if not -nargs <= a < nargs:
+            raise TransformError(f"{name}: argnums {argnums!r} out of range for {nargs} positional argument(s)")
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise TransformError(f"{name}: argnums elements must be unique, got {argnums!r}")
+    return single, nums
 
 
 def _split_aux(out, has_aux, name):
     if not has_aux:
         return out, None
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise ValueError(f"{name}(f, has_aux=True): f must return a tuple (output, aux)")
+        raise TransformError(f"{name}(f, has_aux=True): f must return a tuple (output, aux)")
+    for t in tree_flatten(out[1])[0]:
+        if not isinstance(t, Tensor):
+            raise TransformError(f"{name}(f, has_aux=True): aux must be Tensors (in tuples, lists or dicts), got "
+                                 f"unsupported type {type(t).__name__}")
     return out
 
 
 def _detached(tree):
     leaves, rebuild = _flatten(tree)
-    return rebuild([None if t is None else _wrap(t.data) for t in leaves])
+    return rebuild([_wrap(t.data) if isinstance(t, Tensor) else t for t in leaves])
 
 
 # ---------------------------------------------------------------- forward mode
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(func(*primals), J·tangents)``: the Jacobian-vector product, in forward mode.
 
-    ``primals`` and ``tangents`` are tuples of Tensors of the same shapes. For
-    ``func(x) = tanh(x)``, ``jvp(func, (x,), (v,))`` gives ``(tanh(x), v·(1 − tanh²x))``.
-    Like ``torch.func.jvp``; with ``has_aux=True`` ``func`` returns ``(output, aux)``
-    and the result is ``(output, tangent, aux)``.
+    ``primals`` is a tuple of arguments (Tensors, or tuples/lists/dicts of them) and
+    ``tangents`` a tuple of the same structure and shapes. For ``func(x) = tanh(x)``,
+    ``jvp(func, (x,), (v,))`` gives ``(tanh(x), v·(1 − tanh²x))``. Like
+    ``torch.func.jvp``: with ``has_aux=True`` ``func`` returns ``(output, aux)`` and the
+    result is ``(output, tangent, aux)``; ``strict=True`` refuses an output that does not
+    depend on the primals (its tangent would be zeros).
     """
-    if not isinstance(primals, tuple) or not isinstance(tangents, tuple):
-        raise TypeError("jvp: primals and tangents must be tuples (as in torch.func.jvp)")
-    if len(primals) != len(tangents):
-        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    primals = tuple(_as_tensor(p, "jvp: primal") for p in primals)
-    tangents = tuple(_as_tensor(t, "jvp: tangent") for t in tangents)
-    for i, (p, t) in enumerate(zip(primals, tangents)):
+    for what, tree in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(tree, tuple):
+            raise TransformTypeError(f"jvp: primals and tangents must be tuples (as in torch.func.jvp: it must be "
+                                     f"valid to call f(*primals)); {what} is a {type(tree).__name__}")
+    p_leaves, p_spec = tree_flatten(primals)
+    t_leaves, t_spec = tree_flatten(tangents)
+    if p_spec != t_spec:
+        raise TransformError(f"jvp: primals and tangents must have the same structure: primals {describe(p_spec)}, "
+                             f"tangents {describe(t_spec)}")
+    if not p_leaves:
+        raise TransformError("jvp: primals must contain at least one Tensor")
+    _checked_inputs(p_leaves, "jvp", "primal")
+    _checked_inputs(t_leaves, "jvp", "tangent")
+    for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         if tuple(t.shape) != tuple(p.shape):
-            raise ValueError(f"jvp: tangent {i} has shape {list(t.shape)} but its primal has shape "
-                             f"{list(p.shape)}; they must match")
-    out, outs, tans, aux = _linearize(func, primals, [(i, t) for i, t in enumerate(tangents)], (), has_aux, "jvp")
+            raise TransformError(f"jvp: tangent {i} has shape {list(t.shape)} but its primal has shape "
+                                 f"{list(p.shape)}; they must match")
+    out, leaves, spec, tans, reached, aux = _linearize(
+        lambda ps: func(*tree_unflatten(ps, p_spec)), p_leaves, list(enumerate(t_leaves)), (), has_aux, "jvp")
+    if strict and not all(reached):
+        raise TransformError("jvp(f, primals, tangents, strict=True): the output of f is independent of the "
+                             "inputs, which strict=True does not allow")
+    tans = tree_unflatten(tans, spec)
     return (out, tans, aux) if has_aux else (out, tans)
 
 
-def _linearize(func, primals, seeded, lead, has_aux, name):
-    """Record ``func`` from fresh primals and push tangents ``seeded`` ([(arg index, tangent)])
-    with leading axes ``lead``. Returns (output tree, output leaves, tangent tree, aux)."""
+def _linearize(call, primals, seeded, lead, has_aux, name):
+    """Record ``call(fresh primals)`` (the list ``primals`` of Tensors, made fresh) and push the
+    tangents ``seeded`` ([(primal index, tangent)]) with leading axes ``lead``. Returns (output
+    tree, output leaves, their spec, their tangents, whether a tangent reached each, aux)."""
     differentiable = _outer(*primals, *(t for _, t in seeded))
     start = next_seq()
     with enable_grad():
-        ps = tuple(_primal(p) for p in primals)
-        out = func(*ps)
+        ps = [_primal(p) for p in primals]
+        out = call(ps)
     out, aux = _split_aux(out, has_aux, name)
-    leaves, rebuild = _flatten(out)
+    leaves, spec = _output_leaves(out, name)
     differentiable = differentiable or _reaches_outside(leaves, {id(p) for p in ps}, start)
     seeds = {}
     for i, t in seeded:
         t = t if differentiable else t.data
-        if not differentiable and t.dtype != ps[i].data.dtype and ps[i].data.dtype.kind in "fc":
+        if not differentiable and t.dtype != ps[i].data.dtype:
             t = t.astype(ps[i].data.dtype)
         seeds[seed_key(ps[i])] = t
-    for t in leaves:
-        if t is not None and not isinstance(t, Tensor):
-            raise TypeError(f"{name}: f must return Tensors, got {type(t).__name__}")
-    pushed = push_tangents([t for t in leaves if t is not None], seeds, start_seq=start, lead=lead,
-                           differentiable=differentiable)
-    tans, k = [], 0
-    for t in leaves:
-        if t is None:
-            tans.append(None)
-            continue
-        d = pushed[k]
-        k += 1
-        if d is None:
-            d = zeros_tangent(t, lead)
-        tans.append(d if isinstance(d, Tensor) else _wrap(d))
+    pushed = push_tangents(leaves, seeds, start_seq=start, lead=lead, differentiable=differentiable)
+    tans = [_wrap(zeros_tangent(t, lead)) if d is None else d if isinstance(d, Tensor) else _wrap(d)
+            for d, t in zip(pushed, leaves)]
     if not differentiable:
         out, aux = _detached(out), (_detached(aux) if has_aux else None)
-    return out, leaves, rebuild(tans), aux
+    return out, leaves, spec, tans, [d is not None for d in pushed], aux
 
 
 # ---------------------------------------------------------------- reverse mode
 def vjp(func, *primals, has_aux: bool = False):
     """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` returns ``cotangents·J``, one
-    gradient per primal (a tuple), as ``torch.func.vjp``. ``vjp_fn`` may be called
-    several times (the graph is kept while it lives)."""
-    primals = tuple(_as_tensor(p, "vjp: primal") for p in primals)
-    outer = _outer(*primals)
+    gradient per primal (a tuple; a primal that is a tuple/list/dict of Tensors gets a
+    gradient of its structure), as ``torch.func.vjp``. The cotangents must have the
+    structure of ``func``'s output (dict keys in the same order); a ``None`` cotangent
+    counts as zero (as 1 for a one-element output, as autograd's implicit gradient).
+    ``vjp_fn`` may be called several times (the graph is kept while it lives)."""
+    p_leaves, p_spec = tree_flatten(primals)
+    _checked_inputs(p_leaves, "vjp", "primal")
+    outer = _outer(*p_leaves)
     start = next_seq()
     with enable_grad():
-        ps = tuple(_primal(p) for p in primals)
-        out = func(*ps)
+        ps = [_primal(p) for p in p_leaves]
+        out = func(*tree_unflatten(ps, p_spec))
     out, aux = _split_aux(out, has_aux, "vjp")
-    leaves, _ = _flatten(out)
+    leaves, out_spec = _output_leaves(out, "vjp")
     outer = outer or _reaches_outside(leaves, {id(p) for p in ps}, start)
 
     def vjp_fn(cotangents):
-        cts, _ = _flatten(cotangents)
-        if len(cts) != len(leaves):
-            raise ValueError(f"vjp_fn: expected {len(leaves)} cotangent(s) (the structure of func's output), "
-                             f"got {len(cts)}")
-        cts = [_as_tensor(c, "vjp_fn: cotangent") for c in cts]
-        for c, o in zip(cts, leaves):
-            if tuple(c.shape) != tuple(o.shape):
-                raise ValueError(f"vjp_fn: a cotangent has shape {list(c.shape)} but its output has shape "
-                                 f"{list(o.shape)}")
-        return _pull(leaves, cts, ps, outer or _outer(*cts))
+        cts, ct_spec = tree_flatten(cotangents)
+        if ct_spec != out_spec:
+            raise TransformError(f"vjp_fn: the cotangents must have the structure of func's output "
+                                 f"{describe(out_spec)}, got {describe(ct_spec)}")
+        given = []
+        for k, (c, o) in enumerate(zip(cts, leaves)):
+            if c is None:
+                if o.data.size != 1:
+                    raise TransformError(f"vjp_fn: cotangent {k} is None for an output of shape {list(o.shape)}: "
+                                         f"a cotangent can be left out (None) only for a one-element output")
+                c = _wrap(xp.ones(o.shape, dtype=o.data.dtype))
+            elif not isinstance(c, Tensor):
+                raise TransformTypeError(f"vjp_fn: cotangents can be either Tensors or None, got "
+                                         f"{type(c).__name__}")
+            elif tuple(c.shape) != tuple(o.shape):
+                raise TransformError(f"vjp_fn: a cotangent has shape {list(c.shape)} but its output has shape "
+                                     f"{list(o.shape)}")
+            given.append(c)
+        return tree_unflatten(_pull(leaves, given, ps, outer or _outer(*given)), p_spec)
 
     result_out = out if outer else _detached(out)
     if has_aux:
@@ -248,12 +278,12 @@ def vjp(func, *primals, has_aux: bool = False):
 
 def _pull(outputs, cotangents, ps, create):
     """Σ cotangent·∂output/∂p for each primal p (zeros where none depends on it)."""
-    pairs = [(o, c) for o, c in zip(outputs, cotangents) if o is not None and o.requires_grad]
+    pairs = [(o, c) for o, c in zip(outputs, cotangents) if o.requires_grad]
     if not pairs:
-        return tuple(_zeros_like(p) for p in ps)
+        return [_zeros_like(p) for p in ps]
     gs = engine.grad([o for o, _ in pairs], list(ps), [c if create else c.data for _, c in pairs],
                      retain_graph=True, create_graph=create, allow_unused=True)
-    return tuple(_zeros_like(p) if g is None else g for g, p in zip(gs, ps))
+    return [_zeros_like(p) if g is None else g for g, p in zip(gs, ps)]
 
 
 def _zeros_like(p):
@@ -283,19 +313,19 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         args = list(args)
         trees = {}  # an argument may be a Tensor or a tuple/list/dict of them (a module's parameters)
         for i in nums:
-            leaves, rebuild = _flatten(args[i])
-            trees[i] = ([_as_tensor(t, "grad: argument") for t in leaves], rebuild)
+            leaves, spec = tree_flatten(args[i])
+            trees[i] = (_checked_inputs(leaves, "grad", "argument"), spec)
         create = _outer(*(t for i in nums for t in trees[i][0]))
         start = next_seq()
         with enable_grad():
             ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
-            call = [trees[i][1](ps[i]) if i in ps else a for i, a in enumerate(args)]
+            call = [tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)]
             out = func(*call, **kwargs)
         out, aux = _split_aux(out, has_aux, "grad")
-        create = create or _reaches_outside([out], {id(p) for i in nums for p in ps[i]}, start)
         if not isinstance(out, Tensor) or out.data.size != 1 or out.ndim != 0:
-            raise RuntimeError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
-                               f"{'a tensor of shape ' + str(list(out.shape)) if isinstance(out, Tensor) else type(out).__name__}")
+            raise TransformError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
+                                 f"{'a tensor of shape ' + str(list(out.shape)) if isinstance(out, Tensor) else type(out).__name__}")
+        create = create or _reaches_outside([out], {id(p) for i in nums for p in ps[i]}, start)
         plist = [p for i in nums for p in ps[i]]
         if out.requires_grad and plist:
             gs = engine.grad(out, plist, retain_graph=create, create_graph=create, allow_unused=True)
@@ -305,7 +335,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         per_arg, k = [], 0
         for i in nums:
             n = len(ps[i])
-            per_arg.append(trees[i][1](gs[k:k + n]))
+            per_arg.append(tree_unflatten(gs[k:k + n], trees[i][1]))
             k += n
         g = per_arg[0] if single else tuple(per_arg)
         value = out if create else _wrap(out.data)
@@ -316,32 +346,51 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
 
 
 # ---------------------------------------------------------------- Jacobians
+def _differentiated(args, nums, name):
+    """Per argument index in ``nums``: (its Tensors, its spec); an argument may be a tree."""
+    trees = {}
+    for i in nums:
+        leaves, spec = tree_flatten(args[i])
+        trees[i] = (_checked_inputs(leaves, name, "argument"), spec)
+    return trees
+
+
+def _per_argument(blocks, trees, nums, single):
+    """One output's Jacobian blocks (one per differentiated Tensor, in order) grouped back into
+    the arguments' structures: the argument's own for one argnum, a tuple of them for several."""
+    per_arg, k = [], 0
+    for i in nums:
+        n = len(trees[i][0])
+        per_arg.append(tree_unflatten(blocks[k:k + n], trees[i][1]))
+        k += n
+    return per_arg[0] if single else tuple(per_arg)
+
+
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = None):
     """The Jacobian of ``func`` with respect to argument(s) ``argnums``, by reverse mode
     (one backward pass per output entry: cheap when outputs are few). For an output of
     shape O and an argument of shape A the Jacobian has shape O + A; a tuple
-    ``argnums`` gives a tuple per output, as ``torch.func.jacrev``. ``chunk_size`` is
+    ``argnums`` gives a tuple per output, an argument that is a tuple/list/dict of
+    Tensors a Jacobian of that structure, as ``torch.func.jacrev``. ``chunk_size`` is
     accepted for torch.func's signature (rows are computed one at a time here)."""
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"jacrev: chunk_size must be None or a positive int, got {chunk_size!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, float))
+                                   or chunk_size < 1):
+        raise TransformError(f"jacrev: chunk_size must be None or a positive number, got {chunk_size!r}")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacrev")
-        args = [(_as_tensor(a, "jacrev: argument") if i in nums else a) for i, a in enumerate(args)]
-        create = _outer(*(args[i] for i in nums))
+        trees = _differentiated(args, nums, "jacrev")
+        create = _outer(*(t for i in nums for t in trees[i][0]))
         start = next_seq()
         with enable_grad():
-            ps = {i: _primal(args[i]) for i in nums}
-            out = func(*[ps.get(i, a) for i, a in enumerate(args)])
+            ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
+            out = func(*[tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)])
         out, aux = _split_aux(out, has_aux, "jacrev")
-        leaves, rebuild = _flatten(out)
-        plist = [ps[i] for i in nums]
+        leaves, spec = _output_leaves(out, "jacrev")
+        plist = [p for i in nums for p in ps[i]]
         create = create or _reaches_outside(leaves, {id(p) for p in plist}, start)
-        jacs = []
-        for o in leaves:
-            per_arg = _jacobian_rows(o, plist, create)
-            jacs.append(per_arg[0] if single else tuple(per_arg))
-        result = rebuild(jacs)
+        result = tree_unflatten([_per_argument(_jacobian_rows(o, plist, create), trees, nums, single)
+                                 for o in leaves], spec)
         return (result, aux if create else _detached(aux)) if has_aux else result
     return wrapper
 
@@ -374,42 +423,82 @@ def _jacobian_rows(o, plist, create):
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of ``func`` with respect to argument(s) ``argnums``, by forward mode:
-    ``func`` is recorded once per argument and the whole basis of that argument pushed
-    through as one batch of tangents (cheap when inputs are few). Shapes as ``jacrev``.
-    ``randomness`` is torch.func's argument: one recording serves every direction, so
-    random ops (dropout) draw once, as ``"same"``; any of its values is accepted."""
+    ``func`` is recorded once and the whole basis of every differentiated argument pushed
+    through as one batch of tangents (cheap when inputs are few). Shapes and structures as
+    ``jacrev``. ``randomness`` as torch.func's: ``"error"`` refuses a random op inside
+    ``func``, ``"same"`` draws once for every direction (one recording), ``"different"``
+    draws anew for each direction (one recording per direction)."""
     if randomness not in ("error", "different", "same"):
-        raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
+        raise TransformError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacfwd")
-        args = [(_as_tensor(a, "jacfwd: argument") if i in nums else a) for i, a in enumerate(args)]
-        per_arg, aux = [], None
-        for i in nums:
-            a = args[i]
-            n = math.prod(a.shape)
-            dtype = a.data.dtype if a.data.dtype.kind in "fc" else xp.float64
-            basis = _wrap(xp.eye(n, dtype=dtype).reshape((n,) + tuple(a.shape)))
+        trees = _differentiated(args, nums, "jacfwd")
+        primals = [t for i in nums for t in trees[i][0]]
+        sizes = [math.prod(p.shape) for p in primals]
+        total = sum(sizes)
 
-            def f_of_one(x, i=i):  # only argument i is a primal: the others stay as given
-                call = list(args)
-                call[i] = x
-                return func(*call)
-            out, leaves, tans, aux = _linearize(f_of_one, (a,), [(0, basis)], (n,), has_aux, "jacfwd")
-            tan_leaves, rebuild = _flatten(tans)
-            per_arg.append(([_to_jacobian(t, a, o) for t, o in zip(tan_leaves, leaves)], rebuild))
-        rebuild = per_arg[0][1]
-        count = len(per_arg[0][0])
-        jacs = [per_arg[0][0][k] if single else tuple(p[0][k] for p in per_arg) for k in range(count)]
-        result = rebuild(jacs)
+        def call(ps):
+            given, k = list(args), 0
+            for i in nums:
+                n = len(trees[i][0])
+                given[i] = tree_unflatten(ps[k:k + n], trees[i][1])
+                k += n
+            with _randomness(randomness):
+                return func(*given)
+
+        def basis(rows):
+            """Each primal's tangent for the directions ``rows`` (a range of the flattened inputs)."""
+            seeded, off = [], 0
+            for j, (p, n) in enumerate(zip(primals, sizes)):
+                e = xp.zeros((len(rows), n), dtype=p.data.dtype)
+                inside = [(r, row - off) for r, row in enumerate(rows) if off <= row < off + n]
+                for r, col in inside:
+                    e[r, col] = 1
+                seeded.append((j, _wrap(e.reshape((len(rows),) + tuple(p.shape)))))
+                off += n
+            return seeded
+
+        if randomness == "different":  # every direction its own recording, and its own draws
+            runs = [_linearize(call, primals, basis([row]), (1,), has_aux, "jacfwd") for row in range(total)]
+            leaves, spec, aux = runs[0][1], runs[0][2], runs[0][5]
+            tans = [ops.cat([r[3][k] for r in runs], 0) for k in range(len(leaves))]
+        else:
+            _, leaves, spec, tans, _, aux = _linearize(call, primals, basis(range(total)), (total,), has_aux, "jacfwd")
+        jacobians = []
+        for t, o in zip(tans, leaves):
+            blocks, off = [], 0
+            for p, n in zip(primals, sizes):
+                blocks.append(_to_jacobian(t[off:off + n] if n != total else t, p, o))
+                off += n
+            jacobians.append(_per_argument(blocks, trees, nums, single))
+        result = tree_unflatten(jacobians, spec)
         return (result, aux) if has_aux else result
     return wrapper
 
 
+class _randomness:
+    """Inside ``jacfwd``'s recording: with "error", a draw from rg's generator raises, as torch.func's does."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __enter__(self):
+        self.before = rg_random._draw_guard
+        if self.mode == "error":
+            rg_random._draw_guard = _refuse_draw
+
+    def __exit__(self, *exc):
+        rg_random._draw_guard = self.before
+
+
+def _refuse_draw():
+    raise TransformError("jacfwd: called a random operation while in randomness error mode (torch.func's "
+                         "vmap message); pass randomness='same' or 'different', or draw outside the function")
+
+
 def _to_jacobian(t, a, o):
     """A pushed basis (n, *o.shape) as the Jacobian o.shape + a.shape."""
-    if t is None:
-        return None
     n = math.prod(a.shape)
     osize = math.prod(o.shape)
     if isinstance(t, Tensor) and t.requires_grad:

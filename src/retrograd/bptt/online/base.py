@@ -55,6 +55,7 @@ class _Step:
     and the sequence number before it was recorded (where its graph begins)."""
 
     replayed = False  # run by a traced Program (the same ops every step), not recorded on the tape
+    splits_in_one_sweep = False  # on the tape ``split`` is two sweeps and a difference
 
     def __init__(self, prev, new, loss, start):
         self.prev, self.new, self.loss, self.start = prev, new, loss, start
@@ -71,7 +72,8 @@ class _Step:
 
     def split(self, inputs) -> tuple:
         """(cₜ, the direct part): cₜ = ∂Lₜ/∂sₜ per state part, and ∂Lₜ/∂inputs − cₜ·∂sₜ/∂inputs,
-        what reaches the loss from ``inputs`` other than through the new state."""
+        what reaches the loss from ``inputs`` other than through the new state (arrays here; a
+        replayed step's direct part is None where nothing reaches)."""
         g = self.grads([self.loss], list(self.new) + inputs)
         c, g = g[:len(self.new)], g[len(self.new):]
         split = self.grads(self.new, inputs, [_wrap(ci) for ci in c])
@@ -97,18 +99,25 @@ class _ReplayedStep(_Step):
                                [self.program.slot(n) for n in self.new], lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
 
+    @property
+    def splits_in_one_sweep(self) -> bool:
+        """Whether ``split`` is one reverse sweep that stops at the new state: not when a state
+        part is computed from another within the step, or passed through as it came in (a
+        sweep cannot stop at an input)."""
+        program, new = self.program, [self.program.slot(n) for n in self.new]
+        return program.independent(new) and min(new, default=0) >= program.n_inputs
+
     def split(self, inputs):
         """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
         what arrives at ``inputs`` the direct part (the same numbers as two sweeps and a
         difference, when no state part is computed from another within the step)."""
-        program, new = self.program, [self.program.slot(n) for n in self.new]
-        if not program.independent(new) or min(new, default=0) < program.n_inputs:
-            # a part computed from another, or passed through as it came in (a sweep cannot stop at an input)
+        if not self.splits_in_one_sweep:
             return super().split(inputs)
+        program, new = self.program, [self.program.slot(n) for n in self.new]
         gs = program.vjp({program.slot(self.loss): xp.ones_like(self.loss.data)}, new + [program.slot(i) for i in inputs],
                          stop=new)
-        gs = _or_zeros(gs, list(self.new) + inputs)
-        return gs[:len(new)], gs[len(new):]
+        # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
+        return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
 
     def grads(self, outputs, inputs, cotangents=None):
         program, cots = self.program, {}
@@ -194,6 +203,9 @@ class _Learner:
     """The per-run state of an online mode (its influence); ``step`` gives one step's estimate."""
 
     needs_split = True  # needs cₜ, cₜIₜ and cₜJₜ (the approximations; exact RTRL does not)
+    # exact RTRL takes cₜ where it costs less than the whole reverse sweep (a replayed step: one sweep
+    # that stops at the new state, through the readout only): cₜ·Mₜ, the same gradient as ∂Lₜ/∂sₜ₋₁·Mₜ₋₁
+    split_when_cheaper = False
     uses_prev_share = True  # adds (∂Lₜ/∂sₜ₋₁ − cₜJₜ)·M̃ₜ₋₁ (RFLO, as Murray's, does not)
 
     def __init__(self, mode, params, recurrent):
@@ -216,12 +228,16 @@ class _Learner:
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
-        if self.needs_split:
+        if self.needs_split or self.split_when_cheaper and step.splits_in_one_sweep:
             c, direct = step.split(inputs)
         else:
             c, direct = None, step.grads([step.loss], inputs)
-        g_theta, g_prev = direct[:len(params)], direct[len(params):]
-        share = self.influence_share(step, c, g_prev if self.uses_prev_share else None, with_share=True)
+        g_theta, g_prev = _or_zeros(direct[:len(params)], params), direct[len(params):]
+        if not self.uses_prev_share or all(g is None for g in g_prev):
+            g_prev = None  # no loss path from sₜ₋₁ but through sₜ (a replayed split tells): no share of it
+        else:
+            g_prev = _or_zeros(g_prev, step.prev)
+        share = self.influence_share(step, c, g_prev, with_share=True)
         out = list(g_theta)
         for i, v in share.items():
             out[i] = out[i] + v

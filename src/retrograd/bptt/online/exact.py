@@ -19,6 +19,7 @@ class _DenseInfluence(_Learner):
     """Mₜ kept whole, as the tangent of each state part with P leading directions."""
 
     needs_split = False
+    split_when_cheaper = True
 
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
@@ -39,12 +40,12 @@ class _DenseInfluence(_Learner):
 
     def influence_share(self, step, c, g_prev, with_share):
         """Move Mₜ₋₁ to Mₜ; with ``with_share``, the influence's part of the estimate:
-        cₜ·Mₜ + (its ``g_prev``)·Mₜ₋₁, or for exact RTRL ∂Lₜ/∂sₜ₋₁·Mₜ₋₁."""
+        cₜ·Mₜ + (its ``g_prev``)·Mₜ₋₁ (given cₜ), or for exact RTRL without it ∂Lₜ/∂sₜ₋₁·Mₜ₋₁."""
         before = self.M
         self.M = self.shape_influence(self.propagate(step))
         if not with_share or not self.layout.P:
             return {}
-        if self.needs_split:
+        if c is not None:
             share = _contract(c, self.M)
             if before is not None and g_prev is not None:
                 share = share + _contract(g_prev, before)
