@@ -232,19 +232,38 @@ def test_strict_counts_buffers_too():
         F.functional_call(m, params, (rg.tensor(X),), strict=True)
 
 
-def test_unknown_names_wrong_shapes_and_non_tensors_are_refused_naming_them():
+def test_unknown_names_wrong_shapes_and_non_tensors_as_torch():
+    """Without strict, a name the module has no parameter or buffer for is ignored (torch sets it
+    and removes it, unread); a submodule it lacks raises AttributeError; a replacement of another
+    shape stands in and the op that reads it refuses it; a non-tensor is refused by name."""
     m = rg_mlp()
     before = snapshot(m)
     x = rg.tensor(X)
-    with pytest.raises(KeyError, match=r"'0.wieght'.*no parameter or buffer 'wieght'"):
-        F.functional_call(m, {"0.wieght": rg.tensor(np.ones((5, 3)))}, (x,))
-    with pytest.raises(KeyError, match=r"'5.weight'.*no submodule '5'"):
+    own = m(x).data
+    np.testing.assert_array_equal(F.functional_call(m, {"0.wieght": rg.tensor(np.ones((5, 3)))}, (x,)).data, own)
+    with pytest.raises(AttributeError, match=r"'5.weight'.*no submodule '5'"):
         F.functional_call(m, {"5.weight": rg.tensor(np.ones((5, 3)))}, (x,))
-    with pytest.raises(ValueError, match=r"'0.weight' has shape \[5, 3\] in the module but \[3, 5\] was given"):
+    with pytest.raises(ValueError, match=r"linear: input of shape \(4, 3\) and weight of shape \(3, 5\) do not fit"):
         F.functional_call(m, {"0.weight": rg.tensor(np.ones((3, 5)))}, (x,))
     with pytest.raises(TypeError, match=r"'0.bias' must be a Tensor, got ndarray"):
         F.functional_call(m, {"0.bias": np.ones(5)}, (x,))
+    with pytest.raises(ValueError, match="expected parameter_and_buffer_dicts to be a dict, or a list/tuple of dicts"):
+        F.functional_call(m, 3, (x,))
     assert_unchanged(m, before)
+
+
+@requires_torch
+def test_the_same_misuse_in_torch():
+    m = torch_mlp()
+    x = torch.tensor(X)
+    own = m(x)
+    assert torch.equal(TF.functional_call(m, {"0.wieght": torch.ones(5, 3)}, (x,)), own)
+    with pytest.raises(AttributeError):
+        TF.functional_call(m, {"5.weight": torch.ones(5, 3)}, (x,))
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
+        TF.functional_call(m, {"0.weight": torch.ones(3, 5, dtype=torch.float64)}, (x,))
+    with pytest.raises(ValueError, match="dict, or a list/tuple of dicts"):
+        TF.functional_call(m, 3, (x,))
 
 
 def test_the_module_is_restored_when_a_replacement_or_the_call_fails():
@@ -454,3 +473,19 @@ def test_grad_of_a_dict_of_parameters_as_torch():
     assert_close(g_x, t_g_x, "input gradient")
     for n in t_g_params:
         assert_close(g_params[n], t_g_params[n], n)
+
+
+@requires_torch
+def test_two_values_for_a_tied_weight_are_refused_as_by_torch():
+    m = TiedRg()
+    tm = tied_torch(m)
+    before = snapshot(m)
+    w1, w2 = (rg.tensor(np.eye(3) * k) for k in (1.0, 2.0))
+    with pytest.raises(ValueError, match=r"multiple values for keys \['enc.weight', 'dec.weight'\], which are tied"):
+        F.functional_call(m, {"enc.weight": w1, "dec.weight": w2}, (rg.tensor(X),))
+    with pytest.raises(ValueError, match="which are tied"):
+        TF.functional_call(tm, {"enc.weight": torch.eye(3, dtype=torch.float64),
+                                "dec.weight": 2 * torch.eye(3, dtype=torch.float64)}, (torch.from_numpy(X),))
+    assert_unchanged(m, before)
+    untied = F.functional_call(m, {"enc.weight": w1, "dec.weight": w2}, (rg.tensor(X),), tie_weights=False)
+    np.testing.assert_allclose(untied.data, np.tanh(X) @ (2 * np.eye(3)), rtol=RTOL)

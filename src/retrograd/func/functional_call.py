@@ -16,18 +16,19 @@ from ..nn.module import Module
 
 
 def _owner(module: Module, dotted: str):
-    """(submodule, attribute name) for ``"layer.0.weight"``: only registered submodules,
-    parameters and buffers are followed (a name is never used as an arbitrary attribute)."""
+    """(submodule, attribute name) for ``"layer.0.weight"``, or None when the submodule has no
+    parameter or buffer of that name: only registered submodules, parameters and buffers are
+    followed (a name is never used as an arbitrary attribute). A missing submodule raises
+    ``AttributeError``, as in torch."""
     *path, leaf = dotted.split(".")
     m = module
     for part in path:
         sub = m._modules.get(part)
         if sub is None:
-            raise KeyError(f"functional_call: {dotted!r}: {type(m).__name__} has no submodule {part!r}")
+            raise AttributeError(f"functional_call: {dotted!r}: {type(m).__name__} has no submodule {part!r}")
         m = sub
     if leaf not in m._parameters and leaf not in m._buffers:
-        raise KeyError(f"functional_call: {dotted!r}: {type(m).__name__} has no parameter or buffer {leaf!r} "
-                       f"(its names: {sorted(list(m._parameters) + list(m._buffers))})")
+        return None
     return m, leaf
 
 
@@ -50,12 +51,12 @@ def _replaced(module: Module, values: dict):
         for name, value in values.items():
             if not isinstance(value, Tensor):
                 raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(value).__name__}")
-            m, leaf = _owner(module, name)
+            owner = _owner(module, name)
+            if owner is None:  # no such parameter or buffer: nothing reads it (torch sets it, unread, and removes it)
+                continue
+            m, leaf = owner
             store = m._parameters if leaf in m._parameters else m._buffers
-            old = store[leaf]
-            if old is not None and tuple(old.shape) != tuple(value.shape):
-                raise ValueError(f"functional_call: {name!r} has shape {list(old.shape)} in the module but "
-                                 f"{list(value.shape)} was given")
+            old = store[leaf]  # any shape may stand in, as in torch: the ops that read it check it
             saved.append((m, store, leaf, old))
             store[leaf] = value
             m.__dict__[leaf] = value
@@ -72,17 +73,25 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
     ``parameter_and_buffer_dicts`` (a dict of dotted names to Tensors, or a
     sequence of such dicts) in place of the module's own, restored afterwards
     (also on error), as ``torch.func.functional_call``. With ``strict=True``
-    every parameter and buffer must be given. A weight shared by two
-    submodules is one object, so replacing it under one name replaces it under
-    both (``tie_weights``)."""
+    every parameter and buffer must be given and no other name; without it a
+    name the module has no parameter or buffer for is ignored (one under a
+    submodule it does not have raises ``AttributeError``). A weight shared by
+    two submodules is one object, so replacing it under one name replaces it
+    under both (``tie_weights``; two different values for it are refused).
+    A replacement may have another shape than the module's own, as in torch:
+    the ops that read it check it."""
     dicts = parameter_and_buffer_dicts
     if isinstance(dicts, dict):
         dicts = [dicts]
+    if not isinstance(dicts, (list, tuple)) or not all(isinstance(d, dict) for d in dicts):
+        raise ValueError(f"functional_call: expected parameter_and_buffer_dicts to be a dict, or a list/tuple of "
+                         f"dicts, but got {type(parameter_and_buffer_dicts).__name__}")
     values = {}
     for d in dicts:
         for k, v in d.items():
             if k in values:
-                raise ValueError(f"functional_call: {k!r} appears in more than one dict")
+                raise ValueError(f"functional_call: {k!r} appears in more than one dict; the call would be "
+                                 f"ambiguous")
             values[k] = v
     every = _every_name(module)
     if tie_weights:
@@ -91,6 +100,9 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
             by_object.setdefault(id(t), []).append(name)
         for names in by_object.values():
             given = [n for n in names if n in values]
+            if len({id(values[n]) for n in given}) > 1:
+                raise ValueError(f"functional_call got multiple values for keys {given}, which are tied (one "
+                                 f"weight under several names). Consider using tie_weights=False")
             if given:
                 for n in names:
                     values.setdefault(n, values[given[0]])
