@@ -152,3 +152,37 @@ def test_func_runs_once_per_example():
     want = np.where(X.sum(1, keepdims=True) > 0, X * 2.0, -X)
     np.testing.assert_array_equal(out.data, want)
     assert len(calls) == len(X)
+
+
+@requires_torch
+@pytest.mark.parametrize("out_dims, unmapped", [(((0, 1), 0), False), (((1, None), -1), True)])
+def test_nested_out_dims_as_torch(out_dims, unmapped):
+    def fn(lib, f, T):
+        x, w = T(X), T(W)
+        return f.vmap(lambda r: ((r * w, w * 3 if unmapped else r.sum() * w), r * 2), out_dims=out_dims)(x)
+    ours, theirs = both(fn)
+    assert_same(ours, theirs)
+
+
+@requires_torch
+def test_dict_out_dims_for_a_dict_output_as_torch():
+    ours, theirs = both(lambda lib, f, T: f.vmap(lambda r: {"a": r * 2, "b": r.sum()}, out_dims={"a": 1, "b": 0})(T(X)))
+    assert_same(ours, theirs)
+    assert tuple(ours["a"].shape) == (3, 5)
+
+
+@requires_torch
+def test_a_tuple_out_dims_for_a_dict_output_is_refused_as_by_torch():
+    for f, T in ((F, rg.tensor), (TF, torch.tensor)):
+        with pytest.raises(ValueError, match="out_dims is not compatible with the structure of `outputs`"):
+            f.vmap(lambda r: {"a": r * 2, "b": r * 3}, out_dims=(0, 0))(T(X))
+
+
+@requires_torch
+def test_a_non_tensor_output_with_out_dims_none_is_returned_as_torch():
+    ours, theirs = both(lambda lib, f, T: f.vmap(lambda r: (r * 2, 3.0), out_dims=(0, None))(T(X)))
+    assert ours[1] == theirs[1] == 3.0
+    assert_same(ours[0], theirs[0])
+    for f, T in ((F, rg.tensor), (TF, torch.tensor)):
+        with pytest.raises(ValueError, match="must only return Tensors"):
+            f.vmap(lambda r: (r * 2, 3.0))(T(X))

@@ -18,7 +18,7 @@ from .. import ops
 from .. import random as rg_random
 from ..autograd.backend import xp
 from ..autograd.tensor import Tensor
-from .transforms import _flatten
+from .pytree import LEAF, tree_flatten, tree_unflatten
 
 _RANDOMNESS = ("error", "different", "same")
 
@@ -71,12 +71,14 @@ def _name(func) -> str:
 
 
 def _check_out_dims(out_dims, func):
-    dims = out_dims if isinstance(out_dims, tuple) else (out_dims,)
-    for d in dims:
-        if not (d is None or isinstance(d, int) and not isinstance(d, bool)):
-            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): `out_dims` must be an int, None or "
-                             f"a python collection of ints representing where in the outputs the vmapped "
-                             f"dimension should appear.")
+    """``out_dims``: an int or None, or tuples/lists/dicts of them (nested as the outputs are)."""
+    if isinstance(out_dims, (tuple, list, dict)):
+        for d in (out_dims.values() if isinstance(out_dims, dict) else out_dims):
+            _check_out_dims(d, func)
+    elif not (out_dims is None or isinstance(out_dims, int) and not isinstance(out_dims, bool)):
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): `out_dims` must be an int, None or "
+                         f"a python collection of ints representing where in the outputs the vmapped "
+                         f"dimension should appear.")
 
 
 # ---------------------------------------------------------------- inputs
@@ -186,26 +188,24 @@ def _refuse_draw():
 
 # ---------------------------------------------------------------- outputs
 def _stack_outputs(outputs, out_dims, func):
-    flat = []
-    rebuild = None
-    for out in outputs:
-        if not _only_tensors(out):
-            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "
-                             f"{type(out)}. Did you mean to set out_dims= to None for output?")
-        leaves, rebuild = _flatten(out)
-        flat.append(leaves)
-    count = len(flat[0])
-    if isinstance(out_dims, tuple):
-        if len(out_dims) != count:
-            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r})(<inputs>): out_dims is not "
-                             f"compatible with the structure of `outputs`. out_dims has structure "
-                             f"{_structure(out_dims)} but outputs has structure {_structure(outputs[0])}.")
-        dims = list(out_dims)
-    else:
-        dims = [out_dims] * count
+    """The examples' outputs stacked leaf by leaf at their ``out_dims`` (broadcast over the output
+    tree as torch's: an int or None for a whole subtree, a container matching the tree)."""
+    flat = [tree_flatten(out) for out in outputs]
+    leaves0, spec = flat[0]
+    dims = _dims_per_leaf(out_dims, spec, len(leaves0))
+    if dims is None:
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r})(<inputs>): out_dims is not "
+                         f"compatible with the structure of `outputs`. out_dims has structure "
+                         f"{_structure(out_dims)} but outputs has structure {_structure(outputs[0])}.")
     stacked = []
     for k, d in enumerate(dims):
-        parts = [leaves[k] for leaves in flat]
+        parts = [leaves[k] for leaves, _ in flat]
+        if not isinstance(parts[0], Tensor):
+            if d is not None:
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return Tensors, got type "
+                                 f"{type(parts[0])}. Did you mean to set out_dims= to None for output?")
+            stacked.append(parts[0])  # a non-tensor with out_dim None is returned as it is, as torch does
+            continue
         if d is None:  # an output that must not depend on the mapped inputs: the same for every example
             if any(p.shape != parts[0].shape or not bool(xp.array_equal(p.data, parts[0].data)) for p in parts[1:]):
                 raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a BatchedTensor when "
@@ -217,14 +217,37 @@ def _stack_outputs(outputs, out_dims, func):
             raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
                              f"in range of [{-ndim}, {ndim - 1}], but got {d})")
         stacked.append(ops.stack(parts, axis=d % ndim))
-    return rebuild(stacked)
+    return tree_unflatten(stacked, spec)
 
 
-def _only_tensors(tree) -> bool:
-    if isinstance(tree, Tensor):
-        return True
-    if isinstance(tree, (tuple, list)):
-        return all(_only_tensors(t) for t in tree)
-    if isinstance(tree, dict):
-        return all(_only_tensors(v) for v in tree.values())
-    return False
+def _dims_per_leaf(out_dims, spec, count):
+    """One out_dim per output leaf, or None when ``out_dims`` does not fit the output's structure
+    (torch's ``_broadcast_to_and_flatten``; one Tensor output also takes a 1-tuple)."""
+    if spec == LEAF and isinstance(out_dims, tuple) and len(out_dims) == 1:
+        out_dims = out_dims[0]
+    if out_dims is None or isinstance(out_dims, int):
+        return [out_dims] * count
+    if spec == LEAF:
+        return None
+    kind, keys, children = spec
+    if isinstance(out_dims, dict) != (keys is not None) or not isinstance(out_dims, dict) and type(out_dims) is not kind:
+        return None
+    if keys is not None:
+        if tuple(out_dims) != keys:
+            return None
+        subs = [out_dims[k] for k in keys]
+    elif len(out_dims) != len(children):
+        return None
+    else:
+        subs = list(out_dims)
+    dims = []
+    for d, child in zip(subs, children):
+        sub = _dims_per_leaf(d, child, _leaves_in(child))
+        if sub is None:
+            return None
+        dims += sub
+    return dims
+
+
+def _leaves_in(spec) -> int:
+    return 1 if spec == LEAF else sum(_leaves_in(c) for c in spec[2])
