@@ -189,3 +189,10 @@ def test_integer_primals_and_non_tensor_aux_are_refused_as_by_torch():
         TF.jacrev(lambda x: 3.0)(tx)
     with pytest.raises(RuntimeError, match="return only tensors, got unsupported type float"):
         F.jacrev(lambda x: 3.0)(x)
+
+
+@requires_torch
+def test_a_bool_argnums_counts_as_an_int_as_in_torch():
+    (x, y), (tx, ty) = both(X, Y)
+    close(F.grad(lambda a, b: (a * rg.sin(b)).sum(), argnums=True)(x, y),
+          TF.grad(lambda a, b: (a * b.sin()).sum(), argnums=True)(tx, ty))

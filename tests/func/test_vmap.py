@@ -186,3 +186,12 @@ def test_a_non_tensor_output_with_out_dims_none_is_returned_as_torch():
     for f, T in ((F, rg.tensor), (TF, torch.tensor)):
         with pytest.raises(ValueError, match="must only return Tensors"):
             f.vmap(lambda r: (r * 2, 3.0))(T(X))
+
+
+@requires_torch
+def test_error_types_as_torch_out_dims_out_of_range_and_bool_in_dims():
+    for f, T in ((F, rg.tensor), (TF, torch.tensor)):
+        with pytest.raises(IndexError, match="Dimension out of range"):
+            f.vmap(lambda r: r * 2, out_dims=3)(T(X))
+        with pytest.raises(TypeError):
+            f.vmap(lambda r: r * 2, in_dims=True)(T(X))

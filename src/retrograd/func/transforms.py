@@ -132,14 +132,14 @@ def _output_leaves(out, name):
 def _argnums(argnums, nargs, name):
     """(whether one argument, the argument indices) from torch.func's ``argnums``: an int or a
     tuple of distinct ints, each in [−nargs, nargs)."""
-    single = isinstance(argnums, int) and not isinstance(argnums, bool)
+    single = isinstance(argnums, int)  # True counts as 1, as in torch
     if not single and not isinstance(argnums, tuple):
         raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got {type(argnums).__name__}")
     nums = (argnums,) if single else argnums
     if not nums:
         raise TransformError(f"{name}: argnums must be non-empty")
     for a in nums:
-        if not isinstance(a, int) or isinstance(a, bool):
+        if not isinstance(a, int):
             raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got an entry "
                                      f"{a!r} ({type(a).__name__})")
         if not -nargs <= a < nargs:

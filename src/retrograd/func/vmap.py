@@ -23,6 +23,14 @@ from .pytree import LEAF, tree_flatten, tree_unflatten
 _RANDOMNESS = ("error", "different", "same")
 
 
+class VmapIndexError(IndexError, ValueError):
+    """An ``out_dims`` out of range: an ``IndexError`` as torch raises, and a ``ValueError``."""
+
+
+class VmapTypeError(TypeError, ValueError):
+    """An ``in_dims`` of the wrong type: a ``TypeError`` as torch raises, and a ``ValueError``."""
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: int | None = None):
     """``func`` mapped over a dimension of its inputs (torch.func.vmap).
 
@@ -41,7 +49,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: 
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
     if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
-        raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` to be int or a "
+        raise VmapTypeError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` to be int or a "
                          f"(potentially nested) tuple matching the structure of inputs, got: {type(in_dims)}.")
     _check_out_dims(out_dims, func)
 
@@ -214,7 +222,7 @@ def _stack_outputs(outputs, out_dims, func):
             continue
         ndim = parts[0].ndim + 1
         if not -ndim <= d < ndim:
-            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
+            raise VmapIndexError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
                              f"in range of [{-ndim}, {ndim - 1}], but got {d})")
         stacked.append(ops.stack(parts, axis=d % ndim))
     return tree_unflatten(stacked, spec)
