@@ -78,6 +78,11 @@ class OpError(ValueError):
     """An op was given inputs it cannot work with (shapes, dtypes, arguments)."""
 
 
+class DimError(OpError, IndexError):
+    """A dim out of range for the tensor: an ``IndexError`` as PyTorch raises ("Dimension out of
+    range"), and an ``OpError``."""
+
+
 class ArrayMeta:
     """An input the vjp does not read, as the tape keeps it: shape and dtype, no data.
 

@@ -9,7 +9,7 @@ import builtins
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError
+from ..autograd.op import DimError, OpError
 from ..autograd.tensor import get_default_dtype
 from . import elementwise as E
 from . import reductions as R
@@ -49,6 +49,12 @@ def expand(x, *shape):
     """PyTorch's ``expand``: broadcast to ``shape``; -1 keeps a dimension."""
     shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
     lead = len(shape) - len(x.shape)
+    if lead < 0:
+        raise OpError(f"expand: the number of sizes given ({len(shape)}) must be at least the tensor's number of "
+                      f"dimensions ({len(x.shape)}); tensor shape {tuple(x.shape)}")
+    if any(s == -1 for s in shape[:lead]):
+        raise OpError(f"expand: -1 is not allowed in a new leading dimension (sizes {tuple(shape)} for a tensor of "
+                      f"shape {tuple(x.shape)}; PyTorch refuses it too): give the new dimensions' sizes")
     full = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
     return broadcast_to(x, full)
 
@@ -59,7 +65,7 @@ def expand_dims(x, axis):
     shape = list(x.shape)
     n = len(shape) + 1
     if not isinstance(axis, int) or isinstance(axis, bool) or not -n <= axis < n:
-        raise OpError(f"unsqueeze: dim {axis!r} is out of range for a tensor of shape {tuple(x.shape)} "
+        raise DimError(f"unsqueeze: dim {axis!r} is out of range for a tensor of shape {tuple(x.shape)} "
                       f"(expected {-n} … {n - 1})")
     shape.insert(axis % n, 1)
     return reshape(x, shape)
@@ -101,7 +107,7 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     nd = builtins.max(len(shape), 1)
     for d in (start_dim, end_dim):
         if not isinstance(d, int) or isinstance(d, bool) or not -nd <= d < nd:
-            raise OpError(f"flatten: dim {d!r} is out of range for a tensor of shape {tuple(shape)} "
+            raise DimError(f"flatten: dim {d!r} is out of range for a tensor of shape {tuple(shape)} "
                           f"(expected {-nd} … {nd - 1})")
     if not shape:
         return reshape(x, (1,))
@@ -160,7 +166,7 @@ def gather(x, axis, index):
         raise OpError(f"gather: index must have {len(shape)} dimensions like the input of shape {shape}, "
                       f"got shape {idx.shape}")
     if not -nd <= axis < nd:
-        raise OpError(f"gather: axis {axis} is out of range for an input of shape {shape} (expected "
+        raise DimError(f"gather: axis {axis} is out of range for an input of shape {shape} (expected "
                       f"{-nd} … {nd - 1})")
     axis %= nd
     x_shape, idx_shape = shape or (1,), idx.shape or (1,)

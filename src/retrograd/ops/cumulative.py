@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ..autograd import namespaces
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp
+from ..autograd.op import DimError, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 
 
@@ -25,7 +25,7 @@ def _check_dim(dim, ndim, name):
     if not isinstance(dim, int):
         raise OpError(f"{name}: dim must be an int, got {dim!r}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise OpError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+        raise DimError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % ndim if ndim else 0
 
 

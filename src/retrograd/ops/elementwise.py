@@ -237,7 +237,11 @@ class Pow(BinaryOp):
     __slots__ = ()
     save_inputs = (0, 1)
 
-    def forward(self, x, y): return x ** y
+    def forward(self, x, y):
+        if _kind(x) in "iub" and _kind(y) in "iu" and bool((xp.asarray(y) < 0).any()):
+            return _integer_power(x, y)
+        with xp.errstate(divide="ignore", invalid="ignore"):  # 0⁻¹ = inf, (−2)^½ = NaN, silently, as PyTorch
+            return x ** y
 
     def vjp(self, ns, g, z, x, y):
         n = self.needs
@@ -254,13 +258,29 @@ class Pow(BinaryOp):
                 zero_base = (xv == 0) & (yv >= 0)
                 if device_checks.may_hold(zero_base):  # log 1 = 0 there: ȳ = 0 without a 0·(−∞)
                     x = ns.where(zero_base, 1.0, x)
-                gy = g * (z * (ns.log(x) if hasattr(x, "shape") else math.log(x)))  # a constant base: in full precision
+                # a constant base: its log in full precision (NaN for a negative one, as PyTorch's ȳ)
+                gy = g * (z * (ns.log(x) if hasattr(x, "shape") else math.log(x) if x > 0 else
+                               -math.inf if x == 0 else math.nan))
         return gx, gy
 
     def jvp(self, ns, ts, z, x, y):
         gx, gy = self.vjp(ns, 1.0, z, x, y)  # elementwise partial derivatives (the edges as in the vjp)
         tx, ty = ts
         return _plus(None if tx is None else tx * gx, None if ty is None else ty * gy)
+
+
+def _kind(a) -> str:
+    return a.dtype.kind if hasattr(a, "dtype") else "i" if isinstance(a, int) else "f"
+
+
+def _integer_power(x, y):
+    """xʸ of integers where some exponent is negative, as PyTorch computes it: 1/xᵏ truncated
+    toward zero — 1 for x = 1, ±1 for x = −1 (by the exponent's parity), 0 otherwise (x = 0 too);
+    NumPy refuses negative integer powers."""
+    negative = xp.asarray(y) < 0
+    z = x ** xp.where(negative, 0, y)
+    at_negative = xp.where(x == 1, 1, xp.where(x == -1, xp.where(xp.asarray(y) % 2 == 0, 1, -1), 0))
+    return xp.where(negative, at_negative, z).astype(z.dtype, copy=False)
 
 
 # ------------------------------------------------------------ exp, log and friends
@@ -486,6 +506,11 @@ def where(cond, x, y):
     c = cond.data if isinstance(cond, Tensor) else xp.asarray(cond)
     if c.dtype != bool:
         raise OpError(f"where: condition must be boolean, got {c.dtype}")
+    if isinstance(x, numbers.Number) and isinstance(y, numbers.Number):
+        # two Python numbers: PyTorch's dtype for them — the default float dtype if either is a float, else int64
+        kind = get_default_dtype() if any(isinstance(v, float) for v in (x, y)) else \
+            xp.bool_ if all(isinstance(v, bool) for v in (x, y)) else xp.int64
+        x, y = xp.asarray(x, dtype=kind), xp.asarray(y, dtype=kind)
     return Where(c)(x, y)
 
 

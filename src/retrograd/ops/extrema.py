@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from ..autograd import conventions
 from ..autograd.backend import xp
-from ..autograd.op import OpError
+from ..autograd.op import DimError, OpError
 from ..autograd.tensor import Tensor, _wrap
 from . import device_checks
 from .kinks import maximum, minimum
@@ -121,7 +121,7 @@ def _extremum(op, cls, pick, other_fn, x, axis, keepdims, dim, keepdim):
     d = _data(x)
     ndim = d.ndim
     if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
+        raise DimError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
     if ndim == 0:
         return MaxResult(values, _wrap(xp.zeros((), dtype=xp.int64)))
     if d.shape[axis] == 0 or d.size == 0:

@@ -11,7 +11,7 @@ import operator
 
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.backend import xp
-from ..autograd.op import OpError, off_tape
+from ..autograd.op import DimError, OpError, off_tape
 from . import composite as C
 from . import cumulative as CU
 from . import einsum as EI
@@ -55,6 +55,13 @@ def _transpose_method(self, *axes, dim0=None, dim1=None):
     if len(axes) == 2 and all(isinstance(a, int) for a in axes):
         return S.swapaxes(self, *axes)
     return S.permute(self, *axes)
+
+
+def _matrix_transpose(self):
+    if self.ndim < 2:
+        raise OpError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-d tensor (PyTorch refuses it "
+                      f"too); use .T or reshape it to (n, 1)")
+    return S.swapaxes(self, -1, -2)
 
 
 def _reshape_method(self, *shape):
@@ -129,7 +136,7 @@ class _Size(int):
         if not nd:
             raise OpError(f"size: dim {dim!r} given, but a 0-d tensor has no dimensions (PyTorch refuses it too)")
         if not isinstance(dim, int) or isinstance(dim, bool) or not -nd <= dim < nd:
-            raise OpError(f"size: dim {dim!r} is out of range for a tensor of shape {self.dims}")
+            raise DimError(f"size: dim {dim!r} is out of range for a tensor of shape {self.dims}")
         return self.dims[dim]
 
 
@@ -219,5 +226,5 @@ def install() -> None:
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
     Tensor.T = property(lambda self: S.transpose(self), doc="All axes reversed.")
-    Tensor.mT = property(lambda self: S.swapaxes(self, -1, -2), doc="The last two axes swapped.")
+    Tensor.mT = property(_matrix_transpose, doc="The last two axes swapped (a matrix or a batch of them).")
     Tensor.size = property(lambda self: _Size(self.data.shape), doc=_Size.__doc__)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, off_tape
+from ..autograd.op import DimError, OpError, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from .composite import gather
 from .shape import _data
@@ -32,7 +32,7 @@ def _axis(dim, ndim, name):
     if not isinstance(dim, int) or isinstance(dim, bool):
         raise OpError(f"{name}: dim must be an int, got {dim!r}")
     if not -max(ndim, 1) <= dim < max(ndim, 1):
-        raise OpError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
+        raise DimError(f"{name}: dim {dim} is out of range for a tensor with {ndim} dimensions")
     return dim % ndim if ndim else 0
 
 
@@ -101,10 +101,15 @@ def _arg_extremum(x, dim, keepdim, axis, name, pick):
             raise OpError(f"{name}: give dim or axis, not both")
         dim = axis
     d = _data(x)
-    if d.size == 0:
-        raise OpError(f"{name}: cannot take the {name} of an empty tensor")
     if dim is not None:
         dim = _axis(dim, d.ndim, name)
+    if d.size == 0:
+        if dim is None or d.ndim == 0 or d.shape[dim] == 0:  # nothing to pick from along the reduced dim
+            raise OpError(f"{name}: cannot take the {name} of an empty tensor"
+                          + ("" if dim is None else f" along dim {dim} of size 0"))
+        shape = tuple(1 if a == dim else n for a, n in enumerate(d.shape)) if keepdim else \
+            tuple(n for a, n in enumerate(d.shape) if a != dim)
+        return _wrap(xp.zeros(shape, dtype=xp.int64))  # an empty result (another dim is 0), as PyTorch's
     out = pick(d, axis=dim, keepdims=keepdim)
     return _wrap(xp.asarray(out).astype(xp.int64, copy=False))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp, off_tape
+from ..autograd.op import DimError, OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from .elementwise import cast, where
 from .shape import Pad, _data, broadcast_to, getitem, reshape
@@ -32,7 +32,7 @@ def _dims(dims, ndim, name):
         if not isinstance(d, int) or isinstance(d, bool):
             raise OpError(f"{name}: dims must be ints, got {d!r}")
         if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise OpError(f"{name}: dim {d} is out of range for a tensor with {ndim} dimensions")
+            raise DimError(f"{name}: dim {d} is out of range for a tensor with {ndim} dimensions")
         d = d % ndim if ndim else 0
         if d in out:
             raise OpError(f"{name}: dim {d} appears multiple times in the list of dims")
@@ -80,7 +80,7 @@ def roll(x, shifts, dims=None):
         return reshape(flat, x.shape)
     axes = (dims,) if isinstance(dims, int) else tuple(dims)
     if x.ndim == 0 and axes:  # PyTorch's roll names dims strictly (no 0/-1 on a 0-d tensor)
-        raise OpError(f"roll: dimension {axes[0]} is out of range for a 0-d tensor (it has no dimensions); "
+        raise DimError(f"roll: dimension {axes[0]} is out of range for a 0-d tensor (it has no dimensions); "
                       f"call roll(x, shifts) without dims")
     if len(axes) != len(shifts) or not axes:
         raise OpError(f"roll: shifts and dimensions must align; shifts: {len(shifts)}, dims: {len(axes)}")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp, off_tape
+from ..autograd.op import DimError, OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap
 from . import device_checks
 from .elementwise import cast
@@ -102,12 +102,12 @@ def _norm_axis(axis, ndim, op):
     if ndim == 0:
         for a in axes:
             if a not in (0, -1):
-                raise OpError(f"{op}: axis {a} is out of range for a 0-d tensor (only 0 and -1 are accepted)")
+                raise DimError(f"{op}: axis {a} is out of range for a 0-d tensor (only 0 and -1 are accepted)")
         return ()
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
-            raise OpError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+            raise DimError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
         out.append(a % ndim)
     return tuple(sorted(set(out)))
 

@@ -13,6 +13,7 @@ import math
 
 from ..autograd import namespaces
 from ..autograd.backend import xp
+from . import device_checks
 from ..autograd.op import BinaryOp, OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 from .elementwise import sigmoid_of
@@ -294,7 +295,7 @@ namespaces.extend("cosh", lambda x: xp.cosh(x), cosh)
 
 class Atan2(BinaryOp):
     """z = atan2(y, x) (the angle of the point (x, y));
-    ȳ = z̄·x / (x² + y²),  x̄ = −z̄·y / (x² + y²)  (NaN at the origin, like PyTorch)"""
+    ȳ = z̄·x / (x² + y²),  x̄ = −z̄·y / (x² + y²)  (0 at the origin, as PyTorch 2.13 gives)"""
     name, broadcasts = "atan2", True
     __slots__ = ()
     save_inputs = (0, 1)
@@ -303,17 +304,26 @@ class Atan2(BinaryOp):
 
     def vjp(self, ns, g, z, y, x):
         n = self.needs
-        r2 = x * x + y * y
-        return (g * x / r2 if n[0] else None), (-g * y / r2 if n[1] else None)
+        inv = _inverse_square_radius(ns, y, x)
+        return (g * x * inv if n[0] else None), (-g * y * inv if n[1] else None)
 
     def jvp(self, ns, ts, z, y, x):
         """ż = (ẏ·x − ẋ·y) / (x² + y²)"""
         ty, tx = ts
-        r2 = x * x + y * y
-        r = None if ty is None else ty * x / r2
+        inv = _inverse_square_radius(ns, y, x)
+        r = None if ty is None else ty * x * inv
         if tx is not None:
-            r = -tx * y / r2 if r is None else r - tx * y / r2
+            r = -tx * y * inv if r is None else r - tx * y * inv
         return r
+
+
+def _inverse_square_radius(ns, y, x):
+    """1 / (x² + y²), and 0 at the origin: atan2's partials there are 0 (not 0/0), as PyTorch's."""
+    r2 = x * x + y * y
+    origin = ns.value(r2) == 0
+    if device_checks.may_hold(origin):
+        return ns.where(origin, 0.0, 1.0 / ns.where(origin, 1.0, r2))
+    return 1.0 / r2
 
 
 def atan2(input, other):  # noqa: A002 - torch's names

@@ -13,7 +13,7 @@ from ..autograd import backend
 from ..autograd.backend import xp
 from ..autograd.forward import Pieces
 from ..autograd.namespaces import ARRAY_NS
-from ..autograd.op import Op, OpError, UnaryOp
+from ..autograd.op import Op, DimError, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 from . import device_checks
 
@@ -89,10 +89,13 @@ def permute(x, *dims, **keywords):
 
 
 def swapaxes(x, a, b):
-    """x with axes ``a`` and ``b`` exchanged."""
+    """x with axes ``a`` and ``b`` exchanged (each in [−ndim, ndim); a 0-d tensor takes 0 and −1
+    and is returned as it is, as PyTorch's ``transpose``)."""
     n = len(x.shape)
+    a, b = _check_axis("transpose", a, max(n, 1)), _check_axis("transpose", b, max(n, 1))
     axes = list(range(n))
-    axes[a % n], axes[b % n] = axes[b % n], axes[a % n]
+    if n:
+        axes[a], axes[b] = axes[b], axes[a]
     return Transpose(tuple(axes))(x)
 
 
@@ -172,7 +175,7 @@ def _check_axis(op, axis, ndim, extra=0):
         raise OpError(f"{op}: dim must be an int, got {axis!r}")
     n = ndim + extra
     if not -n <= axis < n:
-        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions "
+        raise DimError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions "
                       f"(expected {-n} … {n - 1})")
     return axis % n
 
@@ -672,6 +675,6 @@ def _index(index):
     """Convert Tensors and host arrays inside an index to backend arrays."""
     if type(index) is tuple:
         return tuple(_index_item(i) for i in index)
-    if isinstance(index, list):
-        return _index_item(xp.asarray(index))
+    if isinstance(index, list):  # [] is an empty integer index (NumPy would make it float64)
+        return _index_item(xp.asarray(index) if index else xp.zeros(0, dtype=xp.int64))
     return _index_item(index)

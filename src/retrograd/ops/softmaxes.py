@@ -6,7 +6,7 @@ from __future__ import annotations
 import builtins
 
 from ..autograd.backend import xp
-from ..autograd.op import OpError, UnaryOp
+from ..autograd.op import DimError, OpError, UnaryOp
 from ..autograd.tensor import _wrap, get_default_dtype
 from .shape import _data
 from .reductions import _NOT_GIVEN, _Reduction, _expand, _norm_axis, _torch_axis, _with_dtype
@@ -112,7 +112,7 @@ def _softmax_axis(op, x, axis, dim, dtype):
         raise OpError(f"{op}: dim must be one int, got {axis!r}")
     ndim = len(x.shape)
     if not -builtins.max(ndim, 1) <= axis < builtins.max(ndim, 1):
-        raise OpError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
+        raise DimError(f"{op}: dim {axis} is out of range for a tensor with {ndim} dimensions")
     if dtype is not None:
         x = _with_dtype(op, x, dtype)
     return x, axis
