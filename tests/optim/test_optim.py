@@ -111,8 +111,44 @@ def test_optimizer_errors():
         optim.SGD([], lr=0.1)
     with pytest.raises(ValueError, match="invalid learning rate"):
         optim.SGD([rg.tensor([1.0], requires_grad=True)], lr=-1)
-    with pytest.raises(ValueError, match="requires grad"):
-        optim.SGD([rg.tensor([1.0])], lr=0.1)
+    with pytest.raises(TypeError, match="can only optimize Tensors, but parameter 0 of group 0 is ndarray"):
+        optim.SGD([np.ones(2)], lr=0.1)
+
+
+def test_a_frozen_parameter_is_taken_and_left_alone_as_in_torch():
+    m = nn.Linear(2, 2)
+    m.bias.requires_grad_(False)
+    opt = optim.SGD(m.parameters(), lr=0.5)
+    bias = m.bias.data.copy()
+    m(rg.tensor(np.ones((1, 2), np.float32))).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(m.bias.data, bias)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib, ps: lib.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, maximize=True),
+    lambda lib, ps: lib.SGD(ps, lr=0.1, maximize=True),
+    lambda lib, ps: lib.Adam(ps, lr=0.1, weight_decay=0.01, amsgrad=True, maximize=True),
+    lambda lib, ps: lib.Adam(ps, lr=0.1, weight_decay=0.1, decoupled_weight_decay=True),
+    lambda lib, ps: lib.AdamW(ps, lr=0.1, maximize=True),
+    lambda lib, ps: lib.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, maximize=True),
+    lambda lib, ps: lib.Adagrad(ps, lr=0.1, lr_decay=0.01, maximize=True),
+])
+def test_maximize_and_decoupled_weight_decay_follow_torch(make):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    w0, target = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    ours = rg.tensor(w0.copy(), requires_grad=True)
+    theirs = torch.tensor(w0.copy(), requires_grad=True)
+    opt, topt = make(optim, [ours]), make(torch.optim, [theirs])
+    for _ in range(5):
+        opt.zero_grad()
+        topt.zero_grad()
+        (-((ours - rg.tensor(target)) ** 2).sum()).backward()
+        (-((theirs - torch.tensor(target)) ** 2).sum()).backward()
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_param_groups():

@@ -36,7 +36,7 @@ def _every_name(module: Module) -> list:
     """(dotted name, tensor) of every parameter and buffer under every name it has: a weight
     shared by two submodules is listed twice (``named_parameters`` lists it once)."""
     result = []
-    for prefix, m in module.named_modules():
+    for prefix, m in module.named_modules(remove_duplicate=False):
         for store in (m._parameters, m._buffers):
             for name, t in store.items():
                 if t is not None:

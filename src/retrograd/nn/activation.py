@@ -7,6 +7,7 @@ never overwritten)."""
 from __future__ import annotations
 
 from .. import ops
+from . import functional as F
 from .module import Module
 
 
@@ -138,29 +139,36 @@ class ELU(Module):
 
 
 class Softplus(Module):
-    """log(1 + e^(βx))/β."""
+    """log(1 + e^(βx))/β, and x itself where βx > ``threshold`` (PyTorch's linear branch)."""
 
-    def __init__(self, beta: float = 1.0):
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
         super().__init__()
-        self.beta = beta
+        self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        return ops.softplus(x, self.beta)
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softmax(Module):
-    """Softmax along ``dim``."""
+    """Softmax along ``dim``; without one, PyTorch's deprecated implicit choice (0 for 0-, 1- and
+    3-D input, else 1), with its warning."""
 
-    def __init__(self, dim: int = -1):
+    def __init__(self, dim: int | None = None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return ops.softmax(x, self.dim)
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
 
 
 class LogSoftmax(Softmax):
-    """Log-softmax along ``dim`` (stable)."""
+    """Log-softmax along ``dim`` (stable; the implicit dim as ``Softmax``'s)."""
 
     def forward(self, x):
-        return ops.log_softmax(x, self.dim)
+        return F.log_softmax(x, self.dim)

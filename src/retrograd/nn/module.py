@@ -88,7 +88,14 @@ class Module:
             setattr(self, name, param)
 
     def register_buffer(self, name: str, value, persistent: bool = True):
-        """A non-trainable tensor that is part of the state (BatchNorm's running stats)."""
+        """A non-trainable tensor that is part of the state (BatchNorm's running stats). The name
+        must be new to the module (not a parameter's or a submodule's), without dots, as PyTorch's."""
+        if not isinstance(name, str):
+            raise TypeError(f"register_buffer: the buffer name must be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"register_buffer: the buffer name {name!r} must be non-empty and contain no \".\"")
+        if name not in self._buffers and (name in self._parameters or name in self._modules or name in self.__dict__):
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
         value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
         self._buffers[name] = value
         self.__dict__[name] = value
@@ -108,32 +115,44 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
-    def named_modules(self, prefix: str = ""):
-        """(dotted name, module) for this module and every submodule, depth first."""
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, module) for this module and every submodule, depth first; a module
+        reached under several names is listed once (at its first), unless ``remove_duplicate``
+        is False — PyTorch's signature."""
+        if remove_duplicate:
+            memo = set() if memo is None else memo
+            if id(self) in memo:
+                return
+            memo.add(id(self))
         yield prefix, self
         for name, m in self._modules.items():
             if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         """This module and every submodule."""
         return (m for _, m in self.named_modules())
 
     def named_children(self):
-        """(name, module) for the direct submodules."""
-        return ((n, m) for n, m in self._modules.items() if m is not None)
+        """(name, module) for the direct submodules, each module once (at its first name)."""
+        seen = set()
+        for n, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield n, m
 
     def children(self):
         """The direct submodules."""
         return (m for _, m in self.named_children())
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True):
-        """(dotted name, Parameter) for every parameter, each once, in registration order."""
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """(dotted name, Parameter) for every parameter, each once (unless ``remove_duplicate`` is
+        False: then under every name it has), in registration order."""
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mprefix, m in mods:
             for name, p in m._parameters.items():
-                if p is not None and id(p) not in seen:
+                if p is not None and (not remove_duplicate or id(p) not in seen):
                     seen.add(id(p))
                     yield (f"{mprefix}.{name}" if mprefix else name), p
 
@@ -141,16 +160,20 @@ class Module:
         """Every parameter (what an optimizer takes)."""
         return (p for _, p in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix: str = ""):
-        """(dotted name, Tensor) for every buffer (BatchNorm's running statistics …)."""
-        for mprefix, m in self.named_modules(prefix):
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """(dotted name, Tensor) for every buffer (BatchNorm's running statistics …), each once
+        unless ``remove_duplicate`` is False."""
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for mprefix, m in mods:
             for name, b in m._buffers.items():
-                if b is not None:
+                if b is not None and (not remove_duplicate or id(b) not in seen):
+                    seen.add(id(b))
                     yield (f"{mprefix}.{name}" if mprefix else name), b
 
-    def buffers(self):
+    def buffers(self, recurse: bool = True):
         """Every buffer."""
-        return (b for _, b in self.named_buffers())
+        return (b for _, b in self.named_buffers(recurse=recurse))
 
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":
@@ -237,7 +260,7 @@ class Module:
     def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
         """Parameters and persistent buffers by dotted name, as arrays (no copies)."""
         out = OrderedDict()
-        for mprefix, m in self.named_modules():
+        for mprefix, m in self.named_modules(remove_duplicate=False):  # a shared submodule under each name, as torch
             for name, p in m._parameters.items():
                 if p is not None:
                     out[f"{mprefix}.{name}" if mprefix else name] = p.data
@@ -248,7 +271,7 @@ class Module:
 
     def _state_tensors(self):
         out = OrderedDict()
-        for mprefix, m in self.named_modules():
+        for mprefix, m in self.named_modules(remove_duplicate=False):
             for name, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items()
                                                           if n not in m._non_persistent]:
                 if t is not None:
@@ -428,8 +451,9 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+        if isinstance(i, slice):  # the children keep their names (and so their state_dict keys), as torch's
+            return type(self)(OrderedDict(list(self._modules.items())[i]))
+        return list(self._modules.values())[i]
 
     def __len__(self):
         return len(self._modules)
@@ -457,7 +481,8 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, i):
-        return list(self._modules.values())[i]
+        mods = list(self._modules.values())
+        return type(self)(mods[i]) if isinstance(i, slice) else mods[i]
 
     def __len__(self):
         return len(self._modules)

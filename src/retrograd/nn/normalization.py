@@ -15,13 +15,18 @@ from .layers import _same_dtype_as_parameters
 class LayerNorm(Module):
     """Normalise over the trailing ``normalized_shape`` axes; learnable scale and shift."""
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, dtype=None):
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
+                 device=None, dtype=None):
         super().__init__()
+        _host_device("LayerNorm", device)
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.eps = eps
+        self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
             self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype or get_default_dtype()))
-            self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype or get_default_dtype()))
+            if bias:
+                self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype or get_default_dtype()))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.weight = self.bias = None
 
@@ -30,7 +35,15 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+def _host_device(layer, device):
+    """PyTorch's ``device=`` factory argument: the backend decides where arrays live here, so only
+    None or "cpu" (on the NumPy backend) is taken."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{layer}: device={device!r}: retrograd places every array on its backend "
+                         f"(rg.set_backend); leave device out")
 
 
 class _BatchNorm(Module):
@@ -69,9 +82,12 @@ class _BatchNorm(Module):
                           f"when training, got input of shape {tuple(x.shape)}")
         if empty:  # PyTorch returns an empty output (running statistics untouched, the batch counted)
             return x * 1.0
+        momentum = self.momentum
+        if momentum is None:  # a cumulative moving average: batch k weighs 1/k, as PyTorch's momentum=None
+            momentum = 1.0 / int(self.num_batches_tracked.data) if self.training and self.track_running_stats else 0.0
         return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
                             self.running_var if self.track_running_stats else None, self.weight, self.bias,
-                            training=use_batch, momentum=self.momentum, eps=self.eps)
+                            training=use_batch, momentum=momentum, eps=self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -66,9 +66,9 @@ class Optimizer:
         group["params"] = [raw] if isinstance(raw, Tensor) else list(raw)
         seen = set()
         for i, p in enumerate(group["params"]):
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise ValueError(f"{name}: every parameter must be a Tensor that requires grad (parameter {i} "
-                                 f"of group {len(self.param_groups)} is {type(p).__name__})")
+            if not isinstance(p, Tensor):  # a frozen one (requires_grad=False) is taken: it has no gradient to apply
+                raise TypeError(f"{name}: can only optimize Tensors, but parameter {i} of group "
+                                f"{len(self.param_groups)} is {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{name}: can't optimize a non-leaf Tensor (parameter {i} of group "
                                  f"{len(self.param_groups)} was computed by {p.grad_fn.name}); pass the leaf")
@@ -144,13 +144,14 @@ class Optimizer:
         """``update`` every parameter of ``group`` that has a gradient (a subclass may
         override this with an equivalent loop that does less per parameter)."""
         update = self.update
+        maximize = group.get("maximize", False)  # ascend: the gradient negated first, as PyTorch's
         for p in group["params"]:
             grad = p.grad
             if grad is not None:
                 state = states.get(id(p))
                 if state is None:
                     state = states[id(p)] = {}
-                update(p, grad.data, state, group)
+                update(p, -grad.data if maximize else grad.data, state, group)
 
     def update(self, p, g, state, group):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -274,14 +275,18 @@ class SGD(Optimizer):
     launch per group on CuPy (``optim/foreach.py``); None (default) does so on
     a device backend, True on every backend, False never. The numbers are the same."""
 
-    defaults = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, foreach=None)
+    defaults = dict(lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False,
+                    foreach=None)
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, foreach: bool | None = None):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None):
         super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                         nesterov=nesterov, foreach=foreach)
+                         nesterov=nesterov, maximize=maximize, foreach=foreach)
 
     def _step_group(self, group, states):
+        if group["maximize"]:  # the general loop negates the gradient
+            return super()._step_group(group, states)
         if type(self).update is SGD.update and _foreach.wanted(group):
             return _foreach.sgd_step(self, group, states)
         # Plain SGD (no momentum, no weight decay) is most of every small model's step: the
@@ -315,12 +320,16 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """s ← s + g²;  p ← p − lr/(1 + (t − 1)·decay) · g / (√s + ε)"""
 
-    defaults = dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10)
+    defaults = dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+                    foreach=None, maximize=False)
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: bool | None = None, *,
+                 maximize: bool = False):
+        # ``foreach`` is PyTorch's argument, accepted; the update is one loop either way (the same numbers)
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                         initial_accumulator_value=initial_accumulator_value, eps=eps)
+                         initial_accumulator_value=initial_accumulator_value, eps=eps, foreach=foreach,
+                         maximize=maximize)
 
     def update(self, p, g, state, group):
         if not state:
@@ -337,12 +346,14 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """v ← αv + (1 − α)g²;  p ← p − lr·g / (√v + ε)  (centered: v − ḡ²; momentum: a buffer of the steps)"""
 
-    defaults = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False)
+    defaults = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, foreach=None,
+                    maximize=False)
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, weight_decay: float = 0.0,
-                 momentum: float = 0.0, centered: bool = False):
+                 momentum: float = 0.0, centered: bool = False, foreach: bool | None = None, maximize: bool = False):
+        # ``foreach`` is PyTorch's argument, accepted; the update is one loop either way (the same numbers)
         super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                         centered=centered)
+                         centered=centered, foreach=foreach, maximize=maximize)
 
     def update(self, p, g, state, group):
         if not state:
@@ -383,16 +394,20 @@ class Adam(Optimizer):
     launch per group on CuPy (``optim/foreach.py``); None (default) does so on
     a device backend, True on every backend, False never. The numbers are the same."""
 
-    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, foreach=None)
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, foreach=None,
+                    maximize=False, decoupled_weight_decay=False)
     decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False, *, foreach: bool | None = None):
+                 amsgrad: bool = False, *, foreach: bool | None = None, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         foreach=foreach)
+                         foreach=foreach, maximize=maximize,
+                         decoupled_weight_decay=decoupled_weight_decay or self.decoupled)
 
     def _step_group(self, group, states):
-        if type(self).update is Adam.update and _foreach.wanted(group):
+        if (type(self).update is Adam.update and _foreach.wanted(group) and not group["maximize"]
+                and group["decoupled_weight_decay"] == self.decoupled):
             return _foreach.adam_step(self, group, states)
         return super()._step_group(group, states)
 
@@ -407,7 +422,7 @@ class Adam(Optimizer):
         t = state["step"]
         lr, wd, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
         if wd:
-            if self.decoupled:
+            if group.get("decoupled_weight_decay", self.decoupled):  # AdamW's, or Adam(decoupled_weight_decay=True)
                 p.data *= 1 - lr * wd
             else:
                 g = g + wd * p.data
@@ -432,6 +447,6 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2,
-                 amsgrad: bool = False, *, foreach: bool | None = None):
+                 amsgrad: bool = False, *, maximize: bool = False, foreach: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         foreach=foreach)
+                         foreach=foreach, maximize=maximize)
