@@ -425,8 +425,9 @@ def test_dropout_trains_with_the_expected_scale():
     kept = out.data != 0
     np.testing.assert_allclose(out.data[kept], 1 / 0.75)
     assert 0.2 < 1 - kept.mean() < 0.3
-    with pytest.raises(rg.OpError, match="dropout: inplace=True is not supported"):
-        F.dropout(x, 0.5, inplace=True)
+    rg.manual_seed(0)
+    np.testing.assert_array_equal(F.dropout(x, 0.25, inplace=True).data, out.data)  # accepted, out of place
+    np.testing.assert_array_equal(x.data, np.ones(2000, np.float32))
 
 
 # ---------------------------------------------------------------- creation and dtype inference
@@ -494,10 +495,14 @@ def test_functional_activations_take_pytorchs_arguments(name):
 
 
 @pytest.mark.parametrize("name", ["relu", "relu6", "elu", "selu", "leaky_relu", "hardtanh", "silu", "mish"])
-def test_functional_inplace_is_refused_naming_the_op(name):
-    assert getattr(TF, name)(torch.ones(2), inplace=False) is not None
-    with pytest.raises(rg.OpError, match=f"{name}: inplace=True is not supported"):
-        getattr(F, name)(rg.ones(2), inplace=True)
+def test_functional_inplace_is_accepted_and_computed_out_of_place(name):
+    """PyTorch overwrites the input; here the result is the same, in a new tensor (README's differences)."""
+    x = np.linspace(-3, 8, 12)
+    theirs = getattr(TF, name)(torch.tensor(x), inplace=True)
+    rx = rg.tensor(x.copy())
+    ours = getattr(F, name)(rx, inplace=True)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(rx.data, x)
 
 
 def test_edges_follow_pytorch():

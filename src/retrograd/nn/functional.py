@@ -30,57 +30,48 @@ from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import no_grad
 
 
-def _refuse_inplace(op, inplace):
-    if inplace:
-        raise OpError(f"{op}: inplace=True is not supported (it would overwrite values saved for the backward "
-                      f"pass); use the returned tensor")
+# ``inplace=True`` (PyTorch's) is accepted by every activation here and computed out of place: the same
+# values and gradients, returned as a new tensor (the input, which an op may have saved, is never
+# overwritten). Code that uses the returned tensor, as ``x = F.relu(x, inplace=True)``, runs unchanged.
 
 
 def relu(input, inplace: bool = False):  # noqa: A002 - PyTorch's names
     """max(x, 0) (PyTorch's ``F.relu``; the kink follows ``rg.conventions``)."""
-    _refuse_inplace("relu", inplace)
     return _ops.relu(input)
 
 
 def relu6(input, inplace: bool = False):  # noqa: A002
     """min(max(x, 0), 6)."""
-    _refuse_inplace("relu6", inplace)
     return _ops.relu6(input)
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):  # noqa: A002
     """x for x > 0, α(eˣ − 1) below."""
-    _refuse_inplace("elu", inplace)
     return _ops.elu(input, alpha)
 
 
 def selu(input, inplace: bool = False):  # noqa: A002
     """scale·elu(x, α) with PyTorch's constants."""
-    _refuse_inplace("selu", inplace)
     return _ops.selu(input)
 
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):  # noqa: A002
     """max(x, slope·x)."""
-    _refuse_inplace("leaky_relu", inplace)
     return _ops.leaky_relu(input, negative_slope)
 
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):  # noqa: A002
     """x clamped to [min_val, max_val]."""
-    _refuse_inplace("hardtanh", inplace)
     return _ops.hardtanh(input, min_val, max_val)
 
 
 def silu(input, inplace: bool = False):  # noqa: A002
     """x·σ(x)."""
-    _refuse_inplace("silu", inplace)
     return _ops.silu(input)
 
 
 def mish(input, inplace: bool = False):  # noqa: A002
     """x·tanh(softplus(x))."""
-    _refuse_inplace("mish", inplace)
     return _ops.mish(input)
 
 
@@ -159,10 +150,7 @@ def _check_mirrored_pad_input(x, pad, mode):
 def dropout(x, p: float = 0.5, training: bool = True, inplace: bool = False):
     """Zero each element with probability p and scale the rest by 1/(1 − p)
     (inverted dropout: nothing to undo at evaluation). ``inplace=True`` is
-    refused: retrograd never overwrites a tensor an op may have saved."""
-    if inplace:
-        raise OpError("dropout: inplace=True is not supported (it would overwrite values saved for the backward "
-                      "pass); use the returned tensor")
+    accepted and computed out of place (the returned tensor holds the result)."""
     if not 0 <= p < 1:
         if p == 1 and training:
             return x * 0.0

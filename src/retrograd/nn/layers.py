@@ -72,17 +72,17 @@ class Linear(Module):
 class Dropout(Module):
     """Inverted dropout with probability p; the identity in ``eval()`` mode."""
 
-    def __init__(self, p: float = 0.5):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
         if not 0 <= p <= 1:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace  # inplace: PyTorch's argument, computed out of place here
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 def _same_dtype_as_parameters(layer, x, parameter):

@@ -8,6 +8,8 @@ PyTorch, so a PyTorch ``state_dict`` converted to arrays loads unchanged.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from collections import OrderedDict
 
 
@@ -28,11 +30,19 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class StateDictError(KeyError):
-    """``load_state_dict`` found missing, unexpected or mis-shaped entries."""
+class StateDictError(KeyError, RuntimeError):
+    """``load_state_dict`` found missing, unexpected or mis-shaped entries (a ``RuntimeError``, as
+    PyTorch raises, and a ``KeyError``)."""
 
     def __str__(self):
         return self.args[0]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as PyTorch's ``_IncompatibleKeys``: the model's keys the
+    state dict lacked, and the state dict's keys the model has no entry for."""
+    missing_keys: list
+    unexpected_keys: list
 
 
 class Module:
@@ -282,7 +292,11 @@ class Module:
         """What ``load_state_dict(values, strict)`` would refuse, without changing
         anything: ``(missing, unexpected, problems)``, problems as sentences."""
         own = self.state_dict()
-        missing = [k for k in own if k not in values]
+        # a BatchNorm checkpoint from before num_batches_tracked loads without it, as in PyTorch (the count stays)
+        counters = {f"{prefix}.num_batches_tracked" if prefix else "num_batches_tracked"
+                    for prefix, m in self.named_modules(remove_duplicate=False)
+                    if "num_batches_tracked" in m._buffers and getattr(m, "running_mean", None) is not None}
+        missing = [k for k in own if k not in values and k not in counters]
         unexpected = [k for k in values if k not in own]
         mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
                       for k in own if k in values and tuple(values[k].shape) != tuple(own[k].shape)]
@@ -301,7 +315,8 @@ class Module:
 
         With ``strict=True`` (default) any missing or unexpected key, and with
         any setting a shape mismatch, raises ``StateDictError`` listing them
-        all; nothing is modified then. Returns ``(missing, unexpected)``.
+        all; nothing is modified then. Returns ``IncompatibleKeys(missing_keys,
+        unexpected_keys)`` (a named tuple: it unpacks as ``missing, unexpected``).
         """
         own = self._state_tensors()
         values = {k: _to_array(v) for k, v in state_dict.items()}
@@ -317,7 +332,7 @@ class Module:
                         t.mark_modified_()
                     else:
                         t.data = v.astype(t.data.dtype)
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:

@@ -1,0 +1,127 @@
+"""Module behaviour where retrograd once differed from PyTorch, each case checked against torch:
+the implicit softmax dim, Softplus's threshold, LayerNorm without bias, Sequential slices keeping
+their children's names, a shared submodule visited once, register_buffer over an existing name,
+BatchNorm's cumulative average (momentum=None), load_state_dict's result and a BatchNorm
+checkpoint without its batch counter."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import retrograd as rg
+from conftest import requires_torch
+from retrograd import nn
+
+try:
+    import torch
+except ImportError:  # the comparisons are skipped one by one (conftest)
+    torch = None
+
+
+@requires_torch
+@pytest.mark.parametrize("shape", [(4,), (2, 3), (2, 2, 2), (2, 3, 2, 2)])
+@pytest.mark.parametrize("kind", ["Softmax", "LogSoftmax"])
+def test_softmax_modules_without_dim_take_pytorchs_implicit_dim(shape, kind):
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape) / 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = getattr(nn, kind)()(rg.tensor(x))
+        theirs = getattr(torch.nn, kind)()(torch.tensor(x))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+
+
+@requires_torch
+def test_softplus_switches_to_the_identity_above_its_threshold():
+    x = np.array([-3.0, 0.5, 9.9, 10.5, 20.5])
+    for args in ((), (1.0, 20.0), (2.0, 5.0)):
+        xr = rg.tensor(x, requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        ours, theirs = nn.Softplus(*args)(xr), torch.nn.Softplus(*args)(xt)
+        np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+        ours.sum().backward()
+        theirs.sum().backward()
+        np.testing.assert_allclose(xr.grad.data, xt.grad.numpy(), rtol=1e-14)
+
+
+@requires_torch
+def test_layer_norm_without_bias():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    ours, theirs = nn.LayerNorm(4, 1e-5, True, False).double(), torch.nn.LayerNorm(4, 1e-5, True, False).double()
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    np.testing.assert_allclose(ours(rg.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    assert list(nn.LayerNorm(4, bias=False).state_dict()) == ["weight"]
+
+
+@requires_torch
+def test_a_sequential_slice_keeps_its_childrens_names():
+    ours = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    theirs = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    assert list(ours[1:].state_dict()) == list(theirs[1:].state_dict()) == ["2.weight", "2.bias"]
+    assert isinstance(ours[1:], nn.Sequential)
+    ml = nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2)])
+    assert isinstance(ml[0:1], nn.ModuleList) and len(ml[0:1]) == 1
+
+
+@requires_torch
+def test_a_shared_submodule_is_listed_once_and_kept_under_each_name_in_the_state_dict():
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 2)
+            self.b = self.a
+
+    class TShared(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Linear(2, 2)
+            self.b = self.a
+
+    ours, theirs = Shared(), TShared()
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()] == ["", "a"]
+    assert [n for n, _ in ours.named_children()] == [n for n, _ in theirs.named_children()] == ["a"]
+    assert ([n for n, _ in ours.named_modules(remove_duplicate=False)]
+            == [n for n, _ in theirs.named_modules(remove_duplicate=False)])
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    calls = []
+    ours.apply(lambda m: calls.append(type(m).__name__))
+    assert calls == ["Linear", "Shared"]
+
+
+@requires_torch
+def test_register_buffer_refuses_an_existing_name():
+    with pytest.raises(KeyError, match="already exists"):
+        torch.nn.Linear(2, 2).register_buffer("weight", torch.zeros(2))
+    with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+        nn.Linear(2, 2).register_buffer("weight", np.zeros(2))
+    with pytest.raises(KeyError, match="contain no"):
+        nn.Linear(2, 2).register_buffer("a.b", np.zeros(2))
+
+
+@requires_torch
+def test_batch_norm_momentum_none_is_a_cumulative_average():
+    rng = np.random.default_rng(0)
+    ours, theirs = nn.BatchNorm1d(3, momentum=None).double(), torch.nn.BatchNorm1d(3, momentum=None).double()
+    for _ in range(4):
+        x = rng.standard_normal((5, 3)) * rng.uniform(0.5, 3) + rng.uniform(-2, 2)
+        ours(rg.tensor(x))
+        theirs(torch.tensor(x))
+    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-12)
+
+
+@requires_torch
+def test_load_state_dict_returns_the_incompatible_keys_and_takes_an_old_batch_norm_checkpoint():
+    ours, theirs = nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    old = {k: v for k, v in theirs.state_dict().items() if k != "num_batches_tracked"}
+    t_result = theirs.load_state_dict(old)
+    result = ours.load_state_dict({k: v.numpy() for k, v in old.items()})
+    assert result.missing_keys == t_result.missing_keys == []
+    assert result.unexpected_keys == t_result.unexpected_keys == []
+    relaxed = nn.Linear(2, 2).load_state_dict({"weight": np.zeros((2, 2)), "extra": np.zeros(1)}, strict=False)
+    assert relaxed.missing_keys == ["bias"] and relaxed.unexpected_keys == ["extra"]
+    missing, unexpected = relaxed  # still unpacks as a pair
+    with pytest.raises(RuntimeError, match="missing keys"):
+        nn.Linear(2, 2).load_state_dict({})
