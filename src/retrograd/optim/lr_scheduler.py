@@ -1,70 +1,350 @@
-"""Learning-rate schedules (PyTorch's ``lr_scheduler`` semantics: call
-``step()`` once per epoch, after ``optimizer.step()``)."""
+"""Learning-rate schedules with PyTorch's ``lr_scheduler`` semantics: call ``step()`` once per
+epoch, after ``optimizer.step()``.
+
+Each schedule is *chainable*, as PyTorch's: ``step()`` computes the next rate from each group's
+current ``lr`` (``get_lr``: StepLR multiplies it by γ every ``step_size`` epochs), so two schedules
+on one optimizer compose, and a rate set by hand is carried on. ``step(epoch)`` (deprecated in
+PyTorch too) jumps to an epoch with the closed form where a schedule has one. The constructor
+takes the first step (epoch 0), records ``initial_lr`` in every group and keeps it as
+``base_lrs``; ``last_epoch`` resumes a schedule whose groups already hold ``initial_lr``.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_right
+from collections import Counter
+
+from .optimizer import Optimizer
 
 
 class LRScheduler:
-    """Base class: ``lr_at(base_lr, epoch)`` gives each group's learning rate."""
+    """Base class: a subclass gives ``get_lr()`` (the next rates, from the groups' current ones)
+    and may give ``_get_closed_form_lr()`` (the rates at ``last_epoch`` from ``base_lrs``)."""
 
-    def __init__(self, optimizer):
+    def __init__(self, optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         self.optimizer = optimizer
-        self.base_lrs = [g["lr"] for g in optimizer.param_groups]
-        self.last_epoch = 0
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a "
+                                   f"scheduler with last_epoch >= 0: load the optimizer's state first")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True
+        self.step()
+        self._is_initial = False
 
-    def lr_at(self, base_lr: float, epoch: int) -> float:  # pragma: no cover - abstract
+    def get_lr(self) -> list:  # pragma: no cover - abstract
+        """The next learning rate of each group."""
         raise NotImplementedError
 
-    def step(self):
-        """Advance one epoch and set the new learning rates."""
-        self.last_epoch += 1
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(base, self.last_epoch)
+    def step(self, epoch: int | None = None):
+        """Advance one epoch (or, deprecated, go to ``epoch``) and set the groups' rates."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
+                          "where possible. Please use `scheduler.step()` to step the scheduler.", UserWarning,
+                          stacklevel=2)
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def get_last_lr(self):
-        """The current learning rate of each group."""
-        return [g["lr"] for g in self.optimizer.param_groups]
+    def get_last_lr(self) -> list:
+        """The learning rates this scheduler set last (one per group)."""
+        return list(self._last_lr)
+
+    def _current(self) -> list:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    # ------------------------------------------------------------ state
+    _not_state = ("optimizer",)
 
     def state_dict(self) -> dict:
-        """What ``load_state_dict`` needs to resume the schedule."""
-        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+        """Every attribute but the optimizer (PyTorch's content), as plain numbers and lists."""
+        return {k: _plain(v) for k, v in self.__dict__.items() if k not in self._not_state}
 
     def load_state_dict(self, state: dict):
-        """Resume from ``state_dict()``."""
-        self.last_epoch = int(state["last_epoch"])
-        self.base_lrs = list(state["base_lrs"])
+        """Resume from ``state_dict()``. Only this scheduler's own entries are taken: a name it
+        does not have is refused (nothing read from a file becomes a new attribute)."""
+        own = self.state_dict()
+        unknown = sorted(set(state) - set(own))
+        if unknown:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: unexpected entries {unknown}; its entries are "
+                           f"{sorted(own)}")
+        for k, v in state.items():
+            self.__dict__[k] = self._restored(k, v)
+
+    def _restored(self, name, value):
+        return list(value) if isinstance(value, tuple) else value
+
+
+def _plain(v):
+    if isinstance(v, Counter):
+        return sorted(v.elements())
+    return list(v) if isinstance(v, tuple) else v
+
+
+class LambdaLR(LRScheduler):
+    """lr = base·λ(epoch), one λ for every group or one per group."""
+
+    _not_state = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(LRScheduler):
+    """lr ← lr·λ(epoch) at every step after the constructor's."""
+
+    _not_state = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if not self._is_initial:
+            return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current())]
+        return self._current()
 
 
 class StepLR(LRScheduler):
-    """lr = base·γ^⌊epoch / step_size⌋"""
+    """lr ← lr·γ every ``step_size`` epochs (closed form: base·γ^⌊epoch / step_size⌋)."""
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1):
-        super().__init__(optimizer)
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** (epoch // self.step_size)
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """lr ← lr·γ at each milestone epoch (γ^k at a milestone listed k times)."""
+
+    def __init__(self, optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
+        self.milestones = Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return self._current()
+        return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        milestones = sorted(self.milestones.elements())
+        return [base * self.gamma ** bisect_right(milestones, self.last_epoch) for base in self.base_lrs]
+
+    def _restored(self, name, value):
+        return Counter(value) if name == "milestones" else super()._restored(name, value)
+
+
+class ConstantLR(LRScheduler):
+    """lr = base·factor until ``total_iters``, then base."""
+
+    def __init__(self, optimizer, factor: float = 1.0 / 3, total_iters: int = 5, last_epoch: int = -1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current()]
+        if self.last_epoch != self.total_iters:
+            return self._current()
+        return [lr * (1.0 / self.factor) for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """lr = base·f, f going linearly from ``start_factor`` to ``end_factor`` over ``total_iters``."""
+
+    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current()
+        span = self.end_factor - self.start_factor
+        ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
+        return [lr * ratio for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.start_factor + (self.end_factor - self.start_factor)
+                        * min(self.total_iters, self.last_epoch) / self.total_iters) for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base·γ^epoch"""
+    """lr ← lr·γ every epoch (closed form: base·γ^epoch)."""
 
-    def __init__(self, optimizer, gamma: float):
-        super().__init__(optimizer)
+    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** epoch
+    def get_lr(self):
+        if self._is_initial:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = η_min + (base − η_min)·(1 + cos(π·epoch / T_max))/2"""
+    """lr = η_min + (base − η_min)·(1 + cos(π·epoch / T_max))/2 (SGDR without restarts), computed
+    recursively from the current rate, as PyTorch's (so it composes with other schedules)."""
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0):  # noqa: N803 - PyTorch's name
-        super().__init__(optimizer)
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
         self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def get_lr(self):
+        if self._is_initial:
+            return self._current()
+        if self._step_count == 1 and self.last_epoch > 0:
+            return [self.eta_min + (base - self.eta_min) * (1 + math.cos(self.last_epoch * math.pi / self.T_max)) / 2
+                    for base in self.base_lrs]
+        if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
+            return [lr + (base - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+                    for base, lr in zip(self.base_lrs, self._current())]
+        return [(1 + math.cos(math.pi * self.last_epoch / self.T_max))
+                / (1 + math.cos(math.pi * (self.last_epoch - 1) / self.T_max)) * (lr - self.eta_min) + self.eta_min
+                for lr in self._current()]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class ReduceLROnPlateau:
+    """lr ← max(lr·factor, min_lr) once a metric has not improved for ``patience`` epochs
+    (``step(metric)``), then ``cooldown`` epochs without counting; "improved" is relative
+    (``threshold_mode="rel"``: below best·(1 − threshold) in ``mode="min"``) or absolute. A change
+    smaller than ``eps`` is skipped. PyTorch's arguments and rules."""
+
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr=0, eps: float = 1e-8):
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        self.optimizer, self.factor = optimizer, factor
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got {len(min_lr)}")
+            self.default_min_lr, self.min_lrs = None, list(min_lr)
+        else:
+            self.default_min_lr, self.min_lrs = min_lr, [min_lr] * len(optimizer.param_groups)
+        self.patience, self.cooldown, self.eps = patience, cooldown, eps
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._reset()
+
+    def _reset(self):
+        self.best, self.cooldown_counter, self.num_bad_epochs = self.mode_worse, 0, 0
+
+    def step(self, metrics, epoch: int | None = None):
+        """One epoch's metric: count it as an improvement or not, and reduce the rates when due."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _reduce_lr(self):
+        if len(self.optimizer.param_groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"The number of param groups in the optimizer ({len(self.optimizer.param_groups)}) "
+                                   f"differs from when ReduceLROnPlateau was initialized ({len(self.min_lrs)}); "
+                                   f"set min_lrs to match")
+            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+        for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, floor)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a, best) -> bool:
+        if self.mode == "min":
+            return a < best * (1.0 - self.threshold) if self.threshold_mode == "rel" else a < best - self.threshold
+        return a > best * (self.threshold + 1.0) if self.threshold_mode == "rel" else a > best + self.threshold
+
+    def get_last_lr(self) -> list:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict):
+        unknown = sorted(set(state) - set(self.state_dict()))
+        if unknown:
+            raise KeyError(f"ReduceLROnPlateau.load_state_dict: unexpected entries {unknown}")
+        self.__dict__.update(state)
+
+
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+           "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
