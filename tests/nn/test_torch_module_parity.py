@@ -125,3 +125,21 @@ def test_load_state_dict_returns_the_incompatible_keys_and_takes_an_old_batch_no
     missing, unexpected = relaxed  # still unpacks as a pair
     with pytest.raises(RuntimeError, match="missing keys"):
         nn.Linear(2, 2).load_state_dict({})
+
+
+@requires_torch
+def test_a_class_target_out_of_range_is_an_index_error_and_a_zero_hidden_size_a_value_error():
+    z, y = np.zeros((2, 3)), np.array([0, 5])
+    for ours, theirs in ((lambda: rg.cross_entropy(rg.tensor(z), rg.tensor(y)),
+                          lambda: torch.nn.functional.cross_entropy(torch.tensor(z), torch.tensor(y))),
+                         (lambda: nn.functional.nll_loss(rg.tensor(z), rg.tensor(y)),
+                          lambda: torch.nn.functional.nll_loss(torch.tensor(z), torch.tensor(y)))):
+        with pytest.raises(IndexError):
+            theirs()
+        with pytest.raises(IndexError, match="class index out of range: the target holds 5"):
+            ours()
+    for kind in ("RNN", "LSTM", "GRU"):
+        with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
+            getattr(torch.nn, kind)(3, 0)
+        with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
+            getattr(nn, kind)(3, 0)

@@ -78,6 +78,11 @@ class OpError(ValueError):
     """An op was given inputs it cannot work with (shapes, dtypes, arguments)."""
 
 
+class IndexRangeError(OpError, IndexError):
+    """An index (a class target, a position) outside its range: an ``IndexError`` as PyTorch
+    raises, and an ``OpError``."""
+
+
 class DimError(OpError, IndexError):
     """A dim out of range for the tensor: an ``IndexError`` as PyTorch raises ("Dimension out of
     range"), and an ``OpError``."""

@@ -9,7 +9,7 @@ import builtins
 import math
 
 from ..autograd.backend import xp
-from ..autograd.op import DimError, OpError
+from ..autograd.op import DimError, IndexRangeError, OpError
 from ..autograd.tensor import get_default_dtype
 from . import elementwise as E
 from . import reductions as R
@@ -220,7 +220,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     w = _class_weight(weight, classes, x.dtype)
     keep = y != ignore_index
     safe = xp.where(keep, y, 0).astype(xp.int64, copy=False)  # uint8 targets index as int64 (gather takes int64)
-    device_checks.refuse_out_of_range(safe, classes, OpError, f"nll_loss: class index out of range: the target "
+    device_checks.refuse_out_of_range(safe, classes, IndexRangeError, f"nll_loss: class index out of range: the target "
                                       f"holds {{bad}}, valid classes are [0, {classes}) (entries equal to "
                                       f"ignore_index={ignore_index} are skipped; negative indices are refused, "
                                       f"as in PyTorch)")

@@ -19,7 +19,7 @@ import numbers
 import warnings
 
 from ..autograd.backend import xp
-from ..autograd.op import BinaryOp, OpError
+from ..autograd.op import BinaryOp, IndexRangeError, OpError
 from ..autograd.tensor import Tensor
 from . import cuda_softmax_ce, device_checks
 from .losses import _array, _check_reduction, _constant_weight, _floating, _legacy_reduction, _target
@@ -171,7 +171,7 @@ class CrossEntropy(BinaryOp):
         if not device_checks.on_host():
             keep = y != self.ignore_index
             device_checks.refuse_out_of_range(
-                xp.where(keep, y, 0), classes, OpError,
+                xp.where(keep, y, 0), classes, IndexRangeError,
                 f"cross_entropy: class index out of range: the target holds {{bad}}, valid classes are [0, {classes}) "
                 f"(entries equal to ignore_index={self.ignore_index} are skipped; negative indices are refused, as "
                 f"in PyTorch)")
@@ -187,7 +187,8 @@ class CrossEntropy(BinaryOp):
                     y = xp.where(keep, y, 0)
                     lo, hi = int(y.min()), int(y.max())
             if lo < 0 or hi >= classes:
-                raise OpError(f"cross_entropy: class index out of range: the target holds {lo if lo < 0 else hi}, "
+                bad = lo if lo < 0 else hi
+                raise IndexRangeError(f"cross_entropy: class index out of range: the target holds {bad}, "
                               f"valid classes are [0, {classes}) (entries equal to ignore_index={self.ignore_index} "
                               f"are skipped; negative indices are refused, as in PyTorch)")
         return y, keep

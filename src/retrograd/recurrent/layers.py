@@ -74,6 +74,8 @@ class _RecurrentLayer(Module):
         name = type(self).__name__
         if num_layers < 1:
             raise ValueError(f"{name}: num_layers must be ≥ 1, got {num_layers}")
+        if not isinstance(hidden_size, int) or isinstance(hidden_size, bool) or hidden_size <= 0:
+            raise ValueError(f"{name}: hidden_size must be greater than zero, got {hidden_size!r}")
         if not 0 <= dropout <= 1:
             raise ValueError(f"{name}: dropout should be a number in range [0, 1] representing the probability "
                              f"of an element being zeroed, got {dropout}")
