@@ -36,6 +36,18 @@ def pair(lrs=(0.1,)):
             torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(tps, lrs)], lr=lrs[0]))
 
 
+def both(name, opt, topt):
+    """The schedule ``name`` (SCHEDULES' arguments) on each library's optimizer."""
+    return getattr(optim, name)(opt, **SCHEDULES[name]), getattr(torch.optim.lr_scheduler, name)(topt, **SCHEDULES[name])
+
+
+def epoch(ours, theirs, topt):
+    """One epoch: torch's optimizer steps (so torch does not warn), then both schedules."""
+    topt.step()
+    ours.step()
+    theirs.step()
+
+
 def same_rates(opt, topt):
     np.testing.assert_allclose([g["lr"] for g in opt.param_groups], [g["lr"] for g in topt.param_groups],
                                rtol=1e-12, atol=1e-15)
@@ -44,13 +56,10 @@ def same_rates(opt, topt):
 @pytest.mark.parametrize("name", sorted(SCHEDULES))
 def test_each_schedule_over_twelve_epochs_with_two_groups(name):
     opt, topt = pair((0.1, 0.03))
-    ours, theirs = getattr(optim, name)(opt, **SCHEDULES[name]), getattr(torch.optim.lr_scheduler, name)(
-        topt, **SCHEDULES[name])
+    ours, theirs = both(name, opt, topt)
     same_rates(opt, topt)
     for _ in range(12):
-        topt.step()
-        ours.step()
-        theirs.step()
+        epoch(ours, theirs, topt)
         same_rates(opt, topt)
         np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
     assert [g["initial_lr"] for g in opt.param_groups] == [g["initial_lr"] for g in topt.param_groups]
@@ -73,22 +82,18 @@ def test_two_schedules_on_one_optimizer_compose(first, second):
 @pytest.mark.parametrize("name", ["StepLR", "ExponentialLR", "CosineAnnealingLR"])
 def test_a_rate_set_by_hand_is_carried_on(name):
     opt, topt = pair()
-    ours, theirs = getattr(optim, name)(opt, **SCHEDULES[name]), getattr(torch.optim.lr_scheduler, name)(
-        topt, **SCHEDULES[name])
+    ours, theirs = both(name, opt, topt)
     for k in range(6):
         if k == 2:
             opt.param_groups[0]["lr"] = topt.param_groups[0]["lr"] = 10.0
-        topt.step()
-        ours.step()
-        theirs.step()
+        epoch(ours, theirs, topt)
         same_rates(opt, topt)
 
 
 @pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR"])
 def test_step_with_an_epoch_uses_the_closed_form(name):
     opt, topt = pair()
-    ours, theirs = getattr(optim, name)(opt, **SCHEDULES[name]), getattr(torch.optim.lr_scheduler, name)(
-        topt, **SCHEDULES[name])
+    ours, theirs = both(name, opt, topt)
     for epoch in (3, 7, 2):
         with pytest.warns(UserWarning):
             ours.step(epoch)
@@ -100,21 +105,16 @@ def test_step_with_an_epoch_uses_the_closed_form(name):
 @pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "CosineAnnealingLR"])
 def test_a_schedule_resumes_from_its_state_dict_through_json(name):
     opt, topt = pair()
-    ours, theirs = getattr(optim, name)(opt, **SCHEDULES[name]), getattr(torch.optim.lr_scheduler, name)(
-        topt, **SCHEDULES[name])
+    ours, theirs = both(name, opt, topt)
     for _ in range(3):
-        topt.step()
-        ours.step()
-        theirs.step()
+        epoch(ours, theirs, topt)
     state = json.loads(json.dumps(ours.state_dict()))  # what a checkpoint's header holds
     opt2, _ = pair()
     opt2.load_state_dict(opt.state_dict())
     resumed = getattr(optim, name)(opt2, **SCHEDULES[name])
     resumed.load_state_dict(state)
     for _ in range(5):
-        topt.step()
-        resumed.step()
-        theirs.step()
+        epoch(resumed, theirs, topt)
         np.testing.assert_allclose(opt2.param_groups[0]["lr"], topt.param_groups[0]["lr"], rtol=1e-12)
     with pytest.raises(KeyError, match="unexpected entries \\['bogus'\\]"):
         resumed.load_state_dict({**state, "bogus": 1})

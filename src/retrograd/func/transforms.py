@@ -32,8 +32,8 @@ from ..autograd.forward import push_tangents, seed_key, zeros_tangent
 from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
 from ..autograd.op import UnaryOp
 from ..autograd.tensor import Tensor, _wrap
-from .. import random as rg_random
 from .pytree import TransformError, TransformTypeError, describe, tree_flatten, tree_unflatten
+from .vmap import _randomness  # jacfwd refuses or repeats draws as vmap does (torch's jacfwd is a vmap)
 
 
 # ---------------------------------------------------------------- primals
@@ -475,26 +475,6 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
         result = tree_unflatten(jacobians, spec)
         return (result, aux) if has_aux else result
     return wrapper
-
-
-class _randomness:
-    """Inside ``jacfwd``'s recording: with "error", a draw from rg's generator raises, as torch.func's does."""
-
-    def __init__(self, mode):
-        self.mode = mode
-
-    def __enter__(self):
-        self.before = rg_random._draw_guard
-        if self.mode == "error":
-            rg_random._draw_guard = _refuse_draw
-
-    def __exit__(self, *exc):
-        rg_random._draw_guard = self.before
-
-
-def _refuse_draw():
-    raise TransformError("jacfwd: called a random operation while in randomness error mode (torch.func's "
-                         "vmap message); pass randomness='same' or 'different', or draw outside the function")
 
 
 def _to_jacobian(t, a, o):
