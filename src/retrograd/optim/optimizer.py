@@ -55,8 +55,9 @@ class Optimizer:
     def add_param_group(self, param_group: dict):
         """Add a group of parameters with its own hyper-parameters (the others
         come from the constructor's). Checked like PyTorch: every parameter a
-        leaf Tensor that requires grad, in no other group and not twice in this
-        one, and every hyper-parameter valid (``ValueError`` otherwise)."""
+        leaf Tensor (a frozen one is taken, and left alone while it has no
+        gradient), in no other group and not twice in this one, and every
+        hyper-parameter valid (``ValueError`` otherwise)."""
         name = type(self).__name__
         if not isinstance(param_group, dict) or "params" not in param_group:
             raise ValueError(f"{name}: a parameter group must be a dict with a 'params' entry, got "
@@ -330,11 +331,17 @@ class Adagrad(Optimizer):
         super().__init__(params, lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value, eps=eps, foreach=foreach,
                          maximize=maximize)
+        for group in self.param_groups:  # the accumulators exist from the start, as PyTorch's (state_dict shows them)
+            for p in group["params"]:
+                self.state[id(p)] = self._fresh_state(p, group)
+
+    @staticmethod
+    def _fresh_state(p, group) -> dict:
+        return {"step": 0, "sum": xp.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)}
 
     def update(self, p, g, state, group):
-        if not state:
-            state["step"] = 0
-            state["sum"] = xp.full(p.shape, group["initial_accumulator_value"], dtype=p.dtype)
+        if not state:  # a parameter added later (add_param_group) starts here
+            state.update(self._fresh_state(p, group))
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p.data
