@@ -202,7 +202,8 @@ def test_adagrad_has_its_accumulators_before_the_first_step_as_torch():
     torch = pytest.importorskip("torch")
     p = rg.tensor(np.ones(2), requires_grad=True)
     ours = optim.Adagrad([p], initial_accumulator_value=0.3).state_dict()["state"]
-    theirs = torch.optim.Adagrad([torch.ones(2, requires_grad=True)], initial_accumulator_value=0.3).state_dict()["state"]
+    theirs = torch.optim.Adagrad([torch.ones(2, dtype=torch.float64, requires_grad=True)],
+                                 initial_accumulator_value=0.3).state_dict()["state"]
     assert list(ours) == list(theirs) == [0]
     assert ours[0]["step"] == float(theirs[0]["step"]) == 0
     np.testing.assert_array_equal(ours[0]["sum"], theirs[0]["sum"].numpy())
