@@ -143,3 +143,39 @@ def test_a_class_target_out_of_range_is_an_index_error_and_a_zero_hidden_size_a_
             getattr(torch.nn, kind)(3, 0)
         with pytest.raises(ValueError, match="hidden_size must be greater than zero"):
             getattr(nn, kind)(3, 0)
+
+
+@requires_torch
+def test_module_containers_and_lookups_as_torch():
+    def build(lib):
+        ml = lib.ModuleList([lib.Linear(1, 2), lib.Linear(2, 3)])
+        ml.insert(1, lib.Tanh())
+        ml.extend([lib.Linear(3, 4)])
+        ml[0] = lib.Linear(1, 5)
+        del ml[1]
+        ml = ml + lib.ModuleList([lib.ReLU()])
+        md = lib.ModuleDict({"enc": lib.Linear(2, 2)})
+        md["dec"] = lib.Linear(2, 1)
+        md.update([("act", lib.ReLU())])
+        popped = md.pop("act")
+        outer = lib.Sequential(lib.Linear(2, 2), lib.Sequential(lib.Linear(2, 3)))
+        return ml, md, popped, outer
+
+    (ml, md, popped, outer), (tml, tmd, tpopped, touter) = build(nn), build(torch.nn)
+    assert [type(m).__name__ for m in ml] == [type(m).__name__ for m in tml]
+    assert list(ml.state_dict()) == list(tml.state_dict())
+    assert list(md) == list(tmd) and "enc" in md and type(popped).__name__ == type(tpopped).__name__
+    assert list(md.state_dict()) == list(tmd.state_dict())
+    assert outer.get_submodule("1.0") is outer[1][0]
+    assert outer.get_parameter("1.0.bias") is outer[1][0].bias
+    assert tuple(outer.get_parameter("1.0.weight").shape) == tuple(touter.get_parameter("1.0.weight").shape)
+    for lookup in (lambda m: m.get_submodule("2"), lambda m: m.get_parameter("0.nope")):
+        with pytest.raises(AttributeError):
+            lookup(touter)
+        with pytest.raises(AttributeError):
+            lookup(outer)
+    for bad in (lambda lib: lib.ModuleList([3]), lambda lib: lib.Sequential(lambda x: x)):
+        with pytest.raises(TypeError, match="is not a Module subclass"):
+            bad(torch.nn)
+        with pytest.raises(TypeError, match="is not a Module subclass"):
+            bad(nn)

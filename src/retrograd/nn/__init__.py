@@ -7,10 +7,11 @@ from .conv import AvgPool2d, Conv1d, Conv2d, ConvTranspose2d, MaxPool2d
 from .layers import Dropout, Embedding, Flatten, Identity, Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .module import Module, ModuleList, Parameter, Sequential, StateDictError
+from .module import IncompatibleKeys, Module, ModuleDict, ModuleList, Parameter, Sequential, StateDictError
 
 __all__ = [
-    "functional", "init", "utils", "Module", "ModuleList", "Parameter", "Sequential", "StateDictError",
+    "functional", "init", "utils", "Module", "ModuleList", "ModuleDict", "Parameter", "Sequential", "StateDictError",
+    "IncompatibleKeys",
     "ELU", "GELU", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "Conv2d",
     "CrossEntropyLoss", "Dropout", "Embedding", "Flatten", "Identity", "LayerNorm", "LeakyReLU", "Linear",
     "LogSoftmax", "MaxPool2d", "MSELoss", "NLLLoss", "ReLU", "Sigmoid", "Softmax", "Softplus", "Tanh",

@@ -113,9 +113,43 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None"):
-        """Register a submodule under ``name``."""
+        """Register a submodule under ``name`` (a Module or None; the name a string without dots)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass (add_module {name!r})")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"module name {name!r} must be non-empty and contain no \".\"")
         self._modules[name] = module
         self.__dict__[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at the dotted path ``target`` ("" is this module); AttributeError if absent."""
+        m = self
+        for part in target.split(".") if target else ():
+            sub = m._modules.get(part)
+            if sub is None:
+                raise AttributeError(f"{type(m).__name__} has no attribute `{part}` (looking up {target!r})")
+            m = sub
+        return m
+
+    def get_parameter(self, target: str):
+        """The parameter at the dotted path ``target``; AttributeError if absent."""
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        if name not in owner._parameters:
+            raise AttributeError(f"{type(owner).__name__} has no parameter `{name}` (looking up {target!r})")
+        return owner._parameters[name]
+
+    def get_buffer(self, target: str):
+        """The buffer at the dotted path ``target``; AttributeError if absent."""
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        if name not in owner._buffers:
+            raise AttributeError(f"{type(owner).__name__} has no buffer `{name}` (looking up {target!r})")
+        return owner._buffers[name]
 
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
@@ -483,24 +517,108 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered."""
+    """A list of modules whose parameters are registered (PyTorch's list methods: append, extend,
+    insert, indexing, slicing, assignment, deletion, ``+``)."""
 
     def __init__(self, modules=()):
         super().__init__()
-        for m in modules:
-            self.append(m)
+        self.extend(modules)
 
     def append(self, module):
         """Add ``module`` at the end."""
         self.add_module(str(len(self._modules)), module)
         return self
 
+    def extend(self, modules):
+        """Add every module of ``modules`` at the end."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module):
+        """Put ``module`` before position ``index``."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+
+    def _renumber(self, mods):
+        for name in list(self._modules):
+            del self._modules[name]
+            self.__dict__.pop(name, None)
+        for m in mods:
+            self.append(m)
+
     def __getitem__(self, i):
         mods = list(self._modules.values())
         return type(self)(mods[i]) if isinstance(i, slice) else mods[i]
+
+    def __setitem__(self, i: int, module):
+        mods = list(self._modules.values())
+        mods[i] = module  # an index out of range raises IndexError, as a list's
+        self._renumber(mods)
+
+    def __delitem__(self, i):
+        mods = list(self._modules.values())
+        del mods[i]
+        self._renumber(mods)
+
+    def __add__(self, other):
+        return type(self)(list(self) + list(other))
 
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
         return iter(self._modules.values())
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered (PyTorch's mapping methods)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str):
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str):
+        del self._modules[key]
+        self.__dict__.pop(key, None)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def update(self, modules):
+        """Add (or replace) the modules of a mapping or of (name, module) pairs."""
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for key, module in pairs:
+            self[key] = module
+
+    def pop(self, key: str):
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self):
+        for key in list(self._modules):
+            del self[key]
