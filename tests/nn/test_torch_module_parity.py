@@ -179,3 +179,35 @@ def test_module_containers_and_lookups_as_torch():
             bad(torch.nn)
         with pytest.raises(TypeError, match="is not a Module subclass"):
             bad(nn)
+
+
+@requires_torch
+def test_forward_hooks_and_pre_hooks_as_torch():
+    def run(lib, tensor):
+        model = lib.Sequential(lib.Linear(2, 3), lib.Tanh(), lib.Linear(3, 1))
+        model.double()
+        with_weights = {k: tensor(v) for k, v in _WEIGHTS.items()}
+        model.load_state_dict(with_weights)
+        seen = []
+        h1 = model[1].register_forward_hook(lambda m, args, out: seen.append(float(out.detach().sum())))
+        h2 = model[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+        h3 = model[2].register_forward_hook(lambda m, args, out: out + 1, prepend=True)
+        first = model(tensor(_X))
+        h2.remove()
+        with h3:
+            second = model(tensor(_X))
+        h1.remove()
+        third = model(tensor(_X))
+        return [first, second, third], seen
+
+    ours, ours_seen = run(nn, rg.tensor)
+    theirs, their_seen = run(torch.nn, torch.tensor)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_seen, their_seen, rtol=1e-12)
+
+
+_RNG = np.random.default_rng(5)
+_WEIGHTS = {"0.weight": _RNG.standard_normal((3, 2)), "0.bias": _RNG.standard_normal(3),
+            "2.weight": _RNG.standard_normal((1, 3)), "2.bias": _RNG.standard_normal(1)}
+_X = _RNG.standard_normal((4, 2))

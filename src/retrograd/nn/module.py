@@ -155,8 +155,51 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    _forward_pre_hooks = None  # {id: (hook, with_kwargs)}, made by the first registration
+    _forward_hooks = None
+
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        """``forward`` between the hooks, as PyTorch runs them: a pre-hook may replace the input
+        (its result, a tuple or one value; with kwargs, an (args, kwargs) pair), a forward hook the
+        output (any result but None)."""
+        for hook, with_kwargs in list((self._forward_pre_hooks or {}).values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        out = self.forward(*args, **kwargs)
+        for hook, with_kwargs in list((self._forward_hooks or {}).values()):
+            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs``) before
+        every forward; returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) after every forward; a result other than None replaces the output.
+        Returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def _add_hook(self, where, hook, prepend, with_kwargs):
+        hooks = dict(self.__dict__.get(where) or {})
+        handle = RemovableHandle(self, where)
+        entry = {handle.id: (hook, with_kwargs)}
+        object.__setattr__(self, where, {**entry, **hooks} if prepend else {**hooks, **entry})
+        return handle
 
     # ------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -480,6 +523,29 @@ def _to_array(v):
 _module_call = Module.__call__
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook off (also as a ``with``
+    block's exit), as PyTorch's handle."""
+
+    _next_id = 0
+
+    def __init__(self, module, where):
+        self.module, self.where = module, where
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        hooks = dict(self.module.__dict__.get(self.where) or {})
+        hooks.pop(self.id, None)
+        object.__setattr__(self.module, self.where, hooks)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
 class Sequential(Module):
     """Modules applied in order: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``."""
 
@@ -496,7 +562,8 @@ class Sequential(Module):
         for m in self._modules.values():
             # ``m.forward(x)`` is what ``m(x)`` runs unless a class defines its own __call__:
             # one Python call less per layer
-            x = m.forward(x) if type(m).__call__ is _module_call else m(x)
+            x = m.forward(x) if type(m).__call__ is _module_call and not (m._forward_hooks or m._forward_pre_hooks) \
+                else m(x)
         return x
 
     def __getitem__(self, i):
