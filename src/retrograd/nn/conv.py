@@ -160,7 +160,8 @@ class ConvTranspose2d(_ConvNd):
 class MaxPool2d(Module):
     """Max-pooling; the gradient at tied maxima follows ``rg.conventions``."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
+                 ceil_mode: bool = False):
         super().__init__()
         layer = type(self).__name__
         kernel = _conv_tuple(kernel_size, 2, "kernel_size", layer, 1)
@@ -170,20 +171,31 @@ class MaxPool2d(Module):
         pads = _conv_tuple(padding, 2, "padding", layer, 0)
         if any(p > k // 2 for p, k in zip(pads, kernel)):
             raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
+        if return_indices:
+            raise ValueError(f"{layer}: return_indices=True is not implemented (no max_unpool2d here)")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(MaxPool2d):
-    """Mean over each window (zero padding counted)."""
+    """Mean over each window; the divisor counts the zero padding (``count_include_pad``, the
+    default) or not, never ``ceil_mode``'s extra, or is ``divisor_override`` (PyTorch's)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
-        super().__init__(kernel_size, stride, padding)
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override=None):
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                              self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"

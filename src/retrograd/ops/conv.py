@@ -354,25 +354,44 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
 
 
 # ---------------------------------------------------------------- pooling
-def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name):
+def _pool_windows(x, kernel_size, stride, padding, dilation, fill, name, ceil_mode=False):
+    """(N, C, k, Ho, Wo): every window of x padded with ``fill`` (and, with ``ceil_mode``, with as
+    much more on the bottom and right as the last partial windows need)."""
     if 0 in tuple(x.shape[1:]):  # PyTorch: "optional 0 dim batch size", every other axis non-empty
         raise OpError(f"{name}: expected (N, C, H, W) or (C, H, W) input with non-zero C, H and W "
                       f"(only the batch may be empty), got {_describe(x)}")
-    kernel = _positive(_pair(kernel_size, f"{name}: kernel_size"), "kernel_size", name)
-    stride = kernel if stride is None else _positive(_pair(stride, f"{name}: stride"), "stride", name)
-    dilation = _positive(_pair(dilation, f"{name}: dilation"), "dilation", name)
-    ph, pw = _nonnegative(_pair(padding, f"{name}: padding"), "padding", name)
-    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
-        raise OpError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
-    h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
-    if out_size(h, kernel[0], stride[0], dilation[0]) <= 0 or out_size(w, kernel[1], stride[1], dilation[1]) <= 0:
-        raise OpError(f"{name}: kernel {kernel} with dilation {dilation} is larger than the padded input "
-                      f"({h}, {w}) of input shape {tuple(x.shape)}")
-    if ph or pw:
-        x = pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), value=fill)
+    kernel, stride, dilation, (ph, pw), (eh, ew) = _pool_geometry(x.shape, kernel_size, stride, padding, dilation,
+                                                                  name, ceil_mode)
+    if ph or pw or eh or ew:
+        x = pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), value=fill)
     cols = Im2Col(kernel, stride, dilation)(x)
     n, c, kh, kw, ho, wo = cols.shape
     return reshape(cols, (n, c, kh * kw, ho, wo))
+
+
+def _pool_geometry(shape, kernel_size, stride, padding, dilation, name, ceil_mode):
+    """(kernel, stride, dilation, padding, extra): the checked pairs, and the bottom/right padding a
+    ``ceil_mode`` pooling adds so its last windows exist (PyTorch's output size: ⌈(H + 2p − d(k − 1)
+    − 1)/s⌉ + 1, less one when that last window would start beyond the input and its left padding)."""
+    kernel = _positive(_pair(kernel_size, f"{name}: kernel_size"), "kernel_size", name)
+    stride = kernel if stride is None else _positive(_pair(stride, f"{name}: stride"), "stride", name)
+    dilation = _positive(_pair(dilation, f"{name}: dilation"), "dilation", name)
+    pads = _nonnegative(_pair(padding, f"{name}: padding"), "padding", name)
+    if pads[0] > kernel[0] // 2 or pads[1] > kernel[1] // 2:
+        raise OpError(f"{name}: padding {padding} must be at most half the kernel size {kernel}")
+    h, w = shape[2] + 2 * pads[0], shape[3] + 2 * pads[1]
+    if out_size(h, kernel[0], stride[0], dilation[0]) <= 0 or out_size(w, kernel[1], stride[1], dilation[1]) <= 0:
+        raise OpError(f"{name}: kernel {kernel} with dilation {dilation} is larger than the padded input "
+                      f"({h}, {w}) of input shape {tuple(shape)}")
+    extra = [0, 0]
+    if ceil_mode:
+        for a in range(2):
+            size, span = shape[2 + a] + 2 * pads[a], dilation[a] * (kernel[a] - 1) + 1
+            count = -(-(size - span) // stride[a]) + 1
+            if (count - 1) * stride[a] >= shape[2 + a] + pads[a]:
+                count -= 1
+            extra[a] = max(0, (count - 1) * stride[a] + span - size)
+    return kernel, stride, dilation, pads, tuple(extra)
 
 
 class WindowMax(extrema.Max):
@@ -414,31 +433,64 @@ class WindowMax(extrema.Max):
         return mask
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """Max over each window (stride defaults to the kernel size); x (N, C, H, W) or (C, H, W).
-    Tied maxima share the gradient as ``rg.conventions`` says (first / split / all / min_norm).
-    Integer images pool to integers (padding never wins: it is the dtype's lowest value)."""
+    ``ceil_mode``: the output size rounded up (partial windows at the bottom and right), as
+    PyTorch's. Tied maxima share the gradient as ``rg.conventions`` says (first / split / all /
+    min_norm). Integer images pool to integers (padding never wins: it is the dtype's lowest value)."""
+    if return_indices:
+        raise OpError("max_pool2d: return_indices=True is not implemented (no max_unpool2d here); "
+                      "leave it False")
     x, unbatched = _batched(x, 2, "max_pool2d")
     kind = x.dtype.kind
     if kind not in "fiu":
         raise OpError(f"max_pool2d: not implemented for input {_describe(x)} (PyTorch neither); "
                       f"use an integer or floating-point tensor")
     fill = -xp.inf if kind == "f" else xp.iinfo(x.dtype).min
-    windows = _pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d")
+    windows = _pool_windows(x, kernel_size, stride, padding, dilation, fill, "max_pool2d", ceil_mode)
     valid = None
-    if kind == "f" and padding != 0 and padding != (0, 0):  # which window entries are the image's
+    if kind == "f" and (padding not in (0, (0, 0)) or ceil_mode):  # which window entries are the image's
         ones = xp.ones(tuple(x.shape), dtype=x.dtype)
-        valid = _pool_windows(ones, kernel_size, stride, padding, dilation, 0.0, "max_pool2d").data > 0
+        valid = _pool_windows(ones, kernel_size, stride, padding, dilation, 0.0, "max_pool2d", ceil_mode).data > 0
     out = WindowMax(valid)(windows)
     return reshape(out, tuple(out.shape[1:])) if unbatched else out
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
-    """Mean over each window (zero padding counted, PyTorch's default); x (N, C, H, W) or (C, H, W).
-    Floating-point input only (PyTorch truncates integer means; convert with .float() first)."""
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override=None):
+    """Mean over each window; x (N, C, H, W) or (C, H, W). As PyTorch's: the divisor counts the
+    zero padding (``count_include_pad``, the default) or only the input's entries, never the extra
+    of ``ceil_mode``'s partial windows; ``divisor_override`` replaces it. Floating-point input only
+    (PyTorch truncates integer means; convert with .float() first)."""
     x, unbatched = _batched(x, 2, "avg_pool2d")
     if x.dtype.kind != "f":
         raise OpError(f"avg_pool2d: expected floating-point input, got {_describe(x)} (PyTorch would "
                       f"truncate the means to integers); convert it with .float() or .double()")
-    out = reductions.mean(_pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d"), axis=2)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
+        raise OpError(f"avg_pool2d: divisor_override must be a non-zero int, got {divisor_override!r}")
+    windows = _pool_windows(x, kernel_size, stride, padding, 1, 0.0, "avg_pool2d", ceil_mode)
+    if divisor_override is None and not ceil_mode and count_include_pad:  # every window is whole: a plain mean
+        out = reductions.mean(windows, axis=2)
+    else:
+        out = reductions.sum(windows, axis=2) * _window_divisor(tuple(x.shape), kernel_size, stride, padding,
+                                                               tuple(windows.shape[-2:]), count_include_pad,
+                                                               divisor_override, x.dtype)
     return reshape(out, tuple(out.shape[1:])) if unbatched else out
+
+
+def _window_divisor(shape, kernel_size, stride, padding, out, count_include_pad, divisor_override, dtype):
+    """1 / (each window's divisor), an (Ho, Wo) constant of the geometry, as PyTorch counts it: the
+    window's entries inside the padded input (its start oh·s − p, its end clipped at H + p), or
+    only inside the input without ``count_include_pad``; never the extra of ``ceil_mode``."""
+    if divisor_override is not None:
+        return xp.full(out, 1.0 / divisor_override, dtype=dtype)
+    kernel = _pair(kernel_size, "avg_pool2d: kernel_size")
+    steps = kernel if stride is None else _pair(stride, "avg_pool2d: stride")
+    pads = _pair(padding, "avg_pool2d: padding")
+    counts = []
+    for n, k, st, p, o in zip(shape[2:], kernel, steps, pads, out):
+        starts = xp.arange(o) * st - p
+        ends = xp.minimum(starts + k, n + p)
+        counts.append(ends - starts if count_include_pad else xp.minimum(ends, n) - xp.maximum(starts, 0))
+    return (1.0 / xp.multiply.outer(counts[0], counts[1])).astype(dtype)
