@@ -211,3 +211,20 @@ _RNG = np.random.default_rng(5)
 _WEIGHTS = {"0.weight": _RNG.standard_normal((3, 2)), "0.bias": _RNG.standard_normal(3),
             "2.weight": _RNG.standard_normal((1, 3)), "2.bias": _RNG.standard_normal(1)}
 _X = _RNG.standard_normal((4, 2))
+
+
+@requires_torch
+def test_embedding_max_norm_from_pretrained_and_weight_as_torch():
+    table = np.random.default_rng(2).standard_normal((6, 3)) * 2
+    ids = np.array([[0, 2, 2], [5, 1, 0]])
+    ours = nn.Embedding(6, 3, max_norm=1.5, _weight=table)
+    theirs = torch.nn.Embedding(6, 3, max_norm=1.5, _weight=torch.tensor(table))
+    out, tout = ours(rg.tensor(ids)), theirs(torch.tensor(ids))
+    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-12)  # renormed in place
+    frozen, tfrozen = nn.Embedding.from_pretrained(table), torch.nn.Embedding.from_pretrained(torch.tensor(table))
+    assert frozen.weight.requires_grad is tfrozen.weight.requires_grad is False
+    assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
+    np.testing.assert_array_equal(frozen(rg.tensor(ids)).data, tfrozen(torch.tensor(ids)).numpy())
+    with pytest.raises(ValueError, match="sparse=True are not implemented"):
+        nn.Embedding(6, 3, sparse=True)

@@ -210,17 +210,44 @@ def resolve_padding_idx(padding_idx, num_embeddings: int, who: str = "embedding"
     return padding_idx % num_embeddings
 
 
-def embedding(indices, weight, padding_idx=None):
+def embedding(indices, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices``;
     gradients of repeated indices accumulate. Indices outside
     [0, num_embeddings) raise ``EmbeddingIndexError`` (an ``OpError`` and an ``IndexError``).
 
     ``padding_idx`` (PyTorch's): the entries that pick that row (negative counts from
     the end) still read its value but send it no gradient, so the row stays as it is
-    during training (``nn.Embedding`` also initialises it to zeros)."""
+    during training (``nn.Embedding`` also initialises it to zeros). ``max_norm``: each picked
+    row whose ``norm_type``-norm exceeds it is rescaled to it first, in the table itself
+    (PyTorch's ``embedding_renorm_``)."""
     if len(_shape(weight)) != 2:
         raise OpError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {_shape(weight)}")
+    _dense_only("embedding", scale_grad_by_freq, sparse)
+    if max_norm is not None:
+        renorm_rows(weight, indices, max_norm, norm_type)
     return embedding_rows(indices, weight, resolve_padding_idx(padding_idx, weight.shape[0]), "embedding")
+
+
+def _dense_only(who, scale_grad_by_freq, sparse):
+    if scale_grad_by_freq or sparse:
+        raise OpError(f"{who}: scale_grad_by_freq=True and sparse=True are not implemented (gradients are dense, "
+                      f"each lookup counted once); leave them False")
+
+
+def renorm_rows(weight, indices, max_norm, norm_type: float = 2.0):
+    """Rescale, in place and off the tape, every row of ``weight`` that ``indices`` picks and whose
+    ``norm_type``-norm exceeds ``max_norm`` to that norm: w ← w·max_norm/(‖w‖ + 1e−7), as PyTorch."""
+    ids = xp.unique(xp.asarray(indices.data if isinstance(indices, Tensor) else indices).reshape(-1))
+    table = weight.data if isinstance(weight, Tensor) else weight
+    ids = ids[(ids >= 0) & (ids < table.shape[0])]  # a bad id is left to the lookup, which names it
+    rows = table[ids]
+    norms = (xp.abs(rows) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    over = norms > max_norm
+    if bool(over.any()):
+        table[ids[over]] = rows[over] * (max_norm / (norms[over] + 1e-7))[:, None]
+        if isinstance(weight, Tensor):
+            weight.mark_modified_()  # a graph that read the old rows refuses its backward, as after an optimizer step
 
 
 def embedding_rows(indices, weight, padding_idx, who: str):

@@ -99,19 +99,50 @@ class Embedding(Module):
     ``padding_idx`` (PyTorch's): that row (negative counts from the end) starts as zeros
     and gets no gradient, so it stays a fixed "padding" vector."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, max_norm=None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
+                 _freeze: bool = False, device=None, dtype=None):
         super().__init__()
         _count(num_embeddings, "num_embeddings", "Embedding")
         _count(embedding_dim, "embedding_dim", "Embedding")
+        F._dense_only("Embedding", scale_grad_by_freq, sparse)
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"Embedding: device={device!r}: arrays live on the backend (rg.set_backend); leave "
+                             f"device out")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.resolve_padding_idx(padding_idx, num_embeddings, "Embedding")
-        self.weight = _empty(num_embeddings, embedding_dim, dtype=dtype)
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = _empty(num_embeddings, embedding_dim, dtype=dtype)
+            init.normal_(self.weight)
+            if self.padding_idx is not None:
+                self.weight.data[self.padding_idx] = 0
+        else:
+            table = xp.array(_weight.data if isinstance(_weight, Tensor) else _weight, dtype=dtype, copy=True)
+            if table.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {table.shape}, expected "
+                                 f"({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(table)
+        if _freeze:
+            self.weight.requires_grad_(False)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx=None, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
+        """An Embedding holding ``embeddings`` (num_embeddings, embedding_dim), copied; frozen
+        (no gradient) unless ``freeze=False``, as PyTorch's."""
+        shape = tuple(embeddings.shape)
+        if len(shape) != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape {shape}")
+        dtype = embeddings.data.dtype if isinstance(embeddings, Tensor) else xp.asarray(embeddings).dtype
+        return cls(shape[0], shape[1], padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze, dtype=dtype)
 
     def forward(self, indices):
         """Rows of the table; an index outside [0, num_embeddings) raises ``F.EmbeddingIndexError``."""
+        if self.max_norm is not None:
+            F.renorm_rows(self.weight, indices, self.max_norm, self.norm_type)
         return F.embedding_rows(indices, self.weight, self.padding_idx,
                                 f"Embedding({self.num_embeddings}, {self.embedding_dim})")
 
