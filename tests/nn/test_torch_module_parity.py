@@ -228,3 +228,15 @@ def test_embedding_max_norm_from_pretrained_and_weight_as_torch():
     np.testing.assert_array_equal(frozen(rg.tensor(ids)).data, tfrozen(torch.tensor(ids)).numpy())
     with pytest.raises(ValueError, match="sparse=True are not implemented"):
         nn.Embedding(6, 3, sparse=True)
+
+
+@requires_torch
+@pytest.mark.parametrize("make", [lambda lib, **k: lib.Linear(3, 2, True, **k), lambda lib, **k: lib.Conv2d(1, 2, 3, **k),
+                                  lambda lib, **k: lib.BatchNorm1d(3, **k), lambda lib, **k: lib.LayerNorm(3, **k),
+                                  lambda lib, **k: lib.LSTMCell(3, 2, **k), lambda lib, **k: lib.Embedding(4, 2, **k)])
+def test_factory_arguments_device_then_dtype_as_torch(make):
+    ours, theirs = make(nn, device="cpu", dtype=np.float64), make(torch.nn, device="cpu", dtype=torch.float64)
+    assert [str(v.dtype) for v in ours.state_dict().values()] == \
+        [str(v.dtype).replace("torch.", "") for v in theirs.state_dict().values()]
+    with pytest.raises(ValueError, match="leave device out"):
+        make(nn, device="cuda")

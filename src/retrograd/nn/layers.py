@@ -12,7 +12,7 @@ from ..autograd.op import OpError
 from ..ops.linalg import Linear as _LinearOp
 from ..autograd.tensor import Tensor, get_default_dtype
 from . import functional as F, init
-from .module import Module, Parameter
+from .module import Module, Parameter, check_device
 
 
 def _empty(*shape, dtype=None):
@@ -37,8 +37,9 @@ class Linear(Module):
     """y = x Wᵀ + b;  weight (out_features, in_features), bias (out_features,),
     initialised like PyTorch (U(±1/√in_features))."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
+        check_device("Linear", device)
         _count(in_features, "in_features", "Linear")
         _count(out_features, "out_features", "Linear")
         self.in_features, self.out_features = in_features, out_features
@@ -106,9 +107,7 @@ class Embedding(Module):
         _count(num_embeddings, "num_embeddings", "Embedding")
         _count(embedding_dim, "embedding_dim", "Embedding")
         F._dense_only("Embedding", scale_grad_by_freq, sparse)
-        if device is not None and str(device) != "cpu":
-            raise ValueError(f"Embedding: device={device!r}: arrays live on the backend (rg.set_backend); leave "
-                             f"device out")
+        check_device("Embedding", device)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.resolve_padding_idx(padding_idx, num_embeddings, "Embedding")
         self.max_norm, self.norm_type = max_norm, norm_type

@@ -30,6 +30,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def check_device(layer: str, device) -> None:
+    """PyTorch's ``device=`` factory argument: arrays live on the backend here (``rg.set_backend``),
+    so only None or "cpu" is taken."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{layer}: device={device!r}: retrograd places every array on its backend "
+                         f"(rg.set_backend); leave device out")
+
+
 class StateDictError(KeyError, RuntimeError):
     """``load_state_dict`` found missing, unexpected or mis-shaped entries (a ``RuntimeError``, as
     PyTorch raises, and a ``KeyError``)."""

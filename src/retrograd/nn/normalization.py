@@ -8,7 +8,7 @@ from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import get_default_dtype
 from . import functional as F
-from .module import Module, Parameter
+from .module import Module, Parameter, check_device
 from .layers import _same_dtype_as_parameters
 
 
@@ -18,7 +18,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
-        _host_device("LayerNorm", device)
+        check_device("LayerNorm", device)
         self.normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
@@ -38,20 +38,14 @@ class LayerNorm(Module):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
 
 
-def _host_device(layer, device):
-    """PyTorch's ``device=`` factory argument: the backend decides where arrays live here, so only
-    None or "cpu" (on the NumPy backend) is taken."""
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{layer}: device={device!r}: retrograd places every array on its backend "
-                         f"(rg.set_backend); leave device out")
-
 
 class _BatchNorm(Module):
     expected_dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None):
+                 track_running_stats: bool = True, device=None, dtype=None):
         super().__init__()
+        check_device(type(self).__name__, device)
         dt = dtype or get_default_dtype()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.track_running_stats = track_running_stats

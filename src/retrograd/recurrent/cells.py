@@ -40,7 +40,7 @@ from ..autograd.graph import label_many
 
 from .. import ops
 from ..nn import init
-from ..nn.module import Module, Parameter
+from ..nn.module import Module, Parameter, check_device
 from ..autograd.op import OpError
 from ..autograd.tensor import get_default_dtype
 
@@ -171,8 +171,9 @@ def _report_gates(cell, pre):
 class _Cell(Module):
     kind = "RNN"
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
+        check_device(type(self).__name__, device)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         recurrent_parameters(self, self.kind, input_size, hidden_size, bias, dtype=dtype)
 
@@ -194,10 +195,10 @@ class RNNCell(_Cell):
     kind = "RNN"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 dtype=None):
+                 device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        super().__init__(input_size, hidden_size, bias, dtype)
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
