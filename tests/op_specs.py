@@ -1087,3 +1087,57 @@ SPECS_TORCH_SIGNATURES = [
 SPECS += SPECS_TORCH_SIGNATURES
 SPEC.update({s.name: s for s in SPECS_TORCH_SIGNATURES})
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- division with rounding, remainders, more math
+# PyTorch's //, %, fmod, div(rounding_mode=...), reciprocal, expm1, exp2, trunc, frac, add/sub's alpha and
+# clip's min=/max=. Their integer dtypes, division by zero, Python scalars and errors are tested in
+# tests/ops/test_added_torch_ops.py (floor_divide, whose backward PyTorch refuses, is tested there only).
+def _off_quotient_jumps(a):
+    """Divisors with |y| in [0.2, 2] (off 0, as ``away_from_zero``): the x/y of random x are then off
+    the integers where ⌊x/y⌋, trunc(x/y), remainder and fmod jump, but for a negligible chance."""
+    return away_from_zero(a)
+
+
+SPECS_DIVISION_AND_MORE = [
+    S("remainder", rg.remainder, np.remainder, 2, BROADCAST2, (None, _off_quotient_jumps), torch=T("remainder")),
+    S("remainder_operator", lambda x, y: x % y, np.remainder, 2, BROADCAST2, (None, _off_quotient_jumps),
+      torch=lambda x, y: x % y),
+    # PyTorch has no derivative for a Python number % a tensor (its backward raises): no torch here
+    S("remainder_reflected", lambda x: 1.5 % x, lambda x: np.remainder(1.5, x), domain=(_off_quotient_jumps,)),
+    S("fmod", rg.fmod, np.fmod, 2, BROADCAST2, (None, _off_quotient_jumps), torch=T("fmod")),
+    S("div_floor", lambda x, y: rg.div(x, y, rounding_mode="floor"), np.floor_divide, 2, BROADCAST2,
+      (None, _off_quotient_jumps), torch=lambda x, y: torch.div(x, y, rounding_mode="floor")),
+    S("div_trunc", lambda x, y: x.div(y, rounding_mode="trunc"), lambda x, y: np.trunc(x / y), 2, BROADCAST2,
+      (None, _off_quotient_jumps), torch=lambda x, y: torch.div(x, y, rounding_mode="trunc")),
+    S("reciprocal", rg.reciprocal, np.reciprocal, domain=(away_from_zero,), torch=T("reciprocal")),
+    S("expm1", rg.expm1, np.expm1, torch=T("expm1")),
+    S("exp2", rg.exp2, np.exp2, torch=T("exp2")),
+    S("trunc", rg.trunc, np.trunc, domain=(_off_jumps,), torch=T("trunc")),
+    S("frac", lambda x: x.frac(), lambda x: x - np.trunc(x), domain=(_off_jumps,), torch=T("frac")),
+    S("add_alpha", lambda x, y: rg.add(x, y, alpha=2.5), lambda x, y: x + 2.5 * y, 2, BROADCAST2,
+      torch=lambda x, y: torch.add(x, y, alpha=2.5)),
+    S("sub_alpha", lambda x, y: x.sub(y, alpha=-0.5), lambda x, y: x + 0.5 * y, 2, BROADCAST2,
+      torch=lambda x, y: torch.sub(x, y, alpha=-0.5)),
+    S("clamp_via_clip_keywords", lambda x: rg.clip(x, min=-0.5, max=0.7), lambda x: np.clip(x, -0.5, 0.7),
+      domain=(off_clamp_bounds,), torch=lambda x: torch.clip(x, min=-0.5, max=0.7)),
+]
+def tile_dims(shapes):
+    """Tile counts, fewer than the axes too (PyTorch puts 1s in front), or more (new leading axes)."""
+    ndim = len(shapes[0])
+    return st.lists(st.integers(0, 3), min_size=1, max_size=ndim + 1).map(lambda d: {"dims": tuple(d)})
+
+
+def _tile(x, dims):
+    return np.tile(x, dims)
+
+
+SPECS_DIVISION_AND_MORE += [
+    S("tile", lambda x, dims: rg.tile(x, dims), _tile, shapes=NONSCALAR, params=tile_dims,
+      torch=lambda x, dims: torch.tile(x, dims)),
+    S("masked_select", lambda x, mask: rg.masked_select(x, mask), lambda x, mask: x[mask], shapes=NONSCALAR,
+      params=fill_mask, torch=lambda x, mask: torch.masked_select(x, torch.from_numpy(mask))),
+]
+SPECS += SPECS_DIVISION_AND_MORE
+SPEC.update({s.name: s for s in SPECS_DIVISION_AND_MORE})
+assert len(SPEC) == len(SPECS), "two rows share a name"

@@ -3,7 +3,8 @@
 One family per file, each public function right under its ``Op`` (forward and
 vjp side by side, so a family reads like a table of derivatives):
 
-- ``elementwise``  arithmetic, exp/log, sigmoid, erf, where, cast
+- ``elementwise``  arithmetic, exp/log/expm1/exp2, reciprocal, sigmoid, erf, where, cast
+- ``division``  div's rounding modes, floor_divide (//), remainder (%), fmod
 - ``kinks``        relu, leaky_relu, elu, abs, clamp, maximum, minimum (ties follow ``rg.conventions``)
 - ``reductions``   sum, mean, max/min, amax/amin, prod, logsumexp, softmax (NumPy's and PyTorch's keywords)
 - ``linalg``       matmul, linear
@@ -13,7 +14,7 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``conv``         im2col convolution and pooling
 - ``composite``    functions built from the primitives (gelu, var, std, split, gather, nll_loss …)
 - ``activations``  silu, logsigmoid; mish, hardtanh, relu6, selu, softsign (compositions)
-- ``rounding_and_math``  floor/ceil/round/sign, rsqrt, log2/log10, tan, inverse trig, sinh/cosh,
+- ``rounding_and_math``  floor/ceil/round/trunc/frac/sign, rsqrt, log2/log10, tan, inverse trig, sinh/cosh,
                    atan2, logaddexp; isnan/isfinite/isinf, any/all
 - ``cumulative``   cumsum, cumprod (exact gradient with zeros)
 - ``ordering``     sort, argsort, topk, argmax/argmin with dim/keepdim
@@ -34,18 +35,20 @@ from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
 from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
 from .cumulative import cumprod, cumsum
 from .einsum import einsum, norm
-from .elementwise import add, cast, cos, div, erf, exp, log, log1p, mul, neg, pow, sigmoid, sin, softplus, sqrt, square, sub, tanh, where
+from .division import div, floor_divide, fmod, remainder
+from .elementwise import (add, cast, cos, erf, exp, exp2, expm1, log, log1p, mul, neg, nonzero, pow, reciprocal,
+                          sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
 from .kinks import abs, clamp, elu, leaky_relu, maximum, minimum, relu
 from .linalg import linear, matmul
 from .softmax_cross_entropy import cross_entropy
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
 from .ordering import SortResult, argmax, argmin, argsort, sort, topk
-from .rearrange import clone, flip, masked_fill, numel, one_hot, repeat, roll, tril, triu
+from .rearrange import clone, flip, masked_fill, masked_select, numel, one_hot, repeat, roll, tile, tril, triu
 from .extrema import MaxResult, MinMaxResult, amax, amin, aminmax, max, min
 from .reductions import mean, prod, std, sum, var
 from .softmaxes import log_softmax, logsumexp, softmax
-from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, floor, isfinite, isinf, isnan, log2,
-                                log10, logaddexp, round, rsqrt, sign, sinh, tan)
+from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, fix, floor, frac, isfinite, isinf, isnan,
+                                log2, log10, logaddexp, round, rsqrt, sign, sinh, tan, trunc)
 from .shape import (broadcast_to, cat, chunk, concatenate, getitem, index_add, index_select, movedim, narrow, pad,
                     permute, reshape, stack, swapaxes, transpose, unbind)
 
@@ -63,7 +66,9 @@ __all__ = [
     "silu", "mish", "hardtanh", "relu6", "selu", "logsigmoid", "softsign",
     # rounding and more math
     "floor", "ceil", "round", "sign", "rsqrt", "log2", "log10", "tan", "asin", "acos", "atan", "sinh", "cosh",
-    "atan2", "logaddexp", "isnan", "isfinite", "isinf", "any", "all",
+    "atan2", "logaddexp", "isnan", "isfinite", "isinf", "any", "all", "trunc", "fix", "frac",
+    # PyTorch's division family and more elementwise math
+    "floor_divide", "remainder", "fmod", "reciprocal", "expm1", "exp2", "nonzero", "masked_select", "tile",
     # cumulative, ordering, rearranging
     "cumsum", "cumprod", "sort", "argsort", "topk", "SortResult", "flip", "roll", "repeat", "tril", "triu",
     "masked_fill", "one_hot", "clone", "numel", "einsum", "norm",

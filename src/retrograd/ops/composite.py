@@ -40,9 +40,18 @@ def gelu(x, approximate: str = "none"):
     return 0.5 * x * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
 
 
-def clip(x, a_min=None, a_max=None):
-    """NumPy's name for ``clamp``."""
-    return clamp(x, a_min, a_max)
+def clip(x, a_min=None, a_max=None, *, min=None, max=None):  # noqa: A002 - torch's names
+    """NumPy's name for ``clamp``: y = min(max(x, lo), hi);  x̄ = ȳ inside the bounds, 0 outside (at a
+    bound: ``rg.conventions``). The bounds by position, by NumPy's ``a_min=``/``a_max=`` or by
+    PyTorch's ``min=``/``max=`` (each bound once)."""
+    return clamp(x, _bound("clip", "min", min, "a_min", a_min), _bound("clip", "max", max, "a_max", a_max))
+
+
+def _bound(op, name, value, numpy_name, numpy_value):
+    """One bound given by either name (PyTorch's or NumPy's), refused when given by both."""
+    if value is not None and numpy_value is not None:
+        raise OpError(f"{op}: the {name} bound is given twice ({numpy_name}={numpy_value!r} and {name}={value!r})")
+    return value if value is not None else numpy_value
 
 
 def expand(x, *shape):

@@ -22,7 +22,7 @@ import numbers
 
 from ..autograd import backend
 from ..autograd.backend import xp
-from ..autograd.op import BinaryOp, OpError, UnaryOp
+from ..autograd.op import BinaryOp, OpError, UnaryOp, off_tape
 from ..autograd.tensor import Tensor, get_default_dtype
 from . import device_checks
 
@@ -93,9 +93,12 @@ class Add(BinaryOp):
     def jvp(self, ns, ts, z, x, y): return _plus(ts[0], ts[1])
 
 
-def add(x, y):
-    """x + y (broadcasting)."""
-    return Add()(x, y)
+def add(x, y, *, alpha=1):
+    """x + alpha·y (broadcasting): z = x + α·y;  x̄ = z̄,  ȳ = α·z̄ (PyTorch's ``torch.add``;
+    a float ``alpha`` is refused for integer operands, as in PyTorch)."""
+    if type(alpha) is int and alpha == 1:  # the operator's path: two cheap tests
+        return Add()(x, y)
+    return Add()(x, _scaled("add", x, y, alpha))
 
 
 class Sub(BinaryOp):
@@ -109,9 +112,42 @@ class Sub(BinaryOp):
     def jvp(self, ns, ts, z, x, y): return _plus(ts[0], None if ts[1] is None else -ts[1])
 
 
-def sub(x, y):
-    """x − y (broadcasting)."""
-    return Sub()(x, y)
+def sub(x, y, *, alpha=1):
+    """x − alpha·y (broadcasting): z = x − α·y;  x̄ = z̄,  ȳ = −α·z̄ (PyTorch's ``torch.sub``)."""
+    if type(alpha) is int and alpha == 1:
+        return Sub()(x, y)
+    return Sub()(x, _scaled("sub", x, y, alpha))
+
+
+def _scaled(name, x, y, alpha):
+    """α·y for add/sub's ``alpha``, with PyTorch's checks: a number (not a tensor); not a float
+    when both operands are integers; a bool only with boolean operands."""
+    if isinstance(alpha, Tensor) or not isinstance(alpha, numbers.Number) or isinstance(alpha, complex):
+        raise OpError(f"{name}: alpha must be a real Python number, got {type(alpha).__name__} {alpha!r}")
+    alpha = _python_scalar(alpha)
+    kinds = {_value_kind(x), _value_kind(y)}
+    if kinds <= {"i", "u", "b"} and isinstance(alpha, float):
+        raise OpError(f"{name}: for integer operands alpha must not be a float (got alpha={alpha!r}, operands "
+                      f"{_describe_value(x)} and {_describe_value(y)}), as in PyTorch")
+    if isinstance(alpha, bool) and kinds != {"b"}:
+        raise OpError(f"{name}: a boolean alpha is only allowed for boolean operands (got alpha={alpha!r}, "
+                      f"operands {_describe_value(x)} and {_describe_value(y)}), as in PyTorch")
+    if isinstance(y, Tensor):
+        return Mul()(y, alpha)
+    return xp.asarray(y) * alpha if hasattr(y, "shape") else y * alpha
+
+
+def _value_kind(v) -> str:
+    """The dtype kind of a tensor, array or Python number (a Python bool is "b", an int "i")."""
+    dtype = getattr(v, "dtype", None)
+    if dtype is not None:
+        return dtype.kind
+    return "b" if isinstance(v, bool) else "i" if isinstance(v, int) else "c" if isinstance(v, complex) else "f"
+
+
+def _describe_value(v) -> str:
+    """``float32[2, 3]`` for a tensor or array, the number itself for a Python number."""
+    return f"{v.dtype}{list(v.shape)}" if hasattr(v, "dtype") and hasattr(v, "shape") else repr(v)
 
 
 class Mul(BinaryOp):
@@ -159,8 +195,9 @@ class Div(BinaryOp):
         return _plus(None if tx is None else tx / y, None if ty is None else -ty * x / (y * y))
 
 
-def div(x, y):
-    """x / y, elementwise (broadcasting)."""
+def true_divide(x, y):
+    """x / y (the ``/`` operator): true division, ``Div``; ``div`` (``ops.division``) adds PyTorch's
+    rounding modes."""
     return Div()(x, y)
 
 
@@ -300,6 +337,62 @@ class Exp(UnaryOp):
 def exp(x):
     """eˣ."""
     return Exp()(x)
+
+
+class Expm1(UnaryOp):
+    """y = eˣ − 1 (accurate for small x);  x̄ = ȳ·(y + 1)"""
+    name, save_ans = "expm1", True
+    __slots__ = ()
+    save_inputs = ()
+    elementwise = True
+
+    def forward(self, x): return xp.expm1(_floating(x))
+    def vjp(self, ns, g, y, x): return (g * (y + 1),)
+    def jvp(self, ns, ts, y, x): return ts[0] * (y + 1)
+
+
+def expm1(x):
+    """eˣ − 1, accurate for small |x|: y = eˣ − 1;  x̄ = ȳ·(y + 1)."""
+    return Expm1()(x)
+
+
+class Exp2(UnaryOp):
+    """y = 2ˣ;  x̄ = ȳ·y·ln 2"""
+    name, save_ans = "exp2", True
+    __slots__ = ()
+    save_inputs = ()
+    elementwise = True
+
+    def forward(self, x): return xp.exp2(_floating(x))
+    def vjp(self, ns, g, y, x): return (g * (y * math.log(2.0)),)
+    def jvp(self, ns, ts, y, x): return ts[0] * (y * math.log(2.0))
+
+
+def exp2(x):
+    """2ˣ: y = 2ˣ;  x̄ = ȳ·y·ln 2."""
+    return Exp2()(x)
+
+
+class Reciprocal(UnaryOp):
+    """y = 1 / x;  x̄ = −ȳ·y²  (x = 0: y = inf, x̄ = −inf, as PyTorch)"""
+    name, save_ans = "reciprocal", True
+    __slots__ = ()
+    save_inputs = ()
+    elementwise = True
+
+    def forward(self, x):
+        x = _floating(x)
+        with xp.errstate(divide="ignore"):
+            return xp.asarray(1 / x, dtype=x.dtype)  # 1 / float16 stays float16; a Python number, the default
+
+    def vjp(self, ns, g, y, x): return (-g * (y * y),)
+    def jvp(self, ns, ts, y, x): return -ts[0] * (y * y)
+
+
+def reciprocal(x):
+    """1 / x, elementwise (integers and booleans give the default float dtype, as PyTorch):
+    y = 1/x;  x̄ = −ȳ·y²."""
+    return Reciprocal()(x)
 
 
 class Log(UnaryOp):
@@ -480,6 +573,23 @@ def erf(x):
 
 
 # ------------------------------------------------------------ selection and casts
+_NO_VALUE = object()  # where(cond) with no x and y: not None, which NumPy would read as a value
+
+
+@off_tape
+def nonzero(x, *, as_tuple=False):
+    """The indices of the nonzero (True) entries of ``x``, in row-major order, off the tape (no
+    gradient): an int64 tensor of shape (count, ndim) (PyTorch's ``torch.nonzero``), or with
+    ``as_tuple=True`` a tuple of ndim int64 tensors of shape (count,), one per axis (a 0-d ``x``
+    counts as 1-d there, as in PyTorch), ready to index with: ``x[rg.nonzero(x, as_tuple=True)]``."""
+    d = x.data if isinstance(x, Tensor) else xp.asarray(x)
+    if d.dtype.kind not in "biufc":
+        raise OpError(f"nonzero: expected a numeric or boolean tensor, got {d.dtype}{list(d.shape)}")
+    if as_tuple:
+        return tuple(Tensor(i.astype(xp.int64)) for i in xp.nonzero(d.reshape(1) if d.ndim == 0 else d))
+    return Tensor(xp.argwhere(d).astype(xp.int64))
+
+
 class Where(BinaryOp):
     """z = where(c, x, y);  x̄ = where(c, z̄, 0),  ȳ = where(c, 0, z̄)  (c: a constant mask)"""
     name, broadcasts = "where", True
@@ -501,8 +611,15 @@ class Where(BinaryOp):
         return ns.where(c, 0.0 if tx is None else tx, 0.0 if ty is None else ty)
 
 
-def where(cond, x, y):
-    """x where ``cond`` else y (``cond`` is a constant boolean mask)."""
+def where(cond, x=_NO_VALUE, y=_NO_VALUE):
+    """z = x where ``cond`` else y;  x̄ = where(cond, z̄, 0),  ȳ = where(cond, 0, z̄) (``cond`` is a constant
+    boolean mask). ``where(cond)`` alone is ``nonzero(cond, as_tuple=True)``: a tuple of int64 index
+    tensors, one per axis, of the nonzero entries (PyTorch's)."""
+    if x is _NO_VALUE and y is _NO_VALUE:
+        return nonzero(cond, as_tuple=True)
+    if x is _NO_VALUE or y is _NO_VALUE:
+        raise OpError("where: give both x and y (the values where cond is True and where it is False), or "
+                      "neither (the indices of cond's nonzero entries)")
     c = cond.data if isinstance(cond, Tensor) else xp.asarray(cond)
     if c.dtype != bool:
         raise OpError(f"where: condition must be boolean, got {c.dtype}")

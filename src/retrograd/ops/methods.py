@@ -15,6 +15,7 @@ from ..autograd.op import DimError, OpError, off_tape
 from . import composite as C
 from . import cumulative as CU
 from . import einsum as EI
+from . import division as D
 from . import elementwise as E
 from . import kinks as K
 from . import linalg as L
@@ -32,6 +33,8 @@ def _rsub(x, y): return E.Sub()(y, x)
 def _rdiv(x, y): return E.Div()(y, x)
 def _rpow(x, y): return E.Pow()(y, x)
 def _rmatmul(x, y): return L.MatMul()(y, x)
+def _rfloordiv(x, y): return D.floor_divide(y, x)
+def _rmod(x, y): return D.remainder(y, x)
 
 
 def _compare(fn):
@@ -183,7 +186,8 @@ def _new_tensor(self, data, dtype=None, requires_grad=False):
 
 METHODS = {
     "__add__": E.add, "__radd__": E.add, "__sub__": E.sub, "__rsub__": _rsub,
-    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.div, "__rtruediv__": _rdiv,
+    "__mul__": E.mul, "__rmul__": E.mul, "__truediv__": E.true_divide, "__rtruediv__": _rdiv,
+    "__floordiv__": D.floor_divide, "__rfloordiv__": _rfloordiv, "__mod__": D.remainder, "__rmod__": _rmod,
     "__neg__": E.neg, "__pow__": E.pow, "__rpow__": _rpow, "__matmul__": L.matmul,
     "__rmatmul__": _rmatmul, "__abs__": K.abs, "__getitem__": S.getitem,
     "__lt__": _compare(operator.lt), "__le__": _compare(operator.le), "__gt__": _compare(operator.gt),
@@ -218,6 +222,10 @@ METHODS = {
     "log10": M.log10, "tan": M.tan, "asin": M.asin, "acos": M.acos, "atan": M.atan, "arcsin": M.asin,
     "arccos": M.acos, "arctan": M.atan, "sinh": M.sinh, "cosh": M.cosh, "atan2": M.atan2,
     "logaddexp": M.logaddexp,
+    "add": E.add, "sub": E.sub, "mul": E.mul, "div": D.div, "floor_divide": D.floor_divide,
+    "remainder": D.remainder, "fmod": D.fmod, "neg": E.neg, "reciprocal": E.reciprocal, "expm1": E.expm1,
+    "exp2": E.exp2, "erf": E.erf, "trunc": M.trunc, "fix": M.fix, "frac": M.frac,
+    "nonzero": E.nonzero, "masked_select": RE.masked_select, "tile": RE.tile,
 }
 
 

@@ -126,6 +126,36 @@ def repeat(x, *sizes):
     return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
 
 
+def tile(x, *dims):
+    """PyTorch's ``tile``: ``x`` repeated ``dims[i]`` times along each axis; where ``dims`` is shorter
+    than ``x.shape``, 1s are put in front (``repeat`` needs them all). y = x tiled;  x̄ = the sum of ȳ
+    over the copies."""
+    x = _as_tensor(x)
+    dims = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+    if any(not isinstance(d, int) or isinstance(d, bool) for d in dims):
+        raise OpError(f"tile: dims must be ints, got {dims!r} (for a tensor {x.dtype}{list(x.shape)})")
+    return repeat(x, (1,) * (x.ndim - len(dims)) + tuple(dims))
+
+
+def masked_select(x, mask):
+    """PyTorch's ``masked_select``: the 1-D tensor of the entries of ``x`` where the boolean ``mask``
+    is True, in row-major order, ``x`` and ``mask`` broadcast against each other. y = x[mask];
+    x̄ = ȳ scattered back to the selected entries (summed over broadcast copies), 0 elsewhere."""
+    x = _as_tensor(x)
+    m = xp.asarray(_data(mask))
+    if m.dtype != bool:
+        raise OpError(f"masked_select: only boolean masks are supported, got a mask of dtype {m.dtype} "
+                      f"(PyTorch refuses it too); compare first, e.g. mask != 0")
+    try:
+        shape = xp.broadcast_shapes(tuple(x.shape), m.shape)
+    except ValueError as e:
+        raise OpError(f"masked_select: the mask bool{list(m.shape)} does not broadcast with the tensor "
+                      f"{x.dtype}{list(x.shape)}") from e
+    if tuple(x.shape) != shape:
+        x = broadcast_to(x, shape)
+    return getitem(x, xp.broadcast_to(m, shape) if m.shape != shape else m)
+
+
 def _triangle(x, diagonal, name, keep):
     x = _as_tensor(x)
     if x.ndim < 2:

@@ -1,5 +1,5 @@
 """More elementwise math, with PyTorch's semantics: rounding (floor, ceil,
-round, sign — zero gradient, as in PyTorch), rsqrt, log2/log10, tan and the
+round, trunc/fix, sign — zero gradient, as in PyTorch; frac, whose gradient is 1), rsqrt, log2/log10, tan and the
 inverse trigonometric functions, sinh/cosh, atan2, logaddexp; and the
 boolean tests isnan/isfinite/isinf, any/all (not differentiable).
 
@@ -118,6 +118,52 @@ def round(x, decimals: int = 0):  # noqa: A001 - torch's name
     if not isinstance(decimals, int):
         raise OpError(f"round: decimals must be an int, got {decimals!r}")
     return Round(decimals)(x)
+
+
+class Trunc(_Step):
+    """y = trunc x (toward zero);  x̄ = 0"""
+    name = "trunc"
+    __slots__ = ()
+
+    def forward(self, x):
+        x = xp.asarray(x)
+        self._refuse_bool(x)
+        return xp.trunc(x)
+
+
+def trunc(x):
+    """x rounded toward zero (integer tensors are returned as they are): y = trunc x;  x̄ = 0
+    (PyTorch's zero gradient, also at the jumps)."""
+    return Trunc()(x)
+
+
+def fix(x):
+    """PyTorch's (and NumPy's) other name for ``trunc``: y = trunc x;  x̄ = 0."""
+    return Trunc()(x)
+
+
+class Frac(UnaryOp):
+    """y = x − trunc x (the sign of x);  x̄ = ȳ (PyTorch's rule, also at the jumps)"""
+    name = "frac"
+    __slots__ = ()
+    save_inputs = ()
+    elementwise = True
+
+    def forward(self, x):
+        x = xp.asarray(x)
+        if x.dtype.kind != "f":  # PyTorch has no integer, boolean or complex frac
+            raise OpError(f"frac: expected a floating tensor, got {x.dtype}{list(x.shape)} (PyTorch refuses it "
+                          f"too); convert it first, e.g. x.float()")
+        with xp.errstate(invalid="ignore"):  # frac(±inf) = NaN, as PyTorch
+            return x - xp.trunc(x)
+
+    def vjp(self, ns, g, y, x): return (g,)
+    def jvp(self, ns, ts, y, x): return ts[0]
+
+
+def frac(x):
+    """The fractional part, with the sign of x: y = x − trunc x;  x̄ = ȳ."""
+    return Frac()(x)
 
 
 class Sign(_Step):
