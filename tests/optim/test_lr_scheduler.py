@@ -143,3 +143,37 @@ def test_reduce_lr_on_plateau(kwargs):
         same_rates(opt, topt)
         assert ours.num_bad_epochs == theirs.num_bad_epochs and ours.best == theirs.best
     assert not math.isnan(ours.get_last_lr()[0])
+
+
+@pytest.mark.parametrize("kwargs", [dict(T_0=3), dict(T_0=2, T_mult=2, eta_min=0.001)])
+def test_cosine_annealing_warm_restarts(kwargs):
+    opt, topt = pair((0.1, 0.05))
+    ours = optim.CosineAnnealingWarmRestarts(opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(topt, **kwargs)
+    for _ in range(15):
+        epoch(ours, theirs, topt)
+        same_rates(opt, topt)
+    for fractional in (0.5, 3.25, 7.0, 11.9):  # a step per batch: fractional epochs
+        ours.step(fractional)
+        theirs.step(fractional)
+        same_rates(opt, topt)
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(anneal_strategy="linear", pct_start=0.4), dict(three_phase=True),
+                                    dict(cycle_momentum=False, div_factor=10.0, final_div_factor=100.0)])
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+def test_one_cycle_moves_the_rate_and_the_momentum_as_torch(kwargs, kind):
+    p, tp = rg.tensor(np.zeros(1), requires_grad=True), torch.zeros(1, requires_grad=True)
+    extra = dict(momentum=0.9) if kind == "SGD" else {}
+    opt, topt = getattr(optim, kind)([p], lr=0.1, **extra), getattr(torch.optim, kind)([tp], lr=0.1, **extra)
+    ours = optim.OneCycleLR(opt, max_lr=[1.0], total_steps=20, **kwargs)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(topt, max_lr=[1.0], total_steps=20, **kwargs)
+    for _ in range(19):
+        same_rates(opt, topt)
+        key = "momentum" if kind == "SGD" else "betas"
+        assert opt.param_groups[0][key] == pytest.approx(topt.param_groups[0][key], rel=1e-12)
+        epoch(ours, theirs, topt)
+    with pytest.raises(ValueError, match="Tried to step 21 times"):
+        theirs.step(), theirs.step()
+    with pytest.raises(ValueError, match="Tried to step 21 times"):
+        ours.step(), ours.step()
