@@ -722,6 +722,8 @@ SPECS_MATH_AND_TENSOR_OPS = [
       params=one_axis, torch=lambda x, axis: torch.cumsum(x, axis)),
     S("cumprod", lambda x, axis: rg.cumprod(x, axis), lambda x, axis: np.cumprod(x, axis), shapes=NONSCALAR,
       params=one_axis, torch=lambda x, axis: torch.cumprod(x, axis)),
+    S("logcumsumexp", lambda x, axis: rg.logcumsumexp(x, axis), lambda x, axis: np.logaddexp.accumulate(x, axis),
+      shapes=NONSCALAR, params=one_axis, torch=lambda x, axis: torch.logcumsumexp(x, axis)),
     # ordering: the values' gradient scattered back to where they came from
     S("sort", lambda x, axis, descending: rg.sort(x, axis, descending).values, _sorted, shapes=NONSCALAR,
       params=axis_and_direction, torch=lambda x, axis, descending: torch.sort(x, axis, descending).values),

@@ -17,6 +17,9 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``rounding_and_math``  floor/ceil/round/trunc/frac/sign, rsqrt, log2/log10, tan, inverse trig, sinh/cosh,
                    atan2, logaddexp; isnan/isfinite/isinf, any/all
 - ``cumulative``   cumsum, cumprod (exact gradient with zeros)
+- ``matrix``       PyTorch's mm, bmm, mv, dot, outer, addmm, diag, diagonal, trace, kron, cross, diff,
+                   meshgrid (compositions, PyTorch's shape rules)
+- ``statistics``   nansum, nanmean, var_mean, std_mean, median, logcumsumexp, cummax, cummin
 - ``ordering``     sort, argsort, topk, argmax/argmin with dim/keepdim
 - ``rearrange``    flip, roll, repeat, tril/triu, masked_fill, one_hot, clone, F.pad's modes
 - ``einsum``       einsum, norm
@@ -40,6 +43,9 @@ from .elementwise import (add, cast, cos, erf, exp, exp2, expm1, log, log1p, mul
                           sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
 from .kinks import abs, clamp, elu, leaky_relu, maximum, minimum, relu
 from .linalg import linear, matmul
+from .matrix import addmm, bmm, cross, diag, diagonal, diff, dot, kron, meshgrid, mm, mv, outer, trace
+from .statistics import (CumExtremaResult, MedianResult, cummax, cummin, logcumsumexp, median, nanmean, nansum,
+                         std_mean, var_mean)
 from .softmax_cross_entropy import cross_entropy
 from .losses import binary_cross_entropy, binary_cross_entropy_with_logits, mse_loss
 from .ordering import SortResult, argmax, argmin, argsort, sort, topk
@@ -75,6 +81,10 @@ __all__ = [
     # PyTorch's forms: max/min with dim, the slicing family
     "amax", "amin", "aminmax", "MaxResult", "MinMaxResult", "chunk", "narrow", "index_select", "unbind",
     "movedim",
+    # PyTorch's matrix functions and statistics
+    "mm", "bmm", "mv", "dot", "outer", "addmm", "diag", "diagonal", "trace", "kron", "cross", "diff", "meshgrid",
+    "nansum", "nanmean", "var_mean", "std_mean", "median", "MedianResult", "logcumsumexp", "cummax", "cummin",
+    "CumExtremaResult",
 ]
 
 methods.install()

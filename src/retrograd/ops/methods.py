@@ -19,6 +19,8 @@ from . import division as D
 from . import elementwise as E
 from . import kinks as K
 from . import linalg as L
+from . import matrix as MX
+from . import statistics as ST
 from . import ordering as O
 from . import rearrange as RE
 from . import extrema as X
@@ -226,6 +228,10 @@ METHODS = {
     "remainder": D.remainder, "fmod": D.fmod, "neg": E.neg, "reciprocal": E.reciprocal, "expm1": E.expm1,
     "exp2": E.exp2, "erf": E.erf, "trunc": M.trunc, "fix": M.fix, "frac": M.frac,
     "nonzero": E.nonzero, "masked_select": RE.masked_select, "tile": RE.tile,
+    "mm": MX.mm, "bmm": MX.bmm, "mv": MX.mv, "dot": MX.dot, "outer": MX.outer, "addmm": MX.addmm,
+    "diag": MX.diag, "diagonal": MX.diagonal, "trace": MX.trace, "kron": MX.kron, "cross": MX.cross,
+    "diff": MX.diff, "nansum": ST.nansum, "nanmean": ST.nanmean, "median": ST.median,
+    "logcumsumexp": ST.logcumsumexp, "cummax": ST.cummax, "cummin": ST.cummin,
 }
 
 
