@@ -203,3 +203,19 @@ class AvgPool2d(MaxPool2d):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed (h, w) output whatever the input's size (PyTorch's
+    ``nn.AdaptiveAvgPool2d``): output (i, j) is the mean over rows [⌊iH/h⌋, ⌈(i+1)H/h⌉) and columns
+    [⌊jW/w⌋, ⌈(j+1)W/w⌉). ``output_size``: an int, or a pair whose None keeps that axis's size."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

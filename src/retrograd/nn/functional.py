@@ -28,6 +28,9 @@ from ..autograd.backend import xp
 from ..autograd.replay import tracing
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.mode import no_grad
+from .functional_losses import (cosine_embedding_loss, cosine_similarity, gaussian_nll_loss, hinge_embedding_loss,
+                                huber_loss, kl_div, l1_loss, margin_ranking_loss, pairwise_distance,
+                                poisson_nll_loss, smooth_l1_loss, soft_margin_loss, _arr, _float_input, _t)  # noqa: F401 - torch.nn.functional's names
 
 
 # ``inplace=True`` (PyTorch's) is accepted by every activation here and computed out of place: the same
@@ -326,3 +329,69 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     if bias is not None:
         y = y + reshape(bias, bshape)
     return y
+
+
+# ---------------------------------------------------------------- group normalisation
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):  # noqa: A002
+    """PyTorch's ``F.group_norm``: the C channels of an ``(N, C, *)`` input split into ``num_groups`` groups
+    of C/G, each normalised over its channels and spatial positions, per sample:
+
+    y = (x − μ_{n,g}) / √(σ²_{n,g} + ε) · w_c + b_c   (σ² the biased variance, as PyTorch's).
+
+    C must be divisible by G (PyTorch refuses it otherwise); ``weight`` and ``bias`` have shape (C,)."""
+    x = _t(input)
+    shape = tuple(x.shape)
+    if len(shape) < 2:
+        raise OpError(f"group_norm: expected an input of at least 2 dims (N, C, *), got shape {shape}")
+    n, c = shape[0], shape[1]
+    if not isinstance(num_groups, int) or num_groups <= 0 or c % num_groups:
+        raise OpError(f"group_norm: the number of channels ({c}) of the input of shape {shape} must be divisible "
+                      f"by num_groups={num_groups!r} (PyTorch refuses it too)")
+    _float_input("group_norm", "input", x)
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(_arr(p).shape) != (c,):
+            raise OpError(f"group_norm: {name} of shape {tuple(_arr(p).shape)} must be ({c},), one value per "
+                          f"channel of the input of shape {shape}")
+    grouped = reshape(x, (n, num_groups, math.prod(shape[1:]) // num_groups))
+    mu = mean(grouped, axis=2, keepdims=True)
+    centred = grouped - mu
+    v = mean(centred * centred, axis=2, keepdims=True)
+    y = reshape(centred / sqrt(v + eps), shape)
+    bshape = (1, c) + (1,) * (len(shape) - 2)
+    if weight is not None:
+        y = y * reshape(weight, bshape)
+    if bias is not None:
+        y = y + reshape(bias, bshape)
+    return y
+
+
+# ---------------------------------------------------------------- adaptive average pooling
+def _adaptive_windows(size: int, out: int):
+    """PyTorch's adaptive windows over an axis of ``size``: [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)."""
+    return [((i * size) // out, -((-(i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    """PyTorch's ``F.adaptive_avg_pool2d``: an (N, C, H, W) or (C, H, W) input averaged over the windows
+    rows [⌊i·H/h⌋, ⌈(i+1)·H/h⌉) × columns [⌊j·W/w⌋, ⌈(j+1)·W/w⌉) into an (h, w) output (windows may
+    overlap). ``output_size`` is an int (square) or a pair; None in it keeps that axis's size. Each
+    output is a mean of a slice, so the gradient spreads ȳ/(window size) over its window."""
+    x = _t(input)
+    shape = tuple(x.shape)
+    if len(shape) not in (3, 4) or any(s == 0 for s in shape[-2:]) or (len(shape) == 4 and shape[1] == 0):
+        raise OpError(f"adaptive_avg_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input with non-zero "
+                      f"sizes in the non-batch dims, got shape {shape}")
+    _float_input("adaptive_avg_pool2d", "input", x)
+    sizes = (output_size, output_size) if output_size is None or isinstance(output_size, int) else tuple(output_size)
+    if len(sizes) != 2:
+        raise OpError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    h, w = (shape[-2 + k] if s is None else s for k, s in enumerate(sizes))
+    if not (isinstance(h, int) and isinstance(w, int) and h >= 0 and w >= 0):
+        raise OpError(f"adaptive_avg_pool2d: output_size must be non-negative ints (or None), got {output_size!r}")
+    H, W = shape[-2:]
+    if (h, w) == (H, W):
+        return x * 1.0
+    rows = [mean(x[..., r0:r1, :], axis=-2, keepdims=True) for r0, r1 in _adaptive_windows(H, h)]
+    x = _ops.concatenate(rows, axis=-2) if rows else x[..., :0, :]  # h = 0: an empty output, as PyTorch's
+    cols = [mean(x[..., c0:c1], axis=-1, keepdims=True) for c0, c1 in _adaptive_windows(W, w)]
+    return _ops.concatenate(cols, axis=-1) if cols else x[..., :0]

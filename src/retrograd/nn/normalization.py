@@ -95,3 +95,38 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (N, C, H, W) inputs."""
     expected_dims = (4,)
+
+
+class GroupNorm(Module):
+    """Group normalisation (PyTorch's ``nn.GroupNorm``): the ``num_channels`` channels of an ``(N, C, *)``
+    input in ``num_groups`` groups, each normalised per sample over its channels and positions, then a
+    learnable per-channel scale ``weight`` (ones) and shift ``bias`` (zeros) when ``affine``."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, device=None,
+                 dtype=None, *, bias: bool = True):
+        super().__init__()
+        check_device("GroupNorm", device)
+        if num_channels % num_groups != 0:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        dt = dtype or get_default_dtype()
+        if affine:
+            self.weight = Parameter(xp.ones(num_channels, dtype=dt))
+            if bias:
+                self.bias = Parameter(xp.zeros(num_channels, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if len(x.shape) < 2 or x.shape[1] != self.num_channels:
+            raise OpError(f"{self!r}: expected an (N, {self.num_channels}, *) input, got shape {tuple(x.shape)}")
+        _same_dtype_as_parameters(self, x, self.weight)
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
