@@ -240,3 +240,18 @@ def test_factory_arguments_device_then_dtype_as_torch(make):
         [str(v.dtype).replace("torch.", "") for v in theirs.state_dict().values()]
     with pytest.raises(ValueError, match="leave device out"):
         make(nn, device="cuda")
+
+
+@requires_torch
+def test_unflatten_as_torch():
+    x = np.arange(24.0).reshape(2, 12)
+    for dim, sizes in ((1, (3, 4)), (-1, (2, -1, 3)), (0, (1, 2))):
+        ours, theirs = rg.tensor(x).unflatten(dim, sizes), torch.tensor(x).unflatten(dim, sizes)
+        assert ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.data, theirs.numpy())
+    assert nn.Unflatten(1, (3, 4))(rg.tensor(x)).shape == tuple(torch.nn.Unflatten(1, (3, 4))(torch.tensor(x)).shape)
+    for sizes in ((5, 2), (-1, -1)):
+        with pytest.raises(RuntimeError):
+            torch.tensor(x).unflatten(1, sizes)
+        with pytest.raises(ValueError, match="unflatten"):
+            rg.tensor(x).unflatten(1, sizes)

@@ -170,3 +170,18 @@ class Flatten(Module):
 
     def forward(self, x):
         return ops.flatten(x, self.start_dim, self.end_dim)
+
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size`` (PyTorch's; the inverse of ``Flatten``)."""
+
+    def __init__(self, dim: int, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, x):
+        return ops.unflatten(x, self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

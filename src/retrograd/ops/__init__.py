@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from . import methods, namespace
 from .composite import (clip, expand, expand_dims, flatten, gather, gelu, nll_loss, split, squeeze, take,
-                        unsqueeze)
+                        unflatten, unsqueeze)
 from .conv import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d
 from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
 from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
@@ -64,7 +64,7 @@ __all__ = [
     "minimum", "clamp", "clip", "where", "cast", "matmul", "linear", "sum", "mean", "var", "std",
     "max", "min", "prod", "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "reshape",
     "transpose", "permute", "swapaxes", "broadcast_to", "expand", "expand_dims", "unsqueeze",
-    "squeeze", "flatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
+    "squeeze", "flatten", "unflatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
     "index_add", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "zeros", "ones", "full", "zeros_like", "ones_like",
     "arange", "eye", "linspace",

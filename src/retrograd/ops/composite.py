@@ -126,6 +126,33 @@ def flatten(x, start_dim: int = 0, end_dim: int = -1):
     return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
+def unflatten(x, dim: int, sizes):
+    """x with axis ``dim`` split into ``sizes`` (PyTorch's ``unflatten``; one entry may be −1,
+    inferred): the inverse of ``flatten`` over those axes."""
+    shape = tuple(x.shape)
+    nd = builtins.max(len(shape), 1)
+    if not isinstance(dim, int) or isinstance(dim, bool) or not -nd <= dim < nd:
+        raise DimError(f"unflatten: dim {dim!r} is out of range for a tensor of shape {shape} "
+                       f"(expected {-nd} … {nd - 1})")
+    sizes = tuple(sizes)
+    if not sizes:
+        raise OpError("unflatten: sizes must be non-empty")
+    if not shape:
+        raise OpError("unflatten: cannot unflatten a 0-d tensor")
+    d, n = dim % len(shape), shape[dim % len(shape)]
+    if sum(1 for k in sizes if k == -1) > 1:
+        raise OpError(f"unflatten: only one dimension can be inferred (-1), got sizes {sizes}")
+    known = math.prod(k for k in sizes if k != -1)
+    if -1 in sizes:
+        if known == 0 or n % known:
+            raise OpError(f"unflatten: sizes {sizes} do not fit dim {dim} of size {n} (shape {shape})")
+        sizes = tuple(n // known if k == -1 else k for k in sizes)
+    elif known != n:
+        raise OpError(f"unflatten: provided sizes {sizes} don't multiply up to the size of dim {dim} ({n}) in "
+                      f"the input tensor of shape {shape}")
+    return reshape(x, shape[:d] + sizes + shape[d + 1:])
+
+
 def split(x, split_size_or_sections, dim=None, *, axis=None):
     """Two dialects, told apart by the keyword.
 

@@ -211,7 +211,7 @@ METHODS = {
     "matmul": L.matmul,
     "reshape": _reshape_method, "view": _reshape_method, "transpose": _transpose_method,
     "permute": S.permute, "swapaxes": S.swapaxes, "expand": C.expand, "broadcast_to": S.broadcast_to,
-    "squeeze": _squeeze_method, "unsqueeze": C.unsqueeze, "flatten": C.flatten, "take": C.take,
+    "squeeze": _squeeze_method, "unsqueeze": C.unsqueeze, "flatten": C.flatten, "unflatten": C.unflatten, "take": C.take,
     "gather": lambda self, dim, index: C.gather(self, dim, index), "astype": E.cast,
     "to": _to, "float": _caster(xp.float32, "float"), "double": _caster(xp.float64, "double"),
     "long": _caster(xp.int64, "long"), "int": _caster(xp.int32, "int"), "bool": _caster(xp.bool_, "bool"),
