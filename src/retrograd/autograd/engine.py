@@ -267,7 +267,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
                             and gi.base is None and id(gi) not in assigned:
                         assigned.add(id(gi))  # fast path: the fresh array becomes .grad as it is
                         t = new_tensor(Tensor)
-                        t.data, t.grad, t._hooks, t._node, t.requires_grad = gi, None, None, None, False
+                        t.data, t._grad, t._hooks, t._node, t._requires_grad = gi, None, None, None, False
                         e.grad = t
                     else:
                         to_leaf(e, gi)
@@ -431,12 +431,18 @@ def _run_hooks(hooks, g, create_graph):
         gt = g if create_graph else _wrap(g)
         out = hook(gt)
         if out is not None:
-            new = out if create_graph else (out.data if isinstance(out, Tensor) else backend.xp.asarray(out))
+            name = getattr(hook, "__name__", repr(hook))
+            if not isinstance(out, Tensor) and not isinstance(out, backend.ndarray):
+                raise TypeError(f"hook '{name}' returned a {type(out).__name__}: a hook returns a Tensor (the "
+                                f"gradient's replacement) or None")
+            new = out if create_graph else (out.data if isinstance(out, Tensor) else out)
             if new.shape != g.shape:
-                name = getattr(hook, "__name__", repr(hook))
                 raise RuntimeError(f"hook '{name}' has changed the size of the gradient: it received shape "
                                    f"{tuple(g.shape)} and returned {tuple(new.shape)}; a hook must return a "
                                    f"gradient of the same shape (or None)")
+            if _value(new).dtype != _value(g).dtype:
+                raise RuntimeError(f"hook '{name}' has changed the type of the gradient: it received "
+                                   f"{_value(g).dtype} and returned {_value(new).dtype}; return the same dtype")
             g = new
     return g
 

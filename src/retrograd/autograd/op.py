@@ -501,15 +501,15 @@ class UnaryOp(Op):
         if type(out) is not backend.ndarray:
             out = xp.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._hooks = out, None, None
+        t.data, t._grad, t._hooks = out, None, None
         mode = _mode
         if mode.anomaly:
             self._check_forward(out, (x,))
         if req and mode.grad_enabled:
             self.record((x,), (xd,), _NEED1, out)
-            t._node, t.requires_grad = self, True
+            t._node, t._requires_grad = self, True
         else:
-            t._node, t.requires_grad = None, False
+            t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x,), (xd,), (t,))
         return t
@@ -578,15 +578,15 @@ class BinaryOp(Op):
         if type(out) is not backend.ndarray:
             out = xp.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._hooks = out, None, None
+        t.data, t._grad, t._hooks = out, None, None
         mode = _mode
         if mode.anomaly:
             self._check_forward(out, (x, y))
         if (rx or ry) and mode.grad_enabled:
             self.record((x, y), (xd, yd), _NEEDS2[rx, ry], out)
-            t._node, t.requires_grad = self, True
+            t._node, t._requires_grad = self, True
         else:
-            t._node, t.requires_grad = None, False
+            t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x, y), (xd, yd), (t,))
         return t
@@ -611,15 +611,15 @@ class TernaryOp(Op):
         if type(out) is not backend.ndarray:
             out = xp.asarray(out)
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._hooks = out, None, None
+        t.data, t._grad, t._hooks = out, None, None
         mode = _mode
         if mode.anomaly:
             self._check_forward(out, (x, y, z))
         if (rx or ry or rz) and mode.grad_enabled:
             self.record((x, y, z), (xd, yd, zd), (rx, ry, rz), out)
-            t._node, t.requires_grad = self, True
+            t._node, t._requires_grad = self, True
         else:
-            t._node, t.requires_grad = None, False
+            t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x, y, z), (xd, yd, zd), (t,))
         return t

@@ -55,18 +55,47 @@ class Tensor:
     - ``requires_grad``: whether ops on it are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_hooks", "_oi", "__weakref__")
+    __slots__ = ("data", "_grad", "_requires_grad", "_node", "_hooks", "_oi", "__weakref__")
     __array_ufunc__ = None  # make ``ndarray * Tensor`` defer to Tensor.__rmul__
     __array_priority__ = 1000
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         self.data = _as_array(data, dtype)
-        self.grad = None
+        self._grad = None
         self._node = None
         self._hooks = None
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_()
+
+    # ------------------------------------------------------------ gradient state
+    @property
+    def requires_grad(self) -> bool:
+        """Whether ops on this tensor are recorded (set it on a leaf only, as in PyTorch)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(bool(value))
+
+    @property
+    def grad(self):
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.data.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size {list(value.shape)} to a tensor of "
+                                   f"size {list(self.data.shape)}: the gradient and the tensor must be the same size")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype {value.data.dtype} to a tensor of "
+                                   f"dtype {self.data.dtype}: cast it first")
+        self._grad = value
 
     # ------------------------------------------------------------ basics
     @property
@@ -180,20 +209,32 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's data, cut from the tape."""
         t = Tensor.__new__(Tensor)
-        t.data, t.grad, t._node, t._hooks, t.requires_grad = self.data, None, None, None, False
+        t.data, t._grad, t._node, t._hooks, t._requires_grad = self.data, None, None, None, False
         return t
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        """Mark a leaf as needing gradients (in place)."""
-        if not requires_grad and self._node is not None:
-            raise RuntimeError("requires_grad_(False) on a non-leaf tensor: use .detach() instead")
+        """Mark a leaf as needing gradients, or not (in place). On a computed tensor only
+        ``requires_grad_(True)``, which it already is, is accepted (PyTorch's rule)."""
+        if self._node is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError("you can only change requires_grad flags of leaf variables (requires_grad_(False) "
+                               "on a computed tensor): use .detach() for a tensor that needs no gradient")
         if requires_grad and self.data.dtype.kind == "c":
-            raise TypeError(f"requires_grad_: complex tensors cannot require gradients in retrograd (got "
-                            f"{self.dtype}); differentiate the real and imaginary parts as separate real tensors")
+            raise RequiresGradError(f"requires_grad_: complex tensors cannot require gradients in retrograd (got "
+                                    f"{self.dtype}); differentiate the real and imaginary parts as separate real "
+                                    f"tensors")
         if requires_grad and self.data.dtype.kind != "f":
-            raise TypeError(f"requires_grad_: only floating tensors can require gradients, got {self.dtype}")
-        self.requires_grad = requires_grad
+            raise RequiresGradError(f"requires_grad_: only Tensors of floating point dtype can require gradients, "
+                                    f"got {self.dtype}")
+        self._requires_grad = requires_grad
         return self
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this computed tensor (PyTorch's attribute)."""
+        node = self._node
+        return node is not None and getattr(node, "retained", None) is not None and node.retained() is self
 
     def mark_modified_(self) -> "Tensor":
         """Record that ``self.data`` was just changed in place (optimizers, ``load_state_dict`` and
@@ -240,10 +281,15 @@ class Tensor:
 
     def zero_grad_(self, set_to_none: bool = True):
         """Forget the accumulated gradient (or, with ``set_to_none=False``, zero it in place)."""
-        if set_to_none or self.grad is None:
-            self.grad = None
+        if set_to_none or self._grad is None:
+            self._grad = None
         else:
-            self.grad.data[...] = 0
+            self._grad.data[...] = 0
+
+
+class RequiresGradError(RuntimeError, TypeError):
+    """A tensor of a dtype that cannot carry gradients was asked to: a ``RuntimeError`` as PyTorch
+    raises, and a ``TypeError``."""
 
 
 class _HookHandle:
@@ -261,9 +307,9 @@ class _HookHandle:
 def _wrap(data, node=None) -> Tensor:
     """A Tensor around ``data`` (no checks); on the tape at ``node`` if given."""
     t = Tensor.__new__(Tensor)
-    t.data, t.grad, t._hooks = data, None, None
+    t.data, t._grad, t._hooks = data, None, None
     t._node = node
-    t.requires_grad = node is not None
+    t._requires_grad = node is not None
     return t
 
 
