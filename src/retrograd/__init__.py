@@ -36,3 +36,8 @@ float64 = _np.float64
 int32 = _np.int32
 int64 = _np.int64
 bool = _np.bool_  # noqa: A001 - PyTorch's name for the boolean dtype
+float16 = half = _np.float16
+int8, int16, uint8 = _np.int8, _np.int16, _np.uint8
+short, long, double = _np.int16, _np.int64, _np.float64
+complex64 = cfloat = _np.complex64
+complex128 = cdouble = _np.complex128

@@ -452,7 +452,8 @@ class Op:
         return f"({extra})" if extra else ""
 
     def _fail(self, args, e):
-        return OpError(f"{self.name}{self._params()}: cannot apply to ({_describe(args)}): {e}")
+        kind = IndexRangeError if isinstance(e, IndexError) else OpError  # an index out of range stays an IndexError
+        return kind(f"{self.name}{self._params()}: cannot apply to ({_describe(args)}): {e}")
 
     def _check_forward(self, out, args):
         """Anomaly mode: refuse a non-finite output, and remember where user code made this op."""

@@ -36,9 +36,14 @@ _default_dtype = xp.float32
 
 
 def set_default_dtype(dtype) -> None:
-    """Set the dtype of floating tensors made from Python numbers (float32)."""
+    """Set the dtype of floating tensors made from Python numbers (float32); a floating dtype only,
+    as PyTorch's (an integer default would truncate every float made afterwards)."""
     global _default_dtype
-    _default_dtype = xp.dtype(dtype).type
+    kind = xp.dtype(dtype)
+    if kind.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the default type, got "
+                        f"{kind}")
+    _default_dtype = kind.type
 
 
 def get_default_dtype():

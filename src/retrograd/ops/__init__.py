@@ -31,11 +31,15 @@ vjp side by side, so a family reads like a table of derivatives):
 from __future__ import annotations
 
 from . import methods, namespace
-from .composite import (clip, expand, expand_dims, flatten, gather, gelu, nll_loss, split, squeeze, take,
-                        unflatten, unsqueeze)
+from .shape import cat as concat  # PyTorch's alias
+from .composite import (clip, expand, expand_dims, flatten, gather, gelu, hstack, nll_loss, split, squeeze, take,
+                        unflatten, unsqueeze, vstack)
 from .conv import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d
 from .activations import hardtanh, logsigmoid, mish, relu6, selu, silu, softsign
-from .creation import arange, eye, full, linspace, ones, ones_like, zeros, zeros_like
+from .creation import (arange, empty, empty_like, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, randperm, zeros, zeros_like)
+from .logical import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, equal, is_tensor, isclose,
+                      logical_and, logical_not, logical_or, logical_xor)
 from .cumulative import cumprod, cumsum
 from .einsum import einsum, norm
 from .division import div, floor_divide, fmod, remainder
@@ -67,7 +71,10 @@ __all__ = [
     "squeeze", "flatten", "unflatten", "concatenate", "cat", "stack", "split", "getitem", "take", "gather", "pad",
     "index_add", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "nll_loss", "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "zeros", "ones", "full", "zeros_like", "ones_like",
-    "arange", "eye", "linspace",
+    "arange", "eye", "linspace", "empty", "empty_like", "full_like", "rand", "randn", "rand_like", "randn_like",
+    "randint", "randperm", "hstack", "vstack", "concat", "isclose", "allclose", "equal", "is_tensor",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not",
     # activations
     "silu", "mish", "hardtanh", "relu6", "selu", "logsigmoid", "softsign",
     # rounding and more math

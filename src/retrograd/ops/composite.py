@@ -17,7 +17,7 @@ from .elementwise import cast, erf, tanh
 from .kinks import clamp
 from .losses import _legacy_reduction, _short, _string_weight
 from . import device_checks
-from .shape import _data, broadcast_to, getitem, reshape, split_sizes
+from .shape import concatenate, _data, broadcast_to, getitem, reshape, split_sizes
 
 
 def gelu(x, approximate: str = "none"):
@@ -297,3 +297,20 @@ def _class_weight(weight, classes, dtype):
         raise OpError(f"nll_loss: weight dtype {w.dtype} differs from the input's {dtype} (PyTorch refuses it "
                       f"too); cast the weight to {dtype}")
     return w
+
+
+def hstack(tensors):
+    """Tensors joined along the columns: dim 1, or dim 0 for 1-D ones (PyTorch's ``hstack``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise OpError("hstack: expects a non-empty sequence of tensors")
+    return concatenate(tensors, dim=0 if len(tensors[0].shape) == 1 else 1)
+
+
+def vstack(tensors):
+    """Tensors joined along the rows: dim 0, 1-D ones first made rows (PyTorch's ``vstack``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise OpError("vstack: expects a non-empty sequence of tensors")
+    return concatenate([reshape(t, (1, -1)) if len(t.shape) == 1 else t for t in tensors], dim=0)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..autograd.backend import xp
 from ..autograd.op import OpError
+from .. import random as rg_random
 from ..autograd.tensor import Tensor, get_default_dtype
 
 
@@ -33,7 +34,11 @@ def full(shape, value, dtype=None, requires_grad=False):
     """A tensor filled with ``value``; without ``dtype`` it is PyTorch's: bool
     for a bool, int64 for an int, the default float dtype for a float."""
     value = value.item() if isinstance(value, Tensor) else value
-    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype or _value_dtype(value)), requires_grad=requires_grad)
+    dtype = xp.dtype(dtype or _value_dtype(value))
+    if dtype.kind in "iu" and isinstance(value, float) and not (value == value and abs(value) != float("inf")):
+        raise OpError(f"full: value cannot be converted to type {dtype} without overflow (got {value}; PyTorch "
+                      f"refuses it too)")
+    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False):
@@ -44,6 +49,63 @@ def zeros_like(x, dtype=None, requires_grad=False):
 def ones_like(x, dtype=None, requires_grad=False):
     """Ones of x's shape and dtype."""
     return Tensor(xp.ones(x.shape, dtype=dtype or x.dtype), requires_grad=requires_grad)
+
+
+def empty(*shape, dtype=None, requires_grad=False):
+    """A tensor of ``shape`` (PyTorch's ``empty``): zeros here, never uninitialised memory."""
+    return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad=False):
+    """``empty`` of x's shape and dtype (zeros)."""
+    return zeros_like(x, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(x, value, dtype=None, requires_grad=False):
+    """``value`` everywhere, in x's shape and (unless ``dtype`` says) dtype."""
+    return full(tuple(x.shape), value, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, requires_grad=False):
+    """Uniform on [0, 1), drawn from rg's generator (``rg.manual_seed``), default float dtype."""
+    values = rg_random.generator().random(_shape(shape))
+    return Tensor(xp.asarray(values, dtype=dtype or _float()), requires_grad=requires_grad)
+
+
+def randn(*shape, dtype=None, requires_grad=False):
+    """Standard normal draws from rg's generator (``rg.manual_seed``), default float dtype."""
+    values = rg_random.generator().standard_normal(_shape(shape))
+    return Tensor(xp.asarray(values, dtype=dtype or _float()), requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad=False):
+    """``rand`` of x's shape and dtype."""
+    return rand(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad=False):
+    """``randn`` of x's shape and dtype."""
+    return randn(*x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+
+
+def randint(*args, size=None, dtype=None):
+    """Integers uniform on [low, high): PyTorch's ``randint(high, size)`` or ``randint(low, high, size)``
+    (int64 unless ``dtype`` says), from rg's generator."""
+    if size is None and args and not isinstance(args[-1], int):
+        *args, size = args
+    if size is None or len(args) not in (1, 2):
+        raise OpError(f"randint: expected randint(high, size) or randint(low, high, size), got {args!r} and "
+                      f"size={size!r}")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if high <= low:
+        raise OpError(f"randint: high ({high}) must be greater than low ({low}) (PyTorch refuses it too)")
+    values = rg_random.generator().integers(low, high, size=tuple(size))
+    return Tensor(xp.asarray(values, dtype=dtype or xp.int64))
+
+
+def randperm(n: int, dtype=None):
+    """A random permutation of 0 … n − 1 (int64 unless ``dtype`` says), from rg's generator."""
+    return Tensor(xp.asarray(rg_random.generator().permutation(n), dtype=dtype or xp.int64))
 
 
 def arange(*args, dtype=None, requires_grad=False):
@@ -57,7 +119,21 @@ def arange(*args, dtype=None, requires_grad=False):
     if xp.dtype(dtype).kind == "b":
         raise OpError("arange: dtype bool is not supported (PyTorch refuses it too); make the range in an integer "
                       "dtype and convert it, e.g. arange(n) != 0, or use a numeric dtype")
-    values = xp.arange(*(a.item() if isinstance(a, Tensor) else a for a in args), dtype=dtype)
+    bounds = [a.item() if isinstance(a, Tensor) else a for a in args]
+    start, end, step = (0, bounds[0], 1) if len(bounds) == 1 else (bounds[0], bounds[1], 1) if len(bounds) == 2 \
+        else tuple(bounds)
+    if step == 0:
+        raise OpError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise OpError(f"arange: upper bound and larger bound inconsistent with step sign (start={start}, "
+                      f"end={end}, step={step}; PyTorch refuses it too)")
+    kind = xp.dtype(dtype)
+    if kind.kind in "fc":  # computed in float64 and rounded once, as PyTorch's (a float32 range drifts)
+        values = xp.arange(start, end, step, dtype=xp.float64).astype(kind)
+    else:
+        if any(isinstance(b, float) and b != int(b) for b in (start, end, step)) and int(step) == 0:
+            raise OpError(f"arange: step {step} truncates to 0 in {kind}: step must be nonzero")
+        values = xp.arange(start, end, step, dtype=kind)
     return Tensor(values, requires_grad=requires_grad)
 
 

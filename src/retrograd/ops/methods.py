@@ -17,6 +17,7 @@ from . import cumulative as CU
 from . import einsum as EI
 from . import division as D
 from . import elementwise as E
+from . import logical as LG
 from . import kinks as K
 from . import linalg as L
 from . import matrix as MX
@@ -40,11 +41,20 @@ def _rmod(x, y): return D.remainder(y, x)
 
 
 def _compare(fn):
-    """A comparison on the arrays: a boolean tensor, not on the tape (a replay computes it again)."""
+    """A comparison on the arrays: a boolean tensor, not on the tape (a replay computes it again).
+    Against None, a string or a Python container it is Python's (``t == None`` is False, ``t < [1]``
+    a TypeError), as PyTorch's."""
     def compare(self, other):
         return _wrap(xp.asarray(fn(self.data, S._data(other))))
     compare.__name__ = f"__{fn.__name__}__"
-    return off_tape(compare)
+    traced = off_tape(compare)
+
+    def operator_method(self, other):
+        if other is None or isinstance(other, (str, bytes, list, tuple, dict, set)):
+            return NotImplemented
+        return traced(self, other)
+    operator_method.__name__ = compare.__name__
+    return operator_method
 
 
 def _transpose_method(self, *axes, dim0=None, dim1=None):
@@ -232,7 +242,54 @@ METHODS = {
     "diag": MX.diag, "diagonal": MX.diagonal, "trace": MX.trace, "kron": MX.kron, "cross": MX.cross,
     "diff": MX.diff, "nansum": ST.nansum, "nanmean": ST.nanmean, "median": ST.median,
     "logcumsumexp": ST.logcumsumexp, "cummax": ST.cummax, "cummin": ST.cummin,
+    # logical and bitwise (off the tape), comparisons as methods, and PyTorch's small conveniences
+    "__and__": LG.bitwise_and, "__rand__": lambda self, other: LG.bitwise_and(other, self),
+    "__or__": LG.bitwise_or, "__ror__": lambda self, other: LG.bitwise_or(other, self),
+    "__xor__": LG.bitwise_xor, "__rxor__": lambda self, other: LG.bitwise_xor(other, self),
+    "__invert__": LG.bitwise_not, "bitwise_not": LG.bitwise_not, "bitwise_and": LG.bitwise_and,
+    "bitwise_or": LG.bitwise_or, "bitwise_xor": LG.bitwise_xor, "logical_not": LG.logical_not,
+    "logical_and": LG.logical_and, "logical_or": LG.logical_or, "logical_xor": LG.logical_xor,
+    "isclose": LG.isclose, "allclose": LG.allclose, "equal": LG.equal,
+    "eq": _compare(operator.eq), "ne": _compare(operator.ne), "lt": _compare(operator.lt),
+    "le": _compare(operator.le), "gt": _compare(operator.gt), "ge": _compare(operator.ge),
+    "clamp_min": lambda self, min: K.clamp(self, min=min), "clamp_max": lambda self, max: K.clamp(self, max=max),
+    "t": lambda self: _t_method(self), "contiguous": lambda self, memory_format=None: self,
+    "is_contiguous": lambda self, memory_format=None: bool(self.data.flags.c_contiguous),
+    "is_floating_point": lambda self: self.data.dtype.kind == "f", "nelement": RE.numel,
+    "ndimension": lambda self: self.ndim, "element_size": lambda self: self.data.itemsize,
+    "half": _caster(xp.float16, "half"), "short": _caster(xp.int16, "short"), "byte": _caster(xp.uint8, "byte"),
+    "char": _caster(xp.int8, "char"),
+    "__contains__": lambda self, item: _contains(self, item), "__format__": lambda self, spec: _format(self, spec),
+    "__setitem__": lambda self, index, value: _no_setitem(self, index),
 }
+
+
+def _t_method(self):
+    """``t()``: a matrix transposed; a vector or a number as it is (PyTorch's ≤ 2-D rule)."""
+    if self.ndim > 2:
+        raise OpError(f"t: expects a tensor with <= 2 dimensions, but it has {self.ndim}; use transpose(d0, d1) or "
+                      f"mT")
+    return S.transpose(self) if self.ndim == 2 else self
+
+
+def _contains(self, item):
+    """``item in t``: whether some entry equals ``item`` (a number, or a tensor broadcast against t)."""
+    if isinstance(item, (Tensor, int, float, bool)) or hasattr(item, "dtype"):
+        return bool(xp.asarray(S._data(item) == self.data).any())
+    raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a {type(item)}")
+
+
+def _format(self, spec):
+    """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as PyTorch's; others as their repr."""
+    if self.ndim == 0:
+        return format(self.item(), spec)
+    return object.__format__(self, spec)
+
+
+def _no_setitem(self, index):
+    raise TypeError("Tensor does not support item assignment: retrograd never overwrites values an op may have "
+                    "saved. Write rg.where(mask, value, t) or t.masked_fill(mask, value) for a new tensor, or change "
+                    "t.data in place (off the tape) and call t.mark_modified_()")
 
 
 def install() -> None:

@@ -184,7 +184,7 @@ def sum(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=Non
         axis, keepdims = _torch_axis("sum", axis, keepdims, dim, keepdim, ndim=len(x.shape))
     if dtype is not None:
         x = _with_dtype("sum", x, dtype)
-    return Sum(axis, keepdims)(x)
+    return _integer_total(Sum(axis, keepdims)(x), dtype)
 
 
 class Mean(_Reduction):
@@ -402,7 +402,17 @@ def prod(x, axis=None, keepdims=False, *, dim=_NOT_GIVEN, keepdim=None, dtype=No
         axis, keepdims = _torch_axis("prod", axis, keepdims, dim, keepdim, int_only=True)
     if dtype is not None:
         x = _with_dtype("prod", x, dtype)
-    return Prod(axis, keepdims)(x)
+    return _integer_total(Prod(axis, keepdims)(x), dtype)
+
+
+def _integer_total(out, dtype):
+    """A sum or product of integers or booleans in PyTorch's dtype: the ``dtype`` asked for, else
+    int64 (NumPy gives uint64 for unsigned input, and int64 for an int32 ``dtype=``)."""
+    kind = out.dtype.kind
+    if kind not in "iub":
+        return out
+    want = xp.dtype(dtype) if dtype is not None else xp.dtype(xp.int64)
+    return out if out.dtype == want else cast(out, want)
 
 
 class ProdOthers(UnaryOp):
