@@ -22,8 +22,8 @@ from . import explore  # noqa: F401  (after bptt: it hands bptt its HTML writer)
 from .autograd import conventions, graph  # noqa: F401
 from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401
                        Tensor, as_tensor, backward, detect_anomaly, enable_grad, explain, from_dlpack, from_numpy,
-                       get_backend, get_default_dtype, grad, gradcheck, gradgradcheck, is_grad_enabled, no_grad,
-                       set_backend, set_default_dtype, tensor, to_numpy)
+                       get_backend, get_default_dtype, grad, gradcheck, gradgradcheck, inference_mode,
+                       is_grad_enabled, no_grad, set_backend, set_default_dtype, set_grad_enabled, tensor, to_numpy)
 from .checkpoint import CheckpointError, load, save  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
 from .random import manual_seed  # noqa: F401

@@ -105,7 +105,7 @@ def test_backward_on_tensor_without_grad():
 
 def test_grad_output_shape_mismatch():
     x = rg.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(ValueError, match=r"grad has shape \(3,\) but the output has shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"gradient has shape \(3,\) but the output has shape \(2,\)"):
         (x * 2).backward(np.ones(3))
 
 

@@ -64,3 +64,46 @@ def test_requires_grad_is_a_leaf_flag_of_floating_tensors():
     y.retain_grad()
     ty.retain_grad()
     assert y.retains_grad and ty.retains_grad
+
+
+@requires_torch
+def test_backward_takes_torchs_arguments():
+    for lib, make in ((torch, lambda: torch.ones(2, dtype=torch.float64, requires_grad=True)),
+                      (rg, lambda: rg.tensor(np.ones(2), requires_grad=True))):
+        x = make()
+        (x * 2).backward(gradient=lib.tensor(np.array([1.0, 2.0])))
+        np.testing.assert_array_equal(np.asarray(x.grad.detach() if lib is torch else x.grad.data), [2.0, 4.0])
+        a, b = make(), make()
+        ((a * b) * 3).sum().backward(inputs=[a])
+        assert b.grad is None
+        np.testing.assert_array_equal(np.asarray(a.grad.detach() if lib is torch else a.grad.data), [3.0, 3.0])
+        with pytest.raises(RuntimeError, match="(?i)mismatch in shape"):
+            (x * 2).backward(lib.tensor(np.ones(3)))
+        with pytest.raises(RuntimeError):
+            lib.ones(3).item()
+
+
+@requires_torch
+def test_grad_modes_as_decorators_context_managers_and_calls():
+    x = rg.tensor(np.ones(2), requires_grad=True)
+
+    @rg.no_grad
+    def bare(a):
+        return a * 3
+
+    @rg.no_grad()
+    def gen(a):
+        yield a * 2
+        yield a * 3
+
+    assert not bare(x).requires_grad
+    assert [t.requires_grad for t in gen(x)] == [False, False]
+    with rg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    with rg.inference_mode():
+        assert not (x * 2).requires_grad
+    with rg.inference_mode(False):
+        assert (x * 2).requires_grad
+    with pytest.raises(RuntimeError, match="1 gradient"):
+        rg.grad([x.sum(), x.sum()], x, grad_outputs=[None])

@@ -460,7 +460,15 @@ def _check_backward(node, gs):
             )
 
 
+class GradientShapeError(RuntimeError, ValueError):
+    """A given gradient of another shape than its output: a ``RuntimeError`` as PyTorch raises
+    ("Mismatch in shape"), and a ``ValueError``."""
+
+
 def root_gradients(outputs, grad_outputs, create_graph):
+    if grad_outputs is not None and len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad_outputs: got {len(outputs)} output tensor(s) and {len(grad_outputs)} gradient(s); "
+                           f"give one gradient (or None) per output")
     gs = []
     for i, t in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
@@ -468,7 +476,7 @@ def root_gradients(outputs, grad_outputs, create_graph):
             if t.data.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for a scalar output, but the output "
-                    f"has shape {t.shape}; pass grad= (an array of that shape)")
+                    f"has shape {t.shape}; pass gradient= (a tensor of that shape)")
             g = backend.xp.array(1, dtype=t.data.dtype)  # (np.ones is 4x slower)
             if t.data.ndim:
                 g = g.reshape(t.data.shape)
@@ -479,7 +487,8 @@ def root_gradients(outputs, grad_outputs, create_graph):
         else:
             gv = backend.xp.asarray(g, dtype=t.data.dtype)
         if gv.shape != t.data.shape:
-            raise ValueError(f"backward: grad has shape {gv.shape} but the output has shape {t.shape}")
+            raise GradientShapeError(f"backward: Mismatch in shape: the gradient has shape {gv.shape} but the output "
+                                     f"has shape {t.shape}")
         if create_graph:
             gs.append(g if isinstance(g, Tensor) else _wrap(gv))
         else:
@@ -560,16 +569,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(result)
 
 
-def _tensor_backward(self, grad=None, retain_graph: bool | None = None, create_graph: bool = False,
-                     trace: bool = False):
-    """Backpropagate from this tensor, accumulating into leaves' ``.grad``.
+def _tensor_backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                     inputs=None, *, grad=None, trace: bool = False):
+    """Backpropagate from this tensor, accumulating into leaves' ``.grad`` (PyTorch's signature).
 
-    ``grad`` is the upstream gradient (defaults to 1 for a scalar).
-    The tape is freed afterwards unless ``retain_graph=True``.
-    ``create_graph=True`` records the backward pass itself, so the
-    gradients can be differentiated again. ``trace=True`` prints every step
-    of the backward pass as it runs (see ``rg.explain``).
+    ``gradient`` is the upstream gradient (defaults to 1 for a scalar; ``grad=`` is an older
+    name for it). The tape is freed afterwards unless ``retain_graph=True``.
+    ``create_graph=True`` records the backward pass itself, so the gradients can be
+    differentiated again. ``inputs``: accumulate only into these tensors (leaves or computed
+    tensors, whose ``.grad`` is then kept as ``retain_grad`` keeps it). ``trace=True`` prints
+    every step of the backward pass as it runs (see ``rg.explain``).
     """
+    if grad is not None:
+        if gradient is not None:
+            raise TypeError("backward: got both gradient= and grad= (the same argument); pass gradient=")
+        gradient = grad
+    grad = gradient
+    if inputs is not None:
+        return _backward_into(self, gradient, retain_graph, create_graph, inputs)
     if grad is None and not create_graph and not trace and self.requires_grad:
         # ``loss.backward()``, the call of every training step: backward()'s steps for this one
         # root, without the checks that cannot fail here
@@ -578,6 +595,24 @@ def _tensor_backward(self, grad=None, retain_graph: bool | None = None, create_g
         return None
     return backward([self], None if grad is None else [grad], retain_graph=retain_graph,
                     create_graph=create_graph, trace=trace)
+
+
+def _backward_into(root, gradient, retain_graph, create_graph, inputs):
+    """``backward(inputs=...)``: the gradients of ``root`` with respect to ``inputs`` only, added
+    to their ``.grad`` (the other leaves are left as they are), as PyTorch's."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs= was given but is empty; pass the tensors to accumulate into")
+    gs = grad([root], inputs, None if gradient is None else [gradient], retain_graph=retain_graph,
+              create_graph=create_graph, allow_unused=True)
+    for x, g in zip(inputs, gs):
+        if g is None:
+            continue
+        if x.grad is None:
+            x.grad = g if create_graph else _wrap(g.data.copy())
+        else:
+            x.grad = x.grad + g if create_graph else _wrap(x.grad.data + g.data)
+    return None
 
 
 _tensor_backward.__name__ = _tensor_backward.__qualname__ = "backward"

@@ -10,6 +10,8 @@ This module imports nothing of retrograd.
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import itertools
 import sys
 import threading
@@ -60,25 +62,84 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode(contextlib.ContextDecorator):
-    def __init__(self, enabled: bool):
+    """Recording on (True), off (False) or as it is (None) inside a ``with`` block or a decorated
+    function — a generator function too: each of its resumptions runs in the mode, as PyTorch's."""
+
+    def __init__(self, enabled):
         self.enabled = enabled
 
     def __enter__(self):
         self.prev = _mode.grad_enabled
-        _mode.grad_enabled = self.enabled
+        if self.enabled is not None:
+            _mode.grad_enabled = self.enabled
 
     def __exit__(self, *exc):
         _mode.grad_enabled = self.prev
 
+    def __call__(self, func):
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+        enabled = self.enabled
 
-def no_grad():
-    """Context manager / decorator: run without recording ops (inference, updates)."""
-    return _GradMode(False)
+        @functools.wraps(func)
+        def generator(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            with _GradMode(enabled):
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    gen.close()
+                    raise
+                except BaseException as error:  # noqa: BLE001 - handed on to the generator, as torch's
+                    with _GradMode(enabled):
+                        response = gen.throw(error)
+                else:
+                    try:
+                        with _GradMode(enabled):
+                            response = gen.send(request)
+                    except StopIteration as stop:
+                        return stop.value
+        return generator
 
 
-def enable_grad():
-    """Context manager / decorator: record ops even inside ``no_grad``."""
-    return _GradMode(True)
+def _mode_or_decorated(enabled, func):
+    """``no_grad()`` and ``@no_grad`` both: a mode, or ``func`` decorated with it."""
+    mode = _GradMode(enabled)
+    return mode if func is None else mode(func)
+
+
+def no_grad(func=None):
+    """Context manager / decorator (with or without parentheses): run without recording ops."""
+    return _mode_or_decorated(False, func)
+
+
+def enable_grad(func=None):
+    """Context manager / decorator (with or without parentheses): record ops even inside ``no_grad``."""
+    return _mode_or_decorated(True, func)
+
+
+def inference_mode(mode: bool = True):
+    """PyTorch's ``inference_mode``: no recording (``no_grad``) when ``mode``; nothing changes otherwise."""
+    if callable(mode):  # used as a bare decorator
+        return _GradMode(False)(mode)
+    return _GradMode(False if mode else None)
+
+
+class set_grad_enabled:
+    """Recording on or off: at once as a call (``set_grad_enabled(False)``), or for a ``with``
+    block, restored after it (PyTorch's)."""
+
+    def __init__(self, mode: bool):
+        self.prev = _mode.grad_enabled
+        _mode.grad_enabled = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.grad_enabled = self.prev
 
 
 class detect_anomaly(contextlib.ContextDecorator):

@@ -154,8 +154,8 @@ class Tensor:
         if _mode.trace is not None:
             _mode.trace.read(self, what)
         if self.data.size != 1:
-            raise ValueError(f"{what}: only a one-element tensor can be converted to a Python scalar, "
-                             f"this one has shape {tuple(self.shape)}")
+            raise ScalarError(f"{what}: only a one-element tensor can be converted to a Python scalar, "
+                              f"this one has shape {tuple(self.shape)}")
         return self.data.item()
 
     def __bool__(self):
@@ -202,7 +202,8 @@ class Tensor:
         if _mode.trace is not None:
             _mode.trace.read(self, "item")
         if self.data.size != 1:
-            raise ValueError(f"item: tensor of shape {self.shape} has {self.data.size} elements, not 1")
+            raise ScalarError(f"item: a Tensor with {self.data.size} elements (shape {self.shape}) cannot be "
+                              f"converted to a Python scalar")
         return self.data.item()
 
     def tolist(self):
@@ -290,6 +291,11 @@ class Tensor:
             self._grad = None
         else:
             self._grad.data[...] = 0
+
+
+class ScalarError(RuntimeError, ValueError):
+    """A tensor of more than one element asked for its one value (``item``, ``float``, ``int``): a
+    ``RuntimeError`` as PyTorch raises, and a ``ValueError``."""
 
 
 class RequiresGradError(RuntimeError, TypeError):
