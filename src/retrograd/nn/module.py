@@ -145,19 +145,19 @@ class Module:
 
     def get_parameter(self, target: str):
         """The parameter at the dotted path ``target``; AttributeError if absent."""
-        path, _, name = target.rpartition(".")
-        owner = self.get_submodule(path)
-        if name not in owner._parameters:
-            raise AttributeError(f"{type(owner).__name__} has no parameter `{name}` (looking up {target!r})")
-        return owner._parameters[name]
+        return self._member(target, "_parameters", "parameter")
 
     def get_buffer(self, target: str):
         """The buffer at the dotted path ``target``; AttributeError if absent."""
+        return self._member(target, "_buffers", "buffer")
+
+    def _member(self, target, store, what):
         path, _, name = target.rpartition(".")
         owner = self.get_submodule(path)
-        if name not in owner._buffers:
-            raise AttributeError(f"{type(owner).__name__} has no buffer `{name}` (looking up {target!r})")
-        return owner._buffers[name]
+        members = getattr(owner, store)
+        if name not in members:
+            raise AttributeError(f"{type(owner).__name__} has no {what} `{name}` (looking up {target!r})")
+        return members[name]
 
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
