@@ -107,3 +107,13 @@ def test_grad_modes_as_decorators_context_managers_and_calls():
         assert (x * 2).requires_grad
     with pytest.raises(RuntimeError, match="1 gradient"):
         rg.grad([x.sum(), x.sum()], x, grad_outputs=[None])
+
+
+def test_a_view_marked_modified_stops_a_backward_that_kept_its_base():
+    x = rg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    z = (x * x).sum()
+    v = x[1:]
+    v.data *= 5
+    v.mark_modified_()
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()

@@ -246,8 +246,12 @@ class Tensor:
         """Record that ``self.data`` was just changed in place (optimizers, ``load_state_dict`` and
         ``nn.init`` call this). A backward pass through an op recorded earlier that saved this very
         array then raises instead of silently differentiating with the new values (PyTorch's
-        "modified by an inplace operation")."""
-        mutations.stamp((self.data,))
+        "modified by an inplace operation"). On a view, the array it views is stamped too: an op
+        that kept that array (or another view of it) refuses as well."""
+        array, owner = self.data, self.data
+        while isinstance(getattr(owner, "base", None), type(array)):
+            owner = owner.base
+        mutations.stamp((array,) if owner is array else (array, owner))
         return self
 
     def retain_grad(self) -> "Tensor":
