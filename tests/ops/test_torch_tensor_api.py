@@ -112,3 +112,19 @@ def test_python_protocol_and_conveniences_as_torch():
     assert sorted(rg.randperm(5).data.tolist()) == [0, 1, 2, 3, 4]
     assert rg.hstack([rg.ones(2), rg.ones(3)]).shape == tuple(torch.hstack([torch.ones(2), torch.ones(3)]).shape)
     assert rg.vstack([rg.ones(2), rg.ones(2)]).shape == tuple(torch.vstack([torch.ones(2), torch.ones(2)]).shape)
+
+
+@requires_torch
+def test_clamp_with_tensor_bounds_as_torch():
+    x, lo, hi = np.array([-2.0, 0.5, 1.0, 3.0, 0.0]), np.array([0.0, 0.0, 1.0, 0.0, 2.0]), np.array([1, 1, 2, 2, 1.0])
+    g = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    ours = [rg.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    theirs = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+    a, b = rg.clamp(*ours), torch.clamp(*theirs)
+    np.testing.assert_array_equal(a.data, b.detach().numpy())  # the last entry: min > max gives max
+    (a * rg.tensor(g)).sum().backward()
+    (b * torch.tensor(g)).sum().backward()
+    for o, t in zip(ours, theirs):  # ties (x = min) send the gradient to x, as torch's
+        np.testing.assert_array_equal(o.grad.data, t.grad.numpy())
+    np.testing.assert_array_equal(rg.tensor(x).clamp(min=rg.tensor(np.array(0.5))).data,
+                                  torch.tensor(x).clamp(min=torch.tensor(0.5)).numpy())

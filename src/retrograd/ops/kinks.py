@@ -17,7 +17,7 @@ from ..autograd.backend import xp
 from ..autograd.op import BinaryOp, OpError, UnaryOp
 from ..autograd.tensor import Tensor
 from . import device_checks
-from .elementwise import _floating, _python_scalar, _refuse
+from .elementwise import _floating, _python_scalar, _refuse, where
 
 
 # ------------------------------------------------------------ kinks (see conventions)
@@ -204,8 +204,33 @@ class Clamp(UnaryOp):
 
 
 def clamp(x, min=None, max=None):  # noqa: A002 - torch's names
-    """Limit x to [min, max]; the gradient at a bound follows ``rg.conventions``."""
+    """Limit x to [min, max]; the gradient at a constant bound (a number or an array) follows
+    ``rg.conventions``.
+
+    Tensor bounds (broadcasting, PyTorch's) are ``where(x < min, min, x)`` then the same with
+    ``max``: a bound gets the gradient where it wins strictly, x where it lies within (at a
+    tie too, as PyTorch's), and min > max gives max."""
+    if _tensor_bound(min) or _tensor_bound(max):
+        out = x
+        if min is not None:
+            out = where(_less(out, min), min, out)
+        if max is not None:
+            out = where(_less(max, out), max, out)
+        return out
     return Clamp(min, max)(x)
+
+
+def _tensor_bound(b) -> bool:
+    return isinstance(b, Tensor)  # numbers and arrays are the op's own constants (``Clamp``)
+
+
+def _less(a, b):
+    """a < b, a boolean mask for ``where`` (the tensors' comparison: traced, so a replay makes it anew)."""
+    if isinstance(a, Tensor):
+        return a < b
+    if isinstance(b, Tensor):
+        return b > a
+    return xp.asarray(a) < xp.asarray(b)
 
 
 class _Extremum(BinaryOp):
