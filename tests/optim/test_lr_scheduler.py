@@ -94,11 +94,11 @@ def test_a_rate_set_by_hand_is_carried_on(name):
 def test_step_with_an_epoch_uses_the_closed_form(name):
     opt, topt = pair()
     ours, theirs = both(name, opt, topt)
-    for epoch in (3, 7, 2):
+    for target in (3, 7, 2):
         with pytest.warns(UserWarning):
-            ours.step(epoch)
+            ours.step(target)
         with pytest.warns(UserWarning):
-            theirs.step(epoch)
+            theirs.step(target)
         same_rates(opt, topt)
 
 

@@ -311,10 +311,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     def wrapper(*args, **kwargs):
         single, nums = _argnums(argnums, len(args), "grad")
         args = list(args)
-        trees = {}  # an argument may be a Tensor or a tuple/list/dict of them (a module's parameters)
-        for i in nums:
-            leaves, spec = tree_flatten(args[i])
-            trees[i] = (_checked_inputs(leaves, "grad", "argument"), spec)
+        trees = _differentiated(args, nums, "grad")  # an argument may be a tree (a module's parameters)
         create = _outer(*(t for i in nums for t in trees[i][0]))
         start = next_seq()
         with enable_grad():
@@ -332,12 +329,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             gs = [_zeros_like(p) if g is None else g for g, p in zip(gs, plist)]
         else:
             gs = [_zeros_like(p) for p in plist]
-        per_arg, k = [], 0
-        for i in nums:
-            n = len(ps[i])
-            per_arg.append(tree_unflatten(gs[k:k + n], trees[i][1]))
-            k += n
-        g = per_arg[0] if single else tuple(per_arg)
+        g = _per_argument(gs, trees, nums, single)
         value = out if create else _wrap(out.data)
         if has_aux:
             return g, (value, aux if create else _detached(aux))
@@ -356,8 +348,9 @@ def _differentiated(args, nums, name):
 
 
 def _per_argument(blocks, trees, nums, single):
-    """One output's Jacobian blocks (one per differentiated Tensor, in order) grouped back into
-    the arguments' structures: the argument's own for one argnum, a tuple of them for several."""
+    """Per-Tensor results (gradients, or one output's Jacobian blocks; one per differentiated
+    Tensor, in order) grouped back into the arguments' structures: the argument's own for one
+    argnum, a tuple of them for several."""
     per_arg, k = [], 0
     for i in nums:
         n = len(trees[i][0])

@@ -199,8 +199,8 @@ def _stack_outputs(outputs, out_dims, func):
     """The examples' outputs stacked leaf by leaf at their ``out_dims`` (broadcast over the output
     tree as torch's: an int or None for a whole subtree, a container matching the tree)."""
     flat = [tree_flatten(out) for out in outputs]
-    leaves0, spec = flat[0]
-    dims = _dims_per_leaf(out_dims, spec, len(leaves0))
+    spec = flat[0][1]
+    dims = _dims_per_leaf(out_dims, spec)
     if dims is None:
         raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r})(<inputs>): out_dims is not "
                          f"compatible with the structure of `outputs`. out_dims has structure "
@@ -228,13 +228,13 @@ def _stack_outputs(outputs, out_dims, func):
     return tree_unflatten(stacked, spec)
 
 
-def _dims_per_leaf(out_dims, spec, count):
+def _dims_per_leaf(out_dims, spec):
     """One out_dim per output leaf, or None when ``out_dims`` does not fit the output's structure
     (torch's ``_broadcast_to_and_flatten``; one Tensor output also takes a 1-tuple)."""
     if spec == LEAF and isinstance(out_dims, tuple) and len(out_dims) == 1:
         out_dims = out_dims[0]
     if out_dims is None or isinstance(out_dims, int):
-        return [out_dims] * count
+        return [out_dims] * _leaves_in(spec)
     if spec == LEAF:
         return None
     kind, keys, children = spec
@@ -250,7 +250,7 @@ def _dims_per_leaf(out_dims, spec, count):
         subs = list(out_dims)
     dims = []
     for d, child in zip(subs, children):
-        sub = _dims_per_leaf(d, child, _leaves_in(child))
+        sub = _dims_per_leaf(d, child)
         if sub is None:
             return None
         dims += sub

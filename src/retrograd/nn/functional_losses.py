@@ -11,6 +11,7 @@ import warnings
 from .. import ops as _ops
 from ..ops import norm, reshape, sqrt
 from ..ops.losses import _legacy_reduction
+from ..ops.shape import _data as _arr
 from ..autograd.backend import xp
 from ..autograd.op import OpError
 from ..autograd.tensor import Tensor, _wrap
@@ -24,10 +25,6 @@ from ..autograd.tensor import Tensor, _wrap
 
 _LOSS_REDUCTIONS = ("none", "mean", "sum")
 _EPS_COSINE_EMBEDDING = 1e-12  # PyTorch's EPSILON in cosine_embedding_loss
-
-
-def _arr(x):
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _t(*xs):

@@ -127,13 +127,13 @@ def arange(*args, dtype=None, requires_grad=False):
     if (end - start) * step < 0:
         raise OpError(f"arange: upper bound and larger bound inconsistent with step sign (start={start}, "
                       f"end={end}, step={step}; PyTorch refuses it too)")
-    kind = xp.dtype(dtype)
-    if kind.kind in "fc":  # computed in float64 and rounded once, as PyTorch's (a float32 range drifts)
-        values = xp.arange(start, end, step, dtype=xp.float64).astype(kind)
+    target = xp.dtype(dtype)
+    if target.kind in "fc":  # computed in float64 and rounded once, as PyTorch's (a float32 range drifts)
+        values = xp.arange(start, end, step, dtype=xp.float64).astype(target)
     else:
-        if any(isinstance(b, float) and b != int(b) for b in (start, end, step)) and int(step) == 0:
-            raise OpError(f"arange: step {step} truncates to 0 in {kind}: step must be nonzero")
-        values = xp.arange(start, end, step, dtype=kind)
+        if isinstance(step, float) and int(step) == 0:
+            raise OpError(f"arange: step {step} truncates to 0 in {target}: step must be nonzero")
+        values = xp.arange(start, end, step, dtype=target)
     return Tensor(values, requires_grad=requires_grad)
 
 

@@ -119,12 +119,28 @@ def floor_divide(x, y):
     return DivRounded("floor", "floor_divide", differentiable=False)(x, y)
 
 
-class Remainder(BinaryOp):
-    """z = x − y·⌊x / y⌋ (the sign of the divisor, Python's ``%``);  x̄ = z̄,  ȳ = −z̄·⌊x / y⌋
+class _Modulo(BinaryOp):
+    """z = x − y·q(x / y), q the quotient rounded as ``rounding`` says;  x̄ = z̄,  ȳ = −z̄·q(x / y)
     (PyTorch's rule, also where y = 0: ȳ = −z̄·(x / 0), ±inf or NaN)."""
-    name, broadcasts = "remainder", True
+    broadcasts = True
     __slots__ = ()
     save_inputs = {0: (1,), 1: (1,)}
+    rounding = None  # "floor" (remainder) or "trunc" (fmod)
+
+    def vjp(self, ns, g, z, x, y):
+        n = self.needs
+        gy = -g * _quotient(ns.value(x), ns.value(y), self.rounding) if n[1] else None
+        return (g if n[0] else None), gy
+
+    def jvp(self, ns, ts, z, x, y):
+        tx, ty = ts
+        return _plus(tx, None if ty is None else -ty * _quotient(ns.value(x), ns.value(y), self.rounding))
+
+
+class Remainder(_Modulo):
+    """z = x − y·⌊x / y⌋ (the sign of the divisor, Python's ``%``);  x̄ = z̄,  ȳ = −z̄·⌊x / y⌋"""
+    name, rounding = "remainder", "floor"
+    __slots__ = ()
 
     def forward(self, x, y):
         _refuse_for_division(self.name, x, y)
@@ -137,15 +153,6 @@ class Remainder(BinaryOp):
         _refuse_integer_zero(self.name, z, y)
         return z
 
-    def vjp(self, ns, g, z, x, y):
-        n = self.needs
-        gy = -g * _quotient(ns.value(x), ns.value(y), "floor") if n[1] else None
-        return (g if n[0] else None), gy
-
-    def jvp(self, ns, ts, z, x, y):
-        tx, ty = ts
-        return _plus(tx, None if ty is None else -ty * _quotient(ns.value(x), ns.value(y), "floor"))
-
 
 def remainder(x, y):
     """x mod y with the sign of the divisor y (Python's ``%``, PyTorch's ``torch.remainder``,
@@ -154,11 +161,10 @@ def remainder(x, y):
     return Remainder()(x, y)
 
 
-class Fmod(BinaryOp):
+class Fmod(_Modulo):
     """z = x − y·trunc(x / y) (the sign of the dividend, C's ``fmod``);  x̄ = z̄,  ȳ = −z̄·trunc(x / y)"""
-    name, broadcasts = "fmod", True
+    name, rounding = "fmod", "trunc"
     __slots__ = ()
-    save_inputs = {0: (1,), 1: (1,)}
 
     def forward(self, x, y):
         _refuse_for_division(self.name, x, y)
@@ -166,15 +172,6 @@ class Fmod(BinaryOp):
             z = xp.fmod(x, y)
         _refuse_integer_zero(self.name, z, y)
         return z
-
-    def vjp(self, ns, g, z, x, y):
-        n = self.needs
-        gy = -g * _quotient(ns.value(x), ns.value(y), "trunc") if n[1] else None
-        return (g if n[0] else None), gy
-
-    def jvp(self, ns, ts, z, x, y):
-        tx, ty = ts
-        return _plus(tx, None if ty is None else -ty * _quotient(ns.value(x), ns.value(y), "trunc"))
 
 
 def fmod(x, y):

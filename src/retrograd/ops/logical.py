@@ -8,11 +8,8 @@ from __future__ import annotations
 from ..autograd.backend import xp
 from ..autograd.op import OpError, off_tape
 from ..autograd.tensor import Tensor, _wrap
-from .shape import _data
-
-
-def _value(x):
-    return _data(x) if isinstance(x, Tensor) else xp.asarray(x)
+from .elementwise import _value_kind
+from .shape import _data as _value
 
 
 @off_tape
@@ -41,8 +38,7 @@ def logical_xor(x, y):
 
 def _integral(name, *values):
     for v in values:
-        kind = v.dtype.kind if hasattr(v, "dtype") else "b" if isinstance(v, bool) else "i" if isinstance(v, int) else "f"
-        if kind not in "biu":
+        if _value_kind(v) not in "biu":
             raise OpError(f"{name}: not implemented for {getattr(v, 'dtype', type(v).__name__)} operands (booleans "
                           f"and integers only, as in PyTorch); for a mask, compare first (x > 0) or use logical_*")
 

@@ -18,15 +18,12 @@ import warnings
 
 from ..autograd.backend import xp
 from ..autograd.op import DimError, OpError
-from ..autograd.tensor import Tensor, _wrap
+from ..autograd.tensor import _wrap
 from .elementwise import cast, where
 from .linalg import _same_dtype, matmul
 from .shape import _check_axis, broadcast_to, concatenate, getitem, movedim, reshape, stack
+from .rearrange import _as_tensor
 from .reductions import sum as _sum
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(xp.asarray(x))
 
 
 def _shape_text(x):
@@ -62,7 +59,7 @@ def mm(input, mat2):  # noqa: A002 - torch's names
 
     Only 2-D operands of one dtype (no broadcasting, no vectors: ``matmul`` has those);
     Ā = C̄ Bᵀ, B̄ = Aᵀ C̄ (``matmul``'s rule)."""
-    a, b = _t(input), _t(mat2)
+    a, b = _as_tensor(input), _as_tensor(mat2)
     if a.ndim != 2:
         raise OpError(f"mm: self must be a matrix, got a {a.ndim}-d tensor of shape {tuple(a.shape)}")
     if b.ndim != 2:
@@ -82,7 +79,7 @@ def _check_product(op, a, b, names=("mat1", "mat2")):
 def bmm(input, mat2):  # noqa: A002
     """Batched matrix product: Cᵦ = Aᵦ Bᵦ for (b, n, k) and (b, k, m) tensors (``torch.bmm``: both
     3-D, the same batch size, no broadcasting)."""
-    a, b = _t(input), _t(mat2)
+    a, b = _as_tensor(input), _as_tensor(mat2)
     for name, x in (("batch1", a), ("batch2", b)):
         if x.ndim != 3:
             raise OpError(f"bmm: {name} must be a 3D tensor, got a {x.ndim}-d tensor of shape {tuple(x.shape)}")
@@ -96,7 +93,7 @@ def bmm(input, mat2):  # noqa: A002
 
 def mv(input, vec):  # noqa: A002
     """Matrix-vector product yᵢ = Σⱼ Aᵢⱼ vⱼ of an (n, m) matrix and an (m,) vector (``torch.mv``)."""
-    a, v = _t(input), _t(vec)
+    a, v = _as_tensor(input), _as_tensor(vec)
     if a.ndim != 2 or v.ndim != 1:
         raise OpError(f"mv: expected a matrix and a vector, got a {a.ndim}-d tensor {tuple(a.shape)} and a "
                       f"{v.ndim}-d tensor {tuple(v.shape)}")
@@ -110,7 +107,7 @@ def mv(input, vec):  # noqa: A002
 def dot(input, tensor):  # noqa: A002
     """Inner product Σᵢ aᵢ bᵢ of two 1-D tensors of the same length and dtype (``torch.dot``: no
     broadcasting, no matrices); ā = ȳ·b, b̄ = ȳ·a."""
-    a, b = _t(input), _t(tensor)
+    a, b = _as_tensor(input), _as_tensor(tensor)
     if a.ndim != 1 or b.ndim != 1:
         raise OpError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors "
                       f"(shapes {tuple(a.shape)} and {tuple(b.shape)})")
@@ -125,7 +122,7 @@ def dot(input, tensor):  # noqa: A002
 def outer(input, vec2):  # noqa: A002
     """Outer product Mᵢⱼ = aᵢ bⱼ of two 1-D tensors (``torch.outer``, alias ``ger``); mixed dtypes
     promote as PyTorch's (an integer vector beside a floating one takes its dtype)."""
-    a, b = _t(input), _t(vec2)
+    a, b = _as_tensor(input), _as_tensor(vec2)
     for name, x in (("self", a), ("vec2", b)):
         if x.ndim != 1:
             raise OpError(f"outer: expected 1-D argument {name}, but got {x.ndim}-D (shape {tuple(x.shape)})")
@@ -140,7 +137,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
 
     For integer tensors β and α must be integers (PyTorch's documented rule; it truncates a float
     silently, retrograd refuses it)."""
-    c, a, b = _t(input), _t(mat1), _t(mat2)
+    c, a, b = _as_tensor(input), _as_tensor(mat1), _as_tensor(mat2)
     for name, x in (("mat1", a), ("mat2", b)):
         if x.ndim != 2:
             raise OpError(f"addmm: {name} must be a matrix, got a {x.ndim}-d tensor of shape {tuple(x.shape)}")
@@ -168,7 +165,7 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):  # noqa: A00
     """The diagonal {x[…, i, i + offset]} of the 2-D slices over ``dim1``, ``dim2`` (``torch.diagonal``):
     those dims removed and the diagonal appended as the last dim; empty when ``offset`` is beyond
     the slice. x̄ is ȳ scattered back onto that diagonal, 0 elsewhere."""
-    x = _t(input)
+    x = _as_tensor(input)
     if not isinstance(offset, int) or isinstance(offset, bool):
         raise OpError(f"diagonal: offset must be an int, got {offset!r}")
     d1, d2 = _dim("diagonal", dim1, x.ndim), _dim("diagonal", dim2, x.ndim)
@@ -191,7 +188,7 @@ def diag(input, diagonal: int = 0):  # noqa: A002
     """``torch.diag``: a 1-D v of length n gives the square matrix of side n + abs(k) with v on the
     k-th diagonal (Mᵢ,ᵢ₊ₖ = vᵢ, 0 elsewhere; v̄ᵢ = M̄ᵢ,ᵢ₊ₖ); a 2-D x gives its k-th diagonal
     (``diagonal(x, k)``). Anything else is refused."""
-    x = _t(input)
+    x = _as_tensor(input)
     if not isinstance(diagonal, int) or isinstance(diagonal, bool):
         raise OpError(f"diag: diagonal must be an int, got {diagonal!r}")
     if x.ndim == 2:
@@ -211,7 +208,7 @@ def diag(input, diagonal: int = 0):  # noqa: A002
 def trace(input):  # noqa: A002
     """Σᵢ xᵢᵢ of a 2-D tensor (square or not; ``torch.trace``); integers sum in int64, as PyTorch.
     x̄ = ȳ on the diagonal, 0 elsewhere."""
-    x = _t(input)
+    x = _as_tensor(input)
     if x.ndim != 2:
         raise OpError(f"trace: expected a matrix, but got a tensor with dim {x.ndim} (shape {tuple(x.shape)})")
     _no_bool("trace", x)
@@ -222,7 +219,7 @@ def kron(input, other):  # noqa: A002
     """Kronecker product (``torch.kron``): for a of shape (a₀, …) and b of shape (b₀, …) (the shorter
     shape padded with leading 1s), out[i₀b₀ + j₀, …] = a[i₀, …]·b[j₀, …], of shape (a₀b₀, …).
     A reshape of the broadcast product a[:, None, …]·b[None, :, …]; mixed dtypes promote as PyTorch's."""
-    a, b = _promoted(_t(input), _t(other))
+    a, b = _promoted(_as_tensor(input), _as_tensor(other))
     nd = builtins.max(a.ndim, b.ndim)
     sa = (1,) * (nd - a.ndim) + tuple(a.shape)
     sb = (1,) * (nd - b.ndim) + tuple(b.shape)
@@ -240,7 +237,7 @@ def cross(input, other, dim=None):  # noqa: A002
     it will adopt). torch 2.13's ``torch.cross`` without ``dim`` still takes the first dim of size 3
     (with a deprecation warning); where that is another dim, retrograd refuses the call rather than
     silently answer differently: pass ``dim``."""
-    a, b = _t(input), _t(other)
+    a, b = _as_tensor(input), _as_tensor(other)
     if a.ndim != b.ndim:
         raise OpError(f"cross: inputs must have the same number of dimensions, got shapes {tuple(a.shape)} "
                       f"and {tuple(b.shape)}")
@@ -276,7 +273,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: 
     after ``prepend`` and ``append`` (tensors with x's number of dims, matching it off ``dim``) are
     concatenated on either side. Booleans give xᵢ₊₁ ≠ xᵢ (PyTorch's logical xor); ``n`` beyond the
     length gives an empty dim; ``n = 0`` returns x."""
-    x = _t(input)
+    x = _as_tensor(input)
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise OpError(f"diff: order must be a non-negative int, got {n!r}")
     if x.ndim == 0:
@@ -286,7 +283,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: 
     for name, extra in (("prepend", prepend), ("append", append)):
         if extra is None:
             continue
-        extra = _t(extra)
+        extra = _as_tensor(extra)
         if extra.ndim != x.ndim:
             raise OpError(f"diff: expects {name} to have the same number of dimensions as input, got shape "
                           f"{tuple(extra.shape)} for input {tuple(x.shape)}")
@@ -325,7 +322,7 @@ def meshgrid(*tensors, indexing=None):
         indexing = "ij"
     if indexing not in ("ij", "xy"):
         raise OpError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
-    ts = [_t(t) for t in tensors]
+    ts = [_as_tensor(t) for t in tensors]
     for t in ts:
         if t.ndim > 1:
             raise OpError(f"meshgrid: expected 0D or 1D tensors, got a {t.ndim}-d tensor of shape {tuple(t.shape)}")

@@ -22,14 +22,11 @@ from ..autograd.tensor import Tensor, _wrap
 from .composite import gather, squeeze
 from .elementwise import where
 from .extrema import amax
+from .rearrange import _as_tensor
 from .reductions import _NOT_GIVEN, _norm_axis, _torch_axis, _with_dtype, mean, std, var
 from .reductions import sum as _sum
 from .rearrange import clone
 from .shape import _check_axis, getitem, reshape
-
-
-def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(xp.asarray(x))
 
 
 def _dim(op, dim, ndim):
@@ -42,7 +39,7 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
     """Σ x over ``dim`` (every dim when None or ``[]``) with NaN counted as 0 (``torch.nansum``):
     y = Σ where(isnan x, 0, x);  x̄ = ȳ where x is not NaN, 0 at NaN. Integers and booleans sum
     in int64 unless ``dtype`` says; complex input is refused, as PyTorch's CPU kernel does."""
-    x = _with_dtype("nansum", _t(input), dtype)
+    x = _with_dtype("nansum", _as_tensor(input), dtype)
     if x.dtype.kind == "c":
         raise OpError(f"nansum: complex input is not supported (got {x.dtype}); PyTorch refuses it too")
     if x.dtype.kind == "f":
@@ -54,7 +51,7 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A00
     """The mean of the non-NaN entries over ``dim`` (``torch.nanmean``): nansum(x) / #(x not NaN),
     NaN for a line of NaNs only (0/0);  x̄ = ȳ / count where x is not NaN, 0 at NaN. Floating
     input only, as in PyTorch."""
-    x = _with_dtype("nanmean", _t(input), dtype)
+    x = _with_dtype("nanmean", _as_tensor(input), dtype)
     if x.dtype.kind != "f":
         raise OpError(f"nanmean: expected input to have floating point dtype, but got {x.dtype}; convert it "
                       f"first (x.float())")
@@ -80,7 +77,7 @@ def var_mean(input, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, correction=N
     """(var(x), mean(x)) over ``dim`` in one call (``torch.var_mean``), a plain tuple as PyTorch's:
     var = Σd²/(n − correction), d = x − mean, correction 1 by default (``unbiased=False`` is 0).
     The arguments are ``torch.var``'s."""
-    x = _t(input)
+    x = _as_tensor(input)
     _is_float("var_mean", x)
     return (var(x, dim, unbiased, keepdim, correction=correction),
             mean(x, dim=_mean_dim(dim), keepdim=bool(keepdim)))
@@ -89,7 +86,7 @@ def var_mean(input, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, correction=N
 def std_mean(input, dim=_NOT_GIVEN, unbiased=None, keepdim=None, *, correction=None):  # noqa: A002
     """(std(x), mean(x)) over ``dim`` (``torch.std_mean``): std = √(Σd²/(n − correction)); the
     arguments are ``torch.std``'s."""
-    x = _t(input)
+    x = _as_tensor(input)
     _is_float("std_mean", x)
     return (std(x, dim, unbiased, keepdim, correction=correction),
             mean(x, dim=_mean_dim(dim), keepdim=bool(keepdim)))
@@ -117,7 +114,7 @@ def median(input, dim=None, keepdim: bool = False):  # noqa: A002
 
     With ``dim``: ``MedianResult(values, indices)``, the index of the entry chosen (the stable
     sort's, the first NaN of a line holding NaN), and x̄ = ȳ at that entry only."""
-    x = _t(input)
+    x = _as_tensor(input)
     _orderable("median", x)
     if dim is None:
         if keepdim:
@@ -228,7 +225,7 @@ def logcumsumexp(input, dim: int):  # noqa: A002
     """yᵢ = log Σ_{j≤i} exp(xⱼ) along ``dim`` (``torch.logcumsumexp``), exact where a shifted cumsum
     would underflow; x̄ₖ = Σ_{i≥k} ȳᵢ·exp(xₖ − yᵢ). Floating input only (PyTorch has no integer
     kernel; its complex one is not provided here)."""
-    x = _t(input)
+    x = _as_tensor(input)
     if x.dtype.kind != "f":
         raise OpError(f"logcumsumexp: not implemented for {x.dtype} tensors; convert first (x.float())"
                       + (" (complex input is not supported by retrograd)" if x.dtype.kind == "c" else ""))
@@ -243,7 +240,7 @@ class CumExtremaResult(NamedTuple):
 
 
 def _cumulative_extremum(op, better, input, dim):  # noqa: A002
-    x = _t(input)
+    x = _as_tensor(input)
     if x.dtype.kind not in "biuf":
         raise OpError(f"{op}: not implemented for {x.dtype} tensors (PyTorch refuses complex too)")
     d = _dim(op, dim, x.ndim)

@@ -92,42 +92,32 @@ class LRScheduler:
         return list(value) if isinstance(value, tuple) else value
 
 
-def _one_per_group(optimizer, lr_lambda) -> list:
-    """One function per parameter group: ``lr_lambda`` for all, or a list with one for each."""
-    if isinstance(lr_lambda, (list, tuple)):
-        if len(lr_lambda) != len(optimizer.param_groups):
-            raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-        return list(lr_lambda)
-    return [lr_lambda] * len(optimizer.param_groups)
-
-
 def _plain(v):
     if isinstance(v, Counter):
         return sorted(v.elements())
     return list(v) if isinstance(v, tuple) else v
 
 
-class LambdaLR(LRScheduler):
-    """lr = base·λ(epoch), one λ for every group or one per group."""
+class _PerGroupLambdas(LRScheduler):
+    """A schedule of one function of the epoch per group (``lr_lambda``: one for all, or a list);
+    the functions are code, not state (``state_dict`` leaves them out)."""
 
     _not_state = ("optimizer", "lr_lambdas")
 
     def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
+        self.lr_lambdas = _per_group("lr_lambdas", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
+
+
+class LambdaLR(_PerGroupLambdas):
+    """lr = base·λ(epoch), one λ for every group or one per group."""
 
     def get_lr(self):
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_PerGroupLambdas):
     """lr ← lr·λ(epoch) at every step after the constructor's."""
-
-    _not_state = ("optimizer", "lr_lambdas")
-
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
-        self.lr_lambdas = _one_per_group(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
         if not self._is_initial:
@@ -400,8 +390,8 @@ def _per_group(name, optimizer, value) -> list:
     """``value`` for every parameter group, or a list with one per group (checked)."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"{name} must have the same length as optimizer.param_groups. {name} has {len(value)} "
-                             f"values, param_groups has {len(optimizer.param_groups)}.")
+            raise ValueError(f"Expected {len(optimizer.param_groups)} {name}, but got {len(value)}: {name} must have "
+                             f"the same length as optimizer.param_groups")
         return list(value)
     return [value] * len(optimizer.param_groups)
 
