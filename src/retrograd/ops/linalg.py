@@ -25,6 +25,17 @@ def _mT(ns, a):
     return ns.swapaxes(a, -1, -2)
 
 
+def _times_transpose(ns, rows, w):
+    """``rows @ wᵀ`` for a tangent flattened to (directions·rows, in). A tangent kept with its
+    leading directions fastest in memory (Fortran order, as RTRL's influence is kept) is
+    multiplied as (w · rowsᵀ)ᵀ: the same product as one (out × in)·(in × L) GEMM on
+    contiguous memory — the orientation of a hand-written RTRL's Jₜ·Mₜ₋₁, about 10 % faster
+    than (L × in)·(in × out) at RTRL's sizes — whose result keeps that order."""
+    if type(rows) is backend.ndarray and rows.ndim == 2 and rows.flags.f_contiguous and not rows.flags.c_contiguous:
+        return ns.swapaxes(ns.matmul(w, ns.swapaxes(rows, 0, 1)), 0, 1)
+    return ns.matmul(rows, _mT(ns, w))
+
+
 def _same_dtype(op, a, b, what=("operands", "")) -> None:
     """Refuse ``a`` and ``b`` of different dtypes, naming both (PyTorch: "expected
     m1 and m2 to have the same dtype")."""
@@ -164,14 +175,15 @@ class Linear(TernaryOp):
             start = 0
             for part, size in zip(tx.parts, tx.sizes):
                 if part is not None:
-                    term = ns.reshape(ns.reshape(part, _rows(part)) @ _mT(ns, w_x[:, start:start + size]), lead + out)
+                    term = ns.reshape(_times_transpose(ns, ns.reshape(part, _rows(part)), w_x[:, start:start + size]),
+                                      lead + out)
                     r = term if r is None else r + term
                 start += size
         elif tx is not None:  # one GEMM over every leading and batch row (a stacked matmul is one per row)
             if type(tx) is Pieces:
                 tx = tx.dense()
             lead = tuple(tx.shape[:len(tx.shape) - len(x_shape)])
-            r = ns.reshape(ns.matmul(ns.reshape(tx, _rows(tx)), _mT(ns, w_x)), lead + out)
+            r = ns.reshape(_times_transpose(ns, ns.reshape(tx, _rows(tx)), w_x), lead + out)
         if tw is not None:  # Σᵢ x[…, i] Ẇ[l, o, i]: one GEMM (L·out, in) @ (in, rows), then axes moved
             lead = tuple(tw.shape[:len(tw.shape) - 2])
             n_lead, rows = math.prod(lead), math.prod(x_shape[:-1])
@@ -211,7 +223,9 @@ class Linear(TernaryOp):
             if not r.flags.writeable:  # a broadcast bias tangent: a view, copied before writing into it
                 r = r.copy()
         else:
-            r = xp.zeros((seed.total,) + batch + (n_out,), dtype=seed.dtype)
+            # directions fastest in memory: the influence's GEMM then takes the faster orientation
+            # (``_times_transpose``), and so does every later step's, whose result keeps the order
+            r = xp.zeros((seed.total,) + batch + (n_out,), dtype=seed.dtype, order="F")
         if Colored in kinds:
             return _add_colored(r if r.flags.c_contiguous else r.copy(), tw, tb, x, n_out, scale)
         if seeded[1]:  # r[(o, i), …, o] += x[…, i]: the diagonal over the first and last axes, in place
@@ -250,13 +264,12 @@ def _add_colored(r, tw, tb, x, n_out, scale):
 
 def _diagonal_first_last(a):
     """A writeable view of a[k, …, k] (shape a.shape[1:-1] after k): the entries where the first
-    and the last index agree (``diagonal`` gives a read-only view; a strided view writes through)."""
+    and the last index agree (``diagonal`` gives a read-only view; einsum's is writeable, for
+    any strides; a strided view elsewhere)."""
+    if type(a) is backend.host.ndarray and a.flags.writeable:
+        return backend.host.einsum("i...i->i...", a)
     strides = (a.strides[0] + a.strides[-1],) + a.strides[1:-1]
-    shape = (a.shape[0],) + a.shape[1:-1]
-    if type(a) is backend.host.ndarray and a.flags.c_contiguous and a.flags.writeable:
-        # the array constructor over a's memory: as_strided builds the same view at ten times the cost
-        return backend.host.ndarray(shape, a.dtype, buffer=a, strides=strides)
-    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides)
+    return xp.lib.stride_tricks.as_strided(a, shape=(a.shape[0],) + a.shape[1:-1], strides=strides)
 
 
 def _matmul_shape(a: tuple, b: tuple) -> tuple:

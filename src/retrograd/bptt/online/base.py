@@ -82,30 +82,43 @@ class _Step:
 
 class _ReplayedStep(_Step):
     """A step run by a traced ``Program`` instead of the tape: the same tensors as the traced
-    step (their ``data`` the latest run's), the same questions answered by the program's sweeps."""
+    step (their ``data`` the latest run's), the same questions answered by the program's sweeps.
+    One object serves every step of a run (the tensors are the same; only their values change),
+    so the slots it asks about are looked up once."""
 
     replayed = True
 
     def __init__(self, program, prev, new, loss):
         super().__init__(prev, new, loss, None)
         self.program = program
+        self.new_slots = [program.slot(n) for n in new]
+        self.loss_slot = program.slot(loss)
+        self._key_slots = {}  # seed_key → slot
+        self._input_slots = {}  # ids of an inputs list → their slots
+        # one reverse sweep that stops at the new state gives cₜ: not when a state part is computed
+        # from another within the step, or passed through as it came in (a sweep cannot stop at an input)
+        self.splits_in_one_sweep = (program.independent(self.new_slots)
+                                    and min(self.new_slots, default=0) >= program.n_inputs)
 
     def _slot(self, key):
         """The program's slot of a ``seed_key``: a leaf's id, an op, or (op, output index)."""
-        return self.program.slot_of[key] if type(key) is int else self.program.op_slot[key]
+        slot = self._key_slots.get(key)
+        if slot is None:
+            program = self.program
+            slot = self._key_slots[key] = program.slot_of[key] if type(key) is int else program.op_slot[key]
+        return slot
+
+    def _slots(self, inputs) -> list:
+        key = tuple(map(id, inputs))
+        slots = self._input_slots.get(key)
+        if slots is None:
+            slots = self._input_slots[key] = [self.program.slot(i) for i in inputs]
+        return slots
 
     def push(self, seeds, lead):
-        out = self.program.jvp({self._slot(k): v for k, v in seeds.items()},
-                               [self.program.slot(n) for n in self.new], lead)
+        slot = self._slot
+        out = self.program.jvp({slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
-
-    @property
-    def splits_in_one_sweep(self) -> bool:
-        """Whether ``split`` is one reverse sweep that stops at the new state: not when a state
-        part is computed from another within the step, or passed through as it came in (a
-        sweep cannot stop at an input)."""
-        program, new = self.program, [self.program.slot(n) for n in self.new]
-        return program.independent(new) and min(new, default=0) >= program.n_inputs
 
     def split(self, inputs):
         """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
@@ -113,9 +126,8 @@ class _ReplayedStep(_Step):
         difference, when no state part is computed from another within the step)."""
         if not self.splits_in_one_sweep:
             return super().split(inputs)
-        program, new = self.program, [self.program.slot(n) for n in self.new]
-        gs = program.vjp({program.slot(self.loss): xp.ones_like(self.loss.data)}, new + [program.slot(i) for i in inputs],
-                         stop=new)
+        new = self.new_slots
+        gs = self.program.vjp({self.loss_slot: xp.ones_like(self.loss.data)}, new + self._slots(inputs), stop=new)
         # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
         return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
 
@@ -127,7 +139,7 @@ class _ReplayedStep(_Step):
             c = xp.ones_like(o.data) if cotangents is None else cotangents[i].data
             s = program.slot(o)
             cots[s] = c if s not in cots else cots[s] + c
-        gs = program.vjp(cots, [program.slot(i) for i in inputs]) if cots else [None] * len(inputs)
+        gs = program.vjp(cots, self._slots(inputs)) if cots else [None] * len(inputs)
         return _or_zeros(gs, inputs)
 
 
@@ -194,7 +206,10 @@ def _contract(cs, tangents):
     """Σ over state parts of ⟨c, M⟩ over the state axes: (P,) from c (part shape) and M (P, *part)."""
     total = None
     for c, m in zip(cs, tangents):
-        v = m.reshape(m.shape[0], -1) @ c.reshape(-1)
+        if m.ndim > 2 and m.flags.f_contiguous and not m.flags.c_contiguous:  # directions fastest: no copy
+            v = c.T.reshape(-1) @ m.T.reshape(-1, m.shape[0])
+        else:
+            v = m.reshape(m.shape[0], -1) @ c.reshape(-1)
         total = v if total is None else total + v
     return total
 
@@ -232,16 +247,15 @@ class _Learner:
             c, direct = step.split(inputs)
         else:
             c, direct = None, step.grads([step.loss], inputs)
-        g_theta, g_prev = _or_zeros(direct[:len(params)], params), direct[len(params):]
+        out, g_prev = direct[:len(params)], direct[len(params):]
         if not self.uses_prev_share or all(g is None for g in g_prev):
             g_prev = None  # no loss path from sₜ₋₁ but through sₜ (a replayed split tells): no share of it
         else:
             g_prev = _or_zeros(g_prev, step.prev)
         share = self.influence_share(step, c, g_prev, with_share=True)
-        out = list(g_theta)
-        for i, v in share.items():
-            out[i] = out[i] + v
-        return out
+        for i, v in share.items():  # a direct part of None (nothing reached): the share alone, no sum with zeros
+            out[i] = v if out[i] is None else out[i] + v
+        return _or_zeros(out, params)
 
     def advance(self, step: _Step) -> None:
         """Move the influence one step without a loss."""

@@ -112,6 +112,7 @@ class OnlineRun:
         inputs = [x] + ([y] if y is not None else []) + list(prev) + self.params + self.buffers
         self.program, outs = Program.trace(step, inputs)
         self.traced = (prev, outs[1:], outs[0], box["state"])
+        self.replayed_step = _ReplayedStep(self.program, prev, outs[1:], outs[0])
         return [box["out"]], box["state"], outs[0]
 
     def _replay(self, t, state):
@@ -126,4 +127,4 @@ class OnlineRun:
         loss.data = results[0]
         for part, v in zip(new, results[1:]):
             part.data = v
-        return _ReplayedStep(self.program, prev, new, loss), template
+        return self.replayed_step, template
