@@ -222,11 +222,11 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
         if len(steps) == update_every or t == run.T - 1:
             update_losses.append(losses[t] if len(steps) == 1 else losses[steps].sum())
             if any(counted[s] for s in steps):
-                for p, g in zip(tensors, acc):
-                    p.grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
+                for p, g in zip(tensors, acc):  # the learner's estimate has p's shape: the setter's check skipped
+                    p._grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
                 optimizer.step()
                 for p in tensors:
-                    p.grad = None
+                    p._grad = None
             acc, steps = None, []
     result = TrainResult(run.final_state, run.step_losses.copy(), _floats(update_losses), None)
     result.learner = run.learner  # the influence, for the next batch of train_stateful

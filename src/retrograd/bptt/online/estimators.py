@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ...autograd.backend import xp
 from ...autograd.forward import seed_key
 from ...autograd.graph import walk as graph_walk
@@ -72,24 +74,25 @@ class _RankOne(_Learner):
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
         nu = [xp.asarray(random_signs(self.rng, n.shape)) for n in step.new]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
-        nuI = xp.zeros((B, P))
         recurrent = [self.params[i] for i in self.layout.recurrent]
-        for b in range(B):
-            if B == 1:  # the one row: ν itself is the cotangent
-                cot = [_wrap(v) for v in nu]
-            else:
+        if B == 1:  # the one row: ν itself is the cotangent
+            gs = step.grads(step.new, recurrent, [_wrap(v) for v in nu])
+            nuI = (xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)).reshape(1, P)
+        else:
+            nuI = xp.zeros((B, P))
+            for b in range(B):
                 cot = []
                 for v in nu:
                     m = xp.zeros_like(v)
                     rv = _row_view(m)
                     rv[b] = _row_view(v)[b]
                     cot.append(_wrap(m))
-            gs = step.grads(step.new, recurrent, cot)
-            nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
-        Ju_rows, nu_rows = _joined(Ju), _joined(nu)
-        norm_theta = _row_norms(self.theta)
-        rho0 = xp.sqrt(norm_theta / (_row_norms(Ju_rows) + EPSILON)) + EPSILON
-        rho1 = xp.sqrt(_row_norms(nuI) / (_row_norms(nu_rows) + EPSILON)) + EPSILON
+                gs = step.grads(step.new, recurrent, cot)
+                nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
+        Ju_rows = _joined(Ju)
+        norm_nu = math.sqrt(sum(_row_view(v).shape[1] for v in nu))  # ‖ν‖ per row: √(units), every entry ±1
+        rho0 = xp.sqrt(_row_norms(self.theta) / (_row_norms(Ju_rows) + EPSILON)) + EPSILON
+        rho1 = xp.sqrt(_row_norms(nuI) / (norm_nu + EPSILON)) + EPSILON
         self.u = [_scale_rows(j, rho0) + _scale_rows(v, rho1) for j, v in zip(Ju, nu)]
         self.theta = self.theta / rho0[:, None] + nuI / rho1[:, None]
         if not with_share:

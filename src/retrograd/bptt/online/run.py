@@ -59,9 +59,10 @@ class OnlineRun:
             raise ValueError(f"rg.bptt.{self.mode!r}: compile=True replays one traced step, and a mask changes the "
                              f"step's ops from step to step (padded rows are blanked); leave compile out with mask=")
         self.program = None
+        values = None  # the state's arrays after the latest step (a replay reads them; tensors are made once)
         for t in range(self.T):
             if self.program is not None:
-                step, new_state = self._replay(t, state)
+                step = self._replay(t, values)
             else:
                 prev, state_in = _leaves_of(state)
                 with enable_grad():
@@ -85,7 +86,11 @@ class OnlineRun:
                 self.step_losses[t] = step.loss.data  # on the device until the run's end
             estimate = self.learner.step(step)
             yield t, estimate
-            state = rebuild_state(new_state, tuple(_wrap(p.data) for p in step.new)) if step.new else None
+            values = [p.data for p in step.new]
+            if self.program is None:
+                state = rebuild_state(new_state, tuple(_wrap(v) for v in values)) if values else None
+        if self.program is not None:  # a replayed run: the state as tensors, in the traced step's form
+            state = rebuild_state(self.traced[3], tuple(_wrap(v) for v in values))
         self.final_state = state
 
     # ------------------------------------------------------------ compile=True
@@ -115,16 +120,17 @@ class OnlineRun:
         self.replayed_step = _ReplayedStep(self.program, prev, outs[1:], outs[0])
         return [box["out"]], box["state"], outs[0]
 
-    def _replay(self, t, state):
-        """Step t by the traced program: the traced tensors take this step's values."""
-        prev, new, loss, template = self.traced
+    def _replay(self, t, state_values):
+        """Step t by the traced program (``state_values``: the state's arrays): the traced
+        tensors take this step's values; returns the run's one replayed step."""
+        prev, new, loss, _ = self.traced
         x, y = self._step_io(t)
-        values = [x.data] + ([y.data] if y is not None else []) + [p.data for p in state_parts(state)]
+        values = [x.data] + ([y.data] if y is not None else []) + state_values
         values += [p.data for p in self.params] + [b.data for b in self.buffers]
-        for leaf, v in zip(prev, values[2 if y is not None else 1:]):
+        for leaf, v in zip(prev, state_values):
             leaf.data = v
         results = self.program.run(values)
         loss.data = results[0]
         for part, v in zip(new, results[1:]):
             part.data = v
-        return self.replayed_step, template
+        return self.replayed_step
