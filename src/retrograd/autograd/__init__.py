@@ -14,9 +14,10 @@ on top of it. Reading order:
 - ``explain``      the printed view of a backward pass
 - ``conventions``  what the gradient is at kinks and ties
 - ``gradcheck``    kink-aware finite-difference checks
+- ``functional``   torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp on the core
 """
 
-from . import backend, conventions, graph, hooks  # noqa: F401
+from . import backend, conventions, functional, graph, hooks  # noqa: F401
 from .backend import get_backend, set_backend, to_numpy  # noqa: F401
 from .engine import backward, grad  # noqa: F401
 from .explain import BackwardTrace, explain  # noqa: F401
