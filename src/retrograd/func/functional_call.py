@@ -13,6 +13,7 @@ import contextlib
 
 from ..autograd.tensor import Tensor
 from ..nn.module import Module
+from ..ops import stack
 
 
 def _owner(module: Module, dotted: str):
@@ -115,3 +116,33 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
         args = (args,)
     with _replaced(module, values):
         return module(*args, **(kwargs or {}))
+
+
+def stack_module_state(models):
+    """``(params, buffers)``: the parameters and buffers of ``models`` (modules of one class, all
+    in training or all in eval mode) stacked along a new leading dimension, one entry per model,
+    as ``torch.func.stack_module_state`` — the state ``vmap(lambda p, b, x: functional_call(
+    model, (p, b), (x,)))`` maps over to run an ensemble as one model. A stacked parameter is a
+    new leaf (requiring grad when the models' parameters do: the same for every model); the
+    buffers are stacked off the tape."""
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if any(m.training != models[0].training for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if any(type(m) is not type(models[0]) for m in models):
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+    all_params = [dict(m.named_parameters()) for m in models]
+    all_buffers = [dict(m.named_buffers()) for m in models]
+
+    def stacked(name, tensors, leaf):
+        if len({t.requires_grad for t in tensors}) > 1:
+            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+        result = stack([Tensor(t.data) for t in tensors])
+        if leaf and tensors[0].requires_grad:
+            result.requires_grad_(True)
+        return result
+
+    params = {k: stacked(k, [p[k] for p in all_params], True) for k in all_params[0]}
+    buffers = {k: stacked(k, [b[k] for b in all_buffers], False) for k in all_buffers[0]}
+    return params, buffers
