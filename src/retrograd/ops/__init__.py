@@ -25,6 +25,7 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``einsum``       einsum, norm
 - ``creation``     zeros, ones, full, arange, eye
 - ``methods``      installs the Tensor operators and methods (one place)
+- ``inplace``      PyTorch's in-place methods (``add_``, ``zero_``, ``uniform_``, ``t[idx] = v`` …), off the tape
 - ``namespace``    the differentiable namespace vjps use under ``create_graph``
 """
 

@@ -25,6 +25,7 @@ from . import statistics as ST
 from . import ordering as O
 from . import rearrange as RE
 from . import extrema as X
+from . import inplace as IP
 from . import reductions as R
 from . import softmaxes as SM
 from . import rounding_and_math as M
@@ -260,7 +261,6 @@ METHODS = {
     "half": _caster(xp.float16, "half"), "short": _caster(xp.int16, "short"), "byte": _caster(xp.uint8, "byte"),
     "char": _caster(xp.int8, "char"),
     "__contains__": lambda self, item: _contains(self, item), "__format__": lambda self, spec: _format(self, spec),
-    "__setitem__": lambda self, index, value: _no_setitem(self, index),
 }
 
 
@@ -286,15 +286,9 @@ def _format(self, spec):
     return object.__format__(self, spec)
 
 
-def _no_setitem(self, index):
-    raise TypeError("Tensor does not support item assignment: retrograd never overwrites values an op may have "
-                    "saved. Write rg.where(mask, value, t) or t.masked_fill(mask, value) for a new tensor, or change "
-                    "t.data in place (off the tape) and call t.mark_modified_()")
-
-
 def install() -> None:
-    """Put ``METHODS`` and the ``T``/``mT`` properties on ``Tensor``."""
-    for name, fn in METHODS.items():
+    """Put ``METHODS``, the in-place methods (``inplace.METHODS``) and the ``T``/``mT`` properties on ``Tensor``."""
+    for name, fn in (*METHODS.items(), *IP.METHODS.items()):
         setattr(Tensor, name, fn)
     Tensor.T = property(lambda self: S.transpose(self), doc="All axes reversed.")
     Tensor.mT = property(_matrix_transpose, doc="The last two axes swapped (a matrix or a batch of them).")
