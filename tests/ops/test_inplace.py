@@ -365,7 +365,7 @@ RANDOM = [("uniform_", (), lambda a: ((a >= 0) & (a <= 1)).all()),  # float16 ma
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "int64", "bool"])
-@pytest.mark.parametrize("method, args, plausible", RANDOM, ids=str)
+@pytest.mark.parametrize("method, args, plausible", RANDOM, ids=[f"{m}-{i}" for i, (m, _, _) in enumerate(RANDOM)])
 def test_random_fills_shape_dtype_range_and_seed(method, args, plausible, dtype):
     x = rg.zeros(100, 3, dtype=dtype)
     if method != "bernoulli_" and dtype in ("int64", "bool"):
@@ -560,12 +560,55 @@ def test_an_in_place_write_inside_a_traced_call_is_not_replayable():
         Program.trace(fn, [x])
 
 
-def test_augmented_assignment_still_makes_a_new_tensor():
-    # ``x += y`` keeps Python's fallback to ``x = x + y`` (a new tensor; see README): making it
-    # in place would refuse the common ``loss += penalty`` on the tape.
-    x = rg.ones(3)
-    alias = x
-    x += 1
-    assert x is not alias
-    np.testing.assert_array_equal(alias.data, 1)
-    np.testing.assert_array_equal(x.data, 2)
+AUGMENTED = [("+=", lambda x, y: x.__iadd__(y), "add"), ("-=", lambda x, y: x.__isub__(y), "sub"),
+             ("*=", lambda x, y: x.__imul__(y), "mul"), ("/=", lambda x, y: x.__itruediv__(y), "div"),
+             ("//=", lambda x, y: x.__ifloordiv__(y), "floor_divide"), ("%=", lambda x, y: x.__imod__(y), "remainder"),
+             ("**=", lambda x, y: x.__ipow__(y), "pow")]
+
+
+@requires_torch
+@pytest.mark.parametrize("symbol, apply, name", AUGMENTED)
+def test_augmented_assignment_off_the_tape_is_in_place_as_torchs(symbol, apply, name):
+    base = np.array([[1.5, -2.0, 3.0], [0.5, 4.0, -1.0]])
+    other = np.array([2.0, 0.5, -3.0])
+    x, t = rg.tensor(base.copy()), torch.tensor(base.copy())
+    alias, t_alias = x, t
+    x = apply(x, rg.tensor(other))
+    t = apply(t, torch.tensor(other))
+    assert x is alias and t is t_alias
+    np.testing.assert_allclose(alias.data, t_alias.numpy(), rtol=1e-12, equal_nan=True)
+
+
+@requires_torch
+def test_augmented_assignment_keeps_torchs_refusals():
+    i, ti = rg.tensor(np.array([1, 2])), torch.tensor([1, 2])
+    with pytest.raises(RuntimeError) as theirs:
+        ti += 0.5
+    with pytest.raises(RuntimeError) as ours:
+        i += 0.5
+    assert str(theirs.value) in str(ours.value)
+    x, tx = rg.zeros(3), torch.zeros(3)
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        tx += torch.ones(2, 3)
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        x += rg.ones(2, 3)
+
+
+def test_augmented_assignment_on_the_tape():
+    """A leaf that requires grad: PyTorch's error (not a silent new tensor); under no_grad the
+    optimizer-style update is in place; a non-leaf on the tape gets a new tensor x = x + y
+    (PyTorch rebases the graph; the values and the gradient are the same)."""
+    w = rg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w -= 1.0
+    params = [w]
+    with rg.no_grad():
+        for p in params:
+            p -= 0.5
+    np.testing.assert_array_equal(w.data, [0.5, 1.5])
+    loss = (w * w).sum()
+    before = loss
+    loss += w.sum()  # ``loss += penalty``: the common on-tape form keeps working
+    assert loss is not before
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, 2 * w.data + 1)

@@ -498,8 +498,29 @@ _UNARY = {"neg_": E.neg, "abs_": K.abs, "exp_": E.exp, "log_": E.log, "sqrt_": E
           "log1p_": E.log1p, "expm1_": E.expm1, "reciprocal_": E.reciprocal, "square_": E.square, "sign_": M.sign,
           "floor_": M.floor, "ceil_": M.ceil, "trunc_": M.trunc, "frac_": M.frac}
 
+def _augmented(name, in_place, out_of_place):
+    """``x ∘= y`` as PyTorch's where it can be: off the tape, in place (``x.add_(y)``: aliases of x,
+    a parameter in a list, see the write); on the tape, ``x = x ∘ y``, a new tensor (PyTorch would
+    rebase the graph, which retrograd never does — aliases keep the old value). A leaf that
+    requires grad is refused with PyTorch's error rather than silently replaced by a new tensor."""
+
+    def method(self, other):
+        if is_grad_enabled() and (self._requires_grad or isinstance(other, Tensor) and other._requires_grad):
+            if self._requires_grad and self._node is None:
+                raise InPlaceError(LEAF_IN_PLACE)
+            return out_of_place(self, other)
+        return in_place(self, other)
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+_AUGMENTED = {"__iadd__": ("add_", E.add), "__isub__": ("sub_", E.sub), "__imul__": ("mul_", E.mul),
+              "__itruediv__": ("div_", D.div), "__ifloordiv__": ("floor_divide_", D.floor_divide),
+              "__imod__": ("remainder_", D.remainder), "__ipow__": ("pow_", E.pow)}
+
 METHODS = {
     **{name: _unary(name, fn) for name, fn in _UNARY.items()},
+    "floor_divide_": _binary("floor_divide_", D.floor_divide),
     "add_": _binary("add_", E.add, "alpha"), "sub_": _binary("sub_", E.sub, "alpha"), "mul_": _binary("mul_", E.mul),
     "div_": _binary("div_", D.div, "rounding_mode"), "pow_": _binary("pow_", E.pow),
     "fmod_": _binary("fmod_", D.fmod), "remainder_": _binary("remainder_", D.remainder),
@@ -509,3 +530,4 @@ METHODS = {
     "uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_, "exponential_": exponential_,
     "t_": t_, "transpose_": transpose_, "unsqueeze_": unsqueeze_, "squeeze_": squeeze_, "detach_": detach_,
 }
+METHODS.update({name: _augmented(name, METHODS[method], fn) for name, (method, fn) in _AUGMENTED.items()})
