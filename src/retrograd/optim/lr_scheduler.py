@@ -81,6 +81,7 @@ class LRScheduler:
         """Resume from ``state_dict()``. Only this scheduler's own entries are taken: a name it
         does not have is refused (nothing read from a file becomes a new attribute)."""
         own = self.state_dict()
+        state = {k: v for k, v in state.items() if k not in _TORCH_BOOKKEEPING}
         unknown = sorted(set(state) - set(own))
         if unknown:
             raise KeyError(f"{type(self).__name__}.load_state_dict: unexpected entries {unknown}; its entries are "
@@ -90,6 +91,11 @@ class LRScheduler:
 
     def _restored(self, name, value):
         return list(value) if isinstance(value, tuple) else value
+
+
+# entries of a PyTorch scheduler's state_dict that are its step() bookkeeping, not schedule state:
+# accepted and dropped, so a state saved by PyTorch loads here
+_TORCH_BOOKKEEPING = frozenset(("_get_lr_called_within_step", "_is_initial", "_step_count_warned"))
 
 
 def _plain(v):
@@ -481,4 +487,9 @@ class ReduceLROnPlateau:
 
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "ReduceLROnPlateau"]
+           "ExponentialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "ReduceLROnPlateau",
+           "PolynomialLR", "CyclicLR", "SequentialLR", "ChainedScheduler"]
+
+# PyTorch's namespace (rg.optim.lr_scheduler.CyclicLR): schedules that build on LRScheduler above,
+# so imported last (schedulers_extra imports this module's names, all defined by now).
+from .schedulers_extra import ChainedScheduler, CyclicLR, PolynomialLR, SequentialLR  # noqa: E402
