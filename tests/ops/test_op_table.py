@@ -194,6 +194,21 @@ def _primal_graph():
     return (y,)
 
 
+def _custom_function():
+    """One call of a user's ``rg.autograd.Function``: the op ``BackwardCFunction`` on the tape."""
+    class Square(rg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2.0 * g * ctx.saved_tensors[0]
+
+    return (Square.apply(rg.tensor(np.array([0.3, -0.2]), requires_grad=True) * 1.0),)
+
+
 # Ops with tests of their own (the fused recurrent layers against their cells,
 # finite differences and PyTorch; scan against the BPTT engine): the tests that
 # cover each, and a small graph for the freed-tape check.
@@ -212,6 +227,8 @@ COVERED_ELSEWHERE = {
                 lambda: _primal_graph()),
     "ScheduledScan": (["bptt/test_bptt.py::test_scan_supports_every_mode",
                        "bptt/test_bptt.py::test_scheduled_scan_inputs_and_final_carry_gradients"], _scheduled_scan),
+    "BackwardCFunction": (["autograd/test_custom_function.py::test_exp_values_gradients_and_double_backward_"
+                           "match_torch", "autograd/test_custom_function.py::test_gradcheck"], _custom_function),
 }
 
 

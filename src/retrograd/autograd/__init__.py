@@ -15,12 +15,14 @@ on top of it. Reading order:
 - ``conventions``  what the gradient is at kinks and ties
 - ``gradcheck``    kink-aware finite-difference checks
 - ``functional``   torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp on the core
+- ``function``     ``Function``: a custom op written as PyTorch writes one (forward/backward with a ctx)
 """
 
 from . import backend, conventions, functional, graph, hooks  # noqa: F401
 from .backend import get_backend, set_backend, to_numpy  # noqa: F401
 from .engine import backward, grad  # noqa: F401
 from .explain import BackwardTrace, explain  # noqa: F401
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck  # noqa: F401
 from .mode import (AnomalyError, detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                    set_grad_enabled)

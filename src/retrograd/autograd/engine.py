@@ -96,7 +96,8 @@ class _Pass:
         ``retain_grad`` and ``grad()`` capture on this op's output."""
         if n.edges is None:
             raise _freed(n)
-        if n.multi:  # outputs that received no gradient get zeros
+        if n.multi and getattr(n, "materialize_grads", True):  # outputs that received no gradient get
+            # zeros (a custom Function may ask for None instead: ``ctx.set_materialize_grads(False)``)
             zeros = backend.xp.zeros
             g = [(_wrap(zeros(*meta)) if self.create_graph else zeros(*meta)) if gi is None else gi
                  for gi, meta in zip(g, n.out_meta)]
