@@ -128,6 +128,8 @@ def public_names(mod) -> list[str]:
                 continue
             owner = getattr(obj, "__module__", None) if (inspect.isclass(obj) or callable(obj)) else None
             home = "retrograd" if mod.__name__ == "retrograd" else mod.__name__
+            if mod.__name__ == "retrograd.nn.functional":  # F re-exports the functions of rg.nn's own modules
+                home = "retrograd.nn"
             if owner is not None and not (owner == home or owner.startswith(home + ".")):
                 if not (mod.__name__ == "retrograd" and n in DTYPES):
                     continue              # re-exported from elsewhere: documented where it lives

@@ -1,5 +1,6 @@
-"""Convolution and pooling layers: Conv1d, Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d
-(PyTorch's layouts, parameter names and default initialisation)."""
+"""Convolution and pooling layers: Conv1d, Conv2d, Conv3d, ConvTranspose1d/2d/3d, MaxPool2d,
+AvgPool2d (PyTorch's layouts, parameter names and default initialisation; the 1-d and 3-d
+pooling layers are in ``pooling``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,20 @@ def _conv_tuple(value, n, what, layer, minimum):
         rule = "positive" if minimum == 1 else "non-negative"
         raise ValueError(f"{layer}: {what} must be {rule}, got {value!r}")
     return values
+
+
+def _pool_arguments(layer, n, kernel_size, stride, padding, dilation=1):
+    """A pooling layer's arguments checked when it is built (a ValueError naming ``layer``): n
+    positive kernel sizes, strides and dilations, n non-negative paddings of at most half the
+    kernel. Returns the kernel."""
+    kernel = _conv_tuple(kernel_size, n, "kernel_size", layer, 1)
+    if stride is not None:
+        _conv_tuple(stride, n, "stride", layer, 1)
+    _conv_tuple(dilation, n, "dilation", layer, 1)
+    pads = _conv_tuple(padding, n, "padding", layer, 0)
+    if any(p > k // 2 for p, k in zip(pads, kernel)):
+        raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
+    return kernel
 
 
 class _ConvNd(Module):
@@ -124,9 +139,25 @@ class Conv2d(_ConvNd):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
-    """Transposed 2-D convolution (the adjoint of Conv2d in its input);
-    weight (in_channels, out_channels/groups, kh, kw) like PyTorch.
+class Conv3d(_ConvNd):
+    """3-D convolution of (N, C, D, H, W) or (C, D, H, W) inputs; weight
+    (out_channels, in_channels/groups, kd, kh, kw), like PyTorch's."""
+
+    spatial = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+        check_device(type(self).__name__, device)
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, dtype)
+
+    def forward(self, x):
+        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared by the transposed convolutions (the adjoint of the convolution in its input);
+    weight (in_channels, out_channels/groups, *kernel) like PyTorch.
 
     Output size per axis: (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1;
     ``forward(x, output_size=...)`` picks the output_padding that gives the requested size.
@@ -144,44 +175,63 @@ class ConvTranspose2d(_ConvNd):
     def _output_padding(self, x, output_size):
         if output_size is None:
             return self.output_padding
-        size = tuple(int(v) for v in output_size)[-2:]
-        if len(size) != 2:
-            raise ValueError(f"ConvTranspose2d: output_size must have 2 (or 4) elements, got {output_size!r}")
-        spatial = tuple(x.shape[-2:])
+        n, layer = self.spatial, type(self).__name__
+        size = tuple(int(v) for v in output_size)[-n:]
+        if len(size) != n or len(output_size) not in (n, n + 2):
+            raise ValueError(f"{layer}: output_size must have {n} (or {n + 2}) elements, got {output_size!r}")
+        spatial = tuple(x.shape[-n:])
         smallest = tuple((h - 1) * s - 2 * p + d * (k - 1) + 1 for h, s, p, d, k in
                          zip(spatial, self.stride, self.padding, self.dilation, self.kernel_size))
         largest = tuple(lo + s - 1 for lo, s in zip(smallest, self.stride))
         if any(not lo <= want <= hi for want, lo, hi in zip(size, smallest, largest)):
-            raise ValueError(f"ConvTranspose2d: requested an output size of {size}, but valid sizes range from "
+            raise ValueError(f"{layer}: requested an output size of {size}, but valid sizes range from "
                              f"{list(smallest)} to {list(largest)} (for an input of {spatial})")
         return tuple(want - lo for want, lo in zip(size, smallest))
 
     def forward(self, x, output_size=None):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(x, output_size), self.groups, self.dilation)
+        transposed = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[self.spatial]
+        return transposed(x, self.weight, self.bias, self.stride, self.padding, self._output_padding(x, output_size),
+                          self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution (the adjoint of Conv1d in its input); weight
+    (in_channels, out_channels/groups, k) like PyTorch's."""
+
+    spatial = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution (the adjoint of Conv2d in its input);
+    weight (in_channels, out_channels/groups, kh, kw) like PyTorch.
+
+    Output size per axis: (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1;
+    ``forward(x, output_size=...)`` picks the output_padding that gives the requested size.
+    """
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution (the adjoint of Conv3d in its input); weight
+    (in_channels, out_channels/groups, kd, kh, kw) like PyTorch's."""
+
+    spatial = 3
 
 
 class MaxPool2d(Module):
-    """Max-pooling; the gradient at tied maxima follows ``rg.conventions``."""
+    """Max-pooling; the gradient at tied maxima follows ``rg.conventions``. With
+    ``return_indices=True`` it returns (output, indices), PyTorch's int64 indices of the maxima
+    (``MaxUnpool2d``'s input)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False):
         super().__init__()
-        layer = type(self).__name__
-        kernel = _conv_tuple(kernel_size, 2, "kernel_size", layer, 1)
-        if stride is not None:
-            _conv_tuple(stride, 2, "stride", layer, 1)
-        _conv_tuple(dilation, 2, "dilation", layer, 1)
-        pads = _conv_tuple(padding, 2, "padding", layer, 0)
-        if any(p > k // 2 for p, k in zip(pads, kernel)):
-            raise ValueError(f"{layer}: padding {padding} must be at most half the kernel size {kernel}")
-        if return_indices:
-            raise ValueError(f"{layer}: return_indices=True is not implemented (no max_unpool2d here)")
+        _pool_arguments(type(self).__name__, 2, kernel_size, stride, padding, dilation)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, x):
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                              self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}, padding={self.padding}, "

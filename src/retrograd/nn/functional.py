@@ -395,3 +395,26 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     x = _ops.concatenate(rows, axis=-2) if rows else x[..., :0, :]  # h = 0: an empty output, as PyTorch's
     cols = [mean(x[..., c0:c1], axis=-1, keepdims=True) for c0, c1 in _adaptive_windows(W, w)]
     return _ops.concatenate(cols, axis=-1) if cols else x[..., :0]
+
+
+# attention lives in a file of its own (it builds on the functions above: linear, dropout)
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402,F401
+
+# more activations, normalisations, shuffles and dropouts: each file holds functions and modules
+from .activation_extra import (celu, glu, hardshrink, hardsigmoid, hardswish, prelu, rrelu,  # noqa: E402,F401
+                               softshrink, tanhshrink, threshold)
+from .normalization_extra import instance_norm, local_response_norm, rms_norm  # noqa: E402,F401
+from .containers_extra import bilinear  # noqa: E402,F401
+from .rearrange_extra import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+from .dropout_extra import (alpha_dropout, dropout1d, dropout2d, dropout3d,  # noqa: E402,F401
+                            feature_alpha_dropout)
+
+# more convolution, pooling and resampling: the 1-d/3-d convolutions are ops.conv's, the rest pooling.py's and
+# resampling.py's
+from ..ops.conv import conv3d, conv_transpose1d, conv_transpose3d  # noqa: E402,F401
+from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_pool1d,  # noqa: E402,F401
+                      adaptive_max_pool1d_with_indices, adaptive_max_pool2d, adaptive_max_pool2d_with_indices,
+                      adaptive_max_pool3d, adaptive_max_pool3d_with_indices, avg_pool1d, avg_pool3d, lp_pool1d,
+                      lp_pool2d, lp_pool3d, max_pool1d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
+                      max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
+from .resampling import fold, interpolate, unfold, upsample, upsample_bilinear, upsample_nearest  # noqa: E402,F401
