@@ -55,6 +55,11 @@ def _split_optimizer(optimizer):
         for k, v in s.items():
             if hasattr(v, "shape") and hasattr(v, "dtype"):
                 arrays[f"optimizer.state.{i}.{k}"] = v
+            elif isinstance(v, (list, tuple, dict)) or v is None:
+                raise TypeError(f"rg.save: {type(optimizer).__name__}'s state entry {k!r} is a "
+                                f"{type(v).__name__}, which the checkpoint format does not hold (it keeps arrays "
+                                f"and numbers per parameter); save the model alone and start the optimizer anew "
+                                f"(L-BFGS rebuilds its curvature history within history_size steps)")
             else:
                 scalars.setdefault(str(i), {})[k] = v
     return arrays, {"class": type(optimizer).__name__, "param_groups": sd["param_groups"], "scalars": scalars}

@@ -255,7 +255,8 @@ class Rprop(Optimizer):
         state["step"] += 1
         eta_minus, eta_plus = group["etas"]
         lo, hi = group["step_sizes"]
-        factor = xp.sign(g * state["prev"])  # +1 kept its sign, −1 flipped, 0 no history; NaN stays NaN
+        # +1 kept its sign, −1 flipped, 0 no history; NaN stays NaN (an array even for a 0-d parameter)
+        factor = xp.asarray(xp.sign(g * state["prev"])).copy()
         plus, minus, zero = factor > 0, factor < 0, factor == 0
         factor[plus] = eta_plus
         factor[minus] = eta_minus
@@ -263,7 +264,7 @@ class Rprop(Optimizer):
         size = state["step_size"]
         size *= factor
         xp.clip(size, lo, hi, out=size)
-        g = g.copy()
+        g = xp.array(g, copy=True)
         g[factor == eta_minus] = 0  # a flipped entry waits a step
         p.data -= xp.sign(g) * size
         state["prev"][...] = g
