@@ -1143,3 +1143,261 @@ SPECS_DIVISION_AND_MORE += [
 SPECS += SPECS_DIVISION_AND_MORE
 SPEC.update({s.name: s for s in SPECS_DIVISION_AND_MORE})
 assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- special functions and more elementwise math
+# PyTorch's special functions (ops/special.py, rg.special) and the elementwise math beside them
+# (ops/elementwise_extra.py), on domains off their poles, kinks and clamps. Their special points (xlogy at
+# x = 0, logit's eps, sinc and i1 at 0, fmax/fmin ties and NaNs), dtypes and errors are tested against
+# PyTorch in tests/ops/test_special.py. References from SciPy, imported when a row is drawn.
+def _scipy(name):
+    def ref(*args):
+        from scipy import special
+        return getattr(special, name)(*args)
+    return ref
+
+
+def _TS(name):
+    """``torch.special.<name>``, looked up when called."""
+    return lambda *args, **kwargs: getattr(torch.special, name)(*args, **kwargs)
+
+
+def _full_like(x, value):
+    """PyTorch's ``full_like`` for a retrograd tensor: ``value`` in x's shape and dtype (gammainc's constant a)."""
+    return rg.tensor(np.full(x.shape, value).astype(x.dtype))
+
+
+def _first_policy(fn):
+    """``fn`` under the "first" convention: PyTorch gives fmax's and fmin's ties all to input."""
+    def call(*args):
+        with rg.conventions.policy("first"):
+            return fn(*args)
+    return call
+
+
+_GAMMA_A = 1.7
+SPECS_SPECIAL = [
+    S("lgamma", rg.lgamma, _scipy("gammaln"), domain=(positive,), torch=T("lgamma")),
+    # (no torch: digamma's gradient is PyTorch's trigamma, good to ~4e-10 relative below x = 1 only; retrograd
+    # keeps SciPy's. tests/ops/test_special.py compares both with PyTorch at that tolerance)
+    S("digamma", rg.digamma, _scipy("psi"), domain=(positive,)),
+    S("polygamma2", lambda x: rg.polygamma(2, x), lambda x: _scipy("polygamma")(2, x), domain=(positive,),
+      torch=lambda x: torch.polygamma(2, x)),
+    S("mvlgamma", lambda x: rg.mvlgamma(x, 3), lambda x: sum(_scipy("gammaln")(x - j / 2) for j in range(3))
+      + 1.5 * math.log(math.pi), domain=(lambda a: 1.5 + positive(a),), torch=lambda x: torch.mvlgamma(x, 3)),
+    S("erfc", rg.erfc, _scipy("erfc"), torch=T("erfc")),
+    S("erfcx", rg.special.erfcx, _scipy("erfcx"), torch=_TS("erfcx")),
+    S("erfinv", rg.erfinv, _scipy("erfinv"), domain=(_inside(0.9),), torch=T("erfinv")),
+    S("ndtr", rg.special.ndtr, _scipy("ndtr"), torch=_TS("ndtr")),
+    S("ndtri", rg.special.ndtri, _scipy("ndtri"), domain=(probability,), torch=_TS("ndtri")),
+    S("log_ndtr", rg.special.log_ndtr, _scipy("log_ndtr"), torch=_TS("log_ndtr")),
+    S("i0", rg.i0, _scipy("i0"), torch=T("i0")),
+    S("i0e", rg.special.i0e, _scipy("i0e"), domain=(away_from_zero,), torch=_TS("i0e")),
+    S("i1", rg.special.i1, _scipy("i1"), torch=_TS("i1")),
+    S("i1e", rg.special.i1e, _scipy("i1e"), domain=(away_from_zero,), torch=_TS("i1e")),
+    S("logit", rg.logit, _scipy("logit"), domain=(probability,), torch=T("logit")),
+    S("logit_eps", lambda x: rg.logit(x, 0.2), lambda x: _scipy("logit")(np.clip(x, 0.2, 0.8)),
+      domain=(_off_bounds(0.2, 0.8),), torch=lambda x: torch.logit(x, 0.2)),
+    S("sinc", rg.sinc, np.sinc, torch=T("sinc")),
+    S("entr", rg.special.entr, _scipy("entr"), domain=(positive,), torch=_TS("entr")),
+    S("xlogy", rg.xlogy, _scipy("xlogy"), 2, BROADCAST2, (None, positive), torch=T("xlogy")),
+    S("xlog1py", rg.special.xlog1py, _scipy("xlog1py"), 2, BROADCAST2, (None, positive), torch=_TS("xlog1py")),
+    S("zeta_q", lambda q: rg.special.zeta(3.0, q), lambda q: _scipy("zeta")(3.0, q), domain=(positive,),
+      torch=lambda q: torch.special.zeta(3.0, q)),
+    S("gammainc_x", lambda x: rg.special.gammainc(_full_like(x, _GAMMA_A), x),
+      lambda x: _scipy("gammainc")(_GAMMA_A, x), domain=(positive,),
+      torch=lambda x: torch.special.gammainc(torch.full_like(x, _GAMMA_A), x)),
+    S("gammaincc_x", lambda x: rg.special.gammaincc(_full_like(x, _GAMMA_A), x),
+      lambda x: _scipy("gammaincc")(_GAMMA_A, x), domain=(positive,),
+      torch=lambda x: torch.special.gammaincc(torch.full_like(x, _GAMMA_A), x)),
+    S("hypot", rg.hypot, np.hypot, 2, BROADCAST2, (away_from_zero, None), torch=T("hypot")),
+    S("logaddexp2", rg.logaddexp2, np.logaddexp2, 2, BROADCAST2, torch=T("logaddexp2")),
+    S("fmax", _first_policy(rg.fmax), np.fmax, 2, BROADCAST2, torch=T("fmax")),
+    S("fmin", _first_policy(rg.fmin), np.fmin, 2, BROADCAST2, torch=T("fmin")),
+    S("nextafter", rg.nextafter, np.nextafter, 2, BROADCAST2, torch=T("nextafter")),
+    S("ldexp", rg.ldexp, lambda x, y: x * 2.0 ** y, 2, BROADCAST2, torch=T("ldexp")),
+    S("float_power", rg.float_power, np.power, 2, BROADCAST2, (positive, None), torch=T("float_power")),
+    S("lerp", rg.lerp, lambda a, b, w: a + w * (b - a), 3, SAME3, torch=T("lerp")),
+    S("addcdiv", lambda a, b, c: rg.addcdiv(a, b, c, value=-0.5), lambda a, b, c: a - 0.5 * b / c, 3, SAME3,
+      (None, None, away_from_zero), torch=lambda a, b, c: torch.addcdiv(a, b, c, value=-0.5)),
+]
+SPECS += SPECS_SPECIAL
+SPEC.update({s.name: s for s in SPECS_SPECIAL})
+assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- linear algebra: rg.linalg's primitive ops
+# Batches of small matrices moved into each op's domain: invertible and well conditioned (inv, solve,
+# det), symmetric positive-definite (cholesky), full rank with well-separated singular values or
+# eigenvalues (qr, pinv, svd, eigh: their vectors' derivatives divide by the gaps). Functions of a
+# symmetric matrix see sym(x) = (x + xᵀ)/2, and eigen- and singular vectors enter squared (invariant
+# under their arbitrary signs), as PyTorch's own tests do. Errors, singular inputs, float32 and the
+# composed functions (norms, lstsq, matrix_power …) are tested in tests/ops/test_linalg.py.
+def well_conditioned(a):
+    """I + (0.9/n)·tanh(a) (strictly diagonally dominant: invertible, κ small), its first row negated
+    where a₀₀ < 0 (determinants of both signs)."""
+    n = a.shape[-1]
+    m = np.eye(n) + (0.9 / n) * np.tanh(a)
+    m[..., 0, :] *= np.sign(a[..., 0, 0] + 1e-12)[..., None]
+    return m
+
+
+def symmetric_positive_definite(a):
+    """B Bᵀ + I with B = tanh(a)/2: eigenvalues in [1, 1 + n/4]."""
+    b = 0.5 * np.tanh(a)
+    return b @ np.swapaxes(b, -1, -2) + np.eye(a.shape[-1])
+
+
+def separated_eigenvalues(a):
+    """sym(a)'s eigenvectors with eigenvalues −n/2 + 1, −n/2 + 2, … (gaps of 1)."""
+    _, v = np.linalg.eigh(_np_sym(a))
+    n = a.shape[-1]
+    return (v * (np.arange(n) + 1.0 - n / 2)[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def separated_singular_values(a):
+    """a's singular vectors with singular values k, k − 1, …, 1 (gaps of 1, full rank)."""
+    u, _, vh = np.linalg.svd(a, full_matrices=False)
+    k = min(a.shape[-2:])
+    return (u * np.arange(k, 0, -1.0)) @ vh
+
+
+def _np_sym(a):
+    return (a + np.swapaxes(a, -1, -2)) / 2
+
+
+def _sym(x):
+    return (x + x.mT) * 0.5
+
+
+def _checked_sym(x):
+    """``_sym`` after eigh's own shape check of its input (square matrices): a bad input is refused by linalg.eigh,
+    not by the symmetrising ops in front of it."""
+    from retrograd.ops.linalg_decompositions import matrices
+    return _sym(matrices("linalg.eigh", x, dtype=False))
+
+
+def _torch_checked_sym(x):
+    """PyTorch's side of ``_checked_sym``: torch.linalg.eigh refuses what is not square first."""
+    if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+        torch.linalg.eigh(x)
+    return _sym(x)
+
+
+@st.composite
+def _square_matrices(draw):
+    n = draw(st.integers(1, 3))
+    return (draw(array_shapes(min_dims=0, max_dims=1, max_side=2)) + (n, n),)
+
+
+@st.composite
+def _solve_shapes(draw):
+    n, k = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+    batch = draw(mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=2)).input_shapes
+    return batch[0] + (n, n), batch[1] + (n, k)
+
+
+@st.composite
+def _rectangular(draw, tall):
+    """(…, m, n) with m ≥ n (``tall``) or m < n."""
+    small, extra = draw(st.integers(1, 3)), draw(st.integers(0 if tall else 1, 2))
+    m, n = (small + extra, small) if tall else (small, small + extra)
+    return (draw(array_shapes(min_dims=0, max_dims=1, max_side=2)) + (m, n),)
+
+
+SQUARE, SOLVE = _square_matrices(), _solve_shapes()
+TALL, WIDE = _rectangular(True), _rectangular(False)
+ANY_MATRIX = st.one_of(TALL, WIDE)
+
+
+def _np_solve(a, b):
+    """np.linalg.solve with PyTorch's rule for B: a batch of vectors when it is A's shape without its last dim."""
+    if b.ndim == a.ndim - 1 and b.shape == a.shape[:-1]:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    return np.linalg.solve(a, b)
+
+
+def _np_qr(x):
+    q, r = np.linalg.qr(x)
+    return np.concatenate([q.reshape(q.shape[:-2] + (-1,)), r.reshape(r.shape[:-2] + (-1,))], -1)
+
+
+def _flat_matrices(m):
+    """(…, a, b) as (…, a·b), with the size written out: a reshape to -1 is ambiguous in an empty batch."""
+    return m.reshape(tuple(m.shape[:-2]) + (m.shape[-2] * m.shape[-1],))
+
+
+def _qr(cat, linalg):
+    def joined(x):
+        q, r = linalg.qr(x)
+        return cat([_flat_matrices(q), _flat_matrices(r)], -1)
+    return joined
+
+
+def _eigh(cat, linalg, sym):
+    def joined(x):
+        values, vectors = linalg.eigh(sym(x))
+        return cat([values, _flat_matrices(vectors * vectors)], -1)
+    return joined
+
+
+def _svd(cat, linalg):
+    def joined(x):
+        u, s, vh = linalg.svd(x, full_matrices=False)
+        return cat([_flat_matrices(u * u), s, _flat_matrices(vh * vh)], -1)
+    return joined
+
+
+def _np_expm(x):
+    """exp(x) by its eigen-decomposition-free definition: the Taylor series in float64, scaled and squared."""
+    s = max(0, int(np.ceil(np.log2(max(np.abs(x).sum(axis=-2).max(), 1e-300)))) + 1)
+    y = x / 2.0 ** s
+    term, total = np.broadcast_to(np.eye(x.shape[-1]), x.shape).copy(), np.broadcast_to(np.eye(x.shape[-1]), x.shape)
+    for k in range(1, 30):
+        term = term @ y / k
+        total = total + term
+    for _ in range(s):
+        total = total @ total
+    return total
+
+
+class _TorchLinalg:
+    """``torch.linalg`` looked up when called (the table imports without PyTorch)."""
+    def __getattr__(self, name):
+        return getattr(torch.linalg, name)
+
+
+_TL = _TorchLinalg()
+
+
+def _torch_cat(xs, dim):
+    return torch.cat(xs, dim)
+
+
+SPECS_LINALG = [
+    S("linalg_inv", rg.linalg.inv, np.linalg.inv, shapes=SQUARE, domain=(well_conditioned,),
+      torch=lambda x: torch.linalg.inv(x)),
+    S("linalg_solve", rg.linalg.solve, _np_solve, 2, SOLVE, (well_conditioned, None),
+      torch=lambda a, b: torch.linalg.solve(a, b)),
+    S("linalg_det", rg.linalg.det, np.linalg.det, shapes=SQUARE, domain=(well_conditioned,),
+      torch=lambda x: torch.linalg.det(x)),
+    S("linalg_slogdet", lambda x: rg.linalg.slogdet(x).logabsdet, lambda x: np.linalg.slogdet(x)[1], shapes=SQUARE,
+      domain=(well_conditioned,), torch=lambda x: torch.linalg.slogdet(x).logabsdet),
+    S("linalg_cholesky", lambda x: rg.linalg.cholesky(_sym(x)), lambda x: np.linalg.cholesky(_np_sym(x)),
+      shapes=SQUARE, domain=(symmetric_positive_definite,), torch=lambda x: torch.linalg.cholesky(_sym(x))),
+    S("linalg_qr", _qr(rg.cat, rg.linalg), _np_qr, shapes=TALL, domain=(separated_singular_values,),
+      torch=_qr(_torch_cat, _TL)),
+    S("linalg_qr_wide", _qr(rg.cat, rg.linalg), _np_qr, shapes=WIDE, domain=(separated_singular_values,),
+      torch=_qr(_torch_cat, _TL)),
+    S("linalg_eigh", _eigh(rg.cat, rg.linalg, _checked_sym), _eigh(np.concatenate, np.linalg, _np_sym), shapes=SQUARE,
+      domain=(separated_eigenvalues,), torch=_eigh(_torch_cat, _TL, _torch_checked_sym)),
+    S("linalg_svd", _svd(rg.cat, rg.linalg), _svd(np.concatenate, np.linalg), shapes=ANY_MATRIX,
+      domain=(separated_singular_values,), torch=_svd(_torch_cat, _TL)),
+    S("linalg_pinv", rg.linalg.pinv, np.linalg.pinv, shapes=ANY_MATRIX, domain=(separated_singular_values,),
+      torch=lambda x: torch.linalg.pinv(x)),
+    S("linalg_matrix_exp", rg.linalg.matrix_exp, _np_expm, shapes=SQUARE, domain=(lambda a: 0.6 * a,),
+      torch=lambda x: torch.linalg.matrix_exp(x)),
+]
+SPECS += SPECS_LINALG
+SPEC.update({s.name: s for s in SPECS_LINALG})
+assert len(SPEC) == len(SPECS), "two rows share a name"

@@ -26,6 +26,8 @@ from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckRep
                        is_grad_enabled, no_grad, set_backend, set_default_dtype, set_grad_enabled, tensor, to_numpy)
 from .checkpoint import CheckpointError, load, save  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
+from .ops import special_namespace as special  # noqa: F401 - torch.special's names: rg.special.digamma …
+from .ops import linalg_namespace as linalg  # noqa: F401 - torch.linalg's names: rg.linalg.solve …
 from .random import manual_seed  # noqa: F401
 from .bptt import scan  # noqa: F401
 

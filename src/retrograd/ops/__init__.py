@@ -8,6 +8,8 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``kinks``        relu, leaky_relu, elu, abs, clamp, maximum, minimum (ties follow ``rg.conventions``)
 - ``reductions``   sum, mean, max/min, amax/amin, prod, logsumexp, softmax (NumPy's and PyTorch's keywords)
 - ``linalg``       matmul, linear
+- ``linalg_decompositions``  ``rg.linalg``'s primitive ops: det, log|det|, inv, solve, cholesky, qr, eigh, svd,
+                   pinv, matrix_exp; ``linalg_norms`` its norms and cond; ``linalg_namespace`` is ``rg.linalg``
 - ``shape``        reshape, transpose, broadcast, concatenate/stack, indexing, pad; PyTorch's split,
                    chunk, narrow, index_select, unbind, movedim
 - ``losses``       fused losses whose gradient is the textbook delta (softmax cross-entropy in ``softmax_cross_entropy``)
@@ -27,6 +29,19 @@ vjp side by side, so a family reads like a table of derivatives):
 - ``methods``      installs the Tensor operators and methods (one place)
 - ``inplace``      PyTorch's in-place methods (``add_``, ``zero_``, ``uniform_``, ``t[idx] = v`` …), off the tape
 - ``namespace``    the differentiable namespace vjps use under ``create_graph``
+- ``scatter``      PyTorch's scatter family: scatter, scatter_add, scatter_reduce, index_add/copy/fill,
+                   masked_scatter (compositions of getitem's adjoint)
+- ``manipulation`` take_along_dim, select, tensor_split, v/h/dsplit, column_stack, dstack, rot90, fliplr/ud,
+                   repeat_interleave, diag_embed, diagflat, block_diag, cartesian_prod, combinations, broadcast_tensors
+- ``products``     inner, vdot, tensordot, trapezoid, vander, renorm, cov, cdist, pdist, dist
+- ``order_statistics``  kthvalue, mode, msort, nanmedian, quantile, nanquantile
+- ``counting``     unique, bincount, histc, bucketize, searchsorted, isin, count_nonzero, tril/triu_indices,
+                   unravel_index (off the tape)
+- ``sampling``     normal, bernoulli, multinomial (rg's generator)
+- ``special``      PyTorch's special functions: lgamma, digamma/polygamma, erfc/erfcx/erfinv, i0/i1 (+ scaled),
+                   ndtri/log_ndtr, logit, sinc, entr, xlogy, zeta, gammainc; ``special_namespace`` is ``rg.special``
+- ``elementwise_extra``  hypot, logaddexp2, fmax/fmin, nextafter, heaviside, ldexp, gcd/lcm, sgn, signbit,
+                   deg2rad/rad2deg, nan_to_num, float_power, lerp, addcmul/addcdiv; eq … ge as functions
 """
 
 from __future__ import annotations
@@ -44,10 +59,16 @@ from .logical import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xo
 from .cumulative import cumprod, cumsum
 from .einsum import einsum, norm
 from .division import div, floor_divide, fmod, remainder
+from .elementwise_extra import (addcdiv, addcmul, deg2rad, eq, float_power, fmax, fmin, gcd, ge, gt, heaviside, hypot,
+                                lcm, ldexp, le, lerp, logaddexp2, lt, nan_to_num, ne, nextafter, rad2deg, sgn, signbit,
+                                true_divide)
+from .special import digamma, erfc, erfinv, i0, lgamma, logit, mvlgamma, polygamma, sinc, xlogy
 from .elementwise import (add, cast, cos, erf, exp, exp2, expm1, log, log1p, mul, neg, nonzero, pow, reciprocal,
                           sigmoid, sin, softplus, sqrt, square, sub, tanh, where)
 from .kinks import abs, clamp, elu, leaky_relu, maximum, minimum, relu
 from .linalg import linear, matmul
+from .linalg_namespace import (det, inv as inverse, logdet, matrix_exp, matrix_power, pinverse, slogdet,
+                               torch_cholesky as cholesky, torch_svd as svd)
 from .matrix import addmm, bmm, cross, diag, diagonal, diff, dot, kron, meshgrid, mm, mv, outer, trace
 from .statistics import (CumExtremaResult, MedianResult, cummax, cummin, logcumsumexp, median, nanmean, nansum,
                          std_mean, var_mean)
@@ -60,8 +81,19 @@ from .reductions import mean, prod, std, sum, var
 from .softmaxes import log_softmax, logsumexp, softmax
 from .rounding_and_math import (acos, all, any, asin, atan, atan2, ceil, cosh, fix, floor, frac, isfinite, isinf, isnan,
                                 log2, log10, logaddexp, round, rsqrt, sign, sinh, tan, trunc)
-from .shape import (broadcast_to, cat, chunk, concatenate, getitem, index_add, index_select, movedim, narrow, pad,
+from .shape import (broadcast_to, cat, chunk, concatenate, getitem, index_select, movedim, narrow, pad,
                     permute, reshape, stack, swapaxes, transpose, unbind)
+from .scatter import (index_add, index_copy, index_fill, masked_scatter, scatter, scatter_add,  # index_add: both forms
+                      scatter_reduce)
+from .manipulation import (block_diag, broadcast_tensors, cartesian_prod, column_stack, combinations, diag_embed,
+                           diagflat, dsplit, dstack, fliplr, flipud, hsplit, moveaxis, ravel, repeat_interleave, rot90,
+                           select, take_along_dim, tensor_split, vsplit)
+from .products import cdist, cov, dist, inner, pdist, renorm, tensordot, trapezoid, trapz, vander, vdot
+from .order_statistics import (KthvalueResult, ModeResult, NanmedianResult, kthvalue, mode, msort, nanmedian,
+                               nanquantile, quantile)
+from .counting import (bincount, bucketize, count_nonzero, histc, isin, searchsorted, tril_indices, triu_indices,
+                       unique, unique_consecutive, unravel_index)
+from .sampling import bernoulli, multinomial, normal
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
@@ -93,6 +125,22 @@ __all__ = [
     "mm", "bmm", "mv", "dot", "outer", "addmm", "diag", "diagonal", "trace", "kron", "cross", "diff", "meshgrid",
     "nansum", "nanmean", "var_mean", "std_mean", "median", "MedianResult", "logcumsumexp", "cummax", "cummin",
     "CumExtremaResult",
+    # PyTorch's special functions and more elementwise math (rg.special has the rest)
+    "lgamma", "digamma", "polygamma", "mvlgamma", "erfc", "erfinv", "xlogy", "logit", "sinc", "i0", "hypot",
+    "logaddexp2", "float_power", "fmax", "fmin", "heaviside", "nextafter", "ldexp", "gcd", "lcm", "sgn", "signbit",
+    "deg2rad", "rad2deg", "nan_to_num", "lerp", "addcmul", "addcdiv", "true_divide", "eq", "ne", "lt", "le", "gt",
+    "ge",
+    # PyTorch's top-level linear algebra (rg.linalg has the rest)
+    "det", "logdet", "slogdet", "inverse", "pinverse", "matrix_power", "matrix_exp", "svd", "cholesky",
+    # PyTorch's scatter family, tensor manipulation, products, order statistics, counting, sampling
+    "scatter", "scatter_add", "scatter_reduce", "index_copy", "index_fill", "masked_scatter", "take_along_dim",
+    "select", "tensor_split", "vsplit", "hsplit", "dsplit", "column_stack", "dstack", "ravel", "moveaxis", "rot90",
+    "fliplr", "flipud", "repeat_interleave", "diag_embed", "diagflat", "block_diag", "cartesian_prod",
+    "combinations", "broadcast_tensors", "inner", "vdot", "tensordot", "trapezoid", "trapz", "vander", "renorm",
+    "cov", "cdist", "pdist", "dist", "kthvalue", "mode", "msort", "nanmedian", "quantile", "nanquantile",
+    "KthvalueResult", "ModeResult", "NanmedianResult", "unique", "unique_consecutive", "bincount", "histc",
+    "bucketize", "searchsorted", "isin", "count_nonzero", "tril_indices", "triu_indices", "unravel_index",
+    "multinomial", "normal", "bernoulli",
 ]
 
 methods.install()

@@ -20,6 +20,7 @@ from . import elementwise as E
 from . import logical as LG
 from . import kinks as K
 from . import linalg as L
+from . import linalg_namespace as LA
 from . import matrix as MX
 from . import statistics as ST
 from . import ordering as O
@@ -30,6 +31,10 @@ from . import reductions as R
 from . import softmaxes as SM
 from . import rounding_and_math as M
 from . import shape as S
+from . import special as SP
+from . import elementwise_extra as EX
+from . import scatter as SC, manipulation as MA, products as PR, order_statistics as OS, counting as CO
+from . import sampling as SA
 from .creation import _shape
 
 
@@ -243,6 +248,8 @@ METHODS = {
     "diag": MX.diag, "diagonal": MX.diagonal, "trace": MX.trace, "kron": MX.kron, "cross": MX.cross,
     "diff": MX.diff, "nansum": ST.nansum, "nanmean": ST.nanmean, "median": ST.median,
     "logcumsumexp": ST.logcumsumexp, "cummax": ST.cummax, "cummin": ST.cummin,
+    "det": LA.det, "logdet": LA.logdet, "slogdet": LA.slogdet, "inverse": LA.inv, "pinverse": LA.pinverse,
+    "matrix_power": LA.matrix_power, "matrix_exp": LA.matrix_exp, "svd": LA.torch_svd, "cholesky": LA.torch_cholesky,
     # logical and bitwise (off the tape), comparisons as methods, and PyTorch's small conveniences
     "__and__": LG.bitwise_and, "__rand__": lambda self, other: LG.bitwise_and(other, self),
     "__or__": LG.bitwise_or, "__ror__": lambda self, other: LG.bitwise_or(other, self),
@@ -261,6 +268,26 @@ METHODS = {
     "half": _caster(xp.float16, "half"), "short": _caster(xp.int16, "short"), "byte": _caster(xp.uint8, "byte"),
     "char": _caster(xp.int8, "char"),
     "__contains__": lambda self, item: _contains(self, item), "__format__": lambda self, spec: _format(self, spec),
+    # special functions and more elementwise math (PyTorch's method forms)
+    "lgamma": SP.lgamma, "digamma": SP.digamma, "polygamma": lambda self, n: SP.polygamma(n, self),
+    "mvlgamma": SP.mvlgamma, "erfc": SP.erfc, "erfinv": SP.erfinv, "xlogy": SP.xlogy, "logit": SP.logit,
+    "sinc": SP.sinc, "i0": SP.i0, "hypot": EX.hypot, "logaddexp2": EX.logaddexp2, "float_power": EX.float_power,
+    "fmax": EX.fmax, "fmin": EX.fmin, "heaviside": EX.heaviside, "nextafter": EX.nextafter, "ldexp": EX.ldexp,
+    "gcd": EX.gcd, "lcm": EX.lcm, "sgn": EX.sgn, "signbit": EX.signbit, "deg2rad": EX.deg2rad,
+    "rad2deg": EX.rad2deg, "nan_to_num": EX.nan_to_num, "lerp": EX.lerp, "addcmul": EX.addcmul,
+    "addcdiv": EX.addcdiv, "true_divide": E.true_divide,
+    # the scatter family, tensor manipulation, products, order statistics, counting and sampling
+    "scatter": SC.scatter, "scatter_add": SC.scatter_add, "scatter_reduce": SC.scatter_reduce,
+    "index_add": SC.index_add, "index_copy": SC.index_copy, "index_fill": SC.index_fill,
+    "masked_scatter": SC.masked_scatter, "take_along_dim": MA.take_along_dim, "select": MA.select,
+    "tensor_split": MA.tensor_split, "vsplit": MA.vsplit, "hsplit": MA.hsplit, "dsplit": MA.dsplit,
+    "ravel": MA.ravel, "rot90": MA.rot90, "fliplr": MA.fliplr, "flipud": MA.flipud,
+    "repeat_interleave": MA.repeat_interleave, "diag_embed": MA.diag_embed, "diagflat": MA.diagflat,
+    "inner": PR.inner, "vdot": PR.vdot, "renorm": PR.renorm, "cov": PR.cov, "dist": PR.dist,
+    "kthvalue": OS.kthvalue, "mode": OS.mode, "msort": OS.msort, "nanmedian": OS.nanmedian,
+    "quantile": OS.quantile, "nanquantile": OS.nanquantile, "unique": CO.unique,
+    "unique_consecutive": CO.unique_consecutive, "bincount": CO.bincount, "histc": CO.histc,
+    "count_nonzero": CO.count_nonzero, "multinomial": SA.multinomial, "bernoulli": SA.bernoulli,
 }
 
 
