@@ -412,7 +412,16 @@ class Cholesky(UnaryOp):
     save_inputs, save_ans = (), True
 
     def forward(self, a):
-        return _factorised("linalg.cholesky", xp.linalg.cholesky, a, _not_positive_definite)
+        l = _factorised("linalg.cholesky", xp.linalg.cholesky, a, _not_positive_definite)
+        pivots = xp.diagonal(l, axis1=-2, axis2=-1)
+        if xp.isnan(pivots).any():  # LAPACK's potrf stops at a NaN pivot (PyTorch raises); NumPy's gives NaN
+            first = xp.argmax(xp.isnan(pivots).reshape(-1, pivots.shape[-1]).any(axis=-1)) if a.ndim > 2 else None
+            where = "" if first is None else f"(Batch element {int(first)}): "
+            order = int(xp.argmax(xp.isnan(pivots.reshape(-1, pivots.shape[-1])[0 if first is None else int(first)])))
+            raise LinAlgError(f"linalg.cholesky: {where}The factorization could not be completed because the input is "
+                              f"not positive-definite (the leading minor of order {order + 1} is not "
+                              f"positive-definite).")
+        return l
 
     def vjp(self, ns, g, l, a):
         lt = _mT(ns, l)
