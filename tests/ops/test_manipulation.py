@@ -24,6 +24,7 @@ import pytest
 import retrograd as rg
 from conftest import requires_torch
 from op_specs import torch
+from torch_compare import compare, outputs as _outputs, same_error
 
 pytestmark = [requires_torch, pytest.mark.filterwarnings("ignore::RuntimeWarning"),
               pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")]
@@ -38,54 +39,6 @@ def _r(*shape):
 
 def _i(values):
     return np.asarray(values, dtype=np.int64)
-
-
-def _outputs(out):
-    return list(out) if isinstance(out, (tuple, list)) else [out]
-
-
-def _to_rg(a, grad):
-    return rg.tensor(a, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
-
-
-def _to_torch(a, grad):
-    return torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") if isinstance(a, np.ndarray) else a
-
-
-def compare(rg_fn, torch_fn, *arrays, grad=True, rtol=1e-10):
-    """Both functions on the same arrays (floating ones require grad): every output's values, dtype and
-    shape equal; then the gradients of Σ w·out (the same random w on both sides) equal."""
-    rs, ts = [_to_rg(a, grad) for a in arrays], [_to_torch(a, grad) for a in arrays]
-    r_out, t_out = _outputs(rg_fn(*rs)), _outputs(torch_fn(*ts))
-    assert len(r_out) == len(t_out)
-    for r, t in zip(r_out, t_out):
-        expected = t.detach().numpy()
-        assert r.dtype == expected.dtype and tuple(r.shape) == expected.shape, (r.dtype, r.shape, expected.dtype,
-                                                                               expected.shape)
-        np.testing.assert_allclose(r.data, expected, rtol=rtol, atol=1e-12)
-    floats = [(r, t) for r, t in zip(r_out, t_out) if t.requires_grad]
-    if not floats:
-        return
-    r_loss = t_loss = 0
-    for r, t in floats:
-        w = R.standard_normal(tuple(t.shape))
-        r_loss = r_loss + rg.sum(r * rg.tensor(w))
-        t_loss = t_loss + (t * torch.tensor(w)).sum()
-    r_loss.backward()
-    t_loss.backward()
-    for k, (a, b) in enumerate(zip(rs, ts)):
-        if isinstance(b, torch.Tensor) and b.requires_grad:
-            expected = np.zeros(a.shape) if b.grad is None else b.grad.numpy()
-            got = np.zeros(a.shape) if a.grad is None else a.grad.data
-            np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-12, err_msg=f"gradient of input {k}")
-
-
-def same_error(rg_call, torch_call, match=None):
-    """torch refuses the call, and retrograd refuses it with an exception of torch's type."""
-    with pytest.raises(Exception) as torch_error:
-        torch_call()
-    with pytest.raises(type(torch_error.value), match=match):
-        rg_call()
 
 
 def both(name, call, *arrays, **options):

@@ -29,7 +29,7 @@ from ..autograd.tensor import _wrap
 from ..ops import device_checks
 from ..ops.composite import gather
 from ..ops.conv import (_AXES, ConvError, WindowMax, _batched, _describe, _ntuple, avg_pool, max_pool,
-                        window_argmax)
+                        pooled_result)
 from ..ops.shape import _data, getitem, pad, reshape
 from .conv import _pool_arguments
 from .functional_losses import _t
@@ -254,13 +254,7 @@ def _adaptive_avg(input, output_size, m):  # noqa: A002
 def _adaptive_max(input, output_size, return_indices, m):  # noqa: A002
     name = f"adaptive_max_pool{m}d"
     x, unbatched, windows, positions = _adaptive_windows(input, output_size, m, name, -xp.inf)
-    out = WindowMax(positions >= 0)(windows)
-    if not return_indices:
-        return reshape(out, tuple(out.shape[1:])) if unbatched else out
-    indices = _wrap(window_argmax(windows.data, positions))
-    if unbatched:
-        return reshape(out, tuple(out.shape[1:])), reshape(indices, tuple(indices.shape[1:]))
-    return out, indices
+    return pooled_result(WindowMax(positions >= 0)(windows), windows, positions, unbatched, return_indices)
 
 
 def adaptive_avg_pool1d(input, output_size):  # noqa: A002

@@ -544,6 +544,12 @@ def max_pool(x, spatial, kernel_size, stride=None, padding=0, dilation=1, ceil_m
     positions = _window_positions(tuple(x.shape), geometry) if padded or return_indices else None
     # which window entries are the image's: keeps the −∞ padding out of the ties
     out = WindowMax(positions >= 0 if kind == "f" and padded else None)(windows)
+    return pooled_result(out, windows, positions, unbatched, return_indices)
+
+
+def pooled_result(out, windows, positions, unbatched, return_indices):
+    """A max pooling's result: ``out`` (without its batch axis for an unbatched input) and, with
+    ``return_indices``, PyTorch's int64 indices of the maxima (``window_argmax``) shaped alike."""
     if not return_indices:
         return reshape(out, tuple(out.shape[1:])) if unbatched else out
     indices = _wrap(window_argmax(windows.data, positions))

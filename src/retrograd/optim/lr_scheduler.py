@@ -98,6 +98,17 @@ class LRScheduler:
 _TORCH_BOOKKEEPING = frozenset(("_get_lr_called_within_step", "_is_initial", "_step_count_warned"))
 
 
+def _start_momentum(optimizer, tops, bottoms, use_beta1):
+    """A cycling schedule's first momentum (OneCycleLR's, CyclicLR's): each group at its top value
+    (``betas[0]`` for Adam-like optimizers), with both ends recorded in the group, as PyTorch's."""
+    for top, bottom, group in zip(tops, bottoms, optimizer.param_groups):
+        if use_beta1:
+            group["betas"] = (top, *group["betas"][1:])
+        else:
+            group["momentum"] = top
+        group["max_momentum"], group["base_momentum"] = top, bottom
+
+
 def _plain(v):
     if isinstance(v, Counter):
         return sorted(v.elements())
@@ -357,12 +368,7 @@ class OneCycleLR(LRScheduler):
             tops = _per_group("max_momentum", optimizer, max_momentum)
             bottoms = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for top, bottom, group in zip(tops, bottoms, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (top, *group["betas"][1:])
-                    else:
-                        group["momentum"] = top
-                    group["max_momentum"], group["base_momentum"] = top, bottom
+                _start_momentum(optimizer, tops, bottoms, self.use_beta1)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):

@@ -11,7 +11,7 @@ import math
 import types
 from bisect import bisect_right
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _per_group
+from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _per_group, _start_momentum
 from .optimizer import Optimizer
 
 
@@ -91,12 +91,7 @@ class CyclicLR(LRScheduler):
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
-                for top, bottom, group in zip(self.max_momentums, self.base_momentums, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (top, *group["betas"][1:])
-                    else:
-                        group["momentum"] = top
-                    group["max_momentum"], group["base_momentum"] = top, bottom
+                _start_momentum(optimizer, self.max_momentums, self.base_momentums, self.use_beta1)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs  # after the first step, as PyTorch (which took it from initial_lr)
 
