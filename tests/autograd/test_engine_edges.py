@@ -106,3 +106,13 @@ def test_python_scalars_from_one_element_tensors_of_any_shape():
         bool(rg.tensor(np.ones(2)))
     with pytest.raises(TypeError, match="integer tensors"):
         [1, 2][rg.tensor(np.array([1.0]))]
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0)])
+def test_concatenating_empty_tensors_differentiates(shape):
+    """Two empty inputs can have their (empty) concatenation's shape: the tape still keeps their shapes
+    (only an elementwise op's vjp reads neither input), so the backward can slice the gradient."""
+    x = rg.tensor(np.zeros(shape), requires_grad=True)
+    y = rg.cat([x * 1.0, x * 2.0], dim=-1)
+    y.sum().backward()
+    assert x.grad.shape == shape

@@ -291,9 +291,10 @@ class Op:
             keep_a, keep_b = plan
             leaf_a, leaf_b = need_a and a._node is None, need_b and b._node is None
             self.edges = (a if leaf_a else _edge(a) if need_a else None, b if leaf_b else _edge(b) if need_b else None)
-            if not (keep_a or keep_b) and need_a and need_b and type(out) is backend.ndarray:
+            if not (keep_a or keep_b) and need_a and need_b and self.broadcasts and type(out) is backend.ndarray:
                 # add, sub, where: their vjps read no input, so two inputs of the output's shape and dtype
-                # need nothing kept (the gradient has both), and one comparison settles it
+                # need nothing kept (the gradient has both), and one comparison settles it (not so for a
+                # shape op such as concatenate, whose two empty inputs can have its empty output's shape)
                 x, y = xs
                 shape, dtype = out.shape, out.dtype
                 xs = (_NOTHING2 if x.shape == shape and y.shape == shape and x.dtype is dtype and y.dtype is dtype
