@@ -1186,7 +1186,10 @@ SPECS_SPECIAL = [
     S("mvlgamma", lambda x: rg.mvlgamma(x, 3), lambda x: sum(_scipy("gammaln")(x - j / 2) for j in range(3))
       + 1.5 * math.log(math.pi), domain=(lambda a: 1.5 + positive(a),), torch=lambda x: torch.mvlgamma(x, 3)),
     S("erfc", rg.erfc, _scipy("erfc"), torch=T("erfc")),
-    S("erfcx", rg.special.erfcx, _scipy("erfcx"), torch=_TS("erfcx")),
+    # x in (−1, 2): erfcx grows like 2e^(x²) for negative x, and a projection summing terms of 10⁶ leaves the
+    # second-order finite differences of the small ones no digits (the analytic second derivative agrees with
+    # PyTorch's everywhere: test_special.py)
+    S("erfcx", rg.special.erfcx, _scipy("erfcx"), domain=(lambda a: 1.5 * np.tanh(a) + 0.5,), torch=_TS("erfcx")),
     S("erfinv", rg.erfinv, _scipy("erfinv"), domain=(_inside(0.9),), torch=T("erfinv")),
     S("ndtr", rg.special.ndtr, _scipy("ndtr"), torch=_TS("ndtr")),
     S("ndtri", rg.special.ndtri, _scipy("ndtri"), domain=(probability,), torch=_TS("ndtri")),
@@ -1400,4 +1403,96 @@ SPECS_LINALG = [
 ]
 SPECS += SPECS_LINALG
 SPEC.update({s.name: s for s in SPECS_LINALG})
+assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- CTC loss: rg.nn.functional.ctc_loss's primitive op
+# Behind a log_softmax, as CTC is used and as PyTorch's own CTC gradchecks call it: the op's vjp is PyTorch's
+# (Graves et al.'s eq. 16, the gradient with respect to a softmax's logits), which matches finite differences
+# only through the log_softmax (src/retrograd/nn/ctc.py says why). The reference enumerates every path (C^T of
+# them), so T and C stay tiny; targets always fit their inputs (impossible ones, zero_infinity, the errors and
+# float32 are tested against PyTorch in tests/nn/test_losses_extra.py).
+@st.composite
+def _ctc_shapes(draw):
+    return ((draw(st.integers(1, 4)), draw(st.integers(1, 2)), draw(st.integers(2, 3))),)
+
+
+def _ctc_case(shape, r):
+    """Lengths, a blank and label sequences that fit their inputs (repeats need a blank between them)."""
+    steps, n, classes = shape
+    blank = int(r.integers(0, classes))
+    labels = [c for c in range(classes) if c != blank]
+    il = r.integers(0, steps + 1, n)
+    il[0] = steps
+    seqs = []
+    for k in range(n):
+        seq = [int(c) for c in r.choice(labels, size=int(r.integers(0, il[k] + 1)))]
+        while len(seq) + sum(a == b for a, b in zip(seq, seq[1:])) > il[k]:
+            seq.pop()
+        seqs.append(seq)
+    tl = np.array([len(s) for s in seqs], dtype=np.int64)
+    padded = r.integers(0, classes, (n, max(int(tl.max()), 1)))  # entries past a target's length are ignored
+    for k, s in enumerate(seqs):
+        padded[k, :len(s)] = s
+    return {"blank": blank, "input_lengths": il.astype(np.int64), "target_lengths": tl, "padded": padded,
+            "concatenated": np.array([c for s in seqs for c in s], dtype=np.int64)}
+
+
+def ctc_params(shapes):
+    return st.tuples(_seeded(lambda r: _ctc_case(shapes[0], r)), st.booleans(),
+                     st.sampled_from(["mean", "sum", "none"])).map(lambda p: {
+                         "targets": p[0]["concatenated" if p[1] else "padded"], "input_lengths": p[0]["input_lengths"],
+                         "target_lengths": p[0]["target_lengths"], "blank": p[0]["blank"], "reduction": p[2]})
+
+
+def _np_ctc(x, targets, input_lengths, target_lengths, blank, reduction):
+    """−log Σ over every path that collapses (repeats merged, then blanks dropped) to the target."""
+    import itertools
+    lp = _log_softmax(x, 2)
+    offsets = np.concatenate([[0], np.cumsum(target_lengths)])
+    losses = []
+    for n in range(lp.shape[1]):
+        tl = int(target_lengths[n])
+        label = tuple(targets[offsets[n]:offsets[n + 1]] if targets.ndim == 1 else targets[n, :tl])
+        logs = []
+        for path in itertools.product(range(lp.shape[2]), repeat=int(input_lengths[n])):
+            merged = [c for t, c in enumerate(path) if t == 0 or c != path[t - 1]]
+            if tuple(c for c in merged if c != blank) == label:
+                logs.append(sum(lp[t, n, c] for t, c in enumerate(path)))
+        losses.append(-_logsumexp(np.array(logs)) if logs else np.inf)
+    loss = np.array(losses)
+    return {"none": loss, "sum": loss.sum(), "mean": (loss / np.maximum(target_lengths, 1)).mean()}[reduction]
+
+
+def _rg_ctc(x, targets, input_lengths, target_lengths, blank, reduction):
+    return rg.nn.functional.ctc_loss(rg.log_softmax(x, 2), targets, input_lengths, target_lengths, blank=blank,
+                                     reduction=reduction)
+
+
+def _torch_ctc(x, targets, input_lengths, target_lengths, blank, reduction):
+    return _F().ctc_loss(torch.log_softmax(x, 2), torch.from_numpy(targets), torch.from_numpy(input_lengths),
+                         torch.from_numpy(target_lengths), blank=blank, reduction=reduction)
+
+
+SPECS_CTC = [
+    S("ctc_loss", _rg_ctc, _np_ctc, shapes=_ctc_shapes(), params=ctc_params, torch=_torch_ctc),
+]
+SPECS += SPECS_CTC
+SPEC.update({s.name: s for s in SPECS_CTC})
+assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
+# ---------------------------------------------------------------- the inverse hyperbolic functions
+def _above_one(a):
+    """Values in [1.2, ∞): acosh away from its branch point at 1, where the derivative is infinite."""
+    return 1.2 + np.abs(a)
+
+
+SPECS_INVERSE_HYPERBOLIC = [
+    S("asinh", rg.asinh, np.arcsinh, torch=T("asinh")),
+    S("acosh", rg.acosh, np.arccosh, domain=(_above_one,), torch=T("acosh")),
+    S("atanh", rg.atanh, np.arctanh, domain=(_inside(0.9),), torch=T("atanh")),
+]
+SPECS += SPECS_INVERSE_HYPERBOLIC
+SPEC.update({s.name: s for s in SPECS_INVERSE_HYPERBOLIC})
 assert len(SPEC) == len(SPECS), "two rows share a name"

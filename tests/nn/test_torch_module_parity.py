@@ -226,7 +226,7 @@ def test_embedding_max_norm_from_pretrained_and_weight_as_torch():
     assert frozen.weight.requires_grad is tfrozen.weight.requires_grad is False
     assert nn.Embedding.from_pretrained(table, freeze=False).weight.requires_grad
     np.testing.assert_array_equal(frozen(rg.tensor(ids)).data, tfrozen(torch.tensor(ids)).numpy())
-    with pytest.raises(ValueError, match="sparse=True are not implemented"):
+    with pytest.raises(ValueError, match="sparse=True is not implemented"):
         nn.Embedding(6, 3, sparse=True)
 
 

@@ -71,11 +71,15 @@ def test_bad_pooling_layers_are_refused_at_construction(name, kwargs, message):
         getattr(nn, name)(**kwargs)
 
 
-def test_unsupported_padding_modes_are_refused_not_ignored():
-    """PyTorch's reflect/replicate/circular modes are not computed yet: refused, never zero-padded silently."""
+def test_padding_modes_pad_the_input_in_that_mode_never_with_zeros():
+    """reflect/replicate/circular: F.pad in that mode, then a convolution without padding (a kernel that
+    reads its top-left tap returns the padded input); tests/nn/test_conv_padding_modes.py compares with torch."""
+    x = rg.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
     for mode in ("reflect", "replicate", "circular"):
-        with pytest.raises(ValueError, match=f"padding_mode='{mode}' is not supported"):
-            nn.Conv2d(2, 2, 3, padding=1, padding_mode=mode)
+        conv = nn.Conv2d(1, 1, 3, padding=1, padding_mode=mode, bias=False).double()
+        conv.weight.data[...] = 0
+        conv.weight.data[0, 0, 0, 0] = 1
+        np.testing.assert_array_equal(conv(x).data, F.pad(x, (1, 1, 1, 1), mode=mode).data[..., :5, :5])
 
 
 def test_a_conv_bias_of_the_wrong_shape_is_refused_at_the_call():

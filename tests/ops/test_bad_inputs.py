@@ -208,6 +208,7 @@ ALSO_NAMED = {
     "getitem_int_array": ("getitem", "index"), "nll_loss": ("log_softmax",), "nll_loss_options": ("log_softmax",),
     "relu6": ("hardtanh",), "selu": ("elu",), "softsign": ("abs",), "mish": ("softplus",), "std": ("var",),
     "std_primitive": ("var",), "norm_inf": ("norm",), "amax": ("max",), "normalize": ("norm",),
+    "ctc_loss": ("log_softmax",),  # the row feeds ctc_loss log_softmax(x): that refuses a bad x first
 }
 
 

@@ -42,7 +42,7 @@ from . import backend, hooks
 from .mode import AnomalyError, _mode, mutations
 from .namespaces import ARRAY_NS, TENSOR_NS
 from .op import _freed, creation_site
-from .tensor import Tensor, _wrap
+from .tensor import PostAccumulateHook, Tensor, _wrap
 
 
 def _value(x):
@@ -149,6 +149,8 @@ class _Pass:
             leaf.grad = _wrap(g)
         else:
             leaf.grad = _wrap(leaf.grad.data + g)
+        if leaf._hooks and self.capture is None:
+            _run_post_accumulate_hooks(leaf)
 
     # step 6: leaves with hooks get their summed gradient last
     def finish(self):
@@ -427,8 +429,18 @@ def _node_extras(n, g, create_graph, capture, captured):
     return g
 
 
+def _run_post_accumulate_hooks(leaf):
+    """``register_post_accumulate_grad_hook``'s hooks of a leaf whose ``.grad`` was just accumulated."""
+    for hook in list(leaf._hooks or ()):
+        if type(hook) is PostAccumulateHook and hook.fn(leaf) is not None:
+            raise TypeError(f"post accumulate grad hook '{getattr(hook.fn, '__name__', repr(hook.fn))}' returned a "
+                            f"value: it is called for its effect (the gradient is in tensor.grad) and returns None")
+
+
 def _run_hooks(hooks, g, create_graph):
     for hook in list(hooks):
+        if type(hook) is PostAccumulateHook:  # runs after the accumulation (to_leaf), not on the gradient
+            continue
         gt = g if create_graph else _wrap(g)
         out = hook(gt)
         if out is not None:
@@ -613,6 +625,8 @@ def _backward_into(root, gradient, retain_graph, create_graph, inputs):
             x.grad = g if create_graph else _wrap(g.data.copy())
         else:
             x.grad = x.grad + g if create_graph else _wrap(x.grad.data + g.data)
+        if x._node is None and x._hooks:
+            _run_post_accumulate_hooks(x)
     return None
 
 

@@ -289,6 +289,22 @@ class Tensor:
         hooks.append(fn)
         return _HookHandle(hooks, fn)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a backward pass accumulated this leaf's ``.grad`` (once per pass,
+        with the pass's whole gradient in; PyTorch's, e.g. to step an optimizer per parameter as soon as
+        its gradient is ready). Not called by ``rg.grad``, which accumulates nothing. The hook returns
+        None. Returns a handle whose ``remove()`` unregisters it."""
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                               "doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        entry = PostAccumulateHook(hook)
+        self._hooks.append(entry)  # beside the gradient hooks: the engine runs it after accumulating
+        return _HookHandle(self._hooks, entry)
+
     def zero_grad_(self, set_to_none: bool = True):
         """Forget the accumulated gradient (or, with ``set_to_none=False``, zero it in place)."""
         if set_to_none or self._grad is None:
@@ -317,6 +333,15 @@ class _HookHandle:
         """Unregister the hook."""
         if self.fn in self.hooks:
             self.hooks.remove(self.fn)
+
+
+class PostAccumulateHook:
+    """A ``register_post_accumulate_grad_hook`` entry in a leaf's hook list: the engine skips it when
+    it runs the gradient hooks and calls it, with the leaf, once the gradient is accumulated."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
 
 
 def _wrap(data, node=None) -> Tensor:

@@ -63,3 +63,17 @@ __all__ += [
     "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d", "Upsample", "UpsamplingNearest2d",
     "UpsamplingBilinear2d", "Fold", "Unfold",
 ]
+
+# the remaining losses: margin, multi-label, triplet, CTC, adaptive softmax (losses_extra.py, ctc.py, adaptive.py)
+from .losses_extra import (MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,  # noqa: E402
+                           TripletMarginLoss, TripletMarginWithDistanceLoss)
+from .ctc import CTCLoss  # noqa: E402
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+
+__all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss",
+            "TripletMarginWithDistanceLoss", "CTCLoss", "AdaptiveLogSoftmaxWithLoss"]
+
+# bags of embeddings (embedding_bag.py)
+from .embedding_bag import EmbeddingBag  # noqa: E402
+
+__all__ += ["EmbeddingBag"]

@@ -76,11 +76,15 @@ class _ConvNd(Module):
         allowed = ("zeros",) if self.transposed else ("zeros", "reflect", "replicate", "circular")
         if padding_mode not in allowed:
             raise ValueError(f"{layer}: padding_mode must be one of {allowed}, got padding_mode={padding_mode!r}")
-        if padding_mode != "zeros":
-            raise ValueError(f"{layer}: padding_mode={padding_mode!r} is not supported by retrograd yet; pad the "
-                             f"input first and use padding=0")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.padding_mode = padding_mode
+        # a padding_mode other than "zeros": F.pad with these widths (last dim first), then no padding
+        if self.padding == "same":
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)][::-1]
+            self._reversed_padding_repeated_twice = [w for t in totals for w in (t // 2, t - t // 2)]
+        else:
+            widths = (0,) * n if self.padding == "valid" else self.padding
+            self._reversed_padding_repeated_twice = [w for p in widths[::-1] for w in (p, p)]
         if self.transposed:
             self.weight = _empty(in_channels, out_channels // groups, *self.kernel_size, dtype=dtype)
         else:
@@ -92,6 +96,13 @@ class _ConvNd(Module):
 
     def _arg(self, value):
         return value if isinstance(value, str) or self.spatial > 1 else value[0]
+
+    def _padded(self, x):
+        """(input, padding) for the convolution: with a padding_mode other than "zeros", the input
+        padded by ``F.pad`` in that mode and padding 0 (PyTorch's order of operations)."""
+        if self.padding_mode == "zeros":
+            return x, self._arg(self.padding)
+        return F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode), self._arg((0,) * self.spatial)
 
     def extra_repr(self):
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -106,6 +117,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -121,8 +134,8 @@ class Conv1d(_ConvNd):
                          padding_mode, dtype)
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride[0], self._arg(self.padding), self.dilation[0],
-                        self.groups)
+        x, padding = self._padded(x)
+        return F.conv1d(x, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
 
 
 class Conv2d(_ConvNd):
@@ -136,7 +149,8 @@ class Conv2d(_ConvNd):
                          padding_mode, dtype)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = self._padded(x)
+        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class Conv3d(_ConvNd):
@@ -152,7 +166,8 @@ class Conv3d(_ConvNd):
                          padding_mode, dtype)
 
     def forward(self, x):
-        return F.conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        x, padding = self._padded(x)
+        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTransposeNd(_ConvNd):

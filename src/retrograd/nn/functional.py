@@ -226,16 +226,29 @@ def embedding(indices, weight, padding_idx=None, max_norm=None, norm_type: float
     (PyTorch's ``embedding_renorm_``)."""
     if len(_shape(weight)) != 2:
         raise OpError(f"embedding: weight must be (num_embeddings, embedding_dim), got shape {_shape(weight)}")
-    _dense_only("embedding", scale_grad_by_freq, sparse)
+    _dense_only("embedding", sparse)
     if max_norm is not None:
         renorm_rows(weight, indices, max_norm, norm_type)
-    return embedding_rows(indices, weight, resolve_padding_idx(padding_idx, weight.shape[0]), "embedding")
+    return embedding_rows(indices, weight, resolve_padding_idx(padding_idx, weight.shape[0]), "embedding",
+                          scale_grad_by_freq)
 
 
-def _dense_only(who, scale_grad_by_freq, sparse):
-    if scale_grad_by_freq or sparse:
-        raise OpError(f"{who}: scale_grad_by_freq=True and sparse=True are not implemented (gradients are dense, "
-                      f"each lookup counted once); leave them False")
+def _dense_only(who, sparse):
+    if sparse:
+        raise OpError(f"{who}: sparse=True is not implemented (retrograd has no sparse tensors: the gradient of "
+                      f"the table is dense); leave it False")
+
+
+def _scale_grad_by_frequency(rows, ids, among=None):
+    """``scale_grad_by_freq=True`` (PyTorch's): the gradient reaching ``rows`` (the lookups of the
+    integer array ``ids``, one row per id) is divided, entry by entry, by how often its id occurs in
+    ``among`` (default: ``ids``), so a frequent token's row is not updated more than a rare one's.
+    A hook on ``rows``: the values are unchanged."""
+    if rows.requires_grad:
+        values, counts = xp.unique(ids if among is None else among, return_counts=True)
+        inverse = (1.0 / counts[xp.searchsorted(values, ids.reshape(-1))]).reshape(tuple(ids.shape) + (1,))
+        rows.register_hook(lambda g: g * Tensor(inverse.astype(g.dtype)))
+    return rows
 
 
 def renorm_rows(weight, indices, max_norm, norm_type: float = 2.0):
@@ -253,12 +266,14 @@ def renorm_rows(weight, indices, max_norm, norm_type: float = 2.0):
             weight.mark_modified_()  # a graph that read the old rows refuses its backward, as after an optimizer step
 
 
-def embedding_rows(indices, weight, padding_idx, who: str):
+def embedding_rows(indices, weight, padding_idx, who: str, scale_grad_by_freq: bool = False):
     """``embedding`` with ``padding_idx`` resolved (a row number or None), errors naming ``who``.
     The indices are checked off the tape (``_checked_indices``), so a replayed step checks each
     step's anew; the padding mask is a comparison of tensors, computed again too."""
     ids = _checked_indices(indices, weight.shape[0], who)
     rows = take(weight, ids, axis=0)
+    if scale_grad_by_freq:
+        _scale_grad_by_frequency(rows, ids.data)
     if padding_idx is None:
         return rows
     is_padding = ids == padding_idx
@@ -418,3 +433,11 @@ from .pooling import (adaptive_avg_pool1d, adaptive_avg_pool3d, adaptive_max_poo
                       lp_pool2d, lp_pool3d, max_pool1d, max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d,
                       max_pool3d_with_indices, max_unpool1d, max_unpool2d, max_unpool3d)
 from .resampling import fold, interpolate, unfold, upsample, upsample_bilinear, upsample_nearest  # noqa: E402,F401
+
+# the remaining losses (margin, multi-label, triplet), Gumbel-softmax and CTC: losses_extra.py and ctc.py
+from .losses_extra import (gumbel_softmax, multi_margin_loss, multilabel_margin_loss,  # noqa: E402,F401
+                           multilabel_soft_margin_loss, triplet_margin_loss, triplet_margin_with_distance_loss)
+from .ctc import ctc_loss  # noqa: E402,F401
+
+# bags of embeddings: sum, mean or max per bag (embedding_bag.py)
+from .embedding_bag import embedding_bag  # noqa: E402,F401

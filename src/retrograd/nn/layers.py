@@ -106,7 +106,7 @@ class Embedding(Module):
         super().__init__()
         _count(num_embeddings, "num_embeddings", "Embedding")
         _count(embedding_dim, "embedding_dim", "Embedding")
-        F._dense_only("Embedding", scale_grad_by_freq, sparse)
+        F._dense_only("Embedding", sparse)
         check_device("Embedding", device)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.resolve_padding_idx(padding_idx, num_embeddings, "Embedding")
@@ -143,7 +143,7 @@ class Embedding(Module):
         if self.max_norm is not None:
             F.renorm_rows(self.weight, indices, self.max_norm, self.norm_type)
         return F.embedding_rows(indices, self.weight, self.padding_idx,
-                                f"Embedding({self.num_embeddings}, {self.embedding_dim})")
+                                f"Embedding({self.num_embeddings}, {self.embedding_dim})", self.scale_grad_by_freq)
 
     def padding_mask(self, indices):
         """True where ``indices`` holds a real token, False at ``padding_idx``:
@@ -157,8 +157,16 @@ class Embedding(Module):
         return idx != self.padding_idx
 
     def extra_repr(self):
-        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        return text
 
 
 class Flatten(Module):

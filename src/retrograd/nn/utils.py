@@ -53,20 +53,6 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         xp.clip(g.data, -clip_value, clip_value, out=g.data)
 
 
-def parameters_to_vector(parameters) -> xp.ndarray:
-    """All parameters flattened into one vector."""
-    return xp.concatenate([p.data.reshape(-1) for p in parameters])
-
-
-def vector_to_parameters(vec, parameters) -> None:
-    """Copy a flat vector back into the parameters (in place)."""
-    offset = 0
-    for p in parameters:
-        n = p.size
-        p.data[...] = xp.asarray(vec[offset:offset + n]).reshape(p.shape)
-        offset += n
-
-
 def functional_call(module, params: dict, *args, **kwargs):
     """Call ``module`` with some parameters replaced by the given tensors (by
     dotted name), like ``torch.func.functional_call``: gradients then flow to
@@ -113,3 +99,18 @@ def gradcheck_module(module, loss_fn, x, y, **kwargs):
 # PyTorch's ``nn.utils.rnn`` (padding and packing variable-length sequences), reached as
 # ``rg.nn.utils.rnn`` like ``torch.nn.utils.rnn``; it lives in a file of its own.
 from . import rnn_utils as rnn  # noqa: E402
+
+# the rest of PyTorch's ``nn.utils``: the old-style weight/spectral norm hooks, batch-norm fusion, the gradient
+# norm helpers, skip_init, the flat-vector helpers (utils_extra.py), and the ``parametrize`` /
+# ``parametrizations`` modules (``rg.nn.utils.parametrizations.weight_norm``, as ``torch.nn.utils``)
+from . import parametrizations, parametrize  # noqa: E402,F401
+from .utils_extra import (clip_grads_with_norm_, fuse_conv_bn_eval, fuse_conv_bn_weights,  # noqa: E402,F401
+                          fuse_linear_bn_eval, fuse_linear_bn_weights, get_total_norm, parameters_to_vector,
+                          remove_spectral_norm, remove_weight_norm, skip_init, spectral_norm, vector_to_parameters,
+                          weight_norm)
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "functional_call", "gradcheck_module", "rnn", "parametrize",
+           "parametrizations", "clip_grads_with_norm_", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
+           "fuse_linear_bn_eval", "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
+           "remove_spectral_norm", "remove_weight_norm", "skip_init", "spectral_norm", "vector_to_parameters",
+           "weight_norm"]

@@ -42,6 +42,11 @@ vjp side by side, so a family reads like a table of derivatives):
                    ndtri/log_ndtr, logit, sinc, entr, xlogy, zeta, gammainc; ``special_namespace`` is ``rg.special``
 - ``elementwise_extra``  hypot, logaddexp2, fmax/fmin, nextafter, heaviside, ldexp, gcd/lcm, sgn, signbit,
                    deg2rad/rad2deg, nan_to_num, float_power, lerp, addcmul/addcdiv; eq … ge as functions
+- ``aliases``      PyTorch's other names (absolute, arcsinh, multiply, greater …), tensor queries (is_complex,
+                   isneginf, …), conj/real/adjoint on real tensors, copysign, frexp, bit shifts, argwhere,
+                   split_with_sizes, narrow_copy, and the Tensor's device/nbytes/cpu()/mH
+- ``matrix_extra`` addmv, addr, addbmm, baddbmm, chain_matmul, cholesky_solve/inverse, corrcoef, histogram,
+                   diagonal/select/slice_scatter, index_put, index_reduce (compositions)
 """
 
 from __future__ import annotations
@@ -94,6 +99,16 @@ from .order_statistics import (KthvalueResult, ModeResult, NanmedianResult, kthv
 from .counting import (bincount, bucketize, count_nonzero, histc, isin, searchsorted, tril_indices, triu_indices,
                        unique, unique_consecutive, unravel_index)
 from .sampling import bernoulli, multinomial, normal
+from .rounding_and_math import acosh, asinh, atanh
+from .aliases import (absolute, adjoint, arccos, arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, argwhere,
+                      bitwise_left_shift, bitwise_right_shift, conj, conj_physical, copysign, divide, frexp,
+                      FrexpResult, ger, get_device, greater, greater_equal, imag, is_complex, is_conj,
+                      is_floating_point, is_inference, is_neg, is_nonzero, is_same_size, is_signed, isneginf,
+                      isposinf, isreal, less, less_equal, multiply, narrow_copy, negative, not_equal, positive, real,
+                      resolve_conj, resolve_neg, split_with_sizes, subtract)
+from .matrix_extra import (HistogramResult, addbmm, addmv, addr, baddbmm, chain_matmul, cholesky_inverse,
+                           cholesky_solve, corrcoef, diagonal_scatter, histogram, index_put, index_reduce,
+                           select_scatter, slice_scatter)
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "log1p", "sqrt", "sin", "cos", "tanh",
@@ -141,6 +156,15 @@ __all__ = [
     "KthvalueResult", "ModeResult", "NanmedianResult", "unique", "unique_consecutive", "bincount", "histc",
     "bucketize", "searchsorted", "isin", "count_nonzero", "tril_indices", "triu_indices", "unravel_index",
     "multinomial", "normal", "bernoulli",
+    # PyTorch's other names, tensor queries and small compositions; more matrix functions and scatters
+    "acosh", "asinh", "atanh", "absolute", "adjoint", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "argwhere", "bitwise_left_shift", "bitwise_right_shift", "conj", "conj_physical", "copysign",
+    "divide", "frexp", "FrexpResult", "ger", "get_device", "greater", "greater_equal", "imag", "is_complex",
+    "is_conj", "is_floating_point", "is_inference", "is_neg", "is_nonzero", "is_same_size", "is_signed", "isneginf",
+    "isposinf", "isreal", "less", "less_equal", "multiply", "narrow_copy", "negative", "not_equal", "positive",
+    "real", "resolve_conj", "resolve_neg", "split_with_sizes", "subtract", "HistogramResult", "addbmm", "addmv",
+    "addr", "baddbmm", "chain_matmul", "cholesky_inverse", "cholesky_solve", "corrcoef", "diagonal_scatter",
+    "histogram", "index_put", "index_reduce", "select_scatter", "slice_scatter",
 ]
 
 methods.install()

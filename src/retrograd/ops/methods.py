@@ -36,6 +36,7 @@ from . import elementwise_extra as EX
 from . import scatter as SC, manipulation as MA, products as PR, order_statistics as OS, counting as CO
 from . import sampling as SA
 from .creation import _shape
+from . import aliases as AL, matrix_extra as MXE
 
 
 def _rsub(x, y): return E.Sub()(y, x)
@@ -288,6 +289,8 @@ METHODS = {
     "quantile": OS.quantile, "nanquantile": OS.nanquantile, "unique": CO.unique,
     "unique_consecutive": CO.unique_consecutive, "bincount": CO.bincount, "histc": CO.histc,
     "count_nonzero": CO.count_nonzero, "multinomial": SA.multinomial, "bernoulli": SA.bernoulli,
+    # PyTorch's other names, tensor queries, conveniences and more matrix functions (their in-place forms too)
+    **AL.METHODS, **MXE.METHODS,
 }
 
 

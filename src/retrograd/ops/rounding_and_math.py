@@ -1,6 +1,6 @@
 """More elementwise math, with PyTorch's semantics: rounding (floor, ceil,
 round, trunc/fix, sign — zero gradient, as in PyTorch; frac, whose gradient is 1), rsqrt, log2/log10, tan and the
-inverse trigonometric functions, sinh/cosh, atan2, logaddexp; and the
+inverse trigonometric functions, sinh/cosh and their inverses asinh/acosh/atanh, atan2, logaddexp; and the
 boolean tests isnan/isfinite/isinf, any/all (not differentiable).
 
 Like PyTorch, the floating functions take integer and boolean tensors and
@@ -331,6 +331,56 @@ class Cosh(UnaryOp):
 def cosh(x):
     """cosh x."""
     return Cosh()(floating(x, "cosh"))
+
+
+class Asinh(UnaryOp):
+    """y = arsinh x;  x̄ = ȳ / √(x² + 1)"""
+    name = "asinh"
+    __slots__ = ()
+    save_inputs = (0,)
+
+    def forward(self, x): return xp.arcsinh(x)
+    def vjp(self, ns, g, y, x): return (g / ns.sqrt(x * x + 1),)
+    def jvp(self, ns, ts, y, x): return ts[0] / ns.sqrt(x * x + 1)
+
+
+def asinh(x):
+    """The inverse hyperbolic sine, arsinh x = log(x + √(x² + 1)) (PyTorch's ``asinh``, alias ``arcsinh``)."""
+    return Asinh()(floating(x, "asinh"))
+
+
+class Acosh(UnaryOp):
+    """y = arcosh x;  x̄ = ȳ / √(x² − 1)  (PyTorch's formula: inf at x = 1, NaN below)"""
+    name = "acosh"
+    __slots__ = ()
+    save_inputs = (0,)
+
+    def forward(self, x): return xp.arccosh(x)
+    def vjp(self, ns, g, y, x): return (g / ns.sqrt(x * x - 1),)
+    def jvp(self, ns, ts, y, x): return ts[0] / ns.sqrt(x * x - 1)
+
+
+def acosh(x):
+    """The inverse hyperbolic cosine, arcosh x = log(x + √(x² − 1)) for x ≥ 1 (NaN below, like PyTorch;
+    alias ``arccosh``)."""
+    return Acosh()(floating(x, "acosh"))
+
+
+class Atanh(UnaryOp):
+    """y = artanh x;  x̄ = ȳ / (1 − x²)"""
+    name = "atanh"
+    __slots__ = ()
+    save_inputs = (0,)
+
+    def forward(self, x): return xp.arctanh(x)
+    def vjp(self, ns, g, y, x): return (g / (1 - x * x),)
+    def jvp(self, ns, ts, y, x): return ts[0] / (1 - x * x)
+
+
+def atanh(x):
+    """The inverse hyperbolic tangent, artanh x = ½·log((1 + x)/(1 − x)): ±inf at ±1, NaN outside
+    [−1, 1] (like PyTorch; alias ``arctanh``)."""
+    return Atanh()(floating(x, "atanh"))
 
 
 # Each is the other's derivative: both namespaces get them, so the vjps above
