@@ -61,3 +61,28 @@ def same_error(rg_call, torch_call, match=None):
         torch_call()
     with pytest.raises(type(torch_error.value), match=match):
         rg_call()
+
+
+# ---------------------------------------------------------------- modules
+def paired_modules(rg_module, torch_module):
+    """The same module on both sides, float64, torch's weights copied into retrograd's."""
+    ours, theirs = rg_module.double(), torch_module.double()
+    ours.load_state_dict(theirs.state_dict())
+    return ours, theirs
+
+
+def same_state(ours, theirs, rtol=1e-12):
+    """The two modules' state_dicts: the same keys in the same order, the same values."""
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=rtol, atol=1e-13, err_msg=key)
+
+
+def same_grads(ours, theirs, rtol=1e-10):
+    """The parameters' names in the same order and their gradients equal (None where torch's is None)."""
+    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == tname
+        if tp.grad is None:
+            assert p.grad is None, name
+            continue
+        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=rtol, atol=1e-12, err_msg=name)

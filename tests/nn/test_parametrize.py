@@ -11,6 +11,7 @@ import pytest
 import retrograd as rg
 from conftest import requires_torch
 from retrograd import nn
+from torch_compare import paired_modules as _pair, same_grads as _same_grads, same_state as _same_state
 from retrograd.nn.utils import parametrizations as PZ, parametrize as P
 
 try:
@@ -21,28 +22,6 @@ except ImportError:  # the comparisons are skipped one by one (conftest)
     torch = None
 
 RNG = np.random.default_rng(7)
-
-
-def _pair(rg_layer, torch_layer):
-    """The same layer on both sides, float64, torch's weights copied into retrograd's."""
-    ours, theirs = rg_layer.double(), torch_layer.double()
-    ours.load_state_dict(theirs.state_dict())
-    return ours, theirs
-
-
-def _same_state(ours, theirs, rtol=1e-12):
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    for key, value in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=rtol, atol=1e-13, err_msg=key)
-
-
-def _same_grads(ours, theirs, rtol=1e-10):
-    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        assert name == tname
-        if tp.grad is None:
-            assert p.grad is None, name
-            continue
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=rtol, atol=1e-12, err_msg=name)
 
 
 class Symmetric(nn.Module):

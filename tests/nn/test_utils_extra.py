@@ -14,6 +14,7 @@ import pytest
 import retrograd as rg
 from conftest import requires_torch
 from retrograd import nn
+from torch_compare import paired_modules as _pair, same_grads as _same_grads, same_state as _same_state
 from retrograd.nn import init
 
 try:
@@ -22,24 +23,6 @@ except ImportError:  # the comparisons are skipped one by one (conftest)
     torch = None
 
 RNG = np.random.default_rng(11)
-
-
-def _pair(rg_layer, torch_layer):
-    ours, theirs = rg_layer.double(), torch_layer.double()
-    ours.load_state_dict(theirs.state_dict())
-    return ours, theirs
-
-
-def _same_state(ours, theirs, rtol=1e-12):
-    assert list(ours.state_dict()) == list(theirs.state_dict())
-    for key, value in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[key], value.numpy(), rtol=rtol, atol=1e-13, err_msg=key)
-
-
-def _same_grads(ours, theirs, rtol=1e-10):
-    for (name, p), (tname, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
-        assert name == tname
-        np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=rtol, atol=1e-12, err_msg=name)
 
 
 # ---------------------------------------------------------------- old-style weight norm
