@@ -614,3 +614,17 @@ def test_cholesky_solve_jvp_matches_torch_func():
     _, expected = torch.func.jvp(torch.cholesky_solve, (torch.tensor(b), torch.tensor(f)),
                                  (torch.tensor(tb), torch.tensor(tf)))
     np.testing.assert_allclose(got.data, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_mT_of_a_0d_tensor_is_the_identity_with_a_warning_as_torchs():
+    t = rg.tensor(2.5)
+    with pytest.warns(UserWarning, match="deprecated on 0-D tensors"):
+        assert t.mT is t
+    with pytest.raises(rg.autograd.OpError, match="mT"):
+        rg.tensor([1.0, 2.0]).mT
+
+
+@requires_torch
+def test_reflect_padding_as_wide_as_the_input_is_a_runtime_error_as_torchs():
+    same_error(lambda: rg.nn.functional.pad(rg.ones(1, 1, 3), (3, 3), mode="reflect"),
+               lambda: torch.nn.functional.pad(torch.ones(1, 1, 3), (3, 3), mode="reflect"))

@@ -8,6 +8,7 @@ method forms of the functions (``t.sum()``, ``t.reshape(...)``, ``t.T`` …).
 from __future__ import annotations
 
 import operator
+import warnings
 
 from ..autograd.tensor import Tensor, _wrap
 from ..autograd.backend import xp
@@ -80,6 +81,10 @@ def _transpose_method(self, *axes, dim0=None, dim1=None):
 
 
 def _matrix_transpose(self):
+    if self.ndim == 0:  # PyTorch: deprecated, the identity (with a warning)
+        warnings.warn("Tensor.mT is deprecated on 0-D tensors. This function is the identity in these cases.",
+                      UserWarning, stacklevel=2)
+        return self
     if self.ndim < 2:
         raise OpError(f"mT: needs a matrix or a batch of matrices, got a {self.ndim}-d tensor (PyTorch refuses it "
                       f"too); use .T or reshape it to (n, 1)")

@@ -20,6 +20,11 @@ from .elementwise import cast, where
 from .shape import Pad, _data, broadcast_to, getitem, reshape
 
 
+
+
+class PadError(OpError, RuntimeError):
+    """A padding the input cannot take (reflect padding as wide as the input): PyTorch's RuntimeError."""
+
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(xp.asarray(x))
 
@@ -302,7 +307,7 @@ def torch_pad(x, pad, mode: str = "constant", value=None):
         lo, hi = widths[axis]
         n = out.shape[axis]
         if mode == "reflect" and (lo >= n or hi >= n):
-            raise OpError(f"pad: reflect padding {(lo, hi)} must be less than the size {n} of dim {axis} "
+            raise PadError(f"pad: reflect padding {(lo, hi)} must be less than the size {n} of dim {axis} "
                           f"(input shape {tuple(x.shape)})")
         if n + lo + hi < 0:
             raise OpError(f"pad: widths {(lo, hi)} crop more than dim {axis} of size {n} "
