@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import retrograd as rg
+from retrograd.ops.linalg_decompositions import matrices as _linalg_matrices
 
 try:
     import torch
@@ -1276,8 +1277,7 @@ def _sym(x):
 def _checked_sym(x):
     """``_sym`` after eigh's own shape check of its input (square matrices): a bad input is refused by linalg.eigh,
     not by the symmetrising ops in front of it."""
-    from retrograd.ops.linalg_decompositions import matrices
-    return _sym(matrices("linalg.eigh", x, dtype=False))
+    return _sym(_linalg_matrices("linalg.eigh", x, dtype=False))
 
 
 def _torch_checked_sym(x):

@@ -90,7 +90,7 @@ class OnlineRun:
             if self.program is None:
                 state = rebuild_state(new_state, tuple(_wrap(v) for v in values)) if values else None
         if self.program is not None:  # a replayed run: the state as tensors, in the traced step's form
-            state = rebuild_state(self.traced[3], tuple(_wrap(v) for v in values))
+            state = rebuild_state(self.traced_state, tuple(_wrap(v) for v in values))
         self.final_state = state
 
     # ------------------------------------------------------------ compile=True
@@ -116,21 +116,21 @@ class OnlineRun:
         self.buffers = [b for b in self.model.buffers() if isinstance(b, Tensor)]
         inputs = [x] + ([y] if y is not None else []) + list(prev) + self.params + self.buffers
         self.program, outs = Program.trace(step, inputs)
-        self.traced = (prev, outs[1:], outs[0], box["state"])
+        self.traced_state = box["state"]  # the state's form (one tensor, a tuple, a list) the parts go back into
         self.replayed_step = _ReplayedStep(self.program, prev, outs[1:], outs[0])
         return [box["out"]], box["state"], outs[0]
 
     def _replay(self, t, state_values):
         """Step t by the traced program (``state_values``: the state's arrays): the traced
         tensors take this step's values; returns the run's one replayed step."""
-        prev, new, loss, _ = self.traced
+        step = self.replayed_step
         x, y = self._step_io(t)
         values = [x.data] + ([y.data] if y is not None else []) + state_values
         values += [p.data for p in self.params] + [b.data for b in self.buffers]
-        for leaf, v in zip(prev, state_values):
+        for leaf, v in zip(step.prev, state_values):
             leaf.data = v
         results = self.program.run(values)
-        loss.data = results[0]
-        for part, v in zip(new, results[1:]):
+        step.loss.data = results[0]
+        for part, v in zip(step.new, results[1:]):
             part.data = v
-        return self.replayed_step
+        return step
