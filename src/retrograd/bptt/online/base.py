@@ -184,7 +184,7 @@ class _Layout:
             self.offsets.append(off)
             off += params[i].data.size
         self.P = off
-        self._own_seeds = None
+        self._own_seeds = self._pieces = None
 
     def basis_seeds(self, params=None) -> dict:
         """Every recurrent parameter seeded with its own directions (``forward.Basis``); ``params``:
@@ -197,9 +197,12 @@ class _Layout:
                 for i, o in zip(self.recurrent, self.offsets)}
 
     def split(self, flat) -> dict:
-        """A (P,) vector as {param index: array of its shape}."""
-        return {i: flat[o:o + self.params[i].data.size].reshape(self.params[i].shape)
-                for i, o in zip(self.recurrent, self.offsets)}
+        """A (P,) vector as {param index: array of its shape} (views of ``flat``)."""
+        pieces = self._pieces
+        if pieces is None:  # the parameters' places along the axis, worked out once
+            pieces = self._pieces = [(i, o, o + self.params[i].data.size, tuple(self.params[i].shape))
+                                     for i, o in zip(self.recurrent, self.offsets)]
+        return {i: flat[start:stop].reshape(shape) for i, start, stop, shape in pieces}
 
 
 def _contract(cs, tangents):

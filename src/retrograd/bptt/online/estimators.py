@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ...autograd import backend
 from ...autograd.backend import xp
 from ...autograd.forward import seed_key
 from ...autograd.graph import walk as graph_walk
@@ -89,6 +90,8 @@ class _RankOne(_Learner):
                     cot.append(_wrap(m))
                 gs = step.grads(step.new, recurrent, cot)
                 nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
+        if B == 1 and backend.get_backend() == "numpy":  # one row on the host: ρ₀, ρ₁ as Python floats
+            return self._advance_one_row(Ju, nu, nuI, c, g_prev, u_before, theta_before, with_share, bool(step.prev))
         Ju_rows = _joined(Ju)
         norm_nu = math.sqrt(sum(_row_view(v).shape[1] for v in nu))  # ‖ν‖ per row: √(units), every entry ±1
         rho0 = xp.sqrt(_row_norms(self.theta) / (_row_norms(Ju_rows) + EPSILON)) + EPSILON
@@ -100,6 +103,25 @@ class _RankOne(_Learner):
         share = _rank_one_share(c, self.u, self.theta)
         if step.prev and g_prev is not None:
             share = share + _rank_one_share(g_prev, u_before, theta_before)
+        return self.layout.split(share)
+
+    def _advance_one_row(self, Ju, nu, nuI, c, g_prev, u_before, theta_before, with_share, with_prev) -> dict:
+        """The same update for a batch of one row on the host, the normalisers ρ₀, ρ₁ and c·ũ
+        as Python floats: a few vector dots instead of per-row reductions (on a device, the
+        floats would wait for it)."""
+        norm_nu = math.sqrt(sum(v.size for v in nu))
+        norm_ju = math.sqrt(sum(float(xp.vdot(j, j)) for j in Ju))
+        theta = self.theta[0]
+        rho0 = math.sqrt(math.sqrt(float(theta @ theta)) / (norm_ju + EPSILON)) + EPSILON
+        nuI = nuI[0]
+        rho1 = math.sqrt(math.sqrt(float(nuI @ nuI)) / (norm_nu + EPSILON)) + EPSILON
+        self.u = [j * rho0 + v * rho1 for j, v in zip(Ju, nu)]
+        self.theta = (theta / rho0 + nuI / rho1)[None]
+        if not with_share:
+            return {}
+        share = self.theta[0] * sum(float(xp.vdot(ci, ui)) for ci, ui in zip(c, self.u))
+        if with_prev and g_prev is not None:
+            share += theta_before[0] * sum(float(xp.vdot(gi, ui)) for gi, ui in zip(g_prev, u_before))
         return self.layout.split(share)
 
 
