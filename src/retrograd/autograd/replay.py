@@ -328,22 +328,20 @@ class Program:
         outputs, usually); returns Σ cotangent·∂/∂slot for each ``wanted`` slot (an input or
         an intermediate), None where nothing reaches it. ``stop``: slots the sweep does not
         pass (their cotangent is reported, not sent on: the inputs get only what reaches them
-        by other paths)."""
+        by other paths). Only what leads to a ``wanted`` slot is computed (``_reverse_plan``)."""
         cot = dict(cotangents)
-        want = set(wanted)
         got = {}
-        stop = set(stop)
         sum_to, astype = ARRAY_NS.sum_to, ARRAY_NS.astype
-        for ins in reversed(self.code):
+        for ins, report, halt, sends, mask in self._reverse_plan(tuple(cotangents), tuple(wanted), tuple(stop)):
             if ins.multi:
                 g = [cot.pop(s, None) for s in ins.outs]
                 if all(gi is None for gi in g):
                     continue
-                for s, gi in zip(ins.outs, g):
-                    if s in want:
+                for s, gi, r in zip(ins.outs, g, report):
+                    if r:
                         got[s] = gi
-                g = [None if s in stop else gi for s, gi in zip(ins.outs, g)]
-                if all(gi is None for gi in g):
+                g = [None if h else gi for gi, h in zip(g, halt)]
+                if all(gi is None for gi in g) or not sends:
                     continue
                 g = [xp.zeros(*meta) if gi is None else gi for gi, meta in zip(g, ins.op.out_meta)]
             else:
@@ -351,15 +349,21 @@ class Program:
                 g = cot.pop(s, None)
                 if g is None:
                     continue
-                if s in want:
+                if report:
                     got[s] = g
-                if s in stop:
+                if halt or not sends:
                     continue
-            if not ins.grads_to:
-                continue
-            gs = ins.op.vjp(ARRAY_NS, g, ins.ans, *ins.xs)
+            op = ins.op
+            if mask is None:
+                gs = op.vjp(ARRAY_NS, g, ins.ans, *ins.xs)
+            else:  # fewer inputs need a gradient here than on the tape: the rule skips the others
+                full, op.needs = op.needs, mask
+                try:
+                    gs = op.vjp(ARRAY_NS, g, ins.ans, *ins.xs)
+                finally:
+                    op.needs = full
             xs = ins.xs
-            for pos, slot in ins.grads_to:
+            for pos, slot in sends:
                 gi = gs[pos]
                 if gi is None:
                     continue
@@ -370,10 +374,47 @@ class Program:
                     gi = astype(gi, x.dtype)
                 prev = cot.get(slot)
                 cot[slot] = gi if prev is None else prev + gi
-        for s in want:
+        for s in wanted:
             if s < self.n_inputs:
                 got[s] = cot.get(s)
         return [got.get(s) for s in wanted]
+
+    def _reverse_plan(self, seeded: tuple, wanted: tuple, stop: tuple) -> list:
+        """The reverse sweep of one question, worked out once: the instructions a cotangent from
+        a ``seeded`` slot can reach, last first, each as (instruction, report, halt, sends,
+        needs mask) — whether its output is asked for, whether the sweep stops there (per output
+        of a multi-output op), the (input position, slot) pairs whose cotangent leads to an asked
+        slot, and the ``needs`` its vjp runs with when that is fewer inputs than on the tape
+        (None: the tape's)."""
+        key = ("vjp", seeded, wanted, stop)
+        plan = self._reach.get(key)
+        if plan is None:
+            want, halt_at = set(wanted), set(stop)
+            leads = set(wanted)  # slots whose cotangent reaches an asked slot: inputs come before outputs
+            sends_of = {}
+            for ins in self.code:
+                sends = tuple((pos, slot) for pos, slot in ins.grads_to if slot in leads)
+                sends_of[ins] = sends
+                leads.update(s for s in ins.outs if s in want or sends and s not in halt_at)
+            carried, plan = set(seeded), []
+            for ins in reversed(self.code):
+                if not any(s in carried for s in ins.outs):
+                    continue
+                sends = sends_of[ins]
+                moving = [s not in halt_at for s in ins.outs]
+                if sends and any(moving):
+                    carried.update(slot for _, slot in sends)
+                needs = getattr(ins.op, "needs", None)
+                sent = {pos for pos, _ in sends}
+                mask = tuple(bool(n) and pos in sent for pos, n in enumerate(needs)) if needs is not None else None
+                if mask == tuple(bool(n) for n in needs or ()):
+                    mask = None
+                if ins.multi:
+                    plan.append((ins, [s in want for s in ins.outs], [not m for m in moving], sends, mask))
+                else:
+                    plan.append((ins, ins.outs[0] in want, not moving[0], sends, mask))
+            self._reach[key] = plan
+        return plan
 
     def independent(self, slots) -> bool:
         """Whether no slot of ``slots`` is computed from another of them."""
