@@ -15,10 +15,11 @@ on top of it. Reading order:
 - ``conventions``  what the gradient is at kinks and ties
 - ``gradcheck``    kink-aware finite-difference checks
 - ``functional``   torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp on the core
+- ``forward_ad``   torch.autograd.forward_ad: dual tensors, each op's tangent computed as it runs
 - ``function``     ``Function``: a custom op written as PyTorch writes one (forward/backward with a ctx)
 """
 
-from . import backend, conventions, functional, graph, hooks  # noqa: F401
+from . import backend, conventions, forward_ad, functional, graph, hooks  # noqa: F401
 from .backend import get_backend, set_backend, to_numpy  # noqa: F401
 from .engine import backward, grad  # noqa: F401
 from .explain import BackwardTrace, explain  # noqa: F401

@@ -21,6 +21,7 @@ class _Mode(threading.local):
     grad_enabled = True
     anomaly = False
     trace = None  # while ``autograd.replay`` traces a function: what it sees (every op call, host reads)
+    dual = None  # inside ``forward_ad.dual_level``: the level, which computes each op's output tangent
 
 
 _mode = _Mode()

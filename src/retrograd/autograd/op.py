@@ -418,6 +418,8 @@ class Op:
         t = _wrap(out, self if record else None)
         if _mode.trace is not None:
             _mode.trace.call(self, args, None, (t,))
+        if _mode.dual is not None:
+            _mode.dual.call(self, args, None, (t,))
         return t
 
     def _apply(self, args):
@@ -514,6 +516,8 @@ class UnaryOp(Op):
             t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x,), (xd,), (t,))
+        if mode.dual is not None:
+            mode.dual.call(self, (x,), (xd,), (t,))
         return t
 
 
@@ -591,6 +595,8 @@ class BinaryOp(Op):
             t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x, y), (xd, yd), (t,))
+        if mode.dual is not None:
+            mode.dual.call(self, (x, y), (xd, yd), (t,))
         return t
 
 
@@ -624,6 +630,8 @@ class TernaryOp(Op):
             t._node, t._requires_grad = None, False
         if mode.trace is not None:
             mode.trace.call(self, (x, y, z), (xd, yd, zd), (t,))
+        if mode.dual is not None:
+            mode.dual.call(self, (x, y, z), (xd, yd, zd), (t,))
         return t
 
 
@@ -655,6 +663,8 @@ class MultiOp(Op):
         result = tuple(result)
         if _mode.trace is not None:
             _mode.trace.call(self, args, None, result)
+        if _mode.dual is not None:
+            _mode.dual.call(self, args, None, result)
         return result
 
 

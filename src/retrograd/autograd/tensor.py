@@ -252,6 +252,8 @@ class Tensor:
         while isinstance(getattr(owner, "base", None), type(array)):
             owner = owner.base
         mutations.stamp((array,) if owner is array else (array, owner))
+        if _mode.dual is not None:  # forward AD: a value written in carries no tangent (a fill, a copy)
+            _mode.dual.overwritten(self)
         return self
 
     def retain_grad(self) -> "Tensor":

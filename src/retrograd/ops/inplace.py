@@ -94,7 +94,10 @@ def _store(self, name, result):
                            f"tensor first, e.g. x = x.float())")
     if out is not self.data:
         self.data[...] = out
-    return self.mark_modified_()
+    self.mark_modified_()
+    if _mode.dual is not None and isinstance(result, Tensor):  # forward AD: the tangent moves with the value
+        _mode.dual.moved(result, self)
+    return self
 
 
 def _can_cast(source, target) -> bool:
@@ -444,6 +447,17 @@ def _dim(name, d, n):
     return d % n
 
 
+def _reshape_view(self, view) -> None:
+    """``self.data`` becomes ``view(self.data)`` (a shape method); in a forward-AD dual level the
+    tangent takes the same view."""
+    self.data = view(self.data)
+    dual = _mode.dual
+    if dual is not None:
+        tangent = dual.tangent(self)
+        if tangent is not None:
+            dual.set(self, view(tangent))
+
+
 def t_(self):
     """``x.t_()``: a matrix transposed in place (``x.data`` becomes the transposed view; no value is
     written); a vector or a number stays. Off the tape only."""
@@ -451,7 +465,7 @@ def t_(self):
     if self.ndim > 2:
         raise InPlaceError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
     if self.ndim == 2:
-        self.data = self.data.T
+        _reshape_view(self, lambda a: a.T)
     return self
 
 
@@ -460,15 +474,17 @@ def transpose_(self, dim0, dim1):
     the tape only."""
     _guard(self, "transpose_", "x = x.transpose(d0, d1)", shape_only=True)
     n = max(self.ndim, 1)
-    self.data = xp.swapaxes(self.data, _dim("transpose_", dim0, n), _dim("transpose_", dim1, n)) if self.ndim \
-        else self.data
+    if self.ndim:
+        d0, d1 = _dim("transpose_", dim0, n), _dim("transpose_", dim1, n)
+        _reshape_view(self, lambda a: xp.swapaxes(a, d0, d1))
     return self
 
 
 def unsqueeze_(self, dim):
     """``x.unsqueeze_(d)``: a dim of size 1 inserted at ``d`` in place (a view). Off the tape only."""
     _guard(self, "unsqueeze_", "x = x.unsqueeze(d)", shape_only=True)
-    self.data = xp.expand_dims(self.data, _dim("unsqueeze_", dim, self.ndim + 1))
+    d = _dim("unsqueeze_", dim, self.ndim + 1)
+    _reshape_view(self, lambda a: xp.expand_dims(a, d))
     return self
 
 
@@ -479,7 +495,8 @@ def squeeze_(self, dim=None):
     n = max(self.ndim, 1)
     dims = range(self.ndim) if dim is None else [_dim("squeeze_", d, n) for d in
                                                    (dim if isinstance(dim, (tuple, list)) else (dim,))]
-    self.data = xp.squeeze(self.data, axis=tuple(d for d in dims if self.ndim and self.shape[d] == 1))
+    axes = tuple(d for d in dims if self.ndim and self.shape[d] == 1)
+    _reshape_view(self, lambda a: xp.squeeze(a, axis=axes))
     return self
 
 
@@ -490,6 +507,8 @@ def detach_(self):
     unchanged; a leaf is its own edge, so a graph recorded before the detach still accumulates
     into its ``.grad`` (PyTorch's no longer does)."""
     self._node, self._requires_grad = None, False
+    if _mode.dual is not None:  # as ``detach()``: no tangent either
+        _mode.dual.set(self, None)
     return self
 
 

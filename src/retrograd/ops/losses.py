@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.backend import xp
+from ..autograd.forward_ad import carries_tangent
 from ..autograd.op import BinaryOp, OpError
 from ..autograd.tensor import Tensor
 from . import device_checks
@@ -376,9 +377,10 @@ def _array(x):
 
 def _target(target):
     """A target that needs no gradient travels as a plain array (the op records
-    no edge to it); one that requires a gradient stays a Tensor."""
+    no edge to it); one that requires a gradient, or carries a forward-AD tangent,
+    stays a Tensor."""
     if isinstance(target, Tensor):
-        return target if target.requires_grad else target.data
+        return target if target.requires_grad or carries_tangent(target) else target.data
     return xp.asarray(target)
 
 
