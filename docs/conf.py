@@ -90,6 +90,7 @@ API_MODULES = [
     ("nn.utils", "``rg.nn.utils``", "retrograd.nn.utils", None),
     ("func", "``rg.func``: function transforms", "retrograd.func", None),
     ("autograd.functional", "``rg.autograd.functional``", "retrograd.autograd.functional", None),
+    ("autograd.forward_ad", "``rg.autograd.forward_ad``: dual tensors", "retrograd.autograd.forward_ad", None),
     ("special", "``rg.special``: PyTorch's special functions", "retrograd.special", None),
     ("linalg", "``rg.linalg``: linear algebra with derivatives", "retrograd.linalg", None),
     ("bptt", "``rg.bptt``: backpropagation through time", "retrograd.bptt", None),
