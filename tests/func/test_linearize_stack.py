@@ -206,3 +206,25 @@ def test_an_ensemble_through_vmap_equals_each_model():
     ys = F.vmap(one, in_dims=(0, 0, None))(params, buffers, x)
     for i, m in enumerate(models):
         np.testing.assert_allclose(ys.data[i], m(x).data, rtol=RTOL, atol=ATOL)
+
+
+@requires_torch
+def test_replace_all_batch_norm_modules_as_torch():
+    """Running statistics dropped and track_running_stats off in every batch norm, the root included;
+    the state_dict keys and the eval-mode output (the batch's own statistics) equal torch's."""
+    m = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Sequential(nn.BatchNorm1d(4))).double()
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4),
+                             torch.nn.Sequential(torch.nn.BatchNorm1d(4))).double()
+    assert F.replace_all_batch_norm_modules_(m) is m
+    TF.replace_all_batch_norm_modules_(tm)
+    for bn in (m[1], m[2][0]):
+        assert bn.running_mean is None and bn.running_var is None and bn.num_batches_tracked is None
+        assert bn.track_running_stats is False
+    assert list(m.state_dict()) == list(tm.state_dict())
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    m.eval(), tm.eval()
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    np.testing.assert_allclose(m(rg.tensor(x)).data, tm(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+    single = nn.BatchNorm1d(2)
+    F.replace_all_batch_norm_modules_(single)
+    assert single.running_mean is None

@@ -9,10 +9,10 @@ an ensemble's). ``linearize`` records a function once and applies its Jacobian t
 dimension of its inputs (per-example gradients: ``vmap(grad(f), in_dims=(None, 0))``).
 """
 
-from .functional_call import functional_call, stack_module_state
+from .functional_call import functional_call, replace_all_batch_norm_modules_, stack_module_state
 from .linearize import linearize
 from .transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from .vmap import vmap
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
-           "stack_module_state", "vjp", "vmap"]
+           "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]

@@ -146,3 +146,17 @@ def stack_module_state(models):
     params = {k: stacked(k, [p[k] for p in all_params], True) for k in all_params[0]}
     buffers = {k: stacked(k, [b[k] for b in all_buffers], False) for k in all_buffers[0]}
     return params, buffers
+
+
+def replace_all_batch_norm_modules_(root: Module) -> Module:
+    """Every batch-norm module in ``root`` (itself included) made to normalise with the batch's
+    own statistics, in place: ``running_mean``, ``running_var`` and ``num_batches_tracked``
+    become None and ``track_running_stats`` False (torch.func's: a ``vmap`` over a model then
+    has no shared running buffer to update per example). Returns ``root``."""
+    from ..nn.normalization import _BatchNorm
+
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = module.running_var = module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
