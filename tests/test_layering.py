@@ -21,6 +21,7 @@ LAYERS = {
     "nn": 2,
     "recurrent": 3, "func": 3,
     "bptt": 4,
+    "datasets": 4,  # map-style datasets (torch.utils.data's): below data, whose DataLoader reads them
     "optim": 5, "data": 5, "checkpoint": 5,
     "train": 6, "distributed": 6, "explore": 6,
     "demos": 7, "cli": 8,

@@ -16,6 +16,7 @@ import numpy as np
 from . import random as rg_random
 from .autograd import backend
 from .autograd.tensor import Tensor, _wrap
+from .datasets import ConcatDataset, Dataset, StackDataset, Subset, TensorDataset, random_split  # noqa: F401
 
 
 class LocalGroup:
