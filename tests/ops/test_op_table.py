@@ -209,6 +209,16 @@ def _custom_function():
     return (Square.apply(rg.tensor(np.array([0.3, -0.2]), requires_grad=True) * 1.0),)
 
 
+def _dual_view():
+    """make_dual's view of a tensor on the tape (forward AD), differentiated through after the level."""
+    from retrograd.autograd import forward_ad
+
+    x = rg.tensor(np.array([0.5, -1.5]), requires_grad=True)
+    with forward_ad.dual_level():
+        dual = forward_ad.make_dual(x, rg.tensor(np.array([1.0, 2.0])))
+    return (dual * dual,)
+
+
 # Ops with tests of their own (the fused recurrent layers against their cells,
 # finite differences and PyTorch; scan against the BPTT engine): the tests that
 # cover each, and a small graph for the freed-tape check.
@@ -229,6 +239,8 @@ COVERED_ELSEWHERE = {
                        "bptt/test_bptt.py::test_scheduled_scan_inputs_and_final_carry_gradients"], _scheduled_scan),
     "BackwardCFunction": (["autograd/test_custom_function.py::test_exp_values_gradients_and_double_backward_"
                            "match_torch", "autograd/test_custom_function.py::test_gradcheck"], _custom_function),
+    "_DualView": (["autograd/test_forward_ad.py::test_backward_through_a_dual_reaches_the_primal",
+                   "autograd/test_forward_ad.py::test_tangents_equal_torch"], lambda: _dual_view()),
 }
 
 

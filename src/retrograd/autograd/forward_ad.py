@@ -43,7 +43,7 @@ class UnpackedDualTensor(NamedTuple):
     tangent: Tensor | None
 
 
-class _View(UnaryOp):
+class _DualView(UnaryOp):
     """The tensor itself as a new tensor (a view of its array): ``make_dual``'s and
     ``unpack_dual``'s result, on the tape when the tensor is, so a backward passes through."""
 
@@ -187,7 +187,7 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
                            f"forward gradient is of size {list(tangent.shape)}.")
     if tangent.data.dtype.kind not in "fc":
         raise ValueError(f"make_dual: expected a floating point or complex tangent, got {tangent.data.dtype}")
-    dual = _View()(tensor)
+    dual = _DualView()(tensor)
     current.set(dual, tangent.data.astype(tensor.data.dtype, copy=False))
     return dual
 
@@ -200,11 +200,11 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
         return UnpackedDualTensor(tensor, None)
     t = current.tangent(tensor)
     if t is None:
-        return UnpackedDualTensor(_View()(tensor), None)
+        return UnpackedDualTensor(_DualView()(tensor), None)
     # the primal is made with the level set aside, so it carries no tangent
     _mode.dual = None
     try:
-        primal = _View()(tensor)
+        primal = _DualView()(tensor)
     finally:
         _mode.dual = current
     return UnpackedDualTensor(primal, _wrap(t))
