@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 import retrograd as rg
-from retrograd.autograd.replay import NotReplayable, Program
+from retrograd.autograd.replay import NotReplayable
+from retrograd.bptt.online.base import _ReplayedStep
 from retrograd.data import StatefulBatch
 from retrograd.demos.online import LeakyRNN
 from retrograd.nn.module import Parameter
@@ -116,15 +117,15 @@ RESET = np.array([False, True, False])
 
 @pytest.fixture
 def replays(monkeypatch):
-    """How many times a traced step was replayed."""
+    """How many times a traced step was replayed (by the interpreter or the lowered program)."""
     count = [0]
-    run = Program.run
+    run = _ReplayedStep.run
 
     def counted(self, values):
         count[0] += 1
         return run(self, values)
 
-    monkeypatch.setattr(Program, "run", counted)
+    monkeypatch.setattr(_ReplayedStep, "run", counted)
     return count
 
 

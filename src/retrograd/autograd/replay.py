@@ -274,6 +274,7 @@ class Program:
                 self.values[slot_of[id(t)]] = t.data
         self._reach = {}
         self._keep = (list(inputs), [c[3] for c in trace.calls])  # traced tensors stay alive: their ids stay theirs
+        self._lowered, self._lowering_tried = None, False
 
     @classmethod
     def trace(cls, fn, inputs: list):
@@ -288,6 +289,18 @@ class Program:
             raise NotReplayable(f"the traced call read a tensor{list(shape)} on the host ({how}): the Python "
                                 f"that read it may choose other ops for other values")
         return cls(trace, inputs, outputs), outputs
+
+    def lowering(self):
+        """This program written out as Python (``autograd.lowering.Lowered``: straight-line sweeps,
+        the hottest ops by their lowering rules), made once; None when an op has no rule."""
+        if not self._lowering_tried:
+            self._lowering_tried = True
+            from . import lowering  # the rules register themselves when ``ops`` is imported
+            try:
+                self._lowered = lowering.Lowered(self)
+            except lowering.Unsupported:
+                self._lowered = None
+        return self._lowered
 
     def slot(self, t: Tensor) -> int:
         """The slot of a tensor of the traced call (an input, or an op's output)."""

@@ -7,6 +7,7 @@ from ...autograd import engine
 from ...autograd import backend
 from ...autograd.backend import xp
 from ...autograd.forward import Basis, push_tangents, seed_key, zeros_tangent
+from ...autograd.lowering import Unsupported, seed_kind
 from ...autograd.tensor import _wrap
 
 EPSILON = 1e-7  # UORO's and KF-RTRL's guard: a zero Jacobian gives a finite normaliser, not ∞ or NaN
@@ -66,9 +67,21 @@ class _Step:
         out = push_tangents(self.new, seeds, start_seq=self.start, lead=lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
 
+    @property
+    def prev_keys(self) -> list:
+        """The ``seed_key`` of each state leaf (a replayed step, the same object every step, keeps them)."""
+        keys = self.__dict__.get("_prev_keys")
+        if keys is None:
+            keys = self.__dict__["_prev_keys"] = [seed_key(leaf) for leaf in self.prev]
+        return keys
+
     def grads(self, outputs, inputs, cotangents=None) -> list:
         """∂(Σ outputs·cotangents)/∂inputs as arrays, zeros for inputs not reached."""
         return _grads(outputs, inputs, cotangents)
+
+    def pull(self, cotangents: list, inputs) -> list:
+        """∂(Σ new state·``cotangents``)/∂inputs (``cotangents``: arrays, one per state part)."""
+        return self.grads(self.new, inputs, [_wrap(c) for c in cotangents])
 
     def split(self, inputs) -> tuple:
         """(cₜ, the direct part): cₜ = ∂Lₜ/∂sₜ per state part, and ∂Lₜ/∂inputs − cₜ·∂sₜ/∂inputs,
@@ -87,6 +100,8 @@ class _ReplayedStep(_Step):
     so the slots it asks about are looked up once."""
 
     replayed = True
+    lowered = None  # the program written out as Python (``autograd.lowering``), once a replay runs it
+    values = None  # this step's input values (a fall-back to the interpreter runs its forward again)
 
     def __init__(self, program, prev, new, loss):
         super().__init__(prev, new, loss, None)
@@ -99,6 +114,8 @@ class _ReplayedStep(_Step):
         # from another within the step, or passed through as it came in (a sweep cannot stop at an input)
         self.splits_in_one_sweep = (program.independent(self.new_slots)
                                     and min(self.new_slots, default=0) >= program.n_inputs)
+        # the state parts' slots are distinct and on the tape: their cotangents go to the sweep as they are
+        self.pulls_directly = len(set(self.new_slots)) == len(self.new_slots) and all(n.requires_grad for n in new)
 
     def _slot(self, key):
         """The program's slot of a ``seed_key``: a leaf's id, an op, or (op, output index)."""
@@ -115,10 +132,45 @@ class _ReplayedStep(_Step):
             slots = self._input_slots[key] = [self.program.slot(i) for i in inputs]
         return slots
 
+    def run(self, values) -> list:
+        """The forward sweep on this step's input ``values``: the lowered program's when there is one."""
+        self.values = values
+        return (self.lowered or self.program).run(values)
+
+    def _interpreted(self) -> None:
+        """A question the lowered program cannot answer: the rest of the run goes back to the
+        interpreter, which first runs this step's forward (the lowered one kept its values apart)."""
+        self.lowered = None
+        self.program.run(self.values)
+
     def push(self, seeds, lead):
         slot = self._slot
+        lowered = self.lowered
+        if lowered is not None:
+            kinds = tuple((slot(k), seed_kind(v)) for k, v in seeds.items())
+            try:
+                if any(kind is None for _, kind in kinds):
+                    raise Unsupported("a seed of another kind")
+                fn = lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
+            except Unsupported:
+                self._interpreted()
+            else:
+                out = fn(*seeds.values())
+                return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
         out = self.program.jvp({slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
+
+    def _vjp(self, cotangents: dict, wanted: list, stop=()) -> list:
+        """``Program.vjp``, by the lowered program's function for the question when it has one."""
+        lowered = self.lowered
+        if lowered is not None:
+            try:
+                fn = lowered.vjp_fn(tuple(cotangents), tuple(wanted), tuple(stop))
+            except Unsupported:
+                self._interpreted()
+            else:
+                return fn(*cotangents.values())
+        return self.program.vjp(cotangents, wanted, stop)
 
     def split(self, inputs):
         """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
@@ -127,9 +179,15 @@ class _ReplayedStep(_Step):
         if not self.splits_in_one_sweep:
             return super().split(inputs)
         new = self.new_slots
-        gs = self.program.vjp({self.loss_slot: xp.ones_like(self.loss.data)}, new + self._slots(inputs), stop=new)
+        gs = self._vjp({self.loss_slot: xp.ones_like(self.loss.data)}, new + self._slots(inputs), stop=new)
         # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
         return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
+
+    def pull(self, cotangents, inputs):
+        if not self.pulls_directly:
+            return super().pull(cotangents, inputs)
+        gs = self._vjp(dict(zip(self.new_slots, cotangents)), self._slots(inputs))
+        return _or_zeros(gs, inputs)
 
     def grads(self, outputs, inputs, cotangents=None):
         program, cots = self.program, {}
@@ -139,7 +197,7 @@ class _ReplayedStep(_Step):
             c = xp.ones_like(o.data) if cotangents is None else cotangents[i].data
             s = program.slot(o)
             cots[s] = c if s not in cots else cots[s] + c
-        gs = program.vjp(cots, self._slots(inputs)) if cots else [None] * len(inputs)
+        gs = self._vjp(cots, self._slots(inputs)) if cots else [None] * len(inputs)
         return _or_zeros(gs, inputs)
 
 
@@ -221,6 +279,9 @@ class _Learner:
     """The per-run state of an online mode (its influence); ``step`` gives one step's estimate."""
 
     needs_split = True  # needs cₜ, cₜIₜ and cₜJₜ (the approximations; exact RTRL does not)
+    # a compiled run's step may be lowered to Python source (``autograd.lowering``): the learners whose
+    # questions it answers (arrays and parameter bases as seeds) say so; the others keep the interpreter
+    lowers = False
     # exact RTRL takes cₜ where it costs less than the whole reverse sweep (a replayed step: one sweep
     # that stops at the new state, through the readout only): cₜ·Mₜ, the same gradient as ∂Lₜ/∂sₜ₋₁·Mₜ₋₁
     split_when_cheaper = False

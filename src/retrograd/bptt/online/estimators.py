@@ -43,8 +43,11 @@ class UORO(_Seeded):
 
 
 class _RankOne(_Learner):
+    lowers = True
+
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
+        self.recurrent = [params[i] for i in recurrent]
         self.rng = new_generator(mode.seed)
         self.u = self.theta = None  # per part (part shape); (rows, P)
 
@@ -70,15 +73,16 @@ class _RankOne(_Learner):
         B, P = self.theta.shape
         # Jₜ ũ: the new state's tangent when the old state carries ũ (θ fixed)
         if step.prev:
-            Ju = step.push({seed_key(leaf): u for leaf, u in zip(step.prev, self.u)}, ())
+            Ju = step.push(dict(zip(step.prev_keys, self.u)), ())
         else:
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
         nu = [xp.asarray(random_signs(self.rng, n.shape)) for n in step.new]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
-        recurrent = [self.params[i] for i in self.layout.recurrent]
+        recurrent = self.recurrent
         if B == 1:  # the one row: ν itself is the cotangent
-            gs = step.grads(step.new, recurrent, [_wrap(v) for v in nu])
-            nuI = (xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)).reshape(1, P)
+            gs = step.pull(nu, recurrent)
+            nuI = (gs[0].reshape(1, P) if len(gs) == 1 else
+                   (xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)).reshape(1, P))
         else:
             nuI = xp.zeros((B, P))
             for b in range(B):
@@ -109,19 +113,27 @@ class _RankOne(_Learner):
         """The same update for a batch of one row on the host, the normalisers ρ₀, ρ₁ and c·ũ
         as Python floats: a few vector dots instead of per-row reductions (on a device, the
         floats would wait for it)."""
-        norm_nu = math.sqrt(sum(v.size for v in nu))
-        norm_ju = math.sqrt(sum(float(xp.vdot(j, j)) for j in Ju))
-        theta = self.theta[0]
-        rho0 = math.sqrt(math.sqrt(float(theta @ theta)) / (norm_ju + EPSILON)) + EPSILON
-        nuI = nuI[0]
-        rho1 = math.sqrt(math.sqrt(float(nuI @ nuI)) / (norm_nu + EPSILON)) + EPSILON
-        self.u = [j * rho0 + v * rho1 for j, v in zip(Ju, nu)]
+        vdot, sqrt = xp.vdot, math.sqrt
+        units = ju_squares = 0.0
+        for j, v in zip(Ju, nu):
+            units += v.size
+            ju_squares += float(vdot(j, j))
+        theta, nuI = self.theta[0], nuI[0]
+        rho0 = sqrt(sqrt(float(theta @ theta)) / (sqrt(ju_squares) + EPSILON)) + EPSILON
+        rho1 = sqrt(sqrt(float(nuI @ nuI)) / (sqrt(units) + EPSILON)) + EPSILON
+        self.u = u = [j * rho0 + v * rho1 for j, v in zip(Ju, nu)]
         self.theta = (theta / rho0 + nuI / rho1)[None]
         if not with_share:
             return {}
-        share = self.theta[0] * sum(float(xp.vdot(ci, ui)) for ci, ui in zip(c, self.u))
+        along = 0.0
+        for ci, ui in zip(c, u):
+            along += float(vdot(ci, ui))
+        share = self.theta[0] * along
         if with_prev and g_prev is not None:
-            share += theta_before[0] * sum(float(xp.vdot(gi, ui)) for gi, ui in zip(g_prev, u_before))
+            along = 0.0
+            for gi, ui in zip(g_prev, u_before):
+                along += float(vdot(gi, ui))
+            share += theta_before[0] * along
         return self.layout.split(share)
 
 

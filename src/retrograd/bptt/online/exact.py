@@ -20,6 +20,7 @@ class _DenseInfluence(_Learner):
 
     needs_split = False
     split_when_cheaper = True
+    lowers = True
 
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
@@ -34,8 +35,8 @@ class _DenseInfluence(_Learner):
         """Mₜ from Mₜ₋₁: the state's tangent with Mₜ₋₁ on the state and the basis on θ."""
         seeds = self.layout.basis_seeds()
         if self.M is not None:
-            for leaf, m in zip(step.prev, self.M):
-                seeds[seed_key(leaf)] = m
+            for key, m in zip(step.prev_keys, self.M):
+                seeds[key] = m
         return step.push(seeds, (self.layout.P,))
 
     def influence_share(self, step, c, g_prev, with_share):

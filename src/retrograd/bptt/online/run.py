@@ -8,6 +8,7 @@ from ...autograd.replay import Program
 from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
+from ...ops import lowering_rules  # noqa: F401  (the ops' lowering rules register themselves)
 from ...recurrent.state import rebuild_state, state_parts
 from ..feeding import Feed, _step_input, _step_target
 from ..layout import check_step
@@ -30,6 +31,12 @@ def recurrent_indices(step_new, params) -> list:
     """Which parameters reach the new state (the ones the influence covers)."""
     reached = {id(t) for t in graph_leaves([t for t in step_new if t.requires_grad])}
     return [i for i, p in enumerate(params) if id(p) in reached]
+
+
+def _step_array(seq, t):
+    """``seq[t]`` as an array (None stays None)."""
+    v = seq.data[t] if isinstance(seq, Tensor) else seq[t]
+    return v.data if isinstance(v, Tensor) else v if v is None else xp.asarray(v)
 
 
 class OnlineRun:
@@ -59,6 +66,7 @@ class OnlineRun:
             raise ValueError(f"rg.bptt.{self.mode!r}: compile=True replays one traced step, and a mask changes the "
                              f"step's ops from step to step (padded rows are blanked); leave compile out with mask=")
         self.program = None
+        self._lowering_tried = False
         values = None  # the state's arrays after the latest step (a replay reads them; tensors are made once)
         for t in range(self.T):
             if self.program is not None:
@@ -98,6 +106,11 @@ class OnlineRun:
         """Step t's input and target as tensors (the tensors a traced step is fed)."""
         return _step_input(self.feed.xs, t), _step_target(self.feed.ys, t)
 
+    def _step_arrays(self, t) -> list:
+        """Step t's input (and target) as the arrays ``_step_io``'s tensors hold, without making them."""
+        x, y = _step_array(self.feed.xs, t), _step_array(self.feed.ys, t)
+        return [x] if y is None else [x, y]
+
     def _trace(self, t, prev, state_in):
         """Step t run on the tape and traced into ``self.program``: its inputs are the step's
         input and target, the state's leaves, the parameters and buffers (read anew each
@@ -124,12 +137,15 @@ class OnlineRun:
         """Step t by the traced program (``state_values``: the state's arrays): the traced
         tensors take this step's values; returns the run's one replayed step."""
         step = self.replayed_step
-        x, y = self._step_io(t)
-        values = [x.data] + ([y.data] if y is not None else []) + state_values
+        values = self._step_arrays(t) + state_values
         values += [p.data for p in self.params] + [b.data for b in self.buffers]
         for leaf, v in zip(step.prev, state_values):
             leaf.data = v
-        results = self.program.run(values)
+        if not self._lowering_tried:  # from the first replay on: the traced step ran on the interpreter
+            self._lowering_tried = True
+            if getattr(self.learner, "lowers", False):
+                step.lowered = self.program.lowering()
+        results = step.run(values)
         step.loss.data = results[0]
         for part, v in zip(step.new, results[1:]):
             part.data = v

@@ -1,0 +1,413 @@
+"""Lowering rules (``autograd.lowering``) of the ops an online step is made of: each op's
+forward, vjp and jvp written as the NumPy expressions its own rules compute, in the same
+order (so the numbers are the same), for the shapes and dtypes the trace saw — without the
+checks and the cases those shapes rule out. A rule returns None for a case it does not
+cover (the program then runs on the interpreter). ``tests/autograd/test_lowering.py`` checks
+every rule against the op's own forward, vjp and jvp.
+
+Covered: ``linear`` (2-D input; its jvp takes a concatenation's pieces, a basis-seeded weight
+and bias — RTRL's immediate influence — and a folded elementwise scale), ``concatenate``,
+``tanh``, ``sigmoid``, ``add``/``sub``/``mul`` (no broadcasting of a tensor operand), and
+``cross_entropy`` with probability targets ("mean" or "sum", no weight, no smoothing).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import backend
+from ..autograd.lowering import Sym, Unsupported, register
+from ..autograd.namespaces import ARRAY_NS
+from . import elementwise as E
+from .linalg import Linear, _diagonal_first_last, _times_transpose
+from .shape import Concatenate
+from .softmax_cross_entropy import CrossEntropy, _log_softmax_array
+
+np = backend.host  # lowering writes host NumPy code (``autograd.lowering``: host arrays only)
+
+
+def _slot(meta) -> bool:
+    return meta[0] == "slot"
+
+
+def _float(meta) -> bool:
+    return _slot(meta) and meta[2].kind == "f"
+
+
+class _Rule:
+    """One instruction's rule. ``forward`` writes the output (and returns the names of values
+    it keeps for the sweeps); ``vjp`` writes input ``pos``'s cotangent and returns its name;
+    ``jvp`` returns the output's tangent (a ``lowering.Sym``) or None."""
+
+    one_row = False  # an elementwise scale whose factor is one row (it may fold into a linear map before it)
+    # the op's own rules read only their arguments (nothing its forward kept): a tangent this rule does not
+    # take may go to the op's own jvp instead. Not so for cross_entropy, whose rules read what its forward saved
+    stateless = True
+
+    def __init__(self, op, metas):
+        self.op, self.metas = op, metas
+
+    def arg(self, em, xs, pos):
+        """Input ``pos``'s name: the slot's value, or the constant the trace kept."""
+        return xs[pos] if xs[pos] is not None else em.const(self.metas[pos][1])
+
+    def new_array(self, em, stem, expression) -> Sym:
+        name = em.fresh(stem)
+        em(f"{name} = {expression}")
+        return Sym("array", name, owned=True)
+
+
+def _array(t):
+    """A tangent as an array Sym, or Unsupported (pieces and bases are read by ``linear`` only)."""
+    if t is not None and t.kind != "array":
+        raise Unsupported(f"a {t.kind} tangent reaching an op that reads arrays")
+    return t
+
+
+# ------------------------------------------------------------------ elementwise scales
+class _Scale(_Rule):
+    """y = f(x) elementwise with ẏ = ẋ·factor(y): tanh, sigmoid."""
+
+    def __init__(self, op, metas, out_shape):
+        super().__init__(op, metas)
+        self.one_row = math.prod(out_shape[:-1]) == 1 if out_shape else False
+
+    def factor(self, em, xs, y) -> str:
+        """The factor as one row (the scale a linear map before it folds into W)."""
+        name = em.fresh("fac")
+        em(f"{name} = ({self.factor_expression(y)}).reshape(-1)")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        t = _array(ts[0])
+        if t.owned:  # a tangent this sweep made and nothing else reads: scaled in place
+            em(f"{t.name} *= {self.factor_expression(y)}")
+            return t
+        return self.new_array(em, "t", f"{t.name} * ({self.factor_expression(y)})")
+
+
+class _Tanh(_Scale):
+    def forward(self, em, xs, y):
+        em(f"{y} = {em.const(np.tanh, 'tanh')}({xs[0]})")
+
+    def vjp(self, em, g, pos, xs, y):
+        name = em.fresh("g")
+        em(f"{name} = {g} * (1 - {y} * {y})")
+        return name
+
+    def factor_expression(self, y):
+        return f"1 - {y} * {y}"
+
+
+class _Sigmoid(_Scale):
+    def forward(self, em, xs, y):
+        em(f"{y} = {em.const(backend.sigmoid, 'sigmoid')}({xs[0]})")
+
+    def vjp(self, em, g, pos, xs, y):
+        name = em.fresh("g")
+        em(f"{name} = 1 - {y}")
+        em(f"{name} *= {y}")
+        em(f"{name} *= {g}")
+        return name
+
+    def factor_expression(self, y):
+        return f"{y} * (1 - {y})"
+
+
+def _one_float_input(cls):
+    def factory(op, metas, cls=cls):
+        if len(metas) != 1 or not _float(metas[0]) or metas[0][2].itemsize < 4:
+            return None
+        return cls(op, metas, metas[0][1])
+    return factory
+
+
+register(E.Tanh)(_one_float_input(_Tanh))
+register(E.Sigmoid)(_one_float_input(_Sigmoid))
+
+
+# ------------------------------------------------------------------ add, sub, mul
+class _Binary(_Rule):
+    """z = x ∘ y for a tensor operand of the output's shape (a constant may be a scalar)."""
+
+    symbol = "+"
+
+    def forward(self, em, xs, y):
+        em(f"{y} = {self.arg(em, xs, 0)} {self.symbol} {self.arg(em, xs, 1)}")
+
+
+class _Add(_Binary):
+    def vjp(self, em, g, pos, xs, y):
+        return g
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        a, b = _array(ts[0]), _array(ts[1])
+        if a is None or b is None:  # the moving tangent passes through as it is
+            return a if b is None else b
+        return self.new_array(em, "t", f"{a.name} + {b.name}")
+
+
+class _Sub(_Binary):
+    symbol = "-"
+
+    def vjp(self, em, g, pos, xs, y):
+        if pos == 0:
+            return g
+        name = em.fresh("g")
+        em(f"{name} = -{g}")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        a, b = _array(ts[0]), _array(ts[1])
+        if b is None:
+            return a
+        if a is None:
+            return self.new_array(em, "t", f"-{b.name}")
+        return self.new_array(em, "t", f"{a.name} - {b.name}")
+
+
+class _Mul(_Binary):
+    symbol = "*"
+
+    def vjp(self, em, g, pos, xs, y):
+        name = em.fresh("g")
+        em(f"{name} = {g} * {self.arg(em, xs, 1 - pos)}")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        a, b = _array(ts[0]), _array(ts[1])
+        terms = []
+        if a is not None:
+            other = self.arg(em, xs, 1)
+            if b is None and a.owned:  # ẋ·y with y held, in a tangent of its own: in place
+                em(f"{a.name} *= {other}")
+                return a
+            terms.append(f"{a.name} * {other}")
+        if b is not None:
+            terms.append(f"{self.arg(em, xs, 0)} * {b.name}")
+        return self.new_array(em, "t", " + ".join(terms))
+
+
+def _binary(cls):
+    def factory(op, metas, cls=cls):
+        if len(metas) != 2 or not any(_slot(m) for m in metas):
+            return None
+        shapes = [m[1] for m in metas if _slot(m)]
+        dtypes = {m[2] for m in metas if _slot(m)}
+        if len(set(shapes)) != 1 or len(dtypes) != 1 or next(iter(dtypes)).kind != "f":
+            return None  # a broadcast tensor operand, or mixed dtypes: the op's own rules
+        for m in metas:
+            if not _slot(m) and not (isinstance(m[1], (float, int)) or np.ndim(m[1]) == 0):
+                return None
+        return cls(op, metas)
+    return factory
+
+
+register(E.Add)(_binary(_Add))
+register(E.Sub)(_binary(_Sub))
+register(E.Mul)(_binary(_Mul))
+
+
+# ------------------------------------------------------------------ concatenate
+class _Concatenate(_Rule):
+    def __init__(self, op, metas):
+        super().__init__(op, metas)
+        self.ndim = len(metas[0][1])
+        self.axis = op.axis % self.ndim
+        self.sizes = [m[1][self.axis] for m in metas]
+
+    def forward(self, em, xs, y):
+        em(f"{y} = {em.const(np.concatenate, 'concatenate')}(({', '.join(xs)},), axis={self.axis})")
+
+    def vjp(self, em, g, pos, xs, y):
+        start = sum(self.sizes[:pos])
+        index = ":, " * self.axis + f"{start}:{start + self.sizes[pos]}"
+        name = em.fresh("g")
+        em(f"{name} = {g}[{index}]")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        ts = [_array(t) for t in ts]
+        if self.axis == self.ndim - 1 and any(t is None for t in ts):  # kept as pieces: linear reads them
+            return Sym("pieces", parts=ts, sizes=self.sizes)
+        parts = []
+        for t, m in zip(ts, self.metas):
+            parts.append(t.name if t is not None else f"{em.const(np.zeros, 'zeros')}({tuple(lead) + m[1]!r}, "
+                         f"dtype={em.const(m[2], 'dtype')})")
+        return self.new_array(em, "t", f"{em.const(np.concatenate, 'concatenate')}(({', '.join(parts)},), "
+                                       f"axis={self.axis + len(lead)})")
+
+
+@register(Concatenate)
+def _concatenate(op, metas):
+    if not metas or not all(_float(m) for m in metas) or len({m[2] for m in metas}) != 1 or not metas[0][1]:
+        return None
+    return _Concatenate(op, metas)
+
+
+# ------------------------------------------------------------------ linear
+class _Linear(_Rule):
+    """y = x Wᵀ + b for a 2-D x: the op's forward and vjp; its jvp as ``Linear.jvp`` /
+    ``jvp_basis`` compute it (pieces of a concatenated input times their columns of W, a
+    basis-seeded W or b written on the diagonal, a folded scale in W)."""
+
+    def __init__(self, op, metas):
+        super().__init__(op, metas)
+        (_, self.x_shape, self.dtype), (_, (self.n_out, self.n_in), _) = metas[0], metas[1]
+        self.has_bias = _slot(metas[2])
+
+    def forward(self, em, xs, y):
+        em(f"{y} = {em.const(np.matmul, 'matmul')}({xs[0]}, {xs[1]}.T)")
+        if self.has_bias:
+            em(f"{y} += {xs[2]}")
+
+    def vjp(self, em, g, pos, xs, y):
+        name = em.fresh("g")
+        if pos == 0:
+            em(f"{name} = {g} @ {xs[1]}")
+        elif pos == 1:
+            em(f"{name} = {g}.T @ {xs[0]}")
+        else:
+            em(f"{name} = {g}.sum(0)")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        tx, tw, tb = ts
+        for t in (tw, tb):
+            if t is not None and t.kind != "basis":
+                raise Unsupported("linear: a weight or bias tangent other than its own basis")
+        if tx is not None and tx.kind == "basis":
+            raise Unsupported("linear: a basis-seeded input")
+        w = xs[1]
+        if scale is not None:
+            wx = em.fresh("wx")
+            em(f"{wx} = {w} * {scale}[:, None]")
+            w = wx
+        out_shape = tuple(lead) + self.x_shape[:-1] + (self.n_out,)
+        times = em.const(_times_transpose, "times_transpose")
+        ns = em.const(ARRAY_NS, "ns")
+        r = None
+        if tx is not None:
+            parts = [(tx, 0, self.n_in)] if tx.kind == "array" else []
+            if tx.kind == "pieces":
+                start = 0
+                for part, size in zip(tx.parts, tx.sizes):
+                    if part is not None:
+                        parts.append((part, start, start + size))
+                    start += size
+            for part, start, stop in parts:
+                rows = (math.prod(tuple(lead) + self.x_shape[:-1]), stop - start)
+                cols = w if (start, stop) == (0, self.n_in) else f"{w}[:, {start}:{stop}]"
+                term = em.fresh("t")
+                em(f"{term} = {times}({ns}, {part.name}.reshape({rows!r}), {cols}).reshape({out_shape!r})")
+                if r is None:
+                    r = term
+                else:
+                    em(f"{r} = {r} + {term}")
+        if tw is None and tb is None:
+            return None if r is None else Sym("array", r, owned=True)
+        seed = (tw or tb).seed
+        offset_total = seed[1]
+        if tuple(lead) != (offset_total,):
+            raise Unsupported("linear: a basis seed with other leading axes")
+        batch = self.x_shape[:-1]
+        if r is None:
+            r = em.fresh("t")
+            em(f"{r} = {em.const(np.zeros, 'zeros')}({out_shape!r}, dtype={em.const(self.dtype, 'dtype')}, "
+               f"order='F')")
+        diagonal = em.const(_diagonal_first_last, "diagonal")
+        if tw is not None:
+            offset, _, shape = tw.seed
+            size = math.prod(shape)
+            moved = em.fresh("moved")
+            em(f"{moved} = {xs[0]}.transpose({(len(self.x_shape) - 1,) + tuple(range(len(self.x_shape) - 1))!r})")
+            if scale is not None:
+                em(f"{moved} = {moved} * {scale}.reshape({(self.n_out,) + (1,) * len(self.x_shape)!r})")
+            em(f"{diagonal}({r}[{offset}:{offset + size}].reshape({(self.n_out, self.n_in) + batch + (self.n_out,)!r}))"
+               f"[...] += {moved}")
+        if tb is not None:
+            offset, _, shape = tb.seed
+            if tuple(shape) != (self.n_out,):
+                raise Unsupported("linear: a broadcast bias")
+            add = "1" if scale is None else f"{scale}.reshape({(self.n_out,) + (1,) * len(batch)!r})"
+            em(f"{diagonal}({r}[{offset}:{offset + self.n_out}].reshape({(self.n_out,) + batch + (self.n_out,)!r}))"
+               f"[...] += {add}")
+        return Sym("array", r, owned=True)
+
+
+@register(Linear)
+def _linear(op, metas):
+    if len(metas) != 3 or not (_float(metas[0]) and _float(metas[1])):
+        return None
+    x, w, b = metas
+    if len(x[1]) != 2 or len(w[1]) != 2 or x[2] != w[2] or x[1][-1] != w[1][1]:
+        return None
+    if _slot(b) and (b[1] != (w[1][0],) or b[2] != w[2]) or not _slot(b) and b[1] is not None:
+        return None
+    return _Linear(op, metas)
+
+
+# ------------------------------------------------------------------ cross-entropy, probability targets
+class _CrossEntropy(_Rule):
+    """ℓ = Σᵢ Σ_c −yᵢc log softmax(zᵢ)_c (÷ N for "mean"), z and y (N, C) of one dtype:
+    the op's forward, its vjp for z and y, its jvp for z."""
+
+    stateless = False
+
+    def __init__(self, op, metas):
+        super().__init__(op, metas)
+        self.rows = metas[0][1][0]
+        self.mean = op.reduction == "mean"
+
+    def forward(self, em, xs, y):
+        z, t = xs
+        shifted, e, se, loss = (em.fresh(n) for n in ("shifted", "e", "se", "loss"))
+        probs = em.fresh("probs")
+        em(f"{shifted} = {z} - {z}.max(axis=1, keepdims=True)")
+        em(f"{e} = {em.const(np.exp, 'exp')}({shifted})")
+        em(f"{se} = {e}.sum(axis=1, keepdims=True)")
+        em(f"{loss} = (({em.const(np.log, 'log')}({se}) - {shifted}) * {t}).sum(axis=1)")
+        em(f"{probs} = {e}")
+        em(f"{probs} /= {se}")
+        asarray = em.const(np.asarray, "asarray")
+        em(f"{y} = {asarray}({loss}.sum() / {self.rows})" if self.mean else f"{y} = {asarray}({loss}.sum())")
+        self.probs = probs
+        return [probs]
+
+    def _scale(self, g):
+        return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean else g
+
+    def vjp(self, em, g, pos, xs, y):
+        z, t = xs
+        name = em.fresh("g")
+        if pos == 0:
+            em(f"{name} = {self.probs} * {t}.sum(axis=1, keepdims=True) - {t}")
+            em(f"{name} *= {self._scale(g)}")
+        else:
+            em(f"{name} = -1.0 * {em.const(_log_softmax_array, 'log_softmax')}({z})")
+            em(f"{name} = {name} * {self._scale(g)}")
+        return name
+
+    def jvp(self, em, ts, xs, y, lead, scale):
+        tz, ty = _array(ts[0]), _array(ts[1])
+        if ty is not None:
+            raise Unsupported("cross_entropy: a tangent on the target")
+        z, t = xs
+        d, term = em.fresh("d"), em.fresh("t")
+        em(f"{d} = {self.probs} * {t}.sum(axis=1, keepdims=True) - {t}")
+        nlead = len(lead)
+        em(f"{term} = ({tz.name} * {d}).sum(axis={nlead + 1})")
+        em(f"{term} = {term}.sum(axis={tuple(range(nlead, nlead + 1))!r})")
+        if self.mean:
+            em(f"{term} = {term} * {1.0 / self.rows if self.rows else 0.0!r}")
+        return Sym("array", term, owned=True)
+
+
+@register(CrossEntropy)
+def _cross_entropy(op, metas):
+    z, t = metas
+    if not (_float(z) and _float(t)) or z[1] != t[1] or z[2] != t[2] or len(z[1]) != 2 or not z[1][0]:
+        return None
+    if op.saved.get("weight") is not None or op.label_smoothing or op.reduction not in ("mean", "sum"):
+        return None
+    return _CrossEntropy(op, metas)
