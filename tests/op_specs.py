@@ -1406,6 +1406,38 @@ SPEC.update({s.name: s for s in SPECS_LINALG})
 assert len(SPEC) == len(SPECS), "two rows share a name"
 
 
+# ---------------------------------------------------------------- the LU factorisation: rg.linalg.lu_factor's op
+# Square, wide and tall; the rest of the LU family (lu, lu_unpack, lu_solve) is composed and tested against
+# PyTorch in tests/ops/test_linalg_lu.py.
+def pivoted(a):
+    """Leading k × k block 2I + 0.3·tanh(a), the rest 0.3·tanh(a), its first k rows reversed: partial pivoting
+    swaps them back with a wide margin, so the pivots do not change under a finite-difference step."""
+    k = min(a.shape[-2:])
+    x = 0.3 * np.tanh(a)
+    x[..., :k, :k] += 2 * np.eye(k)
+    return np.ascontiguousarray(x[..., list(range(k))[::-1] + list(range(k, a.shape[-2])), :])  # gradcheck writes it
+
+
+def _np_lu_factor(x):
+    """LAPACK's packed LU (getrf), matrix by matrix."""
+    from scipy.linalg import lapack
+    out = np.empty_like(x)
+    for index in np.ndindex(x.shape[:-2]):
+        out[index] = lapack.dgetrf(x[index])[0]
+    return out
+
+
+SPECS_LINALG_LU = [
+    S("linalg_lu_factor", lambda x: rg.linalg.lu_factor(x).LU, _np_lu_factor, shapes=SQUARE, domain=(pivoted,),
+      torch=lambda x: torch.linalg.lu_factor(x).LU),
+    S("linalg_lu_factor_rectangular", lambda x: rg.linalg.lu_factor(x).LU, _np_lu_factor, shapes=ANY_MATRIX,
+      domain=(pivoted,), torch=lambda x: torch.linalg.lu_factor(x).LU),
+]
+SPECS += SPECS_LINALG_LU
+SPEC.update({s.name: s for s in SPECS_LINALG_LU})
+assert len(SPEC) == len(SPECS), "two rows share a name"
+
+
 # ---------------------------------------------------------------- CTC loss: rg.nn.functional.ctc_loss's primitive op
 # Behind a log_softmax, as CTC is used and as PyTorch's own CTC gradchecks call it: the op's vjp is PyTorch's
 # (Graves et al.'s eq. 16, the gradient with respect to a softmax's logits), which matches finite differences

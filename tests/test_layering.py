@@ -19,6 +19,7 @@ LAYERS = {
     "plot": 0,  # matplotlib helpers that import nothing of retrograd: usable from any layer
     "ops": 1,
     "nn": 2,
+    "distributions": 2,  # probability distributions composed of ops (linalg, special) and rg's random generator
     "recurrent": 3, "func": 3,
     "bptt": 4,
     "datasets": 4,  # map-style datasets (torch.utils.data's): below data, whose DataLoader reads them

@@ -28,8 +28,10 @@ from .checkpoint import CheckpointError, load, save  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
 from .ops import special_namespace as special  # noqa: F401 - torch.special's names: rg.special.digamma …
 from .ops import linalg_namespace as linalg  # noqa: F401 - torch.linalg's names: rg.linalg.solve …
+from .nn.torch_functional_namespace import *  # noqa: F401,F403 - torch.dropout, torch.layer_norm … (ATen's forms)
 from .random import manual_seed  # noqa: F401
 from .bptt import scan  # noqa: F401
+from . import distributions  # noqa: F401 - torch.distributions' names: rg.distributions.Normal …
 
 __version__ = "0.1.0"
 

@@ -33,6 +33,15 @@ NUMPY_ALLOWED = {
     "checkpoint/writing.py",
     "checkpoint/restore.py",
     "data.py",                  # host data pipeline; batches cross to the backend as tensors
+    "ops/torch_creation_extra.py",    # windows and logspace computed on the host in float64, host RNG draws
+    "nn/torch_functional_namespace.py",  # embedding_bag's bag bookkeeping on host index arrays
+    "distributions/utils.py",   # samples are drawn on the host RNG and cross to the backend as tensors
+    "distributions/discrete.py",
+    "distributions/categorical.py",
+    "distributions/gamma.py",   # the implicit reparameterisation's slope from SciPy, on the host
+    "distributions/continuous.py",  # dtype limits (finfo) and shapes
+    "distributions/constraints.py",
+    "distributions/transforms.py",
     "plot.py",
     "bptt/diagnostics.py",      # reports and heatmaps are host-side
     "bptt/alignment.py",        # per-step alignment reports are host-side

@@ -31,6 +31,7 @@ __all__ = [
 # more activations, normalisations, containers, shuffles, paddings and dropouts (the *_extra files)
 from .activation_extra import (CELU, GLU, PReLU, RReLU, Hardshrink, Hardsigmoid, Hardswish, Softmax2d,  # noqa: E402
                                Softmin, Softshrink, Tanhshrink, Threshold)
+from . import tensor_methods  # noqa: E402,F401 - installs Tensor.hardshrink and Tensor.prelu
 from .normalization_extra import (BatchNorm3d, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,  # noqa: E402
                                   LocalResponseNorm, RMSNorm)
 from .containers_extra import Bilinear, ParameterDict, ParameterList  # noqa: E402
@@ -77,3 +78,20 @@ __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss
 from .embedding_bag import EmbeddingBag  # noqa: E402
 
 __all__ += ["EmbeddingBag"]
+
+# lazy modules, the uninitialized tensors and nn.Buffer (lazy.py); legacy modules (legacy_extra.py)
+from .lazy import (Buffer, LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d, LazyConv1d,  # noqa: E402
+                   LazyConv2d, LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d,
+                   LazyInstanceNorm1d, LazyInstanceNorm2d, LazyInstanceNorm3d, LazyLinear, LazyModuleMixin,
+                   UninitializedBuffer, UninitializedParameter)
+from .legacy_extra import CrossMapLRN2d, NLLLoss2d  # noqa: E402
+
+__all__ += ["Buffer", "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear",
+            "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+            "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d", "LazyInstanceNorm3d", "CrossMapLRN2d", "NLLLoss2d"]
+
+# fractional max-pooling (fractional_pooling.py)
+from .fractional_pooling import FractionalMaxPool2d, FractionalMaxPool3d  # noqa: E402
+
+__all__ += ["FractionalMaxPool2d", "FractionalMaxPool3d"]

@@ -92,6 +92,10 @@ class _ConvNd(Module):
         self.bias = _empty(out_channels, dtype=dtype) if bias else None
         if not bias:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Draw the weight and bias anew, as at construction (PyTorch's ``reset_parameters``)."""
         init.pytorch_default_(self.weight, self.bias)
 
     def _arg(self, value):

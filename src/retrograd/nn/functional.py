@@ -441,3 +441,9 @@ from .ctc import ctc_loss  # noqa: E402,F401
 
 # bags of embeddings: sum, mean or max per bag (embedding_bag.py)
 from .embedding_bag import embedding_bag  # noqa: E402,F401
+
+# spatial transformers (spatial_transform.py), fractional max-pooling (fractional_pooling.py), torch.pdist
+from .spatial_transform import affine_grid, grid_sample  # noqa: E402,F401
+from .fractional_pooling import (fractional_max_pool2d, fractional_max_pool2d_with_indices,  # noqa: E402,F401
+                                 fractional_max_pool3d, fractional_max_pool3d_with_indices)
+from ..ops.products import pdist  # noqa: E402,F401

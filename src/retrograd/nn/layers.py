@@ -47,6 +47,10 @@ class Linear(Module):
         self.bias = _empty(out_features, dtype=dtype) if bias else None
         if not bias:
             self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Draw the weight and bias anew, as at construction (PyTorch's ``reset_parameters``)."""
         init.pytorch_default_(self.weight, self.bias)
 
     def forward(self, x):

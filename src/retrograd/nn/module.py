@@ -79,6 +79,9 @@ class Module:
             for store in (params, buffers, modules):
                 store.pop(name, None)
             (params if isinstance(value, Parameter) else modules)[name] = value
+        elif isinstance(value, Tensor) and getattr(value, "_is_buffer", False) and name not in params \
+                and name not in modules:  # an nn.Buffer: assigning one registers it, as PyTorch (≥ 2.5)
+            self.register_buffer(name, value, value.persistent)
         elif name in buffers:
             value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
             buffers[name] = value
@@ -117,7 +120,9 @@ class Module:
         value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
         self._buffers[name] = value
         self.__dict__[name] = value
-        if not persistent:
+        if persistent:  # registering a name again sets its persistence anew, as PyTorch
+            self._non_persistent.discard(name)
+        else:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None"):
@@ -353,15 +358,16 @@ class Module:
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
-        """Parameters and persistent buffers by dotted name, as arrays (no copies)."""
+        """Parameters and persistent buffers by dotted name, as arrays (no copies); a lazy module's
+        uninitialized ones as themselves (``nn.UninitializedParameter``), as PyTorch."""
         out = OrderedDict()
         for mprefix, m in self.named_modules(remove_duplicate=False):  # a shared submodule under each name, as torch
             for name, p in m._parameters.items():
                 if p is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = p.data
+                    out[f"{mprefix}.{name}" if mprefix else name] = p if _uninitialized(p) else p.data
             for name, b in m._buffers.items():
                 if b is not None and name not in m._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = b.data
+                    out[f"{mprefix}.{name}" if mprefix else name] = b if _uninitialized(b) else b.data
         return out
 
     def _state_tensors(self):
@@ -383,8 +389,11 @@ class Module:
                     if "num_batches_tracked" in m._buffers and getattr(m, "running_mean", None) is not None}
         missing = [k for k in own if k not in values and k not in counters]
         unexpected = [k for k in values if k not in own]
+        # an uninitialized entry of the model takes any shape; an uninitialized value in ``values`` for an
+        # initialized entry raises at ``.shape`` (PyTorch's "Can't access the shape of an uninitialized …")
         mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
-                      for k in own if k in values and tuple(values[k].shape) != tuple(own[k].shape)]
+                      for k in own if k in values and not _uninitialized(own[k])
+                      and tuple(values[k].shape) != tuple(own[k].shape)]
         problems = []
         if strict and missing:
             problems.append(f"missing keys: {missing}")
@@ -412,6 +421,10 @@ class Module:
             for k, t in own.items():
                 if k in values:
                     v = values[k]
+                    if _uninitialized(t):  # a lazy module's entry takes the checkpoint's shape (nn.lazy)
+                        if _uninitialized(v):
+                            continue  # uninitialized into uninitialized: it stays so, as in PyTorch
+                        t.materialize(v.shape)
                     if t.data.dtype.kind == "f" or v.dtype == t.data.dtype:
                         xp.copyto(t.data, v, casting="unsafe")
                         t.mark_modified_()
@@ -518,6 +531,12 @@ def _summary_table(model: Module, x) -> str:
     if x is None:
         out.append("(output shapes: call summary(x) or summary(input_shape=(batch, …)) with an example input)")
     return "\n".join(out)
+
+
+def _uninitialized(x) -> bool:
+    """Whether ``x`` is an ``nn.UninitializedParameter`` / ``UninitializedBuffer`` (or its data): a lazy
+    module's entry whose shape its first forward decides (``nn.lazy``; a marker, as nn.lazy imports this)."""
+    return getattr(x, "_uninitialized", False)
 
 
 def _to_array(v):

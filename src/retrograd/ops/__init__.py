@@ -167,5 +167,17 @@ __all__ = [
     "histogram", "index_put", "index_reduce", "select_scatter", "slice_scatter",
 ]
 
+# torch.lu_unpack and torch.orgqr, beside rg.linalg's LU family and householder_product
+from .linalg_extra import orgqr  # noqa: E402
+from .linalg_lu import LUUnpackResult, lu_unpack  # noqa: E402
+__all__ += ["LUUnpackResult", "lu_unpack", "orgqr"]
+
+# torch's other top-level functions: thin wrappers, creation/dtype/random helpers, the in-place forms
+from . import torch_creation_extra, torch_inplace_extra, torch_namespace_extra  # noqa: E402
+from .torch_creation_extra import *  # noqa: E402,F401,F403
+from .torch_inplace_extra import *  # noqa: E402,F401,F403
+from .torch_namespace_extra import *  # noqa: E402,F401,F403
+__all__ += [*torch_namespace_extra.__all__, *torch_creation_extra.__all__, *torch_inplace_extra.__all__]
+
 methods.install()
 namespace.register()

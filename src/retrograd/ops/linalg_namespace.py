@@ -538,3 +538,14 @@ __all__ = ["EighResult", "LinAlgError", "LstsqResult", "QRResult", "SVDResult", 
            "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul", "matrix_exp",
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+
+# The LU family, the *_ex forms, LDLᵀ and householder_product: their own files, which call the functions above.
+from .linalg_lu import (LUFactorExResult, LUFactorResult, LUResult, lu, lu_factor, lu_factor_ex,  # noqa: E402
+                        lu_solve)
+from .linalg_extra import (CholeskyExResult, InvExResult, LDLFactorExResult, LDLFactorResult,  # noqa: E402
+                           SolveExResult, cholesky_ex, householder_product, inv_ex, ldl_factor, ldl_factor_ex,
+                           ldl_solve, solve_ex)
+
+__all__ += ["CholeskyExResult", "InvExResult", "LDLFactorExResult", "LDLFactorResult", "LUFactorExResult",
+            "LUFactorResult", "LUResult", "SolveExResult", "cholesky_ex", "householder_product", "inv_ex",
+            "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "solve_ex"]

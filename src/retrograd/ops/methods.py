@@ -38,6 +38,8 @@ from . import scatter as SC, manipulation as MA, products as PR, order_statistic
 from . import sampling as SA
 from .creation import _shape
 from . import aliases as AL, matrix_extra as MXE
+from . import torch_inplace_extra as TIE, torch_namespace_extra as TNE
+from . import tensor_methods_extra as TMX  # more Tensor methods, their in-place forms and fills
 
 
 def _rsub(x, y): return E.Sub()(y, x)
@@ -295,7 +297,7 @@ METHODS = {
     "unique_consecutive": CO.unique_consecutive, "bincount": CO.bincount, "histc": CO.histc,
     "count_nonzero": CO.count_nonzero, "multinomial": SA.multinomial, "bernoulli": SA.bernoulli,
     # PyTorch's other names, tensor queries, conveniences and more matrix functions (their in-place forms too)
-    **AL.METHODS, **MXE.METHODS,
+    **AL.METHODS, **MXE.METHODS, **TNE.METHODS, **TIE.METHODS, **TMX.METHODS,
 }
 
 

@@ -19,6 +19,7 @@ from ..autograd.backend import xp
 from ..autograd.op import DimError, OpError
 from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 from . import elementwise as E
+from .aliases import conj
 from .cumulative import cumprod
 from .einsum import norm
 from .kinks import abs as _abs
@@ -219,7 +220,8 @@ def renorm(input, p, dim, maxnorm):  # noqa: A002
 def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
     """The covariance matrix of the variables in the rows of ``input`` (observations in the columns;
     ``torch.cov``): with weights w = fweights·aweights (each optional), the mean μ = Σ w·x / Σ w and
-    C = (x − μ)(w·(x − μ))ᵀ / (Σ w − correction·Σ(w·aweights)/Σ w) (without aweights: Σ w − correction).
+    C = (x − μ)(w·(x − μ))ᴴ / (Σ w − correction·Σ(w·aweights)/Σ w) (without aweights: Σ w − correction),
+    ᴴ the conjugate transpose (the plain transpose for a real input; the weights stay real for a complex one).
     A 1-D input is one variable (a 0-d result). A non-positive divisor warns and divides by 0, as
     PyTorch does. Integer input gives the default float dtype."""
     x = _as_tensor(input)
@@ -246,7 +248,8 @@ def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
     if aw is not None:
         dtype = xp.result_type(dtype, aw.dtype)
     rows = rows if rows.dtype == dtype else E.cast(rows, dtype)
-    weights = [E.cast(v, dtype) if v.dtype != dtype else v for v in (fw, aw) if v is not None]
+    real = xp.dtype(xp.finfo(dtype).dtype)  # the weights stay real for a complex input (float64 for complex128)
+    weights = [E.cast(v, real) if v.dtype != real else v for v in (fw, aw) if v is not None]
     w = None if not weights else weights[0] if len(weights) == 1 else E.mul(weights[0], weights[1])
     if w is None:
         total = float(n)
@@ -267,7 +270,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):  # noqa: A002
         divisor = 0.0
     centred = E.sub(rows, reshape(mean, (-1, 1)))
     weighted = centred if w is None else E.mul(centred, w)
-    c = matmul(centred, swapaxes(weighted, 0, 1))
+    c = matmul(centred, swapaxes(conj(weighted), 0, 1))  # the conjugate transpose, as PyTorch (a no-op if real)
     with xp.errstate(divide="ignore", invalid="ignore"):
         out = E.true_divide(c, divisor)
     return reshape(out, ()) if tuple(out.shape) == (1, 1) else out  # PyTorch squeezes

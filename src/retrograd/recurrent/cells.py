@@ -168,7 +168,11 @@ def _report_gates(cell, pre):
         hooks.emit(GATES_EVENT, cell, pre)
 
 
-class _Cell(Module):
+class RNNCellBase(Module):
+    """The base of ``RNNCell``, ``LSTMCell`` and ``GRUCell`` (PyTorch's ``nn.RNNCellBase``, for
+    ``isinstance(m, nn.RNNCellBase)``). Its constructor is the cells' (``input_size, hidden_size, bias``),
+    without PyTorch's ``num_chunks``: the subclass's ``kind`` sets the gates."""
+
     kind = "RNN"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
@@ -188,6 +192,9 @@ class _Cell(Module):
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
+
+
+_Cell = RNNCellBase  # the name the cells below use
 
 
 class RNNCell(_Cell):

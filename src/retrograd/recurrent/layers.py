@@ -61,7 +61,11 @@ from .sequence_op import ACTIVATIONS, expose_gates
 RETURNS = ("output_and_state", "output", "last")
 
 
-class _RecurrentLayer(Module):
+class RNNBase(Module):
+    """The base of ``RNN``, ``LSTM`` and ``GRU`` (PyTorch's ``nn.RNNBase``, for
+    ``isinstance(m, nn.RNNBase)``). Its constructor is the layers' (``input_size, hidden_size, …``),
+    without PyTorch's leading ``mode``: the subclass's ``kind`` says which recurrence it runs."""
+
     kind = "RNN"
     has_cell_state = False
     sequence_model = True  # rg.bptt may call it on a whole segment of steps at once
@@ -409,6 +413,9 @@ _SHAPES_DOC = """
     ``layer.step(x_t, state)`` runs one step: x_t (B, I) → (output_t (B, D·H), new state).
 
     Parameters, per layer l and direction (names ``weight_ih_l0``, ``weight_ih_l0_reverse`` …): """
+
+
+_RecurrentLayer = RNNBase  # the name the layers below use
 
 
 class RNN(_RecurrentLayer):
