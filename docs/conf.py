@@ -93,6 +93,7 @@ API_MODULES = [
     ("autograd.forward_ad", "``rg.autograd.forward_ad``: dual tensors", "retrograd.autograd.forward_ad", None),
     ("special", "``rg.special``: PyTorch's special functions", "retrograd.special", None),
     ("linalg", "``rg.linalg``: linear algebra with derivatives", "retrograd.linalg", None),
+    ("distributions", "``rg.distributions``: probability distributions", "retrograd.distributions", None),
     ("bptt", "``rg.bptt``: backpropagation through time", "retrograd.bptt", None),
     ("optim", "``rg.optim``: optimizers and schedules", "retrograd.optim", None),
     ("train", "``rg.train``: the training loop", "retrograd.train", None),

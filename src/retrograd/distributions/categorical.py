@@ -23,8 +23,10 @@ class Categorical(Distribution):
     """A categorical distribution over {0, …, K − 1}: P(k) = probs[..., k].
 
     Args:
-        probs: non-negative weights with the categories along the last dimension (normalised here).
-        logits: unnormalised log probabilities instead of probs.
+
+    - ``probs``: non-negative weights with the categories along the last dimension (normalised here).
+    - ``logits``: unnormalised log probabilities instead of probs.
+
     The leading dimensions of either are the batch shape.
     """
 
@@ -66,10 +68,12 @@ class Categorical(Distribution):
 
     @lazy_property
     def logits(self):
+        """Normalised log probabilities, log pₖ (computed from ``probs`` when those were given)."""
         return probs_to_logits(self.probs)
 
     @lazy_property
     def probs(self):
+        """Probabilities pₖ = softmax(logits)ₖ (computed from ``logits`` when those were given)."""
         return logits_to_probs(self.logits)
 
     @property
@@ -124,8 +128,9 @@ class OneHotCategorical(Distribution):
     """A categorical distribution whose samples are one-hot vectors of length K (event shape (K,)).
 
     Args:
-        probs: non-negative weights with the categories along the last dimension (normalised here).
-        logits: unnormalised log probabilities instead of probs.
+
+    - ``probs``: non-negative weights with the categories along the last dimension (normalised here).
+    - ``logits``: unnormalised log probabilities instead of probs.
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}

@@ -42,8 +42,9 @@ class Normal(ExponentialFamily):
     log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π.
 
     Args:
-        loc: the mean μ (a number or tensor).
-        scale: the standard deviation σ > 0 (broadcast with loc).
+
+    - ``loc``: the mean μ (a number or tensor).
+    - ``scale``: the standard deviation σ > 0 (broadcast with loc).
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -115,8 +116,9 @@ class Uniform(Distribution):
     """The uniform distribution on the half-open interval [low, high): density 1/(high − low).
 
     Args:
-        low: the lower bound (inclusive).
-        high: the upper bound (exclusive), > low.
+
+    - ``low``: the lower bound (inclusive).
+    - ``high``: the upper bound (exclusive), > low.
     """
 
     has_rsample = True
@@ -182,7 +184,8 @@ class Exponential(ExponentialFamily):
     """The exponential distribution of rate λ: p(x) = λ e^(−λx) on x ≥ 0.
 
     Args:
-        rate: λ > 0.
+
+    - ``rate``: λ > 0.
     """
 
     arg_constraints = {"rate": constraints.positive}
@@ -247,8 +250,9 @@ class Laplace(Distribution):
     """The Laplace (double exponential) distribution: p(x) = exp(−|x − μ|/b) / (2b).
 
     Args:
-        loc: the location μ.
-        scale: the scale b > 0.
+
+    - ``loc``: the location μ.
+    - ``scale``: the scale b > 0.
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -279,7 +283,7 @@ class Laplace(Distribution):
         return (2 ** 0.5) * self.scale
 
     def rsample(self, sample_shape=()):
-        """μ − b·sign(u)·log(1 − |u|), u ~ U[eps − 1, 1) (the inverse cdf; |u| < 1 keeps it finite)."""
+        """μ − b·sign(u)·log(1 − abs(u)), u ~ U[eps − 1, 1) (the inverse cdf; abs(u) < 1 keeps it finite)."""
         eps = float(np.finfo(self.loc.dtype).eps)
         u = _uniform(self._extended_shape(sample_shape), self.loc.dtype, eps - 1, 1)
         return self.loc - self.scale * u.sign() * _ops.log1p(-u.abs())

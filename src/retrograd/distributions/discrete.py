@@ -52,8 +52,9 @@ class Bernoulli(ExponentialFamily):
     """The Bernoulli distribution: 1 with probability p, 0 with probability 1 − p.
 
     Args:
-        probs: p ∈ [0, 1].
-        logits: log(p/(1 − p)) instead of probs.
+
+    - ``probs``: p ∈ [0, 1].
+    - ``logits``: log(p/(1 − p)) instead of probs.
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -76,10 +77,12 @@ class Bernoulli(ExponentialFamily):
 
     @lazy_property
     def logits(self):
+        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self):
+        """p = σ(logits) (computed from ``logits`` when those were given)."""
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
@@ -131,8 +134,9 @@ class Geometric(Distribution):
     P(k) = (1 − p)^k p, k = 0, 1, ….
 
     Args:
-        probs: p ∈ (0, 1].
-        logits: log(p/(1 − p)) instead of probs.
+
+    - ``probs``: p ∈ (0, 1].
+    - ``logits``: log(p/(1 − p)) instead of probs.
     """
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -159,10 +163,12 @@ class Geometric(Distribution):
 
     @lazy_property
     def logits(self):
+        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self):
+        """p = σ(logits) (computed from ``logits`` when those were given)."""
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
@@ -208,9 +214,10 @@ class Binomial(Distribution):
     P(k) = C(n, k) p^k (1 − p)^(n−k).
 
     Args:
-        total_count: n, a non-negative integer (number or tensor; broadcast with probs/logits).
-        probs: p ∈ [0, 1].
-        logits: log(p/(1 − p)) instead of probs.
+
+    - ``total_count``: n, a non-negative integer (number or tensor; broadcast with probs/logits).
+    - ``probs``: p ∈ [0, 1].
+    - ``logits``: log(p/(1 − p)) instead of probs.
     """
 
     arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
@@ -237,10 +244,12 @@ class Binomial(Distribution):
 
     @lazy_property
     def logits(self):
+        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
         return probs_to_logits(self.probs, is_binary=True)
 
     @lazy_property
     def probs(self):
+        """p = σ(logits) (computed from ``logits`` when those were given)."""
         return logits_to_probs(self.logits, is_binary=True)
 
     @property
@@ -266,7 +275,7 @@ class Binomial(Distribution):
         return _draws(_rng().binomial(n, p), self.probs.dtype)
 
     def log_prob(self, value):
-        """k·logit − log k! − log (n − k)! − (n·log(1 + e^logit) − log n!), stable for large |logit|."""
+        """k·logit − log k! − log (n − k)! − (n·log(1 + e^logit) − log n!), stable for large abs(logit)."""
         if self._validate_args:
             self._validate_sample(value)
         n, logits = self.total_count, self.logits
@@ -299,7 +308,8 @@ class Poisson(ExponentialFamily):
     """The Poisson distribution of rate λ: P(k) = λ^k e^(−λ) / k!.
 
     Args:
-        rate: λ ≥ 0.
+
+    - ``rate``: λ ≥ 0.
     """
 
     arg_constraints = {"rate": constraints.nonnegative}

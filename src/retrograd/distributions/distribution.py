@@ -38,10 +38,11 @@ class Distribution:
     """The abstract base of probability distributions.
 
     Args:
-        batch_shape: the shape over which parameters are batched.
-        event_shape: the shape of a single sample (without batching).
-        validate_args: check the arguments (and the values given to ``log_prob``/``cdf``); None
-            keeps the class default (on unless Python runs with ``-O``).
+
+    - ``batch_shape``: the shape over which parameters are batched.
+    - ``event_shape``: the shape of a single sample (without batching).
+    - ``validate_args``: check the arguments (and the values given to ``log_prob``/``cdf``); None
+      keeps the class default (on unless Python runs with ``-O``).
     """
 
     has_rsample = False

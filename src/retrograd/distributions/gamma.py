@@ -79,8 +79,9 @@ class Gamma(ExponentialFamily):
     p(x) = β^α x^(α−1) e^(−βx) / Γ(α) on x ≥ 0.
 
     Args:
-        concentration: α > 0.
-        rate: β > 0 (1/scale).
+
+    - ``concentration``: α > 0.
+    - ``rate``: β > 0 (1/scale).
     """
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
@@ -143,7 +144,8 @@ class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution on the simplex: p(x) = Γ(Σαᵢ)/ΠΓ(αᵢ) · Π xᵢ^(αᵢ−1).
 
     Args:
-        concentration: α, at least one-dimensional, all entries > 0; the last dimension is the event.
+
+    - ``concentration``: α, at least one-dimensional, all entries > 0; the last dimension is the event.
     """
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -217,8 +219,9 @@ class Beta(ExponentialFamily):
     of ``Dirichlet([a, b])``, which it is built on.
 
     Args:
-        concentration1: a > 0 (the exponent of x).
-        concentration0: b > 0 (the exponent of 1 − x).
+
+    - ``concentration1``: a > 0 (the exponent of x).
+    - ``concentration0``: b > 0 (the exponent of 1 − x).
     """
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}

@@ -20,8 +20,9 @@ class Independent(Distribution):
     part of the event.
 
     Args:
-        base_distribution: the distribution to wrap.
-        reinterpreted_batch_ndims: how many batch dimensions become event dimensions.
+
+    - ``base_distribution``: the distribution to wrap.
+    - ``reinterpreted_batch_ndims``: how many batch dimensions become event dimensions.
     """
 
     arg_constraints: dict = {}

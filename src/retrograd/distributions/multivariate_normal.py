@@ -54,10 +54,12 @@ class MultivariateNormal(Distribution):
     log p(x) = −½ (x − μ)ᵀ Σ⁻¹ (x − μ) − ½ log det Σ − (n/2) log 2π.
 
     Args:
-        loc: the mean μ, shape (..., n).
-        covariance_matrix: Σ, positive definite, shape (..., n, n).
-        precision_matrix: Σ⁻¹ instead.
-        scale_tril: L, lower triangular with a positive diagonal, Σ = L Lᵀ, instead.
+
+    - ``loc``: the mean μ, shape (..., n).
+    - ``covariance_matrix``: Σ, positive definite, shape (..., n, n).
+    - ``precision_matrix``: Σ⁻¹ instead.
+    - ``scale_tril``: L, lower triangular with a positive diagonal, Σ = L Lᵀ, instead.
+
     Exactly one of the three matrices is given; its batch dimensions broadcast with loc's.
     """
 
@@ -103,15 +105,18 @@ class MultivariateNormal(Distribution):
 
     @lazy_property
     def scale_tril(self):
+        """L, the lower Cholesky factor of Σ (Σ = L Lᵀ), expanded to the batch shape."""
         return self._unbroadcasted_scale_tril.expand(self._batch_shape + self._event_shape + self._event_shape)
 
     @lazy_property
     def covariance_matrix(self):
+        """Σ = L Lᵀ, expanded to the batch shape."""
         L = self._unbroadcasted_scale_tril
         return _ops.matmul(L, L.mT).expand(self._batch_shape + self._event_shape + self._event_shape)
 
     @lazy_property
     def precision_matrix(self):
+        """Σ⁻¹, from the Cholesky factor L, expanded to the batch shape."""
         return _ops.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
             self._batch_shape + self._event_shape + self._event_shape)
 

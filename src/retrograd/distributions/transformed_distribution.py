@@ -2,7 +2,7 @@
 ``LogNormal``, the exponential of a normal.
 
 With X ~ base and Y = f(X) for an invertible f, the change of variables gives
-log p_Y(y) = log p_X(f⁻¹(y)) − log |det J_f(f⁻¹(y))|, computed by walking the transforms backwards;
+log p_Y(y) = log p_X(f⁻¹(y)) − log|det J_f(f⁻¹(y))|, computed by walking the transforms backwards;
 a sample is f applied to a base sample (reparameterised when the base's is).
 """
 
@@ -23,8 +23,10 @@ class TransformedDistribution(Distribution):
     """The distribution of ``transforms[-1](…transforms[0](x))`` for x drawn from ``base_distribution``.
 
     Args:
-        base_distribution: the distribution of x.
-        transforms: a ``Transform`` or a list of them, applied first to last.
+
+    - ``base_distribution``: the distribution of x.
+    - ``transforms``: a ``Transform`` or a list of them, applied first to last.
+
     The base is expanded (and its batch dimensions reinterpreted as event dimensions) when the
     transforms broadcast it or act on more dimensions than its events have.
     """
@@ -99,7 +101,7 @@ class TransformedDistribution(Distribution):
         return x
 
     def log_prob(self, value):
-        """log p_base(x) − Σ log |det J| along the chain, x the value pulled back through every transform."""
+        """log p_base(x) − Σ log|det J| along the chain, x the value pulled back through every transform."""
         if self._validate_args:
             self._validate_sample(value)
         event_dim = len(self.event_shape)
@@ -141,8 +143,9 @@ class LogNormal(TransformedDistribution):
     """The log-normal distribution: exp(X) for X ~ N(loc, scale²).
 
     Args:
-        loc: the mean of log Y.
-        scale: the standard deviation of log Y, > 0.
+
+    - ``loc``: the mean of log Y.
+    - ``scale``: the standard deviation of log Y, > 0.
     """
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}

@@ -1,6 +1,6 @@
-"""Invertible maps y = f(x) with a tractable log |det ∂y/∂x| (``torch.distributions.transforms``):
+"""Invertible maps y = f(x) with a tractable log|det ∂y/∂x| (``torch.distributions.transforms``):
 what ``TransformedDistribution`` pushes a base distribution through. By the change of variables,
-log p_Y(y) = log p_X(f⁻¹(y)) − log |det J_f(f⁻¹(y))|.
+log p_Y(y) = log p_X(f⁻¹(y)) − log|det J_f(f⁻¹(y))|.
 
 Here: ``ExpTransform``, ``AffineTransform`` (loc + scale·x), ``SigmoidTransform``, ``TanhTransform``,
 ``SoftplusTransform``, ``PowerTransform``, ``AbsTransform`` (not bijective), ``ReshapeTransform``,
@@ -28,11 +28,12 @@ __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform"
 
 
 class Transform:
-    """An invertible (``bijective``) map with a log |det Jacobian|.
+    """An invertible (``bijective``) map with a log|det Jacobian|.
 
     Args:
-        cache_size: 0 (no cache) or 1 (remember the last (x, y) pair, so ``t.inv(t(x))`` returns
-            the very x it was given — exact, and differentiable with respect to it).
+
+    - ``cache_size``: 0 (no cache) or 1 (remember the last (x, y) pair, so ``t.inv(t(x))`` returns
+      the very x it was given — exact, and differentiable with respect to it).
     """
 
     bijective = False
@@ -112,7 +113,7 @@ class Transform:
         raise NotImplementedError
 
     def log_abs_det_jacobian(self, x, y):
-        """log |det ∂y/∂x| at the pair (x, y = f(x))."""
+        """log|det ∂y/∂x| at the pair (x, y = f(x))."""
         raise NotImplementedError
 
     def __repr__(self):
@@ -221,10 +222,12 @@ class ComposeTransform(Transform):
 
     @lazy_property
     def bijective(self) -> bool:
+        """True when every part is bijective."""
         return all(p.bijective for p in self.parts)
 
     @lazy_property
     def sign(self) -> int:
+        """The product of the parts' signs: +1 for an increasing chain, −1 for a decreasing one."""
         sign = 1
         for p in self.parts:
             sign = sign * p.sign
@@ -386,7 +389,7 @@ class ReshapeTransform(Transform):
 
 
 class ExpTransform(Transform):
-    """y = eˣ; log |dy/dx| = x."""
+    """y = eˣ; log|dy/dx| = x."""
 
     domain = constraints.real
     codomain = constraints.positive
@@ -409,7 +412,7 @@ class ExpTransform(Transform):
 
 
 class PowerTransform(Transform):
-    """y = x^exponent on the positive reals; log |dy/dx| = log |exponent·y/x|."""
+    """y = x^exponent on the positive reals; log|dy/dx| = log|exponent·y/x|."""
 
     domain = constraints.positive
     codomain = constraints.positive
@@ -426,6 +429,7 @@ class PowerTransform(Transform):
 
     @lazy_property
     def sign(self):
+        """The sign of ``exponent`` (x^exponent increases on the positive reals when exponent > 0)."""
         return self.exponent.sign()
 
     def __eq__(self, other):
@@ -455,7 +459,7 @@ def _clipped_sigmoid(x):
 
 
 class SigmoidTransform(Transform):
-    """y = σ(x) = 1/(1 + e⁻ˣ) (clipped into (0, 1) of the dtype); log |dy/dx| = −softplus(−x) − softplus(x)."""
+    """y = σ(x) = 1/(1 + e⁻ˣ) (clipped into (0, 1) of the dtype); log|dy/dx| = −softplus(−x) − softplus(x)."""
 
     domain = constraints.real
     codomain = constraints.unit_interval
@@ -480,7 +484,7 @@ class SigmoidTransform(Transform):
 
 
 class SoftplusTransform(Transform):
-    """y = log(1 + eˣ); log |dy/dx| = −softplus(−x)."""
+    """y = log(1 + eˣ); log|dy/dx| = −softplus(−x)."""
 
     domain = constraints.real
     codomain = constraints.positive
@@ -503,7 +507,7 @@ class SoftplusTransform(Transform):
 
 
 class TanhTransform(Transform):
-    """y = tanh(x); log |dy/dx| = log(1 − tanh²x) = 2(log 2 − x − softplus(−2x)) (stable form)."""
+    """y = tanh(x); log|dy/dx| = log(1 − tanh²x) = 2(log 2 − x − softplus(−2x)) (stable form)."""
 
     domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
@@ -548,11 +552,12 @@ def _is_number(v) -> bool:
 
 
 class AffineTransform(Transform):
-    """y = loc + scale·x; log |det| = log |scale| (summed over ``event_dim`` rightmost dimensions).
+    """y = loc + scale·x; log|det| = log|scale| (summed over ``event_dim`` rightmost dimensions).
 
     Args:
-        loc, scale: numbers or tensors (broadcast with x).
-        event_dim: how many rightmost dimensions form one event (0 for an elementwise map).
+
+    - ``loc``, ``scale``: numbers or tensors (broadcast with x).
+    - ``event_dim``: how many rightmost dimensions form one event (0 for an elementwise map).
     """
 
     bijective = True

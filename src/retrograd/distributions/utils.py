@@ -5,7 +5,7 @@ noise a sample is made of from retrograd's generator (``rg.manual_seed``)."""
 from __future__ import annotations
 
 import numbers
-from functools import update_wrapper
+from functools import cached_property, update_wrapper
 
 import numpy as np
 
@@ -88,12 +88,16 @@ def probs_to_logits(probs, is_binary: bool = False):
     return _ops.log(ps)
 
 
-class lazy_property:
+class lazy_property(cached_property):
     """An attribute computed on first access and then stored on the instance (so a distribution made
     from ``probs`` computes ``logits`` only when asked). Computed with gradients enabled, as PyTorch's,
-    so a cached value stays differentiable even when first read under ``no_grad``."""
+    so a cached value stays differentiable even when first read under ``no_grad``.
+
+    A ``functools.cached_property`` for ``inspect`` and Sphinx (so it is documented as a property, not
+    as a method); the computing and storing are this class's own ``__get__``."""
 
     def __init__(self, wrapped):
+        super().__init__(wrapped)
         self.wrapped = wrapped
         update_wrapper(self, wrapped)
 
