@@ -195,8 +195,7 @@ class Lowered:
             args = self._args(ins)
             sent = tuple(p for p, _ in sends)
             for pos, slot in sends:
-                gi = rule.vjp(body, g, pos, args, self.value(s), sent) if type(rule) is _OwnRules else \
-                    rule.vjp(body, g, pos, args, self.value(s))
+                gi = rule.vjp(body, g, pos, args, self.value(s), sent)
                 if slot in cot:
                     total = body.fresh("g")
                     body(f"{total} = {cot[slot]} + {gi}")
@@ -307,13 +306,13 @@ class _OwnRules:
         em(f"{y} = {em.const(self.op, 'op')}.forward({', '.join(self._args(em, xs))})")
         em(f"if type({y}) is not {em.const(backend.ndarray, 'ndarray')}: {y} = {em.const(backend.xp.asarray, 'asarray')}({y})")
 
-    def vjp(self, em, g, pos, xs, y, sends=None):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         if self._gs is None or self._gs[0] is not em or self._gs[1] != g:
             gs, op = em.fresh("gs"), em.const(self.op, "op")
             call = (f"{gs} = {op}.vjp({em.const(ARRAY_NS, 'ns')}, {g}, {y if self.save_ans else 'None'}, "
                     f"{', '.join(self._args(em, xs))})")
-            mask = tuple(self.needs[i] and i in (sends or (pos,)) for i in range(len(self.needs)))
-            if sends is not None and mask != self.needs:  # fewer inputs need a gradient here than on the tape
+            mask = tuple(self.needs[i] and i in (sent or (pos,)) for i in range(len(self.needs)))
+            if sent and mask != self.needs:  # fewer inputs need a gradient here than on the tape
                 em(f"{op}.needs = {mask!r}")
                 em(call)
                 em(f"{op}.needs = {self.needs!r}")

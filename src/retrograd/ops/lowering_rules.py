@@ -90,7 +90,7 @@ class _Tanh(_Scale):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(np.tanh, 'tanh')}({xs[0]})")
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         name = em.fresh("g")
         em(f"{name} = {g} * (1 - {y} * {y})")
         return name
@@ -103,7 +103,7 @@ class _Sigmoid(_Scale):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(backend.sigmoid, 'sigmoid')}({xs[0]})")
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         name = em.fresh("g")
         em(f"{name} = 1 - {y}")
         em(f"{name} *= {y}")
@@ -137,7 +137,7 @@ class _Binary(_Rule):
 
 
 class _Add(_Binary):
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         return g
 
     def jvp(self, em, ts, xs, y, lead, scale):
@@ -150,7 +150,7 @@ class _Add(_Binary):
 class _Sub(_Binary):
     symbol = "-"
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         if pos == 0:
             return g
         name = em.fresh("g")
@@ -169,7 +169,7 @@ class _Sub(_Binary):
 class _Mul(_Binary):
     symbol = "*"
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         name = em.fresh("g")
         em(f"{name} = {g} * {self.arg(em, xs, 1 - pos)}")
         return name
@@ -219,7 +219,7 @@ class _Concatenate(_Rule):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(np.concatenate, 'concatenate')}(({', '.join(xs)},), axis={self.axis})")
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         start = sum(self.sizes[:pos])
         index = ":, " * self.axis + f"{start}:{start + self.sizes[pos]}"
         name = em.fresh("g")
@@ -261,7 +261,7 @@ class _Linear(_Rule):
         if self.has_bias:
             em(f"{y} += {xs[2]}")
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         name = em.fresh("g")
         if pos == 0:
             em(f"{name} = {g} @ {xs[1]}")
@@ -279,10 +279,6 @@ class _Linear(_Rule):
         if tx is not None and tx.kind == "basis":
             raise Unsupported("linear: a basis-seeded input")
         w = xs[1]
-        if scale is not None:
-            wx = em.fresh("wx")
-            em(f"{wx} = {w} * {scale}[:, None]")
-            w = wx
         out_shape = tuple(lead) + self.x_shape[:-1] + (self.n_out,)
         times = em.const(_times_transpose, "times_transpose")
         ns = em.const(ARRAY_NS, "ns")
@@ -298,6 +294,10 @@ class _Linear(_Rule):
             for part, start, stop in parts:
                 rows = (math.prod(tuple(lead) + self.x_shape[:-1]), stop - start)
                 cols = w if (start, stop) == (0, self.n_in) else f"{w}[:, {start}:{stop}]"
+                if scale is not None:  # φ′ folded into the columns this piece reads: (W ⊙ s)ᵀ, not the tangent
+                    scaled = em.fresh("wx")
+                    em(f"{scaled} = {cols} * {scale}[:, None]")
+                    cols = scaled
                 term = em.fresh("t")
                 em(f"{term} = {times}({ns}, {part.name}.reshape({rows!r}), {cols}).reshape({out_shape!r})")
                 if r is None:
@@ -377,7 +377,7 @@ class _CrossEntropy(_Rule):
     def _scale(self, g):
         return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean else g
 
-    def vjp(self, em, g, pos, xs, y):
+    def vjp(self, em, g, pos, xs, y, sent=()):
         z, t = xs
         name = em.fresh("g")
         if pos == 0:

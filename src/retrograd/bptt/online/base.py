@@ -109,6 +109,7 @@ class _ReplayedStep(_Step):
         self.new_slots = [program.slot(n) for n in new]
         self.loss_slot = program.slot(loss)
         self._key_slots = {}  # seed_key → slot
+        self._questions = {}  # the lowered program's function for each set of seeds ``push`` was given
         self._input_slots = {}  # ids of an inputs list → their slots
         # one reverse sweep that stops at the new state gives cₜ: not when a state part is computed
         # from another within the step, or passed through as it came in (a sweep cannot stop at an input)
@@ -147,14 +148,17 @@ class _ReplayedStep(_Step):
         slot = self._slot
         lowered = self.lowered
         if lowered is not None:
-            kinds = tuple((slot(k), seed_kind(v)) for k, v in seeds.items())
-            try:
-                if any(kind is None for _, kind in kinds):
-                    raise Unsupported("a seed of another kind")
-                fn = lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
-            except Unsupported:
-                self._interpreted()
-            else:
+            key = (tuple(seeds), tuple(map(type, seeds.values())), lead)  # the question, as the seeds pose it
+            fn = self._questions.get(key)
+            if fn is None:
+                kinds = tuple((slot(k), seed_kind(v)) for k, v in seeds.items())
+                try:
+                    if any(kind is None for _, kind in kinds):
+                        raise Unsupported("a seed of another kind")
+                    fn = self._questions[key] = lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
+                except Unsupported:
+                    self._interpreted()
+            if fn is not None:
                 out = fn(*seeds.values())
                 return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
         out = self.program.jvp({slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
