@@ -221,7 +221,7 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
         steps.append(t)
         if len(steps) == update_every or t == run.T - 1:
             update_losses.append(losses[t] if len(steps) == 1 else losses[steps].sum())
-            if any(counted[s] for s in steps):
+            if counted[t] if len(steps) == 1 else any(counted[s] for s in steps):
                 for p, g in zip(tensors, acc):  # the learner's estimate has p's shape: the setter's check skipped
                     p._grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
                 optimizer.step()

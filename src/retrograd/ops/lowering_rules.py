@@ -57,6 +57,12 @@ class _Rule:
         return Sym("array", name, owned=True)
 
 
+def _reduce(em, ufunc: str) -> str:
+    """``np.<ufunc>.reduce`` as a constant: what ``ndarray.sum``/``max`` call, without their Python wrapper
+    (the same numbers)."""
+    return em.const(getattr(np, ufunc).reduce, ufunc + "_reduce")
+
+
 def _array(t):
     """A tangent as an array Sym, or Unsupported (pieces and bases are read by ``linear`` only)."""
     if t is not None and t.kind != "array":
@@ -268,7 +274,7 @@ class _Linear(_Rule):
         elif pos == 1:
             em(f"{name} = {g}.T @ {xs[0]}")
         else:
-            em(f"{name} = {g}.sum(0)")
+            em(f"{name} = {_reduce(em, 'add')}({g}, axis=0)")
         return name
 
     def jvp(self, em, ts, xs, y, lead, scale):
@@ -299,7 +305,10 @@ class _Linear(_Rule):
                     em(f"{scaled} = {cols} * {scale}[:, None]")
                     cols = scaled
                 term = em.fresh("t")
-                em(f"{term} = {times}({ns}, {part.name}.reshape({rows!r}), {cols}).reshape({out_shape!r})")
+                if lead:  # directions in front: the product in the orientation the tangent's memory order favours
+                    em(f"{term} = {times}({ns}, {part.name}.reshape({rows!r}), {cols}).reshape({out_shape!r})")
+                else:  # ``_times_transpose``'s other case, written out: rows @ colsᵀ
+                    em(f"{term} = ({part.name}.reshape({rows!r}) @ {cols}.T).reshape({out_shape!r})")
                 if r is None:
                     r = term
                 else:
@@ -363,14 +372,16 @@ class _CrossEntropy(_Rule):
         z, t = xs
         shifted, e, se, loss = (em.fresh(n) for n in ("shifted", "e", "se", "loss"))
         probs = em.fresh("probs")
-        em(f"{shifted} = {z} - {z}.max(axis=1, keepdims=True)")
+        add, maximum = _reduce(em, "add"), _reduce(em, "maximum")
+        em(f"{shifted} = {z} - {maximum}({z}, axis=1, keepdims=True)")
         em(f"{e} = {em.const(np.exp, 'exp')}({shifted})")
-        em(f"{se} = {e}.sum(axis=1, keepdims=True)")
-        em(f"{loss} = (({em.const(np.log, 'log')}({se}) - {shifted}) * {t}).sum(axis=1)")
+        em(f"{se} = {add}({e}, axis=1, keepdims=True)")
+        em(f"{loss} = {add}(({em.const(np.log, 'log')}({se}) - {shifted}) * {t}, axis=1)")
         em(f"{probs} = {e}")
         em(f"{probs} /= {se}")
         asarray = em.const(np.asarray, "asarray")
-        em(f"{y} = {asarray}({loss}.sum() / {self.rows})" if self.mean else f"{y} = {asarray}({loss}.sum())")
+        total = f"{add}({loss}, axis=None)"
+        em(f"{y} = {asarray}({total} / {self.rows})" if self.mean else f"{y} = {asarray}({total})")
         self.probs = probs
         return [probs]
 
@@ -381,7 +392,7 @@ class _CrossEntropy(_Rule):
         z, t = xs
         name = em.fresh("g")
         if pos == 0:
-            em(f"{name} = {self.probs} * {t}.sum(axis=1, keepdims=True) - {t}")
+            em(f"{name} = {self.probs} * {_reduce(em, 'add')}({t}, axis=1, keepdims=True) - {t}")
             em(f"{name} *= {self._scale(g)}")
         else:
             em(f"{name} = -1.0 * {em.const(_log_softmax_array, 'log_softmax')}({z})")
@@ -394,10 +405,11 @@ class _CrossEntropy(_Rule):
             raise Unsupported("cross_entropy: a tangent on the target")
         z, t = xs
         d, term = em.fresh("d"), em.fresh("t")
-        em(f"{d} = {self.probs} * {t}.sum(axis=1, keepdims=True) - {t}")
+        add = _reduce(em, "add")
+        em(f"{d} = {self.probs} * {add}({t}, axis=1, keepdims=True) - {t}")
         nlead = len(lead)
-        em(f"{term} = ({tz.name} * {d}).sum(axis={nlead + 1})")
-        em(f"{term} = {term}.sum(axis={tuple(range(nlead, nlead + 1))!r})")
+        em(f"{term} = {add}({tz.name} * {d}, axis={nlead + 1})")
+        em(f"{term} = {add}({term}, axis={tuple(range(nlead, nlead + 1))!r})")
         if self.mean:
             em(f"{term} = {term} * {1.0 / self.rows if self.rows else 0.0!r}")
         return Sym("array", term, owned=True)

@@ -3,6 +3,8 @@ one axis of directions, and the learner's ``step`` — the estimate formula of `
 
 from __future__ import annotations
 
+import math
+
 from ...autograd import engine
 from ...autograd import backend
 from ...autograd.backend import xp
@@ -110,6 +112,7 @@ class _ReplayedStep(_Step):
         self.loss_slot = program.slot(loss)
         self._key_slots = {}  # seed_key → slot
         self._questions = {}  # the lowered program's function for each set of seeds ``push`` was given
+        self._ones = None
         self._input_slots = {}  # ids of an inputs list → their slots
         # one reverse sweep that stops at the new state gives cₜ: not when a state part is computed
         # from another within the step, or passed through as it came in (a sweep cannot stop at an input)
@@ -183,7 +186,11 @@ class _ReplayedStep(_Step):
         if not self.splits_in_one_sweep:
             return super().split(inputs)
         new = self.new_slots
-        gs = self._vjp({self.loss_slot: xp.ones_like(self.loss.data)}, new + self._slots(inputs), stop=new)
+        ones = self._ones
+        if ones is None:  # ∂L/∂L, the same every step: made once, read-only (a sweep never writes its seed)
+            ones = self._ones = xp.ones_like(self.loss.data)
+            ones.flags.writeable = False
+        gs = self._vjp({self.loss_slot: ones}, new + self._slots(inputs), stop=new)
         # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
         return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
 
@@ -335,8 +342,9 @@ _SIGNS = backend.host.asarray([-1.0, 1.0])
 
 def random_signs(rng, shape):
     """Rademacher signs ±1 of ``shape`` on the host: the stream of ``rng.choice([-1.0, 1.0], shape)``
-    (the same draws, as the reference implementations make them) at a fraction of its cost."""
-    return _SIGNS[rng.integers(0, 2, size=shape)]
+    (the same draws, as the reference implementations make them) at a fraction of its cost. Drawn
+    flat and reshaped: the same values in the same order, without NumPy's size arithmetic."""
+    return _SIGNS[rng.integers(0, 2, size=math.prod(shape))].reshape(shape)
 
 
 def _joined(parts, lead=0):
