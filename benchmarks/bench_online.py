@@ -1,6 +1,6 @@
 """Online modes: time and memory per step against n_h, and retrograd against hand-written NumPy.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--sizes 8 16 32 64] [--eager]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--sizes 8 16 32 64] [--eager] [--repeats 7]
 
 For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
 Marschall et al.'s network (batch 1, online SGD, one update per step; the online modes with
@@ -98,25 +98,29 @@ def main():
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--eager", action="store_true", help="the table for compile=False (every step on the tape)")
+    ap.add_argument("--repeats", type=int, default=7, help="interleaved runs of each column in the comparison")
     args = ap.parse_args()
     rg.set_default_dtype(np.float64)
     compiled = not args.eager
     names = list(modes())
-    print(f"ms per step (batch 1, best of 3 runs of {args.steps} steps, compile={compiled}) / peak kB over a "
+    print(f"ms per step (batch 1, best of {args.repeats} runs of {args.steps} steps, compile={compiled}) / peak kB over a "
           f"30-step run (tracemalloc)")
     print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>13}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
     for name in names:
         cells = []
         for n in args.sizes:
             mode = modes(compiled)[name]
-            cells.append(f"{time_retrograd(mode, n, args.steps) * 1e3:6.2f}/{peak_bytes(mode, n) / 1024:<5.0f}")
+            cells.append(f"{time_retrograd(mode, n, args.steps, args.repeats) * 1e3:6.2f}/{peak_bytes(mode, n) / 1024:<5.0f}")
         print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
-    print("\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), same run:")
+    print(f"\nretrograd (compiled, and eager) against hand-written NumPy (benchmarks/online_numpy.py), same run, "
+          f"best of {args.repeats} interleaved runs of each:")
     for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
         for n in args.sizes:
-            theirs = time_numpy(algorithm, n, args.steps)
-            ours = time_retrograd(modes()[name], n, args.steps)
-            eager = time_retrograd(modes(compile=False)[name], n, args.steps)
+            theirs = ours = eager = np.inf
+            for _ in range(args.repeats):  # interleaved: a noisy moment costs every column alike
+                theirs = min(theirs, time_numpy(algorithm, n, args.steps, repeats=1))
+                ours = min(ours, time_retrograd(modes()[name], n, args.steps, repeats=1))
+                eager = min(eager, time_retrograd(modes(compile=False)[name], n, args.steps, repeats=1))
             print(f"{name:<6} n_h={n:<4} numpy {theirs * 1e3:.3f} ms   retrograd compiled {ours * 1e3:.3f} ms "
                   f"(ratio {ours / theirs:.2f}), eager {eager * 1e3:.3f} ms (ratio {eager / theirs:.2f})")
 
