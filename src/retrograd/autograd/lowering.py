@@ -107,6 +107,7 @@ class Lowered:
         if backend.get_backend() != "numpy":
             raise Unsupported("lowering writes NumPy code: host arrays only")
         self.program = program
+        self.input_shapes = [tuple(program.values[i].shape) for i in range(program.n_inputs)]  # what it is written for
         self.counter = [0]
         self.rules = {}
         values = program.values

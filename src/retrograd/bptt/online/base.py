@@ -137,9 +137,15 @@ class _ReplayedStep(_Step):
         return slots
 
     def run(self, values) -> list:
-        """The forward sweep on this step's input ``values``: the lowered program's when there is one."""
+        """The forward sweep on this step's input ``values``: the lowered program's when there is one
+        and the values have the traced shapes (its source is written for them), else the interpreter's."""
         self.values = values
-        return (self.lowered or self.program).run(values)
+        lowered = self.lowered
+        if lowered is not None:
+            if [v.shape for v in values] == lowered.input_shapes:
+                return lowered.run(values)
+            self.lowered = None
+        return self.program.run(values)
 
     def _interpreted(self) -> None:
         """A question the lowered program cannot answer: the rest of the run goes back to the
