@@ -175,3 +175,20 @@ def test_online_modes_lowered_equal_eager(mode, monkeypatch):
         assert lowered and lowered[0] is not None and ".forward(" not in lowered[0].forward_source  # every op by its rule
     for name in eager:
         np.testing.assert_allclose(compiled[name], eager[name], rtol=1e-10, atol=1e-13, err_msg=name)
+
+
+def test_values_of_other_shapes_go_back_to_the_interpreter():
+    """A lowered step's source is written for the traced shapes: a step with other shapes runs on the
+    interpreter, and so does the rest of the run."""
+    from retrograd.bptt.online.base import _ReplayedStep
+
+    x = _leaf((2, 3))
+    program, outs = Program.trace(lambda: [rg.tanh(x), rg.sum(rg.tanh(x))], [x])
+    step = _ReplayedStep(program, [], [outs[0]], outs[1])
+    step.lowered = program.lowering()
+    same = R.standard_normal((2, 3))
+    np.testing.assert_allclose(step.run([same])[0], np.tanh(same))
+    assert step.lowered is not None
+    other = R.standard_normal((4, 3))
+    np.testing.assert_allclose(step.run([other])[0], np.tanh(other))
+    assert step.lowered is None
