@@ -37,7 +37,24 @@ def _expand_params(self, cls, names, batch_shape, _instance):
     return new
 
 
-class Normal(ExponentialFamily):
+class _LocationScale:
+    """A location–scale family (Normal, Laplace): ``loc`` and ``scale`` broadcast together, the batch
+    shape theirs; the mean and the mode are the location."""
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(_batch_shape_of(loc, scale, first=self.loc), validate_args=validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+
+class Normal(_LocationScale, ExponentialFamily):
     """The normal (Gaussian) distribution N(loc, scale²):
     log p(x) = −(x − μ)²/(2σ²) − log σ − ½ log 2π.
 
@@ -52,20 +69,8 @@ class Normal(ExponentialFamily):
     has_rsample = True
     _mean_carrier_measure = 0
 
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(_batch_shape_of(loc, scale, first=self.loc), validate_args=validate_args)
-
     def expand(self, batch_shape, _instance=None):
         return _expand_params(self, Normal, ("loc", "scale"), batch_shape, _instance)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
@@ -246,7 +251,7 @@ class Exponential(ExponentialFamily):
         return -_ops.log(-x)
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale, Distribution):
     """The Laplace (double exponential) distribution: p(x) = exp(−|x − μ|/b) / (2b).
 
     Args:
@@ -259,20 +264,8 @@ class Laplace(Distribution):
     support = constraints.real
     has_rsample = True
 
-    def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(_batch_shape_of(loc, scale, first=self.loc), validate_args=validate_args)
-
     def expand(self, batch_shape, _instance=None):
         return _expand_params(self, Laplace, ("loc", "scale"), batch_shape, _instance)
-
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

@@ -48,7 +48,26 @@ def _enumerate(self, count: int, dtype):
     return _draws(np.arange(count), dtype).reshape((-1,) + (1,) * len(self._batch_shape))
 
 
-class Bernoulli(ExponentialFamily):
+class _BinaryEvent:
+    """The probability p of a binary event given as ``probs`` or as ``logits`` (Bernoulli, Binomial):
+    each computed from the other on first use."""
+
+    @lazy_property
+    def logits(self):
+        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self):
+        """p = σ(logits) (computed from ``logits`` when those were given)."""
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> tuple:
+        return tuple(self._param.shape)
+
+
+class Bernoulli(_BinaryEvent, ExponentialFamily):
     """The Bernoulli distribution: 1 with probability p, 0 with probability 1 − p.
 
     Args:
@@ -74,20 +93,6 @@ class Bernoulli(ExponentialFamily):
 
     def expand(self, batch_shape, _instance=None):
         return _expand_probs_or_logits(self, Bernoulli, batch_shape, _instance)
-
-    @lazy_property
-    def logits(self):
-        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """p = σ(logits) (computed from ``logits`` when those were given)."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> tuple:
-        return tuple(self._param.shape)
 
     @property
     def mean(self):
@@ -209,7 +214,7 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(_BinaryEvent, Distribution):
     """The number of successes in ``total_count`` Bernoulli(p) trials:
     P(k) = C(n, k) p^k (1 − p)^(n−k).
 
@@ -241,20 +246,6 @@ class Binomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self):
-        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """p = σ(logits) (computed from ``logits`` when those were given)."""
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> tuple:
-        return tuple(self._param.shape)
 
     @property
     def mean(self):
