@@ -317,6 +317,18 @@ def _edges(x, bins, range):  # noqa: A002
 
 
 @off_tape
+
+def _histogram_weight(weight, dtype):
+    """A histogram's ``weight`` as an array of the input's ``dtype`` (refused otherwise, with PyTorch's
+    text), or None."""
+    if weight is None:
+        return None
+    w = xp.asarray(_data(weight))
+    if w.dtype != dtype:
+        raise MatrixError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
+                          f"have the same dtype, but got input({dtype}), and weight({w.dtype})")
+    return w
+
 def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
     """A histogram of ``input``'s entries (``torch.histogram``): ``bins`` an int (that many equal bins over
     ``range`` or the data's [min, max]) or a 1-D tensor of increasing edges. Each bin counts the entries
@@ -343,12 +355,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
     else:
         edges = _edges(x, bins, range)
     flat = x.reshape(-1)
-    w = None
-    if weight is not None:
-        w = xp.asarray(_data(weight))
-        if w.dtype != x.dtype:
-            raise MatrixError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
-                              f"have the same dtype, but got input({x.dtype}), and weight({w.dtype})")
+    w = _histogram_weight(weight, x.dtype)
+    if w is not None:
         if w.size != flat.size:
             raise MatrixError(f"torch.histogramdd: if weight tensor is provided it should have the same shape as the "
                               f"input tensor excluding its innermost dimension, but got input with shape "

@@ -32,7 +32,7 @@ from ..autograd.tensor import Tensor, _wrap, get_default_dtype
 from . import elementwise_extra as EX
 from . import inplace as IP
 from .counting import _binary_search
-from .matrix_extra import MatrixError, MatrixNotImplemented, _edges
+from .matrix_extra import MatrixError, MatrixNotImplemented, _edges, _histogram_weight
 from .shape import _data
 from .torch_namespace_extra import zero_gradient
 
@@ -418,12 +418,8 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):  # noqa
             edges.append(_edges(points[:, d], b, None if range is None else range[2 * d:2 * d + 2]))
         except MatrixError as error:  # _edges speaks of dimension 0: name this one
             raise MatrixError(str(error).replace("dimension 0", f"dimension {d}")) from None
-    w = None
-    if weight is not None:
-        w = xp.asarray(_data(weight))
-        if w.dtype != x.dtype:
-            raise MatrixError(f"torch.histogramdd: if weight tensor is provided, input tensor and weight tensor should "
-                              f"have the same dtype, but got input({x.dtype}), and weight({w.dtype})")
+    w = _histogram_weight(weight, x.dtype)
+    if w is not None:
         if tuple(w.shape) != tuple(x.shape[:-1]):
             raise MatrixError(f"torch.histogramdd: if weight tensor is provided it should have the same shape as the "
                               f"input tensor excluding its innermost dimension, but got input with shape "
