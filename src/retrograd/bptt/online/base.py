@@ -130,11 +130,20 @@ class _ReplayedStep(_Step):
         return slot
 
     def _slots(self, inputs) -> list:
+        """The slots of ``inputs``, worked out once per set of inputs."""
         key = tuple(map(id, inputs))
         slots = self._input_slots.get(key)
         if slots is None:
             slots = self._input_slots[key] = [self.program.slot(i) for i in inputs]
         return slots
+
+    def _split_wanted(self, inputs) -> list:
+        """The new state's slots and then ``inputs``', worked out once per set of inputs."""
+        key = ("split",) + tuple(map(id, inputs))
+        wanted = self._input_slots.get(key)
+        if wanted is None:
+            wanted = self._input_slots[key] = self.new_slots + self._slots(inputs)
+        return wanted
 
     def run(self, values) -> list:
         """The forward sweep on this step's input ``values``: the lowered program's when there is one
@@ -177,11 +186,14 @@ class _ReplayedStep(_Step):
         """``Program.vjp``, by the lowered program's function for the question when it has one."""
         lowered = self.lowered
         if lowered is not None:
-            try:
-                fn = lowered.vjp_fn(tuple(cotangents), tuple(wanted), tuple(stop))
-            except Unsupported:
-                self._interpreted()
-            else:
+            key = (tuple(cotangents), tuple(wanted), tuple(stop))
+            fn = self._questions.get(key)
+            if fn is None:
+                try:
+                    fn = self._questions[key] = lowered.vjp_fn(*key)
+                except Unsupported:
+                    self._interpreted()
+            if fn is not None:
                 return fn(*cotangents.values())
         return self.program.vjp(cotangents, wanted, stop)
 
@@ -196,7 +208,7 @@ class _ReplayedStep(_Step):
         if ones is None:  # ∂L/∂L, the same every step: made once, read-only (a sweep never writes its seed)
             ones = self._ones = xp.ones_like(self.loss.data)
             ones.flags.writeable = False
-        gs = self._vjp({self.loss_slot: ones}, new + self._slots(inputs), stop=new)
+        gs = self._vjp({self.loss_slot: ones}, self._split_wanted(inputs), stop=new)
         # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
         return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
 
@@ -308,6 +320,7 @@ class _Learner:
         self.mode = mode
         self.layout = _Layout(params, recurrent)
         self.params = params
+        self._inputs = {}  # id of the replayed step → its inputs list
 
     def reset_rows(self, rows) -> None:
         """Rows where a new sequence starts: their influence starts at zero."""
@@ -320,7 +333,11 @@ class _Learner:
     def step(self, step: _Step) -> list:
         """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
         params = self.params
-        inputs = list(params) + list(step.prev)
+        inputs = self._inputs.get(id(step)) if step.replayed else None
+        if inputs is None:  # parameters, then the state leaves (a replayed step's are the same every step)
+            inputs = list(params) + list(step.prev)
+            if step.replayed:
+                self._inputs = {id(step): inputs}
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]

@@ -138,7 +138,9 @@ class OnlineRun:
         tensors take this step's values; returns the run's one replayed step."""
         step = self.replayed_step
         values = self._step_arrays(t) + state_values
-        values += [p.data for p in self.params] + [b.data for b in self.buffers]
+        values += [p.data for p in self.params]
+        if self.buffers:
+            values += [b.data for b in self.buffers]
         for leaf, v in zip(step.prev, state_values):
             leaf.data = v
         if not self._lowering_tried:  # from the first replay on: the traced step ran on the interpreter
