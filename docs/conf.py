@@ -98,6 +98,7 @@ API_MODULES = [
     ("optim", "``rg.optim``: optimizers and schedules", "retrograd.optim", None),
     ("train", "``rg.train``: the training loop", "retrograd.train", None),
     ("data", "``rg.data``: loaders and stateful batches", "retrograd.data", None),
+    ("utils.checkpoint", "``rg.utils.checkpoint``: activation checkpointing", "retrograd.utils.checkpoint", None),
     ("checkpoint", "``rg.checkpoint``: save and load", "retrograd.checkpoint", None),
     ("distributed", "``rg.distributed``: data parallelism over MPI", "retrograd.distributed", None),
     ("explore", "``rg.explore``: the HTML explorer", "retrograd.explore", None),

@@ -25,6 +25,7 @@ LAYERS = {
     "datasets": 4,  # map-style datasets (torch.utils.data's): below data, whose DataLoader reads them
     "optim": 5, "data": 5, "checkpoint": 5,
     "train": 6, "distributed": 6, "explore": 6,
+    "utils": 6,  # torch.utils' names: activation checkpointing (on autograd, nn) and data (re-exports rg.data)
     "demos": 7, "cli": 8,
 }
 ROOT = pathlib.Path(retrograd.__file__).parent

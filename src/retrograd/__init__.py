@@ -32,6 +32,7 @@ from .nn.torch_functional_namespace import *  # noqa: F401,F403 - torch.dropout,
 from .random import manual_seed  # noqa: F401
 from .bptt import scan  # noqa: F401
 from . import distributions  # noqa: F401 - torch.distributions' names: rg.distributions.Normal …
+from . import utils  # noqa: F401 - torch.utils' names: rg.utils.checkpoint.checkpoint, rg.utils.data.DataLoader …
 
 __version__ = "0.1.0"
 

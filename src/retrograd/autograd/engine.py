@@ -238,6 +238,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
     _mode.grad_enabled = create_graph  # record the backward pass only to differentiate it again
     if tapping:
         prev_reporting, _reporting.bp = _reporting.bp, bp
+    _passes.kinds.append(extras)
     try:
         while nxt is not None or heap:
             if nxt is not None:
@@ -298,8 +299,27 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
         return bp.finish()
     finally:
         _mode.grad_enabled = prev_mode
+        _passes.kinds.pop()
         if tapping:
             _reporting.bp = prev_reporting
+
+
+class _Passes(threading.local):
+    """The backward passes running in this thread, innermost last: True for ``grad`` (gradients
+    captured for its inputs only), False for ``backward`` (written to ``.grad``)."""
+
+    def __init__(self):
+        self.kinds = []
+
+
+_passes = _Passes()
+
+
+def in_grad_pass() -> bool:
+    """Whether the innermost backward pass running is ``grad`` (or ``backward(inputs=)``, which calls
+    it) rather than ``backward``: an op whose vjp runs a backward of its own (a reentrant
+    checkpoint) must not write ``.grad`` behind such a pass's back."""
+    return bool(_passes.kinds) and _passes.kinds[-1]
 
 
 # ------------------------------------------------------------ exposed intermediates
