@@ -179,9 +179,11 @@ def _optimizer_state(arrays: dict, saved: dict, optimizer, fail) -> dict:
             if key in getattr(optimizer, "counters", ()) and not hasattr(v, "shape") and not (
                     type(v) is int and v >= 0):
                 fail(f"has {name} state {i}.{key} = {_short(v)}; expected a non-negative integer count")
-            if hasattr(v, "shape") and v.ndim and tuple(v.shape) != tuple(p.shape):
+            # an optimizer with state not shaped like its parameter (Adafactor's row_var, col_var) gives the shape
+            shape = optimizer.state_shape(p, key) if hasattr(optimizer, "state_shape") else tuple(p.shape)
+            if hasattr(v, "shape") and v.ndim and tuple(v.shape) != shape:
                 fail(f"has {name} state {i}.{key} of shape {tuple(v.shape)} for a parameter of shape "
-                     f"{tuple(p.shape)}")
+                     f"{tuple(p.shape)}" + (f" (it needs {shape})" if shape != tuple(p.shape) else ""))
             if _is_number(v) and not _finite(v):
                 fail(f"has {name} state {i}.{key} = {v}")
             try:

@@ -13,6 +13,9 @@ from .functional_call import functional_call, replace_all_batch_norm_modules_, s
 from .linearize import linearize
 from .transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from .vmap import vmap
+from ..nn import utils_compat as _utils_compat
+
+_utils_compat.register_functional_call(functional_call)  # rg.nn.utils.stateless.functional_call forwards here
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
            "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]

@@ -330,5 +330,33 @@ def mask_from_lengths(lengths, total_length: int | None = None, batch_first: boo
     return mask.T if batch_first else mask
 
 
+def invert_permutation(permutation):
+    """The inverse of ``permutation``, a 1-D int64 Tensor of indices (PyTorch's): ``out`` with
+    ``out[permutation[i]] = i`` (so ``sorted_indices`` ↔ ``unsorted_indices`` of a
+    ``PackedSequence``); None gives None. Refused as PyTorch refuses it: an index out of range
+    or a dtype other than int64 (``RuntimeError``), more than one dimension (``IndexError``). An
+    array that is not a permutation leaves some entries unset: PyTorch's are uninitialised memory,
+    here 0 (and of repeated indices the last wins)."""
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor):
+        raise TypeError(f"invert_permutation(): argument 'permutation' must be Tensor, not "
+                        f"{type(permutation).__name__}")
+    p = permutation.data
+    if p.ndim > 1:
+        raise IndexError(f"invert_permutation: expected a 1-D permutation, got shape {tuple(p.shape)}")
+    if p.dtype != xp.int64:
+        raise RuntimeError(f"invert_permutation: expected an int64 permutation, got {p.dtype} (convert it with "
+                           f".long())")
+    flat = p.reshape(-1)
+    outside = (flat < 0) | (flat >= flat.size)
+    if bool(outside.any()):
+        raise RuntimeError(f"invert_permutation: index {int(flat[outside][0])} is out of bounds for dimension 0 "
+                           f"with size {flat.size}")
+    out = xp.zeros_like(flat)
+    out[flat] = xp.arange(flat.size, dtype=xp.int64)
+    return Tensor(out.reshape(p.shape))
+
+
 __all__ = ["PackedSequence", "mask_from_lengths", "SequenceLengthError", "pad_sequence", "pack_padded_sequence", "pad_packed_sequence",
-           "pack_sequence", "unpad_sequence", "unpack_sequence"]
+           "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]

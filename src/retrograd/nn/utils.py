@@ -108,9 +108,12 @@ from .utils_extra import (clip_grads_with_norm_, fuse_conv_bn_eval, fuse_conv_bn
                           fuse_linear_bn_eval, fuse_linear_bn_weights, get_total_norm, parameters_to_vector,
                           remove_spectral_norm, remove_weight_norm, skip_init, spectral_norm, vector_to_parameters,
                           weight_norm)
+# PyTorch's submodules as namespaces (``rg.nn.utils.fusion``, ``clip_grad``, ``stateless`` …) and the
+# deprecated ``clip_grad_norm`` (utils_compat.py)
+from .utils_compat import clip_grad, clip_grad_norm, convert_parameters, fusion, init, stateless  # noqa: E402,F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "functional_call", "gradcheck_module", "rnn", "parametrize",
            "parametrizations", "clip_grads_with_norm_", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
            "fuse_linear_bn_eval", "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
            "remove_spectral_norm", "remove_weight_norm", "skip_init", "spectral_norm", "vector_to_parameters",
-           "weight_norm"]
+           "weight_norm", "clip_grad", "clip_grad_norm", "convert_parameters", "fusion", "init", "stateless"]
