@@ -59,14 +59,17 @@ class Emitter:
         return f"{stem}_{self.counter[0]}"
 
     def const(self, value, stem: str = "k") -> str:
+        """A fresh name bound to ``value`` in the generated function's globals (a function, an op, a dtype)."""
         name = self.fresh(stem)
         self.consts[name] = value
         return name
 
     def __call__(self, line: str) -> None:
+        """One line of the function's body."""
         self.lines.append("    " + line)
 
     def build(self, name: str, params: list, namespace: dict):
+        """The function ``name(*params)``, compiled from the lines, and its source."""
         source = f"def {name}({', '.join(params)}):\n" + "\n".join(self.lines or ["    pass"]) + "\n"
         scope = dict(namespace)
         scope.update(self.consts)
@@ -87,6 +90,7 @@ class Sym:
 
 
 def _metas(ins, values) -> list:
+    """Per input position of an instruction: ("slot", shape, dtype) of the traced value, or ("const", value)."""
     metas = []
     reads = dict(ins.reads)
     for pos, constant in enumerate(ins.template):
@@ -130,11 +134,9 @@ class Lowered:
         return f"v{slot}"
 
     def _args(self, ins) -> list:
+        """The names of an instruction's inputs (None where the trace kept a constant: the rule binds it)."""
         reads = dict(ins.reads)
-        names = []
-        for pos, constant in enumerate(ins.template):
-            names.append(self.value(reads[pos]) if pos in reads else None)
-        return names
+        return [self.value(reads[pos]) if pos in reads else None for pos in range(len(ins.template))]
 
     def _load(self, em, body) -> None:
         """``body``'s lines into ``em``, after a line that reads the forward's values they use."""
