@@ -15,6 +15,9 @@ stacked cells (one state part computed from another) — with three rows:
   first step that has one) and token ids through an embedding (checked at every replayed step)
   are the same.
 
+Every test runs twice: with the replayed step lowered to Python source (``autograd.lowering``) and on
+the interpreter.
+
 And: a mask with compile=True is refused (ValueError naming compile); a step that reads a value
 on the host is refused (NotReplayable); the modes' repr; ``compile`` must be a bool.
 """
@@ -24,13 +27,22 @@ import pytest
 
 import retrograd as rg
 from retrograd.autograd.replay import NotReplayable
+from retrograd.bptt.online import run as online_run
 from retrograd.bptt.online.base import _ReplayedStep
 from retrograd.data import StatefulBatch
 from retrograd.demos.online import LeakyRNN
 from retrograd.nn.module import Parameter
 
 
-pytestmark = pytest.mark.usefixtures("float64_default")
+pytestmark = pytest.mark.usefixtures("float64_default", "replay_kind")
+
+
+@pytest.fixture(params=["lowered", "interpreted"], autouse=False)
+def replay_kind(request, monkeypatch):
+    """Every test twice: the replayed step lowered to Python source from its first replay
+    (``autograd.lowering``, for the modes that lower), and run by the interpreter (a short run's)."""
+    monkeypatch.setattr(online_run, "LOWER_FROM", 0 if request.param == "lowered" else 10 ** 9)
+    return request.param
 
 
 # ---------------------------------------------------------------- models

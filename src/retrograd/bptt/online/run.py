@@ -33,6 +33,9 @@ def recurrent_indices(step_new, params) -> list:
     return [i for i, p in enumerate(params) if id(p) in reached]
 
 
+LOWER_FROM = 8  # replayed steps left in a run from which its traced step is lowered
+
+
 def _step_array(seq, t):
     """``seq[t]`` as an array (None stays None)."""
     v = seq.data[t] if isinstance(seq, Tensor) else seq[t]
@@ -145,7 +148,8 @@ class OnlineRun:
             leaf.data = v
         if not self._lowering_tried:  # from the first replay on: the traced step ran on the interpreter
             self._lowering_tried = True
-            if getattr(self.learner, "lowers", False):
+            # writing the source costs about a millisecond, some eight steps' savings: a short run replays
+            if getattr(self.learner, "lowers", False) and self.T - t >= LOWER_FROM:
                 step.lowered = self.program.lowering()
         results = step.run(values)
         step.loss.data = results[0]
