@@ -16,6 +16,7 @@ from collections import OrderedDict
 from ..autograd.backend import xp
 from ..autograd.tensor import Tensor, _as_array
 from ..autograd.mode import no_grad
+from .module_hooks import BackwardHook
 
 
 class Parameter(Tensor):
@@ -170,9 +171,11 @@ class Module:
 
     _forward_pre_hooks = None  # {id: (hook, with_kwargs)}, made by the first registration
     _forward_hooks = None
+    _backward_pre_hooks = None  # {id: (hook, None)}: register_full_backward_pre_hook (nn.module_hooks)
+    _backward_hooks = None
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks:
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -189,12 +192,29 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        bw_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:  # the hooks of this moment, as PyTorch
+            bw_hook = BackwardHook(self, [h for h, _ in (self._backward_hooks or {}).values()],
+                                   [h for h, _ in (self._backward_pre_hooks or {}).values()])
+            args = bw_hook.setup_input_hook(args)
         out = self.forward(*args, **kwargs)
         for hook, with_kwargs in list((self._forward_hooks or {}).values()):
             result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if result is not None:
                 out = result
-        return out
+        return out if bw_hook is None else bw_hook.setup_output_hook(out)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's positional
+        tensor inputs have been computed (tuples; None for a non-tensor argument or output); a tuple
+        it returns replaces ``grad_input``. Returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook("_backward_hooks", hook, prepend, None)
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False):
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs have been
+        computed, before the module is differentiated; a tuple it returns replaces ``grad_output``.
+        Returns a handle whose ``remove()`` takes it off."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend, None)
 
     def register_forward_pre_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
         """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs``) before
@@ -320,6 +340,34 @@ class Module:
     def float(self) -> "Module":
         """Cast parameters and buffers to float32."""
         return self.to(xp.float32)
+
+    def half(self) -> "Module":
+        """Cast floating parameters and buffers to float16 (NumPy has no bfloat16: no ``bfloat16()``)."""
+        return self.to(xp.float16)
+
+    def cpu(self) -> "Module":
+        """This module (arrays live on the backend, ``rg.set_backend``)."""
+        return self
+
+    def share_memory(self) -> "Module":
+        """This module: NumPy arrays are not shared between processes, nothing is moved."""
+        return self
+
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target`` (its parent must exist); with ``strict`` only
+        over an existing attribute. ValueError for an empty target or a non-Module, AttributeError
+        for a missing path or a non-Module there, as PyTorch."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
 
     def num_parameters(self) -> int:
         """The number of trainable scalars."""
@@ -589,8 +637,8 @@ class Sequential(Module):
         for m in self._modules.values():
             # ``m.forward(x)`` is what ``m(x)`` runs unless a class defines its own __call__:
             # one Python call less per layer
-            x = m.forward(x) if type(m).__call__ is _module_call and not (m._forward_hooks or m._forward_pre_hooks) \
-                else m(x)
+            x = m.forward(x) if type(m).__call__ is _module_call and not (
+                m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks) else m(x)
         return x
 
     def __getitem__(self, i):

@@ -15,6 +15,10 @@ from ..autograd.backend import xp
 from ..autograd.engine import grad as _grad
 from ..autograd.tensor import Tensor, mark_modified
 from . import foreach as _foreach
+from .hooks import OptimizerHooks, patch_step, register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 
 def _is_number(value) -> bool:
@@ -23,7 +27,7 @@ def _is_number(value) -> bool:
                                                           hasattr(value, "__float__"))
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class: parameter groups, ``zero_grad``, ``step``, state save/load.
 
     A subclass implements ``update(param, grad, state, group)``, which changes
@@ -39,6 +43,7 @@ class Optimizer:
 
     def __init__(self, params, **hyper):
         name = type(self).__name__
+        patch_step(type(self))  # step runs the step hooks (optim.hooks), as PyTorch patches it
         if isinstance(params, Tensor) or isinstance(params, dict):
             raise TypeError(f"{name}: params should be an iterable of Tensors or dicts, got "
                             f"{type(params).__name__}; pass [tensor] or model.parameters()")
@@ -196,6 +201,7 @@ class Optimizer:
         new optimizer over new tensors of the same shapes. Hyper-parameters keep
         their types (``betas`` is a tuple); arrays are the live state (not
         copies, like PyTorch), ``load_state_dict`` copies them in."""
+        self._call_hooks("_optimizer_state_dict_pre_hooks")
         index = {}
         groups = []
         for g in self.param_groups:
@@ -205,7 +211,7 @@ class Optimizer:
                 ids.append(index[id(p)])
             groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
         state = {index[pid]: dict(s) for pid, s in self.state.items() if pid in index}
-        return {"state": state, "param_groups": groups}
+        return self._call_hooks("_optimizer_state_dict_post_hooks", {"state": state, "param_groups": groups})
 
     def load_state_dict(self, state_dict: dict):
         """Restore hyper-parameters and state from a ``state_dict()`` (this
@@ -215,6 +221,7 @@ class Optimizer:
         tuple again and arrays are copied in the parameter's dtype. Everything
         is checked before anything changes."""
         name = type(self).__name__
+        state_dict = self._call_hooks("_optimizer_load_state_dict_pre_hooks", dict(state_dict))  # a shallow copy
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(a["params"]) != len(b["params"]) for a, b in zip(groups, self.param_groups)):
@@ -235,6 +242,7 @@ class Optimizer:
         for group, hyper in zip(self.param_groups, hypers):
             group.update(hyper)
         self.state = state
+        self._call_hooks("_optimizer_load_state_dict_post_hooks")
 
     def restore_hyper(self, name: str, value):
         """A saved hyper-parameter in the type this optimizer uses. The class
