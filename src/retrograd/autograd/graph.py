@@ -61,19 +61,21 @@ def input_nodes(node) -> tuple:
     return tuple(e.node if isinstance(e, Edge) else None for e in inputs(node))
 
 
-def walk(roots, seen=None) -> Iterator:
+def walk(roots, seen=None, after: int = -1) -> Iterator:
     """Every recorded op reachable from ``roots`` (Tensors or ops), each once, the
     latest first (reverse creation order: the order the backward pass runs them).
     Released ops are yielded but not walked through. ``seen``: a set (or
     ``weakref.WeakSet``) of ops already walked, skipped and added to — share it
-    between calls to walk a common upstream graph once."""
+    between calls to walk a common upstream graph once. ``after``: a creation number;
+    ops recorded at or before it are neither yielded nor walked through (the graph
+    a piece of code recorded since then)."""
     if isinstance(roots, Tensor) or not isinstance(roots, (list, tuple, set)):
         roots = [roots]
     seen = set() if seen is None else seen
     heap = []
     for r in roots:
         n = r._node if isinstance(r, Tensor) else r
-        if n is not None and n not in seen:
+        if n is not None and n.seq > after and n not in seen:
             seen.add(n)
             heappush(heap, (-n.seq, id(n), n))
     while heap:
@@ -81,7 +83,7 @@ def walk(roots, seen=None) -> Iterator:
         yield n
         for e in n.edges or ():
             p = e[0] if type(e) is tuple else e
-            if p is not None and not isinstance(p, Tensor) and p not in seen:
+            if p is not None and not isinstance(p, Tensor) and p.seq > after and p not in seen:
                 seen.add(p)
                 heappush(heap, (-p.seq, id(p), p))
 

@@ -47,12 +47,11 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from heapq import heappop, heappush
 
 from .. import random as rg_random
 from ..autograd import backend, engine
 from ..autograd.function import Function
-from ..autograd.graph import producer
+from ..autograd.graph import producer, walk
 from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
 from ..autograd.op import _edge, array_meta
 from ..autograd.tensor import Tensor, _wrap
@@ -196,20 +195,7 @@ def _piece(roots, start):
     """The ops recorded after creation number ``start`` that ``roots`` (Tensors) reach, the
     latest first (so every op comes after all its consumers), without walking past the ops
     recorded before ``start``: those belong to the rest of the graph."""
-    heap, seen = [], set()
-    for t in roots:
-        n = producer(t)
-        if n is not None and n.seq > start and n not in seen:
-            seen.add(n)
-            heappush(heap, (-n.seq, id(n), n))
-    while heap:
-        n = heappop(heap)[2]
-        yield n
-        for e in n.edges or ():
-            p = _op_of(e)
-            if p is not None and p.seq > start and p not in seen:
-                seen.add(p)
-                heappush(heap, (-p.seq, id(p), p))
+    return walk(list(roots), after=start)
 
 
 def _outside(e, start) -> bool:
