@@ -62,20 +62,13 @@ class _Step:
 
     def __init__(self, prev, new, loss, start):
         self.prev, self.new, self.loss, self.start = prev, new, loss, start
+        self.prev_keys = [seed_key(leaf) for leaf in prev]  # the state leaves as tangent seeds name them
 
     def push(self, seeds: dict, lead: tuple) -> list:
         """The tangents of the new state parts given ``seeds`` ({``seed_key``: tangent}; a zero
         array where none reaches)."""
         out = push_tangents(self.new, seeds, start_seq=self.start, lead=lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
-
-    @property
-    def prev_keys(self) -> list:
-        """The ``seed_key`` of each state leaf (a replayed step, the same object every step, keeps them)."""
-        keys = self.__dict__.get("_prev_keys")
-        if keys is None:
-            keys = self.__dict__["_prev_keys"] = [seed_key(leaf) for leaf in self.prev]
-        return keys
 
     def grads(self, outputs, inputs, cotangents=None) -> list:
         """∂(Σ outputs·cotangents)/∂inputs as arrays, zeros for inputs not reached."""
@@ -111,7 +104,7 @@ class _ReplayedStep(_Step):
         self.new_slots = [program.slot(n) for n in new]
         self.loss_slot = program.slot(loss)
         self._key_slots = {}  # seed_key → slot
-        self._questions = {}  # the lowered program's function for each set of seeds ``push`` was given
+        self._questions = {}  # the lowered program's function for each question asked of it (``_question``)
         self._ones = None
         self._input_slots = {}  # ids of an inputs list → their slots
         # one reverse sweep that stops at the new state gives cₜ: not when a state part is computed
@@ -162,39 +155,42 @@ class _ReplayedStep(_Step):
         self.lowered = None
         self.program.run(self.values)
 
+    def _question(self, key, write):
+        """The lowered program's function for a question (``write()`` writes it, the first time it
+        is asked), or None: no lowered program, or one that cannot answer it — then the rest of the
+        run goes back to the interpreter."""
+        if self.lowered is None:
+            return None
+        fn = self._questions.get(key)
+        if fn is None:
+            try:
+                fn = self._questions[key] = write()
+            except Unsupported:
+                self._interpreted()
+        return fn
+
+    def _lowered_jvp(self, seeds, lead):
+        kinds = tuple((self._slot(k), seed_kind(v)) for k, v in seeds.items())
+        if any(kind is None for _, kind in kinds):
+            raise Unsupported("a seed of another kind")
+        return self.lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
+
     def push(self, seeds, lead):
-        slot = self._slot
-        lowered = self.lowered
-        if lowered is not None:
-            key = (tuple(seeds), tuple(map(type, seeds.values())), lead)  # the question, as the seeds pose it
-            fn = self._questions.get(key)
-            if fn is None:
-                kinds = tuple((slot(k), seed_kind(v)) for k, v in seeds.items())
-                try:
-                    if any(kind is None for _, kind in kinds):
-                        raise Unsupported("a seed of another kind")
-                    fn = self._questions[key] = lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
-                except Unsupported:
-                    self._interpreted()
-            if fn is not None:
-                out = fn(*seeds.values())
-                return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
-        out = self.program.jvp({slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
+        # the question, as the seeds pose it: which tensors they seed, and with what kind of tangent
+        key = (tuple(seeds), tuple(map(type, seeds.values())), lead)
+        fn = self._question(key, lambda: self._lowered_jvp(seeds, lead))
+        if fn is not None:
+            out = fn(*seeds.values())
+        else:
+            out = self.program.jvp({self._slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
         return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
 
     def _vjp(self, cotangents: dict, wanted: list, stop=()) -> list:
         """``Program.vjp``, by the lowered program's function for the question when it has one."""
-        lowered = self.lowered
-        if lowered is not None:
-            key = (tuple(cotangents), tuple(wanted), tuple(stop))
-            fn = self._questions.get(key)
-            if fn is None:
-                try:
-                    fn = self._questions[key] = lowered.vjp_fn(*key)
-                except Unsupported:
-                    self._interpreted()
-            if fn is not None:
-                return fn(*cotangents.values())
+        key = (tuple(cotangents), tuple(wanted), tuple(stop))
+        fn = self._question(key, lambda: self.lowered.vjp_fn(*key))
+        if fn is not None:
+            return fn(*cotangents.values())
         return self.program.vjp(cotangents, wanted, stop)
 
     def split(self, inputs):
@@ -320,7 +316,7 @@ class _Learner:
         self.mode = mode
         self.layout = _Layout(params, recurrent)
         self.params = params
-        self._inputs = {}  # id of the replayed step → its inputs list
+        self._inputs = (None, None)  # (the replayed step, its inputs list): the same step object every step
 
     def reset_rows(self, rows) -> None:
         """Rows where a new sequence starts: their influence starts at zero."""
@@ -333,11 +329,11 @@ class _Learner:
     def step(self, step: _Step) -> list:
         """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
         params = self.params
-        inputs = self._inputs.get(id(step)) if step.replayed else None
-        if inputs is None:  # parameters, then the state leaves (a replayed step's are the same every step)
+        kept_step, inputs = self._inputs
+        if kept_step is not step:  # parameters, then the state leaves (a replayed step's, the same every step)
             inputs = list(params) + list(step.prev)
-            if step.replayed:
-                self._inputs = {id(step): inputs}
+            if step.replayed:  # (an eager step is not kept: its graph would outlive it)
+                self._inputs = (step, inputs)
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
