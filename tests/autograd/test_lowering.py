@@ -16,7 +16,6 @@ import retrograd as rg
 from retrograd.autograd.forward import Basis, Colored
 from retrograd.autograd.lowering import Unsupported, seed_kind
 from retrograd.autograd.replay import Program
-from retrograd.ops import lowering_rules  # noqa: F401  (registers the rules)
 
 pytestmark = pytest.mark.usefixtures("float64_default")
 F = rg.nn.functional

@@ -295,7 +295,7 @@ class Program:
         the hottest ops by their lowering rules), made once; None when an op has no rule."""
         if not self._lowering_tried:
             self._lowering_tried = True
-            from . import lowering  # the rules register themselves when ``ops`` is imported
+            from . import lowering  # its rules are registered by ``ops.lowering_rules`` (imported with ops)
             try:
                 self._lowered = lowering.Lowered(self)
             except lowering.Unsupported:

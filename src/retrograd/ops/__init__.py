@@ -51,7 +51,7 @@ vjp side by side, so a family reads like a table of derivatives):
 
 from __future__ import annotations
 
-from . import methods, namespace
+from . import lowering_rules, methods, namespace  # noqa: F401 (lowering_rules registers autograd.lowering's rules)
 from .shape import cat as concat  # PyTorch's alias
 from .composite import (clip, expand, expand_dims, flatten, gather, gelu, hstack, nll_loss, split, squeeze, take,
                         unflatten, unsqueeze, vstack)

@@ -80,9 +80,7 @@ class _RankOne(_Learner):
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         recurrent = self.recurrent
         if B == 1:  # the one row: ν itself is the cotangent
-            gs = step.pull(nu, recurrent)
-            nuI = (gs[0].reshape(1, P) if len(gs) == 1 else
-                   (xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)).reshape(1, P))
+            nuI = _flattened(step.pull(nu, recurrent)).reshape(1, P)
         else:
             nuI = xp.zeros((B, P))
             for b in range(B):
@@ -93,7 +91,7 @@ class _RankOne(_Learner):
                     rv[b] = _row_view(v)[b]
                     cot.append(_wrap(m))
                 gs = step.grads(step.new, recurrent, cot)
-                nuI[b] = xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
+                nuI[b] = _flattened(gs)
         if B == 1 and backend.get_backend() == "numpy":  # one row on the host: ρ₀, ρ₁ as Python floats
             return self._advance_one_row(Ju, nu, nuI, c, g_prev, u_before, theta_before, with_share, bool(step.prev))
         Ju_rows = _joined(Ju)
@@ -135,6 +133,13 @@ class _RankOne(_Learner):
                 along += float(vdot(gi, ui))
             share += theta_before[0] * along
         return self.layout.split(share)
+
+
+def _flattened(gs):
+    """The recurrent parameters' gradients ``gs`` as one vector along the P directions."""
+    if len(gs) == 1:
+        return gs[0].reshape(-1)
+    return xp.concatenate([g.reshape(-1) for g in gs]) if gs else xp.zeros(0)
 
 
 def _rank_one_share(cs, us, theta):

@@ -8,7 +8,6 @@ from ...autograd.replay import Program
 from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
-from ...ops import lowering_rules  # noqa: F401  (the ops' lowering rules register themselves)
 from ...recurrent.state import rebuild_state, state_parts
 from ..feeding import Feed, _step_input, _step_target
 from ..layout import check_step
