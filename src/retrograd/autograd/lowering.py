@@ -196,9 +196,8 @@ class Lowered:
                 continue
             rule = self.rules[ins]
             args = self._args(ins)
-            sent = tuple(p for p, _ in sends)
             for pos, slot in sends:
-                gi = rule.vjp(body, g, pos, args, self.value(s), sent)
+                gi = rule.vjp(body, g, pos, args, self.value(s), mask)
                 if slot in cot:
                     total = body.fresh("g")
                     body(f"{total} = {cot[slot]} + {gi}")
@@ -299,7 +298,6 @@ class _OwnRules:
 
     def __init__(self, ins, metas):
         self.op, self.metas, self.save_ans = ins.op, metas, ins.save_ans
-        self.needs = tuple(bool(n) for n in getattr(ins.op, "needs", None) or ())
         self._gs = None  # (emitter, cotangent, name of the vjp's results): one call serves every input
 
     def _args(self, em, xs):
@@ -309,16 +307,15 @@ class _OwnRules:
         em(f"{y} = {em.const(self.op, 'op')}.forward({', '.join(self._args(em, xs))})")
         em(f"if type({y}) is not {em.const(backend.ndarray, 'ndarray')}: {y} = {em.const(backend.xp.asarray, 'asarray')}({y})")
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         if self._gs is None or self._gs[0] is not em or self._gs[1] != g:
             gs, op = em.fresh("gs"), em.const(self.op, "op")
             call = (f"{gs} = {op}.vjp({em.const(ARRAY_NS, 'ns')}, {g}, {y if self.save_ans else 'None'}, "
                     f"{', '.join(self._args(em, xs))})")
-            mask = tuple(self.needs[i] and i in (sent or (pos,)) for i in range(len(self.needs)))
-            if sent and mask != self.needs:  # fewer inputs need a gradient here than on the tape
+            if mask is not None:  # the sweep's plan: fewer inputs need a gradient here than on the tape
                 em(f"{op}.needs = {mask!r}")
                 em(call)
-                em(f"{op}.needs = {self.needs!r}")
+                em(f"{op}.needs = {em.const(self.op.needs, 'needs')}")
             else:
                 em(call)
             self._gs = (em, g, gs)

@@ -36,8 +36,9 @@ def _float(meta) -> bool:
 
 class _Rule:
     """One instruction's rule. ``forward`` writes the output (and returns the names of values
-    it keeps for the sweeps); ``vjp`` writes input ``pos``'s cotangent and returns its name;
-    ``jvp`` returns the output's tangent (a ``lowering.Sym``) or None."""
+    it keeps for the sweeps); ``vjp`` writes input ``pos``'s cotangent and returns its name (``mask``:
+    the sweep's ``needs``, which a rule that computes only the asked input ignores); ``jvp`` returns
+    the output's tangent (a ``lowering.Sym``) or None."""
 
     one_row = False  # an elementwise scale whose factor is one row (it may fold into a linear map before it)
     # the op's own rules read only their arguments (nothing its forward kept): a tangent this rule does not
@@ -96,7 +97,7 @@ class _Tanh(_Scale):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(np.tanh, 'tanh')}({xs[0]})")
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
         em(f"{name} = {g} * (1 - {y} * {y})")
         return name
@@ -109,7 +110,7 @@ class _Sigmoid(_Scale):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(backend.sigmoid, 'sigmoid')}({xs[0]})")
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
         em(f"{name} = 1 - {y}")
         em(f"{name} *= {y}")
@@ -143,7 +144,7 @@ class _Binary(_Rule):
 
 
 class _Add(_Binary):
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         return g
 
     def jvp(self, em, ts, xs, y, lead, scale):
@@ -156,7 +157,7 @@ class _Add(_Binary):
 class _Sub(_Binary):
     symbol = "-"
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         if pos == 0:
             return g
         name = em.fresh("g")
@@ -175,7 +176,7 @@ class _Sub(_Binary):
 class _Mul(_Binary):
     symbol = "*"
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
         em(f"{name} = {g} * {self.arg(em, xs, 1 - pos)}")
         return name
@@ -225,7 +226,7 @@ class _Concatenate(_Rule):
     def forward(self, em, xs, y):
         em(f"{y} = {em.const(np.concatenate, 'concatenate')}(({', '.join(xs)},), axis={self.axis})")
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         start = sum(self.sizes[:pos])
         index = ":, " * self.axis + f"{start}:{start + self.sizes[pos]}"
         name = em.fresh("g")
@@ -267,7 +268,7 @@ class _Linear(_Rule):
         if self.has_bias:
             em(f"{y} += {xs[2]}")
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
         if pos == 0:
             em(f"{name} = {g} @ {xs[1]}")
@@ -388,7 +389,7 @@ class _CrossEntropy(_Rule):
     def _scale(self, g):
         return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean else g
 
-    def vjp(self, em, g, pos, xs, y, sent=()):
+    def vjp(self, em, g, pos, xs, y, mask=None):
         z, t = xs
         name = em.fresh("g")
         if pos == 0:
