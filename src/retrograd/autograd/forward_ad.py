@@ -113,11 +113,9 @@ class _DualLevel:
             self.set(t, backend.xp.zeros_like(t.data))
 
     def moved(self, source: Tensor, target: Tensor) -> None:
-        """An in-place write put ``source``'s value into ``target``: the tangent moves with it
-        (zeros where ``target`` carried one and the written value carries none)."""
+        """An in-place write put ``source``'s value into ``target``: the tangent moves with it.
+        (Called after ``overwritten(target)``, which left zeros where the value carries none.)"""
         t = self.tangent(source)
-        if t is None and self.tangent(target) is not None:
-            t = backend.xp.zeros_like(target.data)
         if t is not None:
             self.set(target, t)
 
