@@ -172,7 +172,7 @@ class Lowered:
     def vjp_fn(self, seeded: tuple, wanted: tuple, stop: tuple):
         """The reverse sweep for one question, as ``Program.vjp`` answers it: a function of the
         seeded slots' cotangents (in ``seeded``'s order) returning the wanted slots' (None where
-        nothing reaches)."""
+        nothing reaches: the same positions every call, listed in the function's ``missing``)."""
         key = (seeded, wanted, stop)
         fn = self._vjps.get(key)
         if fn is None:
@@ -211,13 +211,15 @@ class Lowered:
         em(f"return [{', '.join(got.get(s, 'None') for s in wanted)}]")
         fn, self.sources[("vjp", seeded, wanted, stop)] = em.build("vjp", [f"g_in{i}" for i in range(len(seeded))],
                                                                    {"V": self.store})
+        fn.missing = tuple(i for i, s in enumerate(wanted) if s not in got)  # the results always None
         return fn
 
     # ------------------------------------------------------------ forward mode
     def jvp_fn(self, seeds: tuple, wanted: tuple, lead: tuple):
         """The forward-mode sweep for one question: ``seeds`` ((slot, kind) pairs, kind "array" or
         a ``Basis``'s (offset, total, shape)), tangents with leading axes ``lead``; a function of
-        the seeds' values (arrays, or the Basis objects) returning the wanted slots' tangents."""
+        the seeds' values (arrays, or the Basis objects) returning the wanted slots' tangents (None
+        where no seed reaches, listed in the function's ``missing``)."""
         key = (seeds, wanted, lead)
         fn = self._jvps.get(key)
         if fn is None:
@@ -287,6 +289,7 @@ class Lowered:
         em(f"return [{', '.join(out)}]")
         fn, self.sources[("jvp", seeds, wanted, lead)] = em.build("jvp", [f"t_in{i}" for i in range(len(seeds))],
                                                                   {"V": self.store})
+        fn.missing = tuple(i for i, name in enumerate(out) if name == "None")  # the results always None
         return fn
 
 

@@ -213,21 +213,22 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
     run = OnlineRun(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset, learner=learner)
     if learner is not None and reset is not None:
         learner.reset_rows(xp.asarray(reset, dtype=bool))
-    params = dict(zip(run.names, run.params))
-    update_losses, acc, steps = [], None, []
-    tensors, losses, counted = list(params.values()), run.step_losses, run.feed.counted
+    update_losses, tensors, losses, counted = [], run.params, run.step_losses, run.feed.counted
+    pending, first, last = None, 0, run.T - 1  # the update's estimates summed so far, and its first step
     for t, estimate in run.steps():
-        acc = estimate if acc is None else [a + e for a, e in zip(acc, estimate)]
-        steps.append(t)
-        if len(steps) == update_every or t == run.T - 1:
-            update_losses.append(losses[t] if len(steps) == 1 else losses[steps].sum())
-            if counted[t] if len(steps) == 1 else any(counted[s] for s in steps):
-                for p, g in zip(tensors, acc):  # the learner's estimate has p's shape: the setter's check skipped
-                    p._grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
-                optimizer.step()
-                for p in tensors:
-                    p._grad = None
-            acc, steps = None, []
+        if pending is not None:
+            estimate = [a + e for a, e in zip(pending, estimate)]
+        if t - first + 1 < update_every and t < last:
+            pending = estimate
+            continue
+        update_losses.append(losses[t] if t == first else losses[first:t + 1].sum())
+        if counted[t] if t == first else any(counted[first:t + 1]):
+            for p, g in zip(tensors, estimate):  # the learner's estimate has p's shape: the setter's check skipped
+                p._grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
+            optimizer.step()
+            for p in tensors:
+                p._grad = None
+        pending, first = None, t + 1
     result = TrainResult(run.final_state, run.step_losses.copy(), _floats(update_losses), None)
     result.learner = run.learner  # the influence, for the next batch of train_stateful
     return result

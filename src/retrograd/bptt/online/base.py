@@ -55,10 +55,15 @@ class OnlineMode:
 class _Step:
     """One step of the model recorded from fresh state leaves: what every mode reads —
     the state parts before (the leaves) and after, the step's loss (None: no real row)
-    and the sequence number before it was recorded (where its graph begins)."""
+    and the sequence number before it was recorded (where its graph begins).
+
+    A learner asks a step the same questions every step (push these seeds, split, pull);
+    ``pusher``, ``splitter`` and ``puller`` prepare a question once and give the function
+    that answers it — for a replayed step, once per run."""
 
     replayed = False  # run by a traced Program (the same ops every step), not recorded on the tape
     splits_in_one_sweep = False  # on the tape ``split`` is two sweeps and a difference
+    version = 0  # a replayed step's questions are prepared anew when it changes (``_ReplayedStep``)
 
     def __init__(self, prev, new, loss, start):
         self.prev, self.new, self.loss, self.start = prev, new, loss, start
@@ -87,12 +92,29 @@ class _Step:
         split = self.grads(self.new, inputs, [_wrap(ci) for ci in c])
         return c, [gi - si for gi, si in zip(g, split)]
 
+    # ------------------------------------------------------------ questions, prepared
+    def pusher(self, seeds: dict, lead: tuple):
+        """``push`` prepared: a function of the seeds' tangents, in ``seeds``' order, giving
+        the new state's tangents (``seeds``: keys and values of the kinds it will be given)."""
+        keys = tuple(seeds)
+        return lambda *tangents: _Step.push(self, dict(zip(keys, tangents)), lead)
+
+    def splitter(self, inputs):
+        """``split`` prepared: a function of nothing giving (cₜ, the direct part) for ``inputs``."""
+        return lambda: _Step.split(self, inputs)  # the tape's two sweeps (a replayed step's too, when asked)
+
+    def puller(self, inputs):
+        """``pull`` prepared: a function of the new state's cotangents (one per part) giving
+        ∂(Σ new state·cotangents)/∂``inputs``."""
+        return lambda *cotangents: _Step.pull(self, cotangents, inputs)
+
 
 class _ReplayedStep(_Step):
     """A step run by a traced ``Program`` instead of the tape: the same tensors as the traced
     step (their ``data`` the latest run's), the same questions answered by the program's sweeps.
     One object serves every step of a run (the tensors are the same; only their values change),
-    so the slots it asks about are looked up once."""
+    so each question is prepared once: the lowered program's function for it, or the interpreter's
+    sweep with the slots looked up."""
 
     replayed = True
     lowered = None  # the program written out as Python (``autograd.lowering``), once a replay runs it
@@ -104,7 +126,7 @@ class _ReplayedStep(_Step):
         self.new_slots = [program.slot(n) for n in new]
         self.loss_slot = program.slot(loss)
         self._key_slots = {}  # seed_key → slot
-        self._questions = {}  # the lowered program's function for each question asked of it (``_question``)
+        self._questions = {}  # question → the function that answers it (``_prepared``)
         self._ones = None
         self._input_slots = {}  # ids of an inputs list → their slots
         # one reverse sweep that stops at the new state gives cₜ: not when a state part is computed
@@ -122,21 +144,13 @@ class _ReplayedStep(_Step):
             slot = self._key_slots[key] = program.slot_of[key] if type(key) is int else program.op_slot[key]
         return slot
 
-    def _slots(self, inputs) -> list:
+    def _slots(self, inputs) -> tuple:
         """The slots of ``inputs``, worked out once per set of inputs."""
         key = tuple(map(id, inputs))
         slots = self._input_slots.get(key)
         if slots is None:
-            slots = self._input_slots[key] = [self.program.slot(i) for i in inputs]
+            slots = self._input_slots[key] = tuple(self.program.slot(i) for i in inputs)
         return slots
-
-    def _split_wanted(self, inputs) -> list:
-        """The new state's slots and then ``inputs``', worked out once per set of inputs."""
-        key = ("split",) + tuple(map(id, inputs))
-        wanted = self._input_slots.get(key)
-        if wanted is None:
-            wanted = self._input_slots[key] = self.new_slots + self._slots(inputs)
-        return wanted
 
     def run(self, values) -> list:
         """The forward sweep on this step's input ``values``: the lowered program's when there is one
@@ -146,73 +160,101 @@ class _ReplayedStep(_Step):
         if lowered is not None:
             if [v.shape for v in values] == lowered.input_shapes:
                 return lowered.run(values)
-            self.lowered = None
+            self._leave_lowering()
         return self.program.run(values)
 
-    def _interpreted(self) -> None:
-        """A question the lowered program cannot answer: the rest of the run goes back to the
-        interpreter, which first runs this step's forward (the lowered one kept its values apart)."""
+    def _leave_lowering(self) -> None:
+        """The rest of the run on the interpreter: the questions prepared from the lowered program
+        are dropped, and ``version`` tells the learners holding them to prepare theirs again."""
         self.lowered = None
-        self.program.run(self.values)
+        self._questions = {}
+        self.version += 1
 
-    def _question(self, key, write):
-        """The lowered program's function for a question (``write()`` writes it, the first time it
-        is asked), or None: no lowered program, or one that cannot answer it — then the rest of the
-        run goes back to the interpreter."""
-        if self.lowered is None:
-            return None
+    def _prepared(self, key, lowered, interpreted):
+        """The function that answers a question, made once: ``lowered()`` writes it from the lowered
+        program when there is one, ``interpreted()`` makes the interpreter's. A question the lowered
+        program cannot answer sends the rest of the run to the interpreter, which first runs this
+        step's forward (the lowered one kept its values apart)."""
         fn = self._questions.get(key)
         if fn is None:
-            try:
-                fn = self._questions[key] = write()
-            except Unsupported:
-                self._interpreted()
+            if self.lowered is not None:
+                try:
+                    fn = lowered()
+                except Unsupported:
+                    self._leave_lowering()
+                    self.program.run(self.values)
+            if fn is None:
+                fn = interpreted()
+            self._questions[key] = fn
         return fn
 
-    def _lowered_jvp(self, seeds, lead):
-        kinds = tuple((self._slot(k), seed_kind(v)) for k, v in seeds.items())
-        if any(kind is None for _, kind in kinds):
-            raise Unsupported("a seed of another kind")
-        return self.lowered.jvp_fn(kinds, tuple(self.new_slots), tuple(lead))
+    def pusher(self, seeds, lead):
+        keys, lead, new = tuple(seeds), tuple(lead), self.new
+
+        def lowered():
+            kinds = tuple((self._slot(k), seed_kind(v)) for k, v in seeds.items())
+            if any(kind is None for _, kind in kinds):
+                raise Unsupported("a seed of another kind")
+            return self.lowered.jvp_fn(kinds, tuple(self.new_slots), lead)
+
+        def interpreted():
+            program, slots, wanted = self.program, [self._slot(k) for k in keys], self.new_slots
+            return lambda *tangents: program.jvp(dict(zip(slots, tangents)), wanted, lead)
+
+        # the question, as the seeds pose it: which tensors they seed, and with what kind of tangent
+        key = ("push", keys, tuple(map(type, seeds.values())), lead)
+        return self._prepared(key, lambda: _filled(lowered(), lambda i: zeros_tangent(new[i], lead)),
+                              lambda: _filled(interpreted(), lambda i: zeros_tangent(new[i], lead)))
 
     def push(self, seeds, lead):
-        # the question, as the seeds pose it: which tensors they seed, and with what kind of tangent
-        key = (tuple(seeds), tuple(map(type, seeds.values())), lead)
-        fn = self._question(key, lambda: self._lowered_jvp(seeds, lead))
-        if fn is not None:
-            out = fn(*seeds.values())
-        else:
-            out = self.program.jvp({self._slot(k): v for k, v in seeds.items()}, self.new_slots, lead)
-        return [zeros_tangent(n, lead) if t is None else t for t, n in zip(out, self.new)]
+        return self.pusher(seeds, lead)(*seeds.values())
 
-    def _vjp(self, cotangents: dict, wanted: list, stop=()) -> list:
-        """``Program.vjp``, by the lowered program's function for the question when it has one."""
-        key = (tuple(cotangents), tuple(wanted), tuple(stop))
-        fn = self._question(key, lambda: self.lowered.vjp_fn(*key))
-        if fn is not None:
-            return fn(*cotangents.values())
-        return self.program.vjp(cotangents, wanted, stop)
+    def _vjp_question(self, seeded: tuple, wanted: tuple, stop: tuple = ()):
+        """``Program.vjp`` for one question, prepared: a function of the seeded slots' cotangents."""
+        program = self.program
 
-    def split(self, inputs):
+        def interpreted():
+            return lambda *cotangents: program.vjp(dict(zip(seeded, cotangents)), wanted, stop)
+
+        return self._prepared(("vjp", seeded, wanted, stop), lambda: self.lowered.vjp_fn(seeded, wanted, stop),
+                              interpreted)
+
+    def splitter(self, inputs):
         """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
         what arrives at ``inputs`` the direct part (the same numbers as two sweeps and a
         difference, when no state part is computed from another within the step)."""
         if not self.splits_in_one_sweep:
-            return super().split(inputs)
-        new = self.new_slots
+            return super().splitter(inputs)
+        new, k = self.new, len(self.new_slots)
         ones = self._ones
         if ones is None:  # ∂L/∂L, the same every step: made once, read-only (a sweep never writes its seed)
             ones = self._ones = xp.ones_like(self.loss.data)
             ones.flags.writeable = False
-        gs = self._vjp({self.loss_slot: ones}, self._split_wanted(inputs), stop=new)
-        # cₜ as arrays; the direct part None where nothing reaches (the learner skips a share of zeros)
-        return _or_zeros(gs[:len(new)], self.new), gs[len(new):]
+        stop = tuple(self.new_slots)
+        sweep = self._vjp_question((self.loss_slot,), stop + self._slots(inputs), stop)
+        if any(i < k for i in getattr(sweep, "missing", range(k))):  # cₜ may lack a part: zeros there
+
+            def split():
+                gs = sweep(ones)
+                return _or_zeros(gs[:k], new), gs[k:]
+        else:
+
+            def split():  # cₜ as arrays; the direct part None where nothing reaches (the learner skips zeros)
+                gs = sweep(ones)
+                return gs[:k], gs[k:]
+        return split
+
+    def split(self, inputs):
+        return self.splitter(inputs)()
+
+    def puller(self, inputs):
+        if not self.pulls_directly:
+            return super().puller(inputs)
+        sweep = self._vjp_question(tuple(self.new_slots), self._slots(inputs))
+        return _filled(sweep, lambda i: xp.zeros(inputs[i].shape, dtype=inputs[i].data.dtype))
 
     def pull(self, cotangents, inputs):
-        if not self.pulls_directly:
-            return super().pull(cotangents, inputs)
-        gs = self._vjp(dict(zip(self.new_slots, cotangents)), self._slots(inputs))
-        return _or_zeros(gs, inputs)
+        return self.puller(inputs)(*cotangents)
 
     def grads(self, outputs, inputs, cotangents=None):
         program, cots = self.program, {}
@@ -222,9 +264,20 @@ class _ReplayedStep(_Step):
             c = xp.ones_like(o.data) if cotangents is None else cotangents[i].data
             s = program.slot(o)
             cots[s] = c if s not in cots else cots[s] + c
-        gs = self._vjp(cots, self._slots(inputs)) if cots else [None] * len(inputs)
-        return _or_zeros(gs, inputs)
+        if not cots:
+            return _or_zeros([None] * len(inputs), inputs)
+        return _or_zeros(self._vjp_question(tuple(cots), self._slots(inputs))(*cots.values()), inputs)
 
+
+def _filled(fn, zeros):
+    """``fn`` with each None among its results replaced by ``zeros(i)`` (the i-th result's zeros):
+    ``fn`` itself when it says (``missing``, a lowered function's) that none of them is ever None."""
+    if getattr(fn, "missing", None) == ():
+        return fn
+
+    def filled(*args):
+        return [zeros(i) if r is None else r for i, r in enumerate(fn(*args))]
+    return filled
 
 def _grads(outputs, inputs, cotangents=None):
     """∂(Σ outputs·cotangents)/∂inputs, zeros for inputs not reached (the graph is kept)."""
@@ -316,31 +369,51 @@ class _Learner:
         self.mode = mode
         self.layout = _Layout(params, recurrent)
         self.params = params
-        self._inputs = (None, None)  # (the replayed step, its inputs list): the same step object every step
+        self.asked = None  # the questions prepared for the latest step (``prepare``)
 
     def reset_rows(self, rows) -> None:
         """Rows where a new sequence starts: their influence starts at zero."""
 
     def influence_share(self, step: _Step, c, g_prev, with_share: bool) -> dict:
         """Move the influence from step t − 1 to t; with ``with_share``, its part of the
-        estimate as {param index: array} (the formula of ``rg.bptt.online``'s module docstring)."""
+        estimate as {param index: array} (the formula of ``rg.bptt.online``'s module docstring).
+        The questions it asks of ``step`` are ``self.asked``'s (``prepare``)."""
         raise NotImplementedError
+
+    def prepare(self, step: _Step) -> "_Questions":
+        """The questions this learner asks of ``step`` every step, prepared (``_Step.pusher``, …):
+        here the estimate's direct part; a learner adds its influence's questions."""
+        asked = _Questions(step)
+        inputs = list(self.params) + list(step.prev)  # parameters, then the state leaves
+        if self.needs_split or self.split_when_cheaper and step.splits_in_one_sweep:
+            asked.split = step.splitter(inputs)
+        else:
+            loss = [step.loss]
+            asked.split = lambda: (None, step.grads(loss, inputs))
+        return asked
+
+    def _ask(self, step: _Step) -> "_Questions":
+        """The questions prepared for ``step``: a replayed step's once per run (and again when it
+        leaves its lowered program), a recorded step's every step."""
+        asked = self.asked
+        if asked is None or asked.step is not step or asked.version != step.version:
+            while True:  # a question the lowered program cannot answer moves the step to the interpreter:
+                version = step.version  # the ones prepared before it are prepared again
+                asked = self.prepare(step)
+                if step.version == version:
+                    break
+            asked.version = version
+            self.asked = asked
+        return asked
 
     def step(self, step: _Step) -> list:
         """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
         params = self.params
-        kept_step, inputs = self._inputs
-        if kept_step is not step:  # parameters, then the state leaves (a replayed step's, the same every step)
-            inputs = list(params) + list(step.prev)
-            if step.replayed:  # (an eager step is not kept: its graph would outlive it)
-                self._inputs = (step, inputs)
+        asked = self._ask(step)
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
-        if self.needs_split or self.split_when_cheaper and step.splits_in_one_sweep:
-            c, direct = step.split(inputs)
-        else:
-            c, direct = None, step.grads([step.loss], inputs)
+        c, direct = asked.split()
         out, g_prev = direct[:len(params)], direct[len(params):]
         if not self.uses_prev_share or all(g is None for g in g_prev):
             g_prev = None  # no loss path from sₜ₋₁ but through sₜ (a replayed split tells): no share of it
@@ -349,11 +422,25 @@ class _Learner:
         share = self.influence_share(step, c, g_prev, with_share=True)
         for i, v in share.items():  # a direct part of None (nothing reached): the share alone, no sum with zeros
             out[i] = v if out[i] is None else out[i] + v
+        if not step.replayed:
+            self.asked = None  # a recorded step's questions hold its graph: not kept past it
         return _or_zeros(out, params)
 
     def advance(self, step: _Step) -> None:
         """Move the influence one step without a loss."""
+        self._ask(step)
         self.influence_share(step, None, None, with_share=False)
+        if not step.replayed:
+            self.asked = None
+
+
+class _Questions:
+    """The functions that answer a learner's questions of one step (``_Learner.prepare``)."""
+
+    version = 0
+
+    def __init__(self, step):
+        self.step = step
 
 
 _SIGNS = backend.host.asarray([-1.0, 1.0])

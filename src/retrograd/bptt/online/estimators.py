@@ -66,21 +66,31 @@ class _RankOne(_Learner):
             self.u = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
             self.theta = xp.zeros((B, self.layout.P))
 
+    def prepare(self, step):
+        asked = super().prepare(step)
+        # Jₜ ũ: the state's tangent with ũ on the old state (arrays); νᵀIₜ: the new state's vjp with ν
+        asked.push_u = step.pusher(dict(zip(step.prev_keys, (leaf.data for leaf in step.prev))), ())
+        asked.pull_nu = step.puller(self.recurrent)
+        asked.shapes = [n.shape for n in step.new]
+        return asked
+
     def influence_share(self, step, c, g_prev, with_share):
         if self.u is None:
             self._start(step)
+        asked = self.asked
         u_before, theta_before = self.u, self.theta
         B, P = self.theta.shape
         # Jₜ ũ: the new state's tangent when the old state carries ũ (θ fixed)
         if step.prev:
-            Ju = step.push(dict(zip(step.prev_keys, self.u)), ())
+            Ju = asked.push_u(*self.u)
         else:
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
-        nu = [xp.asarray(random_signs(self.rng, n.shape)) for n in step.new]
+        rng = self.rng
+        nu = [xp.asarray(random_signs(rng, shape)) for shape in asked.shapes]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         recurrent = self.recurrent
         if B == 1:  # the one row: ν itself is the cotangent
-            nuI = _flattened(step.pull(nu, recurrent)).reshape(1, P)
+            nuI = _flattened(asked.pull_nu(*nu)).reshape(1, P)
         else:
             nuI = xp.zeros((B, P))
             for b in range(B):

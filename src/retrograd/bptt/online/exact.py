@@ -31,13 +31,22 @@ class _DenseInfluence(_Learner):
             for m in self.M:
                 m[(slice(None),) * (m.ndim - 2) + (rows,)] = 0  # rows on axis −2 of the part, as the engine reads
 
+    def prepare(self, step):
+        asked = super().prepare(step)
+        # Mₜ's question: the basis on θ (the same descriptions every step) and Mₜ₋₁ on the state
+        seeds = self.layout.basis_seeds()
+        asked.basis = tuple(seeds.values())
+        asked.push_immediate = step.pusher(seeds, (self.layout.P,))
+        seeds.update(zip(step.prev_keys, (leaf.data for leaf in step.prev)))  # arrays, as Mₜ₋₁'s parts
+        asked.push_influence = step.pusher(seeds, (self.layout.P,))
+        return asked
+
     def propagate(self, step):
         """Mₜ from Mₜ₋₁: the state's tangent with Mₜ₋₁ on the state and the basis on θ."""
-        seeds = self.layout.basis_seeds()
-        if self.M is not None:
-            for key, m in zip(step.prev_keys, self.M):
-                seeds[key] = m
-        return step.push(seeds, (self.layout.P,))
+        asked = self.asked
+        if self.M is None:
+            return asked.push_immediate(*asked.basis)
+        return asked.push_influence(*asked.basis, *self.M)
 
     def influence_share(self, step, c, g_prev, with_share):
         """Move Mₜ₋₁ to Mₜ; with ``with_share``, the influence's part of the estimate:
@@ -135,7 +144,8 @@ class _Leaky(_DenseInfluence):
     uses_prev_share = False  # Murray's estimate is cₜ·M̃ₜ: rflo(0) is the immediate gradient ∂Lₜ/∂θ
 
     def propagate(self, step):
-        immediate = step.push(self.layout.basis_seeds(), (self.layout.P,))
+        asked = self.asked
+        immediate = asked.push_immediate(*asked.basis)
         if self.M is None:
             return immediate
         d = self.mode.decay

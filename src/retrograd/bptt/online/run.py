@@ -68,23 +68,21 @@ class OnlineRun:
             raise ValueError(f"rg.bptt.{self.mode!r}: compile=True replays one traced step, and a mask changes the "
                              f"step's ops from step to step (padded rows are blanked); leave compile out with mask=")
         self.program = None
-        self._lowering_tried = False
-        values = None  # the state's arrays after the latest step (a replay reads them; tensors are made once)
         for t in range(self.T):
-            if self.program is not None:
-                step = self._replay(t, values)
-            else:
-                prev, state_in = _leaves_of(state)
-                with enable_grad():
-                    start = next_seq()
-                    # traced at the first step that has a state (a cell makes its zero state outside any op)
-                    if compiled and state is not None:
-                        outputs, new_state, loss = self._trace(t, prev, state_in)
-                    else:
-                        outputs, new_state = self.feed.forward(t, t + 1, state_in)
-                        loss = self.feed.losses(t, t + 1, outputs)[0]
-                new = list(state_parts(new_state))
-                step = _Step(prev, new, loss, start)
+            if self.program is not None:  # traced: the rest of the run replays the traced step
+                yield from self._replayed_steps(t, [p.data for p in step.new])
+                return
+            prev, state_in = _leaves_of(state)
+            with enable_grad():
+                start = next_seq()
+                # traced at the first step that has a state (a cell makes its zero state outside any op)
+                if compiled and state is not None:
+                    outputs, new_state, loss = self._trace(t, prev, state_in)
+                else:
+                    outputs, new_state = self.feed.forward(t, t + 1, state_in)
+                    loss = self.feed.losses(t, t + 1, outputs)[0]
+            new = list(state_parts(new_state))
+            step = _Step(prev, new, loss, start)
             if self.learner is None:
                 self.learner = self.mode.learner(self.names, self.params, recurrent_indices(step.new, self.params))
                 if isinstance(self.learner, (_Masked, SparseInfluence)):
@@ -94,13 +92,10 @@ class OnlineRun:
                         masks, _Masked(self.mode, self.params, self.learner.layout.recurrent, self.learner.n))
             if step.loss is not None:
                 self.step_losses[t] = step.loss.data  # on the device until the run's end
-            estimate = self.learner.step(step)
-            yield t, estimate
-            values = [p.data for p in step.new]
+            yield t, self.learner.step(step)
             if self.program is None:
+                values = [p.data for p in step.new]
                 state = rebuild_state(new_state, tuple(_wrap(v) for v in values)) if values else None
-        if self.program is not None:  # a replayed run: the state as tensors, in the traced step's form
-            state = rebuild_state(self.traced_state, tuple(_wrap(v) for v in values))
         self.final_state = state
 
     # ------------------------------------------------------------ compile=True
@@ -135,23 +130,39 @@ class OnlineRun:
         self.replayed_step = _ReplayedStep(self.program, prev, outs[1:], outs[0])
         return [box["out"]], box["state"], outs[0]
 
-    def _replay(self, t, state_values):
-        """Step t by the traced program (``state_values``: the state's arrays): the traced
-        tensors take this step's values; returns the run's one replayed step."""
-        step = self.replayed_step
-        values = self._step_arrays(t) + state_values
-        values += [p.data for p in self.params]
-        if self.buffers:
-            values += [b.data for b in self.buffers]
-        for leaf, v in zip(step.prev, state_values):
-            leaf.data = v
-        if not self._lowering_tried:  # from the first replay on: the traced step ran on the interpreter
-            self._lowering_tried = True
-            # writing the source costs about a millisecond, some eight steps' savings: a short run replays
-            if getattr(self.learner, "lowers", False) and self.T - t >= LOWER_FROM:
-                step.lowered = self.program.lowering()
-        results = step.run(values)
-        step.loss.data = results[0]
-        for part, v in zip(step.new, results[1:]):
-            part.data = v
-        return step
+    def _replayed_steps(self, first, state_values):
+        """Steps ``first`` … T − 1 by the traced program (``state_values``: the state's arrays before
+        step ``first``): the traced tensors take each step's values, and the run's one replayed
+        step (``_ReplayedStep``) is estimated by the learner."""
+        step, learner, losses = self.replayed_step, self.learner, self.step_losses
+        params, buffers, prev, new = self.params, self.buffers, step.prev, step.new
+        step_inputs = self._step_inputs()
+        # writing the source costs about a millisecond, some eight steps' savings: a short run replays
+        if getattr(learner, "lowers", False) and self.T - first >= LOWER_FROM:
+            step.lowered = self.program.lowering()
+        for t in range(first, self.T):
+            values = step_inputs(t) + state_values + [p.data for p in params]
+            if buffers:
+                values += [b.data for b in buffers]
+            for leaf, v in zip(prev, state_values):
+                leaf.data = v
+            results = step.run(values)
+            step.loss.data = losses[t] = results[0]
+            state_values = results[1:]
+            for part, v in zip(new, state_values):
+                part.data = v
+            yield t, learner.step(step)
+        # the state as tensors, in the traced step's form
+        self.final_state = rebuild_state(self.traced_state, tuple(_wrap(v) for v in state_values))
+
+    def _step_inputs(self):
+        """A function of t giving step t's input (and target) as the arrays the traced step reads:
+        an index into the sequences' arrays when they are arrays, else each step's value converted."""
+        xs, ys = self.feed.xs, self.feed.ys
+        xs, ys = (seq.data if isinstance(seq, Tensor) else seq for seq in (xs, ys))
+        arrays = type(xs) is xp.ndarray and (ys is None or type(ys) is xp.ndarray)
+        if arrays and ys is None:
+            return lambda t: [xs[t]]
+        if arrays:
+            return lambda t: [xs[t], ys[t]]
+        return self._step_arrays
