@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ...autograd.backend import xp
-from ...autograd.forward import push_tangents, seed_key
+from ...autograd.forward import push_tangents
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
 from ...func import functional_call

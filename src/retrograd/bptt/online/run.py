@@ -70,7 +70,7 @@ class OnlineRun:
         self.program = None
         for t in range(self.T):
             if self.program is not None:  # traced: the rest of the run replays the traced step
-                yield from self._replayed_steps(t, [p.data for p in step.new])
+                yield from self._replayed_steps(t, [p.data for p in self.replayed_step.new])
                 return
             prev, state_in = _leaves_of(state)
             with enable_grad():
