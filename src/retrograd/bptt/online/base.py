@@ -446,11 +446,44 @@ class _Questions:
 _SIGNS = backend.host.asarray([-1.0, 1.0])
 
 
-def random_signs(rng, shape):
-    """Rademacher signs ±1 of ``shape`` on the host: the stream of ``rng.choice([-1.0, 1.0], shape)``
-    (the same draws, as the reference implementations make them) at a fraction of its cost. Drawn
-    flat and reshaped: the same values in the same order, without NumPy's size arithmetic."""
-    return _SIGNS[rng.integers(0, 2, size=math.prod(shape))].reshape(shape)
+class SignStream:
+    """Each step's Rademacher signs ±1, one array per shape of ``shapes``: the draws of
+    ``rng.choice([-1.0, 1.0], shape)`` called for each shape in turn, step after step (the
+    reference implementations' draws), drawn for many steps at once — one call to the
+    generator per block instead of one per shape and step, a fraction of the cost.
+
+    The same numbers: ``choice`` draws bounded integers from the generator's stream of
+    32-bit halves (a half left over by one call is the next call's first), so one draw of
+    the block's count gives the per-step calls' draws, in order — as long as nothing else
+    draws from ``rng`` after the first signs (a learner's own generator, its initial draws
+    made before). The arrays are read-only views of the block."""
+
+    BLOCK = 4096  # signs drawn at once (at least one step's)
+
+    def __init__(self, rng, shapes):
+        self.rng, self.shapes = rng, [tuple(s) for s in shapes]
+        self.sizes = [math.prod(s) for s in self.shapes]
+        self.steps = max(1, self.BLOCK // max(1, sum(self.sizes)))  # steps per block
+        self.views, self.next_row = [], self.steps
+
+    def _draw(self) -> None:
+        block = _SIGNS[self.rng.integers(0, 2, size=self.steps * sum(self.sizes))]
+        block.flags.writeable = False  # the learner reads them (a sweep's cotangent); nothing writes them
+        rows, self.views, start = block.reshape(self.steps, -1), [], 0
+        for shape, size in zip(self.shapes, self.sizes):
+            view = rows[:, start:start + size].reshape((self.steps,) + shape)
+            view.flags.writeable = False  # (a copy, when the reshape of a slice needs one)
+            self.views.append(view)
+            start += size
+        self.next_row = 0
+
+    def next(self) -> list:
+        """This step's signs, one array per shape (host arrays)."""
+        if self.next_row == self.steps:
+            self._draw()
+        i = self.next_row
+        self.next_row = i + 1
+        return [v[i] for v in self.views]
 
 
 def _joined(parts, lead=0):

@@ -10,7 +10,7 @@ from ...autograd.forward import seed_key
 from ...autograd.graph import walk as graph_walk
 from ...autograd.tensor import Tensor, _wrap
 from ...random import new_generator
-from .base import EPSILON, OnlineMode, _joined, _Learner, _row_view, _rows, _scale_rows, random_signs
+from .base import EPSILON, OnlineMode, SignStream, _joined, _Learner, _row_view, _rows, _scale_rows
 
 class _Seeded(OnlineMode):
     """An unbiased estimator's mode: its random ``seed`` and ``init`` (where its factors start)."""
@@ -49,6 +49,7 @@ class _RankOne(_Learner):
         super().__init__(mode, params, recurrent)
         self.recurrent = [params[i] for i in recurrent]
         self.rng = new_generator(mode.seed)
+        self.signs = None  # ν's draws (``SignStream``)
         self.u = self.theta = None  # per part (part shape); (rows, P)
 
     def reset_rows(self, rows):
@@ -71,7 +72,10 @@ class _RankOne(_Learner):
         # Jₜ ũ: the state's tangent with ũ on the old state (arrays); νᵀIₜ: the new state's vjp with ν
         asked.push_u = step.pusher(dict(zip(step.prev_keys, (leaf.data for leaf in step.prev))), ())
         asked.pull_nu = step.puller(self.recurrent)
-        asked.shapes = [n.shape for n in step.new]
+        shapes = [tuple(n.shape) for n in step.new]
+        if self.signs is None or self.signs.shapes != shapes:
+            self.signs = SignStream(self.rng, shapes)  # ν, one array per state part
+        asked.on_host = backend.get_backend() == "numpy"
         return asked
 
     def influence_share(self, step, c, g_prev, with_share):
@@ -85,8 +89,9 @@ class _RankOne(_Learner):
             Ju = asked.push_u(*self.u)
         else:
             Ju = [xp.zeros(n.shape, dtype=n.data.dtype) for n in step.new]
-        rng = self.rng
-        nu = [xp.asarray(random_signs(rng, shape)) for shape in asked.shapes]
+        nu = self.signs.next()
+        if not asked.on_host:
+            nu = [xp.asarray(v) for v in nu]
         # νᵀ Iₜ per row: one vjp of the new state per row, the cotangent ν on that row only
         recurrent = self.recurrent
         if B == 1:  # the one row: ν itself is the cotangent
@@ -102,7 +107,7 @@ class _RankOne(_Learner):
                     cot.append(_wrap(m))
                 gs = step.grads(step.new, recurrent, cot)
                 nuI[b] = _flattened(gs)
-        if B == 1 and backend.get_backend() == "numpy":  # one row on the host: ρ₀, ρ₁ as Python floats
+        if B == 1 and asked.on_host:  # one row on the host: ρ₀, ρ₁ as Python floats
             return self._advance_one_row(Ju, nu, nuI, c, g_prev, u_before, theta_before, with_share, bool(step.prev))
         Ju_rows = _joined(Ju)
         norm_nu = math.sqrt(sum(_row_view(v).shape[1] for v in nu))  # ‖ν‖ per row: √(units), every entry ±1
@@ -184,6 +189,7 @@ class _Kronecker(_Learner):
         super().__init__(mode, params, recurrent)
         self.names = names
         self.rng = new_generator(mode.seed)
+        self.signs = None  # c₁, c₂'s draws (``SignStream``)
         self.u = self.A = None  # (rows, K); per state part (n_y, *part)
         self.replayed_linear = None  # (program, (op, roles)) of a compiled run's traced step
 
@@ -251,7 +257,9 @@ class _Kronecker(_Learner):
             JA = step.push({seed_key(leaf): a for leaf, a in zip(step.prev, self.A)}, (n_y,))
         else:
             JA = [xp.zeros_like(a) for a in self.A]
-        c1, c2 = xp.asarray(random_signs(self.rng, (2, B)))
+        if self.signs is None or self.signs.shapes != [(2, B)]:
+            self.signs = SignStream(self.rng, [(2, B)])
+        c1, c2 = xp.asarray(self.signs.next()[0])
         JA_rows = xp.concatenate([_row_view(a, 1) for a in JA], axis=2)  # (n_y, rows, n)
         D_rows = xp.concatenate([_row_view(d, 1) for d in D], axis=2)
         rho0 = xp.sqrt(xp.sqrt((JA_rows ** 2).sum((0, 2))) / (xp.sqrt((self.u ** 2).sum(1)) + EPSILON)) + EPSILON
