@@ -254,7 +254,7 @@ class Lowered:
                     ts[pos] = Sym("array", ts[pos].name, owned=False)
             rule = self.rules[ins]
             args = self._args(ins)
-            after = folds.get(ins)
+            after = folds.get(ins) if lead else None  # a fold only with directions, as ``Program.jvp``
             scale = None
             if after is not None and after.outs[0] not in seeded and ins.outs[0] in private:
                 after_rule = self.rules[after]

@@ -28,8 +28,8 @@ counter, a buffer updated in place): the program replays the ops, not the Python
 them. Check a compiled run against the eager one once.
 
 The tangent sweep also does what a tape walk cannot know to do: it skips the ops that lead
-to no asked slot, folds a one-row elementwise scale into the linear map before it
-(``Linear.jvp(scale=)``), and scales or sums in place a tangent that it made and that
+to no asked slot, folds a one-row elementwise scale into the linear map before it when the
+tangents carry leading directions (``Linear.jvp(scale=)``), and scales or sums in place a tangent that it made and that
 nothing else reads.
 """
 
@@ -494,7 +494,9 @@ class Program:
                     moving = True
             if not moving:
                 continue
-            after = folds.get(ins)
+            # a fold scales W (n_out × n_in) instead of the tangent: worth it for tangents with directions
+            # (RTRL's P), not for one direction of a few rows (UORO's Jₜũ), which is scaled after the product
+            after = folds.get(ins) if nlead else None
             if after is not None and after.outs[0] not in tangents and ins.outs[0] in private:
                 factor = after.op.jvp_factor(after.ans, after.xs[0])
                 if type(factor) is ndarray and factor.size == factor.shape[-1]:  # one row: the factor folds into W

@@ -380,14 +380,17 @@ class _CrossEntropy(_Rule):
         em(f"{loss} = {add}(({em.const(np.log, 'log')}({se}) - {shifted}) * {t}, axis=1)")
         em(f"{probs} = {e}")
         em(f"{probs} /= {se}")
-        asarray = em.const(np.asarray, "asarray")
-        total = f"{add}({loss}, axis=None)"
-        em(f"{y} = {asarray}({total} / {self.rows})" if self.mean else f"{y} = {asarray}({total})")
+        if self.rows == 1:  # the sum (or mean) of one row's loss is that loss: no reduction
+            em(f"{y} = {loss}.reshape(())")
+        else:
+            asarray = em.const(np.asarray, "asarray")
+            total = f"{add}({loss}, axis=None)"
+            em(f"{y} = {asarray}({total} / {self.rows})" if self.mean else f"{y} = {asarray}({total})")
         self.probs = probs
         return [probs]
 
     def _scale(self, g):
-        return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean else g
+        return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean and self.rows != 1 else g
 
     def vjp(self, em, g, pos, xs, y, mask=None):
         z, t = xs
