@@ -19,7 +19,7 @@ from ..autograd import backend
 from ..autograd.lowering import Sym, Unsupported, register
 from ..autograd.namespaces import ARRAY_NS
 from . import elementwise as E
-from .linalg import Linear, _diagonal_first_last, _times_transpose
+from .linalg import Linear, _times_transpose
 from .shape import Concatenate
 from .softmax_cross_entropy import CrossEntropy, _log_softmax_array
 
@@ -325,25 +325,29 @@ class _Linear(_Rule):
             r = em.fresh("t")
             em(f"{r} = {em.const(np.zeros, 'zeros')}({out_shape!r}, dtype={em.const(self.dtype, 'dtype')}, "
                f"order='F')")
-        diagonal = em.const(_diagonal_first_last, "diagonal")
-        if tw is not None:
-            offset, _, shape = tw.seed
-            size = math.prod(shape)
-            moved = em.fresh("moved")
-            em(f"{moved} = {xs[0]}.transpose({(len(self.x_shape) - 1,) + tuple(range(len(self.x_shape) - 1))!r})")
-            if scale is not None:
-                em(f"{moved} = {moved} * {scale}.reshape({(self.n_out,) + (1,) * len(self.x_shape)!r})")
-            em(f"{diagonal}({r}[{offset}:{offset + size}].reshape({(self.n_out, self.n_in) + batch + (self.n_out,)!r}))"
-               f"[...] += {moved}")
-        if tb is not None:
-            offset, _, shape = tb.seed
-            if tuple(shape) != (self.n_out,):
+        # the basis directions of W (of b) meet this output on the diagonal o = k of their block
+        # (n_out, n_in, *batch, n_out) ((n_out, *batch, n_out)) of the tangent: there ∂yₖ/∂Wₖⱼ = xⱼ and
+        # ∂yₖ/∂bₖ = 1, times the scale
+        n_out, n_in, nb = self.n_out, self.n_in, len(batch)
+        scaled = "" if scale is None else f" * {scale}"
+        if tw is not None:  # d[j, b…, k] += x[b…, j]·s[k]
+            diagonal = self._diagonal(em, r, tw.seed[0], n_out * n_in, (n_out, n_in) + batch + (n_out,))
+            em(f"{diagonal} += {xs[0]}.transpose({(nb,) + tuple(range(nb))!r})[..., None]{scaled}")
+        if tb is not None:  # d[b…, k] += s[k] (1 without a scale)
+            if tuple(tb.seed[2]) != (n_out,):
                 raise Unsupported("linear: a broadcast bias")
-            add = "1" if scale is None else f"{scale}.reshape({(self.n_out,) + (1,) * len(batch)!r})"
-            em(f"{diagonal}({r}[{offset}:{offset + self.n_out}].reshape({(self.n_out,) + batch + (self.n_out,)!r}))"
-               f"[...] += {add}")
+            diagonal = self._diagonal(em, r, tb.seed[0], n_out, (n_out,) + batch + (n_out,))
+            em(f"{diagonal} += {'1' if scale is None else scale}")
         return Sym("array", r, owned=True)
 
+    @staticmethod
+    def _diagonal(em, r, offset, size, block) -> str:
+        """A writeable view of the diagonal o = k of the tangent ``r``'s ``size`` directions from
+        ``offset``, seen as ``block`` (n_out, …, n_out): d[…, k] = block[k, …, k], the diagonal axis last."""
+        name = em.fresh("diag")
+        em(f"{name} = {r}[{offset}:{offset + size}].reshape({block!r}).diagonal(0, 0, {len(block) - 1})")
+        em(f"{name}.flags.writeable = True  # a view of the tangent this sweep made (``diagonal``'s is read-only)")
+        return name
 
 @register(Linear)
 def _linear(op, metas):
