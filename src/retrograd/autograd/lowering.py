@@ -24,6 +24,7 @@ interpreter. Host (NumPy) arrays only.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import backend
@@ -73,8 +74,15 @@ class Emitter:
         source = f"def {name}({', '.join(params)}):\n" + "\n".join(self.lines or ["    pass"]) + "\n"
         scope = dict(namespace)
         scope.update(self.consts)
-        exec(compile(source, f"<lowered {name}>", "exec"), scope)  # our own generated text, never a file's
+        exec(_compiled(source, name), scope)  # our own generated text, never a file's
         return scope[name], source
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str, name: str):
+    """``source``'s code object: the same program lowered again (the next run of the same model, the
+    next batch of ``train_stateful``) is compiled once. The values it reads are bound at ``exec``."""
+    return compile(source, f"<lowered {name}>", "exec")
 
 
 class Sym:

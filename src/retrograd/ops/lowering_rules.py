@@ -17,9 +17,8 @@ import math
 
 from ..autograd import backend
 from ..autograd.lowering import Sym, Unsupported, register
-from ..autograd.namespaces import ARRAY_NS
 from . import elementwise as E
-from .linalg import Linear, _times_transpose
+from .linalg import Linear
 from .shape import Concatenate
 from .softmax_cross_entropy import CrossEntropy, _log_softmax_array
 
@@ -287,8 +286,6 @@ class _Linear(_Rule):
             raise Unsupported("linear: a basis-seeded input")
         w = xs[1]
         out_shape = tuple(lead) + self.x_shape[:-1] + (self.n_out,)
-        times = em.const(_times_transpose, "times_transpose")
-        ns = em.const(ARRAY_NS, "ns")
         r = None
         if tx is not None:
             parts = [(tx, 0, self.n_in)] if tx.kind == "array" else []
@@ -306,8 +303,12 @@ class _Linear(_Rule):
                     em(f"{scaled} = {cols} * {scale}[:, None]")
                     cols = scaled
                 term = em.fresh("t")
-                if lead:  # directions in front: the product in the orientation the tangent's memory order favours
-                    em(f"{term} = {times}({ns}, {part.name}.reshape({rows!r}), {cols}).reshape({out_shape!r})")
+                if lead:  # directions in front: the product in the orientation the tangent's memory order
+                    # favours, as ``_times_transpose`` chooses it (written out: (cols·rowsᵀ)ᵀ or rows·colsᵀ)
+                    flat = em.fresh("rows")
+                    em(f"{flat} = {part.name}.reshape({rows!r})")
+                    em(f"{term} = (({cols} @ {flat}.T).T if {flat}.flags.f_contiguous and not {flat}.flags.c_contiguous "
+                       f"else {flat} @ {cols}.T).reshape({out_shape!r})")
                 else:  # ``_times_transpose``'s other case, written out: rows @ colsᵀ
                     em(f"{term} = ({part.name}.reshape({rows!r}) @ {cols}.T).reshape({out_shape!r})")
                 if r is None:

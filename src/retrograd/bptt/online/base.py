@@ -242,6 +242,7 @@ class _ReplayedStep(_Step):
             def split():  # cₜ as arrays; the direct part None where nothing reaches (the learner skips zeros)
                 gs = sweep(ones)
                 return gs[:k], gs[k:]
+        split.never = {i - k for i in getattr(sweep, "missing", ()) if i >= k}  # direct parts always None
         return split
 
     def split(self, inputs):
@@ -390,6 +391,9 @@ class _Learner:
         else:
             loss = [step.loss]
             asked.split = lambda: (None, step.grads(loss, inputs))
+        # the share of sₜ₋₁'s direct part, unless the split says it never reaches sₜ₋₁ (a lowered sweep knows)
+        never, n = getattr(asked.split, "never", ()), len(self.params)
+        asked.prev_share = self.uses_prev_share and any(n + i not in never for i in range(len(step.prev)))
         return asked
 
     def _ask(self, step: _Step) -> "_Questions":
@@ -408,14 +412,15 @@ class _Learner:
 
     def step(self, step: _Step) -> list:
         """Every parameter's estimate for this step's loss (arrays, params' shapes)."""
-        params = self.params
-        asked = self._ask(step)
+        params, asked = self.params, self.asked
+        if asked is None or asked.step is not step or asked.version != step.version:
+            asked = self._ask(step)
         if step.loss is None:  # no real row at this step: no loss, the influence still moves
             self.advance(step)
             return [xp.zeros(p.shape, dtype=p.data.dtype) for p in params]
         c, direct = asked.split()
         out, g_prev = direct[:len(params)], direct[len(params):]
-        if not self.uses_prev_share or all(g is None for g in g_prev):
+        if not asked.prev_share or all(g is None for g in g_prev):
             g_prev = None  # no loss path from sₜ₋₁ but through sₜ (a replayed split tells): no share of it
         else:
             g_prev = _or_zeros(g_prev, step.prev)

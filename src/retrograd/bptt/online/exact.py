@@ -36,16 +36,16 @@ class _DenseInfluence(_Learner):
         # Mₜ's question: the basis on θ (the same descriptions every step) and Mₜ₋₁ on the state
         seeds = self.layout.basis_seeds()
         asked.basis = tuple(seeds.values())
-        asked.push_immediate = step.pusher(seeds, (self.layout.P,))
         seeds.update(zip(step.prev_keys, (leaf.data for leaf in step.prev)))  # arrays, as Mₜ₋₁'s parts
         asked.push_influence = step.pusher(seeds, (self.layout.P,))
         return asked
 
     def propagate(self, step):
-        """Mₜ from Mₜ₋₁: the state's tangent with Mₜ₋₁ on the state and the basis on θ."""
-        asked = self.asked
+        """Mₜ from Mₜ₋₁: the state's tangent with Mₜ₋₁ on the state and the basis on θ
+        (M₀ = 0: the first step's is the basis's alone, Iₜ)."""
         if self.M is None:
-            return asked.push_immediate(*asked.basis)
+            return step.push(self.layout.basis_seeds(), (self.layout.P,))
+        asked = self.asked
         return asked.push_influence(*asked.basis, *self.M)
 
     def influence_share(self, step, c, g_prev, with_share):
@@ -142,6 +142,13 @@ class RFLO(OnlineMode):
 class _Leaky(_DenseInfluence):
     needs_split = True
     uses_prev_share = False  # Murray's estimate is cₜ·M̃ₜ: rflo(0) is the immediate gradient ∂Lₜ/∂θ
+
+    def prepare(self, step):
+        asked = _Learner.prepare(self, step)  # Iₜ's question alone: Jₜ is replaced by decay·I
+        seeds = self.layout.basis_seeds()
+        asked.basis = tuple(seeds.values())
+        asked.push_immediate = step.pusher(seeds, (self.layout.P,))
+        return asked
 
     def propagate(self, step):
         asked = self.asked
