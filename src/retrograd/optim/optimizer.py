@@ -305,7 +305,7 @@ class SGD(Optimizer):
             return super()._step_group(group, states)
         lr = group["lr"]
         for p in group["params"]:
-            grad = p.grad
+            grad = p._grad  # (``p.grad``, without the property's call: an online run steps every time step)
             if grad is not None:
                 if id(p) not in states:
                     states[id(p)] = {}
