@@ -1,6 +1,6 @@
 """Online modes: time and memory per step against n_h, and retrograd against hand-written NumPy.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--long 3000] [--sizes 8 16 32 64] [--eager] [--repeats 7]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--long 2000] [--sizes 8 16 32 64] [--eager] [--repeats 7]
 
 For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
 Marschall et al.'s network (batch 1, online SGD, one update per step; the online modes with
@@ -10,10 +10,11 @@ prints the best time per step and the peak memory of a short run
 n_h, next to the formulas;
 then, at every n_h, the ratio retrograd / NumPy for RTRL and UORO, the NumPy
 column being ``benchmarks/online_numpy.py`` (the same equations written by
-hand), timed in the same run: per step in long runs (``--long``, what a step
-costs once a run is going), and in runs of ``--steps`` (a compiled run's trace
-and lowering of its first steps included). Absolute times vary between
-machines; the ratios are what to compare.
+hand), timed in the same run: the median step of runs of ``--long`` steps, each
+step timed (what a step costs once a run is going: a median is not moved by
+this VM's noisy moments), what a compiled run's first steps cost beyond that
+(its trace and lowering), and whole runs of ``--steps`` steps with that
+included. Absolute times vary between machines; the ratios are what to compare.
 """
 
 from __future__ import annotations
@@ -80,6 +81,39 @@ def time_numpy(algorithm, n_h, steps, repeats=3):
     return best
 
 
+FIRST = 10  # steps a run takes to get going (the trace, the lowering): 'once' in the comparison
+
+
+def retrograd_step_times(mode, n_h, steps):
+    """Each step's time in one ``rg.bptt.train`` run (s): the gaps between the optimizer's steps,
+    stamped by a step post-hook (its own cost, about a microsecond, included)."""
+    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    xs, ys = ref.add_task(steps, 0)
+    model = Leaky(net)
+    opt = rg.optim.SGD(model.parameters(), lr=0.0)
+    stamps = []
+    opt.register_step_post_hook(lambda *_: stamps.append(time.perf_counter()))
+    start = time.perf_counter()
+    rg.bptt.train(model, xs[:, None], ys[:, None], rg.cross_entropy, opt, mode, state=rg.zeros(1, n_h))
+    return np.diff([start] + stamps)
+
+
+def numpy_step_times(algorithm, n_h, steps):
+    """Each step's time in one run of the hand-written loop (s), stamped the same way: after its update."""
+    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    xs, ys = ref.add_task(steps, 0)
+    stamps, sgd = [], net.sgd
+
+    def stamped(grads, lr):
+        sgd(grads, lr)
+        stamps.append(time.perf_counter())
+
+    net.sgd = stamped
+    start = time.perf_counter()
+    ref.train_online(net, algorithm(), xs, ys, lr=0.0)
+    return np.diff([start] + stamps)
+
+
 def peak_bytes(mode, n_h, steps=30):
     """tracemalloc's peak over a run of ``steps`` online steps (NumPy reports its buffers to it),
     above what was allocated before: the influence, one step's tape and its transients."""
@@ -101,42 +135,46 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--eager", action="store_true", help="the table for compile=False (every step on the tape)")
     ap.add_argument("--repeats", type=int, default=7, help="interleaved runs of each column in the comparison")
-    ap.add_argument("--long", type=int, default=3000, help="steps of the comparison's long runs")
+    ap.add_argument("--long", type=int, default=2000, help="steps of the comparison's runs timed step by step")
+    ap.add_argument("--comparison", action="store_true", help="the comparison with NumPy alone (no table)")
     args = ap.parse_args()
     rg.set_default_dtype(np.float64)
     compiled = not args.eager
-    names = list(modes())
-    print(f"ms per step (batch 1, best of {args.repeats} runs of {args.steps} steps, compile={compiled}) / peak kB over a "
-          f"30-step run (tracemalloc)")
-    print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>13}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
+    names = [] if args.comparison else list(modes())
+    if names:
+        print(f"ms per step (batch 1, best of {args.repeats} runs of {args.steps} steps, compile={compiled}) / peak kB "
+              f"over a 30-step run (tracemalloc)")
+        print(f"{'mode':<11}" + "".join(f"{'n_h=' + str(n):>13}" for n in args.sizes) + f"{'time':>14}{'memory':>12}")
     for name in names:
         cells = []
         for n in args.sizes:
             mode = modes(compiled)[name]
             cells.append(f"{time_retrograd(mode, n, args.steps, args.repeats) * 1e3:6.2f}/{peak_bytes(mode, n) / 1024:<5.0f}")
         print(f"{name:<11}" + "".join(f"{c:>13}" for c in cells) + f"{FORMULAS[name][0]:>14}{FORMULAS[name][1]:>12}")
-    long = args.long
-    print(f"\nretrograd against hand-written NumPy (benchmarks/online_numpy.py), same run, best of {args.repeats} "
-          f"interleaved runs of each column: ms per step in runs of {long} steps (what a step costs once a run is "
-          f"going), and the ratio in runs of {args.steps} (compile=True's trace and lowering of the first steps "
-          f"included)")
+    print(f"\nretrograd against hand-written NumPy (benchmarks/online_numpy.py), same run: the median step of "
+          f"{args.long}-step runs (each step timed, from one parameter update to the next), best of 3 interleaved "
+          f"runs of each; 'once': what the first {FIRST} steps cost beyond that (compile=True traces the first step "
+          f"and lowers it); and the ratio of whole runs of {args.steps} steps (best of {args.repeats}), that included")
     for name, algorithm in [("rtrl", ref.RTRL), ("uoro", lambda: ref.UORO(np.random.default_rng(0)))]:
         for n in args.sizes:
-            columns = {"numpy": lambda s: time_numpy(algorithm, n, s, repeats=1),
-                       "compiled": lambda s: time_retrograd(modes()[name], n, s, repeats=1),
-                       "eager": lambda s: time_retrograd(modes(compile=False)[name], n, s, repeats=1)}
-            best = {}
-            for _ in range(args.repeats):  # interleaved: a noisy moment costs every column alike
-                for steps in (args.steps, long):
-                    for column, per_step in columns.items():
-                        if column == "eager" and steps == long:
-                            continue  # eager has nothing to amortise: the short runs give its cost
-                        best[column, steps] = min(best.get((column, steps), np.inf), per_step(steps))
-            numpy, compiled, eager = best["numpy", long], best["compiled", long], best["eager", args.steps]
-            short_ratio = best["compiled", args.steps] / best["numpy", args.steps]
-            print(f"{name:<6} n_h={n:<4} numpy {numpy * 1e3:.3f} ms   retrograd compiled {compiled * 1e3:.3f} ms "
-                  f"(ratio {compiled / numpy:.2f}; in runs of {args.steps}: {short_ratio:.2f})   eager "
-                  f"{eager * 1e3:.3f} ms (ratio {eager / best['numpy', args.steps]:.2f})")
+            columns = {"numpy": lambda s: numpy_step_times(algorithm, n, s),
+                       "compiled": lambda s: retrograd_step_times(modes()[name], n, s),
+                       "eager": lambda s: retrograd_step_times(modes(compile=False)[name], n, s)}
+            median, once = {}, {}
+            for _ in range(3):  # interleaved: a noisy moment costs every column alike
+                for column, step_times in columns.items():
+                    times = step_times(args.long)
+                    typical = float(np.median(times[FIRST:]))
+                    if typical < median.get(column, np.inf):
+                        median[column], once[column] = typical, float(times[:FIRST].sum() - FIRST * typical)
+            short = {"numpy": np.inf, "compiled": np.inf}
+            for _ in range(args.repeats):
+                short["numpy"] = min(short["numpy"], time_numpy(algorithm, n, args.steps, repeats=1))
+                short["compiled"] = min(short["compiled"], time_retrograd(modes()[name], n, args.steps, repeats=1))
+            print(f"{name:<6} n_h={n:<4} numpy {median['numpy'] * 1e3:.3f} ms   retrograd compiled "
+                  f"{median['compiled'] * 1e3:.3f} ms (ratio {median['compiled'] / median['numpy']:.2f}; once "
+                  f"{once['compiled'] * 1e3:.1f} ms; runs of {args.steps}: {short['compiled'] / short['numpy']:.2f})   "
+                  f"eager {median['eager'] * 1e3:.3f} ms (ratio {median['eager'] / median['numpy']:.2f})")
 
 
 if __name__ == "__main__":

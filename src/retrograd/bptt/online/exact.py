@@ -52,7 +52,7 @@ class _DenseInfluence(_Learner):
         """Move Mₜ₋₁ to Mₜ; with ``with_share``, the influence's part of the estimate:
         cₜ·Mₜ + (its ``g_prev``)·Mₜ₋₁ (given cₜ), or for exact RTRL without it ∂Lₜ/∂sₜ₋₁·Mₜ₋₁."""
         before = self.M
-        self.M = self.shape_influence(self.propagate(step))
+        self.M = self.propagate(step)
         if not with_share or not self.layout.P:
             return {}
         if c is not None:
@@ -64,9 +64,6 @@ class _DenseInfluence(_Learner):
                 return {}
             share = _contract(g_prev, before)
         return self.layout.split(share)
-
-    def shape_influence(self, M):
-        return M
 
 
 class RTRL(OnlineMode):
@@ -91,8 +88,9 @@ class _Masked(_DenseInfluence):
         self.pattern = masks
         return self
 
-    def shape_influence(self, M):
-        return [m * p for m, p in zip(M, self.pattern)]
+    def propagate(self, step):
+        """Mₜ kept on SnAp's pattern: RTRL's, the entries off the pattern zeroed."""
+        return [m * p for m, p in zip(super().propagate(step), self.pattern)]
 
 
 class SnAp(OnlineMode):
