@@ -191,3 +191,46 @@ def test_values_of_other_shapes_go_back_to_the_interpreter():
     other = R.standard_normal((4, 3))
     np.testing.assert_allclose(step.run([other])[0], np.tanh(other))
     assert step.lowered is None
+    assert step.version == 1  # the learners' prepared questions are stale: they prepare them again
+
+
+def test_a_model_lowered_again_compiles_nothing(monkeypatch):
+    """The generated functions' code objects are cached by their source: a second run of the same
+    model (a new trace, the same program) writes the same source and compiles none of it."""
+    from retrograd.autograd import lowering
+    from retrograd.bptt.online import run as online_run
+
+    monkeypatch.setattr(online_run, "LOWER_FROM", 0)
+    model, xs, ys, s0 = _marschall()
+    first = rg.bptt.gradient(model, xs, ys, F.cross_entropy, rg.bptt.rtrl(compile=True), state=s0)
+    before = lowering._compiled.cache_info()
+    again = rg.bptt.gradient(model, xs, ys, F.cross_entropy, rg.bptt.rtrl(compile=True), state=s0)
+    after = lowering._compiled.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits
+    for name in first:
+        np.testing.assert_array_equal(again[name], first[name])
+
+
+@pytest.mark.parametrize("mode", ["rtrl", "uoro"])
+def test_questions_are_prepared_once_per_replayed_run(mode, monkeypatch):
+    """A learner prepares what it asks of a step (``_Learner.prepare``) for each recorded step, and once
+    for all the replayed ones: from then on it calls the functions that answer its questions."""
+    from retrograd.bptt.online import run as online_run
+    from retrograd.bptt.online.base import _Learner, _ReplayedStep
+
+    monkeypatch.setattr(online_run, "LOWER_FROM", 0)
+    prepared = []
+    original = _Learner.prepare
+
+    def counted(self, step):
+        prepared.append(type(step) is _ReplayedStep)
+        return original(self, step)
+
+    monkeypatch.setattr(_Learner, "prepare", counted)
+    model, xs, ys, s0 = _marschall(steps=12)
+    make = {"rtrl": rg.bptt.rtrl, "uoro": lambda **kw: rg.bptt.uoro(seed=0, **kw)}[mode]
+    rg.bptt.gradient(model, xs, ys, F.cross_entropy, make(compile=True), state=s0)
+    assert prepared == [False, True]  # the traced step, recorded; then the eleven replayed steps
+    prepared.clear()
+    rg.bptt.gradient(model, xs, ys, F.cross_entropy, make(), state=s0)
+    assert prepared == [False] * 12  # eager: a recorded step each time (its graph is not kept past it)
