@@ -9,6 +9,7 @@ command says so and exits with status 1, so scripts and CI notice.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import __version__, demos
@@ -29,7 +30,7 @@ def main(argv=None) -> int:
     demo = sub.add_parser("demo", help="run a demo (see --list)")
     demo.add_argument("name", nargs="?", help="demo to run")
     demo.add_argument("--list", action="store_true", help="list the demos")
-    demo.add_argument("--out", default=".", help="folder for plots and outputs (default: .)")
+    demo.add_argument("--out", default=".", help="folder for plots and outputs, made if missing (default: .)")
     demo.add_argument("--seed", type=int, default=None, help="random seed")
     demo.add_argument("--distributed", action="store_true",
                       help="data-parallel over the MPI processes: mpiexec -n 2 retrograd demo charlm --distributed")
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
         if args.list or not args.name:
             print("\n".join(line[2:] for line in demo_lines.splitlines()))
             return 0
+        os.makedirs(args.out, exist_ok=True)  # a new folder for the plots, as --out names it
         kwargs = {"out_dir": args.out}
         if args.seed is not None:
             kwargs["seed"] = args.seed

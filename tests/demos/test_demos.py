@@ -28,9 +28,10 @@ def test_cli_lists_and_runs_demos(tmp_path):
     listing = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "--list"],
                              capture_output=True, text=True, check=True)
     assert "xor" in listing.stdout and "echo" in listing.stdout and "bptt-modes" in listing.stdout
-    run = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "xor", "--out", str(tmp_path)],
+    out = tmp_path / "plots" / "xor"  # a folder that does not exist yet: made
+    run = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "xor", "--out", str(out)],
                          capture_output=True, text=True, check=True)
-    assert "learned XOR" in run.stdout
+    assert "learned XOR" in run.stdout and out.is_dir()
     bad = subprocess.run([sys.executable, "-m", "retrograd.cli", "demo", "nope"], capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown demo" in bad.stderr
 
