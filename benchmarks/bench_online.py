@@ -1,6 +1,6 @@
 """Online modes: time and memory per step against n_h, and retrograd against hand-written NumPy.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--long 2000] [--sizes 8 16 32 64] [--eager] [--repeats 7]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online.py [--steps 300] [--long 2000] [--sizes 8 16 32 64] [--eager] [--repeats 7] [--comparison] [--leak α]
 
 For each mode of ``rg.bptt`` (rtrl, uoro, kf_rtrl, snap(1), rflo, chunk(10)) on
 Marschall et al.'s network (batch 1, online SGD, one update per step; the online modes with
@@ -38,15 +38,24 @@ FORMULAS = {"rtrl": ("O(n²P)", "O(nP)"), "uoro": ("O(n² + P)", "O(n + P)"), "k
             "snap(1)": ("O(n³ + P·r²)¹", "O(P·r + n²)"), "rflo": ("O(nP)", "O(nP)"), "chunk(10)": ("O(n² + P)", "O(10 n)")}
 
 
+LEAK = None  # --leak α: the cells written with their leak, aₜ = (1 − α) aₜ₋₁ + α tanh(…) (None: α = 1, no term)
+
+
+def _net(n_h):
+    return ref.LeakyRNN.init(2, n_h, 2, 0, alpha=1.0 if LEAK is None else LEAK)
+
+
 class Leaky(rg.nn.Module):
     def __init__(self, net):
         super().__init__()
         self.W = Parameter(np.concatenate([net.W_rec, net.W_in], axis=1))
         self.b = Parameter(net.b_rec.copy())
         self.W_out, self.b_out = Parameter(net.W_out), Parameter(net.b_out)
+        self.alpha = None if LEAK is None else net.alpha
 
     def forward(self, x, a):
-        a = rg.tanh(rg.linear(rg.cat([a, x], -1), self.W, self.b))
+        h = rg.tanh(rg.linear(rg.cat([a, x], -1), self.W, self.b))
+        a = h if self.alpha is None else (1 - self.alpha) * a + self.alpha * h
         return rg.linear(a, self.W_out, self.b_out), a
 
 
@@ -57,7 +66,7 @@ def modes(compile=True):
 
 
 def time_retrograd(mode, n_h, steps, repeats=3):
-    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    net = _net(n_h)
     xs, ys = ref.add_task(steps, 0)
     best = np.inf
     for _ in range(repeats):
@@ -73,7 +82,7 @@ def time_numpy(algorithm, n_h, steps, repeats=3):
     xs, ys = ref.add_task(steps, 0)
     best = np.inf
     for _ in range(repeats):
-        net = ref.LeakyRNN.init(2, n_h, 2, 0)
+        net = _net(n_h)
         alg = algorithm()
         t0 = time.perf_counter()
         ref.train_online(net, alg, xs, ys, lr=0.0)
@@ -87,7 +96,7 @@ FIRST = 10  # steps a run takes to get going (the trace, the lowering): 'once' i
 def retrograd_step_times(mode, n_h, steps):
     """Each step's time in one ``rg.bptt.train`` run (s): the gaps between the optimizer's steps,
     stamped by a step post-hook (its own cost, about a microsecond, included)."""
-    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    net = _net(n_h)
     xs, ys = ref.add_task(steps, 0)
     model = Leaky(net)
     opt = rg.optim.SGD(model.parameters(), lr=0.0)
@@ -100,7 +109,7 @@ def retrograd_step_times(mode, n_h, steps):
 
 def numpy_step_times(algorithm, n_h, steps):
     """Each step's time in one run of the hand-written loop (s), stamped the same way: after its update."""
-    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    net = _net(n_h)
     xs, ys = ref.add_task(steps, 0)
     stamps, sgd = [], net.sgd
 
@@ -117,7 +126,7 @@ def numpy_step_times(algorithm, n_h, steps):
 def peak_bytes(mode, n_h, steps=30):
     """tracemalloc's peak over a run of ``steps`` online steps (NumPy reports its buffers to it),
     above what was allocated before: the influence, one step's tape and its transients."""
-    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    net = _net(n_h)
     xs, ys = ref.add_task(steps, 0)
     model = Leaky(net)
     opt = rg.optim.SGD(model.parameters(), lr=0.0)
@@ -137,7 +146,11 @@ def main():
     ap.add_argument("--repeats", type=int, default=7, help="interleaved runs of each column in the comparison")
     ap.add_argument("--long", type=int, default=2000, help="steps of the comparison's runs timed step by step")
     ap.add_argument("--comparison", action="store_true", help="the comparison with NumPy alone (no table)")
+    ap.add_argument("--leak", type=float, default=None,
+                    help="write the cells with their leak, (1 − α)·a + α·tanh(…), at this α (default: none, α = 1)")
     args = ap.parse_args()
+    global LEAK
+    LEAK = args.leak
     rg.set_default_dtype(np.float64)
     compiled = not args.eager
     names = [] if args.comparison else list(modes())
