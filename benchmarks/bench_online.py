@@ -24,6 +24,7 @@ import importlib.util
 import pathlib
 import time
 import tracemalloc
+import warnings
 
 import numpy as np
 
@@ -152,6 +153,8 @@ def main():
     global LEAK
     LEAK = args.leak
     rg.set_default_dtype(np.float64)
+    # two small logits can sum to 1: they are logits all the same (the demo filters this warning too)
+    warnings.filterwarnings("ignore", message="cross_entropy: the input looks like probabilities")
     compiled = not args.eager
     names = [] if args.comparison else list(modes())
     if names:
