@@ -122,6 +122,33 @@ def test_rtrl_step_pieces_basis_and_folded_scale(with_influence):
     _close(got[0], program.jvp(dict(seeds), [program.slot(outs[0])], (P,))[0])
 
 
+@pytest.mark.parametrize("alpha", [1.0, 0.6])
+@pytest.mark.parametrize("rows", [1, 2])
+def test_a_leaky_cells_influence_is_one_gemm(alpha, rows):
+    """h′ = (1 − α) h + α tanh(W [h; x] + b): for one row, the leak, the scale α and φ′ are folded
+    into one matrix (1 − α)I + α·diag(φ′)·W_h times Mₜ₋₁ — one product, no pass over the P×n tangent
+    for them (with several rows φ′ differs by row: the tangent is scaled after the product). Either
+    way the tangent equals the interpreter's to 1e-12 (its ops in another order)."""
+    x, h, w, b = _leaf((rows, 2)), _leaf((rows, 3)), _leaf((3, 5)), _leaf((3,))
+    program, outs = Program.trace(lambda: [(1 - alpha) * h + alpha * rg.tanh(F.linear(rg.cat([h, x], -1), w, b))],
+                                  [x, h, w, b])
+    lowered = program.lowering()
+    values = [R.standard_normal(t.shape) for t in (x, h, w, b)]
+    lowered.run(values)
+    P = 15 + 3
+    seeds = {program.slot(w): Basis(0, P, (3, 5), np.float64), program.slot(b): Basis(15, P, (3,), np.float64),
+             program.slot(h): np.asfortranarray(R.standard_normal((P, rows, 3)))}
+    kinds = tuple((s, seed_kind(v)) for s, v in seeds.items())
+    wanted = (program.slot(outs[0]),)
+    got = lowered.jvp_fn(kinds, wanted, (P,))(*seeds.values())
+    source = lowered.sources[("jvp", kinds, wanted, (P,))]
+    assert source.count(" @ ") == 2  # one product, in the orientation the memory order picks (two spellings)
+    if rows == 1:
+        assert "t_in2 *" not in source and "t_in2.reshape" in source  # Mₜ₋₁ is read by the product alone
+    program.run(values)
+    _close(got[0], program.jvp(dict(seeds), list(wanted), (P,))[0])
+
+
 def test_what_is_not_lowered():
     """An op of several outputs keeps the whole program on the interpreter; a seed of a kind the rules do
     not know (a coloured basis) is refused, and its question answered by the interpreter."""

@@ -97,6 +97,24 @@ class Sym:
         self.kind, self.name, self.owned, self.parts, self.sizes, self.seed = kind, name, owned, parts, sizes, seed
 
 
+class Deferred(Sym):
+    """A tangent whose array is not written yet: a rule keeps it symbolic so that the ops after
+    it may fold into it (a scale, a sum) instead of each making a pass over the array. Only a
+    rule that says so (``takes_deferred``) is given one; ``materialize(em)`` writes it and
+    returns its array Sym for every other reader. A tangent read by several ops, or asked for,
+    is written at once."""
+
+    __slots__ = ()
+
+    def materialize(self, em) -> Sym:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def written(em, t):
+    """``t`` as a rule that reads arrays takes it: a deferred tangent written out, anything else as it is."""
+    return t.materialize(em) if isinstance(t, Deferred) else t
+
+
 def _metas(ins, values) -> list:
     """Per input position of an instruction: ("slot", shape, dtype) of the traced value, or ("const", value)."""
     metas = []
@@ -261,6 +279,8 @@ class Lowered:
                 if ts[pos] is not None and ts[pos].kind == "array" and slot not in private:
                     ts[pos] = Sym("array", ts[pos].name, owned=False)
             rule = self.rules[ins]
+            if not getattr(rule, "takes_deferred", False):
+                ts = [written(body, t) for t in ts]
             args = self._args(ins)
             after = folds.get(ins) if lead else None  # a fold only with directions, as ``Program.jvp``
             scale = None
@@ -276,17 +296,19 @@ class Lowered:
                 # a tangent kind the rule does not take: the op's own jvp, which reads nothing the lowered
                 # forward did not give it (the rule says so: ``stateless``); the scale after it is not folded
                 scale = None
+                ts = [written(body, t) for t in ts]
                 r = _OwnRules(ins, rule.metas).jvp(body, ts, args, self.value(ins.outs[0]), lead, None)
             if r is None:
                 continue
+            target = after.outs[0] if scale is not None else ins.outs[0]
             if scale is not None:
-                tan[after.outs[0]] = r
                 folded.add(after)
-            else:
-                tan[ins.outs[0]] = r
+            if isinstance(r, Deferred) and target not in private:  # read by several ops, or asked for
+                r = r.materialize(body)
+            tan[target] = r
         out = []
         for s in wanted:
-            t = tan.get(s)
+            t = written(body, tan.get(s))
             if t is None:
                 out.append("None")
             elif t.kind == "array":
@@ -366,4 +388,4 @@ def seed_kind(value):
     return None
 
 
-__all__ = ["Emitter", "Lowered", "RULES", "Sym", "Unsupported", "register", "seed_kind"]
+__all__ = ["Deferred", "Emitter", "Lowered", "RULES", "Sym", "Unsupported", "register", "seed_kind", "written"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import backend
-from ..autograd.lowering import Sym, Unsupported, register
+from ..autograd.lowering import Deferred, Sym, Unsupported, register, written
 from . import elementwise as E
 from .linalg import Linear
 from .shape import Concatenate
@@ -143,11 +143,21 @@ class _Binary(_Rule):
 
 
 class _Add(_Binary):
+    takes_deferred = True  # a linear map's tangent plus a multiple of one of its pieces: one matrix
+
     def vjp(self, em, g, pos, xs, y, mask=None):
         return g
 
     def jvp(self, em, ts, xs, y, lead, scale):
-        a, b = _array(ts[0]), _array(ts[1])
+        a, b = ts
+        if a is None or b is None:  # the moving tangent passes through as it is (deferred or not)
+            return a if b is None else b
+        for t, other in ((a, b), (b, a)):
+            if isinstance(t, _LinearTangent) and isinstance(other, _Multiple):
+                folded = t.plus(other)
+                if folded is not None:
+                    return folded
+        a, b = _array(written(em, a)), _array(written(em, b))
         if a is None or b is None:  # the moving tangent passes through as it is
             return a if b is None else b
         return self.new_array(em, "t", f"{a.name} + {b.name}")
@@ -180,8 +190,17 @@ class _Mul(_Binary):
         em(f"{name} = {g} * {self.arg(em, xs, 1 - pos)}")
         return name
 
+    takes_deferred = True  # a scalar constant times a deferred tangent (or a seed's): a factor of it
+
     def jvp(self, em, ts, xs, y, lead, scale):
-        a, b = _array(ts[0]), _array(ts[1])
+        moving = [pos for pos in (0, 1) if ts[pos] is not None]
+        if len(moving) == 1 and xs[1 - moving[0]] is None:  # ẋ·k, k a scalar the trace kept (``_binary``)
+            t, k = ts[moving[0]], self.arg(em, xs, 1 - moving[0])
+            if isinstance(t, Deferred):
+                return t.times(k)
+            if lead and t.kind == "array" and not t.owned:  # a seed's, with directions: folded where it is added
+                return _Multiple(t.name, k)
+        a, b = _array(written(em, ts[0])), _array(written(em, ts[1]))
         terms = []
         if a is not None:
             other = self.arg(em, xs, 1)
@@ -284,62 +303,21 @@ class _Linear(_Rule):
                 raise Unsupported("linear: a weight or bias tangent other than its own basis")
         if tx is not None and tx.kind == "basis":
             raise Unsupported("linear: a basis-seeded input")
-        w = xs[1]
-        out_shape = tuple(lead) + self.x_shape[:-1] + (self.n_out,)
-        r = None
-        if tx is not None:
-            parts = [(tx, 0, self.n_in)] if tx.kind == "array" else []
-            if tx.kind == "pieces":
-                start = 0
-                for part, size in zip(tx.parts, tx.sizes):
-                    if part is not None:
-                        parts.append((part, start, start + size))
-                    start += size
-            for part, start, stop in parts:
-                rows = (math.prod(tuple(lead) + self.x_shape[:-1]), stop - start)
-                cols = w if (start, stop) == (0, self.n_in) else f"{w}[:, {start}:{stop}]"
-                if scale is not None:  # φ′ folded into the columns this piece reads: (W ⊙ s)ᵀ, not the tangent
-                    scaled = em.fresh("wx")
-                    em(f"{scaled} = {cols} * {scale}[:, None]")
-                    cols = scaled
-                term = em.fresh("t")
-                if lead:  # directions in front: the product in the orientation the tangent's memory order
-                    # favours, as ``_times_transpose`` chooses it (written out: (cols·rowsᵀ)ᵀ or rows·colsᵀ)
-                    flat = em.fresh("rows")
-                    em(f"{flat} = {part.name}.reshape({rows!r})")
-                    em(f"{term} = (({cols} @ {flat}.T).T if {flat}.flags.f_contiguous and not {flat}.flags.c_contiguous "
-                       f"else {flat} @ {cols}.T).reshape({out_shape!r})")
-                else:  # ``_times_transpose``'s other case, written out: rows @ colsᵀ
-                    em(f"{term} = ({part.name}.reshape({rows!r}) @ {cols}.T).reshape({out_shape!r})")
-                if r is None:
-                    r = term
-                else:
-                    em(f"{r} = {r} + {term}")
-        if tw is None and tb is None:
-            return None if r is None else Sym("array", r, owned=True)
-        seed = (tw or tb).seed
-        offset_total = seed[1]
-        if tuple(lead) != (offset_total,):
+        if (tw or tb) is not None and tuple(lead) != ((tw or tb).seed[1],):
             raise Unsupported("linear: a basis seed with other leading axes")
-        batch = self.x_shape[:-1]
-        if r is None:
-            r = em.fresh("t")
-            em(f"{r} = {em.const(np.zeros, 'zeros')}({out_shape!r}, dtype={em.const(self.dtype, 'dtype')}, "
-               f"order='F')")
-        # the basis directions of W (of b) meet this output on the diagonal o = k of their block
-        # (n_out, n_in, *batch, n_out) ((n_out, *batch, n_out)) of the tangent: there ∂yₖ/∂Wₖⱼ = xⱼ and
-        # ∂yₖ/∂bₖ = 1, times the scale
-        n_out, n_in, nb = self.n_out, self.n_in, len(batch)
-        scaled = "" if scale is None else f" * {scale}"
-        if tw is not None:  # d[j, b…, k] += x[b…, j]·s[k]
-            diagonal = self._diagonal(em, r, tw.seed[0], n_out * n_in, (n_out, n_in) + batch + (n_out,))
-            em(f"{diagonal} += {xs[0]}.transpose({(nb,) + tuple(range(nb))!r})[..., None]{scaled}")
-        if tb is not None:  # d[b…, k] += s[k] (1 without a scale)
-            if tuple(tb.seed[2]) != (n_out,):
-                raise Unsupported("linear: a broadcast bias")
-            diagonal = self._diagonal(em, r, tb.seed[0], n_out, (n_out,) + batch + (n_out,))
-            em(f"{diagonal} += {'1' if scale is None else scale}")
-        return Sym("array", r, owned=True)
+        parts = []  # (the input tangent's piece, its first and last column + 1)
+        if tx is not None and tx.kind == "array":
+            parts.append((tx, 0, self.n_in))
+        elif tx is not None:  # pieces of a concatenation: only the moving ones meet their columns of W
+            start = 0
+            for part, size in zip(tx.parts, tx.sizes):
+                if part is not None:
+                    parts.append((part, start, start + size))
+                start += size
+        tangent = _LinearTangent(self, xs, parts, tw, tb, tuple(lead), scale)
+        if not lead:  # one direction: written now (scaling W would cost more than scaling the tangent)
+            return tangent.materialize(em) if parts else None
+        return tangent
 
     @staticmethod
     def _diagonal(em, r, offset, size, block) -> str:
@@ -349,6 +327,120 @@ class _Linear(_Rule):
         em(f"{name} = {r}[{offset}:{offset + size}].reshape({block!r}).diagonal(0, 0, {len(block) - 1})")
         em(f"{name}.flags.writeable = True  # a view of the tangent this sweep made (``diagonal``'s is read-only)")
         return name
+
+class _LinearTangent(Deferred):
+    """A linear map's tangent with leading directions, kept symbolic until read: k·s ⊙ (Σ ẋᵢ Wᵢᵀ +
+    the basis directions on the diagonal) + Σ cᵢ·ẋᵢ, with ẋᵢ the moving pieces of the input, Wᵢ
+    their columns of W, s a one-row scale folded in (φ′ of the tanh after it), k scalar factors
+    and cᵢ the multiples of a piece added to it (a leaky cell's (1 − α)·aₜ₋₁). Written, every
+    term is one GEMM per piece with the matrix k·s ⊙ Wᵢ + cᵢ·I — the Jacobian a hand-written RTRL
+    forms — then the basis diagonal: no pass over the n × P tangent for the scale, the leak or
+    their sum."""
+
+    __slots__ = ("rule", "xs", "pieces", "tw", "tb", "lead", "scale", "factors", "identity")
+
+    def __init__(self, rule, xs, pieces, tw, tb, lead, scale, factors=(), identity=None):
+        super().__init__("deferred")
+        self.rule, self.xs, self.pieces, self.tw, self.tb, self.lead = rule, xs, pieces, tw, tb, lead
+        self.scale, self.factors, self.identity = scale, tuple(factors), dict(identity or {})
+
+    def times(self, k: str) -> "_LinearTangent":
+        """This tangent times the scalar ``k`` (a name): k joins the factors and scales each cᵢ."""
+        identity = {i: f"{c} * {k}" for i, c in self.identity.items()}
+        return _LinearTangent(self.rule, self.xs, self.pieces, self.tw, self.tb, self.lead, self.scale,
+                              self.factors + (k,), identity)
+
+    def plus(self, multiple: "_Multiple"):
+        """This tangent plus c·ẋᵢ for a piece ẋᵢ of its input that is the whole of a square block
+        (its units the output's): cᵢ joins the matrix's diagonal. None where it cannot fold."""
+        rule = self.rule
+        for i, (piece, start, stop) in enumerate(self.pieces):
+            if piece.name == multiple.name and stop - start == rule.n_out:
+                identity = dict(self.identity)
+                identity[i] = multiple.factor if i not in identity else f"{identity[i]} + {multiple.factor}"
+                return _LinearTangent(rule, self.xs, self.pieces, self.tw, self.tb, self.lead, self.scale,
+                                      self.factors, identity)
+        return None
+
+    def materialize(self, em):
+        rule, lead, w = self.rule, self.lead, self.xs[1]
+        out_shape = lead + rule.x_shape[:-1] + (rule.n_out,)
+        s = self.scale  # the per-unit scale k·s (a row), a scalar k, or None
+        if self.factors:
+            k = " * ".join(self.factors)
+            if s is None:
+                s = f"({k})"
+            else:
+                scaled = em.fresh("s")
+                em(f"{scaled} = {s} * ({k})")
+                s = scaled
+        vector = self.scale is not None  # a row; the factors alone are a scalar
+        r = None
+        for i, (piece, start, stop) in enumerate(self.pieces):
+            rows = (math.prod(lead + rule.x_shape[:-1]), stop - start)
+            cols = w if (start, stop) == (0, rule.n_in) else f"{w}[:, {start}:{stop}]"
+            if s is not None or i in self.identity:
+                matrix = em.fresh("wx")
+                em(f"{matrix} = {cols} * {s}[:, None]" if vector else
+                   f"{matrix} = {cols} * {s}" if s is not None else f"{matrix} = {cols}.copy()")
+                if i in self.identity:  # cᵢ·ẋᵢ as cᵢ·I in the matrix (fresh and C-ordered: its diagonal by stride)
+                    em(f"{matrix}.reshape(-1)[::{stop - start + 1}] += {self.identity[i]}")
+                cols = matrix
+            term = em.fresh("t")
+            if lead:  # directions in front: the product in the orientation the tangent's memory order
+                # favours, as ``_times_transpose`` chooses it (written out: (cols·rowsᵀ)ᵀ or rows·colsᵀ)
+                flat = em.fresh("rows")
+                em(f"{flat} = {piece.name}.reshape({rows!r})")
+                em(f"{term} = (({cols} @ {flat}.T).T if {flat}.flags.f_contiguous and not {flat}.flags.c_contiguous "
+                   f"else {flat} @ {cols}.T).reshape({out_shape!r})")
+            else:  # ``_times_transpose``'s other case, written out: rows @ colsᵀ
+                em(f"{term} = ({piece.name}.reshape({rows!r}) @ {cols}.T).reshape({out_shape!r})")
+            if r is None:
+                r = term
+            else:
+                em(f"{r} = {r} + {term}")
+        tw, tb = self.tw, self.tb
+        if tw is None and tb is None:
+            return None if r is None else Sym("array", r, owned=True)
+        batch = rule.x_shape[:-1]
+        if r is None:
+            r = em.fresh("t")
+            em(f"{r} = {em.const(np.zeros, 'zeros')}({out_shape!r}, dtype={em.const(rule.dtype, 'dtype')}, "
+               f"order='F')")
+        # the basis directions of W (of b) meet this output on the diagonal o = k of their block
+        # (n_out, n_in, *batch, n_out) ((n_out, *batch, n_out)) of the tangent: there ∂yₖ/∂Wₖⱼ = xⱼ and
+        # ∂yₖ/∂bₖ = 1, times the scale
+        n_out, n_in, nb = rule.n_out, rule.n_in, len(batch)
+        scaled = "" if s is None else f" * {s}"
+        if tw is not None:  # d[j, b…, k] += x[b…, j]·s[k]
+            diagonal = rule._diagonal(em, r, tw.seed[0], n_out * n_in, (n_out, n_in) + batch + (n_out,))
+            em(f"{diagonal} += {self.xs[0]}.transpose({(nb,) + tuple(range(nb))!r})[..., None]{scaled}")
+        if tb is not None:  # d[b…, k] += s[k] (1 without a scale)
+            if tuple(tb.seed[2]) != (n_out,):
+                raise Unsupported("linear: a broadcast bias")
+            diagonal = rule._diagonal(em, r, tb.seed[0], n_out, (n_out,) + batch + (n_out,))
+            em(f"{diagonal} += {'1' if s is None else s}")
+        return Sym("array", r, owned=True)
+
+
+class _Multiple(Deferred):
+    """c·ẋ for a tangent ẋ this sweep did not make (a seed): kept symbolic, so that a linear map's
+    tangent it is added to takes it as c·I in its matrix (a leaky cell's (1 − α)·aₜ₋₁)."""
+
+    __slots__ = ("factor",)
+
+    def __init__(self, name, factor):
+        super().__init__("deferred", name)
+        self.factor = factor
+
+    def times(self, k):
+        return _Multiple(self.name, f"{self.factor} * {k}")
+
+    def materialize(self, em):
+        out = em.fresh("t")
+        em(f"{out} = {self.name} * ({self.factor})")
+        return Sym("array", out, owned=True)
+
 
 @register(Linear)
 def _linear(op, metas):
