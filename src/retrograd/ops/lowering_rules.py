@@ -314,6 +314,8 @@ class _Linear(_Rule):
                 if part is not None:
                     parts.append((part, start, start + size))
                 start += size
+        if not parts and tw is None and tb is None:
+            return None  # nothing moves this output
         tangent = _LinearTangent(self, xs, parts, tw, tb, tuple(lead), scale)
         if not lead:  # one direction: written now (scaling W would cost more than scaling the tangent)
             return tangent.materialize(em) if parts else None
