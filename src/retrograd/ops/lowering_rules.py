@@ -330,6 +330,7 @@ class _Linear(_Rule):
         em(f"{name}.flags.writeable = True  # a view of the tangent this sweep made (``diagonal``'s is read-only)")
         return name
 
+
 class _LinearTangent(Deferred):
     """A linear map's tangent with leading directions, kept symbolic until read: k·s ⊙ (Σ ẋᵢ Wᵢᵀ +
     the basis directions on the diagonal) + Σ cᵢ·ẋᵢ, with ẋᵢ the moving pieces of the input, Wᵢ

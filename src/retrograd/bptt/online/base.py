@@ -280,6 +280,7 @@ def _filled(fn, zeros):
         return [zeros(i) if r is None else r for i, r in enumerate(fn(*args))]
     return filled
 
+
 def _grads(outputs, inputs, cotangents=None):
     """∂(Σ outputs·cotangents)/∂inputs, zeros for inputs not reached (the graph is kept)."""
     live = [(o, c) for o, c in zip(outputs, cotangents or [None] * len(outputs)) if o is not None and o.requires_grad]
