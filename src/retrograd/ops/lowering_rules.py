@@ -317,9 +317,9 @@ class _Linear(_Rule):
         if not parts and tw is None and tb is None:
             return None  # nothing moves this output
         tangent = _LinearTangent(self, xs, parts, tw, tb, tuple(lead), scale)
-        if not lead:  # one direction: written now (scaling W would cost more than scaling the tangent)
-            return tangent.materialize(em) if parts else None
-        return tangent
+        # one direction (no basis: a basis brings its directions) is written now: scaling W would cost
+        # more than scaling the tangent
+        return tangent if lead else tangent.materialize(em)
 
     @staticmethod
     def _diagonal(em, r, offset, size, block) -> str:
@@ -384,8 +384,10 @@ class _LinearTangent(Deferred):
             cols = w if (start, stop) == (0, rule.n_in) else f"{w}[:, {start}:{stop}]"
             if s is not None or i in self.identity:
                 matrix = em.fresh("wx")
-                em(f"{matrix} = {cols} * {s}[:, None]" if vector else
-                   f"{matrix} = {cols} * {s}" if s is not None else f"{matrix} = {cols}.copy()")
+                if s is None:  # only a multiple of the piece: W's columns copied (C-ordered) for the diagonal
+                    em(f"{matrix} = {cols}.copy()")
+                else:  # W's columns scaled by output unit: the row s[:, None], or the scalar
+                    em(f"{matrix} = {cols} * {s}{'[:, None]' if vector else ''}")
                 if i in self.identity:  # cᵢ·ẋᵢ as cᵢ·I in the matrix (fresh and C-ordered: its diagonal by stride)
                     em(f"{matrix}.reshape(-1)[::{stop - start + 1}] += {self.identity[i]}")
                 cols = matrix
@@ -404,7 +406,7 @@ class _LinearTangent(Deferred):
                 em(f"{r} = {r} + {term}")
         tw, tb = self.tw, self.tb
         if tw is None and tb is None:
-            return None if r is None else Sym("array", r, owned=True)
+            return Sym("array", r, owned=True)  # (a piece moves: ``_Linear.jvp`` makes no tangent of nothing)
         batch = rule.x_shape[:-1]
         if r is None:
             r = em.fresh("t")

@@ -201,10 +201,12 @@ class _ReplayedStep(_Step):
             program, slots, wanted = self.program, [self._slot(k) for k in keys], self.new_slots
             return lambda *tangents: program.jvp(dict(zip(slots, tangents)), wanted, lead)
 
+        def zeros(i):  # the tangent of a state part no seed reaches
+            return zeros_tangent(new[i], lead)
+
         # the question, as the seeds pose it: which tensors they seed, and with what kind of tangent
         key = ("push", keys, tuple(map(type, seeds.values())), lead)
-        return self._prepared(key, lambda: _filled(lowered(), lambda i: zeros_tangent(new[i], lead)),
-                              lambda: _filled(interpreted(), lambda i: zeros_tangent(new[i], lead)))
+        return self._prepared(key, lambda: _filled(lowered(), zeros), lambda: _filled(interpreted(), zeros))
 
     def push(self, seeds, lead):
         return self.pusher(seeds, lead)(*seeds.values())

@@ -21,6 +21,7 @@ class _DenseInfluence(_Learner):
     needs_split = False
     split_when_cheaper = True
     lowers = True
+    through_jacobian = True  # Mₜ₋₁ is pushed through the step (RFLO replaces Jₜ by decay·I: Iₜ alone)
 
     def __init__(self, mode, params, recurrent):
         super().__init__(mode, params, recurrent)
@@ -36,8 +37,9 @@ class _DenseInfluence(_Learner):
         # Mₜ's question: the basis on θ (the same descriptions every step) and Mₜ₋₁ on the state
         seeds = self.layout.basis_seeds()
         asked.basis = tuple(seeds.values())
-        seeds.update(zip(step.prev_keys, (leaf.data for leaf in step.prev)))  # arrays, as Mₜ₋₁'s parts
-        asked.push_influence = step.pusher(seeds, (self.layout.P,))
+        if self.through_jacobian:
+            seeds.update(zip(step.prev_keys, (leaf.data for leaf in step.prev)))  # arrays, as Mₜ₋₁'s parts
+        asked.push = step.pusher(seeds, (self.layout.P,))
         return asked
 
     def propagate(self, step):
@@ -46,7 +48,7 @@ class _DenseInfluence(_Learner):
         if self.M is None:
             return step.push(self.layout.basis_seeds(), (self.layout.P,))
         asked = self.asked
-        return asked.push_influence(*asked.basis, *self.M)
+        return asked.push(*asked.basis, *self.M)
 
     def influence_share(self, step, c, g_prev, with_share):
         """Move Mₜ₋₁ to Mₜ; with ``with_share``, the influence's part of the estimate:
@@ -140,17 +142,11 @@ class RFLO(OnlineMode):
 class _Leaky(_DenseInfluence):
     needs_split = True
     uses_prev_share = False  # Murray's estimate is cₜ·M̃ₜ: rflo(0) is the immediate gradient ∂Lₜ/∂θ
-
-    def prepare(self, step):
-        asked = _Learner.prepare(self, step)  # Iₜ's question alone: Jₜ is replaced by decay·I
-        seeds = self.layout.basis_seeds()
-        asked.basis = tuple(seeds.values())
-        asked.push_immediate = step.pusher(seeds, (self.layout.P,))
-        return asked
+    through_jacobian = False
 
     def propagate(self, step):
         asked = self.asked
-        immediate = asked.push_immediate(*asked.basis)
+        immediate = asked.push(*asked.basis)
         if self.M is None:
             return immediate
         d = self.mode.decay
