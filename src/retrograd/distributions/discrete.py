@@ -49,8 +49,8 @@ def _enumerate(self, count: int, dtype):
 
 
 class _BinaryEvent:
-    """The probability p of a binary event given as ``probs`` or as ``logits`` (Bernoulli, Binomial):
-    each computed from the other on first use."""
+    """The probability p of a binary event given as ``probs`` or as ``logits`` (Bernoulli, Binomial,
+    Geometric): each computed from the other on first use."""
 
     @lazy_property
     def logits(self):
@@ -62,12 +62,16 @@ class _BinaryEvent:
         """p = σ(logits) (computed from ``logits`` when those were given)."""
         return logits_to_probs(self.logits, is_binary=True)
 
+
+class _BinaryParameter(_BinaryEvent):
+    """A binary event's distribution with torch's ``param_shape``: the shape of the parameter given."""
+
     @property
     def param_shape(self) -> tuple:
         return tuple(self._param.shape)
 
 
-class Bernoulli(_BinaryEvent, ExponentialFamily):
+class Bernoulli(_BinaryParameter, ExponentialFamily):
     """The Bernoulli distribution: 1 with probability p, 0 with probability 1 − p.
 
     Args:
@@ -134,7 +138,7 @@ class Bernoulli(_BinaryEvent, ExponentialFamily):
         return _ops.log1p(_ops.exp(x))
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryEvent, Distribution):
     """The number of failures before the first success in Bernoulli(p) trials:
     P(k) = (1 − p)^k p, k = 0, 1, ….
 
@@ -165,16 +169,6 @@ class Geometric(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return _expand_probs_or_logits(self, Geometric, batch_shape, _instance)
-
-    @lazy_property
-    def logits(self):
-        """log(p/(1 − p)) (computed from ``probs`` when those were given)."""
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        """p = σ(logits) (computed from ``logits`` when those were given)."""
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self):
@@ -214,7 +208,7 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(_BinaryEvent, Distribution):
+class Binomial(_BinaryParameter, Distribution):
     """The number of successes in ``total_count`` Bernoulli(p) trials:
     P(k) = C(n, k) p^k (1 − p)^(n−k).
 
