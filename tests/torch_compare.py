@@ -71,6 +71,19 @@ def paired_modules(rg_module, torch_module):
     return ours, theirs
 
 
+# ---------------------------------------------------------------- optimizers
+def our_optimizer(name, p0, kwargs):
+    """``rg.optim.<name>`` over fresh leaves with copies of the arrays ``p0``: (params, optimizer)."""
+    ps = [rg.tensor(p.copy(), requires_grad=True) for p in p0]
+    return ps, getattr(rg.optim, name)(ps, **kwargs)
+
+
+def torch_optimizer(name, p0, kwargs):
+    """``torch.optim.<name>`` over the same arrays: (params, optimizer)."""
+    ps = [torch.tensor(p.copy(), requires_grad=True) for p in p0]
+    return ps, getattr(torch.optim, name)(ps, **kwargs)
+
+
 def same_state(ours, theirs, rtol=1e-12):
     """The two modules' state_dicts: the same keys in the same order, the same values."""
     assert list(ours.state_dict()) == list(theirs.state_dict())

@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pytest
 from conftest import requires_torch
+from torch_compare import our_optimizer, torch_optimizer
 
 import retrograd as rg
 from retrograd import optim
@@ -69,16 +70,6 @@ def _problem(name, dtype, steps=6, seed=0):
     return p0, grads
 
 
-def _ours(name, p0, kwargs):
-    ps = [rg.tensor(p.copy(), requires_grad=True) for p in p0]
-    return ps, getattr(optim, name)(ps, **kwargs)
-
-
-def _theirs(name, p0, kwargs):
-    ps = [torch.tensor(p.copy(), requires_grad=True) for p in p0]
-    return ps, getattr(torch.optim, name)(ps, **kwargs)
-
-
 def _feed(ps, opt, grads):
     for p, g in zip(ps, grads):
         p.grad = rg.tensor(g.copy()) if isinstance(p, rg.Tensor) else torch.tensor(g.copy())
@@ -100,8 +91,8 @@ def _torch_state_as_arrays(opt):
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 def test_steps_match_torch_in_float64(name, kwargs):
     p0, grads = _problem(name, np.float64)
-    ps, opt = _ours(name, p0, kwargs)
-    tps, topt = _theirs(name, p0, kwargs)
+    ps, opt = our_optimizer(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads:
         _feed(ps, opt, gs)
         _feed(tps, topt, gs)
@@ -124,8 +115,8 @@ def test_steps_match_torch_in_float32(name, kwargs, tol):
     off could round to a neighbouring bfloat16 (a relative change of 2⁻⁸ the iteration amplifies);
     its lerp and step are PyTorch's fused multiply-adds, so the parameters agree to float32's bits."""
     p0, grads = _problem(name, np.float32)
-    ps, opt = _ours(name, p0, kwargs)
-    tps, topt = _theirs(name, p0, kwargs)
+    ps, opt = our_optimizer(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads:
         _feed(ps, opt, gs)
         _feed(tps, topt, gs)
@@ -182,7 +173,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
     p0, grads = _problem(name, np.float64)
 
     def run(split):
-        ps, opt = _ours(name, p0, kwargs)
+        ps, opt = our_optimizer(name, p0, kwargs)
         for i, gs in enumerate(grads):
             if i == split:
                 saved = opt.state_dict()
@@ -199,10 +190,10 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
 @pytest.mark.parametrize("name, kwargs", [CASES[1], CASES[6]], ids=["Adafactor", "Muon"])
 def test_torch_state_dict_loads_and_continues_as_torch(name, kwargs):
     p0, grads = _problem(name, np.float64)
-    tps, topt = _theirs(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads[:3]:
         _feed(tps, topt, gs)
-    ps, opt = _ours(name, _values(tps), kwargs)
+    ps, opt = our_optimizer(name, _values(tps), kwargs)
     opt.load_state_dict(_torch_state_as_arrays(topt))
     assert opt.state_dict()["state"][0].get("step", 3) == 3  # PyTorch's float step tensor: an int again
     for gs in grads[3:]:
@@ -303,8 +294,8 @@ def test_tensor_learning_rate():
         with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
             lib.optim.Muon([w], lr=tensor(np.array([0.1, 0.2])))
     p0, grads = _problem("Muon", np.float64, steps=2)
-    ps, opt = _ours("Muon", p0, dict(lr=rg.tensor(np.array(0.05))))
-    tps, topt = _theirs("Muon", p0, dict(lr=torch.tensor(0.05, dtype=torch.float64)))
+    ps, opt = our_optimizer("Muon", p0, dict(lr=rg.tensor(np.array(0.05))))
+    tps, topt = torch_optimizer("Muon", p0, dict(lr=torch.tensor(0.05, dtype=torch.float64)))
     for gs in grads:
         _feed(ps, opt, gs)
         _feed(tps, topt, gs)

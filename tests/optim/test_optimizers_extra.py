@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import requires_torch
+from torch_compare import our_optimizer, torch_optimizer
 
 import retrograd as rg
 from retrograd import optim
@@ -48,16 +49,6 @@ def _problem(dtype, steps=8, seed=0):
     return p0, grads
 
 
-def _ours(name, p0, kwargs):
-    ps = [rg.tensor(p.copy(), requires_grad=True) for p in p0]
-    return ps, getattr(optim, name)(ps, **kwargs)
-
-
-def _theirs(name, p0, kwargs):
-    ps = [torch.tensor(p.copy(), requires_grad=True) for p in p0]
-    return ps, getattr(torch.optim, name)(ps, **kwargs)
-
-
 def _feed(ps, opt, grads, lib):
     for p, g in zip(ps, grads):
         p.grad = rg.tensor(g.copy()) if lib == "rg" else torch.tensor(g.copy())
@@ -72,8 +63,8 @@ def _values(ps):
 @pytest.mark.parametrize("name, kwargs", CASES, ids=IDS)
 def test_steps_match_torch_in_float64(name, kwargs):
     p0, grads = _problem(np.float64)
-    ps, opt = _ours(name, p0, kwargs)
-    tps, topt = _theirs(name, p0, kwargs)
+    ps, opt = our_optimizer(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads:
         _feed(ps, opt, gs, "rg")
         _feed(tps, topt, gs, "torch")
@@ -88,8 +79,8 @@ def test_steps_match_torch_in_float64(name, kwargs):
 @pytest.mark.parametrize("name, kwargs", CASES[::3], ids=IDS[::3])
 def test_steps_match_torch_in_float32(name, kwargs):
     p0, grads = _problem(np.float32)
-    ps, opt = _ours(name, p0, kwargs)
-    tps, topt = _theirs(name, p0, kwargs)
+    ps, opt = our_optimizer(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads:
         _feed(ps, opt, gs, "rg")
         _feed(tps, topt, gs, "torch")
@@ -108,8 +99,8 @@ def test_scalar_state_follows_the_default_dtype_as_torch(name, kwargs):
     try:
         rg.set_default_dtype(np.float64)
         torch.set_default_dtype(torch.float64)
-        ps, opt = _ours(name, p0, kwargs)
-        tps, topt = _theirs(name, p0, kwargs)
+        ps, opt = our_optimizer(name, p0, kwargs)
+        tps, topt = torch_optimizer(name, p0, kwargs)
         for gs in grads:
             _feed(ps, opt, gs, "rg")
             _feed(tps, topt, gs, "torch")
@@ -127,7 +118,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
     p0, grads = _problem(np.float64)
 
     def run(split):
-        ps, opt = _ours(name, p0, kwargs)
+        ps, opt = our_optimizer(name, p0, kwargs)
         for i, gs in enumerate(grads):
             if i == split:
                 saved = opt.state_dict()
@@ -145,14 +136,14 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
 def test_torch_state_dict_loads_and_continues(name, kwargs):
     """PyTorch's state (its tensors as arrays) loaded into ours mid-run: the next steps agree."""
     p0, grads = _problem(np.float64)
-    tps, topt = _theirs(name, p0, kwargs)
+    tps, topt = torch_optimizer(name, p0, kwargs)
     for gs in grads[:4]:
         _feed(tps, topt, gs, "torch")
     saved = topt.state_dict()
     saved = {"state": {i: {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in s.items()}
                        for i, s in saved["state"].items()},
              "param_groups": saved["param_groups"]}
-    ps, opt = _ours(name, _values(tps), kwargs)
+    ps, opt = our_optimizer(name, _values(tps), kwargs)
     opt.load_state_dict(saved)
     for gs in grads[4:]:
         _feed(ps, opt, gs, "rg")
@@ -165,7 +156,7 @@ def test_foreach_capturable_differentiable_are_accepted_and_change_nothing():
     p0, grads = _problem(np.float64, steps=3)
     results = []
     for extra in (dict(), dict(foreach=True, capturable=True, differentiable=True), dict(foreach=False)):
-        ps, opt = _ours("NAdam", p0, dict(lr=0.01, **extra))
+        ps, opt = our_optimizer("NAdam", p0, dict(lr=0.01, **extra))
         for gs in grads:
             _feed(ps, opt, gs, "rg")
         results.append(_values(ps))
