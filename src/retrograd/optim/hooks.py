@@ -69,18 +69,22 @@ def patch_step(cls) -> None:
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
         self = args[0]
-        if not (_global_pre_hooks or _global_post_hooks or self.__dict__.get("_has_step_hooks")):
+        own = self.__dict__
+        if not (_global_pre_hooks or _global_post_hooks or own.get("_has_step_hooks")):
             return step(*args, **kwargs)  # no hook anywhere: the step alone (an online run steps every time step)
-        for pre_hook in chain(_global_pre_hooks.values(), self._hooks("_optimizer_step_pre_hooks").values()):
-            result = pre_hook(self, args, kwargs)
-            if result is not None:
-                if isinstance(result, tuple) and len(result) == 2:
-                    args, kwargs = result
-                else:
-                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), "
-                                       f"but got {result}.")
+        # the registries read directly (an optimizer with only post-hooks has no pre-hook dict to make)
+        pre, post = own.get("_optimizer_step_pre_hooks"), own.get("_optimizer_step_post_hooks")
+        if _global_pre_hooks or pre:
+            for pre_hook in chain(_global_pre_hooks.values(), pre.values() if pre else ()):
+                result = pre_hook(self, args, kwargs)
+                if result is not None:
+                    if isinstance(result, tuple) and len(result) == 2:
+                        args, kwargs = result
+                    else:
+                        raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
         out = step(*args, **kwargs)
-        for post_hook in chain(self._hooks("_optimizer_step_post_hooks").values(), _global_post_hooks.values()):
+        for post_hook in chain(post.values() if post else (), _global_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
 
