@@ -44,17 +44,20 @@ def linearize(func, *primals):
         t_leaves, t_spec = tree_flatten(tangents)
         if t_spec != p_spec:
             raise TransformError(f"linearize's jvp_fn: expected the tangents {describe(t_spec)} to have the "
-                                 f"structure of the primals {describe(p_spec)}")
+                                 f"structure of the primals {describe(p_spec)} (Expected the tangents "
+                                 f"{describe(t_spec)} to have the same argspec as the primals {describe(p_spec)})")
         for i, (t, p) in enumerate(zip(t_leaves, p_leaves)):
             if not isinstance(t, Tensor):
                 raise TransformTypeError(f"linearize's jvp_fn: tangent:{i} is a {type(t).__name__}; tangents "
                                          f"must be Tensors")
             if tuple(t.shape) != tuple(p.shape):
-                raise TransformError(f"linearize's jvp_fn: tangent:{i} with shape {list(t.shape)} doesn't match "
-                                     f"the shape {list(p.shape)} of the corresponding primal")
+                raise TransformError(f"linearize's jvp_fn: tangent:{i} with shape {list(t.shape)} in flattened "
+                                     f"pytree doesn't match the shape {list(p.shape)} of the corresponding primal; "
+                                     f"give tangents shaped as the primals")
             if t.data.dtype != p.data.dtype:
-                raise TransformError(f"linearize's jvp_fn: tangent:{i} with dtype {t.data.dtype} doesn't match "
-                                     f"the dtype {p.data.dtype} of the corresponding primal")
+                raise TransformError(f"linearize's jvp_fn: tangent:{i} with dtype {t.data.dtype} in flattened "
+                                     f"pytree doesn't match the dtype {p.data.dtype} of the corresponding primal; "
+                                     f"convert it (t.to(x.dtype))")
         differentiable = outer or _outer(*t_leaves)
         seeds = {seed_key(p): (t if differentiable else t.data) for p, t in zip(ps, t_leaves)}
         pushed = push_tangents(leaves, seeds, start_seq=start, lead=(), differentiable=differentiable)

@@ -32,6 +32,8 @@ from ..autograd.forward import push_tangents, seed_key, zeros_tangent
 from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
 from ..autograd.op import UnaryOp
 from ..autograd.tensor import Tensor, _wrap
+from .checks import (GRAD, JVP, VJP, argnums as _argnums, checked_inputs, cotangent_structure, detached, flatten,
+                     output_leaves, scalar_output, split_aux)
 from .pytree import TransformError, TransformTypeError, describe, tree_flatten, tree_unflatten
 from .vmap import _randomness  # jacfwd refuses or repeats draws as vmap does (torch's jacfwd is a vmap)
 
@@ -73,12 +75,13 @@ def _outer(*tensors) -> bool:
     return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
 
 
-def _reaches_outside(outputs, own, start: int) -> bool:
+def _reaches_outside(outputs, own, start: int, *, in_grad_mode: bool = True) -> bool:
     """Whether the graph ``f`` recorded reaches a tensor from outside it — a closed-over weight that
     requires grad, an argument outside ``argnums`` on an outer tape — so the result must stay on the
     tape for that outer derivative (torch.func records then too). ``own``: ids of the transform's
-    own primal leaves; ``start``: the sequence number before ``f`` ran."""
-    if not is_grad_enabled():
+    own primal leaves; ``start``: the sequence number before ``f`` ran. ``in_grad_mode``: only
+    while grad mode is on (False: whether the graph reaches outside at all)."""
+    if in_grad_mode and not is_grad_enabled():
         return False
     stack = [t._node for t in outputs if isinstance(t, Tensor) and t._node is not None]
     seen = set()
@@ -101,70 +104,7 @@ def _reaches_outside(outputs, own, start: int) -> bool:
 
 
 # ---------------------------------------------------------------- trees, checks
-def _flatten(tree):
-    """The leaves of ``tree`` and a function that rebuilds the tree from new leaves."""
-    leaves, spec = tree_flatten(tree)
-    return leaves, lambda new: tree_unflatten(new, spec)
-
-
-def _checked_inputs(leaves, name, what):
-    """The differentiated inputs, refused (as torch.func refuses them) unless floating Tensors."""
-    for i, t in enumerate(leaves):
-        if not isinstance(t, Tensor):
-            raise TransformError(f"{name}: the {what}s a transform differentiates must be Tensors, got "
-                                 f"{type(t).__name__} (wrap it with rg.tensor)")
-        if t.data.dtype.kind not in "fc":
-            raise TransformError(f"{name}: only Tensors of floating point dtype can be differentiated, {what} "
-                                 f"{i} is {t.data.dtype}; convert it (x.double(), x.float())")
-    return leaves
-
-
-def _output_leaves(out, name):
-    """The leaves and spec of what ``f`` returned, refused unless all Tensors (torch.func's rule)."""
-    leaves, spec = tree_flatten(out)
-    for t in leaves:
-        if not isinstance(t, Tensor):
-            raise TransformError(f"{name}: expected f(*primals) to return only tensors, got unsupported type "
-                                 f"{type(t).__name__}")
-    return leaves, spec
-
-
-def _argnums(argnums, nargs, name):
-    """(whether one argument, the argument indices) from torch.func's ``argnums``: an int or a
-    tuple of distinct ints, each in [−nargs, nargs)."""
-    single = isinstance(argnums, int)  # True counts as 1, as in torch
-    if not single and not isinstance(argnums, tuple):
-        raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got {type(argnums).__name__}")
-    nums = (argnums,) if single else argnums
-    if not nums:
-        raise TransformError(f"{name}: argnums must be non-empty")
-    for a in nums:
-        if not isinstance(a, int):
-            raise TransformTypeError(f"{name}: argnums must be int or Tuple[int, ...], got an entry "
-                                     f"{a!r} ({type(a).__name__})")
-        if not -nargs <= a < nargs:
-            raise TransformError(f"{name}: argnums {argnums!r} out of range for {nargs} positional argument(s)")
-    nums = tuple(a % nargs for a in nums)
-    if len(set(nums)) != len(nums):
-        raise TransformError(f"{name}: argnums elements must be unique, got {argnums!r}")
-    return single, nums
-
-
-def _split_aux(out, has_aux, name):
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, tuple) and len(out) == 2):
-        raise TransformError(f"{name}(f, has_aux=True): f must return a tuple (output, aux)")
-    for t in tree_flatten(out[1])[0]:
-        if not isinstance(t, Tensor):
-            raise TransformError(f"{name}(f, has_aux=True): aux must be Tensors (in tuples, lists or dicts), got "
-                                 f"unsupported type {type(t).__name__}")
-    return out
-
-
-def _detached(tree):
-    leaves, rebuild = _flatten(tree)
-    return rebuild([_wrap(t.data) if isinstance(t, Tensor) else t for t in leaves])
+_flatten, _detached, _checked_inputs, _output_leaves = flatten, detached, checked_inputs, output_leaves  # linearize's
 
 
 # ---------------------------------------------------------------- forward mode
@@ -178,43 +118,60 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     result is ``(output, tangent, aux)``; ``strict=True`` refuses an output that does not
     depend on the primals (its tangent would be zeros).
     """
-    for what, tree in (("primals", primals), ("tangents", tangents)):
-        if not isinstance(tree, tuple):
-            raise TransformTypeError(f"jvp: primals and tangents must be tuples (as in torch.func.jvp: it must be "
-                                     f"valid to call f(*primals)); {what} is a {type(tree).__name__}")
+    if not isinstance(primals, tuple):
+        raise TransformTypeError(f"jvp: primals and tangents must be tuples (as in torch.func.jvp); primals is a "
+                                 f"{type(primals).__name__}. {JVP}: Expected primals to be a tuple. E.g. it should "
+                                 f"be valid to call f(*primals).")
     p_leaves, p_spec = tree_flatten(primals)
     t_leaves, t_spec = tree_flatten(tangents)
+    if not isinstance(tangents, tuple):
+        raise TransformTypeError(f"jvp: primals and tangents must be tuples (as in torch.func.jvp); tangents is a "
+                                 f"{type(tangents).__name__}. {JVP}: Expected primals and tangents to have the same "
+                                 f"python structure")
     if p_spec != t_spec:
         raise TransformError(f"jvp: primals and tangents must have the same structure: primals {describe(p_spec)}, "
-                             f"tangents {describe(t_spec)}")
+                             f"tangents {describe(t_spec)}. {JVP}: Expected primals and tangents to have the same "
+                             f"python structure")
     if not p_leaves:
-        raise TransformError("jvp: primals must contain at least one Tensor")
-    _checked_inputs(p_leaves, "jvp", "primal")
-    _checked_inputs(t_leaves, "jvp", "tangent")
+        raise TransformError(f"jvp: primals must contain at least one Tensor. {JVP}: Expected primals to contain at "
+                             f"least one Tensor.")
+    for what, leaves in (("primal", p_leaves), ("tangent", t_leaves)):
+        for t in leaves:
+            if not isinstance(t, Tensor):
+                raise TransformError(f"jvp: the {what}s a transform differentiates must be Tensors, got "
+                                     f"{type(t).__name__}. {JVP}: Expected {what}s to only contain Tensors, got "
+                                     f"{type(t)}")
+    checked_inputs(p_leaves, "jvp", "primal")
+    checked_inputs(t_leaves, "jvp", "tangent")
     for i, (p, t) in enumerate(zip(p_leaves, t_leaves)):
         if tuple(t.shape) != tuple(p.shape):
             raise TransformError(f"jvp: tangent {i} has shape {list(t.shape)} but its primal has shape "
-                                 f"{list(p.shape)}; they must match")
+                                 f"{list(p.shape)}; they must match (Trying to set a forward gradient that has a "
+                                 f"different size than that of the original Tensor, this is not supported. Tensor "
+                                 f"is of size {list(p.shape)} while the given forward gradient is of size "
+                                 f"{list(t.shape)}.)")
     out, leaves, spec, tans, reached, aux = _linearize(
-        lambda ps: func(*tree_unflatten(ps, p_spec)), p_leaves, list(enumerate(t_leaves)), (), has_aux, "jvp")
+        lambda ps: func(*tree_unflatten(ps, p_spec)), p_leaves, list(enumerate(t_leaves)), (), has_aux, "jvp", JVP)
     if strict and not all(reached):
         raise TransformError("jvp(f, primals, tangents, strict=True): the output of f is independent of the "
-                             "inputs, which strict=True does not allow")
+                             "inputs, which strict=True does not allow (The output of f is independent of the "
+                             "inputs. This is not allowed with strict=True.)")
     tans = tree_unflatten(tans, spec)
     return (out, tans, aux) if has_aux else (out, tans)
 
 
-def _linearize(call, primals, seeded, lead, has_aux, name):
+def _linearize(call, primals, seeded, lead, has_aux, name, who):
     """Record ``call(fresh primals)`` (the list ``primals`` of Tensors, made fresh) and push the
     tangents ``seeded`` ([(primal index, tangent)]) with leading axes ``lead``. Returns (output
-    tree, output leaves, their spec, their tangents, whether a tangent reached each, aux)."""
+    tree, output leaves, their spec, their tangents, whether a tangent reached each, aux).
+    ``name``, ``who``: the transform, and its name in torch's messages."""
     differentiable = _outer(*primals, *(t for _, t in seeded))
     start = next_seq()
     with enable_grad():
         ps = [_primal(p) for p in primals]
         out = call(ps)
-    out, aux = _split_aux(out, has_aux, name)
-    leaves, spec = _output_leaves(out, name)
+    out, aux = split_aux(out, has_aux, name, who)
+    leaves, spec = output_leaves(out, who)
     differentiable = differentiable or _reaches_outside(leaves, {id(p) for p in ps}, start)
     seeds = {}
     for i, t in seeded:
@@ -239,21 +196,23 @@ def vjp(func, *primals, has_aux: bool = False):
     counts as zero (as 1 for a one-element output, as autograd's implicit gradient).
     ``vjp_fn`` may be called several times (the graph is kept while it lives)."""
     p_leaves, p_spec = tree_flatten(primals)
-    _checked_inputs(p_leaves, "vjp", "primal")
+    checked_inputs(p_leaves, "vjp", "primal")
     outer = _outer(*p_leaves)
     start = next_seq()
     with enable_grad():
         ps = [_primal(p) for p in p_leaves]
         out = func(*tree_unflatten(ps, p_spec))
-    out, aux = _split_aux(out, has_aux, "vjp")
-    leaves, out_spec = _output_leaves(out, "vjp")
+    out, aux = split_aux(out, has_aux, "vjp", VJP)
+    leaves, out_spec = output_leaves(out, VJP, float_only=True)
     outer = outer or _reaches_outside(leaves, {id(p) for p in ps}, start)
+    # whether the graph reaches outside whatever the grad mode: vjp_fn records its derivative when it
+    # is called in grad mode then (torch.func's: a vjp made under no_grad, called outside, records)
+    linked = any(p.requires_grad for p in p_leaves) or _reaches_outside(leaves, {id(p) for p in ps}, start,
+                                                                        in_grad_mode=False)
 
     def vjp_fn(cotangents):
         cts, ct_spec = tree_flatten(cotangents)
-        if ct_spec != out_spec:
-            raise TransformError(f"vjp_fn: the cotangents must have the structure of func's output "
-                                 f"{describe(out_spec)}, got {describe(ct_spec)}")
+        cotangent_structure(ct_spec, out_spec)
         given = []
         for k, (c, o) in enumerate(zip(cts, leaves)):
             if c is None:
@@ -263,12 +222,15 @@ def vjp(func, *primals, has_aux: bool = False):
                 c = _wrap(xp.ones(o.shape, dtype=o.data.dtype))
             elif not isinstance(c, Tensor):
                 raise TransformTypeError(f"vjp_fn: cotangents can be either Tensors or None, got "
-                                         f"{type(c).__name__}")
+                                         f"{type(c).__name__} (gradients can be either Tensors or None, but got "
+                                         f"{type(c).__name__})")
             elif tuple(c.shape) != tuple(o.shape):
                 raise TransformError(f"vjp_fn: a cotangent has shape {list(c.shape)} but its output has shape "
-                                     f"{list(o.shape)}")
+                                     f"{list(o.shape)} (Mismatch in shape: grad_output[{k}] has a shape of "
+                                     f"{list(c.shape)} and output[{k}] has a shape of {list(o.shape)}.)")
             given.append(c)
-        return tree_unflatten(_pull(leaves, given, ps, outer or _outer(*given)), p_spec)
+        create = is_grad_enabled() and (linked or any(c.requires_grad for c in given))
+        return tree_unflatten(_pull(leaves, given, ps, create), p_spec)
 
     result_out = out if outer else _detached(out)
     if has_aux:
@@ -318,14 +280,13 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
             ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
             call = [tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)]
             out = func(*call, **kwargs)
-        out, aux = _split_aux(out, has_aux, "grad")
-        if not isinstance(out, Tensor) or out.data.size != 1 or out.ndim != 0:
-            raise TransformError(f"grad(f)(*args): expected f(*args) to return a scalar Tensor, got "
-                                 f"{'a tensor of shape ' + str(list(out.shape)) if isinstance(out, Tensor) else type(out).__name__}")
+        out, aux = split_aux(out, has_aux, "grad", GRAD)
+        scalar_output(out)
         create = create or _reaches_outside([out], {id(p) for i in nums for p in ps[i]}, start)
         plist = [p for i in nums for p in ps[i]]
         if out.requires_grad and plist:
-            gs = engine.grad(out, plist, retain_graph=create, create_graph=create, allow_unused=True)
+            # the graph is kept: it may reach an outer transform's (a grad under no_grad inside a grad)
+            gs = engine.grad(out, plist, retain_graph=True, create_graph=create, allow_unused=True)
             gs = [_zeros_like(p) if g is None else g for g, p in zip(gs, plist)]
         else:
             gs = [_zeros_like(p) for p in plist]
@@ -343,7 +304,7 @@ def _differentiated(args, nums, name):
     trees = {}
     for i in nums:
         leaves, spec = tree_flatten(args[i])
-        trees[i] = (_checked_inputs(leaves, name, "argument"), spec)
+        trees[i] = (checked_inputs(leaves, name, "argument", real=name != "grad"), spec)
     return trees
 
 
@@ -368,7 +329,8 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = N
     accepted for torch.func's signature (rows are computed one at a time here)."""
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, float))
                                    or chunk_size < 1):
-        raise TransformError(f"jacrev: chunk_size must be None or a positive number, got {chunk_size!r}")
+        raise TransformError(f"jacrev: `chunk_size` should be greater than 0. (chunk_size must be None or a "
+                             f"positive number, got {chunk_size!r})")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacrev")
@@ -378,8 +340,8 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = N
         with enable_grad():
             ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
             out = func(*[tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)])
-        out, aux = _split_aux(out, has_aux, "jacrev")
-        leaves, spec = _output_leaves(out, "jacrev")
+        out, aux = split_aux(out, has_aux, "jacrev", f"jacrev: {VJP}")
+        leaves, spec = output_leaves(out, f"jacrev: {VJP}", float_only=True, real=True)
         plist = [p for i in nums for p in ps[i]]
         create = create or _reaches_outside(leaves, {id(p) for p in plist}, start)
         result = tree_unflatten([_per_argument(_jacobian_rows(o, plist, create), trees, nums, single)
@@ -422,7 +384,8 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
     ``func``, ``"same"`` draws once for every direction (one recording), ``"different"``
     draws anew for each direction (one recording per direction)."""
     if randomness not in ("error", "different", "same"):
-        raise TransformError(f"jacfwd: randomness must be 'error', 'different' or 'same', got {randomness!r}")
+        raise TransformError(f"jacfwd: Only allowed values for randomness are 'error', 'different', or 'same'. "
+                             f"Got {randomness}")
     @functools.wraps(func)
     def wrapper(*args):
         single, nums = _argnums(argnums, len(args), "jacfwd")
@@ -453,11 +416,13 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
             return seeded
 
         if randomness == "different":  # every direction its own recording, and its own draws
-            runs = [_linearize(call, primals, basis([row]), (1,), has_aux, "jacfwd") for row in range(total)]
+            runs = [_linearize(call, primals, basis([row]), (1,), has_aux, "jacfwd", f"jacfwd: {JVP}")
+                    for row in range(total)]
             leaves, spec, aux = runs[0][1], runs[0][2], runs[0][5]
             tans = [ops.cat([r[3][k] for r in runs], 0) for k in range(len(leaves))]
         else:
-            _, leaves, spec, tans, _, aux = _linearize(call, primals, basis(range(total)), (total,), has_aux, "jacfwd")
+            _, leaves, spec, tans, _, aux = _linearize(call, primals, basis(range(total)), (total,), has_aux, "jacfwd",
+                                                       f"jacfwd: {JVP}")
         jacobians = []
         for t, o in zip(tans, leaves):
             blocks, off = [], 0
