@@ -233,3 +233,59 @@ def test_vjp_fn_records_by_the_grad_mode_it_is_called_in_as_torch():
         (g,) = vjp_fn(one)
         assert not out.requires_grad and g.requires_grad, lib  # torch's "a little weird" case
         np.testing.assert_allclose(float(_autograd(lib, g, a)), 2.0)
+
+
+# ---------------------------------------------------------------- functional_call
+def _tied_pair():
+    """The same two-layer model with a tied weight and a buffer, in retrograd and in torch."""
+    def build(lib):
+        class Tied(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.l1, self.l2 = lib.nn.Linear(3, 3), lib.nn.Linear(3, 3)
+                self.l2.weight = self.l1.weight
+                self.register_buffer("buf", lib.ones(3, dtype=lib.float64))
+
+            def forward(self, a):
+                return self.l2(self.l1(a)) + self.buf
+        return Tied().double()
+    ours, theirs = build(rg), build(torch)
+    ours.load_state_dict({k: rg.tensor(v.detach().numpy().copy()) for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _state(lib, m, drop=(), add=()):
+    d = {**dict(m.named_parameters()), **dict(m.named_buffers())}
+    for k in drop:
+        d.pop(k)
+    for k in add:
+        d[k] = lib.zeros(3, 3, dtype=lib.float64)
+    return d
+
+
+def test_functional_call_refusals_are_torchs():
+    m, tm = _tied_pair()
+    a, ta = x.reshape(1, 3), tx.reshape(1, 3)
+    cases = [(dict(drop=["buf"]), {}, "Missing key\\(s\\): 'buf'."),
+             (dict(add=["foo"]), {}, "Unexpected key\\(s\\): 'foo'."),
+             (dict(), dict(tie_weights=False), "Error\\(s\\) in reparametrizing for Tied:\n\tMissing key\\(s\\): "
+                                               "'l2.weight'.")]
+    for state, kw, phrase in cases:
+        same_refusal(lambda: F.functional_call(m, _state(rg, m, **state), (a,), strict=True, **kw),
+                     lambda: TF.functional_call(tm, _state(torch, tm, **state), (ta,), strict=True, **kw), phrase)
+    same_refusal(lambda: F.functional_call(m, ({"buf": y}, {"buf": y}), (a,)),
+                 lambda: TF.functional_call(tm, ({"buf": ty}, {"buf": ty}), (ta,)),
+                 re.escape("['buf'] appeared in multiple dictionaries; behavior of functional call is ambiguous"))
+    same_refusal(lambda: F.functional_call(m, {"foo.bar": y}, (a,)), lambda: TF.functional_call(tm, {"foo.bar": ty}, (ta,)),
+                 "Tied has no attribute `foo`")
+    same_refusal(lambda: F.functional_call(m, _state(rg, m, add=["l2.weight"]), (a,)),
+                 lambda: TF.functional_call(tm, _state(torch, tm, add=["l2.weight"]), (ta,)),
+                 "functional_call got multiple values for keys")
+
+
+def test_functional_call_takes_none_for_a_parameter_as_torch():
+    m, tm = _tied_pair()
+    out = F.functional_call(m, {"l1.bias": None, "buf": y}, x.reshape(1, 3))
+    t_out = TF.functional_call(tm, {"l1.bias": None, "buf": ty}, tx.reshape(1, 3))
+    np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12)
+    assert m.l1.bias is not None and isinstance(m.l1.bias, rg.Tensor)  # restored

@@ -26,7 +26,8 @@ def _owner(module: Module, dotted: str):
     for part in path:
         sub = m._modules.get(part)
         if sub is None:
-            raise AttributeError(f"functional_call: {dotted!r}: {type(m).__name__} has no submodule {part!r}")
+            raise AttributeError(f"functional_call: {dotted!r}: {type(m).__name__} has no submodule {part!r} "
+                                 f"({type(m).__name__} has no attribute `{part}`)")
         m = sub
     if leaf not in m._parameters and leaf not in m._buffers:
         return None
@@ -50,8 +51,9 @@ def _replaced(module: Module, values: dict):
     saved = []
     try:
         for name, value in values.items():
-            if not isinstance(value, Tensor):
-                raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(value).__name__}")
+            if value is not None and not isinstance(value, Tensor):  # None stands in for it, as in torch
+                raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(value).__name__}: it is not "
+                                f"an instance of Tensor (None is allowed too)")
             owner = _owner(module, name)
             if owner is None:  # no such parameter or buffer: nothing reads it (torch sets it, unread, and removes it)
                 continue
@@ -73,7 +75,8 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
     """``module(*args, **kwargs)`` with the parameters and buffers named in
     ``parameter_and_buffer_dicts`` (a dict of dotted names to Tensors, or a
     sequence of such dicts) in place of the module's own, restored afterwards
-    (also on error), as ``torch.func.functional_call``. With ``strict=True``
+    (also on error), as ``torch.func.functional_call``; a value may be None (the module
+    sees None there, as a bias left out). With ``strict=True``
     every parameter and buffer must be given and no other name; without it a
     name the module has no parameter or buffer for is ignored (one under a
     submodule it does not have raises ``AttributeError``). A weight shared by
@@ -92,7 +95,8 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
         for k, v in d.items():
             if k in values:
                 raise ValueError(f"functional_call: {k!r} appears in more than one dict; the call would be "
-                                 f"ambiguous")
+                                 f"ambiguous ({[k]} appeared in multiple dictionaries; behavior of functional call "
+                                 f"is ambiguous)")
             values[k] = v
     every = _every_name(module)
     if tie_weights:
@@ -111,7 +115,11 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
         expected = {n for n, _ in every}
         missing, unexpected = sorted(expected - set(values)), sorted(set(values) - expected)
         if missing or unexpected:
-            raise RuntimeError(f"functional_call(strict=True): missing {missing}, unexpected {unexpected}")
+            errors = ([f"Unexpected key(s): {', '.join(map(repr, unexpected))}."] if unexpected else []) + \
+                     ([f"Missing key(s): {', '.join(map(repr, missing))}."] if missing else [])
+            raise RuntimeError(f"functional_call(strict=True): missing {missing}, unexpected {unexpected}; give every "
+                               f"parameter and buffer and no other name. Error(s) in reparametrizing for "
+                               f"{type(module).__name__}:\n\t" + "\n\t".join(errors))
     if not isinstance(args, tuple):
         args = (args,)
     with _replaced(module, values):
