@@ -19,6 +19,7 @@ from ..autograd import namespaces
 from ..autograd.backend import xp
 from ..autograd.op import DimError, OpError, UnaryOp
 from ..autograd.tensor import Tensor, _wrap
+from . import device_checks
 from .composite import gather, squeeze
 from .elementwise import where
 from .extrema import amax
@@ -209,12 +210,22 @@ class LogCumSumExp(UnaryOp):
             return (self._split(ns, g, x, y, self.axis, True),)
 
     def jvp(self, ns, ts, y, x):
-        """ẏᵢ = Σ_{j≤i} ẋⱼ·exp(xⱼ − yᵢ) (softmax weights of the running window), signs split as in the vjp."""
+        """ẏᵢ = Σ_{j≤i} ẋⱼ·exp(xⱼ − yᵢ) (softmax weights of the running window), signs split as in the vjp.
+
+        Where yᵢ = −∞ (the window holds only −∞) but the whole slice does not, ẏᵢ = 0, PyTorch's
+        forward AD (``logcumsumexp_jvp`` masks the zero running sums; its backward gives NaN there,
+        and so does this vjp); a slice of −∞ only stays NaN, as in both of PyTorch's modes."""
         t = ts[0]
         if not x.ndim:
             return t
         with xp.errstate(invalid="ignore", over="ignore"):
-            return self._split(ns, t, x, y, self.axis + t.ndim - x.ndim, False)
+            out = self._split(ns, t, x, y, self.axis + t.ndim - x.ndim, False)
+        yv = ns.value(y)
+        total = xp.take(yv, [0 if self.reverse else -1], axis=self.axis)  # log Σ over the whole slice
+        empty = (yv == -xp.inf) & (total > -xp.inf)
+        if device_checks.may_hold(empty):
+            out = ns.where(empty, 0.0, out)
+        return out
 
 
 namespaces.extend("logcumsumexp", lambda x, axis, reverse=False: _logcumsumexp_array(x, axis, reverse),
