@@ -96,7 +96,7 @@ FIRST = 10  # steps a run takes to get going (the trace, the lowering): 'once' i
 
 def retrograd_step_times(mode, n_h, steps):
     """Each step's time in one ``rg.bptt.train`` run (s): the gaps between the optimizer's steps,
-    stamped by a step post-hook (its own cost, about a microsecond, included)."""
+    stamped by a step post-hook (its own cost, about half a microsecond, included)."""
     net = _net(n_h)
     xs, ys = ref.add_task(steps, 0)
     model = Leaky(net)
