@@ -41,3 +41,15 @@ def test_logcumsumexp_tangent_is_zero_where_the_running_window_is_all_minus_inf(
     # a slice of −∞ only is NaN in both of torch's modes
     x = [[-inf, -inf, 0., 1.], [1., -inf, 0., -inf], [-inf, -inf, -inf, -inf]]
     assert_same(lambda m, a: m.logcumsumexp(a, dim), x, dtype=dtype)
+
+
+@pytest.mark.parametrize("op", ["maximum", "minimum", "fmax", "fmin"])
+def test_extremum_tangent_at_nan_is_torch_forward_ads(op):
+    # torch's maximum/minimum forward AD gives ẏ where either side is NaN (its backward gives both sides
+    # the gradient, as the vjp does); fmax/fmin take the side a NaN loses to, in both modes
+    x = [[nan, 1.5, 2.0, nan]]
+    y = [[nan], [1.0], [0.0], [3.0]]
+    assert_same(lambda m, a, b: getattr(m, op)(a, b), x, y)
+    assert_same(lambda m, a, b: getattr(m, op)(a, b), x, y, dtype=np.float32)
+    # one side a constant: its tangent is 0, so ż = 0 at NaN
+    assert_same(lambda m, a: getattr(m, op)(a, m.tensor([0.5, nan, 0.5, 9.0], dtype=a.dtype)), x)

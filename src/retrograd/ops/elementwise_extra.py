@@ -235,6 +235,7 @@ class _NanIgnoringExtremum(_Extremum):
     ``maximum``."""
     __slots__ = ()
     save_inputs = (0, 1)
+    nan_gives_y = False  # a NaN loses: the vjp's weights are PyTorch's forward AD's there too
 
     def forward(self, x, y):
         dtype = result_type(x, y)

@@ -6,7 +6,9 @@ is the one ``rg.conventions`` declares (read when the op is recorded), so
 Each jvp is its vjp's transpose, tie included: an elementwise kink's Jacobian
 is diagonal, so its jvp scales the tangent by the very slopes the vjp scales
 ȳ by (ẏ = ẋ·d), and ``maximum``/``minimum`` push ż = ẋ·dₓ + ẏ·d_y with the
-weights the vjp gives each side (so ⟨u, J v⟩ = ⟨Jᵀu, v⟩ holds at ties too)."""
+weights the vjp gives each side (so ⟨u, J v⟩ = ⟨Jᵀu, v⟩ holds at ties too). The one exception is
+NaN in ``maximum``/``minimum``: the vjp gives both sides ȳ there (PyTorch's backward), the jvp
+ż = ẏ (PyTorch's forward AD)."""
 
 from __future__ import annotations
 
@@ -243,6 +245,7 @@ class _Extremum(BinaryOp):
     __slots__ = ("w",)
     save_inputs = (0, 1)
     better = None
+    nan_gives_y = True  # the jvp's ż = ẏ where x or y is NaN (fmax/fmin, whose NaN loses, say no)
 
     def __call__(self, x, y):
         nx = isinstance(x, Tensor) and x.requires_grad
@@ -276,8 +279,16 @@ class _Extremum(BinaryOp):
 
     def jvp(self, ns, ts, z, x, y):
         # ż = ẋ·dₓ + ẏ·d_y with the vjp's weights (dₓ = [x keeps] + wₓ·[x = y]); the walk has lined the
-        # tangents up with the output, and the masks have its shape
+        # tangents up with the output, and the masks have its shape. Where x or y is NaN the vjp gives
+        # both sides the gradient (PyTorch's backward), but PyTorch's forward AD gives ż = ẏ (its
+        # formula ẏ + [x beats y]·(ẋ − ẏ) weighs ẋ by 0 there): that is the jvp's (README, "Non-smooth
+        # conventions")
         gx, gy = self.vjp(ns, 1.0, z, x, y)
+        xv, yv = ns.value(x), ns.value(y)
+        unordered = ((xv != xv) | (yv != yv)) if self.nan_gives_y else False
+        if device_checks.may_hold(unordered):
+            gx = None if gx is None else gx * ~unordered
+            gy = None if gy is None else xp.where(unordered, 1, gy).astype(gy.dtype, copy=False)
         tx, ty = ts
         r = None if tx is None else tx * gx
         if ty is not None:
