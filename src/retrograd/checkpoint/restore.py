@@ -6,6 +6,7 @@ import numbers
 import os
 
 from .. import random as rg_random
+from ..autograd.tensor import Tensor
 from .format import CheckpointError, CheckpointMismatchError, _OPTIMIZER_TENSOR, _finite, _is_number, _is_scalar, _short
 from .reading import read
 
@@ -108,8 +109,11 @@ def _check_model(model, values: dict, strict: bool) -> None:
 
 def _check_like(saved, current, where: str, fail) -> None:
     """``saved`` (from JSON) has the type of ``current`` (the target's own
-    value): a bool for a bool, a finite number for a number, a string for a
+    value): a bool for a bool, a finite number for a number (or a 1-element
+    Tensor: a Tensor learning rate is saved as its number), a string for a
     string, a list as long for a list or tuple, the same keys for a dict."""
+    if isinstance(current, Tensor) and current.numel() == 1:
+        current = current.item()
     if isinstance(current, dict):
         if not isinstance(saved, dict) or set(saved) != set(current):
             fail(f"has {where} {_short(saved)}; expected the keys {sorted(current)}")

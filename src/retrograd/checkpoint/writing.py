@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import random as rg_random
 from ..autograd import backend
+from ..autograd.tensor import Tensor
 from .format import CheckpointError, FORMAT, VERSION, _CODES, _safetensors
 from .reading import _check_header
 
@@ -32,7 +33,7 @@ def save(path, model, optimizer=None, scheduler=None, *, rng: bool = True, callb
         arrays, header["optimizer"] = _split_optimizer(optimizer)
         tensors.update(arrays)
     if scheduler is not None:
-        header["scheduler"] = scheduler.state_dict()
+        header["scheduler"] = _numbers(scheduler.state_dict())
     if rng:
         header["rng"] = rg_random.get_rng_state()
     if callbacks is not None:
@@ -62,7 +63,20 @@ def _split_optimizer(optimizer):
                                 f"(L-BFGS rebuilds its curvature history within history_size steps)")
             else:
                 scalars.setdefault(str(i), {})[k] = v
-    return arrays, {"class": type(optimizer).__name__, "param_groups": sd["param_groups"], "scalars": scalars}
+    return arrays, {"class": type(optimizer).__name__, "param_groups": _numbers(sd["param_groups"]),
+                    "scalars": scalars}
+
+
+def _numbers(value):
+    """``value`` with each 1-element Tensor in it (a Tensor learning rate, a scheduler's rates) as its
+    Python number, for the JSON header; loading gives a Tensor back where the target holds one."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_numbers(v) for v in value)
+    return value
 
 
 def _split_callbacks(callbacks):

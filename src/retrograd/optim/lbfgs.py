@@ -18,7 +18,7 @@ from __future__ import annotations
 from ..autograd.backend import xp
 from ..autograd.mode import enable_grad
 from ..autograd.tensor import mark_modified
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _as_read
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -200,7 +200,7 @@ class LBFGS(Optimizer):
             with enable_grad():
                 return closure()
 
-        group = self.param_groups[0]
+        group = _as_read(self.param_groups[0])
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

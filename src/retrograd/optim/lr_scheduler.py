@@ -16,7 +16,30 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd.tensor import Tensor
 from .optimizer import Optimizer
+
+
+def _group_values(optimizer, key: str = "lr") -> list:
+    """Every group's ``key``, a Tensor one cloned (the list keeps the values of now when the rate
+    changes): PyTorch's ``_param_groups_val_list``, for ``get_last_lr``."""
+    return [_detached(group[key]) for group in optimizer.param_groups]
+
+
+def _detached(value):
+    """A Tensor rate's copy (a Python number as it is)."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
+def _set_group_value(group: dict, key: str, value) -> None:
+    """``group[key] = value``; a Tensor there (PyTorch takes a 1-element Tensor ``lr``) is filled in
+    place instead, so whoever holds it sees the new rate (PyTorch's ``_update_param_group_val``)."""
+    old = group[key]
+    if isinstance(old, Tensor):
+        old.data[...] = float(value)
+        old.mark_modified_()
+    else:
+        group[key] = value
 
 
 class LRScheduler:
@@ -29,7 +52,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _detached(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -61,8 +84,8 @@ class LRScheduler:
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_group_value(group, "lr", lr)
+        self._last_lr = _group_values(self.optimizer)
 
     def get_last_lr(self) -> list:
         """The learning rates this scheduler set last (one per group)."""
@@ -311,8 +334,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_i, self.T_cur = self.T_0, epoch
         self.last_epoch = math.floor(epoch)
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
-            group["lr"] = lr
-        self._last_lr = self._current()
+            _set_group_value(group, "lr", lr)
+        self._last_lr = _group_values(self.optimizer)
 
 
 class OneCycleLR(LRScheduler):
@@ -436,7 +459,7 @@ class ReduceLROnPlateau:
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = _group_values(optimizer)
         self._reset()
 
     def _reset(self):
@@ -456,7 +479,7 @@ class ReduceLROnPlateau:
         if self.num_bad_epochs > self.patience:
             self._reduce_lr()
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = _group_values(self.optimizer)
 
     def _reduce_lr(self):
         if len(self.optimizer.param_groups) != len(self.min_lrs):
@@ -469,7 +492,7 @@ class ReduceLROnPlateau:
             old = float(group["lr"])
             new = max(old * self.factor, floor)
             if old - new > self.eps:
-                group["lr"] = new
+                _set_group_value(group, "lr", new)
 
     @property
     def in_cooldown(self) -> bool:

@@ -21,6 +21,26 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "register_
            "register_optimizer_step_post_hook"]
 
 
+def _as_read(group: dict) -> dict:
+    """The group as an update reads it: a Tensor learning rate (PyTorch takes a 1-element Tensor
+    ``lr``, which a scheduler fills in place) by its value now."""
+    lr = group.get("lr")
+    if isinstance(lr, Tensor):
+        return {**group, "lr": float(lr.data.reshape(()))}
+    return group
+
+
+def _like(current, value):
+    """A loaded hyper-parameter ``value`` in the kind of the ``current`` one: where the group holds a
+    Tensor (a Tensor ``lr``), a new Tensor of the loaded value in its dtype — PyTorch's
+    ``load_state_dict`` copies the saved groups, so two optimizers never share a rate's Tensor."""
+    if isinstance(current, Tensor) and _is_number(value):
+        return Tensor(xp.asarray(float(value), dtype=current.data.dtype))
+    if isinstance(value, Tensor):
+        return value.clone()
+    return value
+
+
 def _is_number(value) -> bool:
     """A real number (Python or NumPy scalar), not a bool or a string."""
     return not isinstance(value, (bool, str, bytes)) and (isinstance(value, (int, float)) or
@@ -104,6 +124,9 @@ class Optimizer(OptimizerHooks):
         the ``rules`` entries finite and ≥ 0, ``betas`` a pair in [0, 1), Nesterov
         only with momentum > 0 and zero dampening."""
         name = type(self).__name__
+        lr = group.get("lr")
+        if isinstance(lr, Tensor) and lr.numel() != 1:
+            raise ValueError(f"{name}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
         for key, message in self.rules.items():
             if key not in group:
                 continue
@@ -142,7 +165,7 @@ class Optimizer(OptimizerHooks):
         loss = closure() if closure is not None else None
         states = self.state
         for group in self.param_groups:
-            self._step_group(group, states)
+            self._step_group(_as_read(group), states)
             mark_modified(group["params"])  # a backward through a graph recorded before this step now raises
         return loss
 
@@ -229,7 +252,8 @@ class Optimizer(OptimizerHooks):
                              f"this optimizer's ({[len(g['params']) for g in groups]} vs "
                              f"{[len(g['params']) for g in self.param_groups]} parameters)")
         params = self.params()
-        hypers = [{k: self.restore_hyper(k, v) for k, v in saved.items() if k != "params"} for saved in groups]
+        hypers = [{k: _like(group.get(k), self.restore_hyper(k, v)) for k, v in saved.items() if k != "params"}
+                  for saved, group in zip(groups, self.param_groups)]
         for group, hyper in zip(self.param_groups, hypers):
             self._check({**group, **hyper})
         state = {}

@@ -11,7 +11,7 @@ import math
 import types
 from bisect import bisect_right
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _per_group, _start_momentum
+from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _group_values, _per_group, _set_group_value, _start_momentum
 from .optimizer import Optimizer
 
 
@@ -70,7 +70,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _set_group_value(group, "lr", lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         step_size_up = float(step_size_up)
         step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
@@ -222,7 +222,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_value(group, "lr", group["initial_lr"])
         self.recursive_undo()
         first = self._schedulers[bisect_right(self._milestones, 0)]
         _initial_step(first)
@@ -259,13 +259,13 @@ class ChainedScheduler(_Composite):
         _check_members("ChainedScheduler", optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _group_values(self._schedulers[-1].optimizer)
 
     def step(self):
         """Step every schedule, in order."""
         for scheduler in self._schedulers:
             scheduler.step()
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = _group_values(self._schedulers[-1].optimizer)
 
 
 def _initial_step(scheduler):
@@ -285,8 +285,8 @@ def _restart(scheduler):
     closed = getattr(scheduler, "_get_closed_form_lr", None)
     values = closed() if closed is not None else scheduler.get_lr()
     for group, lr in zip(scheduler.optimizer.param_groups, values):
-        group["lr"] = lr
-    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+        _set_group_value(group, "lr", lr)
+    scheduler._last_lr = _group_values(scheduler.optimizer)
 
 
 __all__ = ["PolynomialLR", "CyclicLR", "SequentialLR", "ChainedScheduler"]
