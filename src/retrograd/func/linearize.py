@@ -10,10 +10,11 @@ numbers as ``jvp`` at the same primals.
 from __future__ import annotations
 
 from ..autograd.forward import push_tangents, seed_key, zeros_tangent
-from ..autograd.mode import enable_grad, next_seq
+from ..autograd.mode import enable_grad
 from ..autograd.tensor import Tensor, _wrap
 from .pytree import TransformError, TransformTypeError, describe, tree_flatten, tree_unflatten
-from .transforms import _checked_inputs, _detached, _outer, _output_leaves, _primal, _reaches_outside
+from .checks import checked_inputs as _checked_inputs, detached as _detached, output_leaves as _output_leaves
+from .levels import level, outer as _outer, primal as _primal, reaches_outside as _reaches_outside
 
 
 def linearize(func, *primals):
@@ -32,12 +33,11 @@ def linearize(func, *primals):
         raise TransformError("linearize: primals must contain at least one Tensor")
     _checked_inputs(p_leaves, "linearize", "primal")
     outer = _outer(*p_leaves)
-    start = next_seq()
-    with enable_grad():
-        ps = [_primal(p) for p in p_leaves]
+    with enable_grad(), level() as start:
+        ps = [_primal(p, start) for p in p_leaves]
         out = func(*tree_unflatten(ps, p_spec))
     leaves, out_spec = _output_leaves(out, "linearize")
-    outer = outer or _reaches_outside(leaves, {id(p) for p in ps}, start)
+    outer = outer or _reaches_outside(leaves, start)
 
     def jvp_fn(*tangents):
         """J·tangents at the primals ``linearize`` was given (one forward-mode sweep)."""

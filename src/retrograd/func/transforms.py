@@ -14,7 +14,9 @@ cotangent) is itself on a tape — a ``jvp`` of ``grad``, a ``jacfwd`` of
 ``jacrev`` (``hessian``), a ``grad`` of ``jvp`` — the inner transform
 records its derivative computation (``create_graph``, differentiable
 tangents), so the outer one differentiates through it. Otherwise the results
-are plain tensors, off the tape.
+are plain tensors, off the tape. What counts as "on a tape" follows torch.func's
+levels (``levels.py``): a tensor left over from a transform that has returned —
+one that escaped ``f``, or the graph a ``vjp_fn`` holds — is a constant.
 
 ``f`` takes Tensors and returns a Tensor or a tuple/list/dict of them.
 """
@@ -23,84 +25,18 @@ from __future__ import annotations
 
 import functools
 import math
-import weakref
 
 from .. import ops
 from ..autograd import engine
 from ..autograd.backend import xp
 from ..autograd.forward import push_tangents, seed_key, zeros_tangent
-from ..autograd.mode import enable_grad, is_grad_enabled, next_seq
-from ..autograd.op import UnaryOp
+from ..autograd.mode import enable_grad, is_grad_enabled
 from ..autograd.tensor import Tensor, _wrap
 from .checks import (GRAD, JVP, VJP, argnums as _argnums, checked_inputs, cotangent_structure, detached, flatten,
                      output_leaves, scalar_output, split_aux)
+from .levels import level, outer as _outer, primal as _primal, reached, reaches_outside as _reaches_outside, still_live
 from .pytree import TransformError, TransformTypeError, describe, tree_flatten, tree_unflatten
 from .vmap import _randomness  # jacfwd refuses or repeats draws as vmap does (torch's jacfwd is a vmap)
-
-
-# ---------------------------------------------------------------- primals
-class _Primal(UnaryOp):
-    """x ↦ x: marks where a transform's primal enters ``f`` when the primal is itself on a
-    tape, so the transform's graph ends here and an outer transform's goes on through it."""
-    name, elementwise, save_inputs = "primal", True, ()
-    __slots__ = ()
-
-    def forward(self, x): return x
-    def vjp(self, ns, g, ans, x): return (g,)
-    def jvp(self, ns, ts, ans, x): return ts[0]
-
-
-_PRIMAL_LEAVES: dict = {}  # id(leaf) → (weak reference, sequence number when a transform made it)
-
-
-def _primal(x: Tensor) -> Tensor:
-    """A fresh start for the graph of ``f``: a leaf sharing x's data, or (x on a tape) x through ``_Primal``."""
-    if x.requires_grad:
-        return _Primal()(x)
-    leaf = _wrap(x.data)
-    leaf.requires_grad = True
-    key = id(leaf)
-    _PRIMAL_LEAVES[key] = (weakref.ref(leaf, lambda _, key=key: _PRIMAL_LEAVES.pop(key, None)), next_seq())
-    return leaf
-
-
-def _made_inside(leaf: Tensor, start: int) -> bool:
-    """Whether ``leaf`` is the primal of a transform nested inside ``f`` (made after ``start``)."""
-    entry = _PRIMAL_LEAVES.get(id(leaf))
-    return entry is not None and entry[0]() is leaf and entry[1] >= start
-
-
-def _outer(*tensors) -> bool:
-    """Whether an outer transform (or the user) differentiates through these: then record."""
-    return is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad for t in tensors)
-
-
-def _reaches_outside(outputs, own, start: int, *, in_grad_mode: bool = True) -> bool:
-    """Whether the graph ``f`` recorded reaches a tensor from outside it — a closed-over weight that
-    requires grad, an argument outside ``argnums`` on an outer tape — so the result must stay on the
-    tape for that outer derivative (torch.func records then too). ``own``: ids of the transform's
-    own primal leaves; ``start``: the sequence number before ``f`` ran. ``in_grad_mode``: only
-    while grad mode is on (False: whether the graph reaches outside at all)."""
-    if in_grad_mode and not is_grad_enabled():
-        return False
-    stack = [t._node for t in outputs if isinstance(t, Tensor) and t._node is not None]
-    seen = set()
-    while stack:
-        n = stack.pop()
-        if n in seen:
-            continue
-        seen.add(n)
-        if n.seq < start:
-            return True
-        for e in n.edges or ():
-            if e is None:
-                continue
-            if isinstance(e, Tensor):
-                if id(e) not in own and not _made_inside(e, start):
-                    return True
-                continue
-            stack.append(e[0] if type(e) is tuple else e)
-    return False
 
 
 # ---------------------------------------------------------------- trees, checks
@@ -166,13 +102,12 @@ def _linearize(call, primals, seeded, lead, has_aux, name, who):
     tree, output leaves, their spec, their tangents, whether a tangent reached each, aux).
     ``name``, ``who``: the transform, and its name in torch's messages."""
     differentiable = _outer(*primals, *(t for _, t in seeded))
-    start = next_seq()
-    with enable_grad():
-        ps = [_primal(p) for p in primals]
+    with enable_grad(), level() as start:
+        ps = [_primal(p, start) for p in primals]
         out = call(ps)
     out, aux = split_aux(out, has_aux, name, who)
     leaves, spec = output_leaves(out, who)
-    differentiable = differentiable or _reaches_outside(leaves, {id(p) for p in ps}, start)
+    differentiable = differentiable or _reaches_outside(leaves, start)
     seeds = {}
     for i, t in seeded:
         t = t if differentiable else t.data
@@ -198,17 +133,18 @@ def vjp(func, *primals, has_aux: bool = False):
     p_leaves, p_spec = tree_flatten(primals)
     checked_inputs(p_leaves, "vjp", "primal")
     outer = _outer(*p_leaves)
-    start = next_seq()
-    with enable_grad():
-        ps = [_primal(p) for p in p_leaves]
+    with enable_grad(), level() as start:
+        ps = [_primal(p, start) for p in p_leaves]
         out = func(*tree_unflatten(ps, p_spec))
     out, aux = split_aux(out, has_aux, "vjp", VJP)
     leaves, out_spec = output_leaves(out, VJP, float_only=True)
-    outer = outer or _reaches_outside(leaves, {id(p) for p in ps}, start)
-    # whether the graph reaches outside whatever the grad mode: vjp_fn records its derivative when it
-    # is called in grad mode then (torch.func's: a vjp made under no_grad, called outside, records)
-    linked = any(p.requires_grad for p in p_leaves) or _reaches_outside(leaves, {id(p) for p in ps}, start,
-                                                                        in_grad_mode=False)
+    outer = outer or _reaches_outside(leaves, start)
+    # the live level the graph reaches whatever the grad mode: vjp_fn records its derivative when it is
+    # called in grad mode while that level lives (torch.func's: a vjp made under no_grad, called outside,
+    # records; a vjp_fn that escaped the transform whose primal it was made at does not)
+    link = [reached(p_leaves)]
+    if link[0] is None:
+        link[0] = reached(leaves, start)
 
     def vjp_fn(cotangents):
         cts, ct_spec = tree_flatten(cotangents)
@@ -229,7 +165,9 @@ def vjp(func, *primals, has_aux: bool = False):
                                      f"{list(o.shape)} (Mismatch in shape: grad_output[{k}] has a shape of "
                                      f"{list(c.shape)} and output[{k}] has a shape of {list(o.shape)}.)")
             given.append(c)
-        create = is_grad_enabled() and (linked or any(c.requires_grad for c in given))
+        if link[0] is not None and not still_live(link[0]):
+            link[0] = reached(leaves, start)  # that level has died since: does the graph reach another?
+        create = is_grad_enabled() and (link[0] is not None or _outer(*given))
         return tree_unflatten(_pull(leaves, given, ps, create), p_spec)
 
     result_out = out if outer else _detached(out)
@@ -275,14 +213,13 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         args = list(args)
         trees = _differentiated(args, nums, "grad")  # an argument may be a tree (a module's parameters)
         create = _outer(*(t for i in nums for t in trees[i][0]))
-        start = next_seq()
-        with enable_grad():
-            ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
+        with enable_grad(), level() as start:
+            ps = {i: [_primal(t, start) for t in trees[i][0]] for i in nums}
             call = [tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)]
             out = func(*call, **kwargs)
         out, aux = split_aux(out, has_aux, "grad", GRAD)
         scalar_output(out)
-        create = create or _reaches_outside([out], {id(p) for i in nums for p in ps[i]}, start)
+        create = create or _reaches_outside([out], start)
         plist = [p for i in nums for p in ps[i]]
         if out.requires_grad and plist:
             # the graph is kept: it may reach an outer transform's (a grad under no_grad inside a grad)
@@ -336,14 +273,13 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = N
         single, nums = _argnums(argnums, len(args), "jacrev")
         trees = _differentiated(args, nums, "jacrev")
         create = _outer(*(t for i in nums for t in trees[i][0]))
-        start = next_seq()
-        with enable_grad():
-            ps = {i: [_primal(t) for t in trees[i][0]] for i in nums}
+        with enable_grad(), level() as start:
+            ps = {i: [_primal(t, start) for t in trees[i][0]] for i in nums}
             out = func(*[tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)])
         out, aux = split_aux(out, has_aux, "jacrev", f"jacrev: {VJP}")
         leaves, spec = output_leaves(out, f"jacrev: {VJP}", float_only=True, real=True)
         plist = [p for i in nums for p in ps[i]]
-        create = create or _reaches_outside(leaves, {id(p) for p in plist}, start)
+        create = create or _reaches_outside(leaves, start)
         result = tree_unflatten([_per_argument(_jacobian_rows(o, plist, create), trees, nums, single)
                                  for o in leaves], spec)
         return (result, aux if create else _detached(aux)) if has_aux else result
