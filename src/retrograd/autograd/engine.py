@@ -211,15 +211,66 @@ class _Pass:
                 t.grad = _wrap(g) if t.grad is None else _wrap(t.grad.data + g)
 
 
+def _paths_to(roots, capture) -> tuple:
+    """The ops a ``grad()`` pass needs: (those that take a gradient, those whose vjp runs) — the ops
+    on a path from ``roots`` to a captured input, and the captured ops themselves. PyTorch's
+    ``autograd.grad`` runs only these: a branch to other leaves is never differentiated, and its
+    hooks and custom backwards are never called. One walk down the edges (an op is looked at again
+    once the ops below it are known); an op already freed (its edges gone) is taken to lead to a
+    captured input, so that reaching it raises as before rather than silently dropping what might
+    have come through it."""
+    captured_ops = {k[0] if type(k) is tuple else k for k in capture if type(k) is not int}
+    leads = {}  # op -> whether a captured input is at or below it
+    run = set()
+    stack = [t._node for t in roots if t._node is not None]
+    while stack:
+        n = stack[-1]
+        if n in leads:
+            stack.pop()
+            continue
+        edges = n.edges
+        if edges is None:  # freed: what is below it is unknown
+            leads[n] = True
+            run.add(n)
+            stack.pop()
+            continue
+        below = waiting = False
+        for e in edges:
+            if e is None:
+                continue
+            if isinstance(e, Tensor):  # a leaf: captured by its id
+                below = below or id(e) in capture
+                continue
+            lead = leads.get(e[0] if type(e) is tuple else e)
+            if lead is None:
+                stack.append(e[0] if type(e) is tuple else e)
+                waiting = True
+            elif lead:
+                below = True
+        if waiting:
+            continue  # back to it when the ops below are known
+        stack.pop()
+        if below:
+            run.add(n)
+        leads[n] = below or n in captured_ops
+    return {n for n, v in leads.items() if v}, run
+
+
 def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None):
     """Backpropagate ``root_grads`` from ``roots``; see ``retrograd.autograd.engine``'s module docstring.
 
     ``capture`` (used by ``grad``): {leaf Tensor id or Op: slot}; captured
-    gradients are returned in a dict and nothing is written to ``.grad``.
+    gradients are returned in a dict and nothing is written to ``.grad``, and
+    only the ops on a path to a captured input run (``_paths_to``; an empty
+    ``capture`` runs them all).
     Observers of ``BACKWARD_STEP`` (``hooks.observe``) see every step.
     """
     bp = _Pass(retain_graph, create_graph, capture)
     tapping = bool(_exposed) and bp.find_taps()  # (before seeding: nothing is released yet)
+    # a grad() pass runs only the ops it needs; with exposed intermediates tapped, every op (their
+    # adjoints are reported by ops that may lie off those paths), and an empty capture runs every op
+    # and writes nothing (``explain``'s side-effect-free pass)
+    arrive, run = _paths_to(roots, capture) if capture and not tapping else (None, None)
     bp.seed(roots, root_grads)
     heap = bp.heap
     grads, complete_gradient, vjp, unbroadcast = bp.grads, bp.complete_gradient, bp.vjp, bp.unbroadcast
@@ -248,6 +299,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
             g = grads.pop(n)
             if extras or n.multi or n.hooks is not None or n.retained is not None or n.edges is None:
                 g = complete_gradient(n, g)  # step 2
+                if run is not None and n not in run:
+                    continue  # a captured op with no captured input below it: its vjp is not needed
             if plain and n.seq > muts.last:
                 gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
             else:
@@ -275,6 +328,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
                         e.grad = t
                     else:
                         to_leaf(e, gi)
+                elif arrive is not None and (e[0] if type(e) is tuple else e) not in arrive:
+                    continue  # a grad() pass: no captured input below this op
                 elif type(e) is tuple:  # an output of a multi-output op
                     _send_multi(grads, heap, e[0], e[1], gi)
                 elif e in grads:
