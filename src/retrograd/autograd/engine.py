@@ -11,7 +11,9 @@ the summed upstream gradient, send each input its share (summed back over
 broadcast axes, cast to the input's dtype), push inputs not seen before, and
 release the op's saved values unless ``retain_graph``. Leaves accumulate into
 ``.grad``. There is no recursion (a chain of a million ops is fine) and no
-separate pass to count consumers.
+separate pass to count consumers. A ``grad()`` pass first walks down the edges once to find
+the ops on a path to its inputs (``_paths_to``) and runs only those, as PyTorch's
+``autograd.grad`` does: a branch to other leaves is never differentiated.
 
 **Exposed intermediates** (``expose``): a fused op may hand out, as extra outputs,
 values it also uses inside (a fused recurrent layer's gates). Such an output is
