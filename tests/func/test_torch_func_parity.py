@@ -289,3 +289,22 @@ def test_functional_call_takes_none_for_a_parameter_as_torch():
     t_out = TF.functional_call(tm, {"l1.bias": None, "buf": ty}, tx.reshape(1, 3))
     np.testing.assert_allclose(out.data, t_out.detach().numpy(), rtol=1e-12)
     assert m.l1.bias is not None and isinstance(m.l1.bias, rg.Tensor)  # restored
+
+
+@pytest.mark.parametrize("case", ["compare", "argmax", "cast", "sort indices", "with a float output"])
+def test_an_integer_or_bool_outputs_tangent_is_zeros_of_its_dtype_as_torch(case):
+    fns = {"compare": (lambda x: x > 0, lambda x: x > 0),
+           "argmax": (lambda x: x.argmax(), lambda x: x.argmax()),
+           "cast": (lambda x: x.to(rg.int64), lambda x: x.to(torch.int64)),
+           "sort indices": (lambda x: rg.sort(x)[1], lambda x: torch.sort(x)[1]),
+           "with a float output": (lambda x: (x * 2, x.argmax()), lambda x: (x * 2, x.argmax()))}
+    ours_f, theirs_f = fns[case]
+    x, t = np.array([0.5, -1.0, 2.0]), np.array([1.0, 2.0, -3.0])
+    _, ours = rg.func.jvp(ours_f, (rg.tensor(x),), (rg.tensor(t),))
+    _, theirs = torch.func.jvp(theirs_f, (torch.tensor(x),), (torch.tensor(t),))
+    ours, theirs = (ours, theirs) if isinstance(ours, tuple) else ((ours,), (theirs,))
+    for a, b in zip(ours, theirs):
+        assert str(a.dtype) == str(b.dtype).replace("torch.", "")
+        np.testing.assert_array_equal(a.data, b.numpy())
+    jac = rg.func.jacfwd(lambda v: v.to(rg.int64))(rg.tensor(x))
+    assert jac.dtype == rg.int64 and jac.shape == (3, 3) and not jac.data.any()

@@ -288,9 +288,9 @@ def _zeros(ns, shape, like):
 
 
 def zeros_tangent(t: Tensor, lead: tuple = ()):
-    """A zero tangent for ``t`` with leading axes ``lead`` (for outputs no seed reaches)."""
-    return backend.xp.zeros(tuple(lead) + tuple(t.shape), dtype=t.data.dtype if t.data.dtype.kind in "fc"
-                            else backend.xp.float64)
+    """A zero tangent for ``t`` with leading axes ``lead`` (for outputs no seed reaches), in ``t``'s
+    dtype — an integer or bool output's tangent is zeros of that dtype, as ``torch.func.jvp`` gives."""
+    return backend.xp.zeros(tuple(lead) + tuple(t.shape), dtype=t.data.dtype)
 
 
 __all__ = ["Basis", "Colored", "PARAMETER_SEEDS", "Pieces", "push_tangents", "seed_key", "zeros_tangent"]
