@@ -63,7 +63,7 @@ class _Pass:
     ops by creation order, and where leaf gradients go."""
 
     __slots__ = ("ns", "retain_graph", "create_graph", "capture", "grads", "heap", "captured",
-                 "assigned", "hooked", "plain", "taps", "wants", "reports")
+                 "assigned", "hooked", "plain", "taps", "wants", "reports", "modified")
 
     def __init__(self, retain_graph, create_graph, capture):  # positional: cheaper to call
         self.ns = TENSOR_NS if create_graph else ARRAY_NS
@@ -76,6 +76,7 @@ class _Pass:
         self.hooked = {}     # leaves with hooks: summed first, hooks run once at the end (PyTorch's order)
         self.plain = capture is None and not create_graph  # leaves may take the fast path
         self.taps = None     # exposed tensors this pass records a gradient for (``expose``)
+        self.modified = None  # .grad arrays accumulated in place (``accumulate``), stamped in ``finish``
 
     # step 1: seed the roots
     def seed(self, roots, root_grads):
@@ -98,13 +99,24 @@ class _Pass:
         ``retain_grad`` and ``grad()`` capture on this op's output."""
         if n.edges is None:
             raise _freed(n)
-        if n.multi and getattr(n, "materialize_grads", True):  # outputs that received no gradient get
-            # zeros (a custom Function may ask for None instead: ``ctx.set_materialize_grads(False)``)
-            zeros = backend.xp.zeros
-            g = [(_wrap(zeros(*meta)) if self.create_graph else zeros(*meta)) if gi is None else gi
-                 for gi, meta in zip(g, n.out_meta)]
+        if n.multi:
+            # hooks and retain_grad first, as PyTorch's pre-hooks: an output that received no gradient
+            # gives its hooks None
+            if n.hooks is not None or (n.retained is not None and self.capture is None):
+                g = _multi_extras(n, g, self.create_graph, self.capture is None, self.assigned)
+            if getattr(n, "materialize_grads", True):  # outputs that received no gradient get zeros (a
+                # custom Function may ask for None instead: ``ctx.set_materialize_grads(False)``)
+                zeros = backend.xp.zeros
+                g = [(_wrap(zeros(*meta)) if self.create_graph else zeros(*meta)) if gi is None else gi
+                     for gi, meta in zip(g, n.out_meta)]
+            if self.capture is not None:
+                for i, gi in enumerate(g):
+                    slot = self.capture.get((n, i))
+                    if slot is not None:
+                        self.captured[slot] = gi
+            return g
         if n.hooks is not None or n.retained is not None or self.capture is not None:
-            g = _node_extras(n, g, self.create_graph, self.capture, self.captured)
+            g = _node_extras(n, g, self.create_graph, self.capture, self.captured, self.assigned)
         return g
 
     # step 3: the op's vector-Jacobian product
@@ -137,7 +149,7 @@ class _Pass:
             self.hooked[id(leaf)] = (leaf, g if entry is None else entry[1] + g)
             return
         if leaf._hooks:
-            g = _run_hooks(leaf._hooks, g, self.create_graph)
+            g = _run_hooks(leaf._hooks, g, self.create_graph, self.assigned)
         if self.capture is not None:
             slot = self.capture.get(id(leaf))
             if slot is not None:
@@ -150,9 +162,27 @@ class _Pass:
             self.assigned.add(id(g))
             leaf.grad = _wrap(g)
         else:
-            leaf.grad = _wrap(leaf.grad.data + g)
+            self.accumulate(leaf, g)
         if leaf._hooks and self.capture is None:
             _run_post_accumulate_hooks(leaf)
+
+    def accumulate(self, leaf, g):
+        """Add ``g`` to a leaf's existing ``.grad``: in place, as PyTorch's AccumulateGrad does outside
+        ``create_graph`` — the ``.grad`` Tensor stays the same object, so a reference to it (a
+        gradient bucket's view, ``p.grad`` kept by the caller) sees the sum. Out of place where
+        the array cannot take it (read-only, another shape or dtype) or ``.grad`` is on the
+        tape. Arrays updated in place are stamped at the end of the pass (``finish``), so an op
+        that saved one refuses to differentiate with the new values."""
+        old = leaf.grad
+        d = old.data
+        if (old._node is None and type(d) is backend.ndarray and d.shape == g.shape and d.dtype == g.dtype
+                and getattr(getattr(d, "flags", None), "writeable", True)):
+            d += g
+            if self.modified is None:
+                self.modified = []
+            self.modified.append(d)
+        else:
+            leaf.grad = _wrap(d + g)
 
     # step 6: leaves with hooks get their summed gradient last
     def finish(self):
@@ -160,6 +190,8 @@ class _Pass:
             self.to_leaf(leaf, g, final=True)
         if self.taps:
             self.deliver_taps()
+        if self.modified:
+            mutations.stamp(self.modified)
         return self.captured
 
     # exposed intermediates (``expose``)
@@ -176,7 +208,7 @@ class _Pass:
             if self.capture is not None:
                 if key not in self.capture:
                     continue
-            elif node.retained is None or node.retained() is not t:
+            elif retained_tensor(node, t._oi if node.multi else None) is not t:
                 continue
             if entry[0] is None:  # worked out once, while the tape between the ops and t is intact
                 entry[0] = _tap_map(t)
@@ -292,6 +324,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
     if tapping:
         prev_reporting, _reporting.bp = _reporting.bp, bp
     _passes.kinds.append(extras)
+    _mode.backward_depth += 1
     try:
         while nxt is not None or heap:
             if nxt is not None:
@@ -356,6 +389,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
         return bp.finish()
     finally:
         _mode.grad_enabled = prev_mode
+        _mode.backward_depth -= 1
         _passes.kinds.pop()
         if tapping:
             _reporting.bp = prev_reporting
@@ -483,42 +517,71 @@ def _send_multi(grads, heap, node, index, g):
     slots[index] = g if slots[index] is None else slots[index] + g
 
 
-def _node_extras(n, g, create_graph, capture, captured):
-    """Hooks, ``retain_grad`` and ``grad()`` capture for a non-leaf whose
+def _node_extras(n, g, create_graph, capture, captured, assigned):
+    """Hooks, ``retain_grad`` and ``grad()`` capture for a non-leaf (of one output) whose
     gradient is complete."""
     if n.hooks:
-        g = _run_hooks(n.hooks, g, create_graph)
+        g = _run_hooks(n.hooks, g, create_graph, assigned)
     if capture is not None:
-        if n.multi:
-            for i, gi in enumerate(g):
-                slot = capture.get((n, i))
-                if slot is not None:
-                    captured[slot] = gi
-        else:
-            slot = capture.get(n)
-            if slot is not None:
-                captured[slot] = g
+        slot = capture.get(n)
+        if slot is not None:
+            captured[slot] = g
     elif n.retained is not None:
         t = n.retained()
         if t is not None:
-            gv = g if create_graph else _wrap(backend.xp.array(g))
-            t.grad = gv if t.grad is None else t.grad + gv
+            _retain(t, g, create_graph)
     return g
+
+
+def _multi_extras(n, g, create_graph, retain, assigned):
+    """Hooks and ``retain_grad`` of the outputs of a multi-output op (``n.hooks`` and ``n.retained``
+    are dicts by output index); ``g`` has None for an output that received no gradient."""
+    g = list(g)
+    for i, hs in (n.hooks or {}).items():
+        if hs:
+            g[i] = _run_hooks(hs, g[i], create_graph, assigned, n.out_meta[i])
+    if retain:
+        for i, ref in (n.retained or {}).items():
+            t = ref()
+            if t is not None and g[i] is not None:
+                _retain(t, g[i], create_graph)
+    return g
+
+
+def _retain(t, g, create_graph):
+    gv = g if create_graph else _wrap(backend.xp.array(g))
+    t._grad = gv if t._grad is None else t._grad + gv
+
+
+def retained_tensor(node, oi=None):
+    """The tensor that asked ``node``'s output (``oi`` of a multi-output op) to keep its ``.grad``
+    (``retain_grad``), or None."""
+    r = node.retained
+    if r is not None and node.multi:
+        r = r.get(oi)
+    return None if r is None else r()
 
 
 def _run_post_accumulate_hooks(leaf):
     """``register_post_accumulate_grad_hook``'s hooks of a leaf whose ``.grad`` was just accumulated."""
     for hook in list(leaf._hooks or ()):
         if type(hook) is PostAccumulateHook and hook.fn(leaf) is not None:
-            raise TypeError(f"post accumulate grad hook '{getattr(hook.fn, '__name__', repr(hook.fn))}' returned a "
-                            f"value: it is called for its effect (the gradient is in tensor.grad) and returns None")
+            raise RuntimeError(f"post accumulate grad hook '{getattr(hook.fn, '__name__', repr(hook.fn))}' "
+                               f"returned a value: Tensor post accumulate grad hooks should return None (the "
+                               f"gradient is in tensor.grad)")
 
 
-def _run_hooks(hooks, g, create_graph):
+def _run_hooks(hooks, g, create_graph, assigned, meta=None):
+    """Call the gradient hooks in order, each on what the previous returned. ``g`` may be None
+    (an output of a multi-output op that received nothing; ``meta``: its shape and dtype).
+    The arrays hooks see or return are added to ``assigned``: a leaf copies them rather than
+    taking them as its ``.grad``, which a later pass adds to in place (the hook may keep them)."""
     for hook in list(hooks):
         if type(hook) is PostAccumulateHook:  # runs after the accumulation (to_leaf), not on the gradient
             continue
-        gt = g if create_graph else _wrap(g)
+        gt = g if create_graph or g is None else _wrap(g)
+        if g is not None and not create_graph:
+            assigned.add(id(g))
         out = hook(gt)
         if out is not None:
             name = getattr(hook, "__name__", repr(hook))
@@ -526,14 +589,17 @@ def _run_hooks(hooks, g, create_graph):
                 raise TypeError(f"hook '{name}' returned a {type(out).__name__}: a hook returns a Tensor (the "
                                 f"gradient's replacement) or None")
             new = out if create_graph else (out.data if isinstance(out, Tensor) else out)
-            if new.shape != g.shape:
+            shape, dtype = (g.shape, _value(g).dtype) if g is not None else meta[:2]
+            if new.shape != tuple(shape):
                 raise RuntimeError(f"hook '{name}' has changed the size of the gradient: it received shape "
-                                   f"{tuple(g.shape)} and returned {tuple(new.shape)}; a hook must return a "
+                                   f"{tuple(shape)} and returned {tuple(new.shape)}; a hook must return a "
                                    f"gradient of the same shape (or None)")
-            if _value(new).dtype != _value(g).dtype:
+            if _value(new).dtype != dtype:
                 raise RuntimeError(f"hook '{name}' has changed the type of the gradient: it received "
-                                   f"{_value(g).dtype} and returned {_value(new).dtype}; return the same dtype")
+                                   f"{dtype} and returned {_value(new).dtype}; return the same dtype")
             g = new
+            if not create_graph:
+                assigned.add(id(g))
     return g
 
 
@@ -544,9 +610,11 @@ def _check_backward(node, gs):
                 and not backend.xp.isfinite(v).all():
             site = creation_site(node)
             where = f"; the op was created at {site}" if site else ""
-            raise AnomalyError(
-                f"detect_anomaly: backward of {node.name}{node._params()} produced "
-                f"{'NaN' if backend.xp.isnan(v).any() else 'Inf'} in the gradient of input {i}{where}"
+            nan = bool(backend.xp.isnan(v).any())
+            raise AnomalyError(  # (PyTorch's words first: "Function '...' returned nan values in its 0th output.")
+                f"detect_anomaly: Function '{node.name}' returned {'nan' if nan else 'inf'} values in its {i}th "
+                f"output: backward of {node.name}{node._params()} produced {'NaN' if nan else 'Inf'} in the "
+                f"gradient of input {i}{where}"
             )
 
 
@@ -698,10 +766,10 @@ def _backward_into(root, gradient, retain_graph, create_graph, inputs):
     for x, g in zip(inputs, gs):
         if g is None:
             continue
-        if x.grad is None:
-            x.grad = g if create_graph else _wrap(g.data.copy())
+        if x._grad is None:
+            x._grad = g if create_graph else _wrap(g.data.copy())
         else:
-            x.grad = x.grad + g if create_graph else _wrap(x.grad.data + g.data)
+            x._grad = x._grad + g if create_graph else _wrap(x._grad.data + g.data)
         if x._node is None and x._hooks:
             _run_post_accumulate_hooks(x)
     return None

@@ -10,6 +10,7 @@ only the backend.
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 from . import backend
@@ -85,8 +86,16 @@ class Tensor:
 
     @property
     def grad(self):
-        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None."""
-        return self._grad
+        """The accumulated gradient (a Tensor of this tensor's shape and dtype), or None.
+
+        Reading it on a computed tensor that did not call ``retain_grad()`` warns, as PyTorch
+        does: backward never fills it, so None there is usually a mistake."""
+        g = self._grad
+        if g is None and self._node is not None and not self.retains_grad:
+            warnings.warn("The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+                          "attribute won't be populated during backward(): call .retain_grad() on it before the "
+                          "backward, or use rg.grad(out, [tensor]) to get its gradient.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -240,7 +249,10 @@ class Tensor:
     def retains_grad(self) -> bool:
         """Whether ``retain_grad()`` was called on this computed tensor (PyTorch's attribute)."""
         node = self._node
-        return node is not None and getattr(node, "retained", None) is not None and node.retained() is self
+        r = None if node is None else getattr(node, "retained", None)
+        if r is not None and node.multi:
+            r = r.get(self._oi)
+        return r is not None and r() is self
 
     def mark_modified_(self) -> "Tensor":
         """Record that ``self.data`` was just changed in place (optimizers, ``load_state_dict`` and
@@ -263,27 +275,33 @@ class Tensor:
             if not self.requires_grad:
                 raise RuntimeError("retain_grad: tensor does not require grad")
             return self
-        if node.multi:
-            raise RuntimeError(f"retain_grad: not supported on an output of the multi-output op {node.name}; "
-                               f"use rg.grad(..., inputs=[this tensor]) instead")
-        node.retained = weakref.ref(self)
+        if node.multi:  # one entry per output that asked
+            if node.retained is None:
+                node.retained = {}
+            node.retained[self._oi] = weakref.ref(self)
+        else:
+            node.retained = weakref.ref(self)
         return self
 
     def register_hook(self, fn):
         """Call ``fn(grad)`` when this tensor's gradient is computed.
 
         ``fn`` gets the gradient as a Tensor and may return a replacement.
+        On an output of a multi-output op (a custom ``Function``'s), a pass that sends that
+        output nothing calls ``fn(None)``, as PyTorch does.
         Returns a handle whose ``remove()`` unregisters the hook.
         """
         if not self.requires_grad:
-            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require gradient")
         node = self._node
-        if node is not None and node.multi:
-            raise RuntimeError(f"register_hook: not supported on an output of the multi-output op {node.name}")
         if node is None:
             if self._hooks is None:
                 self._hooks = []
             hooks = self._hooks
+        elif node.multi:  # one list per output; an output that receives no gradient gives its hooks None
+            if node.hooks is None:
+                node.hooks = {}
+            hooks = node.hooks.setdefault(self._oi, [])
         else:
             if node.hooks is None:
                 node.hooks = []
