@@ -16,12 +16,14 @@ import itertools
 import sys
 import threading
 import traceback
+import warnings
 
 class _Mode(threading.local):
     grad_enabled = True
     anomaly = False
     trace = None  # while ``autograd.replay`` traces a function: what it sees (every op call, host reads)
     dual = None  # inside ``forward_ad.dual_level``: the level, which computes each op's output tangent
+    backward_depth = 0  # backward passes running (the engine's): anomaly mode checks their ops as backwards
 
 
 _mode = _Mode()
@@ -129,12 +131,14 @@ def inference_mode(mode: bool = True):
 
 
 class set_grad_enabled:
-    """Recording on or off: at once as a call (``set_grad_enabled(False)``), or for a ``with``
-    block, restored after it (PyTorch's)."""
+    """Recording on or off: at once as a call (``set_grad_enabled(False)``), for a ``with``
+    block, restored after it, or as a decorator (``@set_grad_enabled(False)``: the mode before
+    the call is restored at once, and the function runs in the mode), as PyTorch's."""
 
     def __init__(self, mode: bool):
         self.prev = _mode.grad_enabled
-        _mode.grad_enabled = bool(mode)
+        self.mode = bool(mode)
+        _mode.grad_enabled = self.mode
 
     def __enter__(self):
         return self
@@ -142,16 +146,36 @@ class set_grad_enabled:
     def __exit__(self, *exc):
         _mode.grad_enabled = self.prev
 
+    def __call__(self, func):
+        _mode.grad_enabled = self.prev  # a decorator: making it changed nothing
+        return _GradMode(self.mode)(func)
+
+
+_ANOMALY_WARNING = ("Anomaly Detection has been enabled. This mode will increase the runtime and should only "
+                    "be enabled for debugging.")
+
+
+def _check_nan_only(check_nan, where):
+    if not check_nan:
+        raise ValueError(f"{where}(check_nan=False): retrograd's anomaly mode always checks for NaN and Inf")
+
 
 class detect_anomaly(contextlib.ContextDecorator):
     """Raise at the first op whose forward or backward produces NaN or Inf.
 
     The error names the op, its input shapes and dtypes, and — for the backward
     pass — the line of user code that created the op. Slows every op a little
-    (a finiteness check and a stack walk), so use it to debug.
+    (a finiteness check and a stack walk), so use it to debug; entering it warns
+    so, as PyTorch's does. Ops run by a backward pass (a custom ``Function``'s
+    backward, a ``create_graph`` pass) are checked as the backward's results
+    (PyTorch's "returned nan values"), not as forwards.
     """
 
+    def __init__(self, check_nan: bool = True):
+        _check_nan_only(check_nan, "detect_anomaly")
+
     def __enter__(self):
+        warnings.warn(_ANOMALY_WARNING, UserWarning, stacklevel=2)
         self.prev = _mode.anomaly
         _mode.anomaly = True
         return self
@@ -160,8 +184,25 @@ class detect_anomaly(contextlib.ContextDecorator):
         _mode.anomaly = self.prev
 
 
-class AnomalyError(FloatingPointError):
-    """A NaN or Inf appeared inside ``detect_anomaly()``."""
+class set_detect_anomaly:
+    """Anomaly detection on or off: at once as a call, or for a ``with`` block, restored after
+    it (``torch.autograd.set_detect_anomaly``)."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        _check_nan_only(check_nan, "set_detect_anomaly")
+        self.prev = _mode.anomaly
+        _mode.anomaly = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _mode.anomaly = self.prev
+
+
+class AnomalyError(FloatingPointError, RuntimeError):
+    """A NaN or Inf appeared inside ``detect_anomaly()``: a ``FloatingPointError``, and the
+    ``RuntimeError`` PyTorch raises."""
 
 
 def user_site() -> str:
