@@ -203,3 +203,22 @@ def test_post_accumulate_grad_hook_returns_not_none(name):
     x.register_post_accumulate_grad_hook(lambda t: t.grad)
     with pytest.raises(RuntimeError, match="hooks should return None"):
         (x * 3).sum().backward()
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_grad_and_backward_inputs_fill_a_retained_grad(name):
+    L = _lib(name)
+    x = L.ones(2, requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    z = (y * y).sum()
+    L.autograd.grad(z, x, retain_graph=True)  # the retain_grad hook runs in autograd.grad too
+    np.testing.assert_array_equal(_np(y.grad), [4.0, 4.0])
+    y.grad = None
+    z.backward(inputs=[y], retain_graph=True)  # y is an input and retained: added once
+    np.testing.assert_array_equal(_np(y.grad), [4.0, 4.0])
+    assert x.grad is None
+    z.backward(inputs=[x])
+    np.testing.assert_array_equal(_np(y.grad), [8.0, 8.0])
+    np.testing.assert_array_equal(_np(x.grad), [8.0, 8.0])

@@ -102,8 +102,9 @@ class _Pass:
         if n.multi:
             # hooks and retain_grad first, as PyTorch's pre-hooks: an output that received no gradient
             # gives its hooks None
-            if n.hooks is not None or (n.retained is not None and self.capture is None):
-                g = _multi_extras(n, g, self.create_graph, self.capture is None, self.assigned)
+            retain = self.capture is None or bool(self.capture)  # (not in ``explain``'s pass)
+            if n.hooks is not None or (n.retained is not None and retain):
+                g = _multi_extras(n, g, self.create_graph, retain, self.assigned)
             if getattr(n, "materialize_grads", True):  # outputs that received no gradient get zeros (a
                 # custom Function may ask for None instead: ``ctx.set_materialize_grads(False)``)
                 zeros = backend.xp.zeros
@@ -526,7 +527,8 @@ def _node_extras(n, g, create_graph, capture, captured, assigned):
         slot = capture.get(n)
         if slot is not None:
             captured[slot] = g
-    elif n.retained is not None:
+    if n.retained is not None and (capture is None or capture):  # grad() too fills a retained .grad, as
+        # PyTorch's retain_grad hook (not ``explain``'s pass, an empty capture, which changes nothing)
         t = n.retained()
         if t is not None:
             _retain(t, g, create_graph)
@@ -764,8 +766,8 @@ def _backward_into(root, gradient, retain_graph, create_graph, inputs):
     gs = grad([root], inputs, None if gradient is None else [gradient], retain_graph=retain_graph,
               create_graph=create_graph, allow_unused=True)
     for x, g in zip(inputs, gs):
-        if g is None:
-            continue
+        if g is None or (x._node is not None and x.retains_grad):
+            continue  # (a retained input's .grad was filled by the pass)
         if x._grad is None:
             x._grad = g if create_graph else _wrap(g.data.copy())
         else:
