@@ -222,3 +222,16 @@ def test_grad_and_backward_inputs_fill_a_retained_grad(name):
     z.backward(inputs=[x])
     np.testing.assert_array_equal(_np(y.grad), [8.0, 8.0])
     np.testing.assert_array_equal(_np(x.grad), [8.0, 8.0])
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_next_functions(name):
+    L = _lib(name)
+    x, w = L.ones(2, requires_grad=True), L.ones(2)
+    y = (x * 2) * w + x
+    (mul, i), (acc, j) = y.grad_fn.next_functions
+    assert (i, j) == (0, 0) and type(acc).__name__ == "AccumulateGrad" and acc.variable is x
+    (inner, _), (none, k) = mul.next_functions
+    assert none is None and k == 0
+    assert inner.next_functions[0][0].variable is x

@@ -407,6 +407,14 @@ class Op:
                     f"recorded, and {self.name} needs its old value for the gradient. Recompute the forward "
                     f"pass after the update, or call backward() before modifying it.")
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``grad_fn.next_functions``: per input, ``(op, output index)`` for a computed
+        input, ``(AccumulateGrad, 0)`` for a leaf (``.variable`` is the leaf), ``(None, 0)`` for
+        an input that needs no gradient; ``()`` once a backward released the op."""
+        return tuple((None, 0) if e is None else (AccumulateGrad(e), 0) if isinstance(e, Tensor)
+                     else e if type(e) is tuple else (e, 0) for e in self.edges or ())
+
     def __repr__(self):
         extra = self.extra_repr()
         return f"<{self.name}{' ' + extra if extra else ''}>"
@@ -476,6 +484,30 @@ _SITES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def creation_site(node) -> str | None:
     """Where user code created ``node``, if it was recorded under ``detect_anomaly``."""
     return _SITES.get(node)
+
+
+class AccumulateGrad:
+    """The end of a path at a leaf in ``next_functions`` (PyTorch's node of that name): ``variable``
+    is the leaf; two are equal when their leaf is the same tensor."""
+
+    __slots__ = ("variable",)
+    name = "AccumulateGrad"
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self):
+        return f"<AccumulateGrad of a leaf of shape {tuple(self.variable.shape)}>"
 
 
 def _freed(node):
