@@ -203,6 +203,10 @@ def test_post_accumulate_grad_hook_returns_not_none(name):
     x.register_post_accumulate_grad_hook(lambda t: t.grad)
     with pytest.raises(RuntimeError, match="hooks should return None"):
         (x * 3).sum().backward()
+    y = L.tensor([1.0, 2.0], requires_grad=True)
+    y.register_post_accumulate_grad_hook(lambda t: 5)
+    with pytest.raises(TypeError, match="expected Variable, but hook returned 'int'"):
+        (y * 3).sum().backward()
 
 
 @requires_torch

@@ -567,10 +567,17 @@ def retained_tensor(node, oi=None):
 def _run_post_accumulate_hooks(leaf):
     """``register_post_accumulate_grad_hook``'s hooks of a leaf whose ``.grad`` was just accumulated."""
     for hook in list(leaf._hooks or ()):
-        if type(hook) is PostAccumulateHook and hook.fn(leaf) is not None:
-            raise RuntimeError(f"post accumulate grad hook '{getattr(hook.fn, '__name__', repr(hook.fn))}' "
-                               f"returned a value: Tensor post accumulate grad hooks should return None (the "
-                               f"gradient is in tensor.grad)")
+        if type(hook) is not PostAccumulateHook:
+            continue
+        result = hook.fn(leaf)
+        if result is None:
+            continue
+        name = getattr(hook.fn, "__name__", repr(hook.fn))
+        if not isinstance(result, Tensor):  # PyTorch's two refusals: a TypeError for a non-Tensor
+            raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}': the post "
+                            f"accumulate grad hook '{name}' must return None (the gradient is in tensor.grad)")
+        raise RuntimeError(f"post accumulate grad hook '{name}' returned a Tensor: Tensor post accumulate grad "
+                           f"hooks should return None (the gradient is in tensor.grad)")
 
 
 def _run_hooks(hooks, g, create_graph, assigned, meta=None):
