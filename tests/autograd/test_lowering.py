@@ -103,6 +103,24 @@ def test_a_sweep_that_stops_at_an_intermediate():
         _close(a, b)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].startswith("cross_entropy") or c[0] == "cell"],
+                         ids=lambda c: c[0])
+def test_a_sweep_seeded_with_ones_leaves_out_the_product_by_them(case):
+    """The split's seed is ∂L/∂L = 1 every step: written with ``unit=True`` the sweep does not multiply
+    by it (a mean keeps its 1/rows), with the numbers of the sweep that does."""
+    _, fn, shapes = case
+    program, inputs, outs = _traced(fn, shapes)
+    lowered = program.lowering()
+    lowered.run(_new_values(inputs))
+    loss = (program.slot(outs[0]),)
+    wanted = tuple(program.slot(t) for t in inputs if t.requires_grad)
+    ones = np.ones(outs[0].shape)
+    for a, b in zip(lowered.vjp_fn(loss, wanted, (), unit=True)(ones), lowered.vjp_fn(loss, wanted, ())(ones)):
+        _close(a, b)
+    source = lowered.sources[("vjp", loss, wanted, (), "unit")]
+    assert "*= g_in0" not in source and "* g_in0" not in source
+
+
 @pytest.mark.parametrize("with_influence", [False, True])
 def test_rtrl_step_pieces_basis_and_folded_scale(with_influence):
     """The influence's jvp of h′ = tanh(W [h; x] + b): h carries Mₜ₋₁ (or nothing, the first step), W

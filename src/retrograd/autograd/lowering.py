@@ -85,6 +85,13 @@ def _compiled(source: str, name: str):
     return compile(source, f"<lowered {name}>", "exec")
 
 
+class UnitCotangent(str):
+    """The name of a seed cotangent known to hold ones (∂L/∂L, a split's seed): a rule may leave out
+    the product by it (the name still holds the ones, for a rule that reads it)."""
+
+    unit = True
+
+
 class Sym:
     """A tangent while source is written: ``kind`` "array" (``name`` holds it at run time;
     ``owned``: made by this function, so a rule may write into it), "pieces" (a concatenation's
@@ -195,21 +202,22 @@ class Lowered:
         return fn
 
     # ------------------------------------------------------------ reverse
-    def vjp_fn(self, seeded: tuple, wanted: tuple, stop: tuple):
+    def vjp_fn(self, seeded: tuple, wanted: tuple, stop: tuple, unit: bool = False):
         """The reverse sweep for one question, as ``Program.vjp`` answers it: a function of the
         seeded slots' cotangents (in ``seeded``'s order) returning the wanted slots' (None where
-        nothing reaches: the same positions every call, listed in the function's ``missing``)."""
-        key = (seeded, wanted, stop)
+        nothing reaches: the same positions every call, listed in the function's ``missing``).
+        ``unit``: the cotangents it will be given are always ones (``UnitCotangent``)."""
+        key = (seeded, wanted, stop, unit)
         fn = self._vjps.get(key)
         if fn is None:
-            fn = self._vjps[key] = self._write_vjp(seeded, wanted, stop)
+            fn = self._vjps[key] = self._write_vjp(seeded, wanted, stop, unit)
         return fn
 
-    def _write_vjp(self, seeded, wanted, stop):
+    def _write_vjp(self, seeded, wanted, stop, unit=False):
         program = self.program
         em = Emitter(self.counter)
         body = Emitter(self.counter)
-        cot = {s: f"g_in{i}" for i, s in enumerate(seeded)}
+        cot = {s: UnitCotangent(f"g_in{i}") if unit else f"g_in{i}" for i, s in enumerate(seeded)}
         got = {}
         for ins, report, halt, sends, mask in program._reverse_plan(seeded, wanted, stop):
             s = ins.outs[0]
@@ -235,7 +243,7 @@ class Lowered:
                 got[s] = cot[s]
         self._load(em, body)
         em(f"return [{', '.join(got.get(s, 'None') for s in wanted)}]")
-        fn, self.sources[("vjp", seeded, wanted, stop)] = em.build("vjp", [f"g_in{i}" for i in range(len(seeded))],
+        fn, self.sources[("vjp", seeded, wanted, stop) + (("unit",) if unit else ())] = em.build("vjp", [f"g_in{i}" for i in range(len(seeded))],
                                                                    {"V": self.store})
         fn.missing = tuple(i for i, s in enumerate(wanted) if s not in got)  # the results always None
         return fn

@@ -224,7 +224,8 @@ def _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, m
         update_losses.append(losses[t] if t == first else losses[first:t + 1].sum())
         if counted[t] if t == first else any(counted[first:t + 1]):
             for p, g in zip(tensors, estimate):  # the learner's estimate has p's shape: the setter's check skipped
-                p._grad = _wrap(g if g.dtype == p.data.dtype else xp.asarray(g, dtype=p.dtype))
+                dtype = p.data.dtype  # (``is`` first: NumPy's dtypes are mostly the same objects)
+                p._grad = _wrap(g if g.dtype is dtype or g.dtype == dtype else xp.asarray(g, dtype=dtype))
             optimizer.step()
             for p in tensors:
                 p._grad = None

@@ -499,7 +499,10 @@ class _CrossEntropy(_Rule):
         name = em.fresh("g")
         if pos == 0:
             em(f"{name} = {self.probs} * {_reduce(em, 'add')}({t}, axis=1, keepdims=True) - {t}")
-            em(f"{name} *= {self._scale(g)}")
+            if not getattr(g, "unit", False):
+                em(f"{name} *= {self._scale(g)}")
+            elif self.mean and self.rows != 1:  # ∂L/∂L = 1: the mean's factor alone
+                em(f"{name} *= {1.0 / self.rows if self.rows else 0.0!r}")
         else:
             em(f"{name} = -1.0 * {em.const(_log_softmax_array, 'log_softmax')}({z})")
             em(f"{name} = {name} * {self._scale(g)}")

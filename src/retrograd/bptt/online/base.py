@@ -211,15 +211,16 @@ class _ReplayedStep(_Step):
     def push(self, seeds, lead):
         return self.pusher(seeds, lead)(*seeds.values())
 
-    def _vjp_question(self, seeded: tuple, wanted: tuple, stop: tuple = ()):
-        """``Program.vjp`` for one question, prepared: a function of the seeded slots' cotangents."""
+    def _vjp_question(self, seeded: tuple, wanted: tuple, stop: tuple = (), unit: bool = False):
+        """``Program.vjp`` for one question, prepared: a function of the seeded slots' cotangents
+        (``unit``: always ones, which the lowered sweep need not multiply by)."""
         program = self.program
 
         def interpreted():
             return lambda *cotangents: program.vjp(dict(zip(seeded, cotangents)), wanted, stop)
 
-        return self._prepared(("vjp", seeded, wanted, stop), lambda: self.lowered.vjp_fn(seeded, wanted, stop),
-                              interpreted)
+        return self._prepared(("vjp", seeded, wanted, stop, unit),
+                              lambda: self.lowered.vjp_fn(seeded, wanted, stop, unit), interpreted)
 
     def splitter(self, inputs):
         """One reverse sweep that stops at the new state: the cotangent arriving there is cₜ,
@@ -233,7 +234,7 @@ class _ReplayedStep(_Step):
             ones = self._ones = xp.ones_like(self.loss.data)
             ones.flags.writeable = False
         stop = tuple(self.new_slots)
-        sweep = self._vjp_question((self.loss_slot,), stop + self._slots(inputs), stop)
+        sweep = self._vjp_question((self.loss_slot,), stop + self._slots(inputs), stop, unit=True)
         if any(i < k for i in getattr(sweep, "missing", range(k))):  # cₜ may lack a part: zeros there
 
             def split():
