@@ -41,7 +41,6 @@ the directions concatenated: Keras' ``return_sequences=False``).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 from .. import ops
@@ -53,7 +52,7 @@ from ..autograd.tensor import Tensor, _wrap
 from ..nn import functional as F
 from ..nn.module import Module
 from ..nn.rnn_utils import PackedSequence
-from . import fused
+from . import fused, keras_weights
 from .cells import GATE_NAMES, recurrent_parameters, shapes_doc
 from .packing import MaskPlan, Steps, as_step_mask
 from .sequence_op import ACTIVATIONS, expose_gates
@@ -129,8 +128,13 @@ class RNNBase(Module):
                 for layer in range(self.num_layers) for d in range(self.num_directions)]
 
     def load_keras_weights(self, weights, layer: int = 0, reverse: bool = False) -> None:
-        """Copy a Keras layer's ``get_weights()`` — ``[kernel, recurrent_kernel(, bias)]`` —
-        into layer ``layer`` (the backward half of a ``Bidirectional`` with ``reverse=True``).
+        """Copy a Keras layer's weights into layer ``layer`` (the backward half of a
+        ``Bidirectional`` with ``reverse=True``). ``weights`` is ``keras_layer.get_weights()``
+        — ``[kernel, recurrent_kernel(, bias)]`` — or the Keras layer itself, whose
+        options are then checked too: ``activation`` (``nonlinearity`` for the RNN),
+        ``recurrent_activation`` (only 'sigmoid'), ``use_bias``, the GRU's
+        ``reset_after`` and ``go_backwards`` (refused unless ``reverse``); a Keras
+        ``Bidirectional`` (merge_mode 'concat') loads both halves of ``layer``.
 
         Keras keeps W transposed ((input, k·H)) and one bias; the gate order is the
         same for the LSTM (i, f, c=g, o) and the GRU's is (z, r, h) where PyTorch's is
@@ -138,51 +142,10 @@ class RNNBase(Module):
         (its default since TF 2, bias of shape (2, 3H)) computes PyTorch's GRU;
         a ``reset_after=False`` bias (3H,) is refused, as is any array whose shape is not
         Keras' (as Keras' ``set_weights`` refuses it), and ``reverse=True`` on a
-        unidirectional layer. Nothing is changed when anything is refused."""
-        name = f"{type(self).__name__}.load_keras_weights"
-        if not isinstance(layer, numbers.Integral) or isinstance(layer, bool) or not 0 <= layer < self.num_layers:
-            raise OpError(f"{name}: layer={layer!r}; this {self._name()} has layers 0 … {self.num_layers - 1} "
-                          f"(num_layers={self.num_layers})")
-        if reverse and not self.bidirectional:
-            raise OpError(f"{name}: reverse=True loads the backward half of a Keras Bidirectional, but this "
-                          f"{self._name()} is not bidirectional; construct it with bidirectional=True, or load "
-                          f"with reverse=False")
-        arrays = [xp.asarray(w.data if isinstance(w, Tensor) else w) for w in weights]
-        if len(arrays) not in (2, 3) or (len(arrays) == 3) != self.bias:
-            raise OpError(f"{name}: expected [kernel, recurrent_kernel{', bias' if self.bias else ''}] "
-                          f"(bias={self.bias}), got {len(arrays)} arrays")
-        H, k = self.hidden_size, {"RNN": 1, "LSTM": 4, "GRU": 3}[self.kind]
-        I = self.input_size if layer == 0 else H * self.num_directions
-        where = f"layer {layer}{' (reverse)' if reverse else ''}"
-        if self.kind == "GRU" and self.bias and tuple(arrays[2].shape) == (k * H,):
-            raise OpError(f"{name}: a GRU bias of shape {tuple(arrays[2].shape)} is Keras' reset_after=False "
-                          f"GRU, which computes another function; only reset_after=True (bias (2, {k * H})) "
-                          f"is PyTorch's GRU")
-        # Keras' set_weights refuses any other shape; slicing gate blocks out of a wider array would drop columns
-        expected = {"kernel": (I, k * H), "recurrent_kernel": (H, k * H),
-                    "bias": (2, k * H) if self.kind == "GRU" else (k * H,)}
-        for (what, shape), a in zip(expected.items(), arrays):
-            if tuple(a.shape) != shape:
-                raise OpError(f"{name}: the {what} for {where} has shape {tuple(a.shape)}; Keras' {self.kind} "
-                              f"with {'input' if layer == 0 else 'previous layer output'} size {I} and "
-                              f"{H} units has a {what} of shape {shape}; check input_size / hidden_size "
-                              f"and that the weights are of a Keras {self.kind}")
-        order = [1, 0, 2] if self.kind == "GRU" else list(range(k))       # Keras' z, r, h → r, z, n
-
-        def blocks(a):  # reorder the gate blocks of the last axis
-            return xp.concatenate([a[..., g * H:(g + 1) * H] for g in order], axis=-1)
-        kernel, recurrent = blocks(arrays[0]).T, blocks(arrays[1]).T
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, 1 if reverse else 0)
-        updates = {w_ih: kernel, w_hh: recurrent}
-        if self.bias:
-            bias = arrays[2]
-            if self.kind == "GRU":
-                updates[b_ih], updates[b_hh] = blocks(bias[0]), blocks(bias[1])
-            else:
-                updates[b_ih], updates[b_hh] = blocks(bias), xp.zeros_like(bias)
-        for param, value in updates.items():
-            param.data[...] = value.astype(param.dtype)
-            param.mark_modified_()
+        unidirectional layer. A bias-less GRU's arrays cannot say ``reset_after``:
+        they load with a warning (pass the layer to have it checked). Nothing is
+        changed when anything is refused."""
+        keras_weights.load_keras_weights(self, weights, layer, reverse)
 
     def _zeros(self, batch, dtype):
         return _wrap(xp.zeros((self.num_layers * self.num_directions, batch, self.hidden_size), dtype=dtype))
@@ -222,10 +185,11 @@ class RNNBase(Module):
         if return_gates and self.kind == "RNN":
             raise OpError(f"{self._name()}: an Elman RNN has no gates (its outputs are its states); "
                           f"return_gates is for LSTM and GRU")
+        empty = None  # rows of a mask= with no real step (a PackedSequence has none)
         if isinstance(input, PackedSequence):
             out, state, gates = self._forward_packed(input, hx, mask, return_gates)
         else:
-            out, state, gates = self._forward_padded(input, hx, mask, return_gates)
+            out, state, gates, empty = self._forward_padded(input, hx, mask, return_gates)
         if self.returns == "output_and_state":
             result = (out, state)
         elif self.returns == "output":
@@ -234,7 +198,12 @@ class RNNBase(Module):
             h_n = state[0] if self.has_cell_state else state
             D = self.num_directions
             last = [h_n[-D + d] for d in range(D)]
-            result = (last[0] if D == 1 else ops.concatenate(last, axis=-1),)
+            last = last[0] if D == 1 else ops.concatenate(last, axis=-1)
+            if empty is not None:  # Keras: a row that never stepped has output 0 (its state stays h0)
+                cond = empty[:, None] if last.ndim == 2 else empty
+                last = ops.where(xp.broadcast_to(xp.asarray(cond), last.shape),
+                                 _wrap(xp.zeros(last.shape, last.dtype)), last)
+            result = (last,)
         if return_gates:
             result += (expose_gates(gates),)  # retain_grad() / rg.grad on a gate give ∂L/∂gate
         return result[0] if len(result) == 1 else result
@@ -274,7 +243,7 @@ class RNNBase(Module):
             raise OpError(f"{self._name()}: expected a sequence length larger than 0, got input of shape "
                           f"{tuple(x.shape)}")
         rows = ops.reshape(x, (T * B, self.input_size))
-        plan = None
+        plan = empty = None
         if mask is None:
             steps, order, unorder = Steps.full(T, B), None, None
         else:
@@ -283,6 +252,8 @@ class RNNBase(Module):
                 steps, order, unorder = Steps.full(T, B), None, None
             else:
                 plan = MaskPlan(m)
+                if not m.any(axis=0).all():
+                    empty = ~m.any(axis=0)
                 steps, order, unorder = plan.steps, plan.order, plan.unordered
                 rows = ops.index_select(rows, 0, plan.source)
         out_rows, state, gates = self._run(rows, steps, hx, x.dtype, order, unorder, return_gates)
@@ -303,7 +274,7 @@ class RNNBase(Module):
             state = self._map_state(state, lambda s: ops.squeeze(s, 1))
         if gates is not None:
             gates = {k: unpack(ops.stack(v), axis=1) for k, v in gates.items()}
-        return out, state, gates
+        return out, state, gates, empty
 
     def step(self, x_t, state=None):
         """One time step of a batch: x_t of shape (B, I) (or (I,) unbatched),
