@@ -159,3 +159,39 @@ def test_a_keras_layer_loads_as_its_arrays_and_a_bidirectional_loads_both_halves
     bi.merge_mode = "sum"
     with pytest.raises(OpError, match="merge_mode='sum'"):
         by_layer.load_keras_weights(bi)
+
+
+@pytest.mark.parametrize("returns", ["output", "last"])
+def test_stateful_carries_the_state_of_a_layer_that_returns_outputs_only(returns):
+    """Keras' stateful=True with return_sequences True / False: ``Stateful`` of an
+    ``nn.LSTM(returns=…)`` carries the state (it once unpacked the output's rows
+    as (output, state)); a masked-out chunk row keeps its state and outputs 0."""
+    from retrograd.recurrent import Stateful
+    lstm = nn.LSTM(I, H, batch_first=True, returns=returns).double()
+    whole = nn.LSTM(I, H, batch_first=True).double()
+    whole.load_state_dict(lstm.state_dict())
+    x = np.random.default_rng(6).normal(size=(B, 2 * T, I))
+    mask = np.ones((B, 2 * T), bool)
+    mask[0, T:] = False  # row 0: the second chunk is all padding
+    carried = Stateful(lstm)
+    outs = [carried(rg.tensor(x[:, :T]), mask=mask[:, :T]), carried(rg.tensor(x[:, T:]), mask=mask[:, T:])]
+    out, (h_n, c_n) = whole(rg.tensor(x), mask=mask)
+    np.testing.assert_allclose(np.asarray(carried.state[0].data), np.asarray(h_n.data), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(carried.state[1].data), np.asarray(c_n.data), atol=1e-12)
+    if returns == "output":
+        got = np.concatenate([np.asarray(o.data) for o in outs], axis=1)
+        np.testing.assert_allclose(got, np.asarray(out.data), atol=1e-12)
+    else:
+        assert outs[1].shape == (B, H) and not np.asarray(outs[1].data)[0].any()
+        np.testing.assert_allclose(np.asarray(outs[1].data)[1], np.asarray(h_n.data)[0, 1], atol=1e-12)
+
+
+def test_stateful_refuses_a_model_returning_a_bare_tensor():
+    from retrograd.recurrent import Stateful
+
+    class OutputsOnly(nn.Module):
+        def forward(self, x, state):
+            return x * 2
+
+    with pytest.raises(OpError, match=r"must return \(output, state\)"):
+        Stateful(OutputsOnly(), input_batch_axis=0)(rg.tensor(np.ones((2, 3))))

@@ -182,6 +182,16 @@ class RNNBase(Module):
         the last layer, final state) — with a dict of gate activations
         appended when ``return_gates`` (each (num_layers · num_directions,
         *output rows*, H): LSTM i, f, g, o and c, GRU r, z, n)."""
+        result, _ = self._forward(input, hx, mask, return_gates)
+        return result
+
+    def forward_with_state(self, input, hx=None, *, mask=None):  # noqa: A002 - PyTorch's name
+        """``(what forward returns, final state)``: the state as well when ``returns`` is
+        ``"output"`` or ``"last"`` (Keras' ``stateful=True`` with ``return_sequences``
+        either way: ``Stateful`` carries it). Arguments as ``forward``'s."""
+        return self._forward(input, hx, mask, False)
+
+    def _forward(self, input, hx, mask, return_gates):  # noqa: A002
         if return_gates and self.kind == "RNN":
             raise OpError(f"{self._name()}: an Elman RNN has no gates (its outputs are its states); "
                           f"return_gates is for LSTM and GRU")
@@ -206,7 +216,7 @@ class RNNBase(Module):
             result = (last,)
         if return_gates:
             result += (expose_gates(gates),)  # retain_grad() / rg.grad on a gate give ∂L/∂gate
-        return result[0] if len(result) == 1 else result
+        return (result[0] if len(result) == 1 else result), state
 
     def _forward_packed(self, seq, hx, mask, return_gates):
         if mask is not None:

@@ -58,7 +58,18 @@ class Stateful(Module):
                           f"read on axis {axis} of the input of shape {tuple(x.shape)}, because {self._layout}."
                           f"{hint} If the batch size really changed, call reset() to start over, or remap(index) "
                           f"to say which state rows continue")
-        out, state = self.model(x, self.state) if mask is None else self.model(x, self.state, mask=mask)
+        kw = {} if mask is None else {"mask": mask}
+        if getattr(self.model, "returns", "output_and_state") != "output_and_state" and \
+                callable(getattr(self.model, "forward_with_state", None)):
+            # a recurrent layer giving outputs only (Keras' stateful return_sequences=True / False)
+            out, state = self.model.forward_with_state(x, self.state, **kw)
+        else:
+            res = self.model(x, self.state, **kw)
+            if not isinstance(res, (tuple, list)) or len(res) != 2:  # unpacking a Tensor would split its rows
+                raise OpError(f"Stateful: the model must return (output, state), got "
+                              f"{type(res).__name__}{list(res.shape) if hasattr(res, 'shape') else ''}; a "
+                              f"model that returns its outputs alone cannot hand its state over")
+            out, state = res
         self.state = detach_state(state) if self.auto_detach else state
         return out
 
