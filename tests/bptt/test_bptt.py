@@ -666,3 +666,25 @@ def test_existing_cell_and_sequence_models_pass_the_layout_checks():
             opt = rg.optim.SGD(model.parameters(), lr=0.01)
             res = bptt.train(model, xs, ys, lambda o, y: ((o - y) ** 2).mean(), opt, bptt.chunk(2))
             assert np.isfinite(res.losses).all() and res.losses.shape == (6,)
+
+
+@pytest.mark.parametrize("mode", [rg.bptt.full(), rg.bptt.chunk(2), rg.bptt.window(3)], ids=repr)
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_a_layer_returning_its_outputs_alone_is_fed_as_the_default_layer(kind, mode):
+    """``returns="output"`` (Keras' return_sequences without return_state): rg.bptt still carries
+    the layer's state between segments (``forward_with_state``), so the gradient is the default's."""
+    rg.manual_seed(0)
+    xs, ys = rg.randn(6, 2, 3, dtype=rg.float64), rg.randn(6, 2, 4, dtype=rg.float64)
+    outputs_only = getattr(rg.nn, kind)(3, 4, returns="output", dtype=rg.float64)
+    default = getattr(rg.nn, kind)(3, 4, dtype=rg.float64)
+    default.load_state_dict(outputs_only.state_dict())
+    ours = rg.bptt.gradient(outputs_only, xs, ys, rg.nn.MSELoss(), mode)
+    expected = rg.bptt.gradient(default, xs, ys, rg.nn.MSELoss(), mode)
+    for name in expected:
+        np.testing.assert_allclose(ours[name], expected[name], rtol=1e-12, atol=0)
+
+
+def test_a_layer_returning_the_last_output_alone_is_refused():
+    with pytest.raises(rg.bptt.ModelLayoutError, match="returns='output'"):
+        rg.bptt.gradient(rg.nn.GRU(3, 4, returns="last"), rg.randn(5, 2, 3), rg.randn(5, 2, 4), rg.nn.MSELoss(),
+                         rg.bptt.full())

@@ -80,8 +80,9 @@ from ..autograd.backend import xp
 from ..autograd.tensor import Tensor, _wrap
 from ..ops import take
 from ..ops.shape import swapaxes
-from .layout import (batch_size, blank_rows, carry_rows, check_segment, check_step, check_structure,
-                     check_takes_mask, model_batch_first, reset_mask, reset_state, step_mask, time_major)
+from .layout import (ModelLayoutError, batch_size, blank_rows, carry_rows, check_segment, check_step,
+                     check_structure, check_takes_mask, model_batch_first, reset_mask, reset_state, step_mask,
+                     time_major)
 
 
 def _step_input(xs, t):
@@ -125,6 +126,14 @@ class Feed:
             raise ValueError("rg.bptt: empty sequence")
         self.sequence_model = bool(getattr(model, "sequence_model", False))
         self.model_batch_first = self.sequence_model and model_batch_first(model)
+        self.run_segment = model
+        returns = getattr(model, "returns", "output_and_state") if self.sequence_model else "output_and_state"
+        if returns == "last":
+            raise ModelLayoutError(
+                f"rg.bptt: {type(model).__name__}(returns='last') gives one output per sequence, and rg.bptt needs "
+                f"every step's output for its loss; use returns='output' or the default 'output_and_state'")
+        if returns != "output_and_state":  # the layer's outputs alone: its state comes with them this way
+            self.run_segment = model.forward_with_state
         rows = batch_size(xs) if mask is not None or reset is not None else None
         if mask is not None and self.sequence_model:
             check_takes_mask(model)
@@ -141,7 +150,7 @@ class Feed:
             if self.mask is not None and not self.mask[start:stop].all():
                 m = self.mask[start:stop]
                 extra["mask"] = xp.ascontiguousarray(m.T) if self.model_batch_first else m
-            out, state = self.model(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state, **extra)
+            out, state = self.run_segment(swapaxes(seg_x, 0, 1) if self.model_batch_first else seg_x, state, **extra)
             if self.check_model:
                 self.check_model = False
                 check_segment(self.model, out, stop - start, self.model_batch_first)
