@@ -4,6 +4,7 @@ RFLO's leaky influence, with SnAp's structural sparsity pattern."""
 from __future__ import annotations
 
 import math
+import operator
 
 from ...autograd.backend import xp
 from ...autograd.forward import push_tangents
@@ -106,9 +107,13 @@ class SnAp(OnlineMode):
 
     def __init__(self, n: int = 1, *, compile: bool = False):
         super().__init__(compile=compile)
-        if not isinstance(n, int) or n < 1:
+        try:  # any integer (NumPy's too), not a bool or a float
+            whole = None if isinstance(n, bool) else operator.index(n)
+        except TypeError:
+            whole = None
+        if whole is None or whole < 1:
             raise ValueError(f"snap(n): n must be a positive integer, got {n!r}")
-        self.n = n
+        self.n = whole
 
     def _args(self):
         return str(self.n)
@@ -127,7 +132,10 @@ class RFLO(OnlineMode):
 
     def __init__(self, decay: float, *, compile: bool = False):
         super().__init__(compile=compile)
-        decay = float(decay)
+        try:
+            decay = float(decay)
+        except (TypeError, ValueError):
+            raise TypeError(f"rflo(decay): decay must be a number (a leaky cell's 1 − α), got {decay!r}") from None
         if not math.isfinite(decay):
             raise ValueError(f"rflo(decay): decay must be finite, got {decay!r}")
         self.decay = decay
@@ -161,9 +169,9 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
     taken for structure: S₁ = [I ≠ 0], Sₖ = S₁ ∨ [J ≠ 0]·Sₖ₋₁."""
     rng = new_generator(0)
     feed, params = run.feed, run.params
-    x0 = _as_tensor_step(feed, 0)
     i_pat = j_pat = None
-    for _ in range(probes):
+    for k in range(probes):
+        x0 = _as_tensor_step(feed, k * (feed.T - 1) // max(1, probes - 1))  # steps spread over the sequence
         values = {name: _leaf(xp.asarray(rng.standard_normal(p.shape), dtype=p.data.dtype))
                   for name, p in zip(run.names, params)}
         swapped = [values[name] for name in run.names]
@@ -192,6 +200,8 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
             j_now = xp.concatenate([xp.zeros((n_in, u), bool) if t is None else (t != 0).any(1)
                                     for t, u in zip(jac, units)], axis=1).T  # (n_out, n_in)
             j_pat = j_now if j_pat is None else j_pat | j_now
+    if x0.data.dtype.kind not in "fc":
+        i_pat = _unseen_columns(i_pat, layout)
     reach = i_pat.T  # (n, P)
     for _ in range(n - 1):
         if j_pat is None:
@@ -202,6 +212,19 @@ def structural_pattern(run, layout, n: int, probes: int = 3) -> list:
         masks.append(reach[off:off + u].T[:, None, :].astype(xp.float64))
         off += u
     return masks
+
+
+def _unseen_columns(i_pat, layout):
+    """An integer input (token ids) cannot be perturbed: the columns of an embedding's rows whose
+    tokens no probe read reach nothing there, though the token reaches its units when it comes
+    (later in the sequence, or in a later batch of ``train_stateful``). Such a column takes the
+    units its parameter's other columns reach (a superset: SnAp keeps more, never less)."""
+    for o, i in zip(layout.offsets, layout.recurrent):
+        cols = i_pat[o:o + layout.params[i].data.size]
+        unseen = ~cols.any(1)
+        if unseen.any():
+            cols[unseen] = cols.any(0)
+    return i_pat
 
 
 def _leaf(a):
