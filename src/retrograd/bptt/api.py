@@ -44,6 +44,15 @@ def _floats(values) -> list:
     return [float(v) for v in to_numpy(xp.stack([xp.asarray(v) for v in values]))]
 
 
+def _called(mode):
+    """``mode`` itself, or a TypeError naming the fix when it is a mode's constructor not called
+    (``rg.bptt.rtrl`` for ``rg.bptt.rtrl()``)."""
+    if mode is not None and callable(mode) and not isinstance(mode, (Mode, OnlineMode)):
+        name = getattr(mode, "__name__", repr(mode))
+        raise TypeError(f"rg.bptt: mode must be a mode object, got the function {name}; call it: rg.bptt.{name}()")
+    return mode
+
+
 def record_plan(mode: Mode, plan: Plan) -> None:
     """Keep the plan a run of ``mode`` followed on ``mode.last_plan`` (a mode that
     takes no attributes is left alone)."""
@@ -92,7 +101,7 @@ def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first:
     — for ``full()`` and ``rtrl()`` the exact dLₜ/dθ; for a truncation, ℓₜ's gradient
     through the steps it reaches (``mode.reach``); for an online mode, its estimate.
     """
-    if isinstance(mode, OnlineMode):
+    if isinstance(_called(mode), OnlineMode):
         return _online_gradient(model, xs, ys, loss_fn, mode, state, batch_first, mask, reset, per_step)
     if per_step:
         return _per_step_gradient(model, xs, ys, loss_fn, mode or Full(), state, batch_first, mask, reset)
@@ -174,7 +183,7 @@ def train(model, xs, ys, loss_fn, optimizer, mode: Mode = None, state=None, batc
     estimate (``update_every=k``: after every k steps, with their summed estimates);
     the influence carries on across the updates, as in the papers' online SGD.
     """
-    mode = mode or Full()
+    mode = _called(mode) or Full()
     if isinstance(mode, OnlineMode):
         return _online_train(model, xs, ys, loss_fn, optimizer, mode, state, batch_first, mask, reset,
                              update_every, _learner)
@@ -268,6 +277,7 @@ def train_stateful(model, batches, loss_fn, optimizer, mode: Mode = None, state=
     one, else ``batch_first``. Returns ``StatefulResult(state, losses,
     update_losses, plan)``.
     """
+    _called(mode)
     losses, update_losses, plan, learner = [], [], None, None
     for batch in batches:
         bf = batch_layout(batch, batch_first)

@@ -96,6 +96,37 @@ def _step_target(ys, t):
     return y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
 
 
+def check_state(state) -> None:
+    """The state as the engine carries it: None, a Tensor, or a tuple/list of Tensors (None parts
+    allowed: a cell makes its own). A NumPy array would fail deep inside, far from the cause."""
+    if state is None:
+        return
+    parts = (state,) if isinstance(state, Tensor) else state if isinstance(state, (tuple, list)) else None
+    if parts is None or any(p is not None and not isinstance(p, Tensor) for p in parts):
+        bad = state if parts is None else next(p for p in parts if p is not None and not isinstance(p, Tensor))
+        raise TypeError(f"rg.bptt: state must be a Tensor or a tuple/list of Tensors, got {type(bad).__name__}; "
+                        f"wrap it, e.g. state=rg.tensor(h0)")
+
+
+def output_and_state(model, result):
+    """A per-step model's ``(output_t, state)``, or ``ModelLayoutError`` naming the fix when it
+    returned something else (a cell's bare new state)."""
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return result
+    got = f"a {type(result).__name__}" + (f" of {len(result)} items" if isinstance(result, (tuple, list)) else "")
+    raise ModelLayoutError(f"rg.bptt: a per-step model returns (output_t, state); {type(model).__name__} returned "
+                           f"{got}. Return both, e.g. `h = self.cell(x, h); return self.out(h), h`")
+
+
+def check_loss(loss) -> None:
+    """An online step's loss must be one number: its gradient is the step's estimate (a truncation
+    mode takes any loss the tape can start from, ``rg.scan``'s outputs)."""
+    shape = getattr(loss, "shape", ())
+    if any(d != 1 for d in shape):
+        raise ValueError(f"rg.bptt: loss_fn must return a scalar for each step, got shape {tuple(shape)}; "
+                         f"reduce it (reduction='mean' or 'sum', or .mean())")
+
+
 def _seg_input(xs, a, b):
     if isinstance(xs, Tensor):
         return xs[a:b]
@@ -115,6 +146,7 @@ class Feed:
     def __init__(self, model, xs, ys, loss_fn, state=None, batch_first: bool = False, check_model: bool = False,
                  mask=None, reset=None):
         xs, ys = time_major(xs, batch_first, "xs"), time_major(ys, batch_first, "ys")
+        check_state(state)
         if check_model:
             check_structure(model)
         self.check_model = check_model  # the first step's shapes are checked once, then this turns False
@@ -163,7 +195,7 @@ class Feed:
                 if padded:  # the model sees zeros, not the padding (which may be NaN), on padded rows
                     x = blank_rows(x, self.mask[t])
                 before = state
-                out, state = self.model(x, state)
+                out, state = output_and_state(self.model, self.model(x, state))
                 if self.check_model:
                     self.check_model = False
                     check_step(self.model, x, out, state)
@@ -212,4 +244,4 @@ def _array(a):
     return a.data if isinstance(a, Tensor) else xp.asarray(a)
 
 
-__all__ = ["Feed", "batch_layout"]
+__all__ = ["Feed", "batch_layout", "check_state", "output_and_state", "check_loss"]

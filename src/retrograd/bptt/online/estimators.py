@@ -19,6 +19,12 @@ class _Seeded(OnlineMode):
         super().__init__(compile=compile)
         if init not in ("zeros", "normal"):
             raise ValueError(f"{self.name}(init=...): 'zeros' or 'normal', got {init!r}")
+        if seed is not None:
+            try:  # what new_generator will be given: checked here, where the mistake is made
+                backend.host.random.default_rng(seed)
+            except (TypeError, ValueError):
+                raise TypeError(f"{self.name}(seed=...): None, a non-negative integer or a NumPy Generator, "
+                                f"got {seed!r}") from None
         self.seed, self.init = seed, init
 
     def _args(self):

@@ -9,7 +9,7 @@ from ...autograd.graph import leaves as graph_leaves
 from ...autograd.mode import enable_grad, next_seq
 from ...autograd.tensor import Tensor, _wrap
 from ...recurrent.state import rebuild_state, state_parts
-from ..feeding import Feed, _step_input, _step_target
+from ..feeding import Feed, _step_input, _step_target, check_loss, output_and_state
 from ..layout import check_step
 from .base import OnlineMode, _ReplayedStep, _Step
 from .exact import _Masked, structural_pattern
@@ -19,7 +19,11 @@ def _leaves_of(state):
     """Fresh leaves with the state's values: where this step's graph begins."""
     parts = state_parts(state)
     leaves = []
-    for p in parts:
+    for i, p in enumerate(parts):
+        if p.data.dtype.kind != "f":  # the influence dsₜ/dθ is a derivative: of floats only
+            raise TypeError(f"rg.bptt online modes: every state part must be floating point (the influence is "
+                            f"its derivative); part {i} is {p.data.dtype}. Give it the model's dtype, e.g. "
+                            f"rg.zeros(B, H) or state.double()")
         t = _wrap(p.data)
         t.requires_grad = True
         leaves.append(t)
@@ -81,6 +85,8 @@ class OnlineRun:
                 else:
                     outputs, new_state = self.feed.forward(t, t + 1, state_in)
                     loss = self.feed.losses(t, t + 1, outputs)[0]
+                    if loss is not None:
+                        check_loss(loss)
             new = list(state_parts(new_state))
             step = _Step(prev, new, loss, start)
             if self.learner is None:
@@ -116,12 +122,14 @@ class OnlineRun:
         feed, box = self.feed, {}
 
         def step():
-            out, new_state = self.model(x, state_in)
+            out, new_state = output_and_state(self.model, self.model(x, state_in))
             if feed.check_model:
                 feed.check_model = False
                 check_step(self.model, x, out, new_state)
             box["state"], box["out"] = new_state, out
-            return [self.feed.loss_fn(out, y)] + list(state_parts(new_state))
+            loss = self.feed.loss_fn(out, y)
+            check_loss(loss)
+            return [loss] + list(state_parts(new_state))
 
         self.buffers = [b for b in self.model.buffers() if isinstance(b, Tensor)]
         inputs = [x] + ([y] if y is not None else []) + list(prev) + self.params + self.buffers
