@@ -53,6 +53,13 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
 
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+    __str__ = __repr__
+
 
 class Module:
     """Base class of every layer and model.
@@ -77,19 +84,24 @@ class Module:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
         params, buffers, modules = d["_parameters"], d["_buffers"], d["_modules"]
         if isinstance(value, (Parameter, Module)):
+            target = params if isinstance(value, Parameter) else modules
             for store in (params, buffers, modules):
-                store.pop(name, None)
-            (params if isinstance(value, Parameter) else modules)[name] = value
+                if store is not target:  # a replacement keeps its place in the order, as PyTorch
+                    store.pop(name, None)
+            target[name] = value
         elif isinstance(value, Tensor) and getattr(value, "_is_buffer", False) and name not in params \
                 and name not in modules:  # an nn.Buffer: assigning one registers it, as PyTorch (≥ 2.5)
             self.register_buffer(name, value, value.persistent)
         elif name in buffers:
+            if value is not None and not isinstance(value, Tensor) and not hasattr(value, "__array__"):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' (Tensor or None expected)")
             value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
             buffers[name] = value
         elif name in params or name in modules:
             if value is not None:
-                kind = "Parameter" if name in params else "Module"
-                raise TypeError(f"cannot assign {type(value).__name__} to '{name}' ({kind} or None expected)")
+                kind = "parameter" if name in params else "child module"
+                raise TypeError(f"cannot assign '{type(value).__name__}' as {kind} '{name}' "
+                                f"({'Parameter' if name in params else 'Module'} or None expected)")
             (params if name in params else modules)[name] = None
         # The registries above are what parameters() and state_dict() walk; the
         # instance dict holds the same object, so ``self.weight`` is a plain (fast)
@@ -101,8 +113,29 @@ class Module:
             store.pop(name, None)
         object.__delattr__(self, name)
 
+    def _check_new_name(self, name, what: str, store: str) -> None:
+        """PyTorch's checks of a registered name: a string (TypeError), non-empty, without ".", and
+        not an existing attribute other than one of the same kind (KeyError)."""
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string. Got {type(name).__name__}")
+        if name == "":
+            raise KeyError(f'{what} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{what} name can\'t contain ".", got: {name} (a dotted path must contain no "."; '
+                           f'register on the submodule)')
+        # a plain attribute set to None first (``self.bias = None``, then registered) is taken over
+        if hasattr(self, name) and name not in getattr(self, store) and self.__dict__.get(name, 0) is not None:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None):
-        """Register ``param`` under ``name`` (None declares an absent parameter, like a Linear without bias)."""
+        """Register ``param`` under ``name`` (None declares an absent parameter, like a Linear without
+        bias); TypeError for a value that is not a Parameter, KeyError for a bad or taken name."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_new_name(name, "parameter", "_parameters")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            f"(Parameter or None required)")
         if param is None:
             self._parameters[name] = None
             self.__dict__[name] = None
@@ -111,13 +144,15 @@ class Module:
 
     def register_buffer(self, name: str, value, persistent: bool = True):
         """A non-trainable tensor that is part of the state (BatchNorm's running stats). The name
-        must be new to the module (not a parameter's or a submodule's), without dots, as PyTorch's."""
-        if not isinstance(name, str):
-            raise TypeError(f"register_buffer: the buffer name must be a string, got {type(name).__name__}")
-        if not name or "." in name:
-            raise KeyError(f"register_buffer: the buffer name {name!r} must be non-empty and contain no \".\"")
-        if name not in self._buffers and (name in self._parameters or name in self._modules or name in self.__dict__):
-            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        must be new to the module (not a parameter's or a submodule's), without dots, and the value
+        a Tensor or None, as PyTorch's."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_new_name(name, "buffer", "_buffers")
+        # an array is taken too (made a Tensor): layers here register NumPy arrays
+        if value is not None and not isinstance(value, Tensor) and not hasattr(value, "__array__"):
+            raise TypeError(f"cannot assign '{type(value).__name__}' object to buffer '{name}' "
+                            f"(Tensor or None required)")
         value = value if value is None or isinstance(value, Tensor) else Tensor(_as_array(value))
         self._buffers[name] = value
         self.__dict__[name] = value
@@ -127,43 +162,47 @@ class Module:
             self._non_persistent.add(name)
 
     def add_module(self, name: str, module: "Module | None"):
-        """Register a submodule under ``name`` (a Module or None; the name a string without dots)."""
+        """Register a submodule under ``name`` (a Module or None; the name a new string without dots)."""
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"{type(module).__name__} is not a Module subclass (add_module {name!r})")
-        if not isinstance(name, str):
-            raise TypeError(f"module name should be a string, got {type(name).__name__}")
-        if not name or "." in name:
-            raise KeyError(f"module name {name!r} must be non-empty and contain no \".\"")
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name(name, "module", "_modules")
         self._modules[name] = module
         self.__dict__[name] = module
 
     register_module = add_module
 
     def get_submodule(self, target: str) -> "Module":
-        """The submodule at the dotted path ``target`` ("" is this module); AttributeError if absent."""
+        """The submodule at the dotted path ``target`` ("" is this module); AttributeError if absent
+        or not a Module, as PyTorch."""
         m = self
         for part in target.split(".") if target else ():
-            sub = m._modules.get(part)
-            if sub is None:
-                raise AttributeError(f"{type(m).__name__} has no attribute `{part}` (looking up {target!r})")
-            m = sub
+            if not hasattr(m, part):
+                raise AttributeError(f"{type(m).__name__} has no attribute `{part}`")
+            m = getattr(m, part)
+            if not isinstance(m, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
         return m
 
     def get_parameter(self, target: str):
-        """The parameter at the dotted path ``target``; AttributeError if absent."""
-        return self._member(target, "_parameters", "parameter")
-
-    def get_buffer(self, target: str):
-        """The buffer at the dotted path ``target``; AttributeError if absent."""
-        return self._member(target, "_buffers", "buffer")
-
-    def _member(self, target, store, what):
+        """The parameter at the dotted path ``target``; AttributeError if absent or not a Parameter."""
         path, _, name = target.rpartition(".")
         owner = self.get_submodule(path)
-        members = getattr(owner, store)
-        if name not in members:
-            raise AttributeError(f"{type(owner).__name__} has no {what} `{name}` (looking up {target!r})")
-        return members[name]
+        if not hasattr(owner, name):
+            raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
+        param = getattr(owner, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str):
+        """The buffer at the dotted path ``target``; AttributeError if absent or not a buffer."""
+        path, _, name = target.rpartition(".")
+        owner = self.get_submodule(path)
+        if not hasattr(owner, name):
+            raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
+        if name not in owner._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(owner, name)
 
     # ------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
@@ -298,6 +337,8 @@ class Module:
     # ------------------------------------------------------------ modes and grads
     def train(self, mode: bool = True) -> "Module":
         """Set training mode here and in every submodule (dropout on, batch statistics)."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
@@ -327,6 +368,8 @@ class Module:
     def to(self, dtype) -> "Module":
         """Cast every floating parameter and buffer to ``dtype`` (in place)."""
         dtype = xp.dtype(dtype)
+        if dtype.kind not in "fc":  # casting weights to integers is never meant, as PyTorch
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
         for t in list(self.parameters()) + list(self.buffers()):
             if t.data.dtype.kind == "f" and t.data.dtype != dtype:
                 t.data = t.data.astype(dtype)
@@ -405,17 +448,26 @@ class Module:
         print_fn(_summary_table(self, x))
 
     # ------------------------------------------------------------ state
-    def state_dict(self) -> "OrderedDict[str, xp.ndarray]":
-        """Parameters and persistent buffers by dotted name, as arrays (no copies); a lazy module's
-        uninitialized ones as themselves (``nn.UninitializedParameter``), as PyTorch."""
-        out = OrderedDict()
-        for mprefix, m in self.named_modules(remove_duplicate=False):  # a shared submodule under each name, as torch
-            for name, p in m._parameters.items():
-                if p is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = p if _uninitialized(p) else p.data
-            for name, b in m._buffers.items():
-                if b is not None and name not in m._non_persistent:
-                    out[f"{mprefix}.{name}" if mprefix else name] = b if _uninitialized(b) else b.data
+    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
+        """Parameters and persistent buffers by dotted name, as arrays (no copies; with ``keep_vars``
+        the Parameters and buffer Tensors themselves); a lazy module's uninitialized ones as
+        themselves (``nn.UninitializedParameter``), as PyTorch. ``prefix`` starts every key;
+        ``destination`` (a dict) receives the entries and is returned. Positional
+        ``(destination, prefix, keep_vars)`` are taken, with PyTorch's FutureWarning."""
+        if args:
+            import warnings
+
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+                          " for details.", FutureWarning, stacklevel=2)
+            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
+        out = OrderedDict() if destination is None else destination
+        for mprefix, m in self.named_modules(prefix=prefix.rstrip(".") if prefix else "",
+                                             remove_duplicate=False):  # a shared submodule under each name
+            for name, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items()
+                                                          if n not in m._non_persistent]:
+                if t is not None:
+                    out[f"{mprefix}.{name}" if mprefix else name] = t if keep_vars or _uninitialized(t) else t.data
         return out
 
     def _state_tensors(self):
@@ -451,15 +503,21 @@ class Module:
             problems.append(f"shape mismatches: {mismatched}")
         return missing, unexpected, problems
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy arrays (or Tensors, or PyTorch tensors) into this module's
         parameters and buffers, in place and in their dtypes.
 
         With ``strict=True`` (default) any missing or unexpected key, and with
         any setting a shape mismatch, raises ``StateDictError`` listing them
         all; nothing is modified then. Returns ``IncompatibleKeys(missing_keys,
-        unexpected_keys)`` (a named tuple: it unpacks as ``missing, unexpected``).
+        unexpected_keys)`` (a named tuple: it unpacks as ``missing, unexpected``). With ``assign``
+        the model takes the state dict's arrays themselves (Parameters keep their ``requires_grad``)
+        instead of copying into its own, as PyTorch's ``assign=True``.
         """
+        from collections.abc import Mapping
+
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = self._state_tensors()
         values = {k: _to_array(v) for k, v in state_dict.items()}
         missing, unexpected, problems = self.state_dict_problems(values, strict)
@@ -473,6 +531,9 @@ class Module:
                         if _uninitialized(v):
                             continue  # uninitialized into uninitialized: it stays so, as in PyTorch
                         t.materialize(v.shape)
+                    if assign:
+                        self._assign_entry(k, t, v)
+                        continue
                     if t.data.dtype.kind == "f" or v.dtype == t.data.dtype:
                         xp.copyto(t.data, v, casting="unsafe")
                         t.mark_modified_()
@@ -480,20 +541,34 @@ class Module:
                         t.data = v.astype(t.data.dtype)
         return IncompatibleKeys(missing, unexpected)
 
+    def _assign_entry(self, key, old, array):
+        """``load_state_dict(assign=True)``: the entry at ``key`` becomes a new Parameter/Tensor on ``array``."""
+        path, _, name = key.rpartition(".")
+        owner = self.get_submodule(path)
+        if name in owner._parameters:
+            new = Parameter(array, requires_grad=old.requires_grad)
+            owner._parameters[name] = new
+        else:
+            new = Tensor(array)
+            owner._buffers[name] = new
+        owner.__dict__[name] = new
+
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
         return ""
 
     def __repr__(self):
-        lines = []
-        for name, m in self._modules.items():
-            sub = repr(m).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {sub}")
+        """PyTorch's layout: the ``extra_repr`` lines, then ``(name): child`` lines, indented."""
         extra = self.extra_repr()
-        if not lines:
-            return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("
-        return head + "\n" + "\n".join(lines) + "\n)"
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
+        body = ""
+        if len(extra_lines) == 1 and not child_lines:
+            body = extra_lines[0]
+        elif lines:
+            body = "\n  " + "\n  ".join(lines) + "\n"
+        return f"{type(self).__name__}({body})"
 
 
 def _summary_shape(out) -> str:
@@ -621,146 +696,5 @@ class RemovableHandle:
         self.remove()
 
 
-class Sequential(Module):
-    """Modules applied in order: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))``."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], dict):
-            modules = modules[0].items()
-        else:
-            modules = ((str(i), m) for i, m in enumerate(modules))
-        for name, m in modules:
-            self.add_module(name, m)
-
-    def forward(self, x):
-        for m in self._modules.values():
-            # ``m.forward(x)`` is what ``m(x)`` runs unless a class defines its own __call__:
-            # one Python call less per layer
-            x = m.forward(x) if type(m).__call__ is _module_call and not (
-                m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks) else m(x)
-        return x
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):  # the children keep their names (and so their state_dict keys), as torch's
-            return type(self)(OrderedDict(list(self._modules.items())[i]))
-        return list(self._modules.values())[i]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (PyTorch's list methods: append, extend,
-    insert, indexing, slicing, assignment, deletion, ``+``)."""
-
-    def __init__(self, modules=()):
-        super().__init__()
-        self.extend(modules)
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
-
-    def extend(self, modules):
-        """Add every module of ``modules`` at the end."""
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, module):
-        """Put ``module`` before position ``index``."""
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._renumber(mods)
-
-    def _renumber(self, mods):
-        for name in list(self._modules):
-            del self._modules[name]
-            self.__dict__.pop(name, None)
-        for m in mods:
-            self.append(m)
-
-    def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return type(self)(mods[i]) if isinstance(i, slice) else mods[i]
-
-    def __setitem__(self, i: int, module):
-        mods = list(self._modules.values())
-        mods[i] = module  # an index out of range raises IndexError, as a list's
-        self._renumber(mods)
-
-    def __delitem__(self, i):
-        mods = list(self._modules.values())
-        del mods[i]
-        self._renumber(mods)
-
-    def __add__(self, other):
-        return type(self)(list(self) + list(other))
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-
-class ModuleDict(Module):
-    """A dict of modules whose parameters are registered (PyTorch's mapping methods)."""
-
-    def __init__(self, modules=None):
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key: str):
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module):
-        self.add_module(key, module)
-
-    def __delitem__(self, key: str):
-        del self._modules[key]
-        self.__dict__.pop(key, None)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def update(self, modules):
-        """Add (or replace) the modules of a mapping or of (name, module) pairs."""
-        pairs = modules.items() if hasattr(modules, "items") else modules
-        for key, module in pairs:
-            self[key] = module
-
-    def pop(self, key: str):
-        module = self[key]
-        del self[key]
-        return module
-
-    def clear(self):
-        for key in list(self._modules):
-            del self[key]
+# the containers live in nn.containers; imported here for the existing ``from .module import Sequential``
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: E402
