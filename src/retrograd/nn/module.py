@@ -221,26 +221,46 @@ class Module:
     def _call_with_hooks(self, args, kwargs):
         """``forward`` between the hooks, as PyTorch runs them: a pre-hook may replace the input
         (its result, a tuple or one value; with kwargs, an (args, kwargs) pair), a forward hook the
-        output (any result but None)."""
-        for hook, with_kwargs in list((self._forward_pre_hooks or {}).values()):
-            if with_kwargs:
-                result = hook(self, args, kwargs)
+        output (any result but None). Forward hooks registered with ``always_call`` run even when a
+        pre-hook or ``forward`` raises (their own errors then only warn), and the error propagates."""
+        called, out = set(), None
+        try:
+            for hook, with_kwargs in list((self._forward_pre_hooks or {}).values()):
+                if with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                               f"(new_args, new_kwargs), but got {result}.")
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            bw_hook = None
+            if self._backward_hooks or self._backward_pre_hooks:  # the hooks of this moment, as PyTorch
+                bw_hook = BackwardHook(self, [h for h, _ in (self._backward_hooks or {}).values()],
+                                       [h for h, _ in (self._backward_pre_hooks or {}).values()])
+                args = bw_hook.setup_input_hook(args)
+            out = self.forward(*args, **kwargs)
+            for hid, (hook, with_kwargs) in list((self._forward_hooks or {}).items()):
+                called.add(hid)
+                result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
                 if result is not None:
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        bw_hook = None
-        if self._backward_hooks or self._backward_pre_hooks:  # the hooks of this moment, as PyTorch
-            bw_hook = BackwardHook(self, [h for h, _ in (self._backward_hooks or {}).values()],
-                                   [h for h, _ in (self._backward_pre_hooks or {}).values()])
-            args = bw_hook.setup_input_hook(args)
-        out = self.forward(*args, **kwargs)
-        for hook, with_kwargs in list((self._forward_hooks or {}).values()):
-            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
-            if result is not None:
-                out = result
+                    out = result
+        except Exception:
+            always = self.__dict__.get("_forward_hooks_always_called") or ()
+            for hid, (hook, with_kwargs) in list((self._forward_hooks or {}).items()):
+                if hid in always and hid not in called:
+                    try:
+                        result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+                        out = out if result is None else result
+                    except Exception as e:  # the first error is the one to see
+                        import warnings
+
+                        warnings.warn("module forward hook with ``always_call=True`` raised an exception that "
+                                      f"was silenced as another error was raised in forward: {e}")
+            raise
         return out if bw_hook is None else bw_hook.setup_output_hook(out)
 
     def register_full_backward_hook(self, hook, prepend: bool = False):
@@ -260,11 +280,17 @@ class Module:
         every forward; returns a handle whose ``remove()`` takes it off."""
         return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False):
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False):
         """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
-        ``with_kwargs``) after every forward; a result other than None replaces the output.
-        Returns a handle whose ``remove()`` takes it off."""
-        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+        ``with_kwargs``) after every forward; a result other than None replaces the output. With
+        ``always_call`` it also runs when the forward raises. Returns a handle whose ``remove()``
+        takes it off."""
+        handle = self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+        if always_call:
+            object.__setattr__(self, "_forward_hooks_always_called",
+                               {*(self.__dict__.get("_forward_hooks_always_called") or ()), handle.id})
+        return handle
 
     def _add_hook(self, where, hook, prepend, with_kwargs):
         hooks = dict(self.__dict__.get(where) or {})

@@ -86,6 +86,7 @@ class BackwardHook:
                 if len(out) != len(res):
                     raise RuntimeError("Backward hook returned an invalid number of grad_input, "
                                        f"got {len(out)}, but expected {len(res)}")
+                _check_grads(out)
                 res = out
             self.grad_outputs = None
             return tuple(res[i] for i in self.input_index)
@@ -108,6 +109,7 @@ class BackwardHook:
                 if len(new) != expected:
                     raise RuntimeError("Backward pre hook returned an invalid number of grad_output, "
                                        f"got {len(new)}, but expected {expected}")
+                _check_grads(new)
                 self.grad_outputs = new
             local = self.grad_outputs
             if self.input_index is None:
@@ -132,6 +134,14 @@ class BackwardHook:
         res, index = self._wrap(on_grad_output, items)
         self.n_outputs, self.output_index = len(items), index
         return res if several else res[0]
+
+
+def _check_grads(grads) -> None:
+    """A hook's replacement gradients are Tensors or None: TypeError otherwise, as PyTorch."""
+    for g in grads:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"expected Variable, but hook returned '{type(g).__name__}' "
+                            "(a backward hook must return Tensors or None)")
 
 
 def _zeros_like(x):
