@@ -164,3 +164,19 @@ def test_hook_result_errors_as_torch():
     x = rg.tensor(np.ones((1, 2)), requires_grad=True)
     with pytest.raises(TypeError, match="expected Variable"):
         m(x).sum().backward()
+
+
+def test_clip_grad_norm_inf_string_foreach_and_nonfinite_message():
+    def grads(lib_tensor):
+        a, b = lib_tensor([3., 4.]), lib_tensor([[1., 2.]])
+        a.grad, b.grad = lib_tensor([3., 4.]), lib_tensor([[0., 12.]])
+        return [a, b]
+    ours = grads(lambda v: rg.tensor(np.asarray(v), requires_grad=True))
+    theirs = grads(lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True))
+    n = nn.utils.clip_grad_norm_(ours, 1.0, norm_type="inf", foreach=True)
+    m = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type="inf", foreach=True)
+    assert float(n) == float(m)
+    np.testing.assert_allclose(np.asarray(ours[0].grad.data), theirs[0].grad.detach().numpy(), rtol=1e-6)
+    ours[0].grad = rg.tensor(np.array([np.nan, 1.0]))
+    with pytest.raises(RuntimeError, match="is non-finite"):
+        nn.utils.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)

@@ -16,12 +16,15 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> float:
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach=None) -> float:
     """Scale all gradients together so their joint norm is at most ``max_norm``
     (in place). Returns the norm before clipping (in float64): a Python float
     on NumPy; on a device backend a 0-d device array, as PyTorch returns a
     tensor, so that clipping never waits for the device (``float()`` reads it).
-    ``error_if_nonfinite`` reads the norm (a synchronisation on a device)."""
+    ``error_if_nonfinite`` reads the norm (a synchronisation on a device). ``norm_type`` may be
+    the string ``"inf"``; ``foreach`` is accepted and ignored (one code path), as PyTorch's."""
+    norm_type = float(norm_type)  # PyTorch takes "inf" too
     grads = _grads(parameters)
     if not grads:
         return 0.0
@@ -34,7 +37,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if host:
         total = float(total)
     if error_if_nonfinite and not math.isfinite(float(total)):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {float(total)}")
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite "
+                           f"({float(total)}), so it cannot be clipped. To disable this error and scale the "
+                           "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
     coef = max_norm / (total + 1e-6)
     if host:
         if coef < 1:
@@ -47,8 +52,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     return total
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
-    """Clamp every gradient element to [−clip_value, clip_value] (in place)."""
+def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
+    """Clamp every gradient element to [−clip_value, clip_value] (in place); ``foreach`` is ignored."""
     for g in _grads(parameters):
         xp.clip(g.data, -clip_value, clip_value, out=g.data)
 
