@@ -8,7 +8,6 @@ PyTorch, so a PyTorch ``state_dict`` converted to arrays loads unchanged.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
 from collections import OrderedDict
 
@@ -17,6 +16,7 @@ from ..autograd.backend import xp
 from ..autograd.tensor import Tensor, _as_array
 from ..autograd.mode import no_grad
 from .module_hooks import BackwardHook
+from .module_state import IncompatibleKeys, StateDictError, StateDictMethods  # noqa: F401 (re-exported)
 
 
 class Parameter(Tensor):
@@ -39,29 +39,7 @@ def check_device(layer: str, device) -> None:
                          f"(rg.set_backend); leave device out")
 
 
-class StateDictError(KeyError, RuntimeError):
-    """``load_state_dict`` found missing, unexpected or mis-shaped entries (a ``RuntimeError``, as
-    PyTorch raises, and a ``KeyError``)."""
-
-    def __str__(self):
-        return self.args[0]
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict`` returns, as PyTorch's ``_IncompatibleKeys``: the model's keys the
-    state dict lacked, and the state dict's keys the model has no entry for."""
-    missing_keys: list
-    unexpected_keys: list
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return f"_IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
-
-    __str__ = __repr__
-
-
-class Module:
+class Module(StateDictMethods):
     """Base class of every layer and model.
 
     Subclasses define ``forward``; calling the module calls it. Parameters,
@@ -473,112 +451,6 @@ class Module:
             x = (x,) + (None,) * _required_after_first(self)  # a recurrent model's state: None, its zeros
         print_fn(_summary_table(self, x))
 
-    # ------------------------------------------------------------ state
-    def state_dict(self, *args, destination=None, prefix: str = "", keep_vars: bool = False):
-        """Parameters and persistent buffers by dotted name, as arrays (no copies; with ``keep_vars``
-        the Parameters and buffer Tensors themselves); a lazy module's uninitialized ones as
-        themselves (``nn.UninitializedParameter``), as PyTorch. ``prefix`` starts every key;
-        ``destination`` (a dict) receives the entries and is returned. Positional
-        ``(destination, prefix, keep_vars)`` are taken, with PyTorch's FutureWarning."""
-        if args:
-            import warnings
-
-            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
-                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
-                          " for details.", FutureWarning, stacklevel=2)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
-        out = OrderedDict() if destination is None else destination
-        for mprefix, m in self.named_modules(prefix=prefix.rstrip(".") if prefix else "",
-                                             remove_duplicate=False):  # a shared submodule under each name
-            for name, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items()
-                                                          if n not in m._non_persistent]:
-                if t is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = t if keep_vars or _uninitialized(t) else t.data
-        return out
-
-    def _state_tensors(self):
-        out = OrderedDict()
-        for mprefix, m in self.named_modules(remove_duplicate=False):
-            for name, t in list(m._parameters.items()) + [(n, b) for n, b in m._buffers.items()
-                                                          if n not in m._non_persistent]:
-                if t is not None:
-                    out[f"{mprefix}.{name}" if mprefix else name] = t
-        return out
-
-    def state_dict_problems(self, values: dict, strict: bool = True):
-        """What ``load_state_dict(values, strict)`` would refuse, without changing
-        anything: ``(missing, unexpected, problems)``, problems as sentences."""
-        own = self.state_dict()
-        # a BatchNorm checkpoint from before num_batches_tracked loads without it, as in PyTorch (the count stays)
-        counters = {f"{prefix}.num_batches_tracked" if prefix else "num_batches_tracked"
-                    for prefix, m in self.named_modules(remove_duplicate=False)
-                    if "num_batches_tracked" in m._buffers and getattr(m, "running_mean", None) is not None}
-        missing = [k for k in own if k not in values and k not in counters]
-        unexpected = [k for k in values if k not in own]
-        # an uninitialized entry of the model takes any shape; an uninitialized value in ``values`` for an
-        # initialized entry raises at ``.shape`` (PyTorch's "Can't access the shape of an uninitialized …")
-        mismatched = [f"{k}: checkpoint {tuple(values[k].shape)} vs model {tuple(own[k].shape)}"
-                      for k in own if k in values and not _uninitialized(own[k])
-                      and tuple(values[k].shape) != tuple(own[k].shape)]
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys: {missing}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys: {unexpected}")
-        if mismatched:
-            problems.append(f"shape mismatches: {mismatched}")
-        return missing, unexpected, problems
-
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        """Copy arrays (or Tensors, or PyTorch tensors) into this module's
-        parameters and buffers, in place and in their dtypes.
-
-        With ``strict=True`` (default) any missing or unexpected key, and with
-        any setting a shape mismatch, raises ``StateDictError`` listing them
-        all; nothing is modified then. Returns ``IncompatibleKeys(missing_keys,
-        unexpected_keys)`` (a named tuple: it unpacks as ``missing, unexpected``). With ``assign``
-        the model takes the state dict's arrays themselves (Parameters keep their ``requires_grad``)
-        instead of copying into its own, as PyTorch's ``assign=True``.
-        """
-        from collections.abc import Mapping
-
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        own = self._state_tensors()
-        values = {k: _to_array(v) for k, v in state_dict.items()}
-        missing, unexpected, problems = self.state_dict_problems(values, strict)
-        if problems:
-            raise StateDictError(f"load_state_dict into {type(self).__name__}: " + "; ".join(problems))
-        with no_grad():
-            for k, t in own.items():
-                if k in values:
-                    v = values[k]
-                    if _uninitialized(t):  # a lazy module's entry takes the checkpoint's shape (nn.lazy)
-                        if _uninitialized(v):
-                            continue  # uninitialized into uninitialized: it stays so, as in PyTorch
-                        t.materialize(v.shape)
-                    if assign:
-                        self._assign_entry(k, t, v)
-                        continue
-                    if t.data.dtype.kind == "f" or v.dtype == t.data.dtype:
-                        xp.copyto(t.data, v, casting="unsafe")
-                        t.mark_modified_()
-                    else:
-                        t.data = v.astype(t.data.dtype)
-        return IncompatibleKeys(missing, unexpected)
-
-    def _assign_entry(self, key, old, array):
-        """``load_state_dict(assign=True)``: the entry at ``key`` becomes a new Parameter/Tensor on ``array``."""
-        path, _, name = key.rpartition(".")
-        owner = self.get_submodule(path)
-        if name in owner._parameters:
-            new = Parameter(array, requires_grad=old.requires_grad)
-            owner._parameters[name] = new
-        else:
-            new = Tensor(array)
-            owner._buffers[name] = new
-        owner.__dict__[name] = new
-
     # ------------------------------------------------------------ printing
     def extra_repr(self) -> str:
         return ""
@@ -680,20 +552,6 @@ def _summary_table(model: Module, x) -> str:
     if x is None:
         out.append("(output shapes: call summary(x) or summary(input_shape=(batch, …)) with an example input)")
     return "\n".join(out)
-
-
-def _uninitialized(x) -> bool:
-    """Whether ``x`` is an ``nn.UninitializedParameter`` / ``UninitializedBuffer`` (or its data): a lazy
-    module's entry whose shape its first forward decides (``nn.lazy``; a marker, as nn.lazy imports this)."""
-    return getattr(x, "_uninitialized", False)
-
-
-def _to_array(v):
-    if isinstance(v, Tensor):
-        return v.data
-    if hasattr(v, "detach") and hasattr(v, "cpu"):  # a torch tensor
-        return v.detach().cpu().numpy()
-    return xp.asarray(v)
 
 
 _module_call = Module.__call__
