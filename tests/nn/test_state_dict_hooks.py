@@ -115,3 +115,16 @@ def test_removed_hooks_do_not_run():
         h.remove()
     model.load_state_dict(model.state_dict())
     assert calls == []
+
+
+def test_weight_norm_loads_an_old_style_checkpoint_as_torch():
+    """``parametrizations.weight_norm`` converts ``weight_g``/``weight_v`` keys with a load pre-hook."""
+    old_ours = rg.nn.utils.weight_norm(rg.nn.Linear(3, 2))  # the old-style reparametrization: weight_g, weight_v
+    old_theirs = {k: torch.tensor(np.asarray(v)) for k, v in old_ours.state_dict().items()}
+    assert {"weight_g", "weight_v"} <= set(old_theirs)
+    ours = rg.nn.utils.parametrizations.weight_norm(rg.nn.Linear(3, 2))
+    theirs = torch.nn.utils.parametrizations.weight_norm(torch.nn.Linear(3, 2))
+    ours.load_state_dict(old_ours.state_dict())
+    theirs.load_state_dict(old_theirs)
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.weight.data, old_ours.weight.data, rtol=1e-6)

@@ -54,9 +54,16 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     ``nn.utils.parametrizations.weight_norm``): g is ``parametrizations.<name>.original0`` (the
     norms, size 1 along every dim but ``dim``), v is ``original1`` (the direction, the weight's
     shape). ``dim=None`` uses one norm for the whole tensor. g and v are new parameters: build the
-    optimizer afterwards. PyTorch's loading of old-style ``weight_g`` / ``weight_v`` checkpoints is
-    not done here: rename the keys to ``parametrizations.<name>.original0`` / ``original1``."""
+    optimizer afterwards. A checkpoint of the old ``nn.utils.weight_norm`` (``<name>_g``,
+    ``<name>_v``) loads into it, as PyTorch's: a load pre-hook renames the two keys."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def old_keys(mod, state_dict, prefix, local_metadata, strict, missing, unexpected, errors):
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+    module.register_load_state_dict_pre_hook(old_keys)
     return module
 
 
