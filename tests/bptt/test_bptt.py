@@ -688,3 +688,29 @@ def test_a_layer_returning_the_last_output_alone_is_refused():
     with pytest.raises(rg.bptt.ModelLayoutError, match="returns='output'"):
         rg.bptt.gradient(rg.nn.GRU(3, 4, returns="last"), rg.randn(5, 2, 3), rg.randn(5, 2, 4), rg.nn.MSELoss(),
                          rg.bptt.full())
+
+
+class _StateAsOutput(nn.Module):
+    """A cell whose output is its new state."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.cell = cell
+
+    def forward(self, x, h):
+        h = self.cell(x, h)
+        return h, h
+
+
+@pytest.mark.parametrize("mode", [rg.bptt.full(), rg.bptt.chunk(2), rg.bptt.rtrl(), rg.bptt.rtrl(compile=True)],
+                         ids=repr)
+def test_no_targets_is_a_loss_of_the_outputs_alone(mode):
+    """``ys=None``: each step's loss is ``loss_fn(output, None)``, as a list of None targets gives."""
+    rg.manual_seed(0)
+    model = _StateAsOutput(rg.nn.RNNCell(2, 3, dtype=rg.float64))
+    xs = rg.randn(5, 1, 2, dtype=rg.float64)
+    loss = lambda out, y: (out ** 2).sum()  # noqa: E731
+    got = rg.bptt.gradient(model, xs, None, loss, mode)
+    expected = rg.bptt.gradient(model, xs, [None] * 5, loss, mode)
+    for name in expected:
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-12, atol=0)

@@ -87,8 +87,9 @@ def gradient(model, xs, ys, loss_fn, mode: Mode = None, state=None, batch_first:
     every update's gradient), as ``{parameter name: ndarray}``.
 
     ``model(x_t, state) → (output_t, state)``; ``loss_fn(output_t, y_t)`` a
-    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists),
-    or arrays/Tensors of shape (B, T, …) with ``batch_first=True``. ``mask``
+    scalar; ``xs``, ``ys`` indexable by step (arrays of shape (T, …) or lists;
+    ``ys=None``: no targets, ``loss_fn(output_t, None)``), or arrays/Tensors
+    of shape (B, T, …) with ``batch_first=True``. ``mask``
     (T, B) boolean, True on real steps ((B, T) with ``batch_first``): padded
     steps keep a row's state and add no loss; ``reset`` (B,) boolean: rows
     whose state starts from zeros (``rg.bptt.feeding``). Raises

@@ -91,7 +91,9 @@ def _step_input(xs, t):
 
 
 def _step_target(ys, t):
-    """Step t's target as a tensor (None stays None: a loss without one)."""
+    """Step t's target as a tensor (None stays None: a loss without one; ``ys=None``: none at any step)."""
+    if ys is None:
+        return None
     y = ys[t]
     return y if isinstance(y, Tensor) or y is None else _wrap(xp.asarray(y))
 
@@ -152,7 +154,7 @@ class Feed:
         self.check_model = check_model  # the first step's shapes are checked once, then this turns False
         self.model, self.xs, self.ys, self.loss_fn = model, xs, ys, loss_fn
         self.T = len(xs)
-        if len(ys) != self.T:
+        if ys is not None and len(ys) != self.T:  # ys=None: a loss of the output alone, loss_fn(out, None)
             raise ValueError(f"rg.bptt: {self.T} inputs but {len(ys)} targets")
         if self.T == 0:
             raise ValueError("rg.bptt: empty sequence")
