@@ -46,7 +46,31 @@ def _repeated_repr(module) -> str:
     return f"{type(module).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
-class Sequential(Module):
+class _Numbered(Module):
+    """What ``Sequential`` and ``ModuleList`` share: children numbered "0", "1" … in order."""
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self._modules)), module)
+        return self
+
+    def pop(self, key):
+        """Remove and return the child at ``key`` (an index or slice)."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __dir__(self):
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+
+class Sequential(_Numbered):
     """Modules applied in order: ``Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))`` (or an
     OrderedDict of named modules). Indexing, slicing, assignment, deletion, ``append``, ``insert``,
     ``extend``, ``pop``, ``+`` and ``*`` work as PyTorch's."""
@@ -85,15 +109,6 @@ class Sequential(Module):
             delattr(self, k)
         _renumber(self, list(self._modules.values()))  # PyTorch renumbers the rest "0", "1" …
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
-
     def __add__(self, other):
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
@@ -119,11 +134,6 @@ class Sequential(Module):
         _renumber(self, list(combined))
         return self
 
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
-
     def insert(self, index: int, module):
         """Put ``module`` before position ``index`` (negative from the end)."""
         if not isinstance(module, Module):
@@ -142,14 +152,8 @@ class Sequential(Module):
             self.append(m)
         return self
 
-    def pop(self, key):
-        """Remove and return the child at ``key`` (an index or slice)."""
-        v = self[key]
-        del self[key]
-        return v
 
-
-class ModuleList(Module):
+class ModuleList(_Numbered):
     """A list of modules whose parameters are registered (PyTorch's list methods: append, extend,
     insert, pop, indexing, slicing, assignment, deletion, ``+``, ``+=``)."""
 
@@ -157,11 +161,6 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self._modules)), module)
-        return self
 
     def extend(self, modules):
         """Add every module of ``modules`` at the end."""
@@ -176,12 +175,6 @@ class ModuleList(Module):
         mods = list(self._modules.values())
         mods.insert(index, module)
         _renumber(self, mods)
-
-    def pop(self, key):
-        """Remove and return the module at ``key`` (an index or slice)."""
-        v = self[key]
-        del self[key]
-        return v
 
     def __getitem__(self, i):
         if isinstance(i, slice):
@@ -204,15 +197,6 @@ class ModuleList(Module):
 
     def __iadd__(self, other):
         return self.extend(other)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __dir__(self):
-        return [key for key in super().__dir__() if not key.isdigit()]
 
     def __repr__(self):
         return _repeated_repr(self)
