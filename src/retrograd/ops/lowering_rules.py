@@ -281,17 +281,19 @@ class _Linear(_Rule):
         (_, self.x_shape, self.dtype), (_, (self.n_out, self.n_in), _) = metas[0], metas[1]
         self.has_bias = _slot(metas[2])
 
+    # ``np.dot`` of 2-D operands is matmul's BLAS call, bit for bit, at about 0.6 µs a call instead of
+    # 1.0: on an online step's small products that overhead is most of their cost
     def forward(self, em, xs, y):
-        em(f"{y} = {em.const(np.matmul, 'matmul')}({xs[0]}, {xs[1]}.T)")
+        em(f"{y} = {em.const(np.dot, 'dot')}({xs[0]}, {xs[1]}.T)")
         if self.has_bias:
             em(f"{y} += {xs[2]}")
 
     def vjp(self, em, g, pos, xs, y, mask=None):
-        name = em.fresh("g")
+        name, dot = em.fresh("g"), em.const(np.dot, "dot")
         if pos == 0:
-            em(f"{name} = {g} @ {xs[1]}")
+            em(f"{name} = {dot}({g}, {xs[1]})")
         elif pos == 1:
-            em(f"{name} = {g}.T @ {xs[0]}")
+            em(f"{name} = {dot}({g}.T, {xs[0]})")
         else:
             em(f"{name} = {_reduce(em, 'add')}({g}, axis=0)")
         return name

@@ -348,12 +348,12 @@ class _Layout:
 
 def _contract(cs, tangents):
     """Σ over state parts of ⟨c, M⟩ over the state axes: (P,) from c (part shape) and M (P, *part)."""
-    total = None
+    total, dot = None, xp.dot  # ``dot``: matmul's BLAS call for these 1-D/2-D operands, with less overhead
     for c, m in zip(cs, tangents):
         if m.ndim > 2 and m.flags.f_contiguous and not m.flags.c_contiguous:  # directions fastest: no copy
-            v = c.T.reshape(-1) @ m.T.reshape(-1, m.shape[0])
+            v = dot(c.T.reshape(-1), m.T.reshape(-1, m.shape[0]))
         else:
-            v = m.reshape(m.shape[0], -1) @ c.reshape(-1)
+            v = dot(m.reshape(m.shape[0], -1), c.reshape(-1))
         total = v if total is None else total + v
     return total
 
