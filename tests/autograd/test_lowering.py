@@ -287,3 +287,35 @@ def test_questions_are_prepared_once_per_replayed_run(mode, monkeypatch):
     prepared.clear()
     rg.bptt.gradient(model, xs, ys, F.cross_entropy, make(), state=s0)
     assert prepared == [False] * 12  # eager: a recorded step each time (its graph is not kept past it)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_constants_keep_the_dtype_and_the_numbers(dtype):
+    """A Python scalar in the traced code (x·0.3, 2 − x, tanh's 1 − y², a mean's 1/N) is written as a
+    0-d array of the dtype NumPy computes it in: a float32 program stays float32, and every sweep
+    gives the interpreter's numbers bit for bit."""
+    def fn(x, y, p):
+        h = rg.tanh(x * 0.3 - (2.0 - y) * 1.5) + rg.sigmoid(y) * 3
+        return [F.cross_entropy(h, p), h * 0.5]
+
+    rng = np.random.default_rng(0)
+    inputs = [rg.tensor(rng.standard_normal((3, 4)).astype(dtype), requires_grad=True),
+              rg.tensor(rng.standard_normal((3, 4)).astype(dtype), requires_grad=True),
+              rg.tensor(rng.dirichlet(np.ones(4), 3).astype(dtype))]
+    program, outs = Program.trace(lambda: fn(*inputs), inputs)
+    lowered = program.lowering()
+    values = [t.data for t in inputs]
+    got = lowered.run(values)
+    outputs = tuple(program.slot(o) for o in outs)
+    wanted = tuple(program.slot(t) for t in inputs[:2])
+    cotangents = [np.asarray(rng.standard_normal(o.shape), dtype=dtype) for o in outs]
+    tangents = {program.slot(t): rng.standard_normal(t.shape).astype(dtype) for t in inputs[:2]}
+    seeds = tuple((s, seed_kind(v)) for s, v in tangents.items())
+    lowered_vjp = lowered.vjp_fn(outputs, wanted, ())(*cotangents)
+    lowered_jvp = lowered.jvp_fn(seeds, outputs, ())(*tangents.values())
+    expected = program.run(values)
+    expected_vjp = program.vjp(dict(zip(outputs, cotangents)), list(wanted))
+    expected_jvp = program.jvp(dict(tangents), list(outputs))
+    for a, b in zip(got + lowered_vjp + lowered_jvp, expected + expected_vjp + expected_jvp):
+        assert np.asarray(a).dtype == np.asarray(b).dtype == dtype
+        np.testing.assert_array_equal(a, b)

@@ -33,6 +33,13 @@ def _float(meta) -> bool:
     return _slot(meta) and meta[2].kind == "f"
 
 
+def _scalar(em, value, dtype) -> str:
+    """A name bound to the scalar ``value`` as a 0-d array of the dtype NumPy computes ``value`` with
+    an array of ``dtype`` in (a Python float meets a float32 array as float32): the same numbers as
+    the literal, and each operation on a small array about 0.3 µs faster than with a Python scalar."""
+    return em.const(np.asarray(value, dtype=np.result_type(dtype, value)), "k")
+
+
 class _Rule:
     """One instruction's rule. ``forward`` writes the output (and returns the names of values
     it keeps for the sweeps); ``vjp`` writes input ``pos``'s cotangent and returns its name (``mask``:
@@ -48,8 +55,12 @@ class _Rule:
         self.op, self.metas = op, metas
 
     def arg(self, em, xs, pos):
-        """Input ``pos``'s name: the slot's value, or the constant the trace kept."""
-        return xs[pos] if xs[pos] is not None else em.const(self.metas[pos][1])
+        """Input ``pos``'s name: the slot's value, or the constant the trace kept (a scalar as ``_scalar``'s)."""
+        if xs[pos] is not None:
+            return xs[pos]
+        value = self.metas[pos][1]
+        dtypes = [m[2] for m in self.metas if _slot(m)]
+        return _scalar(em, value, dtypes[0]) if dtypes and np.ndim(value) == 0 else em.const(value)
 
     def new_array(self, em, stem, expression) -> Sym:
         name = em.fresh(stem)
@@ -81,15 +92,18 @@ class _Scale(_Rule):
     def factor(self, em, xs, y) -> str:
         """The factor as one row (the scale a linear map before it folds into W)."""
         name = em.fresh("fac")
-        em(f"{name} = ({self.factor_expression(y)}).reshape(-1)")
+        em(f"{name} = ({self.factor_expression(em, y)}).reshape(-1)")
         return name
 
     def jvp(self, em, ts, xs, y, lead, scale):
         t = _array(ts[0])
         if t.owned:  # a tangent this sweep made and nothing else reads: scaled in place
-            em(f"{t.name} *= {self.factor_expression(y)}")
+            em(f"{t.name} *= {self.factor_expression(em, y)}")
             return t
-        return self.new_array(em, "t", f"{t.name} * ({self.factor_expression(y)})")
+        return self.new_array(em, "t", f"{t.name} * ({self.factor_expression(em, y)})")
+
+    def one(self, em) -> str:
+        return _scalar(em, 1, self.metas[0][2])
 
 
 class _Tanh(_Scale):
@@ -98,11 +112,11 @@ class _Tanh(_Scale):
 
     def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
-        em(f"{name} = {g} * (1 - {y} * {y})")
+        em(f"{name} = {g} * ({self.factor_expression(em, y)})")
         return name
 
-    def factor_expression(self, y):
-        return f"1 - {y} * {y}"
+    def factor_expression(self, em, y):
+        return f"{self.one(em)} - {y} * {y}"
 
 
 class _Sigmoid(_Scale):
@@ -111,13 +125,13 @@ class _Sigmoid(_Scale):
 
     def vjp(self, em, g, pos, xs, y, mask=None):
         name = em.fresh("g")
-        em(f"{name} = 1 - {y}")
+        em(f"{name} = {self.one(em)} - {y}")
         em(f"{name} *= {y}")
         em(f"{name} *= {g}")
         return name
 
-    def factor_expression(self, y):
-        return f"{y} * (1 - {y})"
+    def factor_expression(self, em, y):
+        return f"{y} * ({self.one(em)} - {y})"
 
 
 def _one_float_input(cls):
@@ -493,8 +507,12 @@ class _CrossEntropy(_Rule):
         self.probs = probs
         return [probs]
 
-    def _scale(self, g):
-        return f"{g} * {1.0 / self.rows if self.rows else 0.0!r}" if self.mean and self.rows != 1 else g
+    def _inverse_rows(self, em) -> str:
+        """The mean's factor 1/N (0 for no rows)."""
+        return _scalar(em, 1.0 / self.rows if self.rows else 0.0, self.metas[0][2])
+
+    def _scale(self, em, g):
+        return f"{g} * {self._inverse_rows(em)}" if self.mean and self.rows != 1 else g
 
     def vjp(self, em, g, pos, xs, y, mask=None):
         z, t = xs
@@ -502,12 +520,12 @@ class _CrossEntropy(_Rule):
         if pos == 0:
             em(f"{name} = {self.probs} * {_reduce(em, 'add')}({t}, axis=1, keepdims=True) - {t}")
             if not getattr(g, "unit", False):
-                em(f"{name} *= {self._scale(g)}")
+                em(f"{name} *= {self._scale(em, g)}")
             elif self.mean and self.rows != 1:  # ∂L/∂L = 1: the mean's factor alone
-                em(f"{name} *= {1.0 / self.rows if self.rows else 0.0!r}")
+                em(f"{name} *= {self._inverse_rows(em)}")
         else:
-            em(f"{name} = -1.0 * {em.const(_log_softmax_array, 'log_softmax')}({z})")
-            em(f"{name} = {name} * {self._scale(g)}")
+            em(f"{name} = -{em.const(_log_softmax_array, 'log_softmax')}({z})")
+            em(f"{name} = {name} * {self._scale(em, g)}")
         return name
 
     def jvp(self, em, ts, xs, y, lead, scale):
@@ -522,7 +540,7 @@ class _CrossEntropy(_Rule):
         em(f"{term} = {add}({tz.name} * {d}, axis={nlead + 1})")
         em(f"{term} = {add}({term}, axis={tuple(range(nlead, nlead + 1))!r})")
         if self.mean:
-            em(f"{term} = {term} * {1.0 / self.rows if self.rows else 0.0!r}")
+            em(f"{term} = {term} * {self._inverse_rows(em)}")
         return Sym("array", term, owned=True)
 
 
