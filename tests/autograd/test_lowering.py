@@ -289,19 +289,20 @@ def test_questions_are_prepared_once_per_replayed_run(mode, monkeypatch):
     assert prepared == [False] * 12  # eager: a recorded step each time (its graph is not kept past it)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (1, 300)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_scalar_constants_keep_the_dtype_and_the_numbers(dtype):
+def test_scalar_constants_keep_the_dtype_and_the_numbers(dtype, shape):
     """A Python scalar in the traced code (x·0.3, 2 − x, tanh's 1 − y², a mean's 1/N) is written as a
-    0-d array of the dtype NumPy computes it in: a float32 program stays float32, and every sweep
-    gives the interpreter's numbers bit for bit."""
+    0-d array of the dtype NumPy computes it in, and one row's softmax reductions as scalars: a float32
+    program stays float32, and every sweep gives the interpreter's numbers bit for bit."""
     def fn(x, y, p):
         h = rg.tanh(x * 0.3 - (2.0 - y) * 1.5) + rg.sigmoid(y) * 3
         return [F.cross_entropy(h, p), h * 0.5]
 
     rng = np.random.default_rng(0)
-    inputs = [rg.tensor(rng.standard_normal((3, 4)).astype(dtype), requires_grad=True),
-              rg.tensor(rng.standard_normal((3, 4)).astype(dtype), requires_grad=True),
-              rg.tensor(rng.dirichlet(np.ones(4), 3).astype(dtype))]
+    inputs = [rg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True),
+              rg.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True),
+              rg.tensor(rng.dirichlet(np.ones(shape[1]), shape[0]).astype(dtype))]
     program, outs = Program.trace(lambda: fn(*inputs), inputs)
     lowered = program.lowering()
     values = [t.data for t in inputs]
