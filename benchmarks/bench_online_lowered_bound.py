@@ -1,7 +1,7 @@
 """How fast a lowered online step could be: retrograd's compiled RTRL and UORO steps written out by
 hand as straight NumPy code, beside the hand-written reference and retrograd itself, in one run.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online_lowered_bound.py [--steps 400] [--sizes 32 64]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_online_lowered_bound.py [--steps 2000] [--sizes 32 64]
 
 The "lowered" columns do exactly what ``rg.bptt.rtrl(compile=True)`` / ``uoro(compile=True)`` do
 on Marschall et al.'s network, op by op in the replayed program's order, with no interpreter and
@@ -9,9 +9,10 @@ no per-op checks: the forward (cat, linear, tanh, linear, cross-entropy), one re
 the loss that stops at the new state (cₜ and the readout's gradients), the forward-mode sweep of
 the influence (RTRL: Jₜ·Mₜ₋₁ as one GEMM with φ′ folded into W, the immediate influence written
 on the diagonal; UORO: Jₜũ, and νᵀIₜ by the reverse sweep), the estimate, plain SGD. The gap
-between these columns and retrograd's is the cost of running a traced step through the generic
-replay and the ops' general rules; what a code-generating lowering of the traced step (issue 18's
-speed target) could remove. Absolute times vary between machines; compare the ratios.
+between these columns and retrograd's is what retrograd's lowered step still spends around the
+NumPy work: the online loop, the learner's calls, the optimizer object. Each column is timed as
+``bench_online.py --comparison`` times its two: every step stamped, the median step of a run.
+Absolute times vary between machines; compare the ratios.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _forward(W, b, Wo, bo, s, x, y):
     return v0, a, loss, g @ Wo, g.T @ a, g.sum(0)
 
 
-def rtrl_lowered(net, xs, ys, lr=0.0):
+def rtrl_lowered(net, xs, ys, lr=0.0, stamps=None):
     n = net.n_h
     W, b = np.concatenate([net.W_rec, net.W_in], 1), net.b_rec.copy()
     Wo, bo = net.W_out.copy(), net.b_out.copy()
@@ -68,10 +69,12 @@ def rtrl_lowered(net, xs, ys, lr=0.0):
         Wo -= lr * gWo
         bo -= lr * gbo
         s = a
+        if stamps is not None:  # each step's end, as the comparison stamps the other two
+            stamps.append(time.perf_counter())
     return W, b, Wo, bo
 
 
-def uoro_lowered(net, xs, ys, lr=0.0, seed=0, eps=1e-7):
+def uoro_lowered(net, xs, ys, lr=0.0, seed=0, eps=1e-7, stamps=None):
     n = net.n_h
     W, b = np.concatenate([net.W_rec, net.W_in], 1), net.b_rec.copy()
     Wo, bo = net.W_out.copy(), net.b_out.copy()
@@ -94,6 +97,8 @@ def uoro_lowered(net, xs, ys, lr=0.0, seed=0, eps=1e-7):
         Wo -= lr * gWo
         bo -= lr * gbo
         s = a
+        if stamps is not None:  # each step's end, as the comparison stamps the other two
+            stamps.append(time.perf_counter())
     return W, b, Wo, bo
 
 
@@ -110,33 +115,36 @@ def check(steps=60, n=16, lr=0.03):
     print(f"check: the lowered RTRL and UORO steps train to retrograd's parameters ({steps} steps, lr {lr})")
 
 
-def _best(run, repeats):
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def lowered_step_times(lowered, n_h, steps):
+    """Each step's time in one run of a lowered-by-hand loop (s), stamped at the end of each step."""
+    net = ref.LeakyRNN.init(2, n_h, 2, 0)
+    xs, ys = ref.add_task(steps, 0)
+    stamps = []
+    start = time.perf_counter()
+    lowered(net, xs, ys, stamps=stamps)
+    return np.diff([start] + stamps)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=400)
+    ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     import retrograd as rg
     rg.set_default_dtype(np.float64)
     check()
-    xs, ys = ref.add_task(args.steps, 0)
-    print("µs per step, batch 1 (best of the repeats); ratios to the hand-written NumPy reference")
+    print(f"µs per step, batch 1: the median step of {args.steps}-step runs (after the first {bench.FIRST}), "
+          f"best of {args.repeats} interleaved runs of each, as bench_online.py --comparison; ratios to the "
+          f"hand-written NumPy reference")
     for name, lowered, algorithm in [("rtrl", rtrl_lowered, ref.RTRL),
                                      ("uoro", uoro_lowered, lambda: ref.UORO(np.random.default_rng(0)))]:
         for n in args.sizes:
-            net = ref.LeakyRNN.init(2, n, 2, 0)
-            theirs = bench.time_numpy(algorithm, n, args.steps, args.repeats)
-            bound = _best(lambda: lowered(net, xs, ys), args.repeats) / args.steps
-            ours = bench.time_retrograd(bench.modes()[name], n, args.steps, args.repeats)
+            theirs = bound = ours = math.inf
+            for _ in range(args.repeats):  # interleaved: a slow spell of the machine falls on all three
+                theirs = min(theirs, np.median(bench.numpy_step_times(algorithm, n, args.steps)[bench.FIRST:]))
+                bound = min(bound, np.median(lowered_step_times(lowered, n, args.steps)[bench.FIRST:]))
+                ours = min(ours, np.median(bench.retrograd_step_times(bench.modes()[name], n, args.steps)[bench.FIRST:]))
             print(f"{name} n_h={n:<3}  numpy {theirs * 1e6:6.0f}   lowered by hand {bound * 1e6:6.0f} "
                   f"({bound / theirs:.2f})   retrograd compiled {ours * 1e6:6.0f} ({ours / theirs:.2f})")
 
