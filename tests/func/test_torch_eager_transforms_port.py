@@ -208,3 +208,123 @@ def test_inplace_inside_grad_is_refused_naming_the_out_of_place_form():
         F.grad(f2)(rg.tensor(x))
     # the out-of-place form gives torch's gradient
     same(F.grad(lambda v: rg.where(v > 0, 0.0, v).sum())(rg.tensor(x)), TF.grad(f2)(torch.tensor(x)))
+
+
+# ---------------------------------------------------------------- vjp (TestGradTransform's vjp tests)
+def _called(out_and_fn, *cotangents):
+    """(output, vjp_fn(each cotangent)...) from vjp's (output, vjp_fn)."""
+    out, vjp_fn = out_and_fn
+    return (out,) + tuple(vjp_fn(c) for c in cotangents)
+
+
+VJP_CASES = {
+    "vjp": (lambda lib, fn, x, v: _called(fn.vjp(lib.sin, x), v), (S, arr())),
+    "two_outputs": (lambda lib, fn, x: (lambda r, f: f(r))(*fn.vjp(lambda x: (x, x), x)), (np.array(1.0),)),
+    "unrelated_vjp": (lambda lib, fn, x, y, v: _called(fn.vjp(lambda x: y, x), v),
+                      (np.array(1.0), np.array(2.0), np.array(1.0))),
+    "unrelated_multiple": (lambda lib, fn, w, x, y, v: _called(fn.vjp(lambda w, x: (y, y, x), w, x), (v, v, v)),
+                           (np.array(3.0), np.array(4.0), np.array(2.0), np.array(1.0))),
+    "pytree_input": (lambda lib, fn, x, v: _called(fn.vjp(lambda x: x[0] * x[1][0], (x, (x, x))), v), (S, arr())),
+    "pytree_output": (lambda lib, fn, x, a, b, c: _called(fn.vjp(lambda x: (x, (x, x)), x), (a, (b, c))),
+                      (S, arr(), arr(), arr())),
+    "list_output": (lambda lib, fn, x, t: _called(fn.vjp(lambda x: [x, x.sum()], x), [t, t.sum()]), (M23, M23B)),
+    "dict_output": (lambda lib, fn, x, t: _called(fn.vjp(lambda x: {"x": x, "xsum": x.sum()}, x),
+                                                  {"x": t, "xsum": t.sum()}), (M23, M23B)),
+    "composite_output": (lambda lib, fn, x, t: _called(fn.vjp(lambda x: [(x.sum(), {"a": x, "out": [x, x.sum()]})], x),
+                                                       [(t.sum(), {"a": t, "out": [t, t.sum()]})]), (M23, M23B)),
+    "aux_tensor": (lambda lib, fn, x, v: (lambda o, f, a: (o, a, f(v)))(
+        *fn.vjp(lambda t: (t.sin(), t.cos()), x, has_aux=True)), (V3, V3B)),
+    "aux_pytree": (lambda lib, fn, x, v: (lambda o, f, a: (o, a, f(v)))(
+        *fn.vjp(lambda t: (t.sin(), {"a": t.cos(), "b": [t.tan()]}), x, has_aux=True)), (V3, V3B)),
+    "scalar_output_of_a_matrix": (lambda lib, fn, x, v: _called(fn.vjp(lambda x: (x * x).sum(), x), v), (M23, arr())),
+}
+
+
+@pytest.mark.parametrize("name", VJP_CASES)
+def test_vjp_cases_match_torch(name):
+    case, inputs = VJP_CASES[name]
+    both(case, *inputs)
+
+
+@pytest.mark.parametrize("output", [None, ()], ids=repr)
+def test_vjp_empty_output_is_refused(output):
+    same_error(lambda lib, fn, x: fn.vjp(lambda _: output, x), M23,
+               phrase=r"vjp\(f, \*primals\): Expected f to be a function that has non-empty output")
+
+
+@pytest.mark.parametrize("output", [1, True, 12.2, "abc"], ids=repr)
+def test_vjp_non_tensor_output_is_refused(output):
+    same_error(lambda lib, fn, x: fn.vjp(lambda _: output, x), M23,
+               phrase=r"vjp\(f, \*primals\): expected f\(\*primals\) to return only tensors")
+
+
+def test_vjp_pytree_error():
+    def case(lib, fn, x, a, b, c):
+        return fn.vjp(lambda x: (x, (x, x)), x)[1](((a, (b, c)),))
+    same_error(case, S, arr(), arr(), arr(), phrase="Expected pytree structure")
+
+
+@pytest.mark.parametrize("out", [lambda t: [t, t], lambda t: (t, t + 2, t + 3)], ids=["list", "3-tuple"])
+def test_vjp_aux_that_is_not_a_pair_is_refused(out):
+    same_error(lambda lib, fn, x: fn.vjp(out, x, has_aux=True), V3,
+               phrase=r"vjp\(f, \*primals\): output of function f should be a tuple")
+
+
+# ---------------------------------------------------------------- grad modes (test_no_grad_*, test_inference_mode_*)
+def _with_flags(tree):
+    """The tensors of ``tree`` with their ``requires_grad`` beside them, for ``same``."""
+    leaves = tree if isinstance(tree, (tuple, list)) else (tree,)
+    return tuple((t, t.requires_grad) for t in leaves)
+
+
+def _autograd(lib, y, x):
+    return lib.autograd.grad(y, x)[0]
+
+
+def _shifted(lib):
+    def f(x):
+        with lib.no_grad():
+            shift = x ** 2
+        return x ** 2 - shift
+    return f
+
+
+MODE_CASES = {
+    "composed_with_autograd": lambda lib, fn, x: _with_flags(_autograd(lib, fn.grad(lib.sin)(x), x)),
+    "no_grad_outside": lambda lib, fn, x: _with_flags(_no_grad(lib, lambda: fn.grad(lib.sin)(x))),
+    # grad(grad(f))(x) = 2 compared by value only: torch's pow double backward keeps x in its graph
+    # (x**0), so it requires grad; retrograd's does not (the ops' derivative graphs, not the transforms)
+    "no_grad_inside": lambda lib, fn, x: (_with_flags((fn.grad(_shifted(lib))(x),
+                                                       _autograd(lib, fn.grad(_shifted(lib))(x), x))),
+                                          fn.grad(fn.grad(_shifted(lib)))(x).detach()),
+    "no_grad_mixed": lambda lib, fn, x: _with_flags(_no_grad(lib, lambda: fn.grad(_shifted(lib))(x))),
+    "no_grad_outside_vjp": lambda lib, fn, x: _with_flags(_no_grad(lib, lambda: (lambda o, f: (o,) + f(
+        lib.tensor(1.0, dtype=lib.float64)))(*fn.vjp(lambda t: t ** 2, x)))),
+    "inference_mode_outside_grad": lambda lib, fn, x: _with_flags(_inference(
+        lib, lambda: fn.grad(lambda x: (x ** 2).sum())(x))),
+    "inference_mode_outside_jvp": lambda lib, fn, x: _with_flags(_inference(
+        lib, lambda: fn.jvp(lambda x: (x ** 2).sum(), (x,), (lib.ones_like(x),)))),
+    "inference_mode_outside_jacrev": lambda lib, fn, x: _with_flags(_inference(
+        lib, lambda: fn.jacrev(lambda x: x ** 2)(x))),
+    "inference_mode_jacrev_grad": lambda lib, fn, x: _with_flags(_inference(
+        lib, lambda: fn.jacrev(fn.grad(lambda x: (x ** 3).sum()))(x))),
+    "inference_mode_outside_vmap_grad": lambda lib, fn, x: _with_flags(_inference(
+        lib, lambda: fn.vmap(fn.grad(lambda x: (x ** 2).sum()))(lib.stack([x, 2 * x])))),
+}
+
+
+def _no_grad(lib, thunk):
+    with lib.no_grad():
+        return thunk()
+
+
+def _inference(lib, thunk):
+    with lib.inference_mode():
+        return thunk()
+
+
+@pytest.mark.parametrize("name", MODE_CASES)
+def test_grad_mode_cases_match_torch(name):
+    """Values and ``requires_grad`` of each result, as torch's."""
+    x = np.array(1.5) if "inference" not in name else V3
+    both(MODE_CASES[name], x, requires_grad="inference" not in name)
