@@ -7,7 +7,8 @@ runs once per example on slices taken with ops, and the results are stacked with
 same values, and the same derivatives (slices and stacks are on the tape), so ``vmap`` composes
 with ``grad``, ``jacrev``, ``jacfwd`` and itself (per-example gradients: ``vmap(grad(loss),
 in_dims=(None, 0, 0))``); the cost is B calls of ``f``, not one. ``chunk_size`` is accepted
-(the calls are made one at a time anyway).
+(the calls are made one at a time anyway). A mapped dimension of size 0 calls ``f`` once on an
+example of zeros, for the outputs' shapes and dtypes, and returns them emptied.
 """
 
 from __future__ import annotations
@@ -48,19 +49,26 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size: 
                            f"Got {randomness}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
-        raise VmapTypeError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...): expected `in_dims` to be int or a "
-                         f"(potentially nested) tuple matching the structure of inputs, got: {type(in_dims)}.")
-    _check_out_dims(out_dims, func)
 
     @functools.wraps(func)
     def mapped(*args, **kwargs):
+        # checked when called, in torch's order: a vmap built with bad dims raises only when used
+        _check_out_dims(out_dims, func)
+        if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
+            raise VmapTypeError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): expected `in_dims` to be "
+                                f"int or a (potentially nested) tuple matching the structure of inputs, got: "
+                                f"{type(in_dims)}.")
         if not args:
             raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to add inputs, or "
                              f"you are trying to vmap over a function with no inputs. The latter is unsupported.")
         flat_args, rebuild_args = _flatten_args(args)
         flat_dims = _broadcast_dims(in_dims, args, func)
         size = _batch_size(flat_args, flat_dims, func)
+        if size == 0:  # no example: func runs once on zeros to give the outputs' shapes, then emptied
+            example = [a if d is None else _zero_example(a, d) for a, d in zip(flat_args, flat_dims)]
+            with _randomness(randomness):
+                out = func(*rebuild_args(example), **kwargs)
+            return _stack_outputs([out], out_dims, func, empty=True)
         outputs = []
         state = rg_random.get_rng_state() if randomness == "same" else None
         for b in range(size):
@@ -83,7 +91,7 @@ def _check_out_dims(out_dims, func):
     if isinstance(out_dims, (tuple, list, dict)):
         for d in (out_dims.values() if isinstance(out_dims, dict) else out_dims):
             _check_out_dims(d, func)
-    elif not (out_dims is None or isinstance(out_dims, int) and not isinstance(out_dims, bool)):
+    elif not (out_dims is None or isinstance(out_dims, int)):  # a bool is an int, as in torch
         raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): `out_dims` must be an int, None or "
                          f"a python collection of ints representing where in the outputs the vmapped "
                          f"dimension should appear.")
@@ -121,7 +129,8 @@ def _broadcast_dims(in_dims, args, func):
         if isinstance(tree, (tuple, list, dict)):
             values = list(tree.values()) if isinstance(tree, dict) else list(tree)
             if isinstance(dims, (tuple, list, dict)):  # one in_dim per entry, matched as the tree is
-                if isinstance(tree, dict) != isinstance(dims, dict) or len(dims) != len(values) or \
+                # a list of dims for a tuple input (or the reverse) is another structure, as torch's pytrees
+                if _kind(tree) != _kind(dims) or len(dims) != len(values) or \
                         isinstance(tree, dict) and set(dims) != set(tree):
                     raise mismatch(dims, tree)
                 sub = [dims[k] for k in tree] if isinstance(tree, dict) else list(dims)
@@ -135,8 +144,8 @@ def _broadcast_dims(in_dims, args, func):
             raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims is not compatible "
                              f"with the structure of `inputs`.")
         if dims is not None and not (isinstance(dims, int) and not isinstance(dims, bool)):
-            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): in_dims must be an int or "
-                             f"None at every input, got {dims!r}")
+            raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for an "
+                             f"input but in_dim must be either an integer dimension or None.")
         if dims is not None and not isinstance(tree, Tensor):
             raise ValueError(f"vmap({_name(func)}, in_dims={in_dims!r}, ...)(<inputs>): Got in_dim={dims} for an "
                              f"input but the input is of type {type(tree)}. We cannot vmap over non-Tensor "
@@ -151,6 +160,19 @@ def _broadcast_dims(in_dims, args, func):
     return out
 
 
+def _kind(tree):
+    return dict if isinstance(tree, dict) else list if isinstance(tree, list) else tuple
+
+
+def _zero_example(a, d):
+    """Zeros of the shape and dtype one slice of ``a`` along ``d`` has (``a``'s size there is 0): a
+    float one is ``a``'s sum over that dimension, so it is on the tape when ``a`` is."""
+    if xp.issubdtype(a.dtype, xp.floating) or xp.issubdtype(a.dtype, xp.complexfloating):
+        return ops.sum(a, axis=d)
+    shape = tuple(a.shape[:d]) + tuple(a.shape[d + 1:])
+    return Tensor(xp.zeros(shape, dtype=a.dtype))
+
+
 def _structure(tree) -> str:
     if isinstance(tree, (tuple, list)):
         return f"{type(tree).__name__}({', '.join(_structure(t) for t in tree)})"
@@ -162,13 +184,11 @@ def _structure(tree) -> str:
 def _batch_size(leaves, dims, func) -> int:
     sizes = [a.shape[d] for a, d in zip(leaves, dims) if d is not None]
     if not sizes:
-        raise ValueError(f"vmap({_name(func)}, in_dims=..., ...)(<inputs>): at least one input must be a Tensor "
-                         f"mapped over a dimension (every in_dim is None or every input a non-Tensor)")
+        raise ValueError(f"vmap: Expected at least one Tensor to vmap over (vmap({_name(func)}): every in_dim is "
+                         f"None or every input a non-Tensor; give a Tensor input an int in_dim)")
     if any(s != sizes[0] for s in sizes):
         raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped dimension, got sizes "
                          f"{sizes} for the mapped dimension")
-    if sizes[0] == 0:
-        raise ValueError(f"vmap({_name(func)}): the mapped dimension has size 0: no example to call it on")
     return sizes[0]
 
 
@@ -195,9 +215,10 @@ def _refuse_draw():
 
 
 # ---------------------------------------------------------------- outputs
-def _stack_outputs(outputs, out_dims, func):
+def _stack_outputs(outputs, out_dims, func, empty=False):
     """The examples' outputs stacked leaf by leaf at their ``out_dims`` (broadcast over the output
-    tree as torch's: an int or None for a whole subtree, a container matching the tree)."""
+    tree as torch's: an int or None for a whole subtree, a container matching the tree). With
+    ``empty`` the one output is of a stand-in example: each mapped leaf has size 0 at its out_dim."""
     flat = [tree_flatten(out) for out in outputs]
     spec = flat[0][1]
     dims = _dims_per_leaf(out_dims, spec)
@@ -224,7 +245,8 @@ def _stack_outputs(outputs, out_dims, func):
         if not -ndim <= d < ndim:
             raise VmapIndexError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
                              f"in range of [{-ndim}, {ndim - 1}], but got {d})")
-        stacked.append(ops.stack(parts, axis=d % ndim))
+        result = ops.stack(parts, axis=d % ndim)
+        stacked.append(ops.getitem(result, (slice(None),) * (d % ndim) + (slice(0, 0),)) if empty else result)
     return tree_unflatten(stacked, spec)
 
 
