@@ -45,10 +45,11 @@ def checked_inputs(leaves, name, what, *, real: bool = False):
     return leaves
 
 
-def output_leaves(out, who, *, float_only: bool = False, real: bool = False):
+def output_leaves(out, who, *, float_only: bool = False, real: str | None = None):
     """The leaves and spec of what ``f`` returned: refused when empty or not all Tensors
     (torch.func's rule); ``float_only``: a bool or integer output refused too (reverse mode:
-    it has no cotangent); ``real``: a complex one too. ``who`` names the transform."""
+    it has no cotangent); ``real``: a complex one too (the Jacobians': ``real`` is the transform's
+    name, which starts torch's message). ``who`` names the transform (torch's words for it)."""
     leaves, spec = tree_flatten(out)
     if not leaves or (len(leaves) == 1 and leaves[0] is None):
         raise TransformError(f"{who}: Expected f to be a function that has non-empty output (got output = "
@@ -57,13 +58,14 @@ def output_leaves(out, who, *, float_only: bool = False, real: bool = False):
         if not isinstance(t, Tensor):
             raise TransformError(f"{who}: expected f(*primals) to return only tensors, got unsupported type "
                                  f"{type(t).__name__} ({type(t)}); return Tensors in tuples, lists or dicts")
-    for t in leaves:
+    for i, t in enumerate(leaves):
         if float_only and t.data.dtype.kind not in "fc":
             raise TransformError(f"{who}: All outputs of f must be floating-point or complex Tensors, got Tensor "
                                  f"with dtype {t.data.dtype}; convert it (y.double(), y.float()) or leave it out")
         if real and t.data.dtype.kind == "c":
-            raise TransformError(f"{who}: Expected all outputs to be real but received complex tensor; return the "
-                                 f"real and imaginary parts as real tensors")
+            raise TransformError(f"{real}: Expected all outputs to be real but received complex tensor at flattened "
+                                 f"input idx: {i} (output {i} of f is {t.data.dtype}); return the real and "
+                                 f"imaginary parts as real tensors")
     return leaves, spec
 
 

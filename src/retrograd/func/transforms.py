@@ -96,17 +96,18 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     return (out, tans, aux) if has_aux else (out, tans)
 
 
-def _linearize(call, primals, seeded, lead, has_aux, name, who):
+def _linearize(call, primals, seeded, lead, has_aux, name, who, real=None):
     """Record ``call(fresh primals)`` (the list ``primals`` of Tensors, made fresh) and push the
     tangents ``seeded`` ([(primal index, tangent)]) with leading axes ``lead``. Returns (output
     tree, output leaves, their spec, their tangents, whether a tangent reached each, aux).
-    ``name``, ``who``: the transform, and its name in torch's messages."""
+    ``name``, ``who``: the transform, and its name in torch's messages; ``real``: complex outputs
+    refused, naming it (``jacfwd``'s, as torch's)."""
     differentiable = _outer(*primals, *(t for _, t in seeded))
     with enable_grad(), level() as start:
         ps = [_primal(p, start) for p in primals]
         out = call(ps)
     out, aux = split_aux(out, has_aux, name, who)
-    leaves, spec = output_leaves(out, who)
+    leaves, spec = output_leaves(out, who, real=real)
     differentiable = differentiable or _reaches_outside(leaves, start)
     seeds = {}
     for i, t in seeded:
@@ -277,7 +278,7 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size: int | None = N
             ps = {i: [_primal(t, start) for t in trees[i][0]] for i in nums}
             out = func(*[tree_unflatten(ps[i], trees[i][1]) if i in ps else a for i, a in enumerate(args)])
         out, aux = split_aux(out, has_aux, "jacrev", f"jacrev: {VJP}")
-        leaves, spec = output_leaves(out, f"jacrev: {VJP}", float_only=True, real=True)
+        leaves, spec = output_leaves(out, f"jacrev: {VJP}", float_only=True, real="jacrev")
         plist = [p for i in nums for p in ps[i]]
         create = create or _reaches_outside(leaves, start)
         result = tree_unflatten([_per_argument(_jacobian_rows(o, plist, create), trees, nums, single)
@@ -352,13 +353,13 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
             return seeded
 
         if randomness == "different":  # every direction its own recording, and its own draws
-            runs = [_linearize(call, primals, basis([row]), (1,), has_aux, "jacfwd", f"jacfwd: {JVP}")
+            runs = [_linearize(call, primals, basis([row]), (1,), has_aux, "jacfwd", f"jacfwd: {JVP}", "jacfwd")
                     for row in range(total)]
             leaves, spec, aux = runs[0][1], runs[0][2], runs[0][5]
             tans = [ops.cat([r[3][k] for r in runs], 0) for k in range(len(leaves))]
         else:
             _, leaves, spec, tans, _, aux = _linearize(call, primals, basis(range(total)), (total,), has_aux, "jacfwd",
-                                                       f"jacfwd: {JVP}")
+                                                       f"jacfwd: {JVP}", "jacfwd")
         jacobians = []
         for t, o in zip(tans, leaves):
             blocks, off = [], 0
