@@ -492,3 +492,135 @@ HESSIAN_CASES = {
 def test_hessian_cases_match_torch(name):
     case, inputs = HESSIAN_CASES[name]
     both(case, *inputs)
+
+
+# ---------------------------------------------------------------- TestJvp
+JVP_CASES = {
+    "simple": (lambda lib, fn, x, t: fn.jvp(lib.sin, (x,), (t,)), (M23, M23B)),
+    "multiple_inputs": (lambda lib, fn, x, y, tx, ty: fn.jvp(lambda x, y: x * y, (x, y), (tx, ty)),
+                        (M23, M23B, arr(2, 3), arr(2, 3))),
+    "pytree_inputs": (lambda lib, fn, one: fn.jvp(lambda x, y, z: x[0] + 2 * x[1] + 3 * y + 4 * z,
+                                                  ((one, one), one, one), ((one, one), one, one)), (np.array(1.0),)),
+    "unrelated_input": (lambda lib, fn, x, y, tx, ty: fn.jvp(lambda x, y: x, (x, y), (tx, ty)),
+                        (M23, M23B, arr(2, 3), arr(2, 3))),
+    "unrelated_output": (lambda lib, fn, y, x, tx: fn.jvp(lambda x: y, (x,), (tx,)), (M23, M23B, arr(2, 3))),
+    "multiple_outputs": (lambda lib, fn, x, t: fn.jvp(lambda x: (lib.sin(x), lib.cos(x)), (x,), (t,)), (M23, M23B)),
+    "multiple_inputs_outputs": (lambda lib, fn, x, y, tx, ty: fn.jvp(
+        lambda x, y: (2 * x + 3 * y, 4 * x + 5 * y), (x, y), (tx, ty)), (M23, M23B, arr(2, 3), arr(2, 3))),
+    "jvp_new_tensor": (lambda lib, fn, x: fn.jvp(lambda x: x + x.new_tensor(0.5), (x,), (lib.zeros_like(x),)),
+                       (arr(10, 10),)),
+    "list_output": (lambda lib, fn, x, t: fn.jvp(lambda x: [x, x.sum()], (x,), (t,)), (M23, M23B)),
+    "dict_output": (lambda lib, fn, x, t: fn.jvp(lambda x: {"x": x, "xsum": x.sum()}, (x,), (t,)), (M23, M23B)),
+    "composite_output": (lambda lib, fn, x, t: fn.jvp(lambda x: [(x.sum(), {"a": x, "out": [x, x.sum()]})], (x,), (t,)),
+                         (M23, M23B)),
+    "aux_tensor": (lambda lib, fn, x, t: fn.jvp(lambda z: (z.sin(), z.cos()), (x,), (t,), has_aux=True), (V3, V3B)),
+    "aux_pytree": (lambda lib, fn, x, t: fn.jvp(lambda z: (z.sin(), {"a": z.cos(), "b": [z.tan()]}), (x,), (t,),
+                                                has_aux=True), (V3, V3B)),
+    "dict_primals": (lambda lib, fn, x, t: fn.jvp(lambda d: d["a"] * d["b"], ({"a": x, "b": x},), ({"a": t, "b": t},)),
+                     (V3, V3B)),
+    "scalar": (lambda lib, fn, x, t: fn.jvp(lambda x: x.exp() * x, (x,), (t,)), (S, arr())),
+    "strict_dependent_output": (lambda lib, fn, x, t: fn.jvp(lambda x: x.sin(), (x,), (t,), strict=True), (V3, V3B)),
+}
+
+
+@pytest.mark.parametrize("name", JVP_CASES)
+def test_jvp_cases_match_torch(name):
+    case, inputs = JVP_CASES[name]
+    both(case, *inputs)
+
+
+def test_jvp_strict_mode_refuses_an_output_independent_of_the_inputs():
+    same_error(lambda lib, fn, y, x, t: fn.jvp(lambda x: (x, y), (x,), (t,), strict=True), M23, M23B, arr(2, 3),
+               phrase="strict")
+
+
+JVP_REFUSALS = {  # test_pytree_inputs_error_cases, test_primals_tangents_length_mismatch, ...
+    "primals_not_a_tuple": (lambda lib, fn, one: fn.jvp(lambda x: x, one, one), "Expected primals to be a tuple"),
+    "nested_structure": (lambda lib, fn, one: fn.jvp(lambda x: x, ((one, one), one), (one, one)),
+                         "same python structure"),
+    "int_primal": (lambda lib, fn, one: fn.jvp(lambda x: x, ((one, one), 1), ((one, one), one)), "only contain Tensors"),
+    "int_primal_and_tangent": (lambda lib, fn, one: fn.jvp(lambda x: x, ((one, one), 1), ((1, one), one)),
+                               "only contain Tensors"),
+    "empty_nested": (lambda lib, fn, one: fn.jvp(lambda x: x, ((),), ((),)), "at least one Tensor"),
+    "more_tangents": (lambda lib, fn, one: fn.jvp(lib.sin, (one,), (one, one)), "same python structure"),
+    "more_tangents_2": (lambda lib, fn, one: fn.jvp(lib.sin, (one, one), (one, one, one)), "same python structure"),
+    "empty": (lambda lib, fn, one: fn.jvp(lib.sin, (), ()), "at least one Tensor"),
+    "tensor_primals": (lambda lib, fn, one: fn.jvp(lib.sin, one, (one,)), "be a tuple"),
+    "tensor_tangents": (lambda lib, fn, one: fn.jvp(lib.sin, (one,), one), "same python structure"),
+    "list_tangents": (lambda lib, fn, one: fn.jvp(lib.sin, (one,), [one]), "same python structure"),
+    "float_primal": (lambda lib, fn, one: fn.jvp(lib.sin, (1.0,), (one,)), "only contain Tensors"),
+    "float_tangent": (lambda lib, fn, one: fn.jvp(lib.sin, (one,), (1.0,)), "only contain Tensors"),
+    "none_output": (lambda lib, fn, one: fn.jvp(lambda _: None, (one,), (one,)),
+                    r"jvp\(f, primals, tangents\): Expected f to be a function that has non-empty output"),
+    "empty_output": (lambda lib, fn, one: fn.jvp(lambda _: (), (one,), (one,)),
+                     r"jvp\(f, primals, tangents\): Expected f to be a function that has non-empty output"),
+    **{f"{type(o).__name__}_output": ((lambda o: lambda lib, fn, one: fn.jvp(lambda _: o, (one,), (one,)))(o),
+                                      r"jvp\(f, primals, tangents\): expected f\(\*primals\) to return only tensors")
+       for o in (1, True, 12.2, "abc")},
+    "aux_list": (lambda lib, fn, one: fn.jvp(lambda t: [t, t], (one,), (one,), has_aux=True),
+                 r"jvp\(f, primals, tangents\): output of function f should be a tuple"),
+    "aux_3_tuple": (lambda lib, fn, one: fn.jvp(lambda t: (t, t + 2, t + 3), (one,), (one,), has_aux=True),
+                    r"jvp\(f, primals, tangents\): output of function f should be a tuple"),
+}
+
+
+@pytest.mark.parametrize("name", JVP_REFUSALS)
+def test_jvp_refusals_match_torch(name):
+    case, phrase = JVP_REFUSALS[name]
+    same_error(case, np.array(1.0), phrase=phrase)
+
+
+def test_jvp_inside_a_custom_function():
+    """test_jvp_inside_autograd_function: jvp in a Function's forward and backward."""
+    def case(lib, fn, x):
+        class MySin(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                _, neg_sin_x = fn.jvp(lib.cos, (x,), (lib.ones_like(x),))
+                ctx.save_for_backward(x)
+                return -neg_sin_x
+
+            @staticmethod
+            def backward(ctx, gx):
+                (x,) = ctx.saved_tensors
+                return gx * fn.jvp(lib.sin, (x,), (lib.ones_like(x),))[1]
+        y = MySin.apply(x)
+        return y.detach(), lib.autograd.grad(y, x)[0]
+    both(case, S, requires_grad=True)
+
+
+# ---------------------------------------------------------------- TestLinearize
+def _linearized(f):
+    """(linearize's output, its jvp_fn at the tangents, jvp's output and tangent) for ``f``."""
+    def case(lib, fn, p, t):
+        out, jvp_fn = fn.linearize(f, p)
+        return out, jvp_fn(t), fn.jvp(f, (p,), (t,))
+    return case
+
+
+LINEARIZE_CASES = {
+    "basic": (_linearized(lambda x: x.cos()), (arr(3, 1, dtype=np.float32), arr(3, 1, dtype=np.float32))),
+    "return": (_linearized(lambda x: (x.cos(), x.sum())), (arr(3, 1, dtype=np.float32), arr(3, 1, dtype=np.float32))),
+    "composition_grad": (lambda lib, fn, p, t: _linearized(
+        lambda x: fn.grad(lambda x: lib.ones(3, dtype=x.dtype) @ x)(x))(lib, fn, p, t),
+        (arr(3, dtype=np.float32), arr(3, dtype=np.float32))),
+    "composition_vmap": (lambda lib, fn, p, ts: fn.vmap(fn.linearize(lambda x: (x.cos(), x.sum()), p)[1])(ts),
+                         (arr(3, 1, dtype=np.float32), arr(3, 3, 1, dtype=np.float32))),
+}
+
+
+@pytest.mark.parametrize("name", LINEARIZE_CASES)
+def test_linearize_cases_match_torch_in_float32(name):
+    case, inputs = LINEARIZE_CASES[name]
+    both(case, *inputs, rtol=1e-6, atol=1e-6)
+
+
+def test_linearize_nested_input_nested_output():
+    def case(lib, fn, x, y, z, tx, ty, tz):
+        def f(arg):
+            x, (y, z) = arg["x"], arg["yz"]
+            return {"a": x.sum(), "b": {"c": y + z, "d": (x * z, y.exp())}}
+        p, t = {"x": x, "yz": (y, z)}, {"x": tx, "yz": (ty, tz)}
+        out, jvp_fn = fn.linearize(f, p)
+        return out, jvp_fn(t), fn.jvp(f, (p,), (t,))
+    both(case, *[arr(3, 1) for _ in range(6)])
