@@ -17,6 +17,7 @@ import pytest
 
 import retrograd as rg
 from retrograd import func as F
+from retrograd.autograd.op import OpError
 
 torch = pytest.importorskip("torch")
 import torch.func as TF  # noqa: E402
@@ -427,3 +428,159 @@ def test_randomness_value_must_be_one_of_three():
         with pytest.raises(RuntimeError, match="Only allowed values for randomness are 'error', 'different', or "
                                                "'same'. Got sometimes"):
             vmap(lambda x: x, randomness="sometimes")
+
+
+# ================================================================ TestVmapOperators (a sample)
+def op_test(op, arrays, in_dims=0, out_dims=0):
+    """torch's ``_vmap_test``: ``vmap(op, in_dims, out_dims)`` in both libraries gives the same
+    results, and with the first input requiring grad the first output requires grad too."""
+    check(lambda L, vmap, *xs: vmap(op(L), in_dims, out_dims)(*xs), *arrays)
+    flags = []
+    for L, vmap in LIBS:
+        xs = _to(L, list(arrays))
+        xs[0] = xs[0].detach().requires_grad_(True)
+        out = vmap(op(L), in_dims, out_dims)(*xs)
+        flags.append((out if not isinstance(out, tuple) else out[0]).requires_grad)
+    assert flags[0] == flags[1] is True
+
+
+def unary_test(op, getter):
+    """torch's ``_test_unary``: single and doubly nested vmap, moved in_dims and out_dims."""
+    B0, B1 = 7, 11
+    op_test(op, [getter(B0, 3)])
+    op_test(op, [getter(2, 5, B0, 3)], in_dims=2)
+    op_test(op, [getter(2, 5, B0, 3)], in_dims=2, out_dims=2)
+    nested = lambda in_dims=0: (lambda L: L.func.vmap(op(L), in_dims=in_dims) if L is torch  # noqa: E731
+                                else F.vmap(op(L), in_dims=in_dims))
+    op_test(nested(), [getter(B0, B1)])
+    op_test(nested(), [getter(B1, 2, 5, B0, 3)], in_dims=2)
+    op_test(nested(2), [getter(2, 5, B0, B1, 3)], in_dims=2, out_dims=2)
+
+
+def randp1(*shape):
+    return rand(*shape) + 1
+
+
+UNARY = {"abs": randn, "acos": rand, "asin": rand, "atan": rand, "ceil": randn, "cos": rand, "cosh": rand,
+         "exp": randn, "expm1": randn, "floor": randn, "frac": randn, "log": randp1, "log10": randp1,
+         "log1p": randp1, "log2": randp1, "neg": randn, "reciprocal": randp1, "relu": randn, "round": randn,
+         "rsqrt": randp1, "sigmoid": randn, "sign": randn, "sin": rand, "sinh": rand, "sqrt": rand, "tan": rand,
+         "tanh": rand, "trunc": randn}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_pointwise(name):
+    unary_test(lambda L: getattr(L, name), UNARY[name])
+
+
+ARITHMETIC = {"add": (lambda L: L.add, randn), "sub": (lambda L: L.sub, randn), "mul": (lambda L: L.mul, randn),
+              "div": (lambda L: L.div, randp1), "pow": (lambda L: L.pow, randp1),
+              "add_dunder": (lambda L: lambda x, y: x + y, randn), "div_dunder": (lambda L: lambda x, y: x / y, randp1),
+              "pow_dunder": (lambda L: lambda x, y: x ** y, randp1)}
+
+
+@pytest.mark.parametrize("name", sorted(ARITHMETIC))
+def test_arithmetic(name):
+    op, g = ARITHMETIC[name]
+    B0, B1 = 7, 11
+    op_test(op, [g(B0, 3), g(B0, 3)])
+    op_test(op, [g(B0), g(B0, 2, 3)])
+    op_test(op, [g(B0), g(2, B0, 3)], in_dims=(0, 1))
+    op_test(op, [g(B0), g(2, B0, 3)], in_dims=(0, 1), out_dims=1)
+    op_test(op, [g(B0), g(2, 3)], in_dims=(0, None))
+    op_test(op, [g(2, 3), g(B0, 3)], in_dims=(0, None))
+    op_test(lambda L: (TF if L is torch else F).vmap(op(L)), [g(B0, B1, 2, 3), g(B0, B1, 3)])
+    op_test(lambda L: (TF if L is torch else F).vmap(op(L), in_dims=(None, 0)), [g(B0, 2, 3), g(B1, 3)],
+            in_dims=(0, None))
+    number = float(g())
+    unary_test(lambda L: lambda t: op(L)(t, number), g)
+    op_test(op, [g(B0), g(B0).astype(np.float32)])  # type promotion: two logical scalars
+    # a float32 example with a float64 logical scalar: torch keeps float32 (a 0-d tensor does not
+    # promote), retrograd promotes to float64 as NumPy does (README: "promotion between two tensors")
+    x32, s64 = g(B0, 2).astype(np.float32), g(B0)
+    ours, theirs = run(lambda L, vmap, x, s: vmap(op(L))(x, s), x32, s64)
+    assert (_dtype(ours), _dtype(theirs)) == ("float64", "float32")
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_reductions_with_dim():
+    B0 = 5
+    for name in ("sum", "mean", "amax", "logsumexp", "std", "var", "prod"):
+        for dim in (0, -1, (0, 1)):
+            if name in ("logsumexp", "prod") and isinstance(dim, tuple):
+                continue
+            op_test(lambda L: lambda t: getattr(L, name)(t, dim), [randn(B0, 3, 4)])
+            op_test(lambda L: lambda t: getattr(L, name)(t, dim, keepdim=True), [randn(3, B0, 4)], in_dims=1)
+    op_test(lambda L: lambda t: t.sum(), [randn(B0, 3, 4)])
+    op_test(lambda L: lambda t: t.max(dim=1)[0], [randn(B0, 3, 4)])
+
+
+def test_matmul_family():
+    B0, B1 = 5, 3
+    vm = lambda L: TF.vmap if L is torch else F.vmap  # noqa: E731
+    op_test(lambda L: L.mm, [randn(B0, 2, 5), randn(5, 2)], in_dims=(0, None))
+    op_test(lambda L: L.mm, [randn(2, 5), randn(B0, 5, 2)], in_dims=(None, 0))
+    op_test(lambda L: vm(L)(L.mm), [randn(B1, B0, 2, 5), randn(B0, B1, 5, 2)], in_dims=(1, 0))
+    op_test(lambda L: L.mv, [randn(B0, 2, 5), randn(B0, 5)])
+    op_test(lambda L: L.mv, [randn(2, 5), randn(B0, 5)], in_dims=(None, 0))
+    op_test(lambda L: L.dot, [randn(B0, 5), randn(5)], in_dims=(0, None))
+    op_test(lambda L: L.bmm, [randn(B0, 3, 2, 5), randn(B0, 3, 5, 4)])
+    op_test(lambda L: L.bmm, [randn(3, 2, 5), randn(B0, 3, 5, 4)], in_dims=(None, 0))
+    for a, b in (((B0, 5), (5,)), ((B0, 2, 5), (5,)), ((B0, 5), (5, 3)), ((B0, 4, 2, 5), (5, 3)), ((B0, 5), (2, 5, 3))):
+        op_test(lambda L: L.matmul, [randn(*a), randn(*b)], in_dims=(0, None))
+    op_test(lambda L: L.matmul, [randn(2, 5), randn(5, B0)], in_dims=(None, 1))
+    op_test(lambda L: vm(L)(L.matmul, in_dims=(None, 0)), [randn(B0, 2, 2, 2), randn(B0, 7, 2)])  # functorch#417
+    # a shape error inside the map: torch's RuntimeError; retrograd's op error (OpError, a
+    # ValueError) naming the op and the shapes (README: "shape errors of the ops")
+    for name, a, b in (("mm", (B0, 2), (B0, 2)), ("mv", (B0, 2, 3), (B0, 2)), ("dot", (B0, 2, 3), (B0, 3))):
+        with pytest.raises(RuntimeError):
+            TF.vmap(getattr(torch, name))(torch.from_numpy(randn(*a)), torch.from_numpy(randn(*b)))
+        with pytest.raises(OpError, match=name):
+            F.vmap(getattr(rg, name))(rg.tensor(randn(*a)), rg.tensor(randn(*b)))
+
+
+def test_views_and_shapes():
+    B0 = 4
+    x = randn(B0, 2, 3, 5)
+    for op in (lambda L: lambda t: t.transpose(0, 1), lambda L: lambda t: t.transpose(-1, 0),
+               lambda L: lambda t: t.permute(2, 0, 1), lambda L: lambda t: t.reshape(6, 5),
+               lambda L: lambda t: t.reshape(-1), lambda L: lambda t: t.view(3, 2, 5), lambda L: lambda t: t.flatten(1),
+               lambda L: lambda t: t.movedim(0, 2), lambda L: lambda t: t.unsqueeze(1), lambda L: lambda t: t[0].t(),
+               lambda L: lambda t: t.select(1, 2), lambda L: lambda t: t.narrow(2, 1, 3),
+               lambda L: lambda t: t.expand(4, 2, 3, 5), lambda L: lambda t: t.diagonal(0, 1, 2)):
+        op_test(op, [x])
+        op_test(op, [np.moveaxis(x, 0, 2)], in_dims=2, out_dims=1)
+    op_test(lambda L: lambda t: t.squeeze(), [randn(B0, 1, 3, 1)])
+
+
+def test_indexing():
+    B0 = 4
+    x = randn(B0, 5, 6)
+    idx = np.array([4, 0, 2])
+    for op in (lambda L: lambda t: t[1], lambda L: lambda t: t[:, ::2], lambda L: lambda t: t[..., -1],
+               lambda L: lambda t: t[1:3, None, 2], lambda L: lambda t: t[_to(L, idx)],
+               lambda L: lambda t: t[:, _to(L, idx)]):
+        op_test(op, [x])
+    # a shape that depends on the values: torch refuses to batch it, and so do we when the
+    # examples' shapes differ (when they agree, the per-example calls stack them)
+    for dynamic in (lambda L, vmap, t: vmap(lambda t: t[t > 0])(t), lambda L, vmap, t: vmap(L.nonzero)(t)):
+        raises_as_torch(dynamic, np.where(x > 0, x, 0.0), phrase="dynamic shape")
+    out = F.vmap(lambda t: t[t > 0])(rg.tensor(np.ones((B0, 3))))
+    assert tuple(out.shape) == (B0, 3)
+    op_test(lambda L: lambda t, i: t[i], [randn(B0, 5), np.array([3, 1, 0, 4])])  # a mapped 0-d index
+    op_test(lambda L: lambda t, i: L.index_select(t, 0, i), [randn(B0, 5, 2), np.array([[1, 0]] * B0)])
+    op_test(lambda L: lambda t, i: L.gather(t, 0, i), [randn(B0, 5), np.array([[1, 0, 4]] * B0)])
+
+
+def test_cat_stack_and_softmax():
+    B0 = 3
+    for dim in (0, -1):
+        cat = lambda L: lambda x, y: L.cat([x, y], dim=dim)  # noqa: E731
+        op_test(cat, [randn(B0, 2, 3), randn(B0, 2, 3)])
+        op_test(cat, [randn(B0, 2, 3), randn(2, 3)], in_dims=(0, None))
+        op_test(cat, [randn(2, 3), randn(2, B0, 3)], in_dims=(None, 1))
+        stack = lambda L: lambda x, y: L.stack([x, y], dim=dim)  # noqa: E731
+        op_test(stack, [randn(B0, 2, 3), randn(2, 3, B0)], in_dims=(0, -1))
+        for name in ("softmax", "log_softmax"):
+            op_test(lambda L: lambda t: getattr(L.nn.functional, name)(t, dim=dim), [randn(B0, 4, 5)])
+            op_test(lambda L: lambda t: getattr(L, name)(t, dim), [randn(4, B0, 5)], in_dims=1, out_dims=2)

@@ -245,6 +245,11 @@ def _stack_outputs(outputs, out_dims, func, empty=False):
         if not -ndim <= d < ndim:
             raise VmapIndexError(f"vmap({_name(func)}, ..., out_dims={out_dims!r}): Dimension out of range (expected to be "
                              f"in range of [{-ndim}, {ndim - 1}], but got {d})")
+        shapes = {tuple(p.shape) for p in parts}
+        if len(shapes) > 1:  # a shape that depends on the values (a boolean mask, nonzero): torch's RuntimeError
+            raise RuntimeError(f"vmap({_name(func)}, ...): output {k} of `{_name(func)}` has shapes "
+                               f"{sorted(shapes)} in different examples; vmap does not support batching operators "
+                               f"that can output dynamic shape: pad or mask to one shape per example")
         result = ops.stack(parts, axis=d % ndim)
         stacked.append(ops.getitem(result, (slice(None),) * (d % ndim) + (slice(0, 0),)) if empty else result)
     return tree_unflatten(stacked, spec)
