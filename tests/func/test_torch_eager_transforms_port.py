@@ -534,6 +534,11 @@ def test_jvp_strict_mode_refuses_an_output_independent_of_the_inputs():
                phrase="strict")
 
 
+def test_jvp_refuses_an_integer_tangent_in_torchs_words():
+    same_error(lambda lib, fn, x, t: fn.jvp(lib.sin, (x,), (t,)), V3, np.array([1, 2, 3]),
+               phrase="Expected tangent to be floating point or complex, but got: .*int64")
+
+
 JVP_REFUSALS = {  # test_pytree_inputs_error_cases, test_primals_tangents_length_mismatch, ...
     "primals_not_a_tuple": (lambda lib, fn, one: fn.jvp(lambda x: x, one, one), "Expected primals to be a tuple"),
     "nested_structure": (lambda lib, fn, one: fn.jvp(lambda x: x, ((one, one), one), (one, one)),
@@ -624,3 +629,96 @@ def test_linearize_nested_input_nested_output():
         out, jvp_fn = fn.linearize(f, p)
         return out, jvp_fn(t), fn.jvp(f, (p,), (t,))
     both(case, *[arr(3, 1) for _ in range(6)])
+
+
+# ---------------------------------------------------------------- nested transforms (TestComposability and beyond)
+def _f2(lib):
+    return lambda x, y: (x.sin() * y.exp()).sum() + (x * x * y).sum()
+
+
+NESTED_CASES = {
+    "jacrev_of_jacfwd": lambda lib, fn, x, y: fn.jacrev(fn.jacfwd(lambda x: x.sin() * x.sum()))(x),
+    "jacfwd_of_jacrev": lambda lib, fn, x, y: fn.jacfwd(fn.jacrev(lambda x: x.sin() * x.sum()))(x),
+    "jacrev_of_jacfwd_two_args": lambda lib, fn, x, y: fn.jacrev(fn.jacfwd(_f2(lib), argnums=1), argnums=(0, 1))(x, y),
+    "jvp_of_grad": lambda lib, fn, x, y: fn.jvp(fn.grad(lambda x: (x.sin() * x).sum()), (x,), (y,)),
+    "jvp_of_grad_two_args": lambda lib, fn, x, y: fn.jvp(lambda x: fn.grad(_f2(lib), argnums=1)(x, y), (x,), (y,)),
+    "grad_of_jvp": lambda lib, fn, x, y: fn.grad(lambda x: fn.jvp(lambda x: x.sin() * x, (x,), (y,))[1].sum())(x),
+    "vjp_of_jvp": lambda lib, fn, x, y: (lambda o, f: (o, f(y)))(*fn.vjp(lambda x: fn.jvp(lib.tanh, (x,), (y,))[1], x)),
+    "hessian_of_several_args": lambda lib, fn, x, y: fn.hessian(_f2(lib), argnums=(0, 1))(x, y),
+    "hessian_of_the_second_arg": lambda lib, fn, x, y: fn.hessian(_f2(lib), argnums=1)(x, y),
+    "grad_of_grad_of_grad": lambda lib, fn, x, y: fn.grad(fn.grad(fn.grad(lambda s: s.sin() * s.exp())))(x[0]),
+    "jacrev_of_grad": lambda lib, fn, x, y: fn.jacrev(fn.grad(lambda x: (x ** 3).sum()))(x),
+    "jacfwd_of_vjp": lambda lib, fn, x, y: fn.jacfwd(lambda x: fn.vjp(lambda x: x.sin() * x, x)[1](y)[0])(x),
+    "hessian_of_a_dict": lambda lib, fn, x, y: fn.hessian(lambda d: (d["a"].sin() * d["b"]).sum())({"a": x, "b": y}),
+    "grad_and_value_of_grad_and_value": lambda lib, fn, x, y: fn.grad_and_value(
+        lambda s: fn.grad_and_value(lambda s: s.sin() * s)(s)[0])(x[0]),
+}
+
+
+@pytest.mark.parametrize("name", NESTED_CASES)
+def test_nested_transforms_match_torch(name):
+    both(NESTED_CASES[name], V3, V3B)
+
+
+# ---------------------------------------------------------------- dtypes, scalars, shapes
+TRANSFORMS = {  # name: case(lib, fn, x) with x of any shape
+    "grad": lambda lib, fn, x: fn.grad(lambda x: (x.sin() * x).sum())(x),
+    "grad_and_value": lambda lib, fn, x: fn.grad_and_value(lambda x: (x.sin() * x).sum())(x),
+    "vjp": lambda lib, fn, x: _called(fn.vjp(lambda x: x.sin() * x, x), lib.ones_like(x)),
+    "jvp": lambda lib, fn, x: fn.jvp(lambda x: x.sin() * x, (x,), (lib.ones_like(x),)),
+    "jacrev": lambda lib, fn, x: fn.jacrev(lambda x: x.sin() * x)(x),
+    "jacfwd": lambda lib, fn, x: fn.jacfwd(lambda x: x.sin() * x)(x),
+    "hessian": lambda lib, fn, x: fn.hessian(lambda x: (x.sin() * x).sum())(x),
+    "linearize": lambda lib, fn, x: (lambda o, f: (o, f(lib.ones_like(x))))(*fn.linearize(lambda x: x.sin() * x, x)),
+}
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (2, 3), (2, 1, 3)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_every_transform_keeps_the_dtype_and_gives_torchs_shapes(name, dtype, shape):
+    """float32 stays float32 (values to float32 rounding); a 0-d input gives 0-d results, a
+    Jacobian of an output O with respect to an input A has the shape O + A."""
+    tol = 1e-5 if dtype == np.float32 else 1e-10
+    both(TRANSFORMS[name], arr(*shape, dtype=dtype), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("jacapi", ["jacrev", "jacfwd"])
+def test_jacobian_shapes_for_multi_dim_inputs_and_outputs(jacapi):
+    """Output (2, 1, 4) against inputs (3, 2) and (4,): blocks (2, 1, 4, 3, 2) and (2, 1, 4, 4)."""
+    def case(lib, fn, a, b):
+        return getattr(fn, jacapi)(lambda a, b: (a.sum(0)[:, None, None] * b).sin(), argnums=(0, 1))(a, b)
+    ours, _ = both(case, arr(3, 2), arr(4))
+    assert [tuple(j.shape) for j in ours] == [(2, 1, 4, 3, 2), (2, 1, 4, 4)]
+
+
+@pytest.mark.parametrize("name", ["grad", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize"])
+@pytest.mark.parametrize("kind", ["int64", "bool"])
+def test_integer_and_bool_inputs_are_refused_by_every_transform(name, kind):
+    """Only floating Tensors are differentiated, refused in each mode's words: reverse mode's
+    RuntimeError from requires_grad_, forward mode's ValueError about the dual's primal."""
+    x = np.array([1, 2, 3]) if kind == "int64" else np.array([True, False])
+    forward = name in ("jvp", "jacfwd", "hessian", "linearize")
+    same_error(TRANSFORMS[name], x, phrase=f"Expected primal to be floating point or complex, but got: .*{kind}"
+               if forward else "only Tensors of floating point dtype can require gradients")
+
+
+@pytest.mark.parametrize("name", ["jacrev", "jacfwd", "hessian"])
+def test_complex_inputs_are_refused_by_the_jacobians(name):
+    same_error(TRANSFORMS[name], np.array([1.0 + 1.0j, 2.0]), phrase="Expected all inputs to be real")
+
+
+@pytest.mark.parametrize("name", ["grad", "grad_and_value"])
+@pytest.mark.parametrize("shape", [(1,), (2, 3)], ids=str)
+def test_grad_refuses_an_output_that_is_not_0d(name, shape):
+    same_error(lambda lib, fn, x: getattr(fn, name)(lambda x: x * 2)(x), arr(*shape),
+               phrase="Expected f\\(\\*args\\) to return a scalar Tensor")
+
+
+@pytest.mark.parametrize("name", ["grad", "grad_and_value", "jacrev", "jacfwd", "hessian"])
+def test_an_argument_outside_argnums_that_is_an_integer_tensor_is_passed_as_is(name):
+    """Only the argnums are checked: an integer tensor beside them is a constant."""
+    def case(lib, fn, x, k):
+        f = (lambda x, k: (x * k).sum()) if name in ("grad", "grad_and_value", "hessian") else (lambda x, k: x * k)
+        return getattr(fn, name)(f)(x, k)
+    both(case, V3, np.array([1, 2, 3]))

@@ -27,6 +27,9 @@ def detached(tree):
     return rebuild([_wrap(t.data) if isinstance(t, Tensor) else t for t in leaves])
 
 
+FORWARD = ("jvp", "jacfwd", "linearize")  # the forward-mode transforms (torch words their refusals otherwise)
+
+
 def checked_inputs(leaves, name, what, *, real: bool = False):
     """The differentiated inputs, refused (as torch.func refuses them) unless floating Tensors;
     ``real``: complex ones refused too (``jacrev``/``jacfwd``, as torch's)."""
@@ -39,9 +42,12 @@ def checked_inputs(leaves, name, what, *, real: bool = False):
             raise TransformError(f"{name}: Expected all inputs to be real but received complex tensor at flattened "
                                  f"input idx: {i}; differentiate the real and imaginary parts as real tensors")
         if t.data.dtype.kind not in "fc":
-            raise TransformError(f"{name}: only Tensors of floating point dtype can be differentiated (only Tensors "
-                                 f"of floating point dtype can require gradients): {what} {i} is {t.data.dtype}; "
-                                 f"convert it (x.double(), x.float())")
+            # torch's words differ by mode: forward mode checks the dual's primal, reverse mode requires_grad_
+            kind = "primal" if what == "argument" else what
+            torchs = (f"Expected {kind} to be floating point or complex, but got: {t.data.dtype}" if name in FORWARD
+                      else "only Tensors of floating point dtype can require gradients")
+            raise TransformError(f"{name}: only Tensors of floating point dtype can be differentiated ({torchs}): "
+                                 f"{what} {i} is {t.data.dtype}; convert it (x.double(), x.float())")
     return leaves
 
 
