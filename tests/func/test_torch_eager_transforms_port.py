@@ -722,3 +722,44 @@ def test_an_argument_outside_argnums_that_is_an_integer_tensor_is_passed_as_is(n
         f = (lambda x, k: (x * k).sum()) if name in ("grad", "grad_and_value", "hessian") else (lambda x, k: x * k)
         return getattr(fn, name)(f)(x, k)
     both(case, V3, np.array([1, 2, 3]))
+
+
+# ---------------------------------------------------------------- has_aux and the tape
+def _aux_cases(lib, fn, x):
+    f = lambda x: (x.sin(), {"c": x.cos()})  # noqa: E731
+    fs = lambda x: (x.sin().sum(), {"c": x.cos()})  # noqa: E731
+    return {
+        "grad": lambda: fn.grad(fs, has_aux=True)(x),
+        "grad_and_value": lambda: fn.grad_and_value(fs, has_aux=True)(x),
+        "vjp": lambda: (lambda o, g, a: (o, a, g(lib.ones_like(x))))(*fn.vjp(f, x, has_aux=True)),
+        "jvp": lambda: fn.jvp(f, (x,), (lib.ones_like(x),), has_aux=True),
+        "jacrev": lambda: fn.jacrev(f, has_aux=True)(x),
+        "jacrev_chunked": lambda: fn.jacrev(f, has_aux=True, chunk_size=2)(x),
+        "jacfwd": lambda: fn.jacfwd(f, has_aux=True)(x),
+    }
+
+
+def _flags(tree):
+    if isinstance(tree, (tuple, list)):
+        return [_flags(t) for t in tree]
+    if isinstance(tree, dict):
+        return {k: _flags(v) for k, v in tree.items()}
+    return tree.requires_grad
+
+
+@pytest.mark.parametrize("no_grad", [False, True], ids=["grad_mode", "no_grad"])
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["plain", "requires_grad"])
+@pytest.mark.parametrize("name", list(_aux_cases(torch, TF, None)))
+def test_has_aux_results_and_their_requires_grad_match_torch(name, requires_grad, no_grad):
+    """Output, derivative and aux pytrees, and which of them stay on the tape (an input that
+    requires grad, outside no_grad), as torch's."""
+    results = []
+    for _, lib, fn in LIBS:
+        x = lib.tensor(V3, requires_grad=requires_grad)
+        if no_grad:
+            with lib.no_grad():
+                results.append(_aux_cases(lib, fn, x)[name]())
+        else:
+            results.append(_aux_cases(lib, fn, x)[name]())
+    same(*results)
+    assert _flags(results[0]) == _flags(results[1])
