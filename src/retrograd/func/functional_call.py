@@ -10,17 +10,19 @@ model, p, (x,))))(params)`` is a per-parameter gradient without ``.grad``.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from ..autograd.tensor import Tensor
 from ..nn.module import Module
 from ..ops import stack
 
 
-def _owner(module: Module, dotted: str):
-    """(submodule, attribute name) for ``"layer.0.weight"``, or None when the submodule has no
-    parameter or buffer of that name: only registered submodules, parameters and buffers are
-    followed (a name is never used as an arbitrary attribute). A missing submodule raises
-    ``AttributeError``, as in torch."""
+_MISSING = object()  # "no such attribute": what a name the module lacks is restored to (deleted)
+
+
+def _submodule(module: Module, dotted: str):
+    """(submodule, attribute name) for ``"layer.0.weight"``: only registered submodules are
+    followed; a missing one raises ``AttributeError``, as in torch."""
     *path, leaf = dotted.split(".")
     m = module
     for part in path:
@@ -29,9 +31,33 @@ def _owner(module: Module, dotted: str):
             raise AttributeError(f"functional_call: {dotted!r}: {type(m).__name__} has no submodule {part!r} "
                                  f"({type(m).__name__} has no attribute `{part}`)")
         m = sub
-    if leaf not in m._parameters and leaf not in m._buffers:
-        return None
     return m, leaf
+
+
+def _swap(m: Module, leaf: str, value):
+    """``value`` put under ``leaf`` of ``m``; returns what was there (``_MISSING`` if nothing), as
+    torch's ``swap_tensor``: a parameter or buffer is replaced in its registry; another attribute
+    must be a Tensor or None and is set (a Parameter value registers, as any assignment does); a
+    name the module lacks is set, and deleted again when ``value`` is ``_MISSING``."""
+    for store in (m._parameters, m._buffers):
+        if leaf in store:
+            old = store[leaf]
+            if value is _MISSING:
+                del store[leaf]
+                m.__dict__.pop(leaf, None)
+            else:
+                store[leaf] = value
+                m.__dict__[leaf] = value
+            return old
+    old = m.__dict__.get(leaf, _MISSING) if leaf not in m._modules else m._modules[leaf]
+    if old is not _MISSING and old is not None and not isinstance(old, Tensor):
+        raise TypeError(f"functional_call: attribute `{leaf}`: {old!r} is not an instance of Tensor (only a "
+                        f"parameter, a buffer or a Tensor attribute can be replaced)")
+    if value is not _MISSING:
+        setattr(m, leaf, value)
+    elif leaf in m.__dict__:
+        delattr(m, leaf)
+    return old
 
 
 def _every_name(module: Module) -> list:
@@ -47,27 +73,24 @@ def _every_name(module: Module) -> list:
 
 
 @contextlib.contextmanager
-def _replaced(module: Module, values: dict):
+def _replaced(module: Module, values: dict, written_back: dict):
+    """``values`` in place in ``module`` while the block runs, restored after (also on error); then,
+    as torch, each key of ``written_back`` gets what the module held there at the end (a forward
+    that reassigns ``self.foo`` hands its new value back through the caller's dict)."""
     saved = []
     try:
         for name, value in values.items():
             if value is not None and not isinstance(value, Tensor):  # None stands in for it, as in torch
-                raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(value).__name__}: it is not "
-                                f"an instance of Tensor (None is allowed too)")
-            owner = _owner(module, name)
-            if owner is None:  # no such parameter or buffer: nothing reads it (torch sets it, unread, and removes it)
-                continue
-            m, leaf = owner
-            store = m._parameters if leaf in m._parameters else m._buffers
-            old = store[leaf]  # any shape may stand in, as in torch: the ops that read it check it
-            saved.append((m, store, leaf, old))
-            store[leaf] = value
-            m.__dict__[leaf] = value
+                raise TypeError(f"functional_call: {name!r} must be a Tensor, got {type(value).__name__}: {value!r} "
+                                f"is not an instance of Tensor (give a Tensor or None)")
+            m, leaf = _submodule(module, name)
+            saved.append((name, m, leaf, _swap(m, leaf, value)))
         yield
     finally:
-        for m, store, leaf, old in reversed(saved):
-            store[leaf] = old
-            m.__dict__[leaf] = old
+        final = {}
+        for name, m, leaf, old in reversed(saved):
+            final[name] = _swap(m, leaf, old)
+        written_back.update({k: final[k] for k in written_back if k in final and final[k] is not _MISSING})
 
 
 def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=None, *, tie_weights: bool = True,
@@ -86,19 +109,23 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
     the ops that read it check it."""
     dicts = parameter_and_buffer_dicts
     if isinstance(dicts, dict):
-        dicts = [dicts]
-    if not isinstance(dicts, (list, tuple)) or not all(isinstance(d, dict) for d in dicts):
-        raise ValueError(f"functional_call: expected parameter_and_buffer_dicts to be a dict, or a list/tuple of "
-                         f"dicts, but got {type(parameter_and_buffer_dicts).__name__}")
-    values = {}
-    for d in dicts:
-        for k, v in d.items():
-            if k in values:
-                raise ValueError(f"functional_call: {k!r} appears in more than one dict; the call would be "
-                                 f"ambiguous ({[k]} appeared in multiple dictionaries; behavior of functional call "
-                                 f"is ambiguous)")
-            values[k] = v
-    every = _every_name(module)
+        caller_dict = dicts  # one dict: the caller's own, written back to after the call, as torch's
+    elif isinstance(dicts, Sequence):
+        if not all(isinstance(d, dict) for d in dicts):
+            raise ValueError("functional_call: Expected all elements of parameter_and_buffer_dicts to be "
+                             "dictionaries")
+        keys = [k for d in dicts for k in d]
+        repeated = list(dict.fromkeys(k for k in keys if keys.count(k) > 1))
+        if repeated:
+            raise ValueError(f"functional_call: {repeated[0]!r} appears in more than one dict: {repeated} appeared in "
+                             f"multiple dictionaries; behavior of functional call is ambiguous (give each name once)")
+        caller_dict = {k: v for d in dicts for k, v in d.items()}
+    else:
+        raise ValueError(f"functional_call: Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of "
+                         f"dicts, but got {type(parameter_and_buffer_dicts)}")
+    values = dict(caller_dict)
+    # every name is walked only when needed: a module that holds itself (a cycle) works untied
+    every = _every_name(module) if tie_weights or strict else []
     if tie_weights:
         by_object = {}
         for name, t in every:
@@ -106,8 +133,8 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
         for names in by_object.values():
             given = [n for n in names if n in values]
             if len({id(values[n]) for n in given}) > 1:
-                raise ValueError(f"functional_call got multiple values for keys {given}, which are tied (one "
-                                 f"weight under several names). Consider using tie_weights=False")
+                raise ValueError(f"functional_call got multiple values for keys {sorted(names)}, which are tied. "
+                                 f"Consider using tie_weights=False (or give the tied names one value)")
             if given:
                 for n in names:
                     values.setdefault(n, values[given[0]])
@@ -120,9 +147,11 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
             raise RuntimeError(f"functional_call(strict=True): missing {missing}, unexpected {unexpected}; give every "
                                f"parameter and buffer and no other name. Error(s) in reparametrizing for "
                                f"{type(module).__name__}:\n\t" + "\n\t".join(errors))
-    if not isinstance(args, tuple):
+    if args is None:
+        args = ()
+    elif not isinstance(args, tuple):
         args = (args,)
-    with _replaced(module, values):
+    with _replaced(module, values, caller_dict):
         return module(*args, **(kwargs or {}))
 
 
