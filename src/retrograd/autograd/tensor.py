@@ -157,6 +157,10 @@ class Tensor:
             extra = f", grad_fn={self._node.name}"
         elif self.requires_grad:
             extra = ", requires_grad=True"
+        if _mode.dual is not None:  # a dual tensor shows its tangent, as PyTorch's
+            tangent = _mode.dual.tangent(self)
+            if tangent is not None:
+                extra += f", tangent={_wrap(tangent)!r}"
         return f"tensor({body}{extra})"
 
     def _one_element(self, what):
@@ -260,10 +264,7 @@ class Tensor:
         array then raises instead of silently differentiating with the new values (PyTorch's
         "modified by an inplace operation"). On a view, the array it views is stamped too: an op
         that kept that array (or another view of it) refuses as well."""
-        array, owner = self.data, self.data
-        while isinstance(getattr(owner, "base", None), type(array)):
-            owner = owner.base
-        mutations.stamp((array,) if owner is array else (array, owner))
+        _stamp(self)
         if _mode.dual is not None:  # forward AD: a value written in carries no tangent (a fill, a copy)
             _mode.dual.overwritten(self)
         return self
@@ -331,6 +332,15 @@ class Tensor:
             self._grad = None
         else:
             self._grad.data[...] = 0
+
+
+def _stamp(t: Tensor) -> None:
+    """``mark_modified_``'s stamp alone (an in-place write that sets the forward-AD tangent itself,
+    as ``x[i] = v`` does for the part it writes)."""
+    array, owner = t.data, t.data
+    while isinstance(getattr(owner, "base", None), type(array)):
+        owner = owner.base
+    mutations.stamp((array,) if owner is array else (array, owner))
 
 
 class ScalarError(RuntimeError, ValueError):

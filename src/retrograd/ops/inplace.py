@@ -32,7 +32,7 @@ from .. import random as rg_random
 from ..autograd.backend import xp
 from ..autograd.mode import _mode, is_grad_enabled
 from ..autograd.op import DimError, OpError
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Tensor, _stamp
 from . import division as D
 from . import elementwise as E
 from . import kinks as K
@@ -307,7 +307,11 @@ def copy_(self, src, non_blocking=False):
     data = src.data if isinstance(src, Tensor) else xp.asarray(src)  # a host array crosses to the backend
     _broadcast_into("copy_", self.data.shape, data.shape)
     self.data[...] = data
-    return self.mark_modified_()
+    if _mode.dual is None:
+        return self.mark_modified_()
+    _stamp(self)
+    _mode.dual.written(self, Ellipsis, src)  # forward AD: src's tangent (or zeros) copied with the value
+    return self
 
 
 def fill_diagonal_(self, fill_value, wrap=False):
@@ -332,6 +336,7 @@ def setitem(self, index, value):
     ``x = rg.where(mask, value, x)`` (or ``masked_fill``) instead."""
     _guard(self, "__setitem__", "x = rg.where(mask, value, x) or x = x.masked_fill(mask, value)", (value,))
     index = _index(index)
+    source = value  # a Tensor's tangent goes where its value goes
     if isinstance(value, (list, tuple)):
         raise TypeError(f"can't assign a {type(value).__name__} to a Tensor: make it a tensor first")
     if isinstance(value, Tensor) or hasattr(value, "shape") and getattr(value, "ndim", 0):
@@ -353,7 +358,11 @@ def setitem(self, index, value):
     else:
         value = _scalar("__setitem__", value, self.dtype)
     self.data[index] = value
-    self.mark_modified_()
+    if _mode.dual is None:
+        self.mark_modified_()
+        return
+    _stamp(self)
+    _mode.dual.written(self, index, source)  # forward AD: the written part's tangent only
 
 
 def _index_put(index, value_size) -> bool:
