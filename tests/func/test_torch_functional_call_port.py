@@ -413,3 +413,74 @@ def test_the_module_is_restored_when_the_call_raises():
         with pytest.raises(Exception):
             fn.functional_call(m, {"l1.weight": T(L, [[1.0]]), "buffer": T(L, [0.0])}, T(L, np.ones((4, 5))))
         assert_unchanged(m, before)
+
+
+# ---------------------------------------------------------------- functorch: stack_module_state
+def _models(L, n=3, cls=None):
+    L.manual_seed(0)
+    return [(cls or (lambda: L.nn.Sequential(L.nn.Linear(3, 4), L.nn.BatchNorm1d(4))))().double() for _ in range(n)]
+
+
+def test_stack_module_state_shapes_flags_and_an_ensemble_through_vmap():
+    got = []
+    for L, fn in LIBS:
+        models = _models(L)
+        params, buffers = fn.stack_module_state(models)
+        got.append((params, buffers, models))
+    (p_rg, b_rg, m_rg), (p_t, b_t, m_t) = got
+    assert list(p_rg) == list(p_t) and list(b_rg) == list(b_t)
+    for ours, theirs in ((p_rg, p_t), (b_rg, b_t)):
+        for k in theirs:
+            assert tuple(ours[k].shape) == tuple(theirs[k].shape) and _np(ours[k]).dtype == _np(theirs[k]).dtype
+            assert (ours[k].requires_grad, ours[k].grad_fn is None) == (theirs[k].requires_grad, theirs[k].grad_fn is None)
+    # the ensemble: one functional_call per model, mapped over the stacked state
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    for (params, buffers, models), (L, fn) in zip(got, LIBS):
+        for m in models:
+            m.eval()
+        base = models[0]
+        out = fn.vmap(lambda p, b, x: fn.functional_call(base, (p, b), (x,)), in_dims=(0, 0, None))(
+            params, buffers, T(L, x))
+        want = np.stack([_np(m(T(L, x))) for m in models])
+        np.testing.assert_allclose(_np(out), want, rtol=1e-12)
+        assert tuple(out.shape) == (3, 5, 4)
+
+
+def test_stack_module_state_errors():
+    for L, fn in LIBS:
+        with pytest.raises(RuntimeError, match="stack_module_state:.* Expected at least one model"):
+            fn.stack_module_state([])
+        models = [L.nn.Linear(2, 2) for _ in range(3)]
+        models[1].eval()
+        with pytest.raises(RuntimeError, match="stack_module_state:.* same training/eval mode."):
+            fn.stack_module_state(models)
+        with pytest.raises(RuntimeError, match="stack_module_state:.* models to be of the same class"):
+            fn.stack_module_state([L.nn.Linear(2, 2), L.nn.Tanh()])
+        models = [L.nn.Linear(2, 2) for _ in range(3)]
+        models[0].weight.requires_grad_(False)
+        with pytest.raises(RuntimeError, match="Expected weight from each model to have the same .requires_grad"):
+            fn.stack_module_state(models)
+
+
+def test_stack_module_state_of_frozen_parameters_and_grad_requiring_buffers():
+    """Parameters that need no grad stack to a plain tensor; a buffer that requires grad stacks
+    to a new leaf that does, as torch's ``construct_stacked_leaf`` does for both."""
+    flags = []
+    for L, fn in LIBS:
+        models = [L.nn.Linear(2, 2) for _ in range(2)]
+        for m in models:
+            m.weight.requires_grad_(False)
+            m.register_buffer("scale", T(L, [1.0]).requires_grad_())
+        params, buffers = fn.stack_module_state(models)
+        flags.append((params["weight"].requires_grad, params["bias"].requires_grad, buffers["scale"].requires_grad,
+                      buffers["scale"].grad_fn is None, tuple(buffers["scale"].shape)))
+    assert flags[0] == flags[1]
+
+
+def test_replace_all_batch_norm_modules_():
+    for L, fn in LIBS:
+        m = L.nn.Sequential(L.nn.Linear(3, 4), L.nn.BatchNorm1d(4), L.nn.Sequential(L.nn.BatchNorm1d(4)))
+        assert fn.replace_all_batch_norm_modules_(m) is m
+        for bn in (m[1], m[2][0]):
+            assert bn.running_mean is None and bn.running_var is None and bn.num_batches_tracked is None
+            assert bn.track_running_stats is False

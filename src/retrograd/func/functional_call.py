@@ -101,8 +101,11 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=(), kwargs=
     (also on error), as ``torch.func.functional_call``; a value may be None (the module
     sees None there, as a bias left out). With ``strict=True``
     every parameter and buffer must be given and no other name; without it a
-    name the module has no parameter or buffer for is ignored (one under a
-    submodule it does not have raises ``AttributeError``). A weight shared by
+    Tensor attribute is replaced too, a name the module lacks is set for the call
+    and removed after (one under a submodule it does not have raises
+    ``AttributeError``, a non-Tensor attribute ``TypeError``). As torch's, the
+    caller's dict (when one dict is given) holds afterwards what the module held at
+    the end of the call (a forward that reassigns a buffer hands its value back). A weight shared by
     two submodules is one object, so replacing it under one name replaces it
     under both (``tie_weights``; two different values for it are refused).
     A replacement may have another shape than the module's own, as in torch:
@@ -160,8 +163,8 @@ def stack_module_state(models):
     in training or all in eval mode) stacked along a new leading dimension, one entry per model,
     as ``torch.func.stack_module_state`` — the state ``vmap(lambda p, b, x: functional_call(
     model, (p, b), (x,)))`` maps over to run an ensemble as one model. A stacked parameter is a
-    new leaf (requiring grad when the models' parameters do: the same for every model); the
-    buffers are stacked off the tape."""
+    new leaf (requiring grad when the models' parameters do: the same for every model); so is a
+    stacked buffer, which requires grad only when the models' buffers do."""
     models = list(models)
     if not models:
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
@@ -181,7 +184,8 @@ def stack_module_state(models):
         return result
 
     params = {k: stacked(k, [p[k] for p in all_params], True) for k in all_params[0]}
-    buffers = {k: stacked(k, [b[k] for b in all_buffers], False) for k in all_buffers[0]}
+    # a buffer that requires grad stacks to a leaf that does too, as torch's construct_stacked_leaf
+    buffers = {k: stacked(k, [b[k] for b in all_buffers], True) for k in all_buffers[0]}
     return params, buffers
 
 
