@@ -74,8 +74,9 @@ def _describe(args) -> str:
     return ", ".join(parts)
 
 
-class OpError(ValueError):
-    """An op was given inputs it cannot work with (shapes, dtypes, arguments)."""
+class OpError(ValueError, RuntimeError):
+    """An op was given inputs it cannot work with (shapes, dtypes, arguments): a ``ValueError``, and
+    the ``RuntimeError`` PyTorch raises for most of these (shapes that do not fit, a bad size)."""
 
 
 class IndexRangeError(OpError, IndexError):
