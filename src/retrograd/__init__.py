@@ -22,8 +22,10 @@ from . import explore  # noqa: F401  (after bptt: it hands bptt its HTML writer)
 from .autograd import conventions, graph  # noqa: F401
 from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401
                        Tensor, as_tensor, backward, detect_anomaly, enable_grad, explain, from_dlpack, from_numpy,
-                       get_backend, get_default_dtype, grad, gradcheck, gradgradcheck, inference_mode,
+                       get_backend, get_default_dtype, grad, inference_mode,
                        is_grad_enabled, no_grad, set_backend, set_default_dtype, set_grad_enabled, tensor, to_numpy)
+# rg.gradcheck reports every element (kinks marked); rg.autograd.gradcheck is PyTorch's form (True or an error)
+from .autograd.gradcheck import gradcheck, gradgradcheck  # noqa: F401,E402
 from .checkpoint import CheckpointError, load, save  # noqa: F401
 from .ops import *  # noqa: F401,F403 - the functional API
 from .ops import special_namespace as special  # noqa: F401 - torch.special's names: rg.special.digamma …

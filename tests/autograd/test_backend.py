@@ -27,6 +27,7 @@ NUMPY_ALLOWED = {
     "__init__.py",              # rg.float32 / rg.float64 are NumPy's dtype types (CuPy shares them)
     "autograd/backend.py",      # the one place the array module is chosen
     "autograd/gradcheck.py",    # finite differences are compared on the host, in float64
+    "autograd/gradcheck_torch.py",  # the same comparisons in torch.autograd.gradcheck's form
     "random.py",                # the host RNG (NumPy Generator); draws cross to the backend explicitly
     "checkpoint/format.py",     # files hold host arrays (the dtype table)
     "checkpoint/reading.py",

@@ -13,7 +13,8 @@ on top of it. Reading order:
 - ``engine``       backward / grad: the heap by creation order, in named steps
 - ``explain``      the printed view of a backward pass
 - ``conventions``  what the gradient is at kinks and ties
-- ``gradcheck``    kink-aware finite-difference checks
+- ``gradcheck``    kink-aware finite-difference checks, as a report (``rg.gradcheck``)
+- ``gradcheck_torch``  the same checks in ``torch.autograd.gradcheck``'s form (``rg.autograd.gradcheck``)
 - ``functional``   torch.autograd.functional: vjp, jvp, jacobian, hessian, hvp, vhp on the core
 - ``forward_ad``   torch.autograd.forward_ad: dual tensors, each op's tangent computed as it runs
 - ``function``     ``Function``: a custom op written as PyTorch writes one (forward/backward with a ctx)
@@ -24,7 +25,8 @@ from .backend import get_backend, set_backend, to_numpy  # noqa: F401
 from .engine import backward, grad  # noqa: F401
 from .explain import BackwardTrace, explain  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
-from .gradcheck import GradcheckError, GradcheckReport, gradcheck, gradgradcheck  # noqa: F401
+from .gradcheck import GradcheckError, GradcheckReport  # noqa: F401
+from .gradcheck_torch import gradcheck, gradgradcheck  # noqa: F401
 from .mode import (AnomalyError, detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                    set_detect_anomaly, set_grad_enabled)
 from .op import ALL, ArrayMeta, BinaryOp, MultiOp, Op, OpError, TernaryOp, UnaryOp  # noqa: F401

@@ -104,8 +104,9 @@ def _host(array) -> np.ndarray:
     return np.array(backend.to_numpy(array), dtype=np.float64)
 
 
-class GradcheckError(AssertionError):
-    """Raised by ``gradcheck(..., raise_exception=True)``; its message is the report."""
+class GradcheckError(AssertionError, RuntimeError):
+    """Raised by ``gradcheck(..., raise_exception=True)``; its message is the report. A
+    ``RuntimeError`` as PyTorch's ``GradcheckError``, and an ``AssertionError``."""
 
 
 def _prepare(inputs):
