@@ -54,5 +54,16 @@ def float64_default():
     rg.set_default_dtype(before)
 
 
+@pytest.fixture
+def torch_float64_default():
+    """torch's default dtype float64 for one test too, so a tensor made inside a compared function
+    has rg's dtype (``float64_default``); restored after."""
+    import torch
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
 def t64(a, requires_grad=True):
     return rg.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)

@@ -17,16 +17,9 @@ from retrograd import func as F
 torch = pytest.importorskip("torch")
 import torch.func as TF  # noqa: E402
 
-pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("float64_default")]
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("float64_default", "torch_float64_default")]
 LIBS = ((rg, F), (torch, TF))
 
-
-@pytest.fixture(autouse=True)
-def _torch_float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
 
 
 def T(L, a):
