@@ -23,7 +23,7 @@ from .autograd import conventions, graph  # noqa: F401
 from .autograd import (AnomalyError, BackwardTrace, GradcheckError, GradcheckReport, Op, OpError,  # noqa: F401
                        Tensor, as_tensor, backward, detect_anomaly, enable_grad, explain, from_dlpack, from_numpy,
                        get_backend, get_default_dtype, grad, inference_mode,
-                       is_grad_enabled, no_grad, set_backend, set_default_dtype, set_grad_enabled, tensor, to_numpy)
+                       is_grad_enabled, is_inference_mode_enabled, no_grad, set_backend, set_default_dtype, set_grad_enabled, tensor, to_numpy)
 # rg.gradcheck reports every element (kinks marked); rg.autograd.gradcheck is PyTorch's form (True or an error)
 from .autograd.gradcheck import gradcheck, gradgradcheck  # noqa: F401,E402
 from .checkpoint import CheckpointError, load, save  # noqa: F401

@@ -27,8 +27,8 @@ from .explain import BackwardTrace, explain  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .gradcheck import GradcheckError, GradcheckReport  # noqa: F401
 from .gradcheck_torch import gradcheck, gradgradcheck  # noqa: F401
-from .mode import (AnomalyError, detect_anomaly, enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
-                   set_detect_anomaly, set_grad_enabled)
+from .mode import (AnomalyError, detect_anomaly, enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                   is_inference_mode_enabled, no_grad, set_detect_anomaly, set_grad_enabled)
 from .op import ALL, ArrayMeta, BinaryOp, MultiOp, Op, OpError, TernaryOp, UnaryOp  # noqa: F401
 from .tensor import (Tensor, as_tensor, from_dlpack, from_numpy, get_default_dtype,  # noqa: F401
                      set_default_dtype, tensor)

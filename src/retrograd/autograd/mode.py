@@ -20,6 +20,7 @@ import warnings
 
 class _Mode(threading.local):
     grad_enabled = True
+    inference = False  # inside ``inference_mode()`` (``is_inference_mode_enabled``)
     anomaly = False
     trace = None  # while ``autograd.replay`` traces a function: what it sees (every op call, host reads)
     dual = None  # inside ``forward_ad.dual_level``: the level, which computes each op's output tangent
@@ -64,30 +65,38 @@ def is_grad_enabled() -> bool:
     return _mode.grad_enabled
 
 
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside ``inference_mode()`` (PyTorch's function of the same name)."""
+    return _mode.inference
+
+
 class _GradMode(contextlib.ContextDecorator):
     """Recording on (True), off (False) or as it is (None) inside a ``with`` block or a decorated
-    function — a generator function too: each of its resumptions runs in the mode, as PyTorch's."""
+    function — a generator function too: each of its resumptions runs in the mode, as PyTorch's.
+    ``inference``: inference mode on or off there as well (None: as it is)."""
 
-    def __init__(self, enabled):
-        self.enabled = enabled
+    def __init__(self, enabled, inference=None):
+        self.enabled, self.inference = enabled, inference
 
     def __enter__(self):
-        self.prev = _mode.grad_enabled
+        self.prev, self.prev_inference = _mode.grad_enabled, _mode.inference
         if self.enabled is not None:
             _mode.grad_enabled = self.enabled
+        if self.inference is not None:
+            _mode.inference = self.inference
 
     def __exit__(self, *exc):
-        _mode.grad_enabled = self.prev
+        _mode.grad_enabled, _mode.inference = self.prev, self.prev_inference
 
     def __call__(self, func):
         if not inspect.isgeneratorfunction(func):
             return super().__call__(func)
-        enabled = self.enabled
+        enabled, inference = self.enabled, self.inference
 
         @functools.wraps(func)
         def generator(*args, **kwargs):
             gen = func(*args, **kwargs)
-            with _GradMode(enabled):
+            with _GradMode(enabled, inference):
                 response = gen.send(None)
             while True:
                 try:
@@ -96,11 +105,11 @@ class _GradMode(contextlib.ContextDecorator):
                     gen.close()
                     raise
                 except BaseException as error:  # noqa: BLE001 - handed on to the generator, as torch's
-                    with _GradMode(enabled):
+                    with _GradMode(enabled, inference):
                         response = gen.throw(error)
                 else:
                     try:
-                        with _GradMode(enabled):
+                        with _GradMode(enabled, inference):
                             response = gen.send(request)
                     except StopIteration as stop:
                         return stop.value
@@ -124,10 +133,13 @@ def enable_grad(func=None):
 
 
 def inference_mode(mode: bool = True):
-    """PyTorch's ``inference_mode``: no recording (``no_grad``) when ``mode``; nothing changes otherwise."""
+    """PyTorch's ``inference_mode``: no recording (``no_grad``) when ``mode``, and
+    ``is_inference_mode_enabled()`` true; ``inference_mode(False)`` leaves inference mode and
+    records again (even inside ``no_grad``, as PyTorch's). Tensors made inside are ordinary
+    tensors (README, differences)."""
     if callable(mode):  # used as a bare decorator
-        return _GradMode(False)(mode)
-    return _GradMode(False if mode else None)
+        return _GradMode(False, True)(mode)
+    return _GradMode(not mode, bool(mode))
 
 
 class set_grad_enabled:
