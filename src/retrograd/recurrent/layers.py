@@ -30,7 +30,10 @@ hₜ₋₁ where it enters the recurrent product (variational dropout, Gal &
 Ghahramani 2016); ``returns``: ``"output_and_state"`` (PyTorch's pair),
 ``"output"`` (the outputs only: the layer chains in ``nn.Sequential`` like
 Keras' ``return_sequences=True``) or ``"last"`` (each sequence's last output,
-the directions concatenated: Keras' ``return_sequences=False``).
+the directions concatenated: Keras' ``return_sequences=False``);
+``zero_output_for_mask`` (default True, where Keras' is False): with False a
+masked step's output repeats the row's last real output (0 before its first
+real step), as Keras' layers (not its ``Bidirectional``, which forces True).
 ``forward(..., return_gates=True)`` also returns every step's gate activations
 (and the LSTM's cell states), differentiable, without a slow cell loop.
 
@@ -72,7 +75,7 @@ class RNNBase(Module):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
                  dtype=None, activation: str = "tanh", recurrent_dropout: float = 0.0,
-                 returns: str = "output_and_state"):
+                 returns: str = "output_and_state", zero_output_for_mask: bool = True):
         super().__init__()
         name = type(self).__name__
         if num_layers < 1:
@@ -92,6 +95,12 @@ class RNNBase(Module):
             raise ValueError(f"{name}: activation must be one of {ACTIVATIONS}, got {activation!r}")
         if returns not in RETURNS:
             raise ValueError(f"{name}: returns must be one of {RETURNS}, got {returns!r}")
+        if not isinstance(zero_output_for_mask, bool):
+            raise ValueError(f"{name}: zero_output_for_mask must be True or False, got {zero_output_for_mask!r}")
+        if not zero_output_for_mask and bidirectional:
+            raise ValueError(f"{name}: zero_output_for_mask=False with bidirectional=True: Keras' Bidirectional "
+                             f"sets zero_output_for_mask=True on both of its layers when they return sequences; "
+                             f"leave it True (masked steps output 0)")
         if device not in (None, "cpu"):
             raise ValueError(f"{name}: device={device!r}: retrograd places arrays with rg.set_backend, not per "
                              f"module; leave device out")
@@ -100,6 +109,7 @@ class RNNBase(Module):
         self.bidirectional = bool(bidirectional)
         self.mode, self.proj_size = self.kind if self.kind != "RNN" else f"RNN_{activation.upper()}", 0  # PyTorch's
         self.activation, self.recurrent_dropout, self.returns = activation, recurrent_dropout, returns
+        self.zero_output_for_mask = zero_output_for_mask
         for layer in range(num_layers):
             for suffix in self._suffixes():
                 recurrent_parameters(self, self.kind, input_size if layer == 0 else hidden_size * self.num_directions,
@@ -268,18 +278,19 @@ class RNNBase(Module):
                 rows = ops.index_select(rows, 0, plan.source)
         out_rows, state, gates = self._run(rows, steps, hx, x.dtype, order, unorder, return_gates)
 
-        def unpack(r, axis=0):  # packed rows (…, N, F) → (…, T, B, F) in the caller's layout
+        def unpack(r, axis=0, scatter=None):  # packed rows (…, N, F) → (…, T, B, F) in the caller's layout
             if plan is not None:
                 shape = list(r.shape)
                 shape[axis] = 1
                 r = ops.index_select(ops.concatenate([r, _wrap(xp.zeros(shape, dtype=r.dtype))], axis=axis),
-                                     axis, plan.scatter)
+                                     axis, plan.scatter if scatter is None else scatter)
             r = ops.reshape(r, tuple(r.shape[:axis]) + (T, B) + tuple(r.shape[axis + 1:]))
             if unbatched:
                 return ops.squeeze(r, axis + 1)
             return ops.swapaxes(r, axis, axis + 1) if self.batch_first else r
 
-        out = unpack(out_rows)
+        # Keras' zero_output_for_mask=False: a masked step repeats the row's last real output (0 before its first)
+        out = unpack(out_rows, scatter=None if plan is None or self.zero_output_for_mask else plan.repeating_scatter())
         if unbatched:
             state = self._map_state(state, lambda s: ops.squeeze(s, 1))
         if gates is not None:
@@ -365,6 +376,7 @@ class RNNBase(Module):
         extra += f", activation={self.activation!r}" if self.activation != "tanh" else ""
         extra += f", recurrent_dropout={self.recurrent_dropout}" if self.recurrent_dropout else ""
         extra += f", returns={self.returns!r}" if self.returns != "output_and_state" else ""
+        extra += ", zero_output_for_mask=False" if not self.zero_output_for_mask else ""
         return f"{self.input_size}, {self.hidden_size}{extra}, batch_first={self.batch_first}"
 
 
@@ -384,7 +396,8 @@ _SHAPES_DOC = """
 
     * ``output``: (T, B, D·H) ((B, T, D·H) with ``batch_first``): the last layer's
       hidden state at every step, the directions concatenated [forward, reverse];
-      a ``PackedSequence`` for packed input; zero at masked steps;
+      a ``PackedSequence`` for packed input; zero at masked steps (the row's last
+      real output with ``zero_output_for_mask=False``, Keras' default);
     * ``{final}``: {state_shape}: the state after each sequence's last real step,
       every layer and direction (l0, l0_reverse, l1, …).
 
@@ -404,18 +417,18 @@ class RNN(_RecurrentLayer):
 
     ``nn.RNN(input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
     batch_first=False, dropout=0.0, bidirectional=False)``: PyTorch's arguments;
-    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+    ``recurrent_dropout``, ``returns`` and ``zero_output_for_mask`` (Keras' options) are keyword-only."""
                + _SHAPES_DOC.format(state="h0", state_shape="(L·D, B, H)", final="h_n")
                + shapes_doc("RNN", "input_size or D*hidden_size"))
     kind = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None, *, recurrent_dropout=0.0,
-                 returns="output_and_state"):
+                 returns="output_and_state", zero_output_for_mask=True):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
-                         dtype, nonlinearity, recurrent_dropout, returns)
+                         dtype, nonlinearity, recurrent_dropout, returns, zero_output_for_mask)
         self.nonlinearity = nonlinearity
 
     def _run_layer(self, layer, direction, x, steps, init, gates):
@@ -433,7 +446,7 @@ class LSTM(_RecurrentLayer):
 
     ``nn.LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
     dropout=0.0, bidirectional=False)``: PyTorch's arguments; ``activation``,
-    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+    ``recurrent_dropout``, ``returns`` and ``zero_output_for_mask`` (Keras' options) are keyword-only."""
                + _SHAPES_DOC.format(state="(h0, c0)", state_shape="(L·D, B, H) each", final="(h_n, c_n)")
                + shapes_doc("LSTM", "input_size or D*hidden_size"))
     kind = "LSTM"
@@ -441,12 +454,12 @@ class LSTM(_RecurrentLayer):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None, *, activation="tanh",
-                 recurrent_dropout=0.0, returns="output_and_state"):
+                 recurrent_dropout=0.0, returns="output_and_state", zero_output_for_mask=True):
         if proj_size:
             raise ValueError(f"LSTM: proj_size={proj_size} is not supported (LSTM with projections); "
                              f"project the outputs with a Linear layer instead")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
-                         dtype, activation, recurrent_dropout, returns)
+                         dtype, activation, recurrent_dropout, returns, zero_output_for_mask)
 
     def _run_layer(self, layer, direction, x, steps, init, gates):
         op = fused.LSTMLayer(steps, self.activation, self._recurrent_mask(steps.batch, x.dtype), gates)
@@ -460,16 +473,16 @@ class GRU(_RecurrentLayer):
 
     ``nn.GRU(input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
     dropout=0.0, bidirectional=False)``: PyTorch's arguments; ``activation``,
-    ``recurrent_dropout`` and ``returns`` (Keras' options) are keyword-only."""
+    ``recurrent_dropout``, ``returns`` and ``zero_output_for_mask`` (Keras' options) are keyword-only."""
                + _SHAPES_DOC.format(state="h0", state_shape="(L·D, B, H)", final="h_n")
                + shapes_doc("GRU", "input_size or D*hidden_size"))
     kind = "GRU"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, device=None, dtype=None, *, activation="tanh", recurrent_dropout=0.0,
-                 returns="output_and_state"):
+                 returns="output_and_state", zero_output_for_mask=True):
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
-                         dtype, activation, recurrent_dropout, returns)
+                         dtype, activation, recurrent_dropout, returns, zero_output_for_mask)
 
     def _run_layer(self, layer, direction, x, steps, init, gates):
         op = fused.GRULayer(steps, self.activation, self._recurrent_mask(steps.batch, x.dtype), gates)

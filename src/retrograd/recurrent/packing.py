@@ -143,7 +143,7 @@ class MaskPlan:
     the (T·B, …) input; ``scatter``: for each flat (t, r), the packed position
     holding it, or ``steps.total`` (a zero row appended to the outputs) where
     the step is masked."""
-    __slots__ = ("order", "steps", "source", "scatter", "unordered")
+    __slots__ = ("order", "steps", "source", "scatter", "unordered", "_mask", "_scatter_host")
 
     def __init__(self, mask):
         mask = backend.to_numpy(mask)         # host data as it is; a device mask: one read
@@ -174,6 +174,18 @@ class MaskPlan:
         # the index arrays the ops gather and scatter with go to the device (a copy, no wait for it)
         self.order, self.unordered = xp.asarray(order), xp.asarray(host.argsort(order))
         self.source, self.scatter = xp.asarray(source), xp.asarray(scatter)
+        self._mask, self._scatter_host = mask, scatter
+
+    def repeating_scatter(self):
+        """``scatter`` with each masked (t, r) pointing at row r's last real step
+        before t instead of at the zero row (which stays for steps before the
+        first real one): Keras' outputs with ``zero_output_for_mask=False``."""
+        T, B = self._mask.shape
+        last = host.where(self._mask, host.arange(T)[:, None], -1)
+        last = host.maximum.accumulate(last, axis=0)                 # (T, B): last real t' ≤ t, or -1
+        flat = last.clip(0) * B + host.arange(B)[None, :]
+        filled = host.where(last >= 0, self._scatter_host[flat], self.steps.total)
+        return xp.asarray(filled.reshape(-1))
 
 
 def as_step_mask(mask, T: int, B: int, batch_first: bool, who: str, unbatched: bool = False):
