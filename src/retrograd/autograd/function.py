@@ -87,6 +87,7 @@ class FunctionCtx:
 
     needs_input_grad: tuple = ()
     materialize_grads = True
+    _materialize_non_diff_grads = True  # PyTorch's switch: False sends None for non-differentiable outputs
     to_save = None              # save_for_backward's tensors, until apply packs them
     saved_for_forward = None    # save_for_forward's
     non_differentiable = ()
@@ -415,7 +416,7 @@ class BackwardCFunction(Op):
         grads = [None] * self.n_items
         for k, pos in enumerate(self.positions):
             gk = gs[k] if self.differentiable[k] else None
-            if gk is None and ctx.materialize_grads:
+            if gk is None and ctx.materialize_grads and (self.differentiable[k] or ctx._materialize_non_diff_grads):
                 gk = backend.xp.zeros(*self.out_meta[k])
             grads[pos] = gk if gk is None or isinstance(gk, Tensor) else _wrap(gk)
         user = _user_backward(cls)
