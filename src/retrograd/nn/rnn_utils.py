@@ -76,6 +76,72 @@ class PackedSequence(_PackedSequenceFields):
         sizes = _wrap(backend.host_int64(_raw(batch_sizes)))  # the layers plan their steps from it: host data
         return super().__new__(cls, data, sizes, sorted_indices, as_int64(unsorted_indices))
 
+    def to(self, *args, **kwargs) -> "PackedSequence":
+        """PyTorch's ``PackedSequence.to``: ``data`` cast to a dtype (the indices stay int64);
+        a device is only ``"cpu"``/None (arrays follow ``rg.set_backend``). Returns ``self``
+        when nothing changes, as PyTorch does."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        if kwargs:
+            raise TypeError(f"PackedSequence.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, str) or a is None:
+                device = a
+            else:
+                dtype = a
+        if device not in (None, "cpu"):
+            raise ValueError(f"PackedSequence.to: device={device!r}: retrograd places arrays with rg.set_backend, "
+                             f"not per tensor; pass a dtype or 'cpu'")
+        if dtype is None or xp.dtype(dtype) == self.data.dtype:
+            return self
+        return type(self)(self.data.to(dtype), self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+
+    def cpu(self) -> "PackedSequence":
+        """``self``: arrays live where ``rg.set_backend`` puts them (PyTorch's ``cpu()``)."""
+        return self
+
+    @property
+    def is_cuda(self) -> bool:
+        """False, as for a PyTorch CPU ``PackedSequence`` (the backend is process-wide)."""
+        return False
+
+    def is_pinned(self) -> bool:
+        """False: retrograd has no pinned host memory."""
+        return False
+
+    # PyTorch's dtype shortcuts: each casts ``data`` only
+    def double(self):
+        """``data`` as float64."""
+        return self.to(xp.float64)
+
+    def float(self):
+        """``data`` as float32."""
+        return self.to(xp.float32)
+
+    def half(self):
+        """``data`` as float16."""
+        return self.to(xp.float16)
+
+    def long(self):
+        """``data`` as int64."""
+        return self.to(xp.int64)
+
+    def int(self):
+        """``data`` as int32."""
+        return self.to(xp.int32)
+
+    def short(self):
+        """``data`` as int16."""
+        return self.to(xp.int16)
+
+    def char(self):
+        """``data`` as int8."""
+        return self.to(xp.int8)
+
+    def byte(self):
+        """``data`` as uint8."""
+        return self.to(xp.uint8)
+
 
 def _raw(values):
     return values.data if isinstance(values, Tensor) else values
@@ -148,6 +214,9 @@ def _padded_batch(padded, lengths, batch_first, who):
 
 
 def _sequence_list(sequences, who):
+    if not isinstance(sequences, Tensor) and not hasattr(sequences, "__iter__"):
+        raise OpError(f"{who}: Expected iterable for input sequences, but got arg of type: {type(sequences)}; "
+                      f"pass a list (or tuple) of (L, *) tensors")
     if isinstance(sequences, Tensor):
         sequences = [getitem(sequences, i) for i in range(sequences.shape[0])]
     seqs = [_as_tensor(s, who) for s in sequences]
@@ -197,10 +266,11 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
     (then ``sorted_indices`` is None); otherwise the batch is sorted here, stably, and
     ``sorted_indices``/``unsorted_indices`` record the permutation."""
     who = "pack_padded_sequence"
+    empty = _as_tensor(input, who)
+    if empty.size == 0:  # PyTorch's first check: before the lengths are read
+        raise SequenceLengthError(f"{who}: Cannot pack empty tensors (input of shape {tuple(empty.shape)})")
     x, lens, batch_axis = _padded_batch(input, lengths, batch_first, who)
     batch, steps = x.shape[batch_axis], x.shape[1 - batch_axis]
-    if x.size == 0:
-        raise SequenceLengthError(f"{who}: Cannot pack empty tensors (input of shape {tuple(x.shape)})")
     if len(lens) != batch:
         raise SequenceLengthError(f"{who}: Expected `len(lengths)` to be equal to batch_size, but got "
                                   f"{len(lens)} (batch_size={batch})")

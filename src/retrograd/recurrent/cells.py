@@ -67,7 +67,7 @@ def recurrent_parameters(module, kind, input_size, hidden_size, bias, suffix="",
     names = [("weight_ih", (rows, input_size)), ("weight_hh", (rows, hidden_size))]
     if bias:
         names += [("bias_ih", (rows,)), ("bias_hh", (rows,))]
-    bound = 1.0 / math.sqrt(hidden_size)
+    bound = 1.0 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0  # PyTorch: a 0-wide cell is allowed
     for name, shape in names:
         p = Parameter(xp.zeros(shape, dtype=dt))
         init.uniform_(p, -bound, bound)
@@ -185,10 +185,28 @@ class RNNCellBase(Module):
         batch = x.shape[:-1]
         return ops.zeros(*batch, self.hidden_size, dtype=x.dtype)
 
-    def _check(self, x):
+    def _check(self, x, states=()):
+        """PyTorch's checks of a cell's call (its messages, with the shapes): x (B, I) or (I,);
+        each given state (B, H), or (H,) for an unbatched x. Nothing broadcasts."""
+        name = f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+        if x.ndim not in (1, 2):
+            raise OpError(f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead (shape {tuple(x.shape)}); "
+                          f"run a sequence through {type(self).__name__[:-4]} or loop over its steps")
         if x.shape[-1] != self.input_size:
-            raise OpError(f"{type(self).__name__}({self.input_size}, {self.hidden_size}): input has "
-                          f"{x.shape[-1]} features (shape {tuple(x.shape)})")
+            raise OpError(f"{name}: input has inconsistent input_size: got {x.shape[-1]} expected {self.input_size} "
+                          f"(input of shape {tuple(x.shape)})")
+        for i, s in enumerate(states):
+            if s is None:
+                continue
+            if s.ndim != x.ndim:
+                raise OpError(f"{name}: hidden{i} of shape {tuple(s.shape)} does not fit the {x.ndim}-D input of "
+                              f"shape {tuple(x.shape)}: give a {'(B, H)' if x.ndim == 2 else '(H,)'} state")
+            if x.ndim == 2 and s.shape[0] != x.shape[0]:
+                raise OpError(f"{name}: Input batch size {x.shape[0]} doesn't match hidden{i} batch size "
+                              f"{s.shape[0]}; states are not broadcast")
+            if s.shape[-1] != self.hidden_size:
+                raise OpError(f"{name}: hidden{i} has inconsistent hidden_size: got {s.shape[-1]}, expected "
+                              f"{self.hidden_size}")
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
@@ -204,12 +222,12 @@ class RNNCell(_Cell):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(f"RNNCell: Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, x, h=None):
-        self._check(x)
+        self._check(x, (h,))
         h = self._zeros(x) if h is None else h
         h, pre = rnn_update(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
         _report_gates(self, pre)
@@ -221,7 +239,7 @@ class LSTMCell(_Cell):
     kind = "LSTM"
 
     def forward(self, x, state=None):
-        self._check(x)
+        self._check(x, () if state is None else tuple(state))
         if state is None:
             h = c = self._zeros(x)
         else:
@@ -236,7 +254,7 @@ class GRUCell(_Cell):
     kind = "GRU"
 
     def forward(self, x, h=None):
-        self._check(x)
+        self._check(x, (h,))
         h = self._zeros(x) if h is None else h
         h, pre = gru_update(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         _report_gates(self, pre)

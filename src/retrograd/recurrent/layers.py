@@ -166,10 +166,12 @@ class RNNBase(Module):
         if parts is None:
             parts = tuple(self._zeros(batch, dtype) for _ in range(2 if self.has_cell_state else 1))
         want = (self.num_layers * self.num_directions, batch, self.hidden_size)
-        for p in parts:
+        for i, p in enumerate(parts):
             if tuple(p.shape) != want:
+                which = f"hidden[{i}]" if self.has_cell_state else "hidden"  # PyTorch's words
                 raise OpError(f"{type(self).__name__}: initial state has shape {tuple(p.shape)}, expected {want} "
-                              f"(num_layers * num_directions, batch, hidden_size)")
+                              f"(num_layers * num_directions, batch, hidden_size): Expected {which} size {want}, "
+                              f"got {list(p.shape)}")
         return parts
 
     def _map_state(self, state, fn):
@@ -250,9 +252,15 @@ class RNNBase(Module):
         if not isinstance(x, Tensor):
             x = Tensor(x)
         unbatched = x.ndim == 2
-        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+        if x.ndim not in (2, 3):
+            raise OpError(f"{self._name()}: Expected input to be 2D or 3D, got {x.ndim}D tensor instead: expected "
+                          f"input (T, B, {self.input_size}){' with batch_first' if self.batch_first else ''}, got "
+                          f"shape {tuple(x.shape)}")
+        if x.shape[-1] != self.input_size:
             raise OpError(f"{self._name()}: expected input (T, B, {self.input_size})"
-                          f"{' with batch_first' if self.batch_first else ''}, got shape {tuple(x.shape)}")
+                          f"{' with batch_first' if self.batch_first else ''}, got shape {tuple(x.shape)}: "
+                          f"input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                          f"got {x.shape[-1]}")
         if unbatched:
             x = ops.unsqueeze(x, 1)
             hx = self._map_state(hx, lambda s: ops.unsqueeze(s, 1))
@@ -260,8 +268,8 @@ class RNNBase(Module):
             x = ops.swapaxes(x, 0, 1)
         T, B = x.shape[0], x.shape[1]
         if T == 0:  # PyTorch: "Expected sequence length to be larger than 0 in RNN"
-            raise OpError(f"{self._name()}: expected a sequence length larger than 0, got input of shape "
-                          f"{tuple(x.shape)}")
+            raise OpError(f"{self._name()}: Expected sequence length to be larger than 0 in RNN, got input of "
+                          f"shape {tuple(x.shape)}")
         rows = ops.reshape(x, (T * B, self.input_size))
         plan = empty = None
         if mask is None:
@@ -412,6 +420,13 @@ _SHAPES_DOC = """
 _RecurrentLayer = RNNBase  # the name the layers below use
 
 
+def _refuse_proj_size(name, proj_size):
+    """PyTorch's refusal of ``proj_size`` for RNN and GRU (the argument keeps its positional slot)."""
+    if proj_size:
+        raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU "
+                         f"(got proj_size={proj_size}); leave it 0")
+
+
 class RNN(_RecurrentLayer):
     __doc__ = ("""Elman RNN over a whole sequence: hₜ = tanh(W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh) (or relu).
 
@@ -423,10 +438,11 @@ class RNN(_RecurrentLayer):
     kind = "RNN"
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None, *, recurrent_dropout=0.0,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None, *, recurrent_dropout=0.0,
                  returns="output_and_state", zero_output_for_mask=True):
+        _refuse_proj_size("RNN", proj_size)
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(f"RNN: Unknown nonlinearity {nonlinearity!r}. Select from 'tanh' or 'relu'.")
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
                          dtype, nonlinearity, recurrent_dropout, returns, zero_output_for_mask)
         self.nonlinearity = nonlinearity
@@ -479,8 +495,9 @@ class GRU(_RecurrentLayer):
     kind = "GRU"
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, device=None, dtype=None, *, activation="tanh", recurrent_dropout=0.0,
-                 returns="output_and_state", zero_output_for_mask=True):
+                 bidirectional=False, proj_size=0, device=None, dtype=None, *, activation="tanh",
+                 recurrent_dropout=0.0, returns="output_and_state", zero_output_for_mask=True):
+        _refuse_proj_size("GRU", proj_size)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device,
                          dtype, activation, recurrent_dropout, returns, zero_output_for_mask)
 
