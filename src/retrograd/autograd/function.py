@@ -191,6 +191,7 @@ class Function(FunctionCtx):
 
     clear_saved_tensors_on_access = False
     boxed_grads_call = False
+    generate_vmap_rule = False  # PyTorch's flag; retrograd's vmap runs forward on the batch either way
 
     def __init__(self, *args, **kwargs):
         warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd functions are all "
@@ -227,6 +228,13 @@ class Function(FunctionCtx):
         """The tangents of the outputs from those of the arguments (forward mode); optional."""
         raise NotImplementedError("You must implement the jvp function for custom autograd.Function to use it "
                                   "with forward mode AD.")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """PyTorch's batching rule hook, kept for its name: retrograd's ``rg.func.vmap`` calls the
+        Function once per example and never calls this (README, "Differences from PyTorch")."""
+        raise NotImplementedError("To use autograd.Function with vmap, you must either override the vmap "
+                                  "staticmethod or set generate_vmap_rule=True.")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -308,6 +316,7 @@ def _outputs(cls, ctx, args, needs, out):
     n_tensors = sum(isinstance(o, Tensor) for o in items)
     node = BackwardCFunction(cls, ctx, n_tensors > 1) if recording and n_tensors else None
     result, attached, metas, differentiable, positions, seen = [], {}, [], [], [], set()
+    itself = {}  # id -> the tensor returned as itself (made by forward, or dirty): returned twice, it stays one
     for pos, o in enumerate(items):
         if not isinstance(o, Tensor):
             result.append(o)
@@ -318,6 +327,14 @@ def _outputs(cls, ctx, args, needs, out):
         diff = node is not None and o.data.dtype.kind == "f" and id(o) not in nondiff
         differentiable.append(diff)
         fresh = id(o) not in inputs and id(o) not in seen
+        if id(o) in itself:
+            # PyTorch returns the very tensor again, now the later output of the node: the gradient
+            # of both uses arrives there, and the earlier output's gradient is zeros (or None)
+            t = itself[id(o)]
+            if diff and node.multi:
+                t._oi = attached[id(o)] = k
+            result.append(t)
+            continue
         if id(o) in dirty and id(o) in inputs and id(o) not in seen:
             t = o  # an input modified in place (off the tape: mark_dirty refuses on it): returned as itself
         elif diff:
@@ -335,6 +352,8 @@ def _outputs(cls, ctx, args, needs, out):
         else:
             t = _wrap(o.data)  # PyTorch returns a view: never the input itself
         seen.add(id(o))
+        if t is o:
+            itself[id(o)] = t
         result.append(t)
     if node is not None:
         node.record_call(args, needs, tuple(metas), tuple(differentiable), tuple(positions), len(items), several)
