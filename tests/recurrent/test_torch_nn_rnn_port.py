@@ -246,3 +246,275 @@ def test_device_cpu_only():
         _same(ours(rg.tensor(x))[0], theirs(torch.tensor(x))[0])
         with pytest.raises(ValueError, match="rg.set_backend"):
             getattr(nn, mode)(3, 5, 2, device="cuda:0")
+
+
+# ---- dropout between layers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("p", [0, 0.276, 0.731, 1])
+@pytest.mark.parametrize("train", [True, False])
+def test_rnn_dropout_between_layers(p, train):
+    """test_RNN_dropout: all-ones weights, relu, no bias; layer 1 sees 10·(mask/(1−p)) per unit."""
+    outs = {}
+    for lib, mod in (("rg", nn), ("torch", torch.nn)):
+        rnn = mod.RNN(10, 1000, 2, bias=False, dropout=p, nonlinearity="relu")
+        rnn.train(train)
+        for name in ("weight_ih_l0", "weight_hh_l0", "weight_ih_l1", "weight_hh_l1"):
+            getattr(rnn, name).data[...] = 1  # numpy array and torch tensor alike
+        if lib == "rg":
+            output, hy = rnn(rg.tensor(np.ones((1, 1, 10))), rg.tensor(np.zeros((2, 1, 1000))))
+            output, hy = output.data, hy.data
+        else:
+            output, hy = rnn(torch.ones(1, 1, 10), torch.zeros(2, 1, 1000))
+            output, hy = output.detach().numpy(), hy.detach().numpy()
+        assert output.min() == output.max()
+        value = output[0, 0, 0]
+        if p == 0 or not train:
+            assert value == 10000
+        elif p == 1:
+            assert value == 0
+        else:
+            assert 8000 < value < 12000
+            denorm_mod = (value * (1 - p)) % 10  # a whole number of kept units, each worth 10/(1−p)
+            assert min(denorm_mod, 10 - denorm_mod) < 1e-2
+        assert hy[0].min() == hy[0].max() and hy[1].min() == hy[1].max()
+        assert hy[0, 0, 0] == 10 and hy[1, 0, 0] == value
+        outs[lib] = output
+    if p in (0, 1) or not train:  # deterministic: the two agree exactly
+        np.testing.assert_array_equal(outs["rg"], outs["torch"])
+
+
+@pytest.mark.parametrize("p", [0, 0.1234])
+@pytest.mark.parametrize("train", [True, False])
+def test_rnn_dropout_state_survives_a_state_dict_round_trip(p, train):
+    """test_RNN_dropout_state, with a state_dict copy instead of torch.save (no pickle): calls differ only
+    with dropout in training; a reloaded copy (flatten_parameters, a no-op) computes the same."""
+    rng = np.random.default_rng(7)
+    ours, theirs = _pair("RNN", 100, 100, 2, bias=False, dropout=p, nonlinearity="relu")
+    ours.train(train)
+    theirs.train(train)
+    x, h = rng.random((1, 1, 100)), rng.random((2, 1, 100))
+    out1, hy1 = ours(rg.tensor(x), rg.tensor(h))
+    out2, hy2 = ours(rg.tensor(x), rg.tensor(h))
+    ours2 = nn.RNN(100, 100, 2, bias=False, dropout=p, nonlinearity="relu")
+    ours2.load_state_dict(ours.state_dict())
+    ours2.train(train)
+    assert ours2.flatten_parameters() is None
+    out3, hy3 = ours2(rg.tensor(x), rg.tensor(h))
+    if p == 0 or not train:
+        _same(out1, theirs(torch.tensor(x), torch.tensor(h))[0])
+        for a, b in ((out1, out2), (out1, out3), (hy1, hy2), (hy1, hy3)):
+            np.testing.assert_array_equal(a.data, b.data)
+    else:
+        for a, b in ((out1, out2), (out1, out3), (hy1, hy2), (hy1, hy3)):
+            assert not np.array_equal(a.data, b.data)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_changing_dropout_between_calls(train):
+    """test_RNN_change_dropout: ``rnn.dropout = p`` takes effect at the next call."""
+    rng = np.random.default_rng(8)
+    ours, theirs = _pair("RNN", 100, 100, 2, dropout=0, nonlinearity="relu")
+    ours.train(train)
+    x = rg.tensor(rng.random((3, 2, 100)))
+    reference = theirs.eval()(torch.tensor(x.data))[0]
+    prev = None
+    for p in (0, 0.5, 0, 0.7, 0.2, 1, 0.2, 0):
+        ours.dropout = p
+        out1, hy1 = ours(x)
+        out2, hy2 = ours(x)
+        if p in (0, 1) or not train:
+            np.testing.assert_array_equal(out1.data, out2.data)
+            np.testing.assert_array_equal(hy1.data, hy2.data)
+        else:
+            assert not np.array_equal(out1.data, out2.data) and not np.array_equal(hy1.data, hy2.data)
+        if p == 0 or not train:
+            _same(out1, reference)
+        if prev is not None:
+            assert np.array_equal(out1.data, prev) == (not train)
+        prev = out1.data
+
+
+# ---- values and gradients against torch's CPU kernels -----------------------------------------
+
+
+def _forward_backward(layer, lib, x, h, grad_out, grad_h, lengths=None, batch_first=False):
+    """_test_RNN_cpu_vs_cudnn's forward_backward: packed or padded input, backward of
+    [output, h_n (, c_n)] with given gradients; returns output, states and every gradient."""
+    make = rg.tensor if lib is rg else torch.tensor
+    utils = R if lib is rg else torch.nn.utils.rnn
+    lstm = type(layer).__name__ == "LSTM"
+    xin = make(x, requires_grad=True)
+    states = [make(h, requires_grad=True)] + ([make(h + 1, requires_grad=True)] if lstm else [])
+    inp = xin if lengths is None else utils.pack_padded_sequence(xin, lengths, batch_first=batch_first)
+    out, hy = layer(inp, tuple(states) if lstm else states[0])
+    out = out if lengths is None else out.data
+    finals = _flat(hy)
+    grads = [make(grad_out)] + [make(grad_h + i) for i in range(len(finals))]
+    loss = sum((a * g).sum() for a, g in zip([out] + finals, grads))
+    loss.backward()
+    return ([out] + finals + [xin.grad] + [s.grad for s in states]
+            + [p.grad for _, p in layer.named_parameters()])
+
+
+@pytest.mark.parametrize("mode", KINDS)
+@pytest.mark.parametrize("bias,bidirectional,batch_first,variable_len",
+                         list(itertools.product([True, False], repeat=4)))
+def test_cpu_vs_cudnn_cases_against_torch_cpu(mode, bias, bidirectional, batch_first, variable_len):
+    """_test_RNN_cpu_vs_cudnn (no dropout), with torch's CPU kernels as the reference: bias on and off,
+    both directions, batch_first, packed lengths [7, 5, 5, 2, 1, 1]; a non-contiguous input view."""
+    rng = np.random.default_rng(9)
+    I, H, L, T, B = 10, 6, 2, 7, 6
+    D = 2 if bidirectional else 1
+    ours, theirs = _pair(mode, I, H, L, bias=bias, bidirectional=bidirectional, batch_first=batch_first)
+    x = rng.standard_normal((B, T, I) if batch_first else (T, B, I))
+    x = np.stack([np.zeros_like(x), x], -1)[..., 1]  # make_noncontig
+    lengths = [7, 5, 5, 2, 1, 1] if variable_len else None
+    rows = sum(lengths) if variable_len else None
+    grad_out = rng.standard_normal((rows, H * D) if variable_len else x.shape[:2] + (H * D,))
+    h, grad_h = rng.standard_normal((L * D, B, H)), rng.standard_normal((L * D, B, H))
+    got = _forward_backward(ours, rg, x, h, grad_out, grad_h, lengths, batch_first)
+    want = _forward_backward(theirs, torch, x, h, grad_out, grad_h, lengths, batch_first)
+    assert len(got) == len(want)
+    for a, b in zip(got, want):
+        _same(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_cpu_vs_cudnn_nonlinearity_cases(nonlinearity):
+    """_test_RNN_cpu_vs_cudnn's loop over the RNN nonlinearities (bias False, as the loop leaves it)."""
+    rng = np.random.default_rng(10)
+    ours, theirs = _pair("RNN", 10, 6, 2, bias=False, nonlinearity=nonlinearity)
+    x, h = rng.standard_normal((7, 6, 10)), rng.standard_normal((2, 6, 6))
+    g_out, g_h = rng.standard_normal((7, 6, 6)), rng.standard_normal((2, 6, 6))
+    for a, b in zip(_forward_backward(ours, rg, x, h, g_out, g_h), _forward_backward(theirs, torch, x, h, g_out, g_h)):
+        _same(a, b, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("mode", ["GRU", "LSTM"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_rnn_fused_equals_torch_and_the_composed_cells(mode, bias):
+    """test_rnn_fused: the fused layer's outputs and gradients equal torch's, and equal the same
+    layer unrolled through its cells (retrograd's composed path)."""
+    rng = np.random.default_rng(11)
+    ours, theirs = _pair(mode, 10, 6, 2, bias=bias)
+    x, h = rng.standard_normal((7, 6, 10)), rng.standard_normal((2, 6, 6))
+    g_out, g_h = rng.standard_normal((7, 6, 6)), rng.standard_normal((2, 6, 6))
+    fused = _forward_backward(ours, rg, x, h, g_out, g_h)
+    for a, b in zip(fused, _forward_backward(theirs, torch, x, h, g_out, g_h)):
+        _same(a, b, rtol=1e-9, atol=1e-11)
+    # the composed path: the cells step by step with the layer's weights
+    xr = rg.tensor(x)
+    state = (rg.tensor(h), rg.tensor(h + 1)) if mode == "LSTM" else rg.tensor(h)
+    inp, finals = xr, []
+    for layer in range(2):
+        cell = getattr(nn, mode + "Cell")(inp.shape[2], 6, bias=bias)
+        cell.load_state_dict({k: getattr(ours, f"{k}_l{layer}") for k, _ in cell.named_parameters()})
+        s = tuple(part[layer] for part in state) if mode == "LSTM" else state[layer]
+        steps = []
+        for t in range(7):
+            s = cell(inp[t], s)
+            steps.append(_flat(s)[0])
+        inp = rg.stack(steps)
+        finals.append(s)
+    np.testing.assert_allclose(inp.data, fused[0].data, rtol=1e-12, atol=1e-14)
+    h_n = rg.stack([_flat(f)[0] for f in finals])
+    np.testing.assert_allclose(h_n.data, fused[1].data, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN"])
+def test_rnn_retain_variables(mode):
+    """test_rnn_retain_variables: backward five times through one retained graph gives the same gradients."""
+    ours, theirs = _pair(mode, 10, 20, num_layers=2)
+    x = np.random.default_rng(12).standard_normal((5, 6, 10))
+    xr, xt = rg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_r, out_t = ours(xr)[0], theirs(xt)[0]
+    out_r.sum().backward(retain_graph=True)
+    out_t.sum().backward(retain_graph=True)
+    first = [xr.grad.data.copy()] + [p.grad.data.copy() for p in ours.parameters()]
+    _same(xr.grad, xt.grad)
+    for _ in range(4):
+        ours.zero_grad()
+        xr.grad = None
+        out_r.sum().backward(retain_graph=True)
+        for a, b in zip(first, [xr.grad] + [p.grad for p in ours.parameters()]):
+            np.testing.assert_array_equal(a, b.data)
+
+
+@pytest.mark.parametrize("enforce_sorted,lengths", [(True, [5]), (False, [5]), (True, [10, 10, 6, 2, 2, 1, 1]),
+                                                     (False, [2, 1, 3, 2, 10, 5, 3])])
+@pytest.mark.parametrize("default_hiddens", [True, False])
+def test_variable_sequence(enforce_sorted, lengths, default_hiddens):
+    """test_variable_sequence (proj_size 0; LSTM(proj_size=) is refused): a packed bidirectional
+    2-layer LSTM equals each sequence run alone; gradients the same; and both equal torch's."""
+    rng = np.random.default_rng(13)
+    T, B, I, H = max(lengths), len(lengths), 3, 4
+    ours, theirs = _pair("LSTM", I, H, bidirectional=True, num_layers=2)
+    alone = copy.deepcopy(ours)
+    x = rng.standard_normal((T, B, I))
+    h0 = None if default_hiddens else (rng.standard_normal((4, B, H)), rng.standard_normal((4, B, H)))
+    x_leaf = rg.tensor(x, requires_grad=True)
+    seq_outs, seq_h = [], []
+    for i, n in enumerate(lengths):
+        hid = None if h0 is None else tuple(rg.tensor(s[:, i:i + 1]) for s in h0)
+        out, state = alone(x_leaf[:n, i:i + 1], hid)
+        seq_outs.append(rg.concatenate([out, rg.zeros(T - n, 1, 2 * H)], axis=0) if n < T else out)
+        seq_h.append(state)
+    seq_out = rg.concatenate(seq_outs, axis=1)
+    seq_hidden = tuple(rg.concatenate(list(parts), axis=1) for parts in zip(*seq_h))
+    packed = R.pack_padded_sequence(x_leaf, lengths, enforce_sorted=enforce_sorted)
+    packed_out, packed_hidden = ours(packed, None if h0 is None else tuple(rg.tensor(s) for s in h0))
+    unpacked, unpacked_len = R.pad_packed_sequence(packed_out)
+    for a, b in zip(packed_hidden, seq_hidden):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(unpacked.data, seq_out.data, rtol=1e-12, atol=1e-14)
+    assert unpacked_len.data.tolist() == lengths
+    seq_out.sum().backward()
+    grad_x = x_leaf.grad.data.copy()
+    x_leaf.grad = None
+    unpacked.sum().backward()
+    np.testing.assert_allclose(x_leaf.grad.data, grad_x, rtol=1e-12, atol=1e-14)
+    for p1, p2 in zip(ours.parameters(), alone.parameters()):
+        np.testing.assert_allclose(p1.grad.data, p2.grad.data, rtol=1e-10, atol=1e-13)
+    # and torch's packed run
+    xt = torch.tensor(x, requires_grad=True)
+    out_t, hid_t = theirs(torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=enforce_sorted),
+                          None if h0 is None else tuple(torch.tensor(s) for s in h0))
+    unpacked_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t)
+    _same(unpacked, unpacked_t)
+    for a, b in zip(packed_hidden, hid_t):
+        _same(a, b)
+    unpacked_t.sum().backward()
+    _same(x_leaf.grad, xt.grad)
+
+
+def test_rnn_weight_norm():
+    """test_rnn_weight_norm (proj_size 0): weight_norm on an LSTM weight replaces the Parameter by
+    _g/_v parameters and computes torch's values; remove_weight_norm puts the Parameter back."""
+    name = "weight_ih_l0"
+    ours, theirs = _pair("LSTM", 32, 32)
+    rg.nn.utils.weight_norm(ours, name=name)
+    torch.nn.utils.weight_norm(theirs, name=name)
+    names = [n for n, _ in ours.named_parameters()]
+    assert sorted(names) == sorted(n for n, _ in theirs.named_parameters())
+    assert name not in names and name + "_g" in names and name + "_v" in names
+    x = np.random.default_rng(14).standard_normal((4, 2, 32))
+    _same(ours(rg.tensor(x))[0], theirs(torch.tensor(x))[0])
+    rg.nn.utils.remove_weight_norm(ours, name=name)
+    torch.nn.utils.remove_weight_norm(theirs, name=name)
+    params = dict(ours.named_parameters())
+    assert params.get(name) is not None and name + "_g" not in params and name + "_v" not in params
+    assert list(params) == [n for n, _ in theirs.named_parameters()]
+    _same(ours(rg.tensor(x))[0], theirs(torch.tensor(x))[0])
+
+
+def test_flatten_parameters_is_a_no_op():
+    """flatten_parameters returns None and changes nothing, as on torch's CPU layers."""
+    for mode in KINDS:
+        ours, theirs = _pair(mode, 3, 4, 2, bidirectional=True)
+        before = {n: p.data.copy() for n, p in ours.named_parameters()}
+        assert ours.flatten_parameters() is None and theirs.flatten_parameters() is None
+        x = np.random.default_rng(15).standard_normal((5, 2, 3))
+        _same(ours(rg.tensor(x))[0], theirs(torch.tensor(x))[0])
+        for n, p in ours.named_parameters():
+            np.testing.assert_array_equal(p.data, before[n])
