@@ -188,6 +188,23 @@ class RNNCellBase(Module):
     def _check(self, x, states=()):
         """PyTorch's checks of a cell's call (its messages, with the shapes): x (B, I) or (I,);
         each given state (B, H), or (H,) for an unbatched x. Nothing broadcasts."""
+        shape = x.shape  # the common case first, in a few comparisons: a cell runs once per time step
+        if len(shape) == 2 and shape[1] == self.input_size:
+            expected = (shape[0], self.hidden_size)
+        elif len(shape) == 1 and shape[0] == self.input_size:
+            expected = (self.hidden_size,)
+        else:
+            expected = None
+        if expected is not None:
+            for s in states:
+                if s is not None and s.shape != expected:
+                    break
+            else:
+                return
+        self._refuse(x, states)
+
+    def _refuse(self, x, states):
+        """The error for a call ``_check`` did not pass."""
         name = f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
         if x.ndim not in (1, 2):
             raise OpError(f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead (shape {tuple(x.shape)}); "
