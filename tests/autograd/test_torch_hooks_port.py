@@ -446,3 +446,163 @@ def test_retains_grad_can_always_observe_tensor_prehook(name):
     b.register_hook(lambda g: g * 2)
     b.clone().backward()
     assert float(b.grad) == 2.0
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_on_non_leaf(name):
+    L = _lib(name)
+    non_leaf = 2.0 * L.rand(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="post accumulate grad hooks cannot be registered on non-leaf tensors"):
+        non_leaf.register_post_accumulate_grad_hook(lambda t: None)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_multiple_hooks(name):
+    """Both hooks run, in order, after ``.grad`` is in; they may write the leaf in place (the
+    backward pass does not record)."""
+    L = _lib(name)
+    tensor = L.tensor([0.3, 0.6, 0.9], requires_grad=True)
+    ref = _np(tensor)
+    tensor.register_post_accumulate_grad_hook(lambda t: t.sub_(t.grad))
+    tensor.register_post_accumulate_grad_hook(lambda t: t.mul_(4.0))
+    tensor.sum().backward()
+    np.testing.assert_allclose(_np(tensor), 4.0 * (ref - 1.0))
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_multiple_tensors(name):
+    L = _lib(name)
+
+    def hook(t):
+        t.sub_(t.grad)
+
+    t1, t2 = L.tensor([0.1, 0.2, 0.3], requires_grad=True), L.tensor(np.linspace(0, 1, 5), requires_grad=True)
+    r1, r2 = _np(t1), _np(t2)
+    t1.register_post_accumulate_grad_hook(hook)
+    t2.register_post_accumulate_grad_hook(hook)
+    t1.sum().backward()
+    t2.sum().backward()
+    np.testing.assert_allclose(_np(t1), r1 - 1.0)
+    np.testing.assert_allclose(_np(t2), r2 - 1.0)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_e2e(name):
+    """An Adam step per parameter from its post-accumulate hook equals the usual step after
+    backward; removing the handles stops the updates."""
+    L = _lib(name)
+    L.manual_seed(0)
+    model, model_copy = L.nn.Linear(3, 2), L.nn.Linear(3, 2)
+    model_copy.load_state_dict(model.state_dict())
+    inp = L.tensor(np.linspace(0.1, 0.6, 6).reshape(2, 3))
+    optims = {p: L.optim.Adam([p]) for p in model.parameters()}
+
+    def step(param):
+        optims[param].step()
+        optims[param].zero_grad()
+
+    handles = [p.register_post_accumulate_grad_hook(step) for p in model.parameters()]
+    optim_copy = L.optim.Adam(model_copy.parameters())
+
+    def train():
+        for _ in range(5):
+            model(inp).sum().backward()
+            model_copy(inp).sum().backward()
+            optim_copy.step()
+            optim_copy.zero_grad()
+
+    train()
+    frozen = [_np(p) for p in model.parameters()]
+    for p_ref, p in zip(model_copy.parameters(), model.parameters()):
+        np.testing.assert_allclose(_np(p), _np(p_ref))
+    for h in handles:
+        h.remove()
+    train()
+    for before, p_ref, p in zip(frozen, model_copy.parameters(), model.parameters()):
+        np.testing.assert_array_equal(_np(p), before)
+        assert not np.allclose(_np(p_ref), before)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_gets_cleaned_up(name):
+    """The hook (and what it closes over) lives as long as the tensor, no longer."""
+    import gc
+    import weakref
+
+    L = _lib(name)
+
+    def make():
+        thing = L.rand(3)
+
+        def hook(t):
+            t.sub_(t.grad)
+            t.add_(thing)
+
+        tensor = L.rand(3, requires_grad=True)
+        tensor.register_post_accumulate_grad_hook(hook)
+        tensor.sum().backward()
+        return tensor, weakref.ref(thing)
+
+    tensor, ref = make()
+    gc.collect()
+    assert ref() is not None
+    del tensor
+    gc.collect()
+    assert ref() is None
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_tensor_hooks_run_before_post_accumulate_hooks(name):
+    """test_post_accumulate_grad_hook_ordering without the AccumulateGrad node's hooks: the tensor
+    hook's result is accumulated, then the post-accumulate hook sees and changes ``.grad``."""
+    L = _lib(name)
+    tensor = L.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tensor.register_hook(lambda g: g.sub(2.0))
+
+    def post(t):
+        t.grad.add_(0.5)
+
+    tensor.register_post_accumulate_grad_hook(post)
+    tensor.sum().backward()
+    np.testing.assert_array_equal(_np(tensor.grad), [-0.5, -0.5, -0.5])
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_not_run_by_grad(name):
+    """``autograd.grad`` accumulates nothing, so it runs no post-accumulate hook."""
+    L = _lib(name)
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_post_accumulate_grad_hook(lambda t: calls.append(1))
+    (g,) = L.autograd.grad((x * 3).sum(), x)
+    np.testing.assert_array_equal(_np(g), [3.0, 3.0])
+    assert calls == [] and x.grad is None
+    (x * 3).sum().backward()
+    assert calls == [1]
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_post_accumulate_grad_hook_may_return_its_argument(name):
+    """A hook that returns the tensor it was given (``t.sub_(...)`` does) counts as returning None;
+    any other tensor is refused, a non-tensor is a TypeError."""
+    L = _lib(name)
+    t = L.tensor([0.5, 1.5], requires_grad=True)
+    t.register_post_accumulate_grad_hook(lambda t: t)
+    t.sum().backward()
+    np.testing.assert_array_equal(_np(t.grad), [1.0, 1.0])
+    t = L.tensor([0.5, 1.5], requires_grad=True)
+    t.register_post_accumulate_grad_hook(lambda t: t.detach())
+    with pytest.raises(RuntimeError, match="hooks should return None"):
+        t.sum().backward()
+    t = L.tensor([0.5, 1.5], requires_grad=True)
+    t.register_post_accumulate_grad_hook(lambda t: 1)
+    with pytest.raises(TypeError, match="expected Variable"):
+        t.sum().backward()

@@ -570,8 +570,8 @@ def _run_post_accumulate_hooks(leaf):
         if type(hook) is not PostAccumulateHook:
             continue
         result = hook.fn(leaf)
-        if result is None:
-            continue
+        if result is None or result is leaf:  # returning its argument is "no change" in PyTorch too
+            continue  # (``lambda t: t.sub_(t.grad)`` returns t)
         name = getattr(hook.fn, "__name__", repr(hook.fn))
         if not isinstance(result, Tensor):  # PyTorch's two refusals: a TypeError for a non-Tensor
             raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}': the post "
