@@ -19,8 +19,8 @@ tangents dropped when the level exits, an op whose output is not floating (a com
 tangent with the value (``x.mul_(2)`` doubles ẋ), written into the tangent array itself, so the
 tangent given to ``make_dual`` and the views of a dual tensor see it. A tangent is an array beside the tensor,
 not a tensor on the tape: no reverse mode through a tangent (use ``rg.func`` for
-forward-over-reverse), and a custom ``autograd.Function`` gets its tangent from the ops of its
-forward, not from a ``jvp`` method.
+forward-over-reverse). A custom ``autograd.Function`` gets its outputs' tangents from its
+``jvp`` staticmethod, as in PyTorch (its forward's own ops run without tangents).
 """
 
 from __future__ import annotations

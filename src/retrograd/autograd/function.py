@@ -36,8 +36,8 @@ Function's own ``jvp`` staticmethod, if it has one, with the inputs' tangents.
 
 The context (``FunctionCtx``): ``save_for_backward`` / ``saved_tensors``,
 ``needs_input_grad``, ``mark_non_differentiable``, ``set_materialize_grads``,
-``save_for_forward``, ``mark_dirty`` (refused on the tape: retrograd never writes in place
-there), and any attribute you set (``ctx.constant = 3``).
+``save_for_forward``, ``mark_dirty`` (on the tape the input's history moves onto the Function,
+as PyTorch's rebase; refused for a view that requires grad), and any attribute you set.
 """
 
 from __future__ import annotations
@@ -130,19 +130,20 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors) -> None:
-        """Declare inputs that ``forward`` modified in place. Accepted only off the tape (grad mode
-        off, or no input requiring grad): the call is then not recorded, the tensors' arrays are
-        stamped as modified (a backward through an earlier op that kept them raises) and an output
-        that is such an input is returned as that very tensor. On the tape it raises: retrograd
-        never writes in place there (PyTorch rebases the graph onto the Function)."""
+        """Declare inputs that ``forward`` modified in place: their arrays are stamped as modified
+        (a backward through an earlier op that kept them raises) and an output that is such an
+        input is returned as that very tensor. On the tape that tensor becomes the
+        Function's output (PyTorch's rebase); a leaf, or a view, that requires grad is refused."""
         if self._recording:
             if any(isinstance(t, Tensor) and t._requires_grad and t._node is None for t in tensors):
                 raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
-            raise RuntimeError(
-                "mark_dirty: this call is on the tape (an input requires grad), and retrograd never writes in "
-                "place on the tape (PyTorch rebases the graph; retrograd's graph edges are tensors, so a rebase "
-                "would change ops already recorded). Return a new tensor from forward instead of modifying the "
-                "input, or call the Function under rg.no_grad() if no gradient should flow through it")
+            if any(isinstance(t, Tensor) and t._requires_grad and getattr(t.data, "base", None) is not None
+                   for t in tensors):
+                # PyTorch rebases the view's base too; retrograd keeps no view graph to rebase
+                raise RuntimeError(
+                    "mark_dirty: an input that requires grad and is a view of another tensor was modified in "
+                    "place on the tape; retrograd cannot move the history of the tensor it views. Pass "
+                    "x.clone() to the Function instead")
         self.dirty_tensors = tensors
 
     @property
@@ -289,13 +290,77 @@ def _apply(cls, args, kwargs):
     ctx.needs_input_grad = needs  # whatever the grad mode, as PyTorch's
     ctx._forward_cls = cls
     ctx._recording = _mode.grad_enabled and True in needs
-    with no_grad():
-        if split:
-            out = cls.forward(*args)
-            cls.setup_context(ctx, args, out)
-        else:
-            out = cls.forward(ctx, *args)
-    return _outputs(cls, ctx, args, needs, out)
+    dual = _mode.dual
+    dual_tangents = None
+    if dual is not None:  # forward AD: the tangents come from the Function's jvp, not its forward's ops
+        dual_tangents = [dual.tangent_tensor(a) if isinstance(a, Tensor) else None for a in args]
+        if all(t is None for t in dual_tangents):
+            dual_tangents = None
+    _mode.dual = None if dual_tangents is not None else dual
+    try:
+        with no_grad():
+            if split:
+                out = cls.forward(*args)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args)
+        result = _outputs(cls, ctx, args, needs, out)  # (marking dirty inputs must not zero their tangents)
+    finally:
+        _mode.dual = dual
+    if dual_tangents is not None:
+        _dual_tangents(cls, ctx, dual, args, dual_tangents, result)
+    return result
+
+
+def _dual_tangents(cls, ctx, dual, args, tangents, result):
+    """In a dual level, the outputs' tangents from the Function's ``jvp`` (PyTorch's rule): one
+    tangent per argument in (zeros, or None without materialised grads, for a Tensor without one;
+    None for a non-Tensor), one per output out. An input marked dirty must get back its own
+    tangent, modified in place."""
+    ts = []
+    for a, t in zip(args, tangents):
+        if isinstance(a, Tensor) and t is None and ctx.materialize_grads:
+            t = _wrap(backend.xp.zeros_like(a.data))
+        ts.append(t)
+    ctx._in_jvp = True
+    _mode.dual = None  # the jvp's own ops on tangents carry no tangent of their own
+    try:
+        with no_grad():
+            res = cls.jvp(ctx, *ts)
+    finally:
+        ctx._in_jvp = False
+        _mode.dual = dual
+    res = res if isinstance(res, tuple) else (res,)
+    outs = result if isinstance(result, tuple) else (result,)
+    if len(res) != len(outs):
+        raise RuntimeError(f"Function's jvp returned an invalid number of forward gradients (expected {len(outs)} "
+                           f"but got {len(res)}): {cls.__name__}.jvp returns one tangent per output of forward")
+    dirty = {id(d) for d in ctx.dirty_tensors}
+    nondiff = {id(n) for n in ctx.non_differentiable}
+    given = {id(t.data) for t in tangents if t is not None}
+    for pos, (o, t) in enumerate(zip(outs, res)):
+        if not isinstance(o, Tensor):
+            continue
+        if id(o) in dirty:
+            i = next(i for i, a in enumerate(args) if a is o)
+            if t is not ts[i] or tangents[i] is None:
+                raise RuntimeError(f"{cls.__name__}.jvp: the jvp function must modify the corresponding gradient "
+                                   f"inplace for an input marked dirty (argument {i}): write into its tangent "
+                                   f"and return that very tensor")
+            continue  # its tangent is the input's, modified in place
+        if t is None or o.data.dtype.kind not in "fc" or id(o) in nondiff:
+            dual.set(o, None)
+            continue
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"expected Variable or None (got {type(t).__name__}) for grad output {pos}.")
+        if tuple(t.shape) != tuple(o.shape):
+            raise RuntimeError(f"Trying to set a forward gradient that has a different size than that of the "
+                               f"original Tensor, this is not supported. Tensor is of size {list(o.shape)} while "
+                               f"the given forward gradient is of size {list(t.shape)}.")
+        data = t.data.astype(o.data.dtype, copy=False)
+        if id(data) in given:  # an input's tangent passed through: the output's own copy
+            data = data.copy()
+        dual.set(o, data)
 
 
 def _outputs(cls, ctx, args, needs, out):
@@ -317,6 +382,7 @@ def _outputs(cls, ctx, args, needs, out):
     node = BackwardCFunction(cls, ctx, n_tensors > 1) if recording and n_tensors else None
     result, attached, metas, differentiable, positions, seen = [], {}, [], [], [], set()
     itself = {}  # id -> the tensor returned as itself (made by forward, or dirty): returned twice, it stays one
+    rebase = {}  # id -> (dirty input, output index): its history moves onto this op once the edges are taken
     for pos, o in enumerate(items):
         if not isinstance(o, Tensor):
             result.append(o)
@@ -332,11 +398,18 @@ def _outputs(cls, ctx, args, needs, out):
             # of both uses arrives there, and the earlier output's gradient is zeros (or None)
             t = itself[id(o)]
             if diff and node.multi:
-                t._oi = attached[id(o)] = k
+                attached[id(o)] = k
+                if id(o) in rebase:
+                    rebase[id(o)] = (o, k)
+                else:
+                    t._oi = k
             result.append(t)
             continue
         if id(o) in dirty and id(o) in inputs and id(o) not in seen:
-            t = o  # an input modified in place (off the tape: mark_dirty refuses on it): returned as itself
+            t = o  # an input modified in place: returned as itself, on the tape moved onto this op (below)
+            if diff:
+                rebase[id(o)] = (o, k)
+                attached[id(o)] = k
         elif diff:
             if fresh and o._node is None and not o._requires_grad:
                 t = o  # made by forward: it becomes the output itself (a saved output is this tensor)
@@ -357,6 +430,10 @@ def _outputs(cls, ctx, args, needs, out):
         result.append(t)
     if node is not None:
         node.record_call(args, needs, tuple(metas), tuple(differentiable), tuple(positions), len(items), several)
+        for o, k in rebase.values():  # PyTorch's rebase: the input's edges are recorded, now it is this output
+            o._node, o._requires_grad = node, True
+            if node.multi:
+                o._oi = k
         if _mode.anomaly:
             for t, diff in zip((result[p] for p in positions), differentiable):
                 if diff:
