@@ -183,3 +183,74 @@ def test_mark_dirty_of_a_view_on_the_tape_is_refused():
     assert y.grad_fn is not None
     with pytest.raises(RuntimeError, match="view of another tensor"):
         _dirty_double(rg).apply(T(rg, A55, True).clone()[:2])
+
+
+# ---------------------------------------------------------------- a Function's jvp in a dual level
+def test_custom_function_save_for_forward():
+    """``save_for_forward`` read by ``jvp`` (``ctx.saved_tensors`` there), a non-Tensor argument
+    with a None tangent, and a backward through the same call."""
+    def case(lib):
+        class Func(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, y, z):
+                ctx.save_for_backward(x, y)
+                ctx.save_for_forward(x, y)
+                ctx.z = z
+                return z * x * y
+
+            @staticmethod
+            def jvp(ctx, x_t, y_t, nothing):
+                assert nothing is None
+                x_p, y_p = ctx.saved_tensors
+                return ctx.z * (y_p * x_t + x_p * y_t)
+
+            @staticmethod
+            def vjp(ctx, grad_out):
+                x, y = ctx.saved_tensors
+                return ctx.z * grad_out * y, ctx.z * grad_out * x, None
+
+        a, b = T(lib, 1.0, True), T(lib, 2.0, True)
+        with fwad(lib).dual_level():
+            out = Func.apply(fwad(lib).make_dual(a, T(lib, 1.0)), b, 4)
+            tangent = fwad(lib).unpack_dual(out).tangent
+            out.backward()
+        # detached: torch's tangent is on the tape, retrograd's an array (README, forward AD tangents)
+        return {"out": out.detach(), "tangent": tangent.detach(), "a.grad": a.grad, "b.grad": b.grad}
+
+    run_both(case)
+
+
+@pytest.mark.parametrize("jvp_err", [False])
+def test_custom_function_mark_dirty_not_differentiable(jvp_err):
+    """A dirty input in a dual level: the output is the input and its tangent the input's tangent,
+    which the jvp must modify in place (torch and retrograd both refuse a new tangent)."""
+    def case(lib):
+        class InplaceMul(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                result = x.mul_(2)
+                ctx.mark_dirty(result)
+                return result
+
+            @staticmethod
+            def backward(ctx, grad_output):
+                return grad_output * 2
+
+            @staticmethod
+            def jvp(ctx, x_t):
+                return x_t if jvp_err else x_t.mul_(2)
+
+        x = T(lib, A22)
+        with fwad(lib).dual_level():
+            x_tangent = T(lib, np.ones((2, 2)))
+            x_dual = fwad(lib).make_dual(x, x_tangent)
+            if jvp_err:
+                with pytest.raises(RuntimeError, match="modify the corresponding gradient inplace"):
+                    InplaceMul.apply(x_dual)
+                return None
+            out = InplaceMul.apply(x_dual)
+            out_tangent = fwad(lib).unpack_dual(out).tangent
+            assert out is x_dual and out_tangent is x_tangent
+            return {"out": out.detach(), "tangent": out_tangent}
+
+    run_both(case)
