@@ -606,3 +606,126 @@ def test_post_accumulate_grad_hook_may_return_its_argument(name):
     t.register_post_accumulate_grad_hook(lambda t: 1)
     with pytest.raises(TypeError, match="expected Variable"):
         t.sum().backward()
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_hook_edge_case_when_called_with_grad(name):
+    """Tensor hooks that ``grad`` and ``backward(inputs=...)`` run: those on the way to the inputs
+    asked for, a leaf's included (the Node hooks of the original are a README difference)."""
+    L = _lib(name)
+    a = L.tensor(1.0, requires_grad=True)
+    b = a * 2
+    c = b * 2
+    count = [0]
+
+    def tensor_hook(g):
+        count[0] += 1
+
+    a.register_hook(tensor_hook)
+    b.register_hook(tensor_hook)
+    for run, expect in ((lambda: L.autograd.grad(c, inputs=(b,), retain_graph=True), 1),
+                        (lambda: L.autograd.grad(c, inputs=(a, b), retain_graph=True), 2),
+                        (lambda: c.backward(retain_graph=True), 2),
+                        (lambda: c.backward(inputs=(a, b), retain_graph=True), 2)):
+        count[0] = 0
+        run()
+        assert count[0] == expect
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_tensor_hook_order_with_grad_and_inputs(name):
+    """test_prehook_ordering's tensor hooks: a leaf's hooks run in ``grad``; ``backward(inputs=(b,))``
+    stops at b, and b's retained ``.grad`` has its hook's change."""
+    L = _lib(name)
+    log = []
+
+    def hook(g):
+        log.append(1)
+        return g * 3
+
+    a = L.tensor(1.0, requires_grad=True)
+    b = a.clone()
+    b.register_hook(hook)
+    a.register_hook(hook)
+    a.register_hook(hook)
+    b.sum().backward(retain_graph=True)
+    assert log == [1, 1, 1] and float(a.grad) == 27.0
+    log.clear()
+    (g,) = L.autograd.grad(b.sum(), inputs=(a,), retain_graph=True)
+    assert log == [1, 1, 1] and float(g) == 27.0
+    log.clear()
+    b.sum().backward(inputs=(b,))
+    assert log == [1] and float(b.grad) == 3.0 and float(a.grad) == 27.0
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_hooks_off_the_inputs_do_not_run(name):
+    """test_accumulate_grad_posthooks_should_not_execute's tensor part: with ``inputs=[b]`` a hook
+    on another leaf (one that raises) is not called."""
+    L = _lib(name)
+
+    def boom(g):
+        raise RuntimeError("must not run")
+
+    a = L.tensor(1.0, requires_grad=True)
+    a.register_hook(boom)
+    b = L.tensor(1.0, requires_grad=True)
+    c = a.clone()
+    c.register_hook(boom)
+    (a + b + c).sum().backward(inputs=[b])
+    assert float(b.grad) == 1.0 and a.grad is None
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_a_hook_raising_propagates_its_error(name):
+    L = _lib(name)
+
+    def boom(g):
+        raise ValueError("from the hook")
+
+    x = L.tensor([1.0], requires_grad=True)
+    y = x * 2
+    y.register_hook(boom)
+    with pytest.raises(ValueError, match="from the hook"):
+        y.sum().backward()
+
+
+@requires_torch
+@pytest.mark.parametrize("name", LIBS)
+def test_register_hook_needs_requires_grad(name):
+    L = _lib(name)
+    with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
+        L.ones(2).register_hook(lambda g: g)
+    with pytest.raises(RuntimeError):
+        L.ones(2).retain_grad()
+
+
+@requires_torch
+def test_node_hooks_are_not_provided():
+    """test_grad_fn_prehooks*, test_prehook_ordering, test_accumulate_grad_posthooks_*: torch's
+    Node hooks change the gradient; retrograd's ops have no ``register_hook`` / ``register_prehook``
+    (README, "Differences from PyTorch"): a tensor hook on the op's output does the prehook's work."""
+    a = torch.tensor([1.0], requires_grad=True)
+    b = a * 2
+    b.grad_fn.register_prehook(lambda gs: (gs[0] * 2,))
+    b.sum().backward()
+    ra = rg.tensor([1.0], requires_grad=True)
+    rb = ra * 2
+    for method in ("register_hook", "register_prehook"):
+        with pytest.raises(AttributeError, match=method):
+            getattr(rb.grad_fn, method)
+    rb.register_hook(lambda g: g * 2)  # the documented replacement
+    rb.sum().backward()
+    np.testing.assert_array_equal(_np(ra.grad), _np(a.grad))
+
+
+@requires_torch
+def test_multi_grad_hooks_are_not_provided():
+    """test_multi_grad_all_hooks / test_multi_grad_any_hooks: not provided (README)."""
+    assert callable(torch.autograd.graph.register_multi_grad_hook)
+    with pytest.raises(AttributeError, match="register_multi_grad_hook"):
+        rg.autograd.graph.register_multi_grad_hook  # noqa: B018 (the refusal is the point)

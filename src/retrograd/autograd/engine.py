@@ -145,6 +145,8 @@ class _Pass:
 
     def to_leaf(self, leaf, g, final=False):
         """Accumulate ``g`` into a leaf (or a ``grad()`` capture slot)."""
+        if self.capture is not None and id(leaf) not in self.capture:
+            return  # grad(): a leaf it was not asked for is not reached, so its hooks do not run (PyTorch's)
         if leaf._hooks and not final:
             entry = self.hooked.get(id(leaf))
             self.hooked[id(leaf)] = (leaf, g if entry is None else entry[1] + g)
