@@ -4,9 +4,9 @@ test_retains_grad_*, test_post_accumulate_grad_hook_*, test_grad_nonleaf_registe
 test_grad_nonleaf_many_outputs), each run through torch 2.13 and retrograd side by side: the
 gradients, how often and in which order hooks run, what a hook's return replaces, and the errors.
 
-Node hooks (``grad_fn.register_hook`` / ``register_prehook``) and
-``autograd.graph.register_multi_grad_hook`` are not provided (README, "Differences from
-PyTorch"): the tests of those assert the refusal."""
+Node hooks (``grad_fn.register_prehook`` / ``register_hook``) are compared with torch's;
+``autograd.graph.register_multi_grad_hook`` is not provided (README, "Differences from PyTorch"):
+its tests assert the refusal."""
 
 from __future__ import annotations
 
@@ -704,23 +704,53 @@ def test_register_hook_needs_requires_grad(name):
         L.ones(2).retain_grad()
 
 
+def _node_hook_log(L):
+    """Tensor hook, grad_fn prehook and grad_fn hook on one op, each changing the gradient; the
+    order they run in, what each sees, and the leaf's gradient."""
+    log = []
+    x = L.tensor([1.0, 2.0], requires_grad=True)
+    w = L.tensor([3.0, 4.0])
+    y = x * w
+    y.register_hook(lambda g: log.append(("tensor", _np(g).tolist())) or g * 2)
+    y.grad_fn.register_prehook(lambda go: log.append(("pre", [_np(t).tolist() for t in go])) or (go[0] * 10,))
+    y.grad_fn.register_hook(lambda gi, go: log.append(("post", [None if t is None else _np(t).tolist() for t in gi],
+                                                       [_np(t).tolist() for t in go])))
+    y.sum().backward()
+    log.append(("x.grad", _np(x.grad).tolist()))
+    return log
+
+
 @requires_torch
-def test_node_hooks_are_not_provided():
-    """test_grad_fn_prehooks*, test_prehook_ordering, test_accumulate_grad_posthooks_*: torch's
-    Node hooks change the gradient; retrograd's ops have no ``register_hook`` / ``register_prehook``
-    (README, "Differences from PyTorch"): a tensor hook on the op's output does the prehook's work."""
-    a = torch.tensor([1.0], requires_grad=True)
-    b = a * 2
-    b.grad_fn.register_prehook(lambda gs: (gs[0] * 2,))
+def test_node_hooks_run_in_torchs_order_and_see_torchs_values():
+    """test_grad_fn_prehooks / test_prehook_ordering: tensor hooks, then the grad_fn's prehooks, then
+    its vjp, then its hooks (grad_inputs of the inputs' shapes, None for one that needs none)."""
+    assert _node_hook_log(rg) == _node_hook_log(torch)
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["torch", "rg"])
+def test_a_node_hook_replaces_the_gradients_and_is_removable(name):
+    L = _lib(name)
+    a = L.tensor([1.0, 2.0], requires_grad=True)
+    b = (a * 2).exp()
+    handle = b.grad_fn.register_hook(lambda gi, go: (gi[0] * 0 + 7,))
     b.sum().backward()
-    ra = rg.tensor([1.0], requires_grad=True)
-    rb = ra * 2
-    for method in ("register_hook", "register_prehook"):
-        with pytest.raises(AttributeError, match=method):
-            getattr(rb.grad_fn, method)
-    rb.register_hook(lambda g: g * 2)  # the documented replacement
-    rb.sum().backward()
-    np.testing.assert_array_equal(_np(ra.grad), _np(a.grad))
+    np.testing.assert_array_equal(_np(a.grad), [14.0, 14.0])  # 7 through the ·2 before it
+    handle.remove()
+    a.grad = None
+    b = (a * 2).exp()
+    b.sum().backward()
+    np.testing.assert_allclose(_np(a.grad), 2 * np.exp(2 * np.array([1.0, 2.0])))
+
+
+@requires_torch
+def test_a_node_hook_returning_the_wrong_count_raises_torchs_error():
+    for L in (torch, rg):
+        a = L.tensor([1.0, 2.0], requires_grad=True)
+        b = a.exp()
+        b.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))
+        with pytest.raises(RuntimeError, match="incorrect number of values"):
+            b.sum().backward()
 
 
 @requires_torch

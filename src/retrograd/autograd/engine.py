@@ -43,7 +43,7 @@ from heapq import heappop, heappush
 from . import backend, hooks
 from .mode import AnomalyError, _mode, mutations
 from .namespaces import ARRAY_NS, TENSOR_NS
-from .op import _freed, creation_site
+from .op import NODE_POSTHOOKS, NODE_PREHOOKS, _freed, creation_site
 from .tensor import PostAccumulateHook, Tensor, _wrap
 
 
@@ -318,6 +318,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
     plain = not create_graph and not _mode.anomaly
     leaf_fast, assigned, to_leaf, ndarray = bp.plain, bp.assigned, bp.to_leaf, backend.ndarray
     new_tensor, muts = Tensor.__new__, mutations
+    node_hooked = bool(NODE_PREHOOKS) or bool(NODE_POSTHOOKS)  # some op has a grad_fn hook
     # ``nxt``: an op that is known to come next (its creation number is above everything on the
     # heap), kept off the heap. In a chain of ops — most of a graph — each op hands its input's
     # op straight to the next iteration, with no heap push and pop.
@@ -339,10 +340,14 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, capture=None)
                 g = complete_gradient(n, g)  # step 2
                 if run is not None and n not in run:
                     continue  # a captured op with no captured input below it: its vjp is not needed
+            if node_hooked and n in NODE_PREHOOKS:
+                g = _node_prehooks(n, g, create_graph)
             if plain and n.seq > muts.last:
                 gs = n.vjp(ns, g, n.ans, *n.xs)  # step 3, plain
             else:
                 gs = vjp(n, g)  # step 3
+            if node_hooked and n in NODE_POSTHOOKS:
+                gs = _node_posthooks(n, gs, g, create_graph, unbroadcast, ns)
             # step 4: each input gets its share, summed back over broadcast axes and cast to its dtype
             sent = [] if observers else None
             for e, x, gi in zip(n.edges, n.xs, gs):
@@ -509,6 +514,55 @@ def _tap_map(t):
         raise RuntimeError(f"expose: a tensor of shape {tuple(t.shape)} is not a copy of entries of "
                            f"{[(op.name, k) for op, k in sources]}")
     return sources, index
+
+
+def _as_hook_arg(g, create_graph):
+    """A gradient as a hook sees it: a Tensor (already one when the backward is recorded)."""
+    return g if g is None or create_graph else _wrap(g)
+
+
+def _hook_result(fn, result, expected: int, create_graph) -> list:
+    """A grad_fn hook's returned tuple as gradients (arrays, or Tensors when recording), its length
+    checked as PyTorch checks it."""
+    if not isinstance(result, (tuple, list)):
+        raise TypeError(f"hook '{getattr(fn, '__name__', fn)}' returned {type(result).__name__}: a grad_fn hook "
+                        f"returns None or a tuple of gradients")
+    if len(result) != expected:
+        raise RuntimeError(f"hook '{getattr(fn, '__name__', fn)}' has returned an incorrect number of values "
+                           f"(got {len(result)}, but expected {expected})")
+    return [None if r is None else r if create_graph or not isinstance(r, Tensor) else r.data for r in result]
+
+
+def _node_prehooks(n, g, create_graph):
+    """``n``'s ``register_prehook`` hooks, in order, on the gradients of its outputs."""
+    outs = list(g) if n.multi else [g]
+    for fn in list(NODE_PREHOOKS.get(n, ())):
+        result = fn(tuple(_as_hook_arg(o, create_graph) for o in outs))
+        if result is not None:
+            outs = _hook_result(fn, result, len(outs), create_graph)
+    return outs if n.multi else outs[0]
+
+
+def _node_posthooks(n, gs, g, create_graph, unbroadcast, ns):
+    """``n``'s ``register_hook`` hooks, in order, on the gradients its vjp returned (summed to their
+    inputs' shapes first: what the inputs receive), with the gradients it received."""
+    grads = []
+    for e, x, gi in zip(n.edges, n.xs, gs):
+        if gi is None or e is None:
+            grads.append(None)
+            continue
+        if x is not None:
+            if gi.shape != x.shape:
+                gi = unbroadcast(n, gi, x)
+            if gi.dtype != x.dtype:
+                gi = ns.astype(gi, x.dtype)
+        grads.append(gi)
+    outs = tuple(_as_hook_arg(o, create_graph) for o in (list(g) if n.multi else [g]))
+    for fn in list(NODE_POSTHOOKS.get(n, ())):
+        result = fn(tuple(_as_hook_arg(gi, create_graph) for gi in grads), outs)
+        if result is not None:
+            grads = _hook_result(fn, result, len(grads), create_graph)
+    return grads
 
 
 def _send_multi(grads, heap, node, index, g):

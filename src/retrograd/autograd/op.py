@@ -74,6 +74,32 @@ def _describe(args) -> str:
     return ", ".join(parts)
 
 
+# grad_fn hooks (``Op.register_prehook`` / ``register_hook``), kept beside the ops rather than in a
+# slot of each: most graphs have none, and the engine looks here only when some op has one
+NODE_PREHOOKS = weakref.WeakKeyDictionary()  # op → [fn(grad_outputs)]
+NODE_POSTHOOKS = weakref.WeakKeyDictionary()  # op → [fn(grad_inputs, grad_outputs)]
+
+
+class _NodeHookHandle:
+    __slots__ = ("hooks", "fn")
+
+    def __init__(self, hooks, fn):
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self):
+        """Unregister the hook."""
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)
+
+
+def _node_hook(registry, op, fn):
+    if not callable(fn):
+        raise TypeError(f"{op.name}: a grad_fn hook must be callable, got {type(fn).__name__}")
+    hooks = registry.setdefault(op, [])
+    hooks.append(fn)
+    return _NodeHookHandle(hooks, fn)
+
+
 class OpError(ValueError, RuntimeError):
     """An op was given inputs it cannot work with (shapes, dtypes, arguments): a ``ValueError``, and
     the ``RuntimeError`` PyTorch raises for most of these (shapes that do not fit, a bad size)."""
@@ -407,6 +433,20 @@ class Op:
                     f"optimizer step, load_state_dict or another in-place update) after {self.name} was "
                     f"recorded, and {self.name} needs its old value for the gradient. Recompute the forward "
                     f"pass after the update, or call backward() before modifying it.")
+
+    def register_prehook(self, fn):
+        """PyTorch's ``Node.register_prehook``: ``fn(grad_outputs)`` runs before this op's vjp (after
+        the hooks of its output tensors) with a tuple of one gradient per output (None where none
+        came); it may return a tuple of as many in their place. Returns a handle whose ``remove()``
+        unregisters it."""
+        return _node_hook(NODE_PREHOOKS, self, fn)
+
+    def register_hook(self, fn):
+        """PyTorch's ``Node.register_hook``: ``fn(grad_inputs, grad_outputs)`` runs after this op's
+        vjp, with a tuple of one gradient per input (of its shape; None for an input that needs no
+        gradient) and the gradients it received; it may return a tuple of as many in place of
+        ``grad_inputs``. Returns a handle whose ``remove()`` unregisters it."""
+        return _node_hook(NODE_POSTHOOKS, self, fn)
 
     @property
     def next_functions(self) -> tuple:
