@@ -56,7 +56,7 @@ import weakref
 from . import backend
 from .backend import xp
 from .mode import AnomalyError, _mode, mutations, next_seq as _next_seq, user_site as _user_site
-from .tensor import Tensor, _wrap, get_default_dtype
+from .tensor import Tensor, _HookHandle, _wrap, get_default_dtype
 
 ALL = "all"
 """``save_inputs = ALL``: the vjp reads every input (the default for ops written outside retrograd)."""
@@ -80,24 +80,12 @@ NODE_PREHOOKS = weakref.WeakKeyDictionary()  # op → [fn(grad_outputs)]
 NODE_POSTHOOKS = weakref.WeakKeyDictionary()  # op → [fn(grad_inputs, grad_outputs)]
 
 
-class _NodeHookHandle:
-    __slots__ = ("hooks", "fn")
-
-    def __init__(self, hooks, fn):
-        self.hooks, self.fn = hooks, fn
-
-    def remove(self):
-        """Unregister the hook."""
-        if self.fn in self.hooks:
-            self.hooks.remove(self.fn)
-
-
 def _node_hook(registry, op, fn):
     if not callable(fn):
         raise TypeError(f"{op.name}: a grad_fn hook must be callable, got {type(fn).__name__}")
     hooks = registry.setdefault(op, [])
     hooks.append(fn)
-    return _NodeHookHandle(hooks, fn)
+    return _HookHandle(hooks, fn)
 
 
 class OpError(ValueError, RuntimeError):
