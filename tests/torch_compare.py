@@ -99,3 +99,44 @@ def same_grads(ours, theirs, rtol=1e-10):
             assert p.grad is None, name
             continue
         np.testing.assert_allclose(p.grad.data, tp.grad.numpy(), rtol=rtol, atol=1e-12, err_msg=name)
+
+
+def as_array(t):
+    """A tensor of either library (or a number, or None) as a NumPy array (None stays None)."""
+    if t is None:
+        return None
+    if torch is not None and isinstance(t, torch.Tensor):
+        return t.detach().numpy()
+    if isinstance(t, rg.Tensor):
+        return np.asarray(t.data)
+    return np.asarray(t)
+
+
+def dtype_name(t):
+    """``float64``, ``bool``, … for a tensor of either library."""
+    return str(t.dtype).replace("torch.", "")
+
+
+def same_result(ours, theirs, tol=1e-10):
+    """Assert two results (tensors, arrays, numbers, None, or tuples/lists/dicts of them) are equal,
+    tensors in value, shape, dtype and ``requires_grad``."""
+    if isinstance(theirs, dict):
+        assert ours.keys() == theirs.keys()
+        for k in theirs:
+            same_result(ours[k], theirs[k], tol)
+    elif isinstance(theirs, (tuple, list)):
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs):
+            same_result(o, t, tol)
+    elif theirs is None:
+        assert ours is None
+    elif isinstance(theirs, np.ndarray):
+        np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
+    elif torch is not None and isinstance(theirs, torch.Tensor):
+        assert isinstance(ours, rg.Tensor), type(ours)
+        assert tuple(ours.shape) == tuple(theirs.shape)
+        assert dtype_name(ours) == dtype_name(theirs)
+        assert bool(ours.requires_grad) == bool(theirs.requires_grad)
+        np.testing.assert_allclose(as_array(ours), as_array(theirs), rtol=tol, atol=tol)
+    else:
+        assert ours == theirs

@@ -17,6 +17,7 @@ import pytest
 
 import retrograd as rg
 from conftest import requires_torch
+from torch_compare import as_array as arr, dtype_name, same_result as same
 
 try:
     import torch
@@ -38,47 +39,6 @@ def lib_of(name):
 def T(lib, a, requires_grad=False):
     """A float64 tensor of ``a`` in ``lib``."""
     return lib.tensor(np.array(a, dtype=np.float64), requires_grad=requires_grad)
-
-
-def arr(t):
-    """A tensor of either library (or a number) as a NumPy array."""
-    if t is None:
-        return None
-    if torch is not None and isinstance(t, torch.Tensor):
-        return t.detach().numpy()
-    if isinstance(t, rg.Tensor):
-        return np.asarray(t.data)
-    return np.asarray(t)
-
-
-def dtype_name(t):
-    """``float64``, ``bool``, … for a tensor of either library."""
-    return str(t.dtype).replace("torch.", "")
-
-
-def same(ours, theirs, tol=1e-10):
-    """Assert two results (tensors, numbers, None, or tuples/lists/dicts of them) are equal,
-    tensors in value, shape, dtype and ``requires_grad``."""
-    if isinstance(theirs, dict):
-        assert ours.keys() == theirs.keys()
-        for k in theirs:
-            same(ours[k], theirs[k], tol)
-    elif isinstance(theirs, (tuple, list)):
-        assert len(ours) == len(theirs)
-        for o, t in zip(ours, theirs):
-            same(o, t, tol)
-    elif theirs is None:
-        assert ours is None
-    elif isinstance(theirs, np.ndarray):
-        np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
-    elif torch is not None and isinstance(theirs, torch.Tensor):
-        assert isinstance(ours, rg.Tensor), type(ours)
-        assert tuple(ours.shape) == tuple(theirs.shape)
-        assert dtype_name(ours) == dtype_name(theirs)
-        assert bool(ours.requires_grad) == bool(theirs.requires_grad)
-        np.testing.assert_allclose(arr(ours), arr(theirs), rtol=tol, atol=tol)
-    else:
-        assert ours == theirs
 
 
 def run_both(case):

@@ -15,6 +15,7 @@ import pytest
 
 import retrograd as rg
 from conftest import requires_torch
+from torch_compare import same_result as same
 
 try:
     import torch
@@ -34,34 +35,6 @@ def fwad(lib):
 def T(lib, a, requires_grad=False):
     """A float64 tensor of ``a`` in ``lib``."""
     return lib.tensor(np.array(a, dtype=np.float64), requires_grad=requires_grad)
-
-
-def arr(t):
-    """A tensor of either library (or None) as a NumPy array."""
-    if t is None:
-        return None
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.data)
-
-
-def same(ours, theirs, tol=1e-10):
-    """Assert two results (tensors, None, plain values, or tuples/lists/dicts of them) are equal,
-    tensors in value, shape, dtype and ``requires_grad``."""
-    if isinstance(theirs, dict):
-        assert ours.keys() == theirs.keys()
-        for k in theirs:
-            same(ours[k], theirs[k], tol)
-    elif isinstance(theirs, (tuple, list)):
-        assert len(ours) == len(theirs)
-        for o, t in zip(ours, theirs):
-            same(o, t, tol)
-    elif isinstance(theirs, torch.Tensor):
-        assert isinstance(ours, rg.Tensor), type(ours)
-        assert tuple(ours.shape) == tuple(theirs.shape)
-        assert str(ours.dtype).replace("torch.", "") == str(theirs.dtype).replace("torch.", "")
-        assert bool(ours.requires_grad) == bool(theirs.requires_grad)
-        np.testing.assert_allclose(arr(ours), arr(theirs), rtol=tol, atol=tol)
-    else:
-        assert ours == theirs
 
 
 def run_both(case):
