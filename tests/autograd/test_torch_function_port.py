@@ -374,23 +374,29 @@ def test_custom_function_no_tensors():
 
 
 # ---------------------------------------------------------------- setup_context
+def _square(lib):
+    """x², its context filled by ``setup_context`` (the form torch.func requires)."""
+    class MySquare(lib.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x ** 2
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            (x,) = inputs
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, gO):
+            (x,) = ctx.saved_tensors
+            return gO * 2 * x
+
+    return MySquare
+
+
 def test_custom_function_vmap_defaults():
     def case(lib):
-        class MySquare(lib.autograd.Function):
-            @staticmethod
-            def forward(x):
-                return x ** 2
-
-            @staticmethod
-            def setup_context(ctx, inputs, output):
-                (x,) = inputs
-                ctx.save_for_backward(x)
-
-            @staticmethod
-            def backward(ctx, gO):
-                (x,) = ctx.saved_tensors
-                return gO * 2 * x
-
+        MySquare = _square(lib)
         return MySquare.generate_vmap_rule, hasattr(MySquare, "vmap")
 
     ours, _ = run_both(case)
@@ -399,21 +405,7 @@ def test_custom_function_vmap_defaults():
 
 def test_custom_function_setup_context_simple():
     def case(lib):
-        class MySquare(lib.autograd.Function):
-            @staticmethod
-            def forward(x):
-                return x ** 2
-
-            @staticmethod
-            def setup_context(ctx, inputs, output):
-                (x,) = inputs
-                ctx.save_for_backward(x)
-
-            @staticmethod
-            def backward(ctx, gO):
-                (x,) = ctx.saved_tensors
-                return gO * 2 * x
-
+        MySquare = _square(lib)
         x = T(lib, 0.7, True)
         y = MySquare.apply(x)
         return y, lib.autograd.grad(y, x)
