@@ -159,39 +159,25 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     jacobian = _LazyJacobian(out, wrt)
     elements = []
     base = evaluate()
-    k = -1
-    for i, x in enumerate(xs):
-        if not checked[i]:
-            continue
-        k += 1
-        flat = x.data.reshape(-1)
-        for j in range(flat.size):
-            # a Python float, not flat[j]: on CuPy that is a 0-d *view*, which the writes
-            # below would move along (and the "restored" value and both differences with it)
-            orig = flat[j].item()
-            flat[j] = orig + eps
-            up = evaluate()
-            flat[j] = orig - eps
-            down = evaluate()
-            flat[j] = orig
-            # per output element: one-sided slopes along this input coordinate
-            left_k, right_k = (base - down) / eps, (up - base) / eps
-            tol_k = atol + rtol * np.maximum(np.abs(left_k), np.abs(right_k))
-            kink = bool(np.any(np.abs(right_k - left_k) > tol_k))
-            left, right = float(np.sum(v * left_k)), float(np.sum(v * right_k))
-            central = (left + right) / 2
-            a = float(analytic[k].reshape(-1)[j])
-            if kink:
-                # Not differentiable here: each Jacobian entry must lie between its
-                # one-sided values (entrywise, so kinks that meet at one input,
-                # like overlapping max-pool windows, are judged each on its own).
-                column = jacobian.column(k, j)
-                lo, hi = np.minimum(left_k, right_k) - tol_k, np.maximum(left_k, right_k) + tol_k
-                ok = bool(np.all((lo <= column) & (column <= hi)))
-            else:
-                ok = abs(a - central) <= atol + rtol * abs(central)
-            elements.append(ElementCheck(i, tuple(int(q) for q in np.unravel_index(j, x.shape)),
-                                         a, central, left, right, kink, ok))
+    for i, k, j, up, down in perturbed(xs, checked, evaluate, eps):
+        # per output element: one-sided slopes along this input coordinate
+        left_k, right_k = (base - down) / eps, (up - base) / eps
+        tol_k = atol + rtol * np.maximum(np.abs(left_k), np.abs(right_k))
+        kink = bool(np.any(np.abs(right_k - left_k) > tol_k))
+        left, right = float(np.sum(v * left_k)), float(np.sum(v * right_k))
+        central = (left + right) / 2
+        a = float(analytic[k].reshape(-1)[j])
+        if kink:
+            # Not differentiable here: each Jacobian entry must lie between its
+            # one-sided values (entrywise, so kinks that meet at one input,
+            # like overlapping max-pool windows, are judged each on its own).
+            column = jacobian.column(k, j)
+            lo, hi = np.minimum(left_k, right_k) - tol_k, np.maximum(left_k, right_k) + tol_k
+            ok = bool(np.all((lo <= column) & (column <= hi)))
+        else:
+            ok = abs(a - central) <= atol + rtol * abs(central)
+        elements.append(ElementCheck(i, tuple(int(q) for q in np.unravel_index(j, xs[i].shape)),
+                                     a, central, left, right, kink, ok))
     report = GradcheckReport(all(e.ok for e in elements), elements, eps, atol, rtol, _order)
     if raise_exception and not report.ok:
         raise GradcheckError(str(report))
@@ -221,6 +207,27 @@ class _LazyJacobian:
                             rows[m][r] = _host(g.data).reshape(-1)
                 self.rows = rows
         return self.rows[k][:, j].reshape(self.out.shape)
+
+
+def perturbed(xs, checked, evaluate, eps):
+    """For every element j of every checked input xs[i] (k counting the checked inputs):
+    (i, k, j, up, down), ``evaluate()`` with that element moved by +eps and by −eps, put back after."""
+    k = -1
+    for i, x in enumerate(xs):
+        if not checked[i]:
+            continue
+        k += 1
+        flat = x.data.reshape(-1)
+        for j in range(flat.size):
+            # a Python float, not flat[j]: on CuPy that is a 0-d *view*, which the writes
+            # below would move along (and the "restored" value and both differences with it)
+            orig = flat[j].item()
+            flat[j] = orig + eps
+            up = evaluate()
+            flat[j] = orig - eps
+            down = evaluate()
+            flat[j] = orig
+            yield i, k, j, up, down
 
 
 def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,

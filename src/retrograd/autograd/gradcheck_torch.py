@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine, forward_ad
-from .gradcheck import GradcheckError, _host, _prepare
+from .gradcheck import GradcheckError, _host, _prepare, perturbed
 from .gradcheck import gradcheck as report_gradcheck
 from .mode import no_grad
 from .tensor import Tensor, _wrap
@@ -104,34 +104,24 @@ def _forward_mismatch(func, inputs, o, eps, atol, rtol) -> str | None:
             return _host(_outputs(func(*args))[o].data)
 
     base = evaluate(xs)
-    for i, x in enumerate(xs):
-        if not checked[i]:
-            continue
-        flat = x.data.reshape(-1)
-        for j in range(flat.size):
-            orig = flat[j].item()
-            flat[j] = orig + eps
-            up = evaluate(xs)
-            flat[j] = orig - eps
-            down = evaluate(xs)
-            flat[j] = orig
-            direction = np.zeros(x.shape)
-            direction.reshape(-1)[j] = 1.0
-            with forward_ad.dual_level():
-                args = [forward_ad.make_dual(a, Tensor(direction)) if k == i else a for k, a in enumerate(xs)]
-                tangent = forward_ad.unpack_dual(_outputs(func(*args))[o]).tangent
-            column = np.zeros(base.shape) if tangent is None else _host(tangent.data)
-            left, right = (base - down) / eps, (up - base) / eps
-            tol = atol + rtol * np.maximum(np.abs(left), np.abs(right))
-            central = (up - down) / (2 * eps)
-            if np.any(np.abs(right - left) > tol):  # a kink: between the one-sided slopes
-                ok = np.all((np.minimum(left, right) - tol <= column) & (column <= np.maximum(left, right) + tol))
-            else:
-                ok = np.all(np.abs(column - central) <= atol + rtol * np.abs(central))
-            if not ok:
-                index = tuple(int(q) for q in np.unravel_index(j, x.shape))
-                return (f"Jacobian computed with forward mode mismatch for output {o} with respect to input {i} "
-                        f"(element {index}),\nnumerical:{central}\nanalytical:{column}\n")
+    for i, _, j, up, down in perturbed(xs, checked, lambda: evaluate(xs), eps):
+        direction = np.zeros(xs[i].shape)
+        direction.reshape(-1)[j] = 1.0
+        with forward_ad.dual_level():
+            args = [forward_ad.make_dual(a, Tensor(direction)) if m == i else a for m, a in enumerate(xs)]
+            tangent = forward_ad.unpack_dual(_outputs(func(*args))[o]).tangent
+        column = np.zeros(base.shape) if tangent is None else _host(tangent.data)
+        left, right = (base - down) / eps, (up - base) / eps
+        tol = atol + rtol * np.maximum(np.abs(left), np.abs(right))
+        central = (up - down) / (2 * eps)
+        if np.any(np.abs(right - left) > tol):  # a kink: between the one-sided slopes
+            ok = np.all((np.minimum(left, right) - tol <= column) & (column <= np.maximum(left, right) + tol))
+        else:
+            ok = np.all(np.abs(column - central) <= atol + rtol * np.abs(central))
+        if not ok:
+            index = tuple(int(q) for q in np.unravel_index(j, xs[i].shape))
+            return (f"Jacobian computed with forward mode mismatch for output {o} with respect to input {i} "
+                    f"(element {index}),\nnumerical:{central}\nanalytical:{column}\n")
     return None
 
 
@@ -206,8 +196,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
         raise ValueError("gradgradcheck: check_rev_over_rev=False leaves nothing to check (check_fwd_over_rev is "
                          "not supported); leave it True")
     inputs = _as_tuple(inputs)
-    positions = _differentiable(func(*inputs))
     outs = _outputs(func(*inputs))
+    positions = _differentiable(outs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = [Tensor(np.asarray(rng.standard_normal(outs[o].shape), dtype=np.float64), requires_grad=True)
